@@ -1,0 +1,48 @@
+# gradwire: the entry point. CMake does the work underneath.
+#   make        Release build into build/
+#   make test   every test through ctest (gtest output visible)
+#   make run    quickstart experiment: 1 server + 4 workers, softmax on Fashion-MNIST, BSP
+#   make bench  Google Benchmark apps + push/pull goodput, each beside its reference
+#   make asan   ASan + UBSan build in build-asan/ running the same tests
+#   make deps   apt-get install whatever of debian-packages.txt is missing (as root)
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all build test run bench asan deps format clean
+
+all: build
+
+deps:
+	@experiments/install-deps.sh debian-packages.txt
+
+$(DEPS_STAMP): debian-packages.txt experiments/install-deps.sh
+	@experiments/install-deps.sh debian-packages.txt
+	@mkdir -p $(BUILD) && touch $@
+
+$(BUILD)/CMakeCache.txt: $(DEPS_STAMP)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -V -j 1 --timeout 600
+
+run: build
+	experiments/quickstart.sh $(BUILD)/apps/gradwire/gradwire
+
+bench: build
+	experiments/bench.sh $(BUILD)
+
+asan:
+	@$(MAKE) --no-print-directory test BUILD=build-asan \
+	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=address,undefined"
+
+format:
+	clang-format -i $$(git ls-files '*.cc' '*.h')
+
+clean:
+	rm -rf build build-asan

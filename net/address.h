@@ -1,0 +1,21 @@
+// Transport addresses: "tcp://host:port" or "rdma://host:port"; a bare "host:port" is TCP.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gw {
+
+enum class TransportKind { kTcp, kRdma };
+
+struct Address {
+  TransportKind transport = TransportKind::kTcp;
+  std::string host;
+  uint16_t port = 0;
+
+  // Throws gw::Error with what is wrong and an example of a valid address.
+  static Address Parse(const std::string& text);
+  std::string ToString() const;
+};
+
+}  // namespace gw

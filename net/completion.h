@@ -1,0 +1,54 @@
+// Completions: what the transport tells the layer above. One queue per device, filled by the
+// transport's I/O thread, drained by the application thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/peer.h"
+
+namespace gw {
+
+enum class CompletionKind : uint8_t {
+  kWriteLanded,    // a peer's one-sided write landed in one of our regions
+  kWriteDone,      // our own write finished (its source buffer may be reused)
+  kControl,        // a small typed control message arrived
+  kPeerConnected,  // a peer completed the handshake
+  kPeerClosed,     // a peer's connection ended (status says why)
+};
+
+struct Completion {
+  CompletionKind kind = CompletionKind::kWriteLanded;
+  PeerId peer;
+  bool ok = true;
+  std::string error;  // set when !ok, or the reason for kPeerClosed
+  uint32_t region = 0;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+  uint32_t imm = 0;
+  uint64_t wr_id = 0;              // kWriteDone: the caller's id for that write
+  uint16_t control_type = 0;       // kControl
+  std::vector<uint8_t> payload;    // kControl
+};
+
+class CompletionQueue {
+ public:
+  void Push(Completion c);
+  // Moves up to max completions into out (appending); waits up to timeout for the first one.
+  // Returns the number moved (0 on timeout).
+  size_t Wait(std::vector<Completion>& out, std::chrono::milliseconds timeout, size_t max = 64);
+  size_t Poll(std::vector<Completion>& out, size_t max = 64);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Completion> q_;
+};
+
+}  // namespace gw

@@ -1,0 +1,76 @@
+// The transport contract (see DESIGN.md): a Device owns registered regions, accepts and opens
+// Connections, and reports everything through one CompletionQueue. Algorithms above net/
+// never know which backend runs them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "net/address.h"
+#include "net/completion.h"
+#include "net/peer.h"
+#include "net/region.h"
+
+namespace gw {
+
+struct DeviceOptions {
+  PeerId self;
+  std::string job_id = "gradwire";
+  std::string token;  // shared secret; a peer presenting another one is refused
+  // Per-socket TCP congestion control ("" = system default). Experiments pin "cubic":
+  // new network namespaces here inherit BBR.
+  std::string congestion_control;
+  std::chrono::milliseconds connect_timeout{10000};
+  // A peer that has not finished its handshake within this long is dropped.
+  std::chrono::milliseconds handshake_timeout{5000};
+};
+
+// A connection to one authenticated peer. Thread-safe: any thread may post on it.
+class Connection {
+ public:
+  static constexpr size_t kMaxControlBytes = 64 * 1024;
+
+  virtual ~Connection() = default;
+  virtual PeerId peer() const = 0;
+  // One-sided write of src into dst at offset, carrying imm. src must stay valid and unchanged
+  // until the kWriteDone completion with this wr_id. Writes on one connection land in order.
+  virtual void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
+                     uint32_t imm, uint64_t wr_id) = 0;
+  // A small typed control message (copied; at most kMaxControlBytes).
+  virtual void Send(uint16_t type, std::span<const uint8_t> payload) = 0;
+  virtual bool open() const = 0;
+  virtual void Close() = 0;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+
+  // Registers bytes of memory (page-aligned, zeroed) that only `writer` may write into.
+  virtual Region& RegisterRegion(size_t bytes, PeerId writer) = 0;
+  virtual Region* FindRegion(uint32_t id) = 0;
+
+  // Starts accepting peers on addr (port 0 = any free port; see bound_port()).
+  virtual void Listen(const Address& addr) = 0;
+  virtual uint16_t bound_port() const = 0;
+  // Connects to a listening device, retrying until connect_timeout (the peer may still be
+  // starting). Throws gw::Error when refused or unreachable.
+  virtual std::shared_ptr<Connection> Connect(const Address& addr) = 0;
+  // The accepted or connected connection to a peer, or nullptr.
+  virtual std::shared_ptr<Connection> Find(PeerId peer) = 0;
+
+  virtual CompletionQueue& cq() = 0;
+  virtual const DeviceOptions& options() const = 0;
+  // Closes all connections and stops the I/O thread.
+  virtual void Shutdown() = 0;
+};
+
+// Creates the backend for a transport kind. Throws gw::Error if it is not available here
+// (e.g. rdma without a device), saying what is missing and what to do.
+std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& options);
+
+}  // namespace gw

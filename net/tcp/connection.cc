@@ -1,0 +1,314 @@
+#include "net/tcp/connection.h"
+
+#include <array>
+#include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
+
+#include "net/error.h"
+#include "net/log.h"
+#include "net/tcp/device.h"
+
+namespace gw::tcp {
+
+namespace asio = boost::asio;
+
+TcpConnection::TcpConnection(TcpDevice& device, asio::ip::tcp::socket socket, PeerId peer)
+    : device_(device), socket_(std::move(socket)), peer_(peer) {
+  boost::system::error_code ec;
+  const auto ep = socket_.remote_endpoint(ec);
+  remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+TcpConnection::~TcpConnection() = default;
+
+void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst,
+                          uint64_t offset, uint32_t imm, uint64_t wr_id) {
+  if (offset > dst.length || src.size() > dst.length - offset) {
+    // Refused here so the caller hears of its own bug; the receiver checks again anyway.
+    Completion c;
+    c.kind = CompletionKind::kWriteDone;
+    c.peer = peer_;
+    c.ok = false;
+    c.error = "write of " + std::to_string(src.size()) + " bytes at offset " +
+              std::to_string(offset) + " exceeds remote region " + std::to_string(dst.id) +
+              " of " + std::to_string(dst.length) + " bytes";
+    c.wr_id = wr_id;
+    device_.cq().Push(std::move(c));
+    return;
+  }
+  FrameHeader h;
+  h.type = FrameType::kWrite;
+  h.imm = imm;
+  h.region = dst.id;
+  h.offset = offset;
+  h.length = src.size();
+  SendOp op;
+  op.header = EncodeHeader(h);
+  op.payload = src;
+  op.wr_id = wr_id;
+  op.is_write = true;
+  Enqueue(std::move(op));
+}
+
+void TcpConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
+  if (payload.size() > kMaxControlBytes) {
+    throw Error("control message of " + std::to_string(payload.size()) + " bytes exceeds " +
+                std::to_string(kMaxControlBytes));
+  }
+  FrameHeader h;
+  h.type = FrameType::kControl;
+  h.imm = type;
+  h.length = payload.size();
+  SendOp op;
+  op.header = EncodeHeader(h);
+  op.owned.assign(payload.begin(), payload.end());
+  op.payload = std::as_bytes(std::span<const uint8_t>(op.owned));
+  Enqueue(std::move(op));
+}
+
+void TcpConnection::Close() {
+  FrameHeader h;
+  h.type = FrameType::kBye;
+  SendOp op;
+  op.header = EncodeHeader(h);
+  op.is_bye = true;
+  Enqueue(std::move(op));
+}
+
+void TcpConnection::Enqueue(SendOp op) {
+  const bool is_write = op.is_write;
+  const uint64_t wr_id = op.wr_id;
+  bool queued = false;
+  bool start = false;
+  {
+    std::lock_guard<std::mutex> lock(send_mu_);
+    if (open_.load()) {
+      send_q_.push_back(std::move(op));
+      queued = true;
+      start = !sending_;
+      sending_ = true;
+    }
+  }
+  if (!queued) {
+    if (is_write) {
+      Completion c;
+      c.kind = CompletionKind::kWriteDone;
+      c.peer = peer_;
+      c.ok = false;
+      c.error = "connection to " + ToString(peer_) + " is closed";
+      c.wr_id = wr_id;
+      device_.cq().Push(std::move(c));
+    }
+    return;
+  }
+  // One post per idle->busy transition, not per message: a running chain picks new ops up.
+  if (start) asio::post(device_.io(), [self = shared_from_this()] { self->SendNext(); });
+}
+
+void TcpConnection::SendNext() {
+  SendOp* op = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(send_mu_);
+    if (send_q_.empty() || finished_) {
+      sending_ = false;
+      return;
+    }
+    op = &send_q_.front();  // deque references stay valid while others push_back
+  }
+  std::array<asio::const_buffer, 2> bufs;
+  size_t n = 0;
+  if (op->sent < FrameHeader::kSize) {
+    bufs[n++] = asio::buffer(op->header.data() + op->sent, FrameHeader::kSize - op->sent);
+    if (!op->payload.empty()) bufs[n++] = asio::buffer(op->payload.data(), op->payload.size());
+  } else {
+    const size_t done = op->sent - FrameHeader::kSize;
+    bufs[n++] = asio::buffer(op->payload.data() + done, op->payload.size() - done);
+  }
+  // write_some with the whole remainder: the kernel takes what fits (asio's async_write would
+  // cap each call at 64 KiB, costing line rate on fast links).
+  socket_.async_write_some(std::span(bufs.data(), n),
+                           [self = shared_from_this()](const boost::system::error_code& ec,
+                                                       size_t sent) { self->OnSent(ec, sent); });
+}
+
+void TcpConnection::OnSent(const boost::system::error_code& ec, size_t n) {
+  if (finished_) return;
+  if (ec) {
+    Finish(false, "send failed: " + ec.message());
+    return;
+  }
+  SendOp* op;
+  {
+    std::lock_guard<std::mutex> lock(send_mu_);
+    op = &send_q_.front();
+  }
+  op->sent += n;
+  if (op->sent < FrameHeader::kSize + op->payload.size()) {
+    SendNext();
+    return;
+  }
+  if (op->is_write) {
+    Completion c;
+    c.kind = CompletionKind::kWriteDone;
+    c.peer = peer_;
+    c.wr_id = op->wr_id;
+    c.length = op->payload.size();
+    device_.cq().Push(std::move(c));
+  }
+  const bool bye = op->is_bye;
+  {
+    std::lock_guard<std::mutex> lock(send_mu_);
+    send_q_.pop_front();
+  }
+  if (bye) {
+    // Half-close and keep reading until the peer's end of stream, so nothing it sent before
+    // seeing our bye is lost to a reset.
+    closing_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
+  SendNext();
+}
+
+void TcpConnection::Start() { ReadHeader(); }
+
+void TcpConnection::ReadHeader() {
+  asio::async_read(socket_, asio::buffer(rx_header_),
+                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                     if (self->finished_) return;
+                     if (!ec) {
+                       self->OnHeader();
+                     } else if (self->closing_) {
+                       self->Finish(true, "closed");
+                     } else if (ec == asio::error::eof) {
+                       self->Finish(false, "peer hung up without a bye");
+                     } else {
+                       self->Finish(false, "receive failed: " + ec.message());
+                     }
+                   });
+}
+
+void TcpConnection::OnHeader() {
+  std::string why;
+  const auto h = ParseHeader(rx_header_, &why);
+  if (!h) {
+    Abort("malformed frame: " + why);
+    return;
+  }
+  rx_ = *h;
+  rx_done_ = 0;
+  switch (rx_.type) {
+    case FrameType::kWrite: {
+      Region* region = device_.FindRegion(rx_.region);
+      if (region == nullptr) {
+        Abort("write to unknown region " + std::to_string(rx_.region));
+        return;
+      }
+      if (!(region->writer() == peer_)) {
+        Abort("write to region " + std::to_string(rx_.region) + " which belongs to " +
+              ToString(region->writer()));
+        return;
+      }
+      const size_t size = region->bytes().size();
+      if (rx_.offset > size || rx_.length > size - rx_.offset) {
+        Abort("write of " + std::to_string(rx_.length) + " bytes at offset " +
+              std::to_string(rx_.offset) + " outside region " + std::to_string(rx_.region) +
+              " of " + std::to_string(size) + " bytes");
+        return;
+      }
+      rx_dst_ = region->bytes().data() + rx_.offset;
+      ReadPayload();
+      return;
+    }
+    case FrameType::kControl:
+      rx_control_.resize(rx_.length);
+      rx_dst_ = reinterpret_cast<std::byte*>(rx_control_.data());
+      ReadPayload();
+      return;
+    case FrameType::kBye:
+      Finish(true, "closed by peer");
+      return;
+    default:
+      Abort("unexpected frame type " + std::to_string(static_cast<int>(rx_.type)) +
+            " after the handshake");
+      return;
+  }
+}
+
+void TcpConnection::ReadPayload() {
+  if (rx_done_ == rx_.length) {
+    OnPayloadDone();
+    return;
+  }
+  // read_some straight into the destination, whole remainder at once (see SendNext).
+  socket_.async_read_some(
+      asio::buffer(rx_dst_ + rx_done_, rx_.length - rx_done_),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        if (self->finished_) return;
+        if (ec) {
+          self->Finish(false, ec == asio::error::eof ? "peer hung up in the middle of a frame"
+                                                     : "receive failed: " + ec.message());
+          return;
+        }
+        self->rx_done_ += n;
+        self->ReadPayload();
+      });
+}
+
+void TcpConnection::OnPayloadDone() {
+  Completion c;
+  c.peer = peer_;
+  c.length = rx_.length;
+  if (rx_.type == FrameType::kWrite) {
+    c.kind = CompletionKind::kWriteLanded;
+    c.region = rx_.region;
+    c.offset = rx_.offset;
+    c.imm = rx_.imm;
+  } else {
+    c.kind = CompletionKind::kControl;
+    c.control_type = static_cast<uint16_t>(rx_.imm);
+    c.payload = std::move(rx_control_);
+    rx_control_ = {};
+  }
+  device_.cq().Push(std::move(c));
+  ReadHeader();
+}
+
+void TcpConnection::Abort(const std::string& why) {
+  if (finished_) return;
+  GW_WARN("closing connection to " << ToString(peer_) << " (" << remote_ << "): " << why);
+  Finish(false, why);
+}
+
+void TcpConnection::Finish(bool ok, const std::string& why) {
+  if (finished_) return;
+  finished_ = true;
+  open_ = false;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+  std::deque<SendOp> pending;
+  {
+    std::lock_guard<std::mutex> lock(send_mu_);
+    pending.swap(send_q_);
+    sending_ = false;
+  }
+  for (const auto& op : pending) {
+    if (!op.is_write) continue;
+    Completion c;
+    c.kind = CompletionKind::kWriteDone;
+    c.peer = peer_;
+    c.ok = false;
+    c.error = "connection closed before the write was sent: " + why;
+    c.wr_id = op.wr_id;
+    device_.cq().Push(std::move(c));
+  }
+  Completion c;
+  c.kind = CompletionKind::kPeerClosed;
+  c.peer = peer_;
+  c.ok = ok;
+  c.error = why;
+  device_.cq().Push(std::move(c));
+  device_.OnConnectionClosed(this);
+}
+
+}  // namespace gw::tcp

@@ -1,0 +1,77 @@
+// TCP backend, hot path: posting writes and control messages, and the receive loop that reads
+// each write's payload straight into the target region after checking it against what this
+// peer may write. All socket I/O runs on the device's I/O thread.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "net/device.h"
+#include "net/tcp/wire.h"
+
+namespace gw::tcp {
+
+class TcpDevice;
+
+class TcpConnection : public Connection, public std::enable_shared_from_this<TcpConnection> {
+ public:
+  TcpConnection(TcpDevice& device, boost::asio::ip::tcp::socket socket, PeerId peer);
+  ~TcpConnection() override;
+
+  PeerId peer() const override { return peer_; }
+  void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
+             uint32_t imm, uint64_t wr_id) override;
+  void Send(uint16_t type, std::span<const uint8_t> payload) override;
+  bool open() const override { return open_.load(); }
+  void Close() override;
+
+  // I/O thread: starts the receive loop once the handshake is done.
+  void Start();
+  // I/O thread: ends the connection now, reporting why (peer misbehaved, device shutdown).
+  void Abort(const std::string& why);
+
+ private:
+  struct SendOp {
+    HeaderBytes header;
+    std::span<const std::byte> payload;
+    std::vector<uint8_t> owned;  // control payload copy
+    uint64_t wr_id = 0;
+    bool is_write = false;
+    bool is_bye = false;
+    size_t sent = 0;
+  };
+
+  void Enqueue(SendOp op);
+  void SendNext();
+  void OnSent(const boost::system::error_code& ec, size_t n);
+  void ReadHeader();
+  void OnHeader();
+  void ReadPayload();
+  void OnPayloadDone();
+  void Finish(bool ok, const std::string& why);
+
+  TcpDevice& device_;
+  boost::asio::ip::tcp::socket socket_;
+  const PeerId peer_;
+  std::string remote_;  // "ip:port", for log lines
+
+  std::mutex send_mu_;
+  std::deque<SendOp> send_q_;
+  bool sending_ = false;  // a SendNext chain is running on the I/O thread
+  std::atomic<bool> open_{true};
+  bool closing_ = false;  // we sent our bye; waiting for the peer's end of stream
+  bool finished_ = false;
+
+  HeaderBytes rx_header_{};
+  FrameHeader rx_{};
+  std::byte* rx_dst_ = nullptr;  // where the current payload goes
+  size_t rx_done_ = 0;
+  std::vector<uint8_t> rx_control_;
+};
+
+}  // namespace gw::tcp

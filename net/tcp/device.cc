@@ -1,0 +1,407 @@
+#include "net/tcp/device.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <future>
+
+#include "net/error.h"
+#include "net/log.h"
+#include "net/tcp/connection.h"
+#include "net/tcp/wire.h"
+
+namespace gw::tcp {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kRegionAlign = 4096;  // page-aligned, as an RDMA MR would be
+constexpr auto kConnectRetry = std::chrono::milliseconds(100);
+
+std::pair<int, uint32_t> Key(PeerId p) { return {static_cast<int>(p.role), p.rank}; }
+
+bool ConstantTimeEqual(const std::string& a, const std::string& b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::string AvailableCongestionControls() {
+  std::ifstream f("/proc/sys/net/ipv4/tcp_available_congestion_control");
+  std::string line;
+  std::getline(f, line);
+  return line.empty() ? "(unknown)" : line;
+}
+
+std::string Describe(const tcp::socket& s) {
+  boost::system::error_code ec;
+  const auto ep = s.remote_endpoint(ec);
+  return ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+// One handshake, either side, as an async state machine with a deadline. The initiator sends
+// its hello and waits for accept/reject; the acceptor reads a hello, checks it, answers.
+class Handshake : public std::enable_shared_from_this<Handshake> {
+ public:
+  using Done = std::function<void(std::string error, bool refused, PeerId peer, tcp::socket)>;
+
+  Handshake(TcpDevice& dev, tcp::socket socket, bool initiator, Done done)
+      : dev_(dev), socket_(std::move(socket)), timer_(dev.io()), initiator_(initiator),
+        done_(std::move(done)) {}
+
+  void Start() {
+    timer_.expires_after(dev_.options().handshake_timeout);
+    timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->Fail("no handshake within " +
+                          std::to_string(self->dev_.options().handshake_timeout.count()) + " ms");
+    });
+    if (initiator_) {
+      SendFrame(FrameType::kHello, EncodeHello(Mine()), [this] { ReadHeader(); });
+    } else {
+      ReadHeader();
+    }
+  }
+
+ private:
+  Hello Mine() const {
+    Hello h;
+    h.peer = dev_.options().self;
+    h.job_id = dev_.options().job_id;
+    h.token = dev_.options().token;
+    return h;
+  }
+
+  void SendFrame(FrameType type, std::vector<uint8_t> payload, std::function<void()> next) {
+    FrameHeader h;
+    h.type = type;
+    h.length = payload.size();
+    out_header_ = EncodeHeader(h);
+    out_payload_ = std::move(payload);
+    std::array<asio::const_buffer, 2> bufs{asio::buffer(out_header_), asio::buffer(out_payload_)};
+    asio::async_write(socket_, bufs,
+                      [self = shared_from_this(), next](const boost::system::error_code& ec,
+                                                        size_t) {
+                        if (self->finished_) return;
+                        if (ec) return self->Fail("sending handshake: " + ec.message());
+                        next();
+                      });
+  }
+
+  void ReadHeader() {
+    asio::async_read(socket_, asio::buffer(in_header_),
+                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                       if (self->finished_) return;
+                       if (ec) return self->Fail("reading handshake: " + ec.message());
+                       self->OnHeader();
+                     });
+  }
+
+  void OnHeader() {
+    std::string why;
+    const auto h = ParseHeader(in_header_, &why);
+    if (!h) return Refuse(why, /*answer=*/false);
+    const FrameType expected = initiator_ ? FrameType::kHelloAccept : FrameType::kHello;
+    if (h->type != expected && !(initiator_ && h->type == FrameType::kHelloReject)) {
+      return Refuse("expected a hello, got frame type " +
+                        std::to_string(static_cast<int>(h->type)),
+                    false);
+    }
+    in_type_ = h->type;
+    in_payload_.resize(h->length);
+    asio::async_read(socket_, asio::buffer(in_payload_),
+                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                       if (self->finished_) return;
+                       if (ec) return self->Fail("reading handshake: " + ec.message());
+                       self->OnPayload();
+                     });
+  }
+
+  void OnPayload() {
+    if (in_type_ == FrameType::kHelloReject) {
+      return Refuse("refused by peer: " + std::string(in_payload_.begin(), in_payload_.end()),
+                    false);
+    }
+    std::string why;
+    const auto hello = ParseHello(in_payload_, &why);
+    if (!hello) return Refuse("malformed hello: " + why, !initiator_);
+    why = dev_.CheckHello(*hello);
+    if (!why.empty()) return Refuse(why, !initiator_);
+    peer_ = hello->peer;
+    if (initiator_) return Succeed();
+    SendFrame(FrameType::kHelloAccept, EncodeHello(Mine()), [this] { Succeed(); });
+  }
+
+  // Refuses the peer; the acceptor tells it why before closing.
+  void Refuse(const std::string& why, bool answer) {
+    refused_ = true;
+    if (!answer) return Fail(why);
+    const std::vector<uint8_t> reason(why.begin(), why.end());
+    SendFrame(FrameType::kHelloReject, reason, [this, why] { Fail(why); });
+  }
+
+  void Succeed() {
+    finished_ = true;
+    timer_.cancel();
+    done_("", false, peer_, std::move(socket_));
+  }
+
+  void Fail(const std::string& why) {
+    if (finished_) return;
+    finished_ = true;
+    timer_.cancel();
+    boost::system::error_code ignored;
+    const std::string from = Describe(socket_);
+    socket_.close(ignored);
+    done_(why + " (" + from + ")", refused_, peer_, tcp::socket(dev_.io()));
+  }
+
+  TcpDevice& dev_;
+  tcp::socket socket_;
+  asio::steady_timer timer_;
+  bool initiator_;
+  Done done_;
+  bool finished_ = false;
+  bool refused_ = false;
+  PeerId peer_;
+  HeaderBytes out_header_{};
+  std::vector<uint8_t> out_payload_;
+  HeaderBytes in_header_{};
+  FrameType in_type_ = FrameType::kHello;
+  std::vector<uint8_t> in_payload_;
+};
+
+}  // namespace
+
+TcpRegion::TcpRegion(uint32_t id, size_t bytes, PeerId writer)
+    : id_(id), size_(bytes), writer_(writer) {
+  const size_t rounded = (bytes + kRegionAlign - 1) / kRegionAlign * kRegionAlign;
+  data_ = static_cast<std::byte*>(std::aligned_alloc(kRegionAlign, rounded ? rounded : kRegionAlign));
+  if (data_ == nullptr) throw Error("cannot allocate a region of " + std::to_string(bytes) + " bytes");
+  std::memset(data_, 0, rounded);
+}
+
+TcpRegion::~TcpRegion() { std::free(data_); }
+
+TcpDevice::TcpDevice(const DeviceOptions& options)
+    : options_(options), work_(asio::make_work_guard(io_)) {
+  if (!options_.congestion_control.empty()) {
+    // Fail at start-up, not on the first connection, when the kernel lacks the algorithm.
+    tcp::socket probe(io_, tcp::v4());
+    ConfigureSocket(probe);
+  }
+  io_thread_ = std::thread([this] { io_.run(); });
+}
+
+TcpDevice::~TcpDevice() { Shutdown(); }
+
+void TcpDevice::ConfigureSocket(tcp::socket& socket) {
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);  // small control frames must not wait for Nagle
+  const auto& cc = options_.congestion_control;
+  if (!cc.empty() &&
+      setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CONGESTION, cc.data(),
+                 static_cast<socklen_t>(cc.size())) != 0) {
+    throw Error("TCP congestion control '" + cc + "' is not available (" + std::strerror(errno) +
+                "); this kernel offers: " + AvailableCongestionControls() +
+                " (modprobe tcp_" + cc + " or pick one of those)");
+  }
+}
+
+std::string TcpDevice::CheckHello(const Hello& hello) const {
+  if (hello.job_id != options_.job_id) {
+    return "wrong job id '" + hello.job_id + "' from " + ToString(hello.peer) + " (this is job '" +
+           options_.job_id + "')";
+  }
+  if (!ConstantTimeEqual(hello.token, options_.token)) {
+    return "wrong token from " + ToString(hello.peer) + " in job '" + hello.job_id + "'";
+  }
+  return "";
+}
+
+Region& TcpDevice::RegisterRegion(size_t bytes, PeerId writer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto id = static_cast<uint32_t>(regions_.size());
+  regions_.push_back(std::make_unique<TcpRegion>(id, bytes, writer));
+  return *regions_.back();
+}
+
+Region* TcpDevice::FindRegion(uint32_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return id < regions_.size() ? regions_[id].get() : nullptr;
+}
+
+void TcpDevice::Listen(const Address& addr) {
+  boost::system::error_code ec;
+  tcp::resolver resolver(io_);
+  const auto results = resolver.resolve(addr.host, std::to_string(addr.port), ec);
+  if (ec || results.empty()) {
+    throw Error("cannot resolve listen address " + addr.ToString() + ": " + ec.message());
+  }
+  const tcp::endpoint ep = *results.begin();
+  tcp::acceptor acceptor(io_);
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw Error("cannot listen on " + addr.ToString() + ": " + ec.message() +
+                (ec == asio::error::address_in_use ? " (another process has that port; pick "
+                                                     "another with --listen)"
+                                                   : ""));
+  }
+  bound_port_ = acceptor.local_endpoint().port();
+  acceptor_.emplace(std::move(acceptor));
+  asio::post(io_, [this] { Accept(); });
+}
+
+void TcpDevice::Accept() {
+  acceptor_->async_accept([this](const boost::system::error_code& ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) {
+      try {
+        ConfigureSocket(socket);
+      } catch (const Error& e) {
+        GW_WARN(e.what());
+      }
+      auto hs = std::make_shared<Handshake>(
+          *this, std::move(socket), /*initiator=*/false,
+          [this](std::string error, bool refused, PeerId peer, tcp::socket s) {
+            if (!error.empty()) {
+              GW_WARN((refused ? "refused connection: " : "dropped connection: ") << error);
+              return;
+            }
+            Adopt(std::move(s), peer);
+          });
+      hs->Start();
+    } else {
+      GW_WARN("accept failed: " << ec.message());
+    }
+    Accept();
+  });
+}
+
+std::shared_ptr<TcpConnection> TcpDevice::Adopt(tcp::socket socket, PeerId peer) {
+  auto conn = std::make_shared<TcpConnection>(*this, std::move(socket), peer);
+  std::shared_ptr<TcpConnection> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& slot = connections_[Key(peer)];
+    old = std::move(slot);
+    slot = conn;
+  }
+  // A peer that reconnects replaces its old connection (it restarted, or the old one is dead
+  // and we have not noticed yet).
+  if (old) old->Abort("replaced by a new connection from the same peer");
+  conn->Start();
+  Completion c;
+  c.kind = CompletionKind::kPeerConnected;
+  c.peer = peer;
+  cq_.Push(std::move(c));
+  return conn;
+}
+
+void TcpDevice::OnConnectionClosed(TcpConnection* connection) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connections_.find(Key(connection->peer()));
+  if (it != connections_.end() && it->second.get() == connection) connections_.erase(it);
+}
+
+std::shared_ptr<Connection> TcpDevice::Find(PeerId peer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = connections_.find(Key(peer));
+  return it == connections_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr) {
+  const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
+  std::string last_error;
+  while (true) {
+    struct Result {
+      std::string error;
+      bool refused = false;  // by the handshake: retrying will not help
+      std::shared_ptr<TcpConnection> conn;
+    };
+    auto promise = std::make_shared<std::promise<Result>>();
+    auto future = promise->get_future();
+    asio::post(io_, [this, addr, promise] {
+      auto resolver = std::make_shared<tcp::resolver>(io_);
+      auto socket = std::make_shared<tcp::socket>(io_);
+      resolver->async_resolve(
+          addr.host, std::to_string(addr.port),
+          [this, resolver, socket, promise, addr](const boost::system::error_code& ec,
+                                                   tcp::resolver::results_type results) {
+            if (ec) return promise->set_value({"cannot resolve " + addr.host + ": " + ec.message(), false, nullptr});
+            asio::async_connect(
+                *socket, results,
+                [this, socket, promise](const boost::system::error_code& ec, const tcp::endpoint&) {
+                  if (ec) return promise->set_value({ec.message(), false, nullptr});
+                  try {
+                    ConfigureSocket(*socket);
+                  } catch (const Error& e) {
+                    return promise->set_value({e.what(), true, nullptr});
+                  }
+                  auto hs = std::make_shared<Handshake>(
+                      *this, std::move(*socket), /*initiator=*/true,
+                      [this, promise](std::string error, bool refused, PeerId peer,
+                                      tcp::socket s) {
+                        if (!error.empty()) return promise->set_value({error, refused, nullptr});
+                        promise->set_value({"", false, Adopt(std::move(s), peer)});
+                      });
+                  hs->Start();
+                });
+          });
+    });
+    // The handshake has its own deadline, so the future always resolves.
+    Result r = future.get();
+    if (r.conn) return r.conn;
+    last_error = r.error;
+    if (r.refused) throw Error("connection to " + addr.ToString() + " refused: " + r.error);
+    if (std::chrono::steady_clock::now() + kConnectRetry >= deadline) break;
+    std::this_thread::sleep_for(kConnectRetry);  // the peer may still be starting
+  }
+  throw Error("cannot connect to " + addr.ToString() + " within " +
+              std::to_string(options_.connect_timeout.count()) + " ms: " + last_error +
+              " (is the server running and the address right?)");
+}
+
+void TcpDevice::Shutdown() {
+  std::vector<std::shared_ptr<TcpConnection>> conns;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shut_down_) return;
+    shut_down_ = true;
+    for (auto& [key, c] : connections_) conns.push_back(c);
+  }
+  for (auto& c : conns) c->Close();
+  // Give orderly closes a moment to finish, then abort whatever is left.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1000);
+  while (std::chrono::steady_clock::now() < deadline) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (connections_.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  asio::post(io_, [this, conns] {
+    for (auto& c : conns) c->Abort("device shut down");
+    if (acceptor_) {
+      boost::system::error_code ignored;
+      acceptor_->close(ignored);
+    }
+    io_.stop();  // after the aborts above: handshake timers need not run out
+  });
+  work_.reset();
+  if (io_thread_.joinable()) io_thread_.join();
+}
+
+}  // namespace gw::tcp

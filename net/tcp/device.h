@@ -1,0 +1,81 @@
+// TCP backend, control path: registered regions, listening, connecting, the handshake that
+// authenticates a peer (job id, token, role, rank), and the I/O thread.
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "net/device.h"
+
+namespace gw::tcp {
+
+class TcpConnection;
+
+class TcpRegion : public Region {
+ public:
+  TcpRegion(uint32_t id, size_t bytes, PeerId writer);
+  ~TcpRegion() override;
+  TcpRegion(const TcpRegion&) = delete;
+  TcpRegion& operator=(const TcpRegion&) = delete;
+
+  uint32_t id() const override { return id_; }
+  std::span<std::byte> bytes() override { return {data_, size_}; }
+  PeerId writer() const override { return writer_; }
+  RemoteRegion Describe() const override { return RemoteRegion{id_, 0, 0, size_}; }
+
+ private:
+  uint32_t id_;
+  std::byte* data_;
+  size_t size_;
+  PeerId writer_;
+};
+
+class TcpDevice : public Device {
+ public:
+  explicit TcpDevice(const DeviceOptions& options);
+  ~TcpDevice() override;
+
+  Region& RegisterRegion(size_t bytes, PeerId writer) override;
+  Region* FindRegion(uint32_t id) override;
+  void Listen(const Address& addr) override;
+  uint16_t bound_port() const override { return bound_port_; }
+  std::shared_ptr<Connection> Connect(const Address& addr) override;
+  std::shared_ptr<Connection> Find(PeerId peer) override;
+  CompletionQueue& cq() override { return cq_; }
+  const DeviceOptions& options() const override { return options_; }
+  void Shutdown() override;
+
+  // Used by connections and the handshake (I/O thread).
+  boost::asio::io_context& io() { return io_; }
+  void ConfigureSocket(boost::asio::ip::tcp::socket& socket);
+  // Checks a peer's hello against this job; returns the reason to refuse, or "" to accept.
+  std::string CheckHello(const struct Hello& hello) const;
+  std::shared_ptr<TcpConnection> Adopt(boost::asio::ip::tcp::socket socket, PeerId peer);
+  void OnConnectionClosed(TcpConnection* connection);
+
+ private:
+  void Accept();
+
+  DeviceOptions options_;
+  CompletionQueue cq_;
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  uint16_t bound_port_ = 0;
+
+  std::mutex mu_;
+  std::vector<std::unique_ptr<TcpRegion>> regions_;  // id = index
+  std::map<std::pair<int, uint32_t>, std::shared_ptr<TcpConnection>> connections_;
+  bool shut_down_ = false;
+
+  std::thread io_thread_;  // last: started when everything above exists
+};
+
+}  // namespace gw::tcp

@@ -1,0 +1,114 @@
+#include "net/tcp/wire.h"
+
+#include <cstring>
+
+#include "net/device.h"
+
+namespace gw::tcp {
+
+HeaderBytes EncodeHeader(const FrameHeader& h) {
+  HeaderBytes out;
+  std::memcpy(out.data(), &h, sizeof h);
+  return out;
+}
+
+uint64_t MaxPayload(FrameType type) {
+  switch (type) {
+    case FrameType::kHello:
+    case FrameType::kHelloAccept:
+      return Hello::kMaxBytes;
+    case FrameType::kHelloReject:
+      return 1024;
+    case FrameType::kControl:
+      return Connection::kMaxControlBytes;
+    case FrameType::kBye:
+      return 0;
+    case FrameType::kWrite:
+      return UINT64_MAX;  // bounded by the target region
+  }
+  return 0;
+}
+
+std::optional<FrameHeader> ParseHeader(std::span<const uint8_t> bytes, std::string* why) {
+  if (bytes.size() != FrameHeader::kSize) {
+    *why = "frame header must be 32 bytes";
+    return std::nullopt;
+  }
+  FrameHeader h;
+  std::memcpy(&h, bytes.data(), sizeof h);
+  if (h.magic != FrameHeader::kMagic) {
+    *why = "bad magic (not a gradwire peer)";
+    return std::nullopt;
+  }
+  const auto t = static_cast<uint8_t>(h.type);
+  if (t < static_cast<uint8_t>(FrameType::kHello) || t > static_cast<uint8_t>(FrameType::kBye)) {
+    *why = "unknown frame type " + std::to_string(t);
+    return std::nullopt;
+  }
+  if (h.length > MaxPayload(h.type)) {
+    *why = "frame of type " + std::to_string(t) + " announces " + std::to_string(h.length) +
+           " payload bytes, more than its limit " + std::to_string(MaxPayload(h.type));
+    return std::nullopt;
+  }
+  return h;
+}
+
+namespace {
+
+void PutString(std::vector<uint8_t>& out, const std::string& s) {
+  const auto n = static_cast<uint16_t>(s.size());
+  out.push_back(static_cast<uint8_t>(n & 0xff));
+  out.push_back(static_cast<uint8_t>(n >> 8));
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+bool GetString(std::span<const uint8_t>& in, std::string* s) {
+  if (in.size() < 2) return false;
+  const size_t n = in[0] | (size_t{in[1]} << 8);
+  if (n > Hello::kMaxString || in.size() < 2 + n) return false;
+  s->assign(reinterpret_cast<const char*>(in.data() + 2), n);
+  in = in.subspan(2 + n);
+  return true;
+}
+
+}  // namespace
+
+std::vector<uint8_t> EncodeHello(const Hello& h) {
+  std::vector<uint8_t> out(8);
+  std::memcpy(out.data(), &h.version, 2);
+  out[2] = static_cast<uint8_t>(h.peer.role);
+  out[3] = 0;
+  std::memcpy(out.data() + 4, &h.peer.rank, 4);
+  PutString(out, h.job_id.substr(0, Hello::kMaxString));
+  PutString(out, h.token.substr(0, Hello::kMaxString));
+  return out;
+}
+
+std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why) {
+  Hello h;
+  if (bytes.size() < 8) {
+    *why = "hello shorter than 8 bytes";
+    return std::nullopt;
+  }
+  std::memcpy(&h.version, bytes.data(), 2);
+  if (h.version != Hello::kVersion) {
+    *why = "protocol version " + std::to_string(h.version) + ", this build speaks " +
+           std::to_string(Hello::kVersion);
+    return std::nullopt;
+  }
+  const uint8_t role = bytes[2];
+  if (role < static_cast<uint8_t>(Role::kServer) || role > static_cast<uint8_t>(Role::kTool)) {
+    *why = "unknown role " + std::to_string(role);
+    return std::nullopt;
+  }
+  h.peer.role = static_cast<Role>(role);
+  std::memcpy(&h.peer.rank, bytes.data() + 4, 4);
+  auto rest = bytes.subspan(8);
+  if (!GetString(rest, &h.job_id) || !GetString(rest, &h.token) || !rest.empty()) {
+    *why = "malformed hello strings";
+    return std::nullopt;
+  }
+  return h;
+}
+
+}  // namespace gw::tcp

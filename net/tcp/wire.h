@@ -1,0 +1,70 @@
+// The TCP backend's wire format. Every frame starts with a fixed 32-byte header; a write's
+// payload follows it and is read by the receiver straight into the target region.
+// Pure encode/parse functions over bytes: no I/O, nothing trusted without a bound.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/peer.h"
+
+namespace gw::tcp {
+
+static_assert(std::endian::native == std::endian::little,
+              "the wire format is little-endian and copied as-is");
+
+enum class FrameType : uint8_t {
+  kHello = 1,         // initiator -> acceptor: who I am (payload: Hello)
+  kHelloAccept = 2,   // acceptor -> initiator: accepted (payload: the acceptor's Hello)
+  kHelloReject = 3,   // acceptor -> initiator: refused (payload: reason text)
+  kWrite = 4,         // one-sided write: payload lands in region at offset
+  kControl = 5,       // small typed control message (imm = type)
+  kBye = 6,           // orderly close
+};
+
+struct FrameHeader {
+  static constexpr uint16_t kMagic = 0x5747;  // "GW"
+  static constexpr size_t kSize = 32;
+
+  uint16_t magic = kMagic;
+  FrameType type = FrameType::kWrite;
+  uint8_t flags = 0;
+  uint32_t imm = 0;     // kWrite: the immediate; kControl: the control type
+  uint32_t region = 0;  // kWrite: target region id
+  uint32_t reserved = 0;
+  uint64_t offset = 0;  // kWrite: byte offset in the region
+  uint64_t length = 0;  // payload bytes that follow
+};
+static_assert(sizeof(FrameHeader) == FrameHeader::kSize, "header is packed to 32 bytes");
+
+using HeaderBytes = std::array<uint8_t, FrameHeader::kSize>;
+
+HeaderBytes EncodeHeader(const FrameHeader& h);
+// Parses and checks magic, type and the payload bound of non-write frames (a write's bound is
+// the target region's, checked by the connection). On failure returns nullopt and sets *why.
+std::optional<FrameHeader> ParseHeader(std::span<const uint8_t> bytes, std::string* why);
+
+struct Hello {
+  static constexpr uint16_t kVersion = 1;
+  static constexpr size_t kMaxString = 128;
+  static constexpr size_t kMaxBytes = 8 + 2 * (2 + kMaxString);
+
+  uint16_t version = kVersion;
+  PeerId peer;
+  std::string job_id;
+  std::string token;
+};
+
+std::vector<uint8_t> EncodeHello(const Hello& h);
+std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why);
+
+// Payload bound of each non-write frame type.
+uint64_t MaxPayload(FrameType type);
+
+}  // namespace gw::tcp

@@ -1,0 +1,55 @@
+// A training workload: a model as a flat float vector, the gradient of its loss on this
+// worker's next minibatch, and an evaluation on held-out data. Pure compute, no I/O beyond
+// loading its data set. Deterministic under WorkloadSpec::seed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+namespace gw {
+
+struct WorkloadSpec {
+  std::string kind = "softmax";  // softmax | mlp | linreg | synthetic
+  std::string data_dir = "/usr/share/datasets/fashion-mnist";  // IDX files (.gz or plain)
+  size_t batch_size = 64;        // per worker
+  uint64_t seed = 1;
+  size_t mlp_hidden = 128;       // mlp: 784-hidden-10
+  size_t linreg_rows = 8192;     // linreg: synthetic A (rows x dims), y = A x* + noise
+  size_t linreg_dims = 256;
+  double linreg_noise = 0.01;
+  uint64_t synthetic_bytes = 4 << 20;  // synthetic: gradient size in bytes (multiple of 4)
+};
+
+struct EvalResult {
+  double loss = 0;
+  double accuracy = -1;  // < 0 where it has no meaning (regression, synthetic)
+};
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual std::string name() const = 0;
+  virtual size_t num_params() const = 0;
+  // Deterministic initial parameters (same on every process for the same seed).
+  virtual void InitParams(std::span<float> params) const = 0;
+  // Gradient (mean over the minibatch) of the loss at params on this worker's next minibatch;
+  // returns that minibatch's loss. grad.size() == num_params().
+  virtual double ComputeGradient(std::span<const float> params, std::span<float> grad) = 0;
+  // Loss (and accuracy where it applies) on the test set, or on the whole synthetic problem.
+  virtual EvalResult Evaluate(std::span<const float> params) const = 0;
+  // Minibatches per pass over this worker's partition.
+  virtual size_t batches_per_epoch() const = 0;
+};
+
+// Builds a workload for worker `rank` of `num_workers` (the data set is partitioned across
+// workers after a seeded shuffle). With load_data = false only the parameter shape and
+// initialisation are available (what a server needs); ComputeGradient/Evaluate then throw.
+// Throws gw::Error with a clear message (e.g. the Fashion-MNIST files are missing: it says
+// "apt-get install dataset-fashion-mnist" or --data-dir).
+std::unique_ptr<Workload> MakeWorkload(const WorkloadSpec& spec, uint32_t rank,
+                                       uint32_t num_workers, bool load_data);
+
+}  // namespace gw

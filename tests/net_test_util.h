@@ -1,0 +1,67 @@
+// Helpers shared by the transport tests: devices on loopback and waiting for completions.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/device.h"
+#include "net/error.h"
+
+namespace gw::testing {
+
+inline DeviceOptions Options(PeerId self, std::string token = "secret") {
+  DeviceOptions o;
+  o.self = self;
+  o.job_id = "test-job";
+  o.token = std::move(token);
+  o.connect_timeout = std::chrono::milliseconds(3000);
+  o.handshake_timeout = std::chrono::milliseconds(2000);
+  return o;
+}
+
+// Creates a device or sets *skip_reason when the backend cannot run on this host.
+inline std::unique_ptr<Device> MakeDevice(TransportKind kind, const DeviceOptions& o,
+                                          std::string* skip_reason) {
+  try {
+    return CreateDevice(kind, o);
+  } catch (const Error& e) {
+    *skip_reason = e.what();
+    return nullptr;
+  }
+}
+
+inline Address Loopback(TransportKind kind, uint16_t port) {
+  Address a;
+  a.transport = kind;
+  a.host = "127.0.0.1";
+  a.port = port;
+  return a;
+}
+
+// Drains completions from cq until pred has accepted `count` of them or the timeout passes.
+// Every completion seen is appended to *seen. Returns how many pred accepted.
+inline size_t WaitFor(CompletionQueue& cq, const std::function<bool(const Completion&)>& pred,
+                      size_t count, std::vector<Completion>* seen,
+                      std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t hits = 0;
+  std::vector<Completion> batch;
+  while (hits < count && std::chrono::steady_clock::now() < deadline) {
+    batch.clear();
+    cq.Wait(batch, std::chrono::milliseconds(50));
+    for (auto& c : batch) {
+      if (pred(c)) ++hits;
+      seen->push_back(std::move(c));
+    }
+  }
+  return hits;
+}
+
+inline bool Is(const Completion& c, CompletionKind k) { return c.kind == k; }
+
+}  // namespace gw::testing

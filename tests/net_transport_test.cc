@@ -1,0 +1,379 @@
+// The transport contract, one suite for every backend. Backends that cannot run on this host
+// (RDMA without a device) skip with the reason; the soft-RoCE harness runs them for real.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "net/imm.h"
+#include "net/tcp/wire.h"
+#include "tests/net_test_util.h"
+
+namespace gw {
+namespace {
+
+using testing::Is;
+using testing::Loopback;
+using testing::Options;
+using testing::WaitFor;
+
+const PeerId kServer{Role::kServer, 0};
+PeerId Worker(uint32_t r) { return {Role::kWorker, r}; }
+
+class TransportTest : public ::testing::TestWithParam<TransportKind> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    server_ = testing::MakeDevice(GetParam(), Options(kServer), &why);
+    if (!server_) GTEST_SKIP() << "backend unavailable on this host: " << why;
+    server_->Listen(Loopback(GetParam(), 0));
+  }
+
+  std::unique_ptr<Device> Client(PeerId self, std::string token = "secret") {
+    std::string why;
+    auto d = testing::MakeDevice(GetParam(), Options(self, std::move(token)), &why);
+    EXPECT_TRUE(d) << why;
+    return d;
+  }
+  Address ServerAddr() const { return Loopback(GetParam(), server_->bound_port()); }
+
+  std::unique_ptr<Device> server_;
+  std::vector<Completion> seen_;
+};
+
+TEST_P(TransportTest, BytesLandExactlyWhereWritten) {
+  constexpr size_t kRegion = 1 << 20;
+  Region& region = server_->RegisterRegion(kRegion, Worker(0));
+  auto client = Client(Worker(0));
+  auto conn = client->Connect(ServerAddr());
+  ASSERT_TRUE(conn->open());
+
+  std::mt19937_64 rng(7);
+  std::vector<std::byte> shadow(kRegion, std::byte{0});
+  std::vector<std::vector<std::byte>> sources;
+  const size_t sizes[] = {0, 1, 3, 4, 7, 64, 4095, 4096, 4097, 65536, 65537, 300000, kRegion};
+  for (size_t i = 0; i < std::size(sizes); ++i) {
+    const size_t len = sizes[i];
+    const size_t offset = len == kRegion ? 0 : rng() % (kRegion - len);
+    std::vector<std::byte> src(len);
+    for (auto& b : src) b = static_cast<std::byte>(rng());
+    std::memcpy(shadow.data() + offset, src.data(), len);
+    sources.push_back(std::move(src));
+    conn->Write(sources.back(), region.Describe(), offset, Imm::Encode(i, 3), i);
+    // Wait for each landing so the shadow order equals the landing order (and test imm/offset).
+    std::vector<Completion> got;
+    ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); },
+                      1, &got),
+              1u)
+        << "write " << i << " of " << len << " bytes never landed";
+    const Completion& c = got.back();
+    EXPECT_EQ(c.peer, Worker(0));
+    EXPECT_EQ(c.region, region.id());
+    EXPECT_EQ(c.offset, offset);
+    EXPECT_EQ(c.length, len);
+    EXPECT_EQ(Imm::Decode(c.imm).iteration_tag, i);
+    EXPECT_EQ(Imm::Decode(c.imm).part, 3u);
+  }
+  EXPECT_EQ(std::memcmp(region.bytes().data(), shadow.data(), kRegion), 0);
+  // The sender hears that every write finished, with its wr_id.
+  std::vector<Completion> done;
+  EXPECT_EQ(WaitFor(client->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteDone) && c.ok; },
+                    std::size(sizes), &done),
+            std::size(sizes));
+}
+
+TEST_P(TransportTest, LargeWriteLandsIntact) {
+  constexpr size_t kBytes = 64 << 20;
+  Region& region = server_->RegisterRegion(kBytes, Worker(0));
+  auto client = Client(Worker(0));
+  auto conn = client->Connect(ServerAddr());
+  std::vector<uint32_t> src(kBytes / 4);
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint32_t>(i * 2654435761u);
+  conn->Write(std::as_bytes(std::span(src)), region.Describe(), 0, 42, 1);
+  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1,
+                    &seen_),
+            1u);
+  EXPECT_EQ(std::memcmp(region.bytes().data(), src.data(), kBytes), 0);
+}
+
+TEST_P(TransportTest, ManyConcurrentPeers) {
+  constexpr uint32_t kPeers = 12;
+  constexpr size_t kBytes = 256 << 10;
+  constexpr int kRounds = 5;
+  std::vector<Region*> regions;
+  for (uint32_t r = 0; r < kPeers; ++r) regions.push_back(&server_->RegisterRegion(kBytes, Worker(r)));
+  std::vector<std::thread> threads;
+  std::vector<std::unique_ptr<Device>> clients(kPeers);
+  std::vector<std::vector<uint8_t>> data(kPeers, std::vector<uint8_t>(kBytes));
+  for (uint32_t r = 0; r < kPeers; ++r) {
+    for (size_t i = 0; i < kBytes; ++i) data[r][i] = static_cast<uint8_t>(r * 31 + i);
+    clients[r] = Client(Worker(r));
+  }
+  for (uint32_t r = 0; r < kPeers; ++r) {
+    threads.emplace_back([&, r] {
+      auto conn = clients[r]->Connect(ServerAddr());
+      // Several rounds of quarter-region writes that together cover the region.
+      for (int round = 0; round < kRounds; ++round) {
+        for (size_t q = 0; q < 4; ++q) {
+          conn->Write(std::as_bytes(std::span(data[r])).subspan(q * kBytes / 4, kBytes / 4),
+                      regions[r]->Describe(), q * kBytes / 4, round, q);
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); },
+                    kPeers * kRounds * 4, &seen_),
+            kPeers * kRounds * 4);
+  for (uint32_t r = 0; r < kPeers; ++r) {
+    EXPECT_EQ(std::memcmp(regions[r]->bytes().data(), data[r].data(), kBytes), 0) << "peer " << r;
+  }
+}
+
+TEST_P(TransportTest, OutOfBoundsWriteClosesOnlyThatConnection) {
+  Region& mine = server_->RegisterRegion(4096, Worker(0));
+  Region& other = server_->RegisterRegion(4096, Worker(1));
+  auto bad = Client(Worker(0));
+  auto good = Client(Worker(1));
+  auto bad_conn = bad->Connect(ServerAddr());
+  auto good_conn = good->Connect(ServerAddr());
+  std::vector<std::byte> buf(8192, std::byte{0xab});
+  RemoteRegion lie = mine.Describe();
+  lie.length = 1 << 20;  // the receiver must check against its own bound, not the sender's
+  bad_conn->Write(std::span(buf).subspan(0, 100), lie, 4050, 0, 1);
+  std::vector<Completion> got;
+  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1,
+                    &got),
+            1u);
+  EXPECT_EQ(got.back().peer, Worker(0));
+  EXPECT_FALSE(got.back().ok);
+  EXPECT_NE(got.back().error.find("outside region"), std::string::npos) << got.back().error;
+  // Nothing landed past the region, the other peer is undisturbed.
+  good_conn->Write(std::span(buf).subspan(0, 4096), other.Describe(), 0, 5, 2);
+  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1,
+                    &got),
+            1u);
+  EXPECT_EQ(got.back().peer, Worker(1));
+  EXPECT_EQ(std::to_integer<int>(other.bytes()[4095]), 0xab);
+}
+
+TEST_P(TransportTest, WriteIntoAnotherPeersRegionIsRefused) {
+  Region& theirs = server_->RegisterRegion(4096, Worker(1));
+  auto intruder = Client(Worker(0));
+  auto conn = intruder->Connect(ServerAddr());
+  std::vector<std::byte> buf(64, std::byte{1});
+  conn->Write(buf, theirs.Describe(), 0, 0, 1);
+  std::vector<Completion> got;
+  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1,
+                    &got),
+            1u);
+  EXPECT_NE(got.back().error.find("belongs to worker 1"), std::string::npos) << got.back().error;
+  EXPECT_EQ(std::to_integer<int>(theirs.bytes()[0]), 0);
+}
+
+TEST_P(TransportTest, WrongTokenOrJobIsRefusedAndOthersKeepWorking) {
+  Region& region = server_->RegisterRegion(64, Worker(0));
+  auto stranger = Client(Worker(5), "not-the-token");
+  try {
+    stranger->Connect(ServerAddr());
+    FAIL() << "a wrong token was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("wrong token"), std::string::npos) << e.what();
+  }
+  auto o = Options(Worker(6));
+  o.job_id = "another-job";
+  std::string why;
+  auto other_job = testing::MakeDevice(GetParam(), o, &why);
+  EXPECT_THROW(other_job->Connect(ServerAddr()), Error);
+  EXPECT_EQ(server_->Find(Worker(5)), nullptr);
+
+  auto friendly = Client(Worker(0));
+  auto conn = friendly->Connect(ServerAddr());
+  std::vector<std::byte> buf(64, std::byte{9});
+  conn->Write(buf, region.Describe(), 0, 1, 1);
+  EXPECT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1,
+                    &seen_),
+            1u);
+}
+
+TEST_P(TransportTest, ControlMessagesBothWays) {
+  auto client = Client(Worker(3));
+  auto conn = client->Connect(ServerAddr());
+  std::vector<uint8_t> big(Connection::kMaxControlBytes);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 7);
+  conn->Send(17, big);
+  conn->Send(18, {});
+  std::vector<Completion> got;
+  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kControl); }, 2,
+                    &got),
+            2u);
+  std::vector<Completion> controls;
+  for (auto& c : got) {
+    if (Is(c, CompletionKind::kControl)) controls.push_back(c);
+  }
+  EXPECT_EQ(controls[0].control_type, 17);
+  EXPECT_EQ(controls[0].payload, big);
+  EXPECT_EQ(controls[1].control_type, 18);
+  EXPECT_TRUE(controls[1].payload.empty());
+  // And back: the server answers on the accepted connection.
+  auto back = server_->Find(Worker(3));
+  ASSERT_NE(back, nullptr);
+  const std::vector<uint8_t> hi = {'h', 'i'};
+  back->Send(99, hi);
+  got.clear();
+  ASSERT_EQ(WaitFor(client->cq(), [](auto& c) { return Is(c, CompletionKind::kControl); }, 1,
+                    &got),
+            1u);
+  EXPECT_EQ(got.back().payload, hi);
+  EXPECT_EQ(got.back().peer, kServer);
+  EXPECT_THROW(conn->Send(1, std::vector<uint8_t>(Connection::kMaxControlBytes + 1)), Error);
+}
+
+TEST_P(TransportTest, OrderlyCloseAndReconnect) {
+  Region& region = server_->RegisterRegion(16, Worker(0));
+  for (int round = 0; round < 3; ++round) {
+    auto client = Client(Worker(0));
+    auto conn = client->Connect(ServerAddr());
+    std::vector<std::byte> buf(16, std::byte(round + 1));
+    conn->Write(buf, region.Describe(), 0, round, 1);
+    conn->Close();
+    std::vector<Completion> got;
+    ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); },
+                      1, &got),
+              1u);
+    EXPECT_TRUE(got.back().ok) << got.back().error;
+    // The write posted before the close landed before it.
+    bool landed = false;
+    for (auto& c : got) landed |= Is(c, CompletionKind::kWriteLanded) && c.imm == uint32_t(round);
+    EXPECT_TRUE(landed);
+    EXPECT_EQ(std::to_integer<int>(region.bytes()[15]), round + 1);
+  }
+}
+
+TEST_P(TransportTest, PeerThatDiesIsReported) {
+  auto client = Client(Worker(0));
+  client->Connect(ServerAddr());
+  client.reset();  // shutdown without waiting for the server
+  std::vector<Completion> got;
+  EXPECT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1,
+                    &got),
+            1u);
+  EXPECT_EQ(server_->Find(Worker(0)), nullptr);
+}
+
+TEST_P(TransportTest, ConnectToNobodyFailsWithinTimeout) {
+  auto o = Options(Worker(0));
+  o.connect_timeout = std::chrono::milliseconds(500);
+  std::string why;
+  auto client = testing::MakeDevice(GetParam(), o, &why);
+  const uint16_t port = server_->bound_port();
+  server_.reset();  // nobody listens on that port now
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    client->Connect(Loopback(GetParam(), port));
+    FAIL() << "connected to a closed port";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot connect"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, TransportTest,
+                         ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
+                         [](const auto& info) {
+                           return info.param == TransportKind::kTcp ? "tcp" : "rdma";
+                         });
+
+// --- TCP-only: raw bytes on the socket, which only the TCP backend exposes. ---
+
+class TcpRawTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = CreateDevice(TransportKind::kTcp, Options(kServer));
+    server_->Listen(Loopback(TransportKind::kTcp, 0));
+  }
+  boost::asio::ip::tcp::socket RawConnect() {
+    boost::asio::ip::tcp::socket s(io_);
+    s.connect({boost::asio::ip::make_address("127.0.0.1"), server_->bound_port()});
+    return s;
+  }
+  boost::asio::io_context io_;
+  std::unique_ptr<Device> server_;
+  std::vector<Completion> seen_;
+};
+
+TEST_F(TcpRawTest, GarbageOnThePortIsDroppedAndServingGoesOn) {
+  Region& region = server_->RegisterRegion(64, Worker(0));
+  auto garbage = RawConnect();
+  const std::string junk = "GET / HTTP/1.1\r\nHost: x\r\n\r\n and some more bytes...";
+  boost::asio::write(garbage, boost::asio::buffer(junk));
+  // The server closes it: our read sees end of stream (possibly after a reject frame).
+  std::array<char, 256> sink;
+  boost::system::error_code ec;
+  while (!ec) garbage.read_some(boost::asio::buffer(sink), ec);
+  EXPECT_TRUE(ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset)
+      << ec.message();
+
+  auto client = CreateDevice(TransportKind::kTcp, Options(Worker(0)));
+  auto conn = client->Connect(Loopback(TransportKind::kTcp, server_->bound_port()));
+  std::vector<std::byte> buf(64, std::byte{1});
+  conn->Write(buf, region.Describe(), 0, 0, 0);
+  EXPECT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1,
+                    &seen_),
+            1u);
+}
+
+TEST_F(TcpRawTest, SilentPeerIsDroppedAfterHandshakeTimeout) {
+  auto silent = RawConnect();
+  std::array<char, 16> sink;
+  boost::system::error_code ec;
+  const auto t0 = std::chrono::steady_clock::now();
+  silent.read_some(boost::asio::buffer(sink), ec);  // blocks until the server drops us
+  EXPECT_TRUE(ec) << "server kept a silent connection";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+}
+
+TEST_F(TcpRawTest, MalformedFrameAfterHandshakeClosesThatPeer) {
+  // A real handshake, then a frame with a bad magic: that connection closes with a reason.
+  auto s = RawConnect();
+  tcp::Hello hello;
+  hello.peer = Worker(2);
+  hello.job_id = "test-job";
+  hello.token = "secret";
+  const auto payload = tcp::EncodeHello(hello);
+  tcp::FrameHeader h;
+  h.type = tcp::FrameType::kHello;
+  h.length = payload.size();
+  const auto head = tcp::EncodeHeader(h);
+  boost::asio::write(s, boost::asio::buffer(head));
+  boost::asio::write(s, boost::asio::buffer(payload));
+  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerConnected); },
+                    1, &seen_),
+            1u);
+  std::array<uint8_t, tcp::FrameHeader::kSize> bad{};
+  bad[0] = 0xde;
+  boost::asio::write(s, boost::asio::buffer(bad));
+  std::vector<Completion> got;
+  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1,
+                    &got),
+            1u);
+  EXPECT_NE(got.back().error.find("malformed frame"), std::string::npos) << got.back().error;
+}
+
+TEST(TcpOptions, UnknownCongestionControlIsAClearError) {
+  auto o = Options(kServer);
+  o.congestion_control = "no-such-cc";
+  try {
+    CreateDevice(TransportKind::kTcp, o);
+    FAIL() << "accepted an unknown congestion control";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("this kernel offers"), std::string::npos) << e.what();
+  }
+  o.congestion_control = "cubic";
+  EXPECT_NO_THROW(CreateDevice(TransportKind::kTcp, o));
+}
+
+}  // namespace
+}  // namespace gw

@@ -1,0 +1,94 @@
+// The TCP wire format's parsers: everything read from the network is bounded and checked.
+#include <gtest/gtest.h>
+
+#include "net/address.h"
+#include "net/error.h"
+#include "net/tcp/wire.h"
+
+namespace gw::tcp {
+namespace {
+
+TEST(Wire, HeaderRoundTrip) {
+  FrameHeader h;
+  h.type = FrameType::kWrite;
+  h.imm = 0xdeadbeef;
+  h.region = 7;
+  h.offset = 1ull << 40;
+  h.length = 12345;
+  std::string why;
+  const auto bytes = EncodeHeader(h);
+  const auto back = ParseHeader(bytes, &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->imm, h.imm);
+  EXPECT_EQ(back->region, 7u);
+  EXPECT_EQ(back->offset, h.offset);
+  EXPECT_EQ(back->length, 12345u);
+}
+
+TEST(Wire, HeaderRejectsBadMagicTypeAndOversizedControl) {
+  std::string why;
+  FrameHeader h;
+  auto bytes = EncodeHeader(h);
+  bytes[0] ^= 1;
+  EXPECT_FALSE(ParseHeader(bytes, &why));
+  EXPECT_NE(why.find("magic"), std::string::npos);
+  bytes = EncodeHeader(h);
+  bytes[2] = 0;
+  EXPECT_FALSE(ParseHeader(bytes, &why));
+  bytes[2] = 200;
+  EXPECT_FALSE(ParseHeader(bytes, &why));
+  h.type = FrameType::kControl;
+  h.length = 64 * 1024 + 1;
+  EXPECT_FALSE(ParseHeader(EncodeHeader(h), &why));
+  h.type = FrameType::kBye;
+  h.length = 1;
+  EXPECT_FALSE(ParseHeader(EncodeHeader(h), &why));
+  EXPECT_FALSE(ParseHeader(std::span<const uint8_t>(bytes.data(), 31), &why));
+}
+
+TEST(Wire, HelloRoundTripAndRejects) {
+  Hello h;
+  h.peer = {Role::kWorker, 12};
+  h.job_id = "job";
+  h.token = "tok";
+  std::string why;
+  auto bytes = EncodeHello(h);
+  auto back = ParseHello(bytes, &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->peer, h.peer);
+  EXPECT_EQ(back->job_id, "job");
+  EXPECT_EQ(back->token, "tok");
+  // Truncations at every length fail cleanly.
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    EXPECT_FALSE(ParseHello(std::span<const uint8_t>(bytes.data(), n), &why)) << n;
+  }
+  auto trailing = bytes;
+  trailing.push_back(0);
+  EXPECT_FALSE(ParseHello(trailing, &why));
+  auto bad_role = bytes;
+  bad_role[2] = 9;
+  EXPECT_FALSE(ParseHello(bad_role, &why));
+  auto bad_version = bytes;
+  bad_version[0] = 2;
+  EXPECT_FALSE(ParseHello(bad_version, &why));
+  EXPECT_NE(why.find("version"), std::string::npos);
+}
+
+TEST(Address, ParsesAndRejects) {
+  auto a = Address::Parse("tcp://10.0.0.1:9000");
+  EXPECT_EQ(a.transport, TransportKind::kTcp);
+  EXPECT_EQ(a.host, "10.0.0.1");
+  EXPECT_EQ(a.port, 9000);
+  EXPECT_EQ(Address::Parse("rdma://h:1").transport, TransportKind::kRdma);
+  EXPECT_EQ(Address::Parse("host:5").host, "host");
+  EXPECT_EQ(Address::Parse("tcp://[::1]:7").host, "::1");
+  EXPECT_EQ(Address::Parse("tcp://[::1]:7").ToString(), "tcp://[::1]:7");
+  EXPECT_THROW(Address::Parse("udp://h:1"), Error);
+  EXPECT_THROW(Address::Parse("tcp://h"), Error);
+  EXPECT_THROW(Address::Parse("tcp://h:70000"), Error);
+  EXPECT_THROW(Address::Parse("tcp://:80"), Error);
+  EXPECT_THROW(Address::Parse("tcp://h:8x"), Error);
+}
+
+}  // namespace
+}  // namespace gw::tcp
