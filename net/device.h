@@ -43,15 +43,22 @@ class Connection {
   // A small typed control message (copied; at most kMaxControlBytes).
   virtual void Send(uint16_t type, std::span<const uint8_t> payload) = 0;
   virtual bool open() const = 0;
+  // Orderly close: queued writes go out first, then the peer is told goodbye.
   virtual void Close() = 0;
+  // Ends the connection now (pending writes fail), e.g. for a peer that stopped reading.
+  virtual void Abort(const std::string& why) = 0;
 };
 
 class Device {
  public:
   virtual ~Device() = default;
 
-  // Registers bytes of memory (page-aligned, zeroed) that only `writer` may write into.
+  // Registers bytes of new memory (page-aligned, zeroed) that only `writer` may write into.
   virtual Region& RegisterRegion(size_t bytes, PeerId writer) = 0;
+  // Registers memory the caller owns (it must outlive the device), e.g. one shard's range of
+  // a contiguous parameter vector. Sources of writes should live in registered memory too:
+  // RDMA needs their local key.
+  virtual Region& RegisterMemory(std::span<std::byte> memory, PeerId writer) = 0;
   virtual Region* FindRegion(uint32_t id) = 0;
 
   // Starts accepting peers on addr (port 0 = any free port; see bound_port()).

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio.hpp>
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -278,6 +279,59 @@ TEST_P(TransportTest, ConnectToNobodyFailsWithinTimeout) {
     EXPECT_NE(std::string(e.what()).find("cannot connect"), std::string::npos) << e.what();
   }
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
+}
+
+TEST_P(TransportTest, PingPongManyRoundsManyPeers) {
+  // The parameter-server pattern: every landing is answered by a write posted from the
+  // application thread while the I/O thread is busy with the other peers.
+  constexpr uint32_t kPeers = 4;
+  constexpr int kRounds = 2000;
+  constexpr size_t kBytes = 31400;
+  std::vector<Region*> up;
+  std::vector<std::unique_ptr<Device>> clients;
+  std::vector<Region*> down;
+  std::vector<std::shared_ptr<Connection>> conns;
+  for (uint32_t r = 0; r < kPeers; ++r) {
+    up.push_back(&server_->RegisterRegion(kBytes, Worker(r)));
+    clients.push_back(Client(Worker(r)));
+    down.push_back(&clients[r]->RegisterRegion(kBytes, kServer));
+    conns.push_back(clients[r]->Connect(ServerAddr()));
+  }
+  std::vector<std::byte> payload(kBytes, std::byte{7});
+  std::atomic<bool> stop{false};
+  std::thread server_loop([&] {
+    std::vector<Completion> batch;
+    while (!stop) {
+      batch.clear();
+      server_->cq().Wait(batch, std::chrono::milliseconds(20));
+      for (auto& c : batch) {
+        if (c.kind != CompletionKind::kWriteLanded) continue;
+        auto back = server_->Find(c.peer);
+        if (back) back->Write(payload, down[c.peer.rank]->Describe(), 0, c.imm, c.imm);
+      }
+    }
+  });
+  std::vector<std::thread> workers;
+  std::vector<int> done(kPeers, 0);
+  for (uint32_t r = 0; r < kPeers; ++r) {
+    workers.emplace_back([&, r] {
+      std::vector<Completion> seen;
+      for (int i = 0; i < kRounds; ++i) {
+        conns[r]->Write(payload, up[r]->Describe(), 0, i, i);
+        if (WaitFor(clients[r]->cq(),
+                    [&](auto& c) { return Is(c, CompletionKind::kWriteLanded) && c.imm == uint32_t(i); },
+                    1, &seen, std::chrono::milliseconds(5000)) != 1) {
+          return;
+        }
+        seen.clear();
+        done[r] = i + 1;
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  stop = true;
+  server_loop.join();
+  for (uint32_t r = 0; r < kPeers; ++r) EXPECT_EQ(done[r], kRounds) << "peer " << r << " stalled";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, TransportTest,

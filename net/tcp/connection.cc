@@ -115,20 +115,22 @@ void TcpConnection::SendNext() {
     }
     op = &send_q_.front();  // deque references stay valid while others push_back
   }
-  std::array<asio::const_buffer, 2> bufs;
-  size_t n = 0;
+  // write_some with the whole remainder: the kernel takes what fits (asio's async_write would
+  // cap each call at 64 KiB, costing line rate on fast links). Buffer sequences go by value:
+  // asio keeps its copy until the operation completes, which may be long after we return.
+  auto on_sent = [self = shared_from_this()](const boost::system::error_code& ec, size_t sent) {
+    self->OnSent(ec, sent);
+  };
   if (op->sent < FrameHeader::kSize) {
-    bufs[n++] = asio::buffer(op->header.data() + op->sent, FrameHeader::kSize - op->sent);
-    if (!op->payload.empty()) bufs[n++] = asio::buffer(op->payload.data(), op->payload.size());
+    const std::array<asio::const_buffer, 2> bufs = {
+        asio::buffer(op->header.data() + op->sent, FrameHeader::kSize - op->sent),
+        asio::buffer(op->payload.data(), op->payload.size())};
+    socket_.async_write_some(bufs, std::move(on_sent));
   } else {
     const size_t done = op->sent - FrameHeader::kSize;
-    bufs[n++] = asio::buffer(op->payload.data() + done, op->payload.size() - done);
+    socket_.async_write_some(asio::buffer(op->payload.data() + done, op->payload.size() - done),
+                             std::move(on_sent));
   }
-  // write_some with the whole remainder: the kernel takes what fits (asio's async_write would
-  // cap each call at 64 KiB, costing line rate on fast links).
-  socket_.async_write_some(std::span(bufs.data(), n),
-                           [self = shared_from_this()](const boost::system::error_code& ec,
-                                                       size_t sent) { self->OnSent(ec, sent); });
 }
 
 void TcpConnection::OnSent(const boost::system::error_code& ec, size_t n) {
@@ -192,7 +194,7 @@ void TcpConnection::OnHeader() {
   std::string why;
   const auto h = ParseHeader(rx_header_, &why);
   if (!h) {
-    Abort("malformed frame: " + why);
+    AbortNow("malformed frame: " + why);
     return;
   }
   rx_ = *h;
@@ -201,17 +203,17 @@ void TcpConnection::OnHeader() {
     case FrameType::kWrite: {
       Region* region = device_.FindRegion(rx_.region);
       if (region == nullptr) {
-        Abort("write to unknown region " + std::to_string(rx_.region));
+        AbortNow("write to unknown region " + std::to_string(rx_.region));
         return;
       }
       if (!(region->writer() == peer_)) {
-        Abort("write to region " + std::to_string(rx_.region) + " which belongs to " +
+        AbortNow("write to region " + std::to_string(rx_.region) + " which belongs to " +
               ToString(region->writer()));
         return;
       }
       const size_t size = region->bytes().size();
       if (rx_.offset > size || rx_.length > size - rx_.offset) {
-        Abort("write of " + std::to_string(rx_.length) + " bytes at offset " +
+        AbortNow("write of " + std::to_string(rx_.length) + " bytes at offset " +
               std::to_string(rx_.offset) + " outside region " + std::to_string(rx_.region) +
               " of " + std::to_string(size) + " bytes");
         return;
@@ -229,7 +231,7 @@ void TcpConnection::OnHeader() {
       Finish(true, "closed by peer");
       return;
     default:
-      Abort("unexpected frame type " + std::to_string(static_cast<int>(rx_.type)) +
+      AbortNow("unexpected frame type " + std::to_string(static_cast<int>(rx_.type)) +
             " after the handshake");
       return;
   }
@@ -275,6 +277,10 @@ void TcpConnection::OnPayloadDone() {
 }
 
 void TcpConnection::Abort(const std::string& why) {
+  asio::post(device_.io(), [self = shared_from_this(), why] { self->AbortNow(why); });
+}
+
+void TcpConnection::AbortNow(const std::string& why) {
   if (finished_) return;
   GW_WARN("closing connection to " << ToString(peer_) << " (" << remote_ << "): " << why);
   Finish(false, why);

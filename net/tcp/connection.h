@@ -29,11 +29,12 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
   void Send(uint16_t type, std::span<const uint8_t> payload) override;
   bool open() const override { return open_.load(); }
   void Close() override;
+  void Abort(const std::string& why) override;
 
   // I/O thread: starts the receive loop once the handshake is done.
   void Start();
   // I/O thread: ends the connection now, reporting why (peer misbehaved, device shutdown).
-  void Abort(const std::string& why);
+  void AbortNow(const std::string& why);
 
  private:
   struct SendOp {

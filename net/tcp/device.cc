@@ -183,14 +183,19 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
 }  // namespace
 
 TcpRegion::TcpRegion(uint32_t id, size_t bytes, PeerId writer)
-    : id_(id), size_(bytes), writer_(writer) {
+    : id_(id), size_(bytes), writer_(writer), owned_(true) {
   const size_t rounded = (bytes + kRegionAlign - 1) / kRegionAlign * kRegionAlign;
   data_ = static_cast<std::byte*>(std::aligned_alloc(kRegionAlign, rounded ? rounded : kRegionAlign));
   if (data_ == nullptr) throw Error("cannot allocate a region of " + std::to_string(bytes) + " bytes");
   std::memset(data_, 0, rounded);
 }
 
-TcpRegion::~TcpRegion() { std::free(data_); }
+TcpRegion::TcpRegion(uint32_t id, std::span<std::byte> memory, PeerId writer)
+    : id_(id), data_(memory.data()), size_(memory.size()), writer_(writer), owned_(false) {}
+
+TcpRegion::~TcpRegion() {
+  if (owned_) std::free(data_);
+}
 
 TcpDevice::TcpDevice(const DeviceOptions& options)
     : options_(options), work_(asio::make_work_guard(io_)) {
@@ -232,6 +237,13 @@ Region& TcpDevice::RegisterRegion(size_t bytes, PeerId writer) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto id = static_cast<uint32_t>(regions_.size());
   regions_.push_back(std::make_unique<TcpRegion>(id, bytes, writer));
+  return *regions_.back();
+}
+
+Region& TcpDevice::RegisterMemory(std::span<std::byte> memory, PeerId writer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto id = static_cast<uint32_t>(regions_.size());
+  regions_.push_back(std::make_unique<TcpRegion>(id, memory, writer));
   return *regions_.back();
 }
 
@@ -301,7 +313,7 @@ std::shared_ptr<TcpConnection> TcpDevice::Adopt(tcp::socket socket, PeerId peer)
   }
   // A peer that reconnects replaces its old connection (it restarted, or the old one is dead
   // and we have not noticed yet).
-  if (old) old->Abort("replaced by a new connection from the same peer");
+  if (old) old->AbortNow("replaced by a new connection from the same peer");
   conn->Start();
   Completion c;
   c.kind = CompletionKind::kPeerConnected;
@@ -393,7 +405,7 @@ void TcpDevice::Shutdown() {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   asio::post(io_, [this, conns] {
-    for (auto& c : conns) c->Abort("device shut down");
+    for (auto& c : conns) c->AbortNow("device shut down");
     if (acceptor_) {
       boost::system::error_code ignored;
       acceptor_->close(ignored);

@@ -20,7 +20,8 @@ class TcpConnection;
 
 class TcpRegion : public Region {
  public:
-  TcpRegion(uint32_t id, size_t bytes, PeerId writer);
+  TcpRegion(uint32_t id, size_t bytes, PeerId writer);                  // owns its memory
+  TcpRegion(uint32_t id, std::span<std::byte> memory, PeerId writer);  // caller's memory
   ~TcpRegion() override;
   TcpRegion(const TcpRegion&) = delete;
   TcpRegion& operator=(const TcpRegion&) = delete;
@@ -35,6 +36,7 @@ class TcpRegion : public Region {
   std::byte* data_;
   size_t size_;
   PeerId writer_;
+  bool owned_;
 };
 
 class TcpDevice : public Device {
@@ -43,6 +45,7 @@ class TcpDevice : public Device {
   ~TcpDevice() override;
 
   Region& RegisterRegion(size_t bytes, PeerId writer) override;
+  Region& RegisterMemory(std::span<std::byte> memory, PeerId writer) override;
   Region* FindRegion(uint32_t id) override;
   void Listen(const Address& addr) override;
   uint16_t bound_port() const override { return bound_port_; }

@@ -1,0 +1,18 @@
+// The subcommands of the gradwire binary. Each takes its arguments (after the subcommand
+// name) and returns the process exit code; UsageError means a bad flag (exit 2).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace gw::cli {
+
+int ServerCommand(const std::vector<std::string>& args);
+int WorkerCommand(const std::vector<std::string>& args);
+int RunCommand(const std::string& self, const std::vector<std::string>& args);
+int BenchCommand(const std::string& self, const std::vector<std::string>& args);
+// The two halves of `bench`, started by it as separate processes.
+int BenchServerCommand(const std::vector<std::string>& args);
+int BenchWorkerCommand(const std::vector<std::string>& args);
+
+}  // namespace gw::cli

@@ -1,0 +1,233 @@
+#include "apps/gradwire/flags.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "net/error.h"
+#include "net/log.h"
+
+namespace gw::cli {
+
+namespace {
+
+template <typename T>
+std::optional<T> EnvNumber(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  T out{};
+  const std::string s(v);
+  const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || p != s.data() + s.size()) {
+    throw UsageError(std::string("environment variable ") + name + "='" + s +
+                     "' is not a number");
+  }
+  return out;
+}
+
+std::optional<std::string> EnvText(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+template <typename T>
+std::optional<T> First(std::optional<T> a, std::optional<T> b) {
+  return a ? a : b;
+}
+
+}  // namespace
+
+LauncherEnv LauncherEnv::Read() {
+  LauncherEnv e;
+  e.rank = First(EnvNumber<uint32_t>("SLURM_PROCID"), EnvNumber<uint32_t>("OMPI_COMM_WORLD_RANK"));
+  e.world_size =
+      First(EnvNumber<uint32_t>("SLURM_NTASKS"), EnvNumber<uint32_t>("OMPI_COMM_WORLD_SIZE"));
+  e.dmlc_role = EnvText("DMLC_ROLE");
+  e.root_uri = EnvText("DMLC_PS_ROOT_URI");
+  e.root_port = EnvNumber<uint16_t>("DMLC_PS_ROOT_PORT");
+  e.num_workers = EnvNumber<uint32_t>("DMLC_NUM_WORKER");
+  e.num_servers = EnvNumber<uint32_t>("DMLC_NUM_SERVER");
+  e.token = EnvText("GRADWIRE_TOKEN");
+  return e;
+}
+
+uint64_t ParseBytes(const std::string& text, const std::string& flag) {
+  uint64_t value = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  std::string unit(p, text.data() + text.size());
+  uint64_t mult = 1;
+  if (unit == "K" || unit == "k" || unit == "KiB") {
+    mult = 1ull << 10;
+  } else if (unit == "M" || unit == "MiB") {
+    mult = 1ull << 20;
+  } else if (unit == "G" || unit == "GiB") {
+    mult = 1ull << 30;
+  } else if (!unit.empty() && unit != "B") {
+    throw UsageError("--" + flag + " '" + text + "': expected a size like 4096, 64K, 100M, 1G");
+  }
+  if (ec != std::errc() || p == text.data()) {
+    throw UsageError("--" + flag + " '" + text + "': expected a size like 4096, 64K, 100M, 1G");
+  }
+  return value * mult;
+}
+
+po::options_description JobFlags() {
+  po::options_description d("Job (must be the same on every server and worker)");
+  d.add_options()
+      ("workload", po::value<std::string>()->default_value("softmax"),
+       "softmax | mlp (Fashion-MNIST) | linreg (synthetic linear regression) | synthetic "
+       "(fixed-size gradient, network only)")
+      ("data-dir", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
+       "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")
+      ("batch", po::value<size_t>()->default_value(64), "minibatch size per worker")
+      ("seed", po::value<uint64_t>()->default_value(1), "seed for data order and init")
+      ("hidden", po::value<size_t>()->default_value(128), "mlp: hidden units (784-H-10)")
+      ("linreg-rows", po::value<size_t>()->default_value(8192), "linreg: rows of A")
+      ("linreg-dims", po::value<size_t>()->default_value(256), "linreg: columns of A")
+      ("linreg-noise", po::value<double>()->default_value(0.01), "linreg: noise std")
+      ("grad-bytes", po::value<std::string>()->default_value("4M"),
+       "synthetic: gradient size (e.g. 100M)")
+      ("num-workers", po::value<uint32_t>(), "workers in the job (DMLC_NUM_WORKER)")
+      ("num-servers", po::value<uint32_t>(), "servers sharding the model (DMLC_NUM_SERVER)")
+      ("part-bytes", po::value<std::string>()->default_value("4M"),
+       "the model travels in parts of at most this size")
+      ("sync", po::value<std::string>()->default_value("bsp"), "bsp | asp | ssp:S")
+      ("lr", po::value<double>()->default_value(0.1), "learning rate")
+      ("lr-schedule", po::value<std::string>()->default_value("const"),
+       "const | step:every=N,gamma=G | cosine:total=T, optionally warmup:steps=W+...")
+      ("momentum", po::value<double>()->default_value(0.9), "SGD momentum")
+      ("weight-decay", po::value<double>()->default_value(0.0), "L2 weight decay")
+      ("iterations", po::value<uint64_t>()->default_value(100), "iterations per worker")
+      ("timeout", po::value<double>()->default_value(30.0),
+       "seconds a peer may stay silent while awaited before it is reported lost")
+      ("continue-without-lost-workers", po::bool_switch(),
+       "BSP: go on without a lost worker instead of ending the job");
+  return d;
+}
+
+po::options_description ConnectionFlags() {
+  po::options_description d("Connection");
+  d.add_options()
+      ("job-id", po::value<std::string>()->default_value("gradwire"),
+       "job name; peers of another job are refused")
+      ("token", po::value<std::string>(),
+       "shared secret every peer must present (or GRADWIRE_TOKEN, which keeps it out of ps)")
+      ("congestion", po::value<std::string>()->default_value("cubic"),
+       "TCP congestion control per socket, or 'system' for the kernel default")
+      ("log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error");
+  return d;
+}
+
+std::optional<po::variables_map> Parse(const std::string& command, const std::string& synopsis,
+                                       const po::options_description& desc,
+                                       const std::vector<std::string>& args) {
+  po::options_description all;
+  all.add_options()("help,h", "show this help");
+  all.add(desc);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(all).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (see: gradwire " + command + " --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << "usage: gradwire " << command << " " << synopsis << "\n\n" << all << "\n";
+    return std::nullopt;
+  }
+  return vm;
+}
+
+JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
+  JobConfig j;
+  try {
+    j.workload.kind = vm["workload"].as<std::string>();
+    j.workload.data_dir = vm["data-dir"].as<std::string>();
+    j.workload.batch_size = vm["batch"].as<size_t>();
+    j.workload.seed = vm["seed"].as<uint64_t>();
+    j.workload.mlp_hidden = vm["hidden"].as<size_t>();
+    j.workload.linreg_rows = vm["linreg-rows"].as<size_t>();
+    j.workload.linreg_dims = vm["linreg-dims"].as<size_t>();
+    j.workload.linreg_noise = vm["linreg-noise"].as<double>();
+    j.workload.synthetic_bytes = ParseBytes(vm["grad-bytes"].as<std::string>(), "grad-bytes");
+    if (vm.count("num-workers")) {
+      j.num_workers = vm["num-workers"].as<uint32_t>();
+    } else if (env.num_workers) {
+      j.num_workers = *env.num_workers;
+    } else {
+      throw UsageError("--num-workers is required (or DMLC_NUM_WORKER)");
+    }
+    j.num_servers = vm.count("num-servers") ? vm["num-servers"].as<uint32_t>()
+                                            : env.num_servers.value_or(1);
+    if (j.num_workers == 0 || j.num_servers == 0) {
+      throw UsageError("--num-workers and --num-servers must be at least 1");
+    }
+    j.part_bytes = ParseBytes(vm["part-bytes"].as<std::string>(), "part-bytes");
+    if (j.part_bytes < sizeof(float)) throw UsageError("--part-bytes must be at least 4");
+    j.sync = SyncSpec::Parse(vm["sync"].as<std::string>());
+    j.optimizer.momentum = vm["momentum"].as<double>();
+    j.optimizer.weight_decay = vm["weight-decay"].as<double>();
+    j.optimizer.lr = LrSchedule::Parse(vm["lr-schedule"].as<std::string>(), vm["lr"].as<double>());
+    j.iterations = vm["iterations"].as<uint64_t>();
+    const double timeout = vm["timeout"].as<double>();
+    if (!(timeout > 0)) throw UsageError("--timeout must be a positive number of seconds");
+    j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+    j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
+  } catch (const Error& e) {
+    throw UsageError(e.what());  // SyncSpec/LrSchedule say what is wrong with the value
+  }
+  return j;
+}
+
+DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env) {
+  DeviceOptions d;
+  d.job_id = vm["job-id"].as<std::string>();
+  d.token = vm.count("token") ? vm["token"].as<std::string>() : env.token.value_or("");
+  const auto cc = vm["congestion"].as<std::string>();
+  d.congestion_control = cc == "system" ? "" : cc;
+  const auto level = vm["log-level"].as<std::string>();
+  const std::map<std::string, LogLevel> levels = {{"debug", LogLevel::kDebug},
+                                                  {"info", LogLevel::kInfo},
+                                                  {"warn", LogLevel::kWarn},
+                                                  {"error", LogLevel::kError}};
+  if (!levels.count(level)) throw UsageError("--log-level must be debug, info, warn or error");
+  SetLogLevel(levels.at(level));
+  return d;
+}
+
+std::vector<std::string> Forwarded(const po::variables_map& vm,
+                                   const std::vector<po::options_description>& groups) {
+  std::vector<std::string> out;
+  for (const auto& g : groups) {
+    for (const auto& opt : g.options()) {
+      const std::string& name = opt->long_name();
+      // The launcher passes the sizes itself; the token travels in the environment.
+      if (!vm.count(name) || vm[name].defaulted() || name == "token" || name == "num-workers" ||
+          name == "num-servers") {
+        continue;
+      }
+      const auto& v = vm[name].value();
+      if (const auto* s = boost::any_cast<std::string>(&v)) {
+        out.push_back("--" + name + "=" + *s);
+      } else if (const auto* b = boost::any_cast<bool>(&v)) {
+        if (*b) out.push_back("--" + name);
+      } else if (const auto* d = boost::any_cast<double>(&v)) {
+        std::ostringstream os;
+        os.precision(17);
+        os << *d;
+        out.push_back("--" + name + "=" + os.str());
+      } else if (const auto* u32 = boost::any_cast<uint32_t>(&v)) {
+        out.push_back("--" + name + "=" + std::to_string(*u32));
+      } else if (const auto* u64 = boost::any_cast<uint64_t>(&v)) {
+        out.push_back("--" + name + "=" + std::to_string(*u64));
+      } else if (const auto* z = boost::any_cast<size_t>(&v)) {
+        out.push_back("--" + name + "=" + std::to_string(*z));
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace gw::cli

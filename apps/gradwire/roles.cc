@@ -1,0 +1,114 @@
+// `gradwire server` and `gradwire worker`: one process each, addresses and ranks from flags
+// or from the launcher's variables.
+#include <cstdio>
+#include <fstream>
+
+#include "apps/gradwire/commands.h"
+#include "apps/gradwire/flags.h"
+#include "net/error.h"
+#include "ps/server.h"
+#include "ps/worker.h"
+
+namespace gw::cli {
+
+namespace {
+
+uint32_t RankFrom(const po::variables_map& vm, const LauncherEnv& env, const char* role) {
+  if (vm.count("rank")) return vm["rank"].as<uint32_t>();
+  if (env.rank) return *env.rank;
+  throw UsageError(std::string("--rank is required for a ") + role +
+                   " (or SLURM_PROCID / OMPI_COMM_WORLD_RANK from a launcher)");
+}
+
+Address AddressFlag(const std::string& text, const char* flag) {
+  try {
+    return Address::Parse(text);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--") + flag + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+int ServerCommand(const std::vector<std::string>& args) {
+  po::options_description own("Server");
+  own.add_options()
+      ("rank", po::value<uint32_t>(), "this server's rank (SLURM_PROCID, OMPI_COMM_WORLD_RANK)")
+      ("listen", po::value<std::string>(),
+       "address to accept workers on (default: DMLC_PS_ROOT_URI:DMLC_PS_ROOT_PORT+rank, else "
+       "tcp://127.0.0.1:9000+rank; give an address to be reachable from other hosts)")
+      ("port-file", po::value<std::string>(), "write the bound port here (for --listen :0)")
+      ("out", po::value<std::string>()->default_value(""), "results directory");
+  po::options_description all;
+  all.add(own).add(JobFlags()).add(ConnectionFlags());
+  const auto vm = Parse("server", "--num-workers N [--rank R] [--listen ADDR] [flags]", all, args);
+  if (!vm) return 0;
+  const auto env = LauncherEnv::Read();
+  const JobConfig job = JobFrom(*vm, env);
+  ServerOptions opt;
+  opt.rank = RankFrom(*vm, env, "server");
+  if (vm->count("listen")) {
+    opt.listen = AddressFlag((*vm)["listen"].as<std::string>(), "listen");
+  } else {
+    opt.listen.host = env.root_uri.value_or("127.0.0.1");
+    opt.listen.port = static_cast<uint16_t>(env.root_port.value_or(9000) + opt.rank);
+  }
+  opt.device = DeviceFrom(*vm, env);
+  opt.out_dir = (*vm)["out"].as<std::string>();
+  if (vm->count("port-file")) {
+    // Written atomically (rename) once the server listens, for `gradwire run` to read.
+    opt.on_listening = [path = (*vm)["port-file"].as<std::string>()](uint16_t port) {
+      std::ofstream f(path + ".tmp");
+      f << port << "\n";
+      f.close();
+      std::rename((path + ".tmp").c_str(), path.c_str());
+    };
+  }
+  RunServer(job, opt);
+  return 0;
+}
+
+int WorkerCommand(const std::vector<std::string>& args) {
+  po::options_description own("Worker");
+  own.add_options()
+      ("rank", po::value<uint32_t>(), "this worker's rank (SLURM_PROCID, OMPI_COMM_WORLD_RANK)")
+      ("servers", po::value<std::string>(),
+       "comma-separated server addresses, server 0 first (default: DMLC_PS_ROOT_URI with "
+       "DMLC_PS_ROOT_PORT+s, else tcp://127.0.0.1:9000+s)")
+      ("evaluate", po::value<bool>(), "evaluate the final model on the test set (default: rank 0)")
+      ("progress", po::value<bool>(), "print a progress line every 2 s (default: rank 0)")
+      ("out", po::value<std::string>()->default_value(""), "results directory");
+  po::options_description all;
+  all.add(own).add(JobFlags()).add(ConnectionFlags());
+  const auto vm =
+      Parse("worker", "--num-workers N [--rank R] [--servers ADDR,...] [flags]", all, args);
+  if (!vm) return 0;
+  const auto env = LauncherEnv::Read();
+  const JobConfig job = JobFrom(*vm, env);
+  WorkerOptions opt;
+  opt.rank = RankFrom(*vm, env, "worker");
+  if (vm->count("servers")) {
+    std::string list = (*vm)["servers"].as<std::string>();
+    size_t pos = 0;
+    while (pos <= list.size()) {
+      const size_t comma = std::min(list.find(',', pos), list.size());
+      opt.servers.push_back(AddressFlag(list.substr(pos, comma - pos), "servers"));
+      pos = comma + 1;
+    }
+  } else {
+    for (uint32_t s = 0; s < job.num_servers; ++s) {
+      Address a;
+      a.host = env.root_uri.value_or("127.0.0.1");
+      a.port = static_cast<uint16_t>(env.root_port.value_or(9000) + s);
+      opt.servers.push_back(a);
+    }
+  }
+  opt.device = DeviceFrom(*vm, env);
+  opt.out_dir = (*vm)["out"].as<std::string>();
+  opt.evaluate = vm->count("evaluate") ? (*vm)["evaluate"].as<bool>() : opt.rank == 0;
+  opt.progress = vm->count("progress") ? (*vm)["progress"].as<bool>() : opt.rank == 0;
+  RunWorker(job, opt);
+  return 0;
+}
+
+}  // namespace gw::cli

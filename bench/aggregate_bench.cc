@@ -1,0 +1,131 @@
+// Gradient aggregation (gw::SumSlots over N worker slots) beside a single-thread memcpy.
+//
+// Aggregation bandwidth = input bytes read per second: N x slot bytes / time. memcpy
+// bandwidth = bytes copied (each read once) per second, for a copy of one slot's size,
+// measured in the same run just before. Both in GB/s = 1e9 bytes/s. Every buffer is written
+// once before timing, so page faults do not count.
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "ps/aggregate.h"
+
+namespace gw {
+namespace {
+
+constexpr size_t kMinSlotBytes = 4 << 20;
+constexpr size_t kMaxSlotBytes = 64 << 20;
+constexpr int kMinSlots = 2;
+constexpr int kMaxSlots = 8;
+constexpr size_t kSummarySlotBytes = 64 << 20;
+constexpr int kSummarySlots = 4;
+
+// Pre-touched slots and output sized for the largest case; smaller cases use prefixes.
+class Buffers {
+ public:
+  Buffers() : out_(kMaxSlotBytes / sizeof(float), 0.0f) {
+    for (int i = 0; i < kMaxSlots; ++i) {
+      slots_.emplace_back(kMaxSlotBytes / sizeof(float), 0.5f * static_cast<float>(i + 1));
+    }
+  }
+
+  void Memcpy(benchmark::State& state, size_t bytes) {
+    const auto start = std::chrono::steady_clock::now();
+    for (auto _ : state) {
+      std::memcpy(out_.data(), slots_[0].data(), bytes);
+      benchmark::ClobberMemory();
+    }
+    memcpy_gbps_[bytes] = Report(state, bytes, start);
+  }
+
+  void Sum(benchmark::State& state, int slots, size_t bytes) {
+    const size_t n = bytes / sizeof(float);
+    std::vector<std::span<const float>> in;
+    for (int i = 0; i < slots; ++i) in.emplace_back(slots_[i].data(), n);
+    const std::span<float> out(out_.data(), n);
+    const auto start = std::chrono::steady_clock::now();
+    for (auto _ : state) {
+      SumSlots(out, in);
+      benchmark::ClobberMemory();
+    }
+    const double gbps = Report(state, slots * bytes, start);
+    const auto memcpy = memcpy_gbps_.find(bytes);
+    if (memcpy == memcpy_gbps_.end()) return;  // its memcpy run was filtered out
+    state.counters["vs_memcpy"] = gbps / memcpy->second;
+    if (slots == kSummarySlots && bytes == kSummarySlotBytes) summary_ = {gbps, memcpy->second};
+  }
+
+  // {aggregation GB/s, memcpy GB/s} of the summary case, if both ran.
+  std::optional<std::pair<double, double>> summary() const { return summary_; }
+
+ private:
+  // Sets the row's bandwidth from `read` bytes per iteration and returns it in GB/s.
+  static double Report(benchmark::State& state, size_t read,
+                       std::chrono::steady_clock::time_point start) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start;
+    const auto total = static_cast<int64_t>(state.iterations() * read);
+    state.SetBytesProcessed(total);
+    const double gbps = static_cast<double>(total) / elapsed.count() / 1e9;
+    state.counters["GB/s"] = gbps;
+    return gbps;
+  }
+
+  std::vector<std::vector<float>> slots_;
+  std::vector<float> out_;
+  std::map<size_t, double> memcpy_gbps_;
+  std::optional<std::pair<double, double>> summary_;
+};
+
+int Run(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  std::printf(
+      "bandwidth = input bytes read per second (GB/s = 1e9 B/s): memcpy reads one slot, "
+      "SumSlots reads N slots\n");
+  std::fflush(stdout);
+
+  Buffers buffers;
+  // Registered first: each aggregation row compares against the memcpy of its slot size.
+  benchmark::RegisterBenchmark("BM_Memcpy",
+                               [&](benchmark::State& state) {
+                                 buffers.Memcpy(state, static_cast<size_t>(state.range(0)));
+                               })
+      ->RangeMultiplier(4)
+      ->Range(kMinSlotBytes, kMaxSlotBytes)
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_SumSlots",
+                               [&](benchmark::State& state) {
+                                 buffers.Sum(state, static_cast<int>(state.range(0)),
+                                             static_cast<size_t>(state.range(1)));
+                               })
+      ->ArgNames({"slots", "bytes"})
+      ->RangeMultiplier(4)
+      ->Ranges({{kMinSlots, kMaxSlots}, {kMinSlotBytes, kMaxSlotBytes}})
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+
+  if (const auto s = buffers.summary()) {
+    std::printf("aggregation (%d slots x %zu MiB): %.1f GB/s = %.2f x memcpy (%.1f GB/s)\n",
+                kSummarySlots, kSummarySlotBytes >> 20, s->first, s->first / s->second,
+                s->second);
+  } else {
+    std::printf("aggregation (%d slots x %zu MiB): not run\n", kSummarySlots,
+                kSummarySlotBytes >> 20);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace gw
+
+int main(int argc, char** argv) { return gw::Run(argc, argv); }

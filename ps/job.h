@@ -1,0 +1,36 @@
+// Everything the servers and workers of one job must agree on. Built once from flags (and
+// launcher variables) by the CLI; its fingerprint travels in the join message so a worker
+// started with different settings is refused instead of silently training something else.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "ps/optimizer.h"
+#include "ps/sync_rule.h"
+#include "ps/workload/workload.h"
+
+namespace gw {
+
+struct JobConfig {
+  WorkloadSpec workload;
+  uint32_t num_workers = 1;
+  uint32_t num_servers = 1;
+  uint64_t part_bytes = 4 << 20;  // the model travels in parts of at most this size
+  SyncSpec sync;
+  OptimizerSpec optimizer;
+  uint64_t iterations = 100;      // per worker
+  // A peer silent for this long while it is awaited is reported and the wait ends.
+  std::chrono::milliseconds timeout{30000};
+  // Under BSP, a lost worker ends the job (false) or the others go on without it (true).
+  // ASP and SSP always go on without it.
+  bool continue_without_lost = false;
+
+  // Floats per part: part_bytes, shrunk where needed so every server gets at least one part.
+  size_t PartFloats(size_t num_params) const;
+  uint64_t Fingerprint() const;  // over the fields that must match across processes
+  std::string Describe() const;  // one line for logs and summaries
+};
+
+}  // namespace gw

@@ -1,0 +1,56 @@
+// Control messages between workers and servers (the small typed messages of the transport).
+// Fixed-size little-endian structs, checked for exact size on receipt.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "net/region.h"
+
+namespace gw {
+
+enum class MsgType : uint16_t {
+  kJoin = 1,     // worker -> server: JoinMsg
+  kWelcome = 2,  // server -> worker: WelcomeMsg
+  kDone = 3,     // worker -> server: finished all iterations (no payload)
+  kAbort = 4,    // either way: the job cannot go on (payload: reason text)
+  kPush = 5,     // bench: worker -> server, "answer my push" (PushMsg)
+};
+
+struct JoinMsg {
+  uint64_t fingerprint = 0;
+  RemoteRegion params;  // where this server writes the worker's copy of its shard
+};
+
+struct WelcomeMsg {
+  RemoteRegion slot;    // where this worker writes its gradient for this server's shard
+  uint64_t shard_begin = 0;
+  uint64_t shard_size = 0;
+};
+
+template <typename T>
+std::vector<uint8_t> Encode(const T& msg) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  std::vector<uint8_t> out(sizeof(T));
+  std::memcpy(out.data(), &msg, sizeof(T));
+  return out;
+}
+
+template <typename T>
+std::optional<T> Decode(std::span<const uint8_t> bytes) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  if (bytes.size() != sizeof(T)) return std::nullopt;
+  T msg;
+  std::memcpy(&msg, bytes.data(), sizeof(T));
+  return msg;
+}
+
+inline std::vector<uint8_t> EncodeText(const std::string& s) { return {s.begin(), s.end()}; }
+inline std::string DecodeText(std::span<const uint8_t> b) { return {b.begin(), b.end()}; }
+
+}  // namespace gw

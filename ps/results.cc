@@ -1,0 +1,42 @@
+#include "ps/results.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "net/error.h"
+
+namespace gw {
+
+namespace {
+std::ofstream OpenForWrite(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream out(path);
+  if (!out) throw Error("cannot write results file " + path + " (check --out)");
+  return out;
+}
+}  // namespace
+
+void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>& rows) {
+  auto out = OpenForWrite(path);
+  out << kIterationCsvHeader << '\n';
+  out.precision(9);
+  for (const auto& r : rows) {
+    out << r.worker << ',' << r.iteration << ',' << r.compute_s << ',' << r.write_s << ','
+        << r.wait_s << ',' << r.bytes << ',' << r.loss << '\n';
+  }
+  if (!out) throw Error("failed writing " + path);
+}
+
+void WriteSummaryCsv(const std::string& path,
+                     const std::vector<std::pair<std::string, std::string>>& fields) {
+  auto out = OpenForWrite(path);
+  for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i].first;
+  out << '\n';
+  for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i].second;
+  out << '\n';
+  if (!out) throw Error("failed writing " + path);
+}
+
+}  // namespace gw

@@ -1,0 +1,50 @@
+#include "ps/workload/partition.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+#include <string>
+
+#include "net/error.h"
+
+namespace gw {
+
+std::vector<uint32_t> PartitionRows(size_t n, uint64_t seed, uint32_t rank, uint32_t num_workers) {
+  if (rank >= num_workers) {
+    throw Error("worker rank " + std::to_string(rank) + " out of range for " +
+                std::to_string(num_workers) + " workers");
+  }
+  std::vector<uint32_t> all(n);
+  std::iota(all.begin(), all.end(), 0u);
+  std::mt19937_64 rng(seed);
+  std::shuffle(all.begin(), all.end(), rng);
+  const size_t begin = n * rank / num_workers;
+  const size_t end = n * (rank + 1) / num_workers;
+  return {all.begin() + begin, all.begin() + end};
+}
+
+BatchCycler::BatchCycler(std::vector<uint32_t> rows, size_t batch_size, uint64_t seed,
+                         uint32_t rank)
+    : rows_(std::move(rows)), batch_size_(batch_size), seed_(seed), rank_(rank) {
+  if (rows_.empty()) throw Error("worker " + std::to_string(rank) + " has no training rows");
+  if (batch_size_ == 0) throw Error("batch size must be positive");
+}
+
+std::span<const uint32_t> BatchCycler::Next() {
+  if (pos_ == 0) {
+    std::seed_seq seq{static_cast<uint32_t>(seed_), static_cast<uint32_t>(seed_ >> 32), rank_,
+                      static_cast<uint32_t>(epoch_), static_cast<uint32_t>(epoch_ >> 32)};
+    std::mt19937_64 rng(seq);
+    std::shuffle(rows_.begin(), rows_.end(), rng);
+  }
+  const size_t size = std::min(batch_size_, rows_.size() - pos_);
+  const std::span<const uint32_t> batch(rows_.data() + pos_, size);
+  pos_ += size;
+  if (pos_ == rows_.size()) {
+    pos_ = 0;
+    ++epoch_;
+  }
+  return batch;
+}
+
+}  // namespace gw

@@ -1,0 +1,37 @@
+// Splitting a data set's rows across workers and cycling minibatches through a partition.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace gw {
+
+// Rows of an n-row data set owned by worker rank of num_workers: a shuffle seeded with seed
+// alone (the same on every process), of which rank takes the rank-th contiguous share. The
+// shares are disjoint, cover all rows and differ in size by at most one.
+std::vector<uint32_t> PartitionRows(size_t n, uint64_t seed, uint32_t rank, uint32_t num_workers);
+
+// Minibatches of batch_size rows walking through a partition; the partition is reshuffled at
+// the start of every epoch with a seed derived from (seed, rank, epoch). The last batch of an
+// epoch is short when batch_size does not divide the partition.
+class BatchCycler {
+ public:
+  // Throws gw::Error on an empty partition or batch_size == 0.
+  BatchCycler(std::vector<uint32_t> rows, size_t batch_size, uint64_t seed, uint32_t rank);
+
+  // Row indices of the next minibatch, valid until the next call.
+  std::span<const uint32_t> Next();
+  size_t batches_per_epoch() const { return (rows_.size() + batch_size_ - 1) / batch_size_; }
+
+ private:
+  std::vector<uint32_t> rows_;
+  size_t batch_size_;
+  uint64_t seed_;
+  uint32_t rank_;
+  uint64_t epoch_ = 0;
+  size_t pos_ = 0;  // next row of the current epoch; 0: the epoch has not been shuffled yet
+};
+
+}  // namespace gw

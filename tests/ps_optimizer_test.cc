@@ -1,0 +1,140 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "net/error.h"
+#include "ps/optimizer.h"
+
+namespace gw {
+namespace {
+
+OptimizerSpec Spec(double momentum, double weight_decay, const std::string& lr, double base) {
+  return {momentum, weight_decay, LrSchedule::Parse(lr, base)};
+}
+
+TEST(SgdMomentum, OneStepByHand) {
+  SgdMomentum opt(Spec(0.9, 0.1, "const", 0.1), 2);
+  std::vector<float> p = {1.0f, 2.0f};
+  const std::vector<float> g = {0.5f, -1.0f};
+  opt.Step(p, g, 0.5f);
+  // v = 0.5 * g + 0.1 * p = {0.35, -0.3};  p -= 0.1 * v
+  EXPECT_FLOAT_EQ(p[0], 0.965f);
+  EXPECT_FLOAT_EQ(p[1], 2.03f);
+  EXPECT_EQ(opt.steps(), 1u);
+}
+
+TEST(SgdMomentum, MomentumAccumulatesOverThreeSteps) {
+  // Odd length so Eigen's vector body and scalar tail both run; lr halves every step, so
+  // using the wrong step's lr shows. v = 1, 1.9, 2.71; lr = 0.1, 0.05, 0.025.
+  const size_t n = 37;
+  SgdMomentum opt(Spec(0.9, 0.0, "step:every=1,gamma=0.5", 0.1), n);
+  std::vector<float> p(n, 0.0f);
+  const std::vector<float> g(n, 2.0f);
+  const float expected[] = {-0.1f, -0.195f, -0.26275f};
+  for (int step = 0; step < 3; ++step) {
+    opt.Step(p, g, 0.5f);
+    for (size_t i = 0; i < n; ++i) ASSERT_FLOAT_EQ(p[i], expected[step]) << step << " " << i;
+  }
+  EXPECT_EQ(opt.steps(), 3u);
+}
+
+TEST(SgdMomentum, SizeMismatchThrows) {
+  SgdMomentum opt(Spec(0.9, 0.0, "const", 0.1), 4);
+  std::vector<float> p(4), g(4), short_vec(3);
+  EXPECT_THROW(opt.Step(short_vec, g, 1.0f), Error);
+  EXPECT_THROW(opt.Step(p, short_vec, 1.0f), Error);
+  EXPECT_EQ(opt.steps(), 0u);
+}
+
+TEST(LrSchedule, Const) {
+  const auto s = LrSchedule::Parse("const", 0.1);
+  EXPECT_DOUBLE_EQ(s.At(0), 0.1);
+  EXPECT_DOUBLE_EQ(s.At(1000000), 0.1);
+}
+
+TEST(LrSchedule, Step) {
+  const auto s = LrSchedule::Parse("step:every=10,gamma=0.5", 1.0);
+  EXPECT_DOUBLE_EQ(s.At(0), 1.0);
+  EXPECT_DOUBLE_EQ(s.At(9), 1.0);
+  EXPECT_DOUBLE_EQ(s.At(10), 0.5);
+  EXPECT_DOUBLE_EQ(s.At(25), 0.25);
+  EXPECT_DOUBLE_EQ(LrSchedule::Parse("step:gamma=0.1,every=3", 2.0).At(6), 0.02);  // any order
+}
+
+TEST(LrSchedule, Cosine) {
+  const auto s = LrSchedule::Parse("cosine:total=100", 1.0);
+  EXPECT_DOUBLE_EQ(s.At(0), 1.0);
+  EXPECT_DOUBLE_EQ(s.At(25), 0.5 * (1 + std::cos(std::numbers::pi / 4)));
+  EXPECT_NEAR(s.At(50), 0.5, 1e-12);
+  EXPECT_NEAR(s.At(100), 0.0, 1e-12);
+  EXPECT_NEAR(s.At(1000), 0.0, 1e-12);
+}
+
+TEST(LrSchedule, WarmupThenSchedule) {
+  const auto s = LrSchedule::Parse("warmup:steps=4+cosine:total=100", 1.0);
+  EXPECT_DOUBLE_EQ(s.At(0), 0.25);
+  EXPECT_DOUBLE_EQ(s.At(1), 0.5);
+  EXPECT_DOUBLE_EQ(s.At(3), 1.0);
+  EXPECT_DOUBLE_EQ(s.At(4), 1.0);  // cosine's step 0
+  EXPECT_NEAR(s.At(54), 0.5, 1e-12);
+  EXPECT_NEAR(s.At(104), 0.0, 1e-12);
+  const auto w = LrSchedule::Parse("warmup:steps=2+step:every=3,gamma=0.1", 1.0);
+  EXPECT_DOUBLE_EQ(w.At(0), 0.5);
+  EXPECT_DOUBLE_EQ(w.At(4), 1.0);
+  EXPECT_DOUBLE_EQ(w.At(5), 0.1);
+}
+
+TEST(LrSchedule, ToStringRoundTrips) {
+  for (const char* text : {"const", "step:every=10,gamma=0.5", "step:every=3,gamma=0.1",
+                           "cosine:total=1000", "warmup:steps=50+cosine:total=1000",
+                           "warmup:steps=1+const", "warmup:steps=7+step:every=2,gamma=0.95"}) {
+    const auto s = LrSchedule::Parse(text, 0.3);
+    EXPECT_EQ(s.ToString(), text);
+    const auto again = LrSchedule::Parse(s.ToString(), 0.3);
+    for (uint64_t t : {0, 1, 6, 7, 60, 999, 5000}) EXPECT_EQ(again.At(t), s.At(t)) << text;
+  }
+}
+
+TEST(LrSchedule, RejectsBadText) {
+  for (const char* text : {"",
+                           "linear",
+                           "Const",
+                           "const:x=1",
+                           "step",
+                           "step:every=10",
+                           "step:gamma=0.5",
+                           "step:every=0,gamma=0.5",
+                           "step:every=10,gamma=0",
+                           "step:every=10,gamma=-1",
+                           "step:every=10,gamma=abc",
+                           "step:every=10,gamma=inf",
+                           "step:every=1.5,gamma=0.5",
+                           "step:every=10,gamma=0.5,total=3",
+                           "step:every=1,every=2,gamma=0.5",
+                           "step:every",
+                           "cosine",
+                           "cosine:",
+                           "cosine:total=",
+                           "cosine:total=-5",
+                           "cosine:total=0",
+                           "cosine:total=10x",
+                           "warmup:steps=5",
+                           "warmup:steps=0+const",
+                           "warmup:steps=5+",
+                           "warmup+const",
+                           "cosine:total=10+const",
+                           "warmup:steps=5+warmup:steps=5+const",
+                           "warmup:steps=5+const+const"}) {
+    try {
+      LrSchedule::Parse(text, 0.1);
+      ADD_FAILURE() << "accepted \"" << text << "\"";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), ::testing::HasSubstr("step:every=N,gamma=G")) << text;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gw
