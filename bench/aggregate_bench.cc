@@ -93,10 +93,9 @@ int Run(int argc, char** argv) {
 
   Buffers buffers;
   // Registered first: each aggregation row compares against the memcpy of its slot size.
-  benchmark::RegisterBenchmark("BM_Memcpy",
-                               [&](benchmark::State& state) {
-                                 buffers.Memcpy(state, static_cast<size_t>(state.range(0)));
-                               })
+  benchmark::RegisterBenchmark(
+      "BM_Memcpy",
+      [&](benchmark::State& state) { buffers.Memcpy(state, static_cast<size_t>(state.range(0))); })
       ->RangeMultiplier(4)
       ->Range(kMinSlotBytes, kMaxSlotBytes)
       ->Unit(benchmark::kMillisecond)
@@ -116,8 +115,7 @@ int Run(int argc, char** argv) {
 
   if (const auto s = buffers.summary()) {
     std::printf("aggregation (%d slots x %zu MiB): %.1f GB/s = %.2f x memcpy (%.1f GB/s)\n",
-                kSummarySlots, kSummarySlotBytes >> 20, s->first, s->first / s->second,
-                s->second);
+                kSummarySlots, kSummarySlotBytes >> 20, s->first, s->first / s->second, s->second);
   } else {
     std::printf("aggregation (%d slots x %zu MiB): not run\n", kSummarySlots,
                 kSummarySlotBytes >> 20);

@@ -123,8 +123,12 @@ class Server {
         return;
       case CompletionKind::kPeerClosed:
         if (ws.done || ws.lost) return;
-        return Lose(c.peer.rank, ws.joined ? "connection closed: " + c.error
-                                           : "closed before joining: " + c.error);
+        if (!ws.joined) {
+          // Refused, or gave up before joining: the join deadline still waits for a good one.
+          GW_WARN("worker " << c.peer.rank << " disconnected before joining: " << c.error);
+          return;
+        }
+        return Lose(c.peer.rank, "connection closed: " + c.error);
     }
   }
 

@@ -148,11 +148,12 @@ class Worker {
 
   template <typename Pred>
   void WaitUntil(Pred done, const std::string& what) {
-    auto deadline = Clock::now() + job_.timeout;
+    // Twice the server's timeout: the server knows who is missing and reports it first.
+    auto deadline = Clock::now() + 2 * job_.timeout;
     std::vector<Completion> batch;
     while (!done()) {
       if (Clock::now() > deadline) {
-        throw Error("no " + what + " within " + std::to_string(job_.timeout.count()) +
+        throw Error("no " + what + " within " + std::to_string(2 * job_.timeout.count()) +
                     " ms (is every server up? raise --timeout if the job is just slow)");
       }
       batch.clear();
@@ -190,6 +191,10 @@ class Worker {
           s.slot = welcome->slot;
           s.welcomed = true;
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kAbort)) {
+          if (!s.welcomed) {
+            throw Error("server " + std::to_string(c.peer.rank) + " refused this worker: " +
+                        DecodeText(c.payload) + "; this worker runs: " + job_.Describe());
+          }
           throw Error("server " + std::to_string(c.peer.rank) + " ended the job: " +
                       DecodeText(c.payload));
         }

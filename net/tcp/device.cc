@@ -2,11 +2,13 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/mman.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -25,6 +27,9 @@ using asio::ip::tcp;
 namespace {
 
 constexpr size_t kRegionAlign = 4096;  // page-aligned, as an RDMA MR would be
+// Large regions are aligned to and advised for 2 MiB pages: copies of tens of MiB through
+// loopback otherwise spend a large share of their time on TLB misses (THP is often madvise-only).
+constexpr size_t kHugePage = 2 << 20;
 constexpr auto kConnectRetry = std::chrono::milliseconds(100);
 
 std::pair<int, uint32_t> Key(PeerId p) { return {static_cast<int>(p.role), p.rank}; }
@@ -135,6 +140,13 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     const auto hello = ParseHello(in_payload_, &why);
     if (!hello) return Refuse("malformed hello: " + why, !initiator_);
     why = dev_.CheckHello(*hello);
+    if (why.empty() && !initiator_) {
+      // One connection per peer identity: a second claimant (a duplicate rank) must not
+      // evict a live peer. A restarted peer gets in once its old connection is seen closed.
+      if (auto live = dev_.Find(hello->peer); live && live->open()) {
+        why = ToString(hello->peer) + " is already connected (duplicate rank?)";
+      }
+    }
     if (!why.empty()) return Refuse(why, !initiator_);
     peer_ = hello->peer;
     if (initiator_) return Succeed();
@@ -184,9 +196,11 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
 
 TcpRegion::TcpRegion(uint32_t id, size_t bytes, PeerId writer)
     : id_(id), size_(bytes), writer_(writer), owned_(true) {
-  const size_t rounded = (bytes + kRegionAlign - 1) / kRegionAlign * kRegionAlign;
-  data_ = static_cast<std::byte*>(std::aligned_alloc(kRegionAlign, rounded ? rounded : kRegionAlign));
+  const size_t align = bytes >= kHugePage ? kHugePage : kRegionAlign;
+  const size_t rounded = std::max(align, (bytes + align - 1) / align * align);
+  data_ = static_cast<std::byte*>(std::aligned_alloc(align, rounded));
   if (data_ == nullptr) throw Error("cannot allocate a region of " + std::to_string(bytes) + " bytes");
+  if (align == kHugePage) madvise(data_, rounded, MADV_HUGEPAGE);  // advice only: may be ignored
   std::memset(data_, 0, rounded);
 }
 
@@ -311,8 +325,7 @@ std::shared_ptr<TcpConnection> TcpDevice::Adopt(tcp::socket socket, PeerId peer)
     old = std::move(slot);
     slot = conn;
   }
-  // A peer that reconnects replaces its old connection (it restarted, or the old one is dead
-  // and we have not noticed yet).
+  // Only reachable when the old connection closed during this handshake.
   if (old) old->AbortNow("replaced by a new connection from the same peer");
   conn->Start();
   Completion c;
