@@ -86,7 +86,7 @@ po::options_description JobFlags() {
       ("hidden", po::value<size_t>()->default_value(128), "mlp: hidden units (784-H-10)")
       ("linreg-rows", po::value<size_t>()->default_value(8192), "linreg: rows of A")
       ("linreg-dims", po::value<size_t>()->default_value(256), "linreg: columns of A")
-      ("linreg-noise", po::value<double>()->default_value(0.01), "linreg: noise std")
+      ("linreg-noise", po::value<double>()->default_value(0.01, "0.01"), "linreg: noise std")
       ("grad-bytes", po::value<std::string>()->default_value("4M"),
        "synthetic: gradient size (e.g. 100M)")
       ("num-workers", po::value<uint32_t>(), "workers in the job (DMLC_NUM_WORKER)")
@@ -94,10 +94,10 @@ po::options_description JobFlags() {
       ("part-bytes", po::value<std::string>()->default_value("4M"),
        "the model travels in parts of at most this size")
       ("sync", po::value<std::string>()->default_value("bsp"), "bsp | asp | ssp:S")
-      ("lr", po::value<double>()->default_value(0.1), "learning rate")
+      ("lr", po::value<double>()->default_value(0.1, "0.1"), "learning rate")
       ("lr-schedule", po::value<std::string>()->default_value("const"),
        "const | step:every=N,gamma=G | cosine:total=T, optionally warmup:steps=W+...")
-      ("momentum", po::value<double>()->default_value(0.9), "SGD momentum")
+      ("momentum", po::value<double>()->default_value(0.9, "0.9"), "SGD momentum")
       ("weight-decay", po::value<double>()->default_value(0.0), "L2 weight decay")
       ("iterations", po::value<uint64_t>()->default_value(100), "iterations per worker")
       ("timeout", po::value<double>()->default_value(30.0),

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make run`: the quickstart experiment. One server and four workers as processes on this
+# machine over loopback TCP, softmax regression on Fashion-MNIST under BSP. Writes
+# results/quickstart/ (iterations.csv, summary.csv, server-0.csv, run.png, command.txt).
+# Usage: experiments/quickstart.sh PATH/TO/gradwire
+set -euo pipefail
+gradwire=${1:?usage: experiments/quickstart.sh PATH/TO/gradwire}
+cd "$(dirname "$0")/.."
+out=results/quickstart
+args=(--num-workers 4 --num-servers 1 --workload softmax --sync bsp --batch 64
+      --iterations 2000 --lr 0.1 --lr-schedule cosine:total=2000 --momentum 0.9 --seed 1
+      --out "$out")
+"$gradwire" run "${args[@]}"
+experiments/plot_run.sh "$out" "softmax, Fashion-MNIST, 1 server + 4 workers, BSP"
+acc=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_accuracy") c = i }
+               NR == 2 { print $c }' "$out/summary.csv")
+{
+  echo "# results/quickstart"
+  echo
+  echo "Made by \`make run\` (experiments/quickstart.sh) on $(nproc) cores, $(uname -sr):"
+  echo
+  echo '```'
+  echo "gradwire run ${args[*]}"
+  echo '```'
+  echo
+  echo "Test accuracy: $acc. Files: iterations.csv (one row per worker per iteration),"
+  echo "summary.csv, server-0.csv, run.png (loss curve and time breakdown)."
+} >"$out/README.md"
+if awk -v a="$acc" 'BEGIN { exit !(a >= 0.80) }'; then
+  echo "quickstart: test accuracy $acc (target >= 0.80: met)"
+else
+  echo "quickstart: test accuracy $acc is below the 0.80 target" >&2
+  exit 1
+fi
