@@ -23,9 +23,8 @@ class Server {
   Server(const JobConfig& job, const ServerOptions& opt)
       : job_(job),
         opt_(opt),
-        layout_(MakeWorkload(job.workload, 0, job.num_workers, false)->num_params(),
-                job.PartFloats(MakeWorkload(job.workload, 0, job.num_workers, false)->num_params()),
-                job.num_servers),
+        shape_(MakeWorkload(job.workload, 0, job.num_workers, /*load_data=*/false)),
+        layout_(shape_->num_params(), job.PartFloats(shape_->num_params()), job.num_servers),
         rule_(job.sync, job.num_workers),
         workers_(job.num_workers) {
     if (opt.rank >= job.num_servers) {
@@ -35,7 +34,7 @@ class Server {
     const size_t begin = layout_.shard_begin(opt.rank);
     const size_t size = layout_.shard_size(opt.rank);
     std::vector<float> full(layout_.num_params());
-    MakeWorkload(job.workload, 0, job.num_workers, false)->InitParams(full);
+    shape_->InitParams(full);
     params_.assign(full.begin() + begin, full.begin() + begin + size);
     agg_.resize(size);
     optimizer_ = std::make_unique<SgdMomentum>(job.optimizer, size);
@@ -337,6 +336,7 @@ class Server {
 
   const JobConfig job_;
   const ServerOptions opt_;
+  std::unique_ptr<Workload> shape_;  // parameter count and initialisation only
   ModelLayout layout_;
   SyncRule rule_;
   std::vector<float> params_, agg_;

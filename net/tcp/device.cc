@@ -58,7 +58,8 @@ std::string Describe(const tcp::socket& s) {
 // its hello and waits for accept/reject; the acceptor reads a hello, checks it, answers.
 class Handshake : public std::enable_shared_from_this<Handshake> {
  public:
-  using Done = std::function<void(std::string error, bool refused, PeerId peer, tcp::socket)>;
+  using Done =
+      std::function<void(const std::string& error, bool refused, PeerId peer, tcp::socket)>;
 
   Handshake(TcpDevice& dev, tcp::socket socket, bool initiator, Done done)
       : dev_(dev), socket_(std::move(socket)), timer_(dev.io()), initiator_(initiator),
@@ -221,7 +222,7 @@ TcpDevice::TcpDevice(const DeviceOptions& options)
   io_thread_ = std::thread([this] { io_.run(); });
 }
 
-TcpDevice::~TcpDevice() { Shutdown(); }
+TcpDevice::~TcpDevice() { TcpDevice::Shutdown(); }  // final class: no dynamic dispatch wanted
 
 void TcpDevice::ConfigureSocket(tcp::socket& socket) {
   boost::system::error_code ec;
@@ -301,7 +302,7 @@ void TcpDevice::Accept() {
       }
       auto hs = std::make_shared<Handshake>(
           *this, std::move(socket), /*initiator=*/false,
-          [this](std::string error, bool refused, PeerId peer, tcp::socket s) {
+          [this](const std::string& error, bool refused, PeerId peer, tcp::socket s) {
             if (!error.empty()) {
               GW_WARN((refused ? "refused connection: " : "dropped connection: ") << error);
               return;
@@ -377,7 +378,7 @@ std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr) {
                   }
                   auto hs = std::make_shared<Handshake>(
                       *this, std::move(*socket), /*initiator=*/true,
-                      [this, promise](std::string error, bool refused, PeerId peer,
+                      [this, promise](const std::string& error, bool refused, PeerId peer,
                                       tcp::socket s) {
                         if (!error.empty()) return promise->set_value({error, refused, nullptr});
                         promise->set_value({"", false, Adopt(std::move(s), peer)});

@@ -39,7 +39,7 @@ class TcpRegion : public Region {
   bool owned_;
 };
 
-class TcpDevice : public Device {
+class TcpDevice final : public Device {
  public:
   explicit TcpDevice(const DeviceOptions& options);
   ~TcpDevice() override;
