@@ -32,9 +32,9 @@ struct Completion {
   uint64_t offset = 0;
   uint64_t length = 0;
   uint32_t imm = 0;
-  uint64_t wr_id = 0;              // kWriteDone: the caller's id for that write
-  uint16_t control_type = 0;       // kControl
-  std::vector<uint8_t> payload;    // kControl
+  uint64_t wr_id = 0;            // kWriteDone: the caller's id for that write
+  uint16_t control_type = 0;     // kControl
+  std::vector<uint8_t> payload;  // kControl
 };
 
 class CompletionQueue {

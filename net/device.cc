@@ -10,8 +10,7 @@ std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& op
     case TransportKind::kTcp:
       return std::make_unique<tcp::TcpDevice>(options);
     case TransportKind::kRdma:
-      throw Error(
-          "the rdma transport is not built into this gradwire yet; use tcp://host:port");
+      throw Error("the rdma transport is not built into this gradwire yet; use tcp://host:port");
   }
   throw Error("unknown transport");
 }

@@ -26,8 +26,7 @@ bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load
 
 void LogLine(LogLevel level, const std::string& line) {
   using Clock = std::chrono::system_clock;
-  const double t =
-      std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+  const double t = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
   std::string out;
   {
     std::lock_guard<std::mutex> lock(g_mu);

@@ -16,13 +16,13 @@ void LogLine(LogLevel level, const std::string& line);
 
 }  // namespace gw
 
-#define GW_LOG(level, expr)                                 \
-  do {                                                      \
-    if (::gw::LogEnabled(::gw::LogLevel::level)) {          \
-      std::ostringstream gw_log_os_;                        \
-      gw_log_os_ << expr;                                   \
+#define GW_LOG(level, expr)                                   \
+  do {                                                        \
+    if (::gw::LogEnabled(::gw::LogLevel::level)) {            \
+      std::ostringstream gw_log_os_;                          \
+      gw_log_os_ << expr;                                     \
       ::gw::LogLine(::gw::LogLevel::level, gw_log_os_.str()); \
-    }                                                       \
+    }                                                         \
   } while (0)
 #define GW_INFO(expr) GW_LOG(kInfo, expr)
 #define GW_WARN(expr) GW_LOG(kWarn, expr)

@@ -10,9 +10,8 @@ std::string JobConfig::Describe() const {
   os.precision(17);  // every bit of a float flag counts in the fingerprint
   os << "workload=" << workload.kind << " batch=" << workload.batch_size
      << " seed=" << workload.seed << " workers=" << num_workers << " servers=" << num_servers
-     << " sync=" << sync.ToString() << " iterations=" << iterations
-     << " part_bytes=" << part_bytes << " lr=" << optimizer.lr.base_lr
-     << " lr_schedule=" << optimizer.lr.ToString()
+     << " sync=" << sync.ToString() << " iterations=" << iterations << " part_bytes=" << part_bytes
+     << " lr=" << optimizer.lr.base_lr << " lr_schedule=" << optimizer.lr.ToString()
      << " momentum=" << optimizer.momentum << " weight_decay=" << optimizer.weight_decay;
   if (workload.kind == "mlp") os << " hidden=" << workload.mlp_hidden;
   if (workload.kind == "linreg") {

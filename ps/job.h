@@ -20,7 +20,7 @@ struct JobConfig {
   uint64_t part_bytes = 4 << 20;  // the model travels in parts of at most this size
   SyncSpec sync;
   OptimizerSpec optimizer;
-  uint64_t iterations = 100;      // per worker
+  uint64_t iterations = 100;  // per worker
   // A peer silent for this long while it is awaited is reported and the wait ends.
   std::chrono::milliseconds timeout{30000};
   // Under BSP, a lost worker ends the job (false) or the others go on without it (true).

@@ -28,7 +28,7 @@ struct JoinMsg {
 };
 
 struct WelcomeMsg {
-  RemoteRegion slot;    // where this worker writes its gradient for this server's shard
+  RemoteRegion slot;  // where this worker writes its gradient for this server's shard
   uint64_t shard_begin = 0;
   uint64_t shard_size = 0;
 };

@@ -141,7 +141,8 @@ class Server {
         if (join->fingerprint != job_.Fingerprint()) {
           return Refuse(conn, "worker " + std::to_string(w) +
                                   " runs a different job configuration (flags differ from the "
-                                  "server's: " + job_.Describe() + ")");
+                                  "server's: " +
+                                  job_.Describe() + ")");
         }
         if (ws.joined) return Refuse(conn, "worker " + std::to_string(w) + " joined twice");
         if (join->params.length != layout_.shard_size(opt_.rank) * sizeof(float)) {
@@ -218,7 +219,8 @@ class Server {
         optimizer_->Step(params_, agg_, 1.0f / static_cast<float>(d.apply.size()));
       } else {
         // Each worker's gradient is its 1/N share of the global batch.
-        for (uint32_t w : d.apply) optimizer_->Step(params_, workers_[w].slot->as<const float>(), scale);
+        for (uint32_t w : d.apply)
+          optimizer_->Step(params_, workers_[w].slot->as<const float>(), scale);
       }
     }
     for (uint32_t w : d.release) Release(w);
@@ -295,8 +297,9 @@ class Server {
     const std::string what = "worker " + std::to_string(w) + " lost at iteration " +
                              std::to_string(rule_.clock(w)) + ": " + why;
     if (job_.sync.kind == SyncKind::kBsp && !job_.continue_without_lost) {
-      Fail(what + "; under BSP the job cannot go on without it (or pass "
-                  "--continue-without-lost-workers)");
+      Fail(what +
+           "; under BSP the job cannot go on without it (or pass "
+           "--continue-without-lost-workers)");
     }
     GW_WARN(what << "; going on with " << rule_.num_live() - 1 << " worker(s)");
     Apply(rule_.OnWorkerGone(w));

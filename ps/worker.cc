@@ -16,7 +16,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double Since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 class Worker {
  public:
@@ -74,7 +76,8 @@ class Worker {
       if (opt_.progress && Since(last_progress) >= 2.0) {
         last_progress = Clock::now();
         const double rate = static_cast<double>(it + 1) / Since(t0);
-        std::fprintf(stderr, "gradwire: iteration %llu/%llu (%.0f%%) loss %.4f, %.1f it/s, ETA %.0f s\n",
+        std::fprintf(stderr,
+                     "gradwire: iteration %llu/%llu (%.0f%%) loss %.4f, %.1f it/s, ETA %.0f s\n",
                      static_cast<unsigned long long>(it + 1),
                      static_cast<unsigned long long>(job_.iterations),
                      100.0 * static_cast<double>(it + 1) / static_cast<double>(job_.iterations),
@@ -107,12 +110,14 @@ class Worker {
       join.params = servers_[s].params->Describe();
       servers_[s].conn->Send(static_cast<uint16_t>(MsgType::kJoin), Encode(join));
     }
-    WaitUntil([&] {
-      for (const auto& s : servers_) {
-        if (!s.welcomed) return false;
-      }
-      return true;
-    }, "a welcome from every server");
+    WaitUntil(
+        [&] {
+          for (const auto& s : servers_) {
+            if (!s.welcomed) return false;
+          }
+          return true;
+        },
+        "a welcome from every server");
     GW_DEBUG("joined " << job_.num_servers << " server(s)");
   }
 
@@ -125,10 +130,9 @@ class Worker {
       const auto& parts = layout_.parts(s);
       const size_t begin = layout_.shard_begin(s);
       for (uint32_t p = 0; p < parts.size(); ++p) {
-        servers_[s].conn->Write(bytes.subspan(parts[p].begin * sizeof(float),
-                                              parts[p].size * sizeof(float)),
-                                servers_[s].slot, (parts[p].begin - begin) * sizeof(float),
-                                Imm::Encode(it, p), it);
+        servers_[s].conn->Write(
+            bytes.subspan(parts[p].begin * sizeof(float), parts[p].size * sizeof(float)),
+            servers_[s].slot, (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p), it);
         ++writes_in_flight_;
       }
     }
@@ -137,12 +141,14 @@ class Worker {
   }
 
   void WaitParams(uint64_t it) {
-    WaitUntil([&] {
-      for (uint32_t s = 0; s < job_.num_servers; ++s) {
-        if (servers_[s].parts_landed < layout_.parts(s).size()) return false;
-      }
-      return true;
-    }, "parameters for iteration " + std::to_string(it));
+    WaitUntil(
+        [&] {
+          for (uint32_t s = 0; s < job_.num_servers; ++s) {
+            if (servers_[s].parts_landed < layout_.parts(s).size()) return false;
+          }
+          return true;
+        },
+        "parameters for iteration " + std::to_string(it));
     for (auto& s : servers_) s.parts_landed = 0;
   }
 
@@ -177,8 +183,9 @@ class Worker {
         return;
       }
       case CompletionKind::kWriteDone:
-        if (!c.ok) throw Error("gradient write to server " + std::to_string(c.peer.rank) +
-                               " failed: " + c.error);
+        if (!c.ok)
+          throw Error("gradient write to server " + std::to_string(c.peer.rank) +
+                      " failed: " + c.error);
         --writes_in_flight_;
         return;
       case CompletionKind::kControl:
@@ -195,8 +202,8 @@ class Worker {
             throw Error("server " + std::to_string(c.peer.rank) + " refused this worker: " +
                         DecodeText(c.payload) + "; this worker runs: " + job_.Describe());
           }
-          throw Error("server " + std::to_string(c.peer.rank) + " ended the job: " +
-                      DecodeText(c.payload));
+          throw Error("server " + std::to_string(c.peer.rank) +
+                      " ended the job: " + DecodeText(c.payload));
         }
         return;
       case CompletionKind::kPeerClosed:

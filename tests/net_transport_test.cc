@@ -2,8 +2,8 @@
 // (RDMA without a device) skip with the reason; the soft-RoCE harness runs them for real.
 #include <gtest/gtest.h>
 
-#include <boost/asio.hpp>
 #include <atomic>
+#include <boost/asio.hpp>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -65,9 +65,10 @@ TEST_P(TransportTest, BytesLandExactlyWhereWritten) {
     conn->Write(sources.back(), region.Describe(), offset, Imm::Encode(i, 3), i);
     // Wait for each landing so the shadow order equals the landing order (and test imm/offset).
     std::vector<Completion> got;
-    ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); },
-                      1, &got),
-              1u)
+    ASSERT_EQ(
+        WaitFor(
+            server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1, &got),
+        1u)
         << "write " << i << " of " << len << " bytes never landed";
     const Completion& c = got.back();
     EXPECT_EQ(c.peer, Worker(0));
@@ -80,8 +81,9 @@ TEST_P(TransportTest, BytesLandExactlyWhereWritten) {
   EXPECT_EQ(std::memcmp(region.bytes().data(), shadow.data(), kRegion), 0);
   // The sender hears that every write finished, with its wr_id.
   std::vector<Completion> done;
-  EXPECT_EQ(WaitFor(client->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteDone) && c.ok; },
-                    std::size(sizes), &done),
+  EXPECT_EQ(WaitFor(
+                client->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteDone) && c.ok; },
+                std::size(sizes), &done),
             std::size(sizes));
 }
 
@@ -93,9 +95,10 @@ TEST_P(TransportTest, LargeWriteLandsIntact) {
   std::vector<uint32_t> src(kBytes / 4);
   for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint32_t>(i * 2654435761u);
   conn->Write(std::as_bytes(std::span(src)), region.Describe(), 0, 42, 1);
-  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1,
-                    &seen_),
-            1u);
+  ASSERT_EQ(
+      WaitFor(
+          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1, &seen_),
+      1u);
   EXPECT_EQ(std::memcmp(region.bytes().data(), src.data(), kBytes), 0);
 }
 
@@ -104,7 +107,8 @@ TEST_P(TransportTest, ManyConcurrentPeers) {
   constexpr size_t kBytes = 256 << 10;
   constexpr int kRounds = 5;
   std::vector<Region*> regions;
-  for (uint32_t r = 0; r < kPeers; ++r) regions.push_back(&server_->RegisterRegion(kBytes, Worker(r)));
+  for (uint32_t r = 0; r < kPeers; ++r)
+    regions.push_back(&server_->RegisterRegion(kBytes, Worker(r)));
   std::vector<std::thread> threads;
   std::vector<std::unique_ptr<Device>> clients(kPeers);
   std::vector<std::vector<uint8_t>> data(kPeers, std::vector<uint8_t>(kBytes));
@@ -125,8 +129,9 @@ TEST_P(TransportTest, ManyConcurrentPeers) {
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); },
-                    kPeers * kRounds * 4, &seen_),
+  EXPECT_EQ(WaitFor(
+                server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); },
+                kPeers * kRounds * 4, &seen_),
             kPeers * kRounds * 4);
   for (uint32_t r = 0; r < kPeers; ++r) {
     EXPECT_EQ(std::memcmp(regions[r]->bytes().data(), data[r].data(), kBytes), 0) << "peer " << r;
@@ -145,17 +150,18 @@ TEST_P(TransportTest, OutOfBoundsWriteClosesOnlyThatConnection) {
   lie.length = 1 << 20;  // the receiver must check against its own bound, not the sender's
   bad_conn->Write(std::span(buf).subspan(0, 100), lie, 4050, 0, 1);
   std::vector<Completion> got;
-  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1,
-                    &got),
+  ASSERT_EQ(WaitFor(
+                server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1, &got),
             1u);
   EXPECT_EQ(got.back().peer, Worker(0));
   EXPECT_FALSE(got.back().ok);
   EXPECT_NE(got.back().error.find("outside region"), std::string::npos) << got.back().error;
   // Nothing landed past the region, the other peer is undisturbed.
   good_conn->Write(std::span(buf).subspan(0, 4096), other.Describe(), 0, 5, 2);
-  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1,
-                    &got),
-            1u);
+  ASSERT_EQ(
+      WaitFor(
+          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1, &got),
+      1u);
   EXPECT_EQ(got.back().peer, Worker(1));
   EXPECT_EQ(std::to_integer<int>(other.bytes()[4095]), 0xab);
 }
@@ -167,8 +173,8 @@ TEST_P(TransportTest, WriteIntoAnotherPeersRegionIsRefused) {
   std::vector<std::byte> buf(64, std::byte{1});
   conn->Write(buf, theirs.Describe(), 0, 0, 1);
   std::vector<Completion> got;
-  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1,
-                    &got),
+  ASSERT_EQ(WaitFor(
+                server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1, &got),
             1u);
   EXPECT_NE(got.back().error.find("belongs to worker 1"), std::string::npos) << got.back().error;
   EXPECT_EQ(std::to_integer<int>(theirs.bytes()[0]), 0);
@@ -194,9 +200,10 @@ TEST_P(TransportTest, WrongTokenOrJobIsRefusedAndOthersKeepWorking) {
   auto conn = friendly->Connect(ServerAddr());
   std::vector<std::byte> buf(64, std::byte{9});
   conn->Write(buf, region.Describe(), 0, 1, 1);
-  EXPECT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1,
-                    &seen_),
-            1u);
+  EXPECT_EQ(
+      WaitFor(
+          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1, &seen_),
+      1u);
 }
 
 TEST_P(TransportTest, ControlMessagesBothWays) {
@@ -207,8 +214,8 @@ TEST_P(TransportTest, ControlMessagesBothWays) {
   conn->Send(17, big);
   conn->Send(18, {});
   std::vector<Completion> got;
-  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kControl); }, 2,
-                    &got),
+  ASSERT_EQ(WaitFor(
+                server_->cq(), [](auto& c) { return Is(c, CompletionKind::kControl); }, 2, &got),
             2u);
   std::vector<Completion> controls;
   for (auto& c : got) {
@@ -224,8 +231,8 @@ TEST_P(TransportTest, ControlMessagesBothWays) {
   const std::vector<uint8_t> hi = {'h', 'i'};
   back->Send(99, hi);
   got.clear();
-  ASSERT_EQ(WaitFor(client->cq(), [](auto& c) { return Is(c, CompletionKind::kControl); }, 1,
-                    &got),
+  ASSERT_EQ(WaitFor(
+                client->cq(), [](auto& c) { return Is(c, CompletionKind::kControl); }, 1, &got),
             1u);
   EXPECT_EQ(got.back().payload, hi);
   EXPECT_EQ(got.back().peer, kServer);
@@ -241,9 +248,10 @@ TEST_P(TransportTest, OrderlyCloseAndReconnect) {
     conn->Write(buf, region.Describe(), 0, round, 1);
     conn->Close();
     std::vector<Completion> got;
-    ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); },
-                      1, &got),
-              1u);
+    ASSERT_EQ(
+        WaitFor(
+            server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1, &got),
+        1u);
     EXPECT_TRUE(got.back().ok) << got.back().error;
     // The write posted before the close landed before it.
     bool landed = false;
@@ -258,8 +266,8 @@ TEST_P(TransportTest, PeerThatDiesIsReported) {
   client->Connect(ServerAddr());
   client.reset();  // shutdown without waiting for the server
   std::vector<Completion> got;
-  EXPECT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1,
-                    &got),
+  EXPECT_EQ(WaitFor(
+                server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1, &got),
             1u);
   EXPECT_EQ(server_->Find(Worker(0)), nullptr);
 }
@@ -318,9 +326,12 @@ TEST_P(TransportTest, PingPongManyRoundsManyPeers) {
       std::vector<Completion> seen;
       for (int i = 0; i < kRounds; ++i) {
         conns[r]->Write(payload, up[r]->Describe(), 0, i, i);
-        if (WaitFor(clients[r]->cq(),
-                    [&](auto& c) { return Is(c, CompletionKind::kWriteLanded) && c.imm == uint32_t(i); },
-                    1, &seen, std::chrono::milliseconds(5000)) != 1) {
+        if (WaitFor(
+                clients[r]->cq(),
+                [&](auto& c) {
+                  return Is(c, CompletionKind::kWriteLanded) && c.imm == uint32_t(i);
+                },
+                1, &seen, std::chrono::milliseconds(5000)) != 1) {
           return;
         }
         seen.clear();
@@ -374,9 +385,10 @@ TEST_F(TcpRawTest, GarbageOnThePortIsDroppedAndServingGoesOn) {
   auto conn = client->Connect(Loopback(TransportKind::kTcp, server_->bound_port()));
   std::vector<std::byte> buf(64, std::byte{1});
   conn->Write(buf, region.Describe(), 0, 0, 0);
-  EXPECT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1,
-                    &seen_),
-            1u);
+  EXPECT_EQ(
+      WaitFor(
+          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1, &seen_),
+      1u);
 }
 
 TEST_F(TcpRawTest, SilentPeerIsDroppedAfterHandshakeTimeout) {
@@ -403,15 +415,16 @@ TEST_F(TcpRawTest, MalformedFrameAfterHandshakeClosesThatPeer) {
   const auto head = tcp::EncodeHeader(h);
   boost::asio::write(s, boost::asio::buffer(head));
   boost::asio::write(s, boost::asio::buffer(payload));
-  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerConnected); },
-                    1, &seen_),
-            1u);
+  ASSERT_EQ(
+      WaitFor(
+          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerConnected); }, 1, &seen_),
+      1u);
   std::array<uint8_t, tcp::FrameHeader::kSize> bad{};
   bad[0] = 0xde;
   boost::asio::write(s, boost::asio::buffer(bad));
   std::vector<Completion> got;
-  ASSERT_EQ(WaitFor(server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1,
-                    &got),
+  ASSERT_EQ(WaitFor(
+                server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1, &got),
             1u);
   EXPECT_NE(got.back().error.find("malformed frame"), std::string::npos) << got.back().error;
 }

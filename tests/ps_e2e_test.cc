@@ -2,10 +2,9 @@
 // their results, and how they behave when a worker dies, a stranger connects, or flags are
 // wrong. Every child runs in its own process group and is killed and reaped in teardown.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-#include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
@@ -22,12 +21,12 @@ bool HaveFashionMnist() {
          std::filesystem::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte");
 }
 
-#define SKIP_WITHOUT_FASHION_MNIST()                                                        \
-  do {                                                                                      \
-    if (!HaveFashionMnist()) {                                                              \
-      GTEST_SKIP() << "Fashion-MNIST not found in " << kFashionMnist                        \
-                   << " (apt-get install dataset-fashion-mnist)";                           \
-    }                                                                                       \
+#define SKIP_WITHOUT_FASHION_MNIST()                                 \
+  do {                                                               \
+    if (!HaveFashionMnist()) {                                       \
+      GTEST_SKIP() << "Fashion-MNIST not found in " << kFashionMnist \
+                   << " (apt-get install dataset-fashion-mnist)";    \
+    }                                                                \
   } while (0)
 
 class PsE2eTest : public ::testing::Test {
@@ -35,8 +34,7 @@ class PsE2eTest : public ::testing::Test {
   void TearDown() override {
     procs_.KillAll();
     if (HasFailure()) {
-      std::cerr << "=== output of the processes of this test (kept in " << dir_.path()
-                << ") ===\n"
+      std::cerr << "=== output of the processes of this test (kept in " << dir_.path() << ") ===\n"
                 << procs_.DescribeAll();
     }
   }
@@ -58,8 +56,9 @@ class PsE2eTest : public ::testing::Test {
   Proc& StartServer(const std::vector<std::string>& job, const std::vector<std::string>& env,
                     uint16_t* port) {
     const std::string port_file = dir_ / "server-0.port";
-    std::vector<std::string> args = {"server", "--rank", "0", "--listen", "tcp://127.0.0.1:0",
-                                     "--port-file", port_file, "--out", dir_.path()};
+    std::vector<std::string> args = {
+        "server",      "--rank",  "0",     "--listen", "tcp://127.0.0.1:0",
+        "--port-file", port_file, "--out", dir_.path()};
     args.insert(args.end(), job.begin(), job.end());
     Proc& s = procs_.Start("server 0", args, env);
     *port = WaitForPort(s, port_file, milliseconds(10000));
@@ -68,8 +67,12 @@ class PsE2eTest : public ::testing::Test {
 
   Proc& StartWorker(uint32_t rank, uint16_t port, const std::vector<std::string>& job,
                     const std::vector<std::string>& env, const std::string& name = "") {
-    std::vector<std::string> args = {"worker", "--rank", std::to_string(rank), "--servers",
-                                     "tcp://127.0.0.1:" + std::to_string(port), "--out",
+    std::vector<std::string> args = {"worker",
+                                     "--rank",
+                                     std::to_string(rank),
+                                     "--servers",
+                                     "tcp://127.0.0.1:" + std::to_string(port),
+                                     "--out",
                                      dir_.path()};
     args.insert(args.end(), job.begin(), job.end());
     return procs_.Start(name.empty() ? "worker " + std::to_string(rank) : name, args, env);
@@ -78,8 +81,9 @@ class PsE2eTest : public ::testing::Test {
   // Waits until the server's log says every one of n workers joined.
   static bool WaitAllJoined(Proc& server, int n, milliseconds bound) {
     const std::string needle = "joined (" + std::to_string(n) + "/" + std::to_string(n) + ")";
-    return WaitUntil([&] { return server.err().find(needle) != std::string::npos || server.Poll(); },
-                     bound) &&
+    return WaitUntil(
+               [&] { return server.err().find(needle) != std::string::npos || server.Poll(); },
+               bound) &&
            server.err().find(needle) != std::string::npos;
   }
 
@@ -116,8 +120,8 @@ double Mean(const std::vector<double>& v, size_t begin, size_t end) {
 TEST_F(PsE2eTest, RunTrainsSoftmaxAndWritesResults) {
   SKIP_WITHOUT_FASHION_MNIST();
   const std::string out = dir_ / "run";
-  const auto code = Run("run", out, {"--num-workers", "4", "--iterations", "300"},
-                        milliseconds(30000));
+  const auto code =
+      Run("run", out, {"--num-workers", "4", "--iterations", "300"}, milliseconds(30000));
   ASSERT_EQ(code, std::optional<int>(0)) << "gradwire run did not finish with exit 0";
 
   const Csv it = ReadCsv(out + "/iterations.csv");
@@ -147,8 +151,7 @@ TEST_F(PsE2eTest, RunTrainsSoftmaxAndWritesResults) {
 
 TEST_F(PsE2eTest, TwoShardsTrainLikeOne) {
   SKIP_WITHOUT_FASHION_MNIST();
-  const std::vector<std::string> job = {"--num-workers", "4", "--iterations", "300", "--seed",
-                                        "7"};
+  const std::vector<std::string> job = {"--num-workers", "4", "--iterations", "300", "--seed", "7"};
   auto two = job;
   two.insert(two.end(), {"--num-servers", "2"});
   ASSERT_EQ(Run("run 1 server", dir_ / "one", job, milliseconds(30000)), std::optional<int>(0));
@@ -194,8 +197,8 @@ TEST_F(PsE2eTest, AspAndSspTrain) {
 // no data set.
 
 const std::vector<std::string> kLongSyntheticJob = {
-    "--num-workers", "3", "--workload", "synthetic", "--grad-bytes", "1M",
-    "--iterations", "1000000", "--timeout", "3"};
+    "--num-workers", "3",       "--workload", "synthetic", "--grad-bytes", "1M",
+    "--iterations",  "1000000", "--timeout",  "3"};
 
 TEST_F(PsE2eTest, KilledWorkerUnderBspIsReportedWithinTimeout) {
   const double timeout_s = 3;
@@ -279,9 +282,17 @@ TEST_F(PsE2eTest, StoppedWorkerUnderBspIsReportedAfterTimeout) {
 
 TEST_F(PsE2eTest, ContinueWithoutLostWorker) {
   // ~4 s of training for the survivors; worker 1 dies half a second in.
-  const std::vector<std::string> job = {
-      "--num-workers", "3",    "--workload", "synthetic", "--grad-bytes", "1M", "--iterations",
-      "1500",          "--timeout", "3", "--continue-without-lost-workers"};
+  const std::vector<std::string> job = {"--num-workers",
+                                        "3",
+                                        "--workload",
+                                        "synthetic",
+                                        "--grad-bytes",
+                                        "1M",
+                                        "--iterations",
+                                        "1500",
+                                        "--timeout",
+                                        "3",
+                                        "--continue-without-lost-workers"};
   uint16_t port = 0;
   Proc& server = StartServer(job, {}, &port);
   ASSERT_NE(port, 0);
@@ -327,8 +338,8 @@ bool SendGarbage(uint16_t port, Pred done) {
 
 TEST_F(PsE2eTest, GarbageAndWrongTokenLeaveTrainingUnharmed) {
   const std::vector<std::string> env = {"GRADWIRE_TOKEN=e2e-secret-token"};
-  const std::vector<std::string> job = {"--num-workers", "2",    "--workload", "synthetic",
-                                        "--grad-bytes",  "1M",   "--iterations", "2000",
+  const std::vector<std::string> job = {"--num-workers", "2",  "--workload",   "synthetic",
+                                        "--grad-bytes",  "1M", "--iterations", "2000",
                                         "--timeout",     "10"};
   uint16_t port = 0;
   Proc& server = StartServer(job, env, &port);
@@ -393,9 +404,8 @@ TEST_F(PsE2eTest, BadFlagsExitTwo) {
   }
   {
     Proc& p = procs_.Start("worker without data",
-                           {"worker", "--num-workers", "2", "--rank", "0", "--workload",
-                            "softmax", "--data-dir", "/nonexistent", "--servers",
-                            "tcp://127.0.0.1:1"});
+                           {"worker", "--num-workers", "2", "--rank", "0", "--workload", "softmax",
+                            "--data-dir", "/nonexistent", "--servers", "tcp://127.0.0.1:1"});
     EXPECT_EQ(p.Wait(milliseconds(10000)), std::optional<int>(1));
     EXPECT_NE(p.err().find("dataset-fashion-mnist"), std::string::npos) << p.err();
     EXPECT_NE(p.err().find("/nonexistent"), std::string::npos) << p.err();
@@ -417,8 +427,8 @@ void ExpectRefusedForFlags(Proc& worker) {
 }
 
 const std::vector<std::string> kShortSyntheticJob = {
-    "--num-workers", "2", "--workload", "synthetic", "--grad-bytes", "64K",
-    "--iterations", "200", "--timeout", "5"};
+    "--num-workers", "2",   "--workload", "synthetic", "--grad-bytes", "64K",
+    "--iterations",  "200", "--timeout",  "5"};
 
 TEST_F(PsE2eTest, FlagMismatchIsRefused) {
   uint16_t port = 0;

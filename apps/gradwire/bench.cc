@@ -55,14 +55,14 @@ struct BenchSpec {
 
 po::options_description BenchFlags() {
   po::options_description d("Benchmark");
-  d.add_options()
-      ("len", po::value<std::string>()->default_value("4M"), "value length (bytes, e.g. 4M)")
-      ("repeat", po::value<uint64_t>()->default_value(100), "requests per worker")
-      ("mode", po::value<std::string>()->default_value("push-only"),
-       "push-then-pull | push-pull | push-only | pull-only")
-      ("num-workers", po::value<uint32_t>()->default_value(1), "worker processes")
-      ("window", po::value<uint32_t>()->default_value(0),
-       "requests in flight per worker (0: as many as fit in 16 MiB, at least 1)");
+  d.add_options()("len", po::value<std::string>()->default_value("4M"),
+                  "value length (bytes, e.g. 4M)")(
+      "repeat", po::value<uint64_t>()->default_value(100), "requests per worker")(
+      "mode", po::value<std::string>()->default_value("push-only"),
+      "push-then-pull | push-pull | push-only | pull-only")(
+      "num-workers", po::value<uint32_t>()->default_value(1), "worker processes")(
+      "window", po::value<uint32_t>()->default_value(0),
+      "requests in flight per worker (0: as many as fit in 16 MiB, at least 1)");
   return d;
 }
 
@@ -110,8 +110,8 @@ void Pump(Device& dev, std::chrono::milliseconds timeout, const char* what, Pred
 
 int BenchServerCommand(const std::vector<std::string>& args) {
   po::options_description own("Bench server");
-  own.add_options()("listen", po::value<std::string>()->default_value("tcp://127.0.0.1:0"), "")
-      ("port-file", po::value<std::string>(), "");
+  own.add_options()("listen", po::value<std::string>()->default_value("tcp://127.0.0.1:0"), "")(
+      "port-file", po::value<std::string>(), "");
   po::options_description all;
   all.add(own).add(BenchFlags()).add(ConnectionFlags());
   const auto vm = Parse("bench-server", "(started by gradwire bench)", all, args);
@@ -169,9 +169,8 @@ int BenchServerCommand(const std::vector<std::string>& args) {
 
 int BenchWorkerCommand(const std::vector<std::string>& args) {
   po::options_description own("Bench worker");
-  own.add_options()("rank", po::value<uint32_t>()->default_value(0), "")
-      ("server", po::value<std::string>(), "")
-      ("result-file", po::value<std::string>(), "");
+  own.add_options()("rank", po::value<uint32_t>()->default_value(0), "")(
+      "server", po::value<std::string>(), "")("result-file", po::value<std::string>(), "");
   po::options_description all;
   all.add(own).add(BenchFlags()).add(ConnectionFlags());
   const auto vm = Parse("bench-worker", "(started by gradwire bench)", all, args);
@@ -227,7 +226,8 @@ int BenchWorkerCommand(const std::vector<std::string>& args) {
   for (uint32_t s = 0; s < spec.window && posted < spec.repeat; ++s) post(s);
   Pump(*dev, std::chrono::seconds(30), "answers", [&](const Completion& c) {
     if (c.kind == CompletionKind::kPeerClosed) throw Error("bench: lost the server: " + c.error);
-    if (c.kind == CompletionKind::kWriteDone && !c.ok) throw Error("bench: write failed: " + c.error);
+    if (c.kind == CompletionKind::kWriteDone && !c.ok)
+      throw Error("bench: write failed: " + c.error);
     if (c.kind != CompletionKind::kWriteLanded) return false;
     ++answered;
     if (posted < spec.repeat) post(Imm::Decode(c.imm).part);
@@ -240,10 +240,10 @@ int BenchWorkerCommand(const std::vector<std::string>& args) {
   if (vm->count("result-file")) {
     std::ofstream((*vm)["result-file"].as<std::string>()) << bytes << " " << secs << "\n";
   }
-  std::printf("worker %u: %llu requests of %llu bytes (%s) in %.3f s: %.2f Gbps, %.1f us per request\n",
-              rank, static_cast<unsigned long long>(spec.repeat),
-              static_cast<unsigned long long>(spec.len), spec.mode.c_str(), secs, gbps,
-              1e6 * secs / static_cast<double>(spec.repeat));
+  std::printf(
+      "worker %u: %llu requests of %llu bytes (%s) in %.3f s: %.2f Gbps, %.1f us per request\n",
+      rank, static_cast<unsigned long long>(spec.repeat), static_cast<unsigned long long>(spec.len),
+      spec.mode.c_str(), secs, gbps, 1e6 * secs / static_cast<double>(spec.repeat));
   return 0;
 }
 
@@ -251,19 +251,18 @@ int BenchCommand(const std::string& self, const std::vector<std::string>& args) 
   po::options_description bench = BenchFlags(), conn = ConnectionFlags();
   po::options_description all;
   all.add(bench).add(conn);
-  const auto vm = Parse("bench", "[--len 4M] [--repeat 100] [--mode push-only] [--num-workers 1]",
-                        all, args);
+  const auto vm =
+      Parse("bench", "[--len 4M] [--repeat 100] [--mode push-only] [--num-workers 1]", all, args);
   if (!vm) return 0;
   const BenchSpec spec = SpecFrom(*vm);
   DeviceFrom(*vm, LauncherEnv::Read());
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("gradwire-bench-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("gradwire-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
-  std::vector<std::string> forwarded = {"--len=" + std::to_string(spec.len),
-                                        "--repeat=" + std::to_string(spec.repeat),
-                                        "--mode=" + spec.mode,
-                                        "--num-workers=" + std::to_string(spec.workers),
-                                        "--window=" + std::to_string(spec.window)};
+  std::vector<std::string> forwarded = {
+      "--len=" + std::to_string(spec.len), "--repeat=" + std::to_string(spec.repeat),
+      "--mode=" + spec.mode, "--num-workers=" + std::to_string(spec.workers),
+      "--window=" + std::to_string(spec.window)};
   for (const auto& f : Forwarded(*vm, {conn})) forwarded.push_back(f);
   const std::vector<std::string> env = {"GRADWIRE_TOKEN=" + RandomToken()};
   std::vector<std::string> sargs = {"bench-server", "--port-file=" + (dir / "port").string()};

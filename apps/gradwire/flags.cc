@@ -20,8 +20,7 @@ std::optional<T> EnvNumber(const char* name) {
   const std::string s(v);
   const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
   if (ec != std::errc() || p != s.data() + s.size()) {
-    throw UsageError(std::string("environment variable ") + name + "='" + s +
-                     "' is not a number");
+    throw UsageError(std::string("environment variable ") + name + "='" + s + "' is not a number");
   }
   return out;
 }
@@ -75,48 +74,47 @@ uint64_t ParseBytes(const std::string& text, const std::string& flag) {
 
 po::options_description JobFlags() {
   po::options_description d("Job (must be the same on every server and worker)");
-  d.add_options()
-      ("workload", po::value<std::string>()->default_value("softmax"),
-       "softmax | mlp (Fashion-MNIST) | linreg (synthetic linear regression) | synthetic "
-       "(fixed-size gradient, network only)")
-      ("data-dir", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
-       "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")
-      ("batch", po::value<size_t>()->default_value(64), "minibatch size per worker")
-      ("seed", po::value<uint64_t>()->default_value(1), "seed for data order and init")
-      ("hidden", po::value<size_t>()->default_value(128), "mlp: hidden units (784-H-10)")
-      ("linreg-rows", po::value<size_t>()->default_value(8192), "linreg: rows of A")
-      ("linreg-dims", po::value<size_t>()->default_value(256), "linreg: columns of A")
-      ("linreg-noise", po::value<double>()->default_value(0.01, "0.01"), "linreg: noise std")
-      ("grad-bytes", po::value<std::string>()->default_value("4M"),
-       "synthetic: gradient size (e.g. 100M)")
-      ("num-workers", po::value<uint32_t>(), "workers in the job (DMLC_NUM_WORKER)")
-      ("num-servers", po::value<uint32_t>(), "servers sharding the model (DMLC_NUM_SERVER)")
-      ("part-bytes", po::value<std::string>()->default_value("4M"),
-       "the model travels in parts of at most this size")
-      ("sync", po::value<std::string>()->default_value("bsp"), "bsp | asp | ssp:S")
-      ("lr", po::value<double>()->default_value(0.1, "0.1"), "learning rate")
-      ("lr-schedule", po::value<std::string>()->default_value("const"),
-       "const | step:every=N,gamma=G | cosine:total=T, optionally warmup:steps=W+...")
-      ("momentum", po::value<double>()->default_value(0.9, "0.9"), "SGD momentum")
-      ("weight-decay", po::value<double>()->default_value(0.0), "L2 weight decay")
-      ("iterations", po::value<uint64_t>()->default_value(100), "iterations per worker")
-      ("timeout", po::value<double>()->default_value(30.0),
-       "seconds a peer may stay silent while awaited before it is reported lost")
-      ("continue-without-lost-workers", po::bool_switch(),
-       "BSP: go on without a lost worker instead of ending the job");
+  d.add_options()(
+      "workload", po::value<std::string>()->default_value("softmax"),
+      "softmax | mlp (Fashion-MNIST) | linreg (synthetic linear regression) | synthetic "
+      "(fixed-size gradient, network only)")(
+      "data-dir", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
+      "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")(
+      "batch", po::value<size_t>()->default_value(64), "minibatch size per worker")(
+      "seed", po::value<uint64_t>()->default_value(1), "seed for data order and init")(
+      "hidden", po::value<size_t>()->default_value(128), "mlp: hidden units (784-H-10)")(
+      "linreg-rows", po::value<size_t>()->default_value(8192), "linreg: rows of A")(
+      "linreg-dims", po::value<size_t>()->default_value(256), "linreg: columns of A")(
+      "linreg-noise", po::value<double>()->default_value(0.01, "0.01"), "linreg: noise std")(
+      "grad-bytes", po::value<std::string>()->default_value("4M"),
+      "synthetic: gradient size (e.g. 100M)")("num-workers", po::value<uint32_t>(),
+                                              "workers in the job (DMLC_NUM_WORKER)")(
+      "num-servers", po::value<uint32_t>(), "servers sharding the model (DMLC_NUM_SERVER)")(
+      "part-bytes", po::value<std::string>()->default_value("4M"),
+      "the model travels in parts of at most this size")(
+      "sync", po::value<std::string>()->default_value("bsp"), "bsp | asp | ssp:S")(
+      "lr", po::value<double>()->default_value(0.1, "0.1"), "learning rate")(
+      "lr-schedule", po::value<std::string>()->default_value("const"),
+      "const | step:every=N,gamma=G | cosine:total=T, optionally warmup:steps=W+...")(
+      "momentum", po::value<double>()->default_value(0.9, "0.9"), "SGD momentum")(
+      "weight-decay", po::value<double>()->default_value(0.0), "L2 weight decay")(
+      "iterations", po::value<uint64_t>()->default_value(100), "iterations per worker")(
+      "timeout", po::value<double>()->default_value(30.0),
+      "seconds a peer may stay silent while awaited before it is reported lost")(
+      "continue-without-lost-workers", po::bool_switch(),
+      "BSP: go on without a lost worker instead of ending the job");
   return d;
 }
 
 po::options_description ConnectionFlags() {
   po::options_description d("Connection");
-  d.add_options()
-      ("job-id", po::value<std::string>()->default_value("gradwire"),
-       "job name; peers of another job are refused")
-      ("token", po::value<std::string>(),
-       "shared secret every peer must present (or GRADWIRE_TOKEN, which keeps it out of ps)")
-      ("congestion", po::value<std::string>()->default_value("cubic"),
-       "TCP congestion control per socket, or 'system' for the kernel default")
-      ("log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error");
+  d.add_options()("job-id", po::value<std::string>()->default_value("gradwire"),
+                  "job name; peers of another job are refused")(
+      "token", po::value<std::string>(),
+      "shared secret every peer must present (or GRADWIRE_TOKEN, which keeps it out of ps)")(
+      "congestion", po::value<std::string>()->default_value("cubic"),
+      "TCP congestion control per socket, or 'system' for the kernel default")(
+      "log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error");
   return d;
 }
 
@@ -159,8 +157,8 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     } else {
       throw UsageError("--num-workers is required (or DMLC_NUM_WORKER)");
     }
-    j.num_servers = vm.count("num-servers") ? vm["num-servers"].as<uint32_t>()
-                                            : env.num_servers.value_or(1);
+    j.num_servers =
+        vm.count("num-servers") ? vm["num-servers"].as<uint32_t>() : env.num_servers.value_or(1);
     if (j.num_workers == 0 || j.num_servers == 0) {
       throw UsageError("--num-workers and --num-servers must be at least 1");
     }

@@ -23,14 +23,14 @@ class UsageError : public std::runtime_error {
 
 // The launcher variables gradwire understands, read once at start-up.
 struct LauncherEnv {
-  std::optional<uint32_t> rank;         // SLURM_PROCID, OMPI_COMM_WORLD_RANK
-  std::optional<uint32_t> world_size;   // SLURM_NTASKS, OMPI_COMM_WORLD_SIZE
+  std::optional<uint32_t> rank;          // SLURM_PROCID, OMPI_COMM_WORLD_RANK
+  std::optional<uint32_t> world_size;    // SLURM_NTASKS, OMPI_COMM_WORLD_SIZE
   std::optional<std::string> dmlc_role;  // DMLC_ROLE: server | worker
-  std::optional<std::string> root_uri;  // DMLC_PS_ROOT_URI
-  std::optional<uint16_t> root_port;    // DMLC_PS_ROOT_PORT
-  std::optional<uint32_t> num_workers;  // DMLC_NUM_WORKER
-  std::optional<uint32_t> num_servers;  // DMLC_NUM_SERVER
-  std::optional<std::string> token;     // GRADWIRE_TOKEN (kept off the command line)
+  std::optional<std::string> root_uri;   // DMLC_PS_ROOT_URI
+  std::optional<uint16_t> root_port;     // DMLC_PS_ROOT_PORT
+  std::optional<uint32_t> num_workers;   // DMLC_NUM_WORKER
+  std::optional<uint32_t> num_servers;   // DMLC_NUM_SERVER
+  std::optional<std::string> token;      // GRADWIRE_TOKEN (kept off the command line)
 
   static LauncherEnv Read();
 };

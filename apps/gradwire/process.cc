@@ -15,8 +15,8 @@ extern char** environ;
 
 namespace gw::cli {
 
-Child Spawn(const std::string& name, const std::string& path,
-            const std::vector<std::string>& args, const std::vector<std::string>& extra_env) {
+Child Spawn(const std::string& name, const std::string& path, const std::vector<std::string>& args,
+            const std::vector<std::string>& extra_env) {
   std::vector<std::string> env_store;
   for (char** e = environ; *e != nullptr; ++e) env_store.emplace_back(*e);
   env_store.insert(env_store.end(), extra_env.begin(), extra_env.end());
@@ -84,7 +84,8 @@ bool WaitAll(std::vector<Child>& children, std::chrono::milliseconds grace) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return std::all_of(children.begin(), children.end(), [](const Child& c) { return c.status == 0; });
+  return std::all_of(children.begin(), children.end(),
+                     [](const Child& c) { return c.status == 0; });
 }
 
 std::string RandomToken() {

@@ -12,13 +12,13 @@ namespace gw::cli {
 struct Child {
   std::string name;  // "server 0", "worker 3"
   pid_t pid = -1;
-  int status = -1;   // exit code once reaped; 128+signal if killed
+  int status = -1;  // exit code once reaped; 128+signal if killed
   bool running = true;
 };
 
 // Starts `path args...` with the current environment (plus extra NAME=VALUE entries).
-Child Spawn(const std::string& name, const std::string& path,
-            const std::vector<std::string>& args, const std::vector<std::string>& extra_env);
+Child Spawn(const std::string& name, const std::string& path, const std::vector<std::string>& args,
+            const std::vector<std::string>& extra_env);
 
 // Reaps children that exited; returns true while any still runs.
 bool ReapSome(std::vector<Child>& children);

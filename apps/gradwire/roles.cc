@@ -32,13 +32,13 @@ Address AddressFlag(const std::string& text, const char* flag) {
 
 int ServerCommand(const std::vector<std::string>& args) {
   po::options_description own("Server");
-  own.add_options()
-      ("rank", po::value<uint32_t>(), "this server's rank (SLURM_PROCID, OMPI_COMM_WORLD_RANK)")
-      ("listen", po::value<std::string>(),
-       "address to accept workers on (default: DMLC_PS_ROOT_URI:DMLC_PS_ROOT_PORT+rank, else "
-       "tcp://127.0.0.1:9000+rank; give an address to be reachable from other hosts)")
-      ("port-file", po::value<std::string>(), "write the bound port here (for --listen :0)")
-      ("out", po::value<std::string>()->default_value(""), "results directory");
+  own.add_options()("rank", po::value<uint32_t>(),
+                    "this server's rank (SLURM_PROCID, OMPI_COMM_WORLD_RANK)")(
+      "listen", po::value<std::string>(),
+      "address to accept workers on (default: DMLC_PS_ROOT_URI:DMLC_PS_ROOT_PORT+rank, else "
+      "tcp://127.0.0.1:9000+rank; give an address to be reachable from other hosts)")(
+      "port-file", po::value<std::string>(), "write the bound port here (for --listen :0)")(
+      "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
   const auto vm = Parse("server", "--num-workers N [--rank R] [--listen ADDR] [flags]", all, args);
@@ -70,14 +70,14 @@ int ServerCommand(const std::vector<std::string>& args) {
 
 int WorkerCommand(const std::vector<std::string>& args) {
   po::options_description own("Worker");
-  own.add_options()
-      ("rank", po::value<uint32_t>(), "this worker's rank (SLURM_PROCID, OMPI_COMM_WORLD_RANK)")
-      ("servers", po::value<std::string>(),
-       "comma-separated server addresses, server 0 first (default: DMLC_PS_ROOT_URI with "
-       "DMLC_PS_ROOT_PORT+s, else tcp://127.0.0.1:9000+s)")
-      ("evaluate", po::value<bool>(), "evaluate the final model on the test set (default: rank 0)")
-      ("progress", po::value<bool>(), "print a progress line every 2 s (default: rank 0)")
-      ("out", po::value<std::string>()->default_value(""), "results directory");
+  own.add_options()("rank", po::value<uint32_t>(),
+                    "this worker's rank (SLURM_PROCID, OMPI_COMM_WORLD_RANK)")(
+      "servers", po::value<std::string>(),
+      "comma-separated server addresses, server 0 first (default: DMLC_PS_ROOT_URI with "
+      "DMLC_PS_ROOT_PORT+s, else tcp://127.0.0.1:9000+s)")(
+      "evaluate", po::value<bool>(), "evaluate the final model on the test set (default: rank 0)")(
+      "progress", po::value<bool>(), "print a progress line every 2 s (default: rank 0)")(
+      "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
   const auto vm =

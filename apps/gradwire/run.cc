@@ -49,8 +49,9 @@ std::vector<uint16_t> WaitForPorts(std::vector<Child>& servers, const std::strin
     if (all) return ports;
     ReapSome(servers);
     for (const auto& c : servers) {
-      if (!c.running) throw Error(c.name + " exited (code " + std::to_string(c.status) +
-                                  ") before listening; see its message above");
+      if (!c.running)
+        throw Error(c.name + " exited (code " + std::to_string(c.status) +
+                    ") before listening; see its message above");
     }
     if (std::chrono::steady_clock::now() > deadline) {
       throw Error("servers did not start listening within " +
@@ -93,8 +94,8 @@ std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_
 }
 
 void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::string& out) {
-  std::printf("\n%-8s %10s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms",
-              "write ms", "wait ms", "last loss");
+  std::printf("\n%-8s %10s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms", "write ms",
+              "wait ms", "last loss");
   for (const auto& [w, t] : totals) {
     const double n = t.iterations ? static_cast<double>(t.iterations) : 1.0;
     std::printf("%-8u %10llu %12.3f %12.3f %12.3f %12.4f\n", w,
@@ -118,8 +119,8 @@ void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::strin
 
 int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   po::options_description own("Run");
-  own.add_options()
-      ("out", po::value<std::string>(), "results directory (default results/runs/<time>)");
+  own.add_options()("out", po::value<std::string>(),
+                    "results directory (default results/runs/<time>)");
   po::options_description job = JobFlags(), conn = ConnectionFlags();
   po::options_description all;
   all.add(own).add(job).add(conn);
@@ -145,10 +146,12 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
 
   std::vector<Child> servers;
   for (uint32_t s = 0; s < cfg.num_servers; ++s) {
-    std::vector<std::string> a = {"server", "--rank=" + std::to_string(s),
+    std::vector<std::string> a = {"server",
+                                  "--rank=" + std::to_string(s),
                                   "--listen=tcp://127.0.0.1:0",
                                   "--port-file=" + out + "/server-" + std::to_string(s) + ".port",
-                                  "--out=" + out, "--num-servers=" + std::to_string(cfg.num_servers),
+                                  "--out=" + out,
+                                  "--num-servers=" + std::to_string(cfg.num_servers),
                                   "--num-workers=" + std::to_string(cfg.num_workers)};
     a.insert(a.end(), forwarded.begin(), forwarded.end());
     servers.push_back(Spawn("server " + std::to_string(s), self, a, child_env));
@@ -161,15 +164,19 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
     throw;
   }
   std::string addrs;
-  for (uint16_t p : ports) addrs += (addrs.empty() ? "" : ",") + ("tcp://127.0.0.1:" + std::to_string(p));
+  for (uint16_t p : ports)
+    addrs += (addrs.empty() ? "" : ",") + ("tcp://127.0.0.1:" + std::to_string(p));
   std::printf("gradwire run: %u server(s) on %s, starting %u worker(s); results in %s/\n",
               cfg.num_servers, addrs.c_str(), cfg.num_workers, out.c_str());
   std::fflush(stdout);
 
   std::vector<Child> children = std::move(servers);
   for (uint32_t w = 0; w < cfg.num_workers; ++w) {
-    std::vector<std::string> a = {"worker", "--rank=" + std::to_string(w), "--servers=" + addrs,
-                                  "--out=" + out, "--num-servers=" + std::to_string(cfg.num_servers),
+    std::vector<std::string> a = {"worker",
+                                  "--rank=" + std::to_string(w),
+                                  "--servers=" + addrs,
+                                  "--out=" + out,
+                                  "--num-servers=" + std::to_string(cfg.num_servers),
                                   "--num-workers=" + std::to_string(cfg.num_workers)};
     a.insert(a.end(), forwarded.begin(), forwarded.end());
     children.push_back(Spawn("worker " + std::to_string(w), self, a, child_env));

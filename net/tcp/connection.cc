@@ -21,8 +21,8 @@ TcpConnection::TcpConnection(TcpDevice& device, asio::ip::tcp::socket socket, Pe
 
 TcpConnection::~TcpConnection() = default;
 
-void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst,
-                          uint64_t offset, uint32_t imm, uint64_t wr_id) {
+void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
+                          uint32_t imm, uint64_t wr_id) {
   if (offset > dst.length || src.size() > dst.length - offset) {
     // Refused here so the caller hears of its own bug; the receiver checks again anyway.
     Completion c;
@@ -30,8 +30,8 @@ void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& ds
     c.peer = peer_;
     c.ok = false;
     c.error = "write of " + std::to_string(src.size()) + " bytes at offset " +
-              std::to_string(offset) + " exceeds remote region " + std::to_string(dst.id) +
-              " of " + std::to_string(dst.length) + " bytes";
+              std::to_string(offset) + " exceeds remote region " + std::to_string(dst.id) + " of " +
+              std::to_string(dst.length) + " bytes";
     c.wr_id = wr_id;
     device_.cq().Push(std::move(c));
     return;
@@ -208,14 +208,14 @@ void TcpConnection::OnHeader() {
       }
       if (!(region->writer() == peer_)) {
         AbortNow("write to region " + std::to_string(rx_.region) + " which belongs to " +
-              ToString(region->writer()));
+                 ToString(region->writer()));
         return;
       }
       const size_t size = region->bytes().size();
       if (rx_.offset > size || rx_.length > size - rx_.offset) {
         AbortNow("write of " + std::to_string(rx_.length) + " bytes at offset " +
-              std::to_string(rx_.offset) + " outside region " + std::to_string(rx_.region) +
-              " of " + std::to_string(size) + " bytes");
+                 std::to_string(rx_.offset) + " outside region " + std::to_string(rx_.region) +
+                 " of " + std::to_string(size) + " bytes");
         return;
       }
       rx_dst_ = region->bytes().data() + rx_.offset;
@@ -232,7 +232,7 @@ void TcpConnection::OnHeader() {
       return;
     default:
       AbortNow("unexpected frame type " + std::to_string(static_cast<int>(rx_.type)) +
-            " after the handshake");
+               " after the handshake");
       return;
   }
 }

@@ -24,8 +24,8 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
   ~TcpConnection() override;
 
   PeerId peer() const override { return peer_; }
-  void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
-             uint32_t imm, uint64_t wr_id) override;
+  void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset, uint32_t imm,
+             uint64_t wr_id) override;
   void Send(uint16_t type, std::span<const uint8_t> payload) override;
   bool open() const override { return open_.load(); }
   void Close() override;

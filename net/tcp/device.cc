@@ -4,11 +4,11 @@
 #include <netinet/tcp.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -62,14 +62,18 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
       std::function<void(const std::string& error, bool refused, PeerId peer, tcp::socket)>;
 
   Handshake(TcpDevice& dev, tcp::socket socket, bool initiator, Done done)
-      : dev_(dev), socket_(std::move(socket)), timer_(dev.io()), initiator_(initiator),
+      : dev_(dev),
+        socket_(std::move(socket)),
+        timer_(dev.io()),
+        initiator_(initiator),
         done_(std::move(done)) {}
 
   void Start() {
     timer_.expires_after(dev_.options().handshake_timeout);
     timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) self->Fail("no handshake within " +
-                          std::to_string(self->dev_.options().handshake_timeout.count()) + " ms");
+      if (!ec)
+        self->Fail("no handshake within " +
+                   std::to_string(self->dev_.options().handshake_timeout.count()) + " ms");
     });
     if (initiator_) {
       SendFrame(FrameType::kHello, EncodeHello(Mine()), [this] { ReadHeader(); });
@@ -94,13 +98,13 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     out_header_ = EncodeHeader(h);
     out_payload_ = std::move(payload);
     std::array<asio::const_buffer, 2> bufs{asio::buffer(out_header_), asio::buffer(out_payload_)};
-    asio::async_write(socket_, bufs,
-                      [self = shared_from_this(), next](const boost::system::error_code& ec,
-                                                        size_t) {
-                        if (self->finished_) return;
-                        if (ec) return self->Fail("sending handshake: " + ec.message());
-                        next();
-                      });
+    asio::async_write(
+        socket_, bufs,
+        [self = shared_from_this(), next](const boost::system::error_code& ec, size_t) {
+          if (self->finished_) return;
+          if (ec) return self->Fail("sending handshake: " + ec.message());
+          next();
+        });
   }
 
   void ReadHeader() {
@@ -118,8 +122,7 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     if (!h) return Refuse(why, /*answer=*/false);
     const FrameType expected = initiator_ ? FrameType::kHelloAccept : FrameType::kHello;
     if (h->type != expected && !(initiator_ && h->type == FrameType::kHelloReject)) {
-      return Refuse("expected a hello, got frame type " +
-                        std::to_string(static_cast<int>(h->type)),
+      return Refuse("expected a hello, got frame type " + std::to_string(static_cast<int>(h->type)),
                     false);
     }
     in_type_ = h->type;
@@ -200,7 +203,8 @@ TcpRegion::TcpRegion(uint32_t id, size_t bytes, PeerId writer)
   const size_t align = bytes >= kHugePage ? kHugePage : kRegionAlign;
   const size_t rounded = std::max(align, (bytes + align - 1) / align * align);
   data_ = static_cast<std::byte*>(std::aligned_alloc(align, rounded));
-  if (data_ == nullptr) throw Error("cannot allocate a region of " + std::to_string(bytes) + " bytes");
+  if (data_ == nullptr)
+    throw Error("cannot allocate a region of " + std::to_string(bytes) + " bytes");
   if (align == kHugePage) madvise(data_, rounded, MADV_HUGEPAGE);  // advice only: may be ignored
   std::memset(data_, 0, rounded);
 }
@@ -228,12 +232,11 @@ void TcpDevice::ConfigureSocket(tcp::socket& socket) {
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);  // small control frames must not wait for Nagle
   const auto& cc = options_.congestion_control;
-  if (!cc.empty() &&
-      setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CONGESTION, cc.data(),
-                 static_cast<socklen_t>(cc.size())) != 0) {
+  if (!cc.empty() && setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CONGESTION, cc.data(),
+                                static_cast<socklen_t>(cc.size())) != 0) {
     throw Error("TCP congestion control '" + cc + "' is not available (" + std::strerror(errno) +
-                "); this kernel offers: " + AvailableCongestionControls() +
-                " (modprobe tcp_" + cc + " or pick one of those)");
+                "); this kernel offers: " + AvailableCongestionControls() + " (modprobe tcp_" + cc +
+                " or pick one of those)");
   }
 }
 
@@ -365,8 +368,10 @@ std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr) {
       resolver->async_resolve(
           addr.host, std::to_string(addr.port),
           [this, resolver, socket, promise, addr](const boost::system::error_code& ec,
-                                                   tcp::resolver::results_type results) {
-            if (ec) return promise->set_value({"cannot resolve " + addr.host + ": " + ec.message(), false, nullptr});
+                                                  tcp::resolver::results_type results) {
+            if (ec)
+              return promise->set_value(
+                  {"cannot resolve " + addr.host + ": " + ec.message(), false, nullptr});
             asio::async_connect(
                 *socket, results,
                 [this, socket, promise](const boost::system::error_code& ec, const tcp::endpoint&) {

@@ -20,7 +20,7 @@ class TcpConnection;
 
 class TcpRegion : public Region {
  public:
-  TcpRegion(uint32_t id, size_t bytes, PeerId writer);                  // owns its memory
+  TcpRegion(uint32_t id, size_t bytes, PeerId writer);                 // owns its memory
   TcpRegion(uint32_t id, std::span<std::byte> memory, PeerId writer);  // caller's memory
   ~TcpRegion() override;
   TcpRegion(const TcpRegion&) = delete;

@@ -20,12 +20,12 @@ static_assert(std::endian::native == std::endian::little,
               "the wire format is little-endian and copied as-is");
 
 enum class FrameType : uint8_t {
-  kHello = 1,         // initiator -> acceptor: who I am (payload: Hello)
-  kHelloAccept = 2,   // acceptor -> initiator: accepted (payload: the acceptor's Hello)
-  kHelloReject = 3,   // acceptor -> initiator: refused (payload: reason text)
-  kWrite = 4,         // one-sided write: payload lands in region at offset
-  kControl = 5,       // small typed control message (imm = type)
-  kBye = 6,           // orderly close
+  kHello = 1,        // initiator -> acceptor: who I am (payload: Hello)
+  kHelloAccept = 2,  // acceptor -> initiator: accepted (payload: the acceptor's Hello)
+  kHelloReject = 3,  // acceptor -> initiator: refused (payload: reason text)
+  kWrite = 4,        // one-sided write: payload lands in region at offset
+  kControl = 5,      // small typed control message (imm = type)
+  kBye = 6,          // orderly close
 };
 
 struct FrameHeader {

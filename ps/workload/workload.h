@@ -12,12 +12,12 @@
 namespace gw {
 
 struct WorkloadSpec {
-  std::string kind = "softmax";  // softmax | mlp | linreg | synthetic
+  std::string kind = "softmax";                                // softmax | mlp | linreg | synthetic
   std::string data_dir = "/usr/share/datasets/fashion-mnist";  // IDX files (.gz or plain)
-  size_t batch_size = 64;        // per worker
+  size_t batch_size = 64;                                      // per worker
   uint64_t seed = 1;
-  size_t mlp_hidden = 128;       // mlp: 784-hidden-10
-  size_t linreg_rows = 8192;     // linreg: synthetic A (rows x dims), y = A x* + noise
+  size_t mlp_hidden = 128;    // mlp: 784-hidden-10
+  size_t linreg_rows = 8192;  // linreg: synthetic A (rows x dims), y = A x* + noise
   size_t linreg_dims = 256;
   double linreg_noise = 0.01;
   uint64_t synthetic_bytes = 4 << 20;  // synthetic: gradient size in bytes (multiple of 4)
