@@ -153,7 +153,7 @@ class LoopbackPair {
     addr.host = "127.0.0.1";
     server_->Listen(addr);
     addr.port = server_->bound_port();
-    conn_ = client_->Connect(addr);
+    conn_ = client_->Connect(addr, kServerId);
   }
 
   ~LoopbackPair() {

@@ -27,6 +27,12 @@ struct DeviceOptions {
   std::chrono::milliseconds connect_timeout{10000};
   // A peer that has not finished its handshake within this long is dropped.
   std::chrono::milliseconds handshake_timeout{5000};
+  // RDMA: the device to open by name (e.g. "rxe0"); "" = the device that holds the address
+  // being listened on or connected to, else the only one present.
+  std::string rdma_device;
+  // RDMA: poll completion queues in a busy loop (lowest latency, one core) instead of
+  // sleeping on the completion channel.
+  bool rdma_busy_poll = false;
 };
 
 // A connection to one authenticated peer. Thread-safe: any thread may post on it.
@@ -64,9 +70,11 @@ class Device {
   // Starts accepting peers on addr (port 0 = any free port; see bound_port()).
   virtual void Listen(const Address& addr) = 0;
   virtual uint16_t bound_port() const = 0;
-  // Connects to a listening device, retrying until connect_timeout (the peer may still be
-  // starting). Throws gw::Error when refused or unreachable.
-  virtual std::shared_ptr<Connection> Connect(const Address& addr) = 0;
+  // Connects to the device of `expected` listening at addr, retrying until connect_timeout
+  // (the peer may still be starting). The peer's identity is checked in the handshake (and
+  // RDMA needs it up front: the QP lives in that peer's protection domain). Throws gw::Error
+  // when refused, unreachable or someone else answers.
+  virtual std::shared_ptr<Connection> Connect(const Address& addr, PeerId expected) = 0;
   // The accepted or connected connection to a peer, or nullptr.
   virtual std::shared_ptr<Connection> Find(PeerId peer) = 0;
 

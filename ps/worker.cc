@@ -104,7 +104,7 @@ class Worker {
 
   void Join() {
     for (uint32_t s = 0; s < job_.num_servers; ++s) {
-      servers_[s].conn = dev_->Connect(opt_.servers[s]);
+      servers_[s].conn = dev_->Connect(opt_.servers[s], {Role::kServer, s});
       JoinMsg join;
       join.fingerprint = job_.Fingerprint();
       join.params = servers_[s].params->Describe();

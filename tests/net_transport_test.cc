@@ -48,7 +48,7 @@ TEST_P(TransportTest, BytesLandExactlyWhereWritten) {
   constexpr size_t kRegion = 1 << 20;
   Region& region = server_->RegisterRegion(kRegion, Worker(0));
   auto client = Client(Worker(0));
-  auto conn = client->Connect(ServerAddr());
+  auto conn = client->Connect(ServerAddr(), kServer);
   ASSERT_TRUE(conn->open());
 
   std::mt19937_64 rng(7);
@@ -91,7 +91,7 @@ TEST_P(TransportTest, LargeWriteLandsIntact) {
   constexpr size_t kBytes = 64 << 20;
   Region& region = server_->RegisterRegion(kBytes, Worker(0));
   auto client = Client(Worker(0));
-  auto conn = client->Connect(ServerAddr());
+  auto conn = client->Connect(ServerAddr(), kServer);
   std::vector<uint32_t> src(kBytes / 4);
   for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint32_t>(i * 2654435761u);
   conn->Write(std::as_bytes(std::span(src)), region.Describe(), 0, 42, 1);
@@ -118,7 +118,7 @@ TEST_P(TransportTest, ManyConcurrentPeers) {
   }
   for (uint32_t r = 0; r < kPeers; ++r) {
     threads.emplace_back([&, r] {
-      auto conn = clients[r]->Connect(ServerAddr());
+      auto conn = clients[r]->Connect(ServerAddr(), kServer);
       // Several rounds of quarter-region writes that together cover the region.
       for (int round = 0; round < kRounds; ++round) {
         for (size_t q = 0; q < 4; ++q) {
@@ -143,8 +143,8 @@ TEST_P(TransportTest, OutOfBoundsWriteClosesOnlyThatConnection) {
   Region& other = server_->RegisterRegion(4096, Worker(1));
   auto bad = Client(Worker(0));
   auto good = Client(Worker(1));
-  auto bad_conn = bad->Connect(ServerAddr());
-  auto good_conn = good->Connect(ServerAddr());
+  auto bad_conn = bad->Connect(ServerAddr(), kServer);
+  auto good_conn = good->Connect(ServerAddr(), kServer);
   std::vector<std::byte> buf(8192, std::byte{0xab});
   RemoteRegion lie = mine.Describe();
   lie.length = 1 << 20;  // the receiver must check against its own bound, not the sender's
@@ -169,7 +169,7 @@ TEST_P(TransportTest, OutOfBoundsWriteClosesOnlyThatConnection) {
 TEST_P(TransportTest, WriteIntoAnotherPeersRegionIsRefused) {
   Region& theirs = server_->RegisterRegion(4096, Worker(1));
   auto intruder = Client(Worker(0));
-  auto conn = intruder->Connect(ServerAddr());
+  auto conn = intruder->Connect(ServerAddr(), kServer);
   std::vector<std::byte> buf(64, std::byte{1});
   conn->Write(buf, theirs.Describe(), 0, 0, 1);
   std::vector<Completion> got;
@@ -184,7 +184,7 @@ TEST_P(TransportTest, WrongTokenOrJobIsRefusedAndOthersKeepWorking) {
   Region& region = server_->RegisterRegion(64, Worker(0));
   auto stranger = Client(Worker(5), "not-the-token");
   try {
-    stranger->Connect(ServerAddr());
+    stranger->Connect(ServerAddr(), kServer);
     FAIL() << "a wrong token was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("wrong token"), std::string::npos) << e.what();
@@ -193,11 +193,11 @@ TEST_P(TransportTest, WrongTokenOrJobIsRefusedAndOthersKeepWorking) {
   o.job_id = "another-job";
   std::string why;
   auto other_job = testing::MakeDevice(GetParam(), o, &why);
-  EXPECT_THROW(other_job->Connect(ServerAddr()), Error);
+  EXPECT_THROW(other_job->Connect(ServerAddr(), kServer), Error);
   EXPECT_EQ(server_->Find(Worker(5)), nullptr);
 
   auto friendly = Client(Worker(0));
-  auto conn = friendly->Connect(ServerAddr());
+  auto conn = friendly->Connect(ServerAddr(), kServer);
   std::vector<std::byte> buf(64, std::byte{9});
   conn->Write(buf, region.Describe(), 0, 1, 1);
   EXPECT_EQ(
@@ -208,7 +208,7 @@ TEST_P(TransportTest, WrongTokenOrJobIsRefusedAndOthersKeepWorking) {
 
 TEST_P(TransportTest, ControlMessagesBothWays) {
   auto client = Client(Worker(3));
-  auto conn = client->Connect(ServerAddr());
+  auto conn = client->Connect(ServerAddr(), kServer);
   std::vector<uint8_t> big(Connection::kMaxControlBytes);
   for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<uint8_t>(i * 7);
   conn->Send(17, big);
@@ -243,7 +243,7 @@ TEST_P(TransportTest, OrderlyCloseAndReconnect) {
   Region& region = server_->RegisterRegion(16, Worker(0));
   for (int round = 0; round < 3; ++round) {
     auto client = Client(Worker(0));
-    auto conn = client->Connect(ServerAddr());
+    auto conn = client->Connect(ServerAddr(), kServer);
     std::vector<std::byte> buf(16, std::byte(round + 1));
     conn->Write(buf, region.Describe(), 0, round, 1);
     conn->Close();
@@ -263,13 +263,24 @@ TEST_P(TransportTest, OrderlyCloseAndReconnect) {
 
 TEST_P(TransportTest, PeerThatDiesIsReported) {
   auto client = Client(Worker(0));
-  client->Connect(ServerAddr());
+  client->Connect(ServerAddr(), kServer);
   client.reset();  // shutdown without waiting for the server
   std::vector<Completion> got;
   EXPECT_EQ(WaitFor(
                 server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1, &got),
             1u);
   EXPECT_EQ(server_->Find(Worker(0)), nullptr);
+}
+
+TEST_P(TransportTest, ConnectChecksWhoAnswers) {
+  auto client = Client(Worker(0));
+  try {
+    client->Connect(ServerAddr(), PeerId{Role::kServer, 7});
+    FAIL() << "connected to server 0 while expecting server 7";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not the expected server 7"), std::string::npos)
+        << e.what();
+  }
 }
 
 TEST_P(TransportTest, ConnectToNobodyFailsWithinTimeout) {
@@ -281,7 +292,7 @@ TEST_P(TransportTest, ConnectToNobodyFailsWithinTimeout) {
   server_.reset();  // nobody listens on that port now
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    client->Connect(Loopback(GetParam(), port));
+    client->Connect(Loopback(GetParam(), port), kServer);
     FAIL() << "connected to a closed port";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot connect"), std::string::npos) << e.what();
@@ -303,7 +314,7 @@ TEST_P(TransportTest, PingPongManyRoundsManyPeers) {
     up.push_back(&server_->RegisterRegion(kBytes, Worker(r)));
     clients.push_back(Client(Worker(r)));
     down.push_back(&clients[r]->RegisterRegion(kBytes, kServer));
-    conns.push_back(clients[r]->Connect(ServerAddr()));
+    conns.push_back(clients[r]->Connect(ServerAddr(), kServer));
   }
   std::vector<std::byte> payload(kBytes, std::byte{7});
   std::atomic<bool> stop{false};
@@ -382,7 +393,7 @@ TEST_F(TcpRawTest, GarbageOnThePortIsDroppedAndServingGoesOn) {
       << ec.message();
 
   auto client = CreateDevice(TransportKind::kTcp, Options(Worker(0)));
-  auto conn = client->Connect(Loopback(TransportKind::kTcp, server_->bound_port()));
+  auto conn = client->Connect(Loopback(TransportKind::kTcp, server_->bound_port()), kServer);
   std::vector<std::byte> buf(64, std::byte{1});
   conn->Write(buf, region.Describe(), 0, 0, 0);
   EXPECT_EQ(

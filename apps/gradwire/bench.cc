@@ -186,7 +186,7 @@ int BenchWorkerCommand(const std::vector<std::string>& args) {
   auto dev = CreateDevice(server.transport, dopt);
   const auto source = dev->RegisterRegion(spec.len, dopt.self).bytes();
   Region& answers = dev->RegisterRegion(spec.len * spec.window, {Role::kServer, 0});
-  auto conn = dev->Connect(server);
+  auto conn = dev->Connect(server, {Role::kServer, 0});
   JoinMsg join;
   join.fingerprint = spec.Fingerprint();
   join.params = answers.Describe();

@@ -351,7 +351,7 @@ std::shared_ptr<Connection> TcpDevice::Find(PeerId peer) {
   return it == connections_.end() ? nullptr : it->second;
 }
 
-std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr) {
+std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr, PeerId expected) {
   const auto deadline = std::chrono::steady_clock::now() + options_.connect_timeout;
   std::string last_error;
   while (true) {
@@ -394,6 +394,11 @@ std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr) {
     });
     // The handshake has its own deadline, so the future always resolves.
     Result r = future.get();
+    if (r.conn && !(r.conn->peer() == expected)) {
+      r.conn->Close();
+      throw Error(addr.ToString() + " is " + ToString(r.conn->peer()) + ", not the expected " +
+                  ToString(expected));
+    }
     if (r.conn) return r.conn;
     last_error = r.error;
     if (r.refused) throw Error("connection to " + addr.ToString() + " refused: " + r.error);

@@ -49,7 +49,7 @@ class TcpDevice final : public Device {
   Region* FindRegion(uint32_t id) override;
   void Listen(const Address& addr) override;
   uint16_t bound_port() const override { return bound_port_; }
-  std::shared_ptr<Connection> Connect(const Address& addr) override;
+  std::shared_ptr<Connection> Connect(const Address& addr, PeerId expected) override;
   std::shared_ptr<Connection> Find(PeerId peer) override;
   CompletionQueue& cq() override { return cq_; }
   const DeviceOptions& options() const override { return options_; }
