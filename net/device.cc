@@ -1,6 +1,7 @@
 #include "net/device.h"
 
 #include "net/error.h"
+#include "net/rdma/device.h"
 #include "net/tcp/device.h"
 
 namespace gw {
@@ -10,7 +11,7 @@ std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& op
     case TransportKind::kTcp:
       return std::make_unique<tcp::TcpDevice>(options);
     case TransportKind::kRdma:
-      throw Error("the rdma transport is not built into this gradwire yet; use tcp://host:port");
+      return std::make_unique<rdma::RdmaDevice>(options);
   }
   throw Error("unknown transport");
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,9 +25,22 @@ inline DeviceOptions Options(PeerId self, std::string token = "secret") {
   return o;
 }
 
+// RDMA listens and connects on an address of an RDMA-capable netdev: the soft-RoCE harness
+// (make test-rdma) exports it; "" when unset.
+inline std::string RdmaTestAddress() {
+  const char* a = std::getenv("GW_RDMA_TEST_ADDR");
+  return a != nullptr ? a : "";
+}
+
 // Creates a device or sets *skip_reason when the backend cannot run on this host.
 inline std::unique_ptr<Device> MakeDevice(TransportKind kind, const DeviceOptions& o,
                                           std::string* skip_reason) {
+  if (kind == TransportKind::kRdma && RdmaTestAddress().empty()) {
+    *skip_reason =
+        "GW_RDMA_TEST_ADDR is unset: it names an address on an RDMA netdev (make test-rdma "
+        "runs these tests in a soft-RoCE VM that sets it)";
+    return nullptr;
+  }
   try {
     return CreateDevice(kind, o);
   } catch (const Error& e) {
@@ -38,7 +52,7 @@ inline std::unique_ptr<Device> MakeDevice(TransportKind kind, const DeviceOption
 inline Address Loopback(TransportKind kind, uint16_t port) {
   Address a;
   a.transport = kind;
-  a.host = "127.0.0.1";
+  a.host = kind == TransportKind::kRdma ? RdmaTestAddress() : "127.0.0.1";
   a.port = port;
   return a;
 }

@@ -1,0 +1,410 @@
+#include "net/rdma/connection.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "net/error.h"
+#include "net/log.h"
+#include "net/rdma/device.h"
+
+namespace gw::rdma {
+
+namespace {
+std::string WcError(const ibv_wc& wc) {
+  std::string s = ibv_wc_status_str(wc.status);
+  if (wc.status == IBV_WC_REM_ACCESS_ERR) {
+    s += " (the peer's NIC refused the write: wrong key for this connection, or out of bounds)";
+  }
+  return s;
+}
+}  // namespace
+
+RdmaConnection::RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, ibv_pd* pd)
+    : device_(device), id_(id), peer_(peer), pd_(pd) {
+  for (int i = kSendSlots - 1; i >= 0; --i) free_slots_.push_back(i);
+}
+
+RdmaConnection::~RdmaConnection() { Release(); }
+
+void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
+  // One CQ per connection, all on the device's completion channel: sized for this QP alone,
+  // so it cannot overflow (send depth + receive depth).
+  cq_ = ibv_create_cq(ctx, kMaxSendWr + kRecvDepth + 8, this, channel, 0);
+  if (cq_ == nullptr) throw Error(std::string("ibv_create_cq failed: ") + std::strerror(errno));
+  if (ibv_req_notify_cq(cq_, 0) != 0) throw Error("ibv_req_notify_cq failed");
+  ibv_qp_init_attr attr{};
+  attr.send_cq = cq_;
+  attr.recv_cq = cq_;
+  attr.qp_type = IBV_QPT_RC;
+  attr.sq_sig_all = 0;
+  attr.cap.max_send_wr = kMaxSendWr;
+  attr.cap.max_recv_wr = kRecvDepth;
+  attr.cap.max_send_sge = 1;
+  attr.cap.max_recv_sge = 1;
+  attr.cap.max_inline_data = 64;
+  if (rdma_create_qp(id_, pd_, &attr) != 0) {
+    throw Error(std::string("rdma_create_qp failed: ") + std::strerror(errno));
+  }
+  if (attr.cap.max_inline_data < FrameHeader::kSize) {
+    throw Error("this RDMA device cannot send 32 bytes inline (max_inline_data " +
+                std::to_string(attr.cap.max_inline_data) + ")");
+  }
+  const size_t recv_bytes = kRecvDepth * kSlotBytes, send_bytes = kSendSlots * kSlotBytes;
+  device_.budget().Charge(recv_bytes + send_bytes, "message buffers for " + ToString(peer_));
+  recv_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, recv_bytes));
+  send_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, send_bytes));
+  if (recv_slab_ == nullptr || send_slab_ == nullptr) throw Error("cannot allocate message buffers");
+  // Two registrations per connection, whatever the message count (never one per message).
+  recv_mr_ = ibv_reg_mr(pd_, recv_slab_, recv_bytes, IBV_ACCESS_LOCAL_WRITE);
+  send_mr_ = ibv_reg_mr(pd_, send_slab_, send_bytes, IBV_ACCESS_LOCAL_WRITE);
+  if (recv_mr_ == nullptr || send_mr_ == nullptr) {
+    throw Error(std::string("ibv_reg_mr of message buffers failed: ") + std::strerror(errno));
+  }
+  for (uint32_t i = 0; i < kRecvDepth; ++i) PostRecv(i);
+}
+
+void RdmaConnection::Release() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (released_) return;
+  released_ = true;
+  state_ = State::kFinished;
+  if (id_ != nullptr && id_->qp != nullptr) rdma_destroy_qp(id_);
+  if (cq_ != nullptr) ibv_destroy_cq(cq_);
+  if (recv_mr_ != nullptr) ibv_dereg_mr(recv_mr_);
+  if (send_mr_ != nullptr) ibv_dereg_mr(send_mr_);
+  std::free(recv_slab_);
+  std::free(send_slab_);
+  if (id_ != nullptr) rdma_destroy_id(id_);
+  id_ = nullptr;
+  cq_ = nullptr;
+  recv_mr_ = send_mr_ = nullptr;
+  recv_slab_ = send_slab_ = nullptr;
+}
+
+bool RdmaConnection::open() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_ == State::kOpen && !bye_sent_;
+}
+
+void RdmaConnection::set_state(State s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ != State::kFinished) state_ = s;
+}
+
+RdmaConnection::State RdmaConnection::state() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return state_;
+}
+
+void RdmaConnection::FailWrite(uint64_t wr_id, const std::string& why) {
+  Completion c;
+  c.kind = CompletionKind::kWriteDone;
+  c.peer = peer_;
+  c.ok = false;
+  c.error = why;
+  c.wr_id = wr_id;
+  device_.cq().Push(std::move(c));
+}
+
+void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst,
+                           uint64_t offset, uint32_t imm, uint64_t wr_id) {
+  if (offset > dst.length || src.size() > dst.length - offset) {
+    return FailWrite(wr_id, "write of " + std::to_string(src.size()) + " bytes at offset " +
+                                std::to_string(offset) + " exceeds remote region " +
+                                std::to_string(dst.id) + " of " + std::to_string(dst.length) +
+                                " bytes");
+  }
+  Pending p;
+  p.is_write = true;
+  p.src = src;
+  p.dst = dst;
+  p.offset = offset;
+  p.imm = imm;
+  p.wr_id = wr_id;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ != State::kOpen || bye_sent_) {
+    return FailWrite(wr_id, "connection to " + ToString(peer_) + " is closed");
+  }
+  EnqueueLocked(std::move(p));
+}
+
+void RdmaConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
+  if (payload.size() > kMaxControlBytes) {
+    throw Error("control message of " + std::to_string(payload.size()) + " bytes exceeds " +
+                std::to_string(kMaxControlBytes));
+  }
+  Pending p;
+  p.type = FrameType::kControl;
+  p.imm = type;
+  p.payload.assign(payload.begin(), payload.end());
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ != State::kOpen || bye_sent_) return;
+  EnqueueLocked(std::move(p));
+}
+
+void RdmaConnection::SendFrame(FrameType type, std::span<const uint8_t> payload,
+                               bool close_after) {
+  Pending p;
+  p.type = type;
+  p.payload.assign(payload.begin(), payload.end());
+  p.close_after = close_after;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ == State::kFinished) return;
+  EnqueueLocked(std::move(p));
+}
+
+void RdmaConnection::Close() {
+  Pending p;
+  p.type = FrameType::kBye;
+  p.close_after = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (state_ == State::kFinished || bye_sent_) return;
+  bye_sent_ = true;
+  EnqueueLocked(std::move(p));
+}
+
+void RdmaConnection::Abort(const std::string& why) {
+  GW_WARN("closing connection to " << ToString(peer_) << ": " << why);
+  Finish(false, why);
+}
+
+void RdmaConnection::EnqueueLocked(Pending p) {
+  // Order is kept: nothing overtakes what already waits.
+  if (pending_.empty() && TryPostLocked(p)) return;
+  pending_.push_back(std::move(p));
+}
+
+bool RdmaConnection::TryPostLocked(Pending& p) {
+  return p.is_write ? PostWriteLocked(p) : PostFrameLocked(p);
+}
+
+bool RdmaConnection::PostWriteLocked(const Pending& p) {
+  const size_t chunks = (p.src.size() + kMaxWriteChunk - 1) / kMaxWriteChunk;
+  const uint32_t wrs = static_cast<uint32_t>(chunks) + 1;
+  if (sq_used_ + wrs > kMaxSendWr) return false;  // never overflow the send queue
+  uint32_t lkey = 0;
+  if (!p.src.empty()) {
+    try {
+      lkey = device_.LkeyFor(p.src.data(), p.src.size(), pd_);
+    } catch (const Error& e) {
+      FailWrite(p.wr_id, e.what());
+      return true;  // consumed
+    }
+  }
+  std::vector<ibv_sge> sges(chunks + 1);
+  std::vector<ibv_send_wr> wrv(chunks + 1);
+  for (size_t i = 0; i < chunks; ++i) {
+    const size_t off = i * kMaxWriteChunk;
+    const size_t n = std::min(kMaxWriteChunk, p.src.size() - off);
+    sges[i] = {reinterpret_cast<uint64_t>(p.src.data() + off), static_cast<uint32_t>(n), lkey};
+    wrv[i].opcode = IBV_WR_RDMA_WRITE;  // unsignaled: the header SEND's completion covers it
+    wrv[i].sg_list = &sges[i];
+    wrv[i].num_sge = 1;
+    wrv[i].wr.rdma.remote_addr = p.dst.addr + p.offset + off;
+    wrv[i].wr.rdma.rkey = p.dst.key;
+    wrv[i].next = &wrv[i + 1];
+  }
+  FrameHeader h;
+  h.type = FrameType::kWrite;
+  h.imm = p.imm;
+  h.region = p.dst.id;
+  h.offset = p.offset;
+  h.length = p.src.size();
+  const auto bytes = tcp::EncodeHeader(h);
+  sges[chunks] = {reinterpret_cast<uint64_t>(bytes.data()), FrameHeader::kSize, 0};
+  ibv_send_wr& last = wrv[chunks];
+  last.opcode = IBV_WR_SEND;
+  last.sg_list = &sges[chunks];
+  last.num_sge = 1;
+  // Inline: the header is copied at post time, so a stack buffer is fine and needs no key.
+  last.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
+  last.next = nullptr;
+  ibv_send_wr* bad = nullptr;
+  if (const int rc = ibv_post_send(id_->qp, wrv.data(), &bad); rc != 0) {
+    FailWrite(p.wr_id, std::string("ibv_post_send failed: ") + std::strerror(rc));
+    return true;
+  }
+  sq_used_ += wrs;
+  posted_.push_back({wrs, -1, true, false, p.wr_id, p.src.size()});
+  return true;
+}
+
+bool RdmaConnection::PostFrameLocked(const Pending& p) {
+  if (free_slots_.empty() || sq_used_ + 1 > kMaxSendWr) return false;
+  const int slot = free_slots_.back();
+  free_slots_.pop_back();
+  std::byte* buf = send_slab_ + static_cast<size_t>(slot) * kSlotBytes;
+  FrameHeader h;
+  h.type = p.type;
+  h.imm = p.imm;
+  h.length = p.payload.size();
+  const auto head = tcp::EncodeHeader(h);
+  std::memcpy(buf, head.data(), head.size());
+  if (!p.payload.empty()) std::memcpy(buf + FrameHeader::kSize, p.payload.data(), p.payload.size());
+  ibv_sge sge{reinterpret_cast<uint64_t>(buf),
+              static_cast<uint32_t>(FrameHeader::kSize + p.payload.size()), send_mr_->lkey};
+  ibv_send_wr wr{};
+  wr.opcode = IBV_WR_SEND;
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  wr.send_flags = IBV_SEND_SIGNALED;
+  ibv_send_wr* bad = nullptr;
+  if (ibv_post_send(id_->qp, &wr, &bad) != 0) {
+    free_slots_.push_back(slot);
+    return true;  // the QP is broken; the error completion or CM event ends the connection
+  }
+  ++sq_used_;
+  posted_.push_back({1, slot, false, p.close_after, 0, 0});
+  return true;
+}
+
+void RdmaConnection::PostRecv(uint32_t slot) {
+  ibv_sge sge{reinterpret_cast<uint64_t>(recv_slab_ + slot * kSlotBytes),
+              static_cast<uint32_t>(kSlotBytes), recv_mr_->lkey};
+  ibv_recv_wr wr{};
+  wr.wr_id = slot;
+  wr.sg_list = &sge;
+  wr.num_sge = 1;
+  ibv_recv_wr* bad = nullptr;
+  ibv_post_recv(id_->qp, &wr, &bad);  // fails only on a QP in error, which ends anyway
+}
+
+void RdmaConnection::Poll() {
+  ibv_wc wc[32];
+  for (int pass = 0; pass < 2; ++pass) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (released_) return;
+    }
+    int n;
+    while ((n = ibv_poll_cq(cq_, 32, wc)) > 0) {
+      for (int i = 0; i < n; ++i) {
+        if (wc[i].status != IBV_WC_SUCCESS) {
+          // Flushes after we ended the connection are expected; anything else ends it.
+          if (state() != State::kFinished) {
+            Finish(false, WcError(wc[i]));
+          }
+          continue;
+        }
+        if (wc[i].opcode & IBV_WC_RECV) {
+          OnRecv(static_cast<uint32_t>(wc[i].wr_id), wc[i].byte_len);
+        } else {
+          OnSendDone();
+        }
+      }
+    }
+    // Re-arm, then drain once more: a completion that raced the re-arm raises no event.
+    if (pass == 0) ibv_req_notify_cq(cq_, 0);
+  }
+}
+
+void RdmaConnection::OnSendDone() {
+  Posted done;
+  bool close = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (posted_.empty()) return;
+    done = posted_.front();
+    posted_.pop_front();
+    sq_used_ -= done.wrs;
+    if (done.slot >= 0) free_slots_.push_back(done.slot);
+    close = done.close_after;
+    while (!pending_.empty() && TryPostLocked(pending_.front())) pending_.pop_front();
+  }
+  if (done.is_write) {
+    Completion c;
+    c.kind = CompletionKind::kWriteDone;
+    c.peer = peer_;
+    c.wr_id = done.wr_id;
+    c.length = done.length;
+    device_.cq().Push(std::move(c));
+  }
+  if (close) Finish(true, "closed");
+}
+
+void RdmaConnection::OnRecv(uint32_t slot, uint32_t len) {
+  const auto* buf = reinterpret_cast<const uint8_t*>(recv_slab_ + slot * kSlotBytes);
+  std::string why;
+  std::optional<FrameHeader> h;
+  if (len >= FrameHeader::kSize) {
+    h = tcp::ParseHeader(std::span(buf, FrameHeader::kSize), &why);
+  } else {
+    why = "message shorter than a frame header";
+  }
+  const bool is_write = h && h->type == FrameType::kWrite;
+  if (h && !is_write && h->length != len - FrameHeader::kSize) {
+    h.reset();
+    why = "frame length does not match the message";
+  }
+  if (!h) return Abort("malformed frame: " + why);
+  const std::span<const uint8_t> payload(buf + FrameHeader::kSize,
+                                         is_write ? 0 : static_cast<size_t>(h->length));
+  switch (h->type) {
+    case FrameType::kWrite: {
+      if (state() != State::kOpen) return Abort("write before the handshake");
+      Region* region = device_.FindRegion(h->region);
+      // The NIC already enforced the key (per-peer protection domains); check the claim too.
+      if (region == nullptr || !(region->writer() == peer_) ||
+          h->offset > region->bytes().size() || h->length > region->bytes().size() - h->offset) {
+        return Abort("write notice for region " + std::to_string(h->region) +
+                     " that this peer may not write");
+      }
+      Completion c;
+      c.kind = CompletionKind::kWriteLanded;
+      c.peer = peer_;
+      c.region = h->region;
+      c.offset = h->offset;
+      c.length = h->length;
+      c.imm = h->imm;
+      device_.cq().Push(std::move(c));
+      break;
+    }
+    case FrameType::kControl: {
+      if (state() != State::kOpen) return Abort("control message before the handshake");
+      Completion c;
+      c.kind = CompletionKind::kControl;
+      c.peer = peer_;
+      c.control_type = static_cast<uint16_t>(h->imm);
+      c.payload.assign(payload.begin(), payload.end());
+      c.length = payload.size();
+      device_.cq().Push(std::move(c));
+      break;
+    }
+    case FrameType::kBye:
+      Finish(true, "closed by peer");
+      return;
+    default:
+      device_.OnHandshakeFrame(*this, h->type, payload);
+      break;
+  }
+  if (state() != State::kFinished) PostRecv(slot);
+}
+
+void RdmaConnection::Finish(bool ok, const std::string& why) {
+  bool was_open = false;
+  std::deque<Pending> pending;
+  std::deque<Posted> posted;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kFinished) return;
+    was_open = state_ == State::kOpen;
+    state_ = State::kFinished;
+    pending.swap(pending_);
+    posted.swap(posted_);
+    sq_used_ = 0;
+  }
+  // Everything not yet confirmed is lost with the connection: say so for each write.
+  for (const auto& p : posted) {
+    if (p.is_write) FailWrite(p.wr_id, "connection closed before the write completed: " + why);
+  }
+  for (const auto& p : pending) {
+    if (p.is_write) FailWrite(p.wr_id, "connection closed before the write was posted: " + why);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!released_ && id_ != nullptr) rdma_disconnect(id_);  // QP to error: flushes the rest
+  }
+  device_.OnFinished(*this, was_open, ok, why);
+}
+
+}  // namespace gw::rdma

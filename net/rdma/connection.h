@@ -1,0 +1,121 @@
+// RDMA backend, hot path: one RC QP per peer. A one-sided write is an RDMA_WRITE of the
+// payload followed by a SEND of the same 32-byte frame header the TCP backend uses (region,
+// offset, length, immediate); RC ordering places the payload before that receive completes,
+// so the receiver learns what landed and where without touching the payload. Control
+// messages are SENDs from a small registered slab. Completions are polled by the device's
+// poll thread, which calls Poll().
+#pragma once
+
+#include <rdma/rdma_cma.h>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "net/device.h"
+#include "net/tcp/wire.h"
+
+namespace gw::rdma {
+
+using tcp::FrameHeader;
+using tcp::FrameType;
+
+class RdmaDevice;
+
+class RdmaConnection : public Connection, public std::enable_shared_from_this<RdmaConnection> {
+ public:
+  static constexpr uint32_t kRecvDepth = 32;    // receive buffers posted per connection
+  static constexpr uint32_t kSendSlots = 16;    // control messages in flight
+  static constexpr uint32_t kMaxSendWr = 256;   // send queue depth
+  static constexpr size_t kSlotBytes = FrameHeader::kSize + kMaxControlBytes;
+  // RC messages may be up to 2 GiB; larger writes are split into several work requests.
+  static constexpr size_t kMaxWriteChunk = size_t{1} << 30;
+  static_assert(FrameHeader::kSize <= 64, "the header travels inline");
+
+  enum class State { kConnecting, kHandshake, kOpen, kFinished };
+
+  // Takes ownership of id (destroyed with the connection).
+  RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, ibv_pd* pd);
+  ~RdmaConnection() override;
+
+  // Control path: CQ on the device's channel, the QP on id, slabs, receives posted. Throws.
+  void CreateQp(ibv_context* ctx, ibv_comp_channel* channel);
+  // Frees every verbs resource now (idempotent); the object stays as a closed connection.
+  void Release();
+
+  PeerId peer() const override { return peer_; }
+  void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
+             uint32_t imm, uint64_t wr_id) override;
+  void Send(uint16_t type, std::span<const uint8_t> payload) override;
+  bool open() const override;
+  void Close() override;
+  void Abort(const std::string& why) override;
+
+  // Handshake frames (device). close_after: end the connection once it is sent (a refusal).
+  void SendFrame(FrameType type, std::span<const uint8_t> payload, bool close_after = false);
+  void set_state(State s);
+  State state() const;
+  void set_handshake_deadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
+  std::chrono::steady_clock::time_point handshake_deadline() const { return deadline_; }
+  rdma_cm_id* id() const { return id_; }
+  ibv_cq* cq() const { return cq_; }
+
+  // Poll thread: drains the CQ and re-arms it for the completion channel.
+  void Poll();
+  // Ends the connection (any thread); kPeerClosed is reported if it had been open.
+  void Finish(bool ok, const std::string& why);
+
+ private:
+  struct Posted {  // one signaled work request and the unsignaled ones before it
+    uint32_t wrs = 0;
+    int slot = -1;  // control slot to free
+    bool is_write = false;
+    bool close_after = false;
+    uint64_t wr_id = 0;
+    uint64_t length = 0;
+  };
+  struct Pending {  // waits for send-queue room or a control slot
+    bool is_write = false;
+    std::span<const std::byte> src;
+    RemoteRegion dst;
+    uint64_t offset = 0;
+    uint32_t imm = 0;
+    uint64_t wr_id = 0;
+    FrameType type = FrameType::kControl;
+    std::vector<uint8_t> payload;
+    bool close_after = false;
+  };
+
+  void EnqueueLocked(Pending p);
+  bool TryPostLocked(Pending& p);
+  bool PostWriteLocked(const Pending& p);
+  bool PostFrameLocked(const Pending& p);
+  void PostRecv(uint32_t slot);
+  void OnSendDone();
+  void OnRecv(uint32_t slot, uint32_t len);
+  void FailWrite(uint64_t wr_id, const std::string& why);
+
+  RdmaDevice& device_;
+  rdma_cm_id* id_;
+  const PeerId peer_;
+  ibv_pd* pd_;
+  ibv_cq* cq_ = nullptr;
+  std::byte* recv_slab_ = nullptr;
+  std::byte* send_slab_ = nullptr;
+  ibv_mr* recv_mr_ = nullptr;
+  ibv_mr* send_mr_ = nullptr;
+  bool released_ = false;
+
+  mutable std::mutex mu_;
+  State state_ = State::kConnecting;
+  uint32_t sq_used_ = 0;
+  std::deque<Posted> posted_;
+  std::deque<Pending> pending_;
+  std::vector<int> free_slots_;
+  bool bye_sent_ = false;
+  std::chrono::steady_clock::time_point deadline_{};
+};
+
+}  // namespace gw::rdma

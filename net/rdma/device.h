@@ -1,0 +1,91 @@
+// RDMA backend, control path: the device (chosen by name, else the only one), protection
+// domains (one per writing peer), registered regions, rdma_cm connection set-up with every CM
+// event handled, the handshake over the new QP (job id, token, role, rank, as over TCP), and
+// the two threads: CM events, and completion polling (event channel or busy poll).
+#pragma once
+
+#include <infiniband/verbs.h>
+#include <rdma/rdma_cma.h>
+
+#include <atomic>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "net/device.h"
+#include "net/rdma/connection.h"
+#include "net/rdma/verbs.h"
+
+namespace gw::rdma {
+
+class RdmaDevice final : public Device {
+ public:
+  explicit RdmaDevice(const DeviceOptions& options);
+  ~RdmaDevice() override;
+
+  Region& RegisterRegion(size_t bytes, PeerId writer) override;
+  Region& RegisterMemory(std::span<std::byte> memory, PeerId writer) override;
+  Region* FindRegion(uint32_t id) override;
+  void Listen(const Address& addr) override;
+  uint16_t bound_port() const override { return port_; }
+  std::shared_ptr<Connection> Connect(const Address& addr, PeerId expected) override;
+  std::shared_ptr<Connection> Find(PeerId peer) override;
+  CompletionQueue& cq() override { return cq_; }
+  const DeviceOptions& options() const override { return options_; }
+  void Shutdown() override;
+
+  // Used by connections.
+  MemlockBudget& budget() { return budget_; }
+  // The lkey of registered memory [p, p+n) in pd; throws gw::Error if none holds it.
+  uint32_t LkeyFor(const void* p, size_t n, ibv_pd* pd);
+  void OnHandshakeFrame(RdmaConnection& conn, FrameType type, std::span<const uint8_t> payload);
+  void OnFinished(RdmaConnection& conn, bool was_open, bool ok, const std::string& why);
+
+ private:
+  struct Attempt {  // one outgoing connect
+    PeerId expected;
+    std::promise<std::string> done;  // "" = connected; else why not
+    bool refused = false;            // by the peer's handshake: retrying will not help
+    bool settled = false;
+    std::shared_ptr<RdmaConnection> conn;
+  };
+
+  ibv_pd* PdFor(PeerId peer);
+  void CmLoop();
+  void HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int status,
+                     const std::vector<uint8_t>& private_data);
+  void OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& private_data);
+  void SettleAttempt(rdma_cm_id* id, const std::string& why, bool refused);
+  void PollLoop();
+  void CheckHandshakeDeadlines();
+  std::vector<std::shared_ptr<RdmaConnection>> Snapshot();
+  void CheckDeviceOf(rdma_cm_id* id, const std::string& what);
+
+  DeviceOptions options_;
+  CompletionQueue cq_;
+  MemlockBudget budget_;
+  ibv_context* ctx_ = nullptr;  // owned by librdmacm's device list
+  ibv_context** devices_ = nullptr;
+  rdma_event_channel* cm_channel_ = nullptr;
+  ibv_comp_channel* comp_channel_ = nullptr;
+  int wake_fd_ = -1;
+  rdma_cm_id* listener_ = nullptr;
+  uint16_t port_ = 0;
+
+  std::mutex mu_;
+  std::map<std::pair<int, uint32_t>, ibv_pd*> pds_;
+  std::vector<std::unique_ptr<RdmaRegion>> regions_;  // id = index
+  std::map<rdma_cm_id*, std::shared_ptr<RdmaConnection>> by_id_;  // every live connection
+  std::map<std::pair<int, uint32_t>, std::shared_ptr<RdmaConnection>> by_peer_;  // open ones
+  std::map<rdma_cm_id*, std::shared_ptr<Attempt>> attempts_;
+  bool shut_down_ = false;
+
+  std::atomic<bool> stop_{false};
+  std::thread cm_thread_;
+  std::thread poll_thread_;
+};
+
+}  // namespace gw::rdma
