@@ -128,8 +128,8 @@ TEST_P(TransportTest, ManyConcurrentPeers) {
       // Several rounds of quarter-region writes that together cover the region.
       for (int round = 0; round < kRounds; ++round) {
         for (size_t q = 0; q < 4; ++q) {
-          conn->Write(data[r].subspan(q * kBytes / 4, kBytes / 4),
-                      regions[r]->Describe(), q * kBytes / 4, round, q);
+          conn->Write(data[r].subspan(q * kBytes / 4, kBytes / 4), regions[r]->Describe(),
+                      q * kBytes / 4, round, q);
         }
       }
     });

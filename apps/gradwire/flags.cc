@@ -114,6 +114,10 @@ po::options_description ConnectionFlags() {
       "shared secret every peer must present (or GRADWIRE_TOKEN, which keeps it out of ps)")(
       "congestion", po::value<std::string>()->default_value("cubic"),
       "TCP congestion control per socket, or 'system' for the kernel default")(
+      "rdma-device", po::value<std::string>()->default_value(""),
+      "RDMA: device to open (e.g. rxe0); default: the only one present")(
+      "rdma-busy-poll", po::bool_switch(),
+      "RDMA: busy-poll completions (lowest latency, burns a core) instead of sleeping")(
       "log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error");
   return d;
 }
@@ -185,6 +189,8 @@ DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env) {
   d.token = vm.count("token") ? vm["token"].as<std::string>() : env.token.value_or("");
   const auto cc = vm["congestion"].as<std::string>();
   d.congestion_control = cc == "system" ? "" : cc;
+  d.rdma_device = vm["rdma-device"].as<std::string>();
+  d.rdma_busy_poll = vm["rdma-busy-poll"].as<bool>();
   const auto level = vm["log-level"].as<std::string>();
   const std::map<std::string, LogLevel> levels = {{"debug", LogLevel::kDebug},
                                                   {"info", LogLevel::kInfo},

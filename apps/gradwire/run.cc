@@ -120,7 +120,10 @@ void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::strin
 int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   po::options_description own("Run");
   own.add_options()("out", po::value<std::string>(),
-                    "results directory (default results/runs/<time>)");
+                    "results directory (default results/runs/<time>)")(
+      "transport", po::value<std::string>()->default_value("tcp"), "tcp | rdma")(
+      "host", po::value<std::string>()->default_value("127.0.0.1"),
+      "address the servers listen on (rdma: an address of the RDMA netdev)");
   po::options_description job = JobFlags(), conn = ConnectionFlags();
   po::options_description all;
   all.add(own).add(job).add(conn);
@@ -141,6 +144,11 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
     for (const auto& a : args) cmd << " " << a;
     cmd << "\n";
   }
+  const std::string transport = (*vm)["transport"].as<std::string>();
+  if (transport != "tcp" && transport != "rdma") {
+    throw UsageError("--transport must be tcp or rdma");
+  }
+  const std::string base = transport + "://" + (*vm)["host"].as<std::string>() + ":";
   const std::vector<std::string> forwarded = Forwarded(*vm, {job, conn});
   const std::vector<std::string> child_env = {"GRADWIRE_TOKEN=" + RandomToken()};
 
@@ -148,7 +156,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   for (uint32_t s = 0; s < cfg.num_servers; ++s) {
     std::vector<std::string> a = {"server",
                                   "--rank=" + std::to_string(s),
-                                  "--listen=tcp://127.0.0.1:0",
+                                  "--listen=" + base + "0",
                                   "--port-file=" + out + "/server-" + std::to_string(s) + ".port",
                                   "--out=" + out,
                                   "--num-servers=" + std::to_string(cfg.num_servers),
@@ -164,8 +172,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
     throw;
   }
   std::string addrs;
-  for (uint16_t p : ports)
-    addrs += (addrs.empty() ? "" : ",") + ("tcp://127.0.0.1:" + std::to_string(p));
+  for (uint16_t p : ports) addrs += (addrs.empty() ? "" : ",") + (base + std::to_string(p));
   std::printf("gradwire run: %u server(s) on %s, starting %u worker(s); results in %s/\n",
               cfg.num_servers, addrs.c_str(), cfg.num_workers, out.c_str());
   std::fflush(stdout);

@@ -53,7 +53,8 @@ void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
   device_.budget().Charge(recv_bytes + send_bytes, "message buffers for " + ToString(peer_));
   recv_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, recv_bytes));
   send_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, send_bytes));
-  if (recv_slab_ == nullptr || send_slab_ == nullptr) throw Error("cannot allocate message buffers");
+  if (recv_slab_ == nullptr || send_slab_ == nullptr)
+    throw Error("cannot allocate message buffers");
   // Two registrations per connection, whatever the message count (never one per message).
   recv_mr_ = ibv_reg_mr(pd_, recv_slab_, recv_bytes, IBV_ACCESS_LOCAL_WRITE);
   send_mr_ = ibv_reg_mr(pd_, send_slab_, send_bytes, IBV_ACCESS_LOCAL_WRITE);
@@ -106,8 +107,8 @@ void RdmaConnection::FailWrite(uint64_t wr_id, const std::string& why) {
   device_.cq().Push(std::move(c));
 }
 
-void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst,
-                           uint64_t offset, uint32_t imm, uint64_t wr_id) {
+void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
+                           uint32_t imm, uint64_t wr_id) {
   if (offset > dst.length || src.size() > dst.length - offset) {
     return FailWrite(wr_id, "write of " + std::to_string(src.size()) + " bytes at offset " +
                                 std::to_string(offset) + " exceeds remote region " +
@@ -142,8 +143,7 @@ void RdmaConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
   EnqueueLocked(std::move(p));
 }
 
-void RdmaConnection::SendFrame(FrameType type, std::span<const uint8_t> payload,
-                               bool close_after) {
+void RdmaConnection::SendFrame(FrameType type, std::span<const uint8_t> payload, bool close_after) {
   Pending p;
   p.type = type;
   p.payload.assign(payload.begin(), payload.end());
@@ -344,8 +344,8 @@ void RdmaConnection::OnRecv(uint32_t slot, uint32_t len) {
       if (state() != State::kOpen) return Abort("write before the handshake");
       Region* region = device_.FindRegion(h->region);
       // The NIC already enforced the key (per-peer protection domains); check the claim too.
-      if (region == nullptr || !(region->writer() == peer_) ||
-          h->offset > region->bytes().size() || h->length > region->bytes().size() - h->offset) {
+      if (region == nullptr || !(region->writer() == peer_) || h->offset > region->bytes().size() ||
+          h->length > region->bytes().size() - h->offset) {
         return Abort("write notice for region " + std::to_string(h->region) +
                      " that this peer may not write");
       }

@@ -26,9 +26,9 @@ class RdmaDevice;
 
 class RdmaConnection : public Connection, public std::enable_shared_from_this<RdmaConnection> {
  public:
-  static constexpr uint32_t kRecvDepth = 32;    // receive buffers posted per connection
-  static constexpr uint32_t kSendSlots = 16;    // control messages in flight
-  static constexpr uint32_t kMaxSendWr = 256;   // send queue depth
+  static constexpr uint32_t kRecvDepth = 32;   // receive buffers posted per connection
+  static constexpr uint32_t kSendSlots = 16;   // control messages in flight
+  static constexpr uint32_t kMaxSendWr = 256;  // send queue depth
   static constexpr size_t kSlotBytes = FrameHeader::kSize + kMaxControlBytes;
   // RC messages may be up to 2 GiB; larger writes are split into several work requests.
   static constexpr size_t kMaxWriteChunk = size_t{1} << 30;
@@ -46,8 +46,8 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   void Release();
 
   PeerId peer() const override { return peer_; }
-  void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
-             uint32_t imm, uint64_t wr_id) override;
+  void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset, uint32_t imm,
+             uint64_t wr_id) override;
   void Send(uint16_t type, std::span<const uint8_t> payload) override;
   bool open() const override;
   void Close() override;

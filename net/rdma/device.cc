@@ -140,8 +140,9 @@ uint32_t RdmaDevice::LkeyFor(const void* p, size_t n, ibv_pd* pd) {
     }
   }
   if (found == nullptr) {
-    throw Error("the source of an RDMA write must lie in registered memory "
-                "(Device::RegisterRegion or RegisterMemory)");
+    throw Error(
+        "the source of an RDMA write must lie in registered memory "
+        "(Device::RegisterRegion or RegisterMemory)");
   }
   return found->LkeyIn(pd);
 }
@@ -160,9 +161,9 @@ void RdmaDevice::Listen(const Address& addr) {
     throw Error(std::string("rdma_create_id failed: ") + std::strerror(errno));
   }
   if (rdma_bind_addr(listener_, reinterpret_cast<sockaddr*>(&ss)) != 0) {
-    throw Error("cannot listen on " + addr.ToString() + ": rdma_bind_addr: " +
-                std::strerror(errno) + " (is that address on an RDMA netdev? devices: " +
-                DeviceNames() + ")");
+    throw Error("cannot listen on " + addr.ToString() +
+                ": rdma_bind_addr: " + std::strerror(errno) +
+                " (is that address on an RDMA netdev? devices: " + DeviceNames() + ")");
   }
   CheckDeviceOf(listener_, "listen address " + addr.ToString());
   if (rdma_listen(listener_, 128) != 0) {
@@ -193,7 +194,8 @@ std::shared_ptr<Connection> RdmaDevice::Connect(const Address& addr, PeerId expe
       std::lock_guard<std::mutex> lock(mu_);
       attempts_[id] = attempt;
     }
-    if (rdma_resolve_addr(id, nullptr, reinterpret_cast<sockaddr*>(const_cast<sockaddr_storage*>(&dst)),
+    if (rdma_resolve_addr(id, nullptr,
+                          reinterpret_cast<sockaddr*>(const_cast<sockaddr_storage*>(&dst)),
                           kResolveTimeoutMs) != 0) {
       SettleAttempt(id, std::string("rdma_resolve_addr: ") + std::strerror(errno), false);
     }
@@ -358,7 +360,7 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
       GW_WARN("rdma_cm: the address of a connection changed (" << what << ")");
       return;
     case RDMA_CM_EVENT_TIMEWAIT_EXIT:
-      return;  // the QP may be reused; we destroy ours instead
+      return;                             // the QP may be reused; we destroy ours instead
     case RDMA_CM_EVENT_CONNECT_RESPONSE:  // only without a QP, which we never do
     case RDMA_CM_EVENT_MULTICAST_JOIN:    // no multicast here
     case RDMA_CM_EVENT_MULTICAST_ERROR:
@@ -431,8 +433,8 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
   std::string why;
   const bool calling = attempt != nullptr;
   if (type == FrameType::kHelloReject && calling) {
-    return SettleAttempt(conn.id(), "refused by peer: " +
-                                        std::string(payload.begin(), payload.end()), true);
+    return SettleAttempt(conn.id(),
+                         "refused by peer: " + std::string(payload.begin(), payload.end()), true);
   }
   if (type != (calling ? FrameType::kHelloAccept : FrameType::kHello)) {
     why = "unexpected frame in the handshake";

@@ -77,7 +77,7 @@ class RdmaDevice final : public Device {
 
   std::mutex mu_;
   std::map<std::pair<int, uint32_t>, ibv_pd*> pds_;
-  std::vector<std::unique_ptr<RdmaRegion>> regions_;  // id = index
+  std::vector<std::unique_ptr<RdmaRegion>> regions_;              // id = index
   std::map<rdma_cm_id*, std::shared_ptr<RdmaConnection>> by_id_;  // every live connection
   std::map<std::pair<int, uint32_t>, std::shared_ptr<RdmaConnection>> by_peer_;  // open ones
   std::map<rdma_cm_id*, std::shared_ptr<Attempt>> attempts_;

@@ -48,13 +48,18 @@ void MemlockBudget::Charge(size_t bytes, const std::string& what) {
 
 RdmaRegion::RdmaRegion(uint32_t id, std::byte* memory, size_t size, PeerId writer,
                        ibv_pd* writer_pd, MemlockBudget& budget)
-    : id_(id), data_(memory), size_(size), owned_(memory == nullptr), writer_(writer),
+    : id_(id),
+      data_(memory),
+      size_(size),
+      owned_(memory == nullptr),
+      writer_(writer),
       budget_(budget) {
   if (owned_) {
     const size_t align = size >= kHugePage ? kHugePage : kPage;
     const size_t rounded = std::max(align, (size + align - 1) / align * align);
     data_ = static_cast<std::byte*>(std::aligned_alloc(align, rounded));
-    if (data_ == nullptr) throw Error("cannot allocate a region of " + std::to_string(size) + " bytes");
+    if (data_ == nullptr)
+      throw Error("cannot allocate a region of " + std::to_string(size) + " bytes");
     if (align == kHugePage) madvise(data_, rounded, MADV_HUGEPAGE);  // advice only
     std::memset(data_, 0, rounded);
   }
@@ -65,8 +70,8 @@ RdmaRegion::RdmaRegion(uint32_t id, std::byte* memory, size_t size, PeerId write
     if (remote_mr_ == nullptr) {
       const int err = errno;
       if (owned_) std::free(data_);
-      throw Error("ibv_reg_mr of " + Mib(size_) + " for " + ToString(writer) + " failed: " +
-                  std::strerror(err) +
+      throw Error("ibv_reg_mr of " + Mib(size_) + " for " + ToString(writer) +
+                  " failed: " + std::strerror(err) +
                   (err == ENOMEM ? " (locked-memory limit? try: ulimit -l unlimited)" : ""));
     }
   }
@@ -99,8 +104,8 @@ uint32_t RdmaRegion::LkeyIn(ibv_pd* pd) {
   budget_.Charge(size_, "region " + std::to_string(id_) + " as a source");
   ibv_mr* mr = ibv_reg_mr(pd, data_, std::max<size_t>(size_, 1), IBV_ACCESS_LOCAL_WRITE);
   if (mr == nullptr) {
-    throw Error("ibv_reg_mr of a source region (" + Mib(size_) + ") failed: " +
-                std::strerror(errno));
+    throw Error("ibv_reg_mr of a source region (" + Mib(size_) +
+                ") failed: " + std::strerror(errno));
   }
   local_mrs_[pd] = mr;
   return mr->lkey;
