@@ -29,12 +29,17 @@ RdmaConnection::~RdmaConnection() { Release(); }
 void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
   // One CQ per connection, all on the device's completion channel: sized for this QP alone,
   // so it cannot overflow (send depth + receive depth).
-  cq_ = ibv_create_cq(ctx, kMaxSendWr + kRecvDepth + 8, this, channel, 0);
-  if (cq_ == nullptr) throw Error(std::string("ibv_create_cq failed: ") + std::strerror(errno));
-  if (ibv_req_notify_cq(cq_, 0) != 0) throw Error("ibv_req_notify_cq failed");
+  ibv_cq* cq = ibv_create_cq(ctx, kMaxSendWr + kRecvDepth + 8, this, channel, 0);
+  if (cq == nullptr) throw Error(std::string("ibv_create_cq failed: ") + std::strerror(errno));
+  {
+    // Published under the lock: the poll thread may already see this connection.
+    std::lock_guard<std::mutex> lock(mu_);
+    cq_ = cq;
+  }
+  if (ibv_req_notify_cq(cq, 0) != 0) throw Error("ibv_req_notify_cq failed");
   ibv_qp_init_attr attr{};
-  attr.send_cq = cq_;
-  attr.recv_cq = cq_;
+  attr.send_cq = cq;
+  attr.recv_cq = cq;
   attr.qp_type = IBV_QPT_RC;
   attr.sq_sig_all = 0;
   attr.cap.max_send_wr = kMaxSendWr;
@@ -56,9 +61,14 @@ void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
   if (recv_slab_ == nullptr || send_slab_ == nullptr)
     throw Error("cannot allocate message buffers");
   // Two registrations per connection, whatever the message count (never one per message).
-  recv_mr_ = ibv_reg_mr(pd_, recv_slab_, recv_bytes, IBV_ACCESS_LOCAL_WRITE);
-  send_mr_ = ibv_reg_mr(pd_, send_slab_, send_bytes, IBV_ACCESS_LOCAL_WRITE);
-  if (recv_mr_ == nullptr || send_mr_ == nullptr) {
+  ibv_mr* recv_mr = ibv_reg_mr(pd_, recv_slab_, recv_bytes, IBV_ACCESS_LOCAL_WRITE);
+  ibv_mr* send_mr = ibv_reg_mr(pd_, send_slab_, send_bytes, IBV_ACCESS_LOCAL_WRITE);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    recv_mr_ = recv_mr;
+    send_mr_ = send_mr;
+  }
+  if (recv_mr == nullptr || send_mr == nullptr) {
     throw Error(std::string("ibv_reg_mr of message buffers failed: ") + std::strerror(errno));
   }
   for (uint32_t i = 0; i < kRecvDepth; ++i) PostRecv(i);
@@ -89,7 +99,8 @@ bool RdmaConnection::open() const {
 
 void RdmaConnection::set_state(State s) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (state_ != State::kFinished) state_ = s;
+  // Only forward: ESTABLISHED may be processed after the handshake already opened it.
+  if (static_cast<int>(s) > static_cast<int>(state_)) state_ = s;
 }
 
 RdmaConnection::State RdmaConnection::state() const {
@@ -274,7 +285,7 @@ void RdmaConnection::Poll() {
   for (int pass = 0; pass < 2; ++pass) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (released_) return;
+      if (released_ || cq_ == nullptr || recv_mr_ == nullptr) return;  // not set up yet
     }
     int n;
     while ((n = ibv_poll_cq(cq_, 32, wc)) > 0) {

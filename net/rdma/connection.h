@@ -34,7 +34,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   static constexpr size_t kMaxWriteChunk = size_t{1} << 30;
   static_assert(FrameHeader::kSize <= 64, "the header travels inline");
 
-  enum class State { kConnecting, kHandshake, kOpen, kFinished };
+  enum class State { kConnecting, kHandshake, kOpen, kFinished };  // only moves forward
 
   // Takes ownership of id (destroyed with the connection).
   RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, ibv_pd* pd);

@@ -427,7 +427,10 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = attempts_.find(conn.id()); it != attempts_.end()) attempt = it->second;
   }
-  if (conn.state() != RdmaConnection::State::kHandshake) {
+  // A hello may arrive before the CM thread has seen ESTABLISHED: the QP receives as soon as
+  // it is ready to, so kConnecting is as good as kHandshake here.
+  if (const auto st = conn.state(); st != RdmaConnection::State::kHandshake &&
+                                    st != RdmaConnection::State::kConnecting) {
     return conn.Abort("unexpected handshake frame");
   }
   std::string why;

@@ -1,0 +1,174 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "coding/mds.h"
+#include "net/error.h"
+
+namespace gw::coding {
+namespace {
+
+// Calls f(subset) for every k-subset of {0..n-1}, ascending.
+template <typename F>
+void ForEachSubset(int n, int k, F f) {
+  std::vector<int> idx(k);
+  for (int i = 0; i < k; ++i) idx[i] = i;
+  while (true) {
+    f(idx);
+    int i = k - 1;
+    while (i >= 0 && idx[i] == n - k + i) --i;
+    if (i < 0) return;
+    ++idx[i];
+    for (int j = i + 1; j < k; ++j) idx[j] = idx[j - 1] + 1;
+  }
+}
+
+Eigen::MatrixXf RandomMatrix(int rows, int cols, std::mt19937_64& rng) {
+  std::normal_distribution<float> d;
+  Eigen::MatrixXf m(rows, cols);
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) m(i, j) = d(rng);
+  }
+  return m;
+}
+
+TEST(MdsCode, EverySubsetDecodesAx) {
+  std::mt19937_64 rng(1);
+  double max_err = 0, max_cond = 0;
+  int decodes = 0;
+  for (int n = 1; n <= 12; ++n) {
+    for (int k = 1; k <= n; ++k) {
+      const MdsCode code(n, k, /*seed=*/100 + n);
+      ASSERT_TRUE(code.worst_condition_exhaustive());
+      EXPECT_TRUE(code.generator().topRows(k).isIdentity());
+      const int rows = 3 * k + (k > 1 ? 1 : 0);  // not a multiple of k: exercises padding
+      const Eigen::MatrixXf a = RandomMatrix(rows, 6, rng);
+      const Eigen::MatrixXf x = RandomMatrix(6, 2, rng);
+      const Eigen::MatrixXf ax = a * x;
+      const std::vector<Eigen::MatrixXf> coded = code.Encode(a);
+      ASSERT_EQ(static_cast<int>(coded.size()), n);
+      std::vector<Eigen::MatrixXf> results;
+      for (const auto& c : coded) results.push_back(c * x);
+      ForEachSubset(n, k, [&](std::vector<int> s) {
+        std::shuffle(s.begin(), s.end(), rng);  // arrival order must not matter
+        std::vector<Eigen::MatrixXf> r;
+        for (int id : s) r.push_back(results[id]);
+        const Eigen::MatrixXf got = code.Decode(s, r, rows);
+        ASSERT_EQ(got.rows(), rows);
+        const double err = (got - ax).norm() / ax.norm();
+        max_err = std::max(max_err, err);
+        max_cond = std::max(max_cond, code.ConditionNumber(s));
+        ASSERT_LE(err, 1e-3) << "n=" << n << " k=" << k;
+        ++decodes;
+      });
+    }
+  }
+  std::printf("MDS n<=12: %d decodes, max relative error %.3g, max condition number %.3g\n",
+              decodes, max_err, max_cond);
+}
+
+TEST(MdsCode, SystematicSurvivorsCopyExactly) {
+  std::mt19937_64 rng(2);
+  const MdsCode code(7, 4, 9);
+  const Eigen::MatrixXf a = RandomMatrix(10, 3, rng);
+  const auto coded = code.Encode(a);
+  EXPECT_EQ(coded[0].rows(), 3);               // ceil(10/4)
+  const std::vector<int> s = {2, 0, 3, 1, 5};  // extra survivor ignored
+  std::vector<Eigen::MatrixXf> r;
+  for (int id : s) r.push_back(coded[id]);
+  const Eigen::MatrixXf full = code.Decode(s, r);
+  EXPECT_EQ(full.rows(), 12);
+  EXPECT_TRUE(full.topRows(10) == a);
+  EXPECT_TRUE(full.bottomRows(2).isZero());
+}
+
+TEST(MdsCode, SameSeedSameGenerator) {
+  EXPECT_TRUE(MdsCode(10, 5, 3).generator() == MdsCode(10, 5, 3).generator());
+  EXPECT_FALSE(MdsCode(10, 5, 3).generator() == MdsCode(10, 5, 4).generator());
+}
+
+// The measurement behind the default generator (see mds.h).
+TEST(MdsCode, GaussianHasTheBestWorstCaseConditioning) {
+  const int n = 12;
+  double worst[3] = {0, 0, 0};
+  const MdsGenerator gens[3] = {MdsGenerator::kGaussian, MdsGenerator::kChebyshev,
+                                MdsGenerator::kEquispaced};
+  std::printf("worst condition over all k-subsets, n=%d\n   k  gaussian chebyshev equispaced\n", n);
+  for (int k = 2; k < n; ++k) {
+    std::printf("  %2d", k);
+    for (int g = 0; g < 3; ++g) {
+      MdsOptions o;
+      o.generator = gens[g];
+      o.max_condition = 1e300;
+      const MdsCode code(n, k, 42, o);
+      EXPECT_TRUE(code.worst_condition_exhaustive());
+      worst[g] = std::max(worst[g], code.worst_condition());
+      std::printf(" %9.3g", code.worst_condition());
+    }
+    std::printf("\n");
+  }
+  EXPECT_LT(worst[0], worst[1]);
+  EXPECT_LT(worst[0], worst[2]);
+  EXPECT_LT(worst[0], 1e4);
+}
+
+TEST(MdsCode, RefusesIllConditionedGenerator) {
+  MdsOptions o;
+  o.generator = MdsGenerator::kEquispaced;
+  try {
+    MdsCode(30, 15, 1, o);
+    FAIL() << "expected gw::Error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    std::printf("%s\n", msg.c_str());
+    EXPECT_NE(msg.find("condition number"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("exceeds the limit 1e+05"), std::string::npos) << msg;
+  }
+}
+
+TEST(MdsCode, DecodeRefusesIllConditionedSurvivors) {
+  MdsOptions o;
+  o.generator = MdsGenerator::kEquispaced;
+  o.verify = false;
+  const MdsCode code(30, 15, 1, o);
+  std::vector<int> parity;
+  for (int i = 15; i < 30; ++i) parity.push_back(i);
+  const double cond = code.ConditionNumber(parity);
+  EXPECT_GT(cond, o.max_condition);
+  std::vector<Eigen::MatrixXf> r(15, Eigen::MatrixXf::Ones(2, 2));
+  try {
+    code.Decode(parity, r);
+    FAIL() << "expected gw::Error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    char num[32];
+    std::snprintf(num, sizeof num, "%.3g", cond);
+    EXPECT_NE(msg.find(std::string("condition number ") + num), std::string::npos) << msg;
+    EXPECT_NE(msg.find("above the limit 1e+05"), std::string::npos) << msg;
+  }
+  // Systematic survivors of the same code still decode (no solve).
+  std::vector<int> sys;
+  for (int i = 0; i < 15; ++i) sys.push_back(i);
+  EXPECT_NO_THROW(code.Decode(sys, r));
+}
+
+TEST(MdsCode, RejectsBadParameters) {
+  EXPECT_THROW(MdsCode(5, 0, 1), Error);
+  EXPECT_THROW(MdsCode(5, 6, 1), Error);
+  EXPECT_THROW(MdsCode(0, 0, 1), Error);
+  const MdsCode code(5, 3, 1);
+  const std::vector<Eigen::MatrixXf> r3(3, Eigen::MatrixXf::Ones(2, 2));
+  EXPECT_THROW(code.Decode({0, 1}, {r3[0], r3[1]}), Error);     // too few
+  EXPECT_THROW(code.Decode({0, 1, 1}, r3), Error);              // repeated
+  EXPECT_THROW(code.Decode({0, 1, 5}, r3), Error);              // out of range
+  EXPECT_THROW(code.Decode({0, 1, 3}, {r3[0], r3[1]}), Error);  // count mismatch
+  EXPECT_THROW(code.Decode({0, 1, 3}, {r3[0], r3[1], Eigen::MatrixXf::Ones(3, 2)}), Error);
+  EXPECT_THROW(code.Decode({0, 1, 3}, r3, 7), Error);  // more rows than the blocks hold
+}
+
+}  // namespace
+}  // namespace gw::coding
