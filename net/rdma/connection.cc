@@ -307,6 +307,7 @@ void RdmaConnection::Poll() {
     // Re-arm, then drain once more: a completion that raced the re-arm raises no event.
     if (pass == 0) ibv_req_notify_cq(cq_, 0);
   }
+  if (peer_gone_) Finish(false, "peer disconnected");  // no-op after its bye
 }
 
 void RdmaConnection::OnSendDone() {

@@ -8,6 +8,7 @@
 
 #include <rdma/rdma_cma.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -62,8 +63,12 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   rdma_cm_id* id() const { return id_; }
   ibv_cq* cq() const { return cq_; }
 
-  // Poll thread: drains the CQ and re-arms it for the completion channel.
+  // Poll thread: drains the CQ and re-arms it for the completion channel. If the peer has
+  // disconnected, ends the connection only after that drain: what it sent before its
+  // disconnect (a last write, its bye) is in the CQ and must be handled first.
   void Poll();
+  // CM thread: the peer disconnected (the poll thread finishes the connection).
+  void MarkDisconnected() { peer_gone_ = true; }
   // Ends the connection (any thread); kPeerClosed is reported if it had been open.
   void Finish(bool ok, const std::string& why);
 
@@ -115,6 +120,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   std::deque<Pending> pending_;
   std::vector<int> free_slots_;
   bool bye_sent_ = false;
+  std::atomic<bool> peer_gone_{false};
   std::chrono::steady_clock::time_point deadline_{};
 };
 

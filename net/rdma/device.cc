@@ -85,7 +85,8 @@ RdmaDevice::RdmaDevice(const DeviceOptions& options) : options_(options) {
   cm_channel_ = rdma_create_event_channel();
   comp_channel_ = ibv_create_comp_channel(ctx_);
   wake_fd_ = eventfd(0, EFD_NONBLOCK);
-  if (cm_channel_ == nullptr || comp_channel_ == nullptr || wake_fd_ < 0) {
+  poll_wake_fd_ = eventfd(0, EFD_NONBLOCK);
+  if (cm_channel_ == nullptr || comp_channel_ == nullptr || wake_fd_ < 0 || poll_wake_fd_ < 0) {
     throw Error(std::string("cannot create RDMA event channels: ") + std::strerror(errno));
   }
   SetNonBlocking(cm_channel_->fd);
@@ -348,7 +349,12 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
       return;
     case RDMA_CM_EVENT_DISCONNECTED:
       if (attempt) SettleAttempt(id, "disconnected during set-up", false);
-      if (conn) conn->Finish(false, "peer disconnected");
+      if (conn) {
+        conn->MarkDisconnected();
+        const uint64_t one = 1;
+        ssize_t ignored = write(poll_wake_fd_, &one, sizeof one);
+        (void)ignored;
+      }
       return;
     case RDMA_CM_EVENT_DEVICE_REMOVAL: {
       GW_ERROR("RDMA device " << ibv_get_device_name(ctx_->device) << " was removed");
@@ -429,8 +435,8 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
   }
   // A hello may arrive before the CM thread has seen ESTABLISHED: the QP receives as soon as
   // it is ready to, so kConnecting is as good as kHandshake here.
-  if (const auto st = conn.state(); st != RdmaConnection::State::kHandshake &&
-                                    st != RdmaConnection::State::kConnecting) {
+  if (const auto st = conn.state();
+      st != RdmaConnection::State::kHandshake && st != RdmaConnection::State::kConnecting) {
     return conn.Abort("unexpected handshake frame");
   }
   std::string why;
@@ -534,11 +540,15 @@ void RdmaDevice::CheckHandshakeDeadlines() {
 }
 
 void RdmaDevice::PollLoop() {
-  pollfd fds[2] = {{comp_channel_->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  pollfd fds[3] = {
+      {comp_channel_->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {poll_wake_fd_, POLLIN, 0}};
   auto last_check = Clock::now();
   while (!stop_) {
     // Busy mode spins over the CQs; event mode sleeps until a CQ raises an event.
-    poll(fds, 2, options_.rdma_busy_poll ? 0 : 50);
+    poll(fds, 3, options_.rdma_busy_poll ? 0 : 50);
+    uint64_t wakes = 0;
+    ssize_t ignored = read(poll_wake_fd_, &wakes, sizeof wakes);
+    (void)ignored;
     ibv_cq* ev_cq = nullptr;
     void* ev_ctx = nullptr;
     while (ibv_get_cq_event(comp_channel_, &ev_cq, &ev_ctx) == 0) {
@@ -599,6 +609,7 @@ void RdmaDevice::Shutdown() {
   if (comp_channel_ != nullptr) ibv_destroy_comp_channel(comp_channel_);
   if (cm_channel_ != nullptr) rdma_destroy_event_channel(cm_channel_);
   if (wake_fd_ >= 0) close(wake_fd_);
+  if (poll_wake_fd_ >= 0) close(poll_wake_fd_);
   if (devices_ != nullptr) rdma_free_devices(devices_);
   comp_channel_ = nullptr;
   cm_channel_ = nullptr;

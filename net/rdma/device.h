@@ -71,7 +71,8 @@ class RdmaDevice final : public Device {
   ibv_context** devices_ = nullptr;
   rdma_event_channel* cm_channel_ = nullptr;
   ibv_comp_channel* comp_channel_ = nullptr;
-  int wake_fd_ = -1;
+  int wake_fd_ = -1;       // shutdown: wakes both threads for good
+  int poll_wake_fd_ = -1;  // wakes the poll thread once (a connection needs attention)
   rdma_cm_id* listener_ = nullptr;
   uint16_t port_ = 0;
 

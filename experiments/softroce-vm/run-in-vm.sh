@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# Boots a throw-away qemu VM running Debian's kernel with real soft-RoCE (rdma_rxe), runs ONE
+# command inside it and exits with that command's exit code. The command runs chrooted into
+# this machine's root (9p, read-only) with the repo (and GW_VM_RW dirs) writable at the same
+# path, in the caller's current directory, with rxe0 ACTIVE on a dummy netdev 169.254.77.1/16.
+# Its stdout/stderr stream live to this script's stdout/stderr.
+#
+# Usage: run-in-vm.sh PROGRAM [ARG...]   run PROGRAM with these arguments (no shell)
+#        run-in-vm.sh 'SHELL COMMAND LINE' one single argument: run it with bash -c
+# Env (all optional):
+#   GW_VM_TIMEOUT   seconds before the VM is killed (default 2400 = 40 min); exit code 124
+#   GW_VM_MEM       guest memory (default 3G)      GW_VM_SMP  guest CPUs (default 2)
+#   GW_VM_ACCEL     auto|tcg|kvm (default auto: KVM only with real VT-x/AMD-V, never on a
+#                   nested PVM /dev/kvm)
+#   GW_VM_RW        extra host dirs, ':'-separated, to make writable inside (repo always is)
+#   GW_VM_PASSENV   names of caller's variables to pass in (space-separated), e.g. GTEST_FILTER
+#   GW_VM_VERBOSE=1 show the guest's console (boot log, rdma link) live on stderr
+#   GW_VM_QUIET=1   no 'softroce-vm:' status lines on stderr (errors still shown)
+#   GW_VM_CACHE     kernel/initramfs cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/gradwire-vm)
+# Exit codes: the command's; 124 timeout; 125 the guest failed to start or never reported one.
+set -euo pipefail
+
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
+repo=$(cd -- "$here/../.." && pwd -P)
+export GW_VM_CACHE=${GW_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gradwire-vm}
+cache=$GW_VM_CACHE
+timeout_s=${GW_VM_TIMEOUT:-2400}
+mem=${GW_VM_MEM:-3G}
+smp=${GW_VM_SMP:-2}
+accel=${GW_VM_ACCEL:-auto}
+verbose=${GW_VM_VERBOSE:-0}
+quiet=${GW_VM_QUIET:-0}
+
+say() { [[ $quiet == 1 ]] || echo "softroce-vm: $*" >&2; }
+die() { echo "softroce-vm: error: $*" >&2; exit 125; }
+
+if (($# == 0)) || [[ $1 == -h || $1 == --help ]]; then
+  sed -n '2,22p' "${BASH_SOURCE[0]}" >&2
+  exit 2
+fi
+[[ $timeout_s =~ ^[0-9]+$ ]] || die "GW_VM_TIMEOUT must be a number of seconds, not '$timeout_s'"
+
+for tool in qemu-system-x86_64 timeout setpriv mkfifo; do
+  command -v "$tool" >/dev/null ||
+    die "$tool not found: run experiments/softroce-vm/prepare.sh as root"
+done
+# Kernel + initramfs: a fast no-op when ready; downloads/builds them on first use.
+"$here/prepare.sh" --no-install || die "prepare.sh failed (see above)"
+kpkg=$(<"$cache/current")
+kdir=$cache/${kpkg#linux-image-}
+[[ -s $kdir/vmlinuz && -s $kdir/initrd.gz ]] || die "no kernel/initramfs in $kdir: run prepare.sh"
+
+case $accel in
+  auto)
+    accel=tcg
+    if [[ ! -e /sys/module/kvm_pvm && -r /dev/kvm && -w /dev/kvm ]] &&
+      { [[ -d /sys/module/kvm_intel ]] || [[ -d /sys/module/kvm_amd ]]; } &&
+      grep -qwE 'vmx|svm' /proc/cpuinfo; then
+      accel=kvm
+    fi
+    ;;
+  tcg | kvm) ;;
+  *) die "GW_VM_ACCEL must be auto, tcg or kvm, not '$accel'" ;;
+esac
+if [[ $accel == kvm ]]; then
+  accel_args=(-accel kvm -cpu host)
+else
+  # shellcheck disable=SC2054 # qemu's option values contain commas
+  accel_args=(-accel tcg,thread=multi -cpu max)
+fi
+
+# --- the run directory (shared read-write with the guest as 9p tag gwrun) -----------------
+# Remove run dirs left by runs that were SIGKILLed (their owner pid is gone).
+for d in "${TMPDIR:-/tmp}"/gw-vm.*; do
+  [[ -f $d/owner.pid ]] || continue
+  kill -0 "$(<"$d/owner.pid")" 2>/dev/null || rm -rf "$d"
+done
+run=$(mktemp -d "${TMPDIR:-/tmp}/gw-vm.XXXXXX")
+echo $$ >"$run/owner.pid"
+qpid=
+cat_pids=()
+# shellcheck disable=SC2317 # invoked by the traps
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM HUP
+  if [[ -n $qpid ]] && kill -0 "$qpid" 2>/dev/null; then
+    kill -TERM "$qpid" 2>/dev/null || true # timeout(1) passes it on to qemu
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$qpid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$qpid" 2>/dev/null || true
+  fi
+  # Unblock readers whose FIFO qemu never opened, then let them finish draining.
+  for f in "$run/out.fifo" "$run/err.fifo" "$run/console.fifo"; do
+    [[ -p $f ]] && { : <>"$f"; } 2>/dev/null
+  done
+  ((${#cat_pids[@]})) && wait "${cat_pids[@]}" 2>/dev/null
+  rm -rf "$run"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# Writable dirs: the repo, plus GW_VM_RW; parents before children.
+rw_dirs=("$repo")
+if [[ -n ${GW_VM_RW:-} ]]; then
+  IFS=: read -r -a extra <<<"$GW_VM_RW"
+  for d in "${extra[@]}"; do
+    [[ -n $d ]] || continue
+    [[ -d $d ]] || die "GW_VM_RW: '$d' is not a directory"
+    rw_dirs+=("$(cd -- "$d" && pwd -P)")
+  done
+fi
+printf '%s\n' "${rw_dirs[@]}" | awk '{ print length, $0 }' | sort -n -s | cut -d' ' -f2- |
+  awk '!seen[$0]++' >"$run/rw-dirs"
+
+# The command script, run by the host's bash inside the chroot.
+{
+  echo "# generated by run-in-vm.sh"
+  for name in ${GW_VM_PASSENV:-}; do
+    [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "GW_VM_PASSENV: bad name '$name'"
+    [[ -v $name ]] && printf 'export %s=%q\n' "$name" "${!name}"
+  done
+  printf 'cd -- %q 2>/dev/null || cd /\nunset OLDPWD\n' "$PWD"
+  if (($# == 1)); then
+    printf 'exec /bin/bash -c %q\n' "$1"
+  else
+    printf 'exec'
+    printf ' %q' "$@"
+    printf '\n'
+  fi
+} >"$run/cmd.sh"
+[[ $verbose == 1 ]] && touch "$run/verbose"
+
+# --- output: one virtio-serial port per stream, each on a FIFO drained by cat ----------------
+mkfifo "$run/out.fifo" "$run/err.fifo"
+cat "$run/out.fifo" &
+cat_pids+=($!)
+cat "$run/err.fifo" >&2 &
+cat_pids+=($!)
+if [[ $verbose == 1 ]]; then
+  mkfifo "$run/console.fifo"
+  # the guest console (ttyS0) to stderr, and to console.log for the failure report
+  tee "$run/console.log" <"$run/console.fifo" >&2 &
+  cat_pids+=($!)
+  console=$run/console.fifo
+else
+  console=$run/console.log
+fi
+
+virtfs() { # tag host-dir [extra options]
+  local dir=${2//,/,,}
+  echo "local,path=$dir,mount_tag=$1,security_model=none,multidevs=remap${3:+,$3}"
+}
+qemu_args=(
+  -name gradwire-softroce -nodefaults -no-user-config -display none -no-reboot
+  "${accel_args[@]}" -m "$mem" -smp "$smp"
+  -kernel "$kdir/vmlinuz" -initrd "$kdir/initrd.gz"
+  -append "console=ttyS0 quiet loglevel=3 panic=-1 mitigations=off rdinit=/init"
+  -chardev "file,id=gwcon,path=${console//,/,,}" -serial chardev:gwcon
+  -device virtio-rng-pci
+  -virtfs "$(virtfs hostroot / readonly=on)"
+  -virtfs "$(virtfs gwrun "$run")"
+)
+i=0
+while IFS= read -r d; do
+  qemu_args+=(-virtfs "$(virtfs "gwrw$i" "$d")")
+  i=$((i + 1))
+done <"$run/rw-dirs"
+# shellcheck disable=SC2054 # qemu's option values contain commas
+qemu_args+=(
+  -device virtio-serial-pci
+  -chardev "file,id=gwout,path=${run//,/,,}/out.fifo" -device virtserialport,chardev=gwout,name=gw.stdout
+  -chardev "file,id=gwerr,path=${run//,/,,}/err.fifo" -device virtserialport,chardev=gwerr,name=gw.stderr
+)
+
+say "booting ${kpkg#linux-image-} ($accel, $smp CPUs, $mem, timeout ${timeout_s}s): $*"
+start=$(date +%s.%N)
+# pdeathsig: should this script die without its trap (SIGKILL), qemu dies with it.
+setpriv --pdeathsig KILL timeout -k 10 "$timeout_s" \
+  setpriv --pdeathsig KILL qemu-system-x86_64 "${qemu_args[@]}" >"$run/qemu.log" 2>&1 &
+qpid=$!
+qrc=0
+wait "$qpid" || qrc=$?
+qpid=
+for f in "$run/out.fifo" "$run/err.fifo" "$run/console.fifo"; do
+  [[ -p $f ]] && { : <>"$f"; } 2>/dev/null
+done
+wait "${cat_pids[@]}" 2>/dev/null || true
+cat_pids=()
+elapsed=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+
+show_logs() {
+  if [[ $verbose != 1 && -s $run/console.log ]]; then
+    echo "softroce-vm: --- guest console (last 40 lines) ---" >&2
+    tail -n 40 "$run/console.log" >&2
+  fi
+  if [[ -s $run/qemu.log ]]; then
+    echo "softroce-vm: --- qemu ---" >&2
+    tail -n 20 "$run/qemu.log" >&2
+  fi
+}
+
+if [[ -s $run/sigill ]]; then
+  echo "softroce-vm: note: in the VM, processes died of SIGILL (invalid opcode):" >&2
+  sed 's/^/softroce-vm:   /' "$run/sigill" >&2
+  if [[ $accel == tcg ]]; then
+    echo "softroce-vm: the emulated CPU (TCG -cpu max) has AVX2/FMA/BMI2 (x86-64-v3) but no AVX-512;" \
+      "build what runs in the VM without -march=native (gradwire: -DGW_NATIVE=OFF" \
+      "-DCMAKE_CXX_FLAGS=-march=x86-64-v3, in a build dir of its own)" >&2
+  fi
+fi
+if [[ -s $run/rc ]]; then
+  rc=$(<"$run/rc")
+  [[ $rc =~ ^[0-9]+$ ]] || die "the guest reported a bad exit code '$rc'"
+  if [[ -s $run/init-error ]]; then
+    echo "softroce-vm: error: the guest's setup failed: $(<"$run/init-error")" >&2
+    show_logs
+  fi
+  say "exit code $rc after ${elapsed}s"
+  exit "$rc"
+fi
+if ((qrc == 124 || qrc == 137)); then
+  echo "softroce-vm: error: timed out after ${timeout_s}s (GW_VM_TIMEOUT); the VM was killed" >&2
+  show_logs
+  exit 124
+fi
+echo "softroce-vm: error: the guest never reported an exit code (qemu exited with $qrc after ${elapsed}s)" >&2
+show_logs
+exit 125
