@@ -40,8 +40,8 @@ run tcp_write_bench --benchmark_min_time=0.3 --benchmark_repetitions=3 --benchma
 run aggregate_bench --benchmark_min_time=0.3
 
 echo "== summary =="
-summarize "TCP 64 MiB write:" 0.9
-summarize "aggregation (4 slots x 64 MiB):" 0.8
+summarize "TCP 64 MiB write:" 0.9 | tee "$out/summary.txt"
+summarize "aggregation (4 slots x 64 MiB):" 0.8 | tee -a "$out/summary.txt"
 
 # push/pull goodput (gradwire bench) follows
 # The reference is the iperf3 single-stream figure tcp_write_bench measured in this run, with
@@ -62,3 +62,20 @@ for len in 4M 40M; do
 done
 echo
 cat "$out/push-summary.txt"
+cat "$out/push-summary.txt" >>"$out/summary.txt"
+
+# Keep this run's summary in results/bench/, with the command and the machine.
+results=$(cd "$(dirname "$0")/.." && pwd)/results/bench
+mkdir -p "$results"
+{
+  echo "# results/bench"
+  echo
+  echo "Made by \`make bench\` (experiments/bench.sh) on $(date -u +%Y-%m-%d), $(nproc) cores,"
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)."
+  echo "Every reference (iperf3, memcpy) was measured in the same run; ratios are of medians."
+  echo
+  echo '```'
+  cat "$out/summary.txt"
+  echo '```'
+} >"$results/README.md"
+echo "summary: results/bench/README.md"

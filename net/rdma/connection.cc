@@ -348,6 +348,7 @@ void RdmaConnection::OnRecv(uint32_t slot, uint32_t len) {
     h.reset();
     why = "frame length does not match the message";
   }
+  if (state() == State::kFinished) return;  // late arrivals on a connection already ended
   if (!h) return Abort("malformed frame: " + why);
   const std::span<const uint8_t> payload(buf + FrameHeader::kSize,
                                          is_write ? 0 : static_cast<size_t>(h->length));
