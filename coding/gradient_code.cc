@@ -7,6 +7,7 @@
 
 #include "coding/mds.h"
 #include "coding/rng.h"
+#include "coding/subsets.h"
 #include "net/error.h"
 
 namespace gw::coding {
@@ -102,21 +103,14 @@ double GradientCode::Amplification(const std::vector<int>& survivors) const {
 double GradientCode::WorstAmplification(uint64_t seed, double abort_above) const {
   const int m = n_ - s_;
   double worst = 0;
-  std::vector<int> idx(m);
   // Exhaustive over the C(n, s) survivor sets when few, else a seeded sample.
   double count = 1;
   for (int i = 1; i <= s_; ++i) count = count * (n_ - s_ + i) / i;
   if (count <= kExhaustiveSets) {
-    for (int i = 0; i < m; ++i) idx[i] = i;
-    while (true) {
-      worst = std::max(worst, Amplification(idx));
-      if (worst > abort_above) return worst;
-      int i = m - 1;
-      while (i >= 0 && idx[i] == n_ - m + i) --i;
-      if (i < 0) break;
-      ++idx[i];
-      for (int j = i + 1; j < m; ++j) idx[j] = idx[j - 1] + 1;
-    }
+    ForEachSubset(n_, m, [&](const std::vector<int>& set) {
+      worst = std::max(worst, Amplification(set));
+      return worst <= abort_above;
+    });
     return worst;
   }
   std::mt19937_64 rng(MixSeed(seed, {0x6763}));
@@ -157,19 +151,7 @@ Eigen::VectorXf GradientCode::Encode(int worker,
 }
 
 Eigen::VectorXd GradientCode::DecodingVector(const std::vector<int>& survivors) const {
-  if (static_cast<int>(survivors.size()) < n_ - s_) {
-    throw Error("gradient code: need at least n-s=" + std::to_string(n_ - s_) + " survivors, got " +
-                std::to_string(survivors.size()));
-  }
-  std::vector<bool> seen(n_, false);
-  for (int w : survivors) {
-    if (w < 0 || w >= n_) {
-      throw Error("gradient code: survivor " + std::to_string(w) + " outside [0, " +
-                  std::to_string(n_) + ")");
-    }
-    if (seen[w]) throw Error("gradient code: survivor " + std::to_string(w) + " repeated");
-    seen[w] = true;
-  }
+  CheckSurvivors(survivors, n_, n_ - s_, "gradient code");
   Eigen::VectorXd a = Eigen::VectorXd::Zero(n_);
   if (scheme_ == GradientScheme::kFractionalRepetition) {
     // One survivor per group, weight 1.

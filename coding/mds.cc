@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "coding/rng.h"
+#include "coding/subsets.h"
 #include "net/error.h"
 
 namespace gw::coding {
@@ -87,16 +88,7 @@ double WorstCondition(const Eigen::MatrixXd& g, int k, const MdsOptions& o, uint
   };
   if (BinomialCapped(n, k, o.exhaustive_limit) <= o.exhaustive_limit) {
     *exhaustive = true;
-    std::vector<int> idx(k);
-    for (int i = 0; i < k; ++i) idx[i] = i;
-    while (true) {
-      if (!visit(idx)) break;
-      int i = k - 1;
-      while (i >= 0 && idx[i] == n - k + i) --i;
-      if (i < 0) break;
-      ++idx[i];
-      for (int j = i + 1; j < k; ++j) idx[j] = idx[j - 1] + 1;
-    }
+    ForEachSubset(n, k, visit);
     return worst;
   }
   *exhaustive = false;
@@ -221,19 +213,7 @@ std::vector<Eigen::MatrixXf> MdsCode::Encode(const Eigen::MatrixXf& a) const {
 }
 
 void MdsCode::CheckSurvivors(const std::vector<int>& survivors) const {
-  if (static_cast<int>(survivors.size()) < k_) {
-    throw Error("MDS decode: need at least k=" + std::to_string(k_) + " survivors, got " +
-                std::to_string(survivors.size()));
-  }
-  std::vector<bool> seen(n_, false);
-  for (int s : survivors) {
-    if (s < 0 || s >= n_) {
-      throw Error("MDS decode: survivor id " + std::to_string(s) + " outside [0, " +
-                  std::to_string(n_) + ")");
-    }
-    if (seen[s]) throw Error("MDS decode: survivor id " + std::to_string(s) + " repeated");
-    seen[s] = true;
-  }
+  coding::CheckSurvivors(survivors, n_, k_, "MDS decode");
 }
 
 double MdsCode::ConditionNumber(const std::vector<int>& survivors) const {

@@ -7,24 +7,11 @@
 #include <vector>
 
 #include "coding/gradient_code.h"
+#include "coding/subsets.h"
 #include "net/error.h"
 
 namespace gw::coding {
 namespace {
-
-template <typename F>
-void ForEachSubset(int n, int k, F f) {
-  std::vector<int> idx(k);
-  for (int i = 0; i < k; ++i) idx[i] = i;
-  while (true) {
-    f(idx);
-    int i = k - 1;
-    while (i >= 0 && idx[i] == n - k + i) --i;
-    if (i < 0) return;
-    ++idx[i];
-    for (int j = i + 1; j < k; ++j) idx[j] = idx[j - 1] + 1;
-  }
-}
 
 // Checks the structure and every (n−s)-subset of survivors.
 void CheckCode(const GradientCode& code, bool exact_replication, std::mt19937_64& rng,
