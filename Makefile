@@ -5,6 +5,7 @@
 #   make bench  Google Benchmark apps + push/pull goodput, each beside its reference
 #   make asan   ASan + UBSan build in build-asan/ running the same tests
 #   make test-rdma  the same tests in a soft-RoCE VM (real rdma_rxe), RDMA cases active
+#   make bench-rdma RDMA write bandwidth/latency beside ib_write_bw/ib_write_lat in that VM
 #   make deps   apt-get install whatever of debian-packages.txt is missing (as root)
 
 BUILD ?= build
@@ -12,7 +13,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all build test run bench asan test-rdma deps format clean
+.PHONY: all build test run bench bench-rdma asan test-rdma deps format clean
 
 all: build
 
@@ -55,6 +56,14 @@ test-rdma:
 	  CMAKE_FLAGS="-DGW_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3"
 	experiments/softroce-vm/run-in-vm.sh \
 	  "cd $(VM_BUILD) && ctest --output-on-failure -V -j 1 --timeout 1800 $(RDMA_CTEST_ARGS)"
+
+# RDMA write bandwidth and latency beside ib_write_bw / ib_write_lat on rxe0, same VM boot.
+bench-rdma: $(DEPS_STAMP)
+	@experiments/softroce-vm/prepare.sh
+	cmake -S . -B $(VM_BUILD) -DCMAKE_BUILD_TYPE=Release -DGW_NATIVE=OFF \
+	  -DCMAKE_CXX_FLAGS=-march=x86-64-v3
+	cmake --build $(VM_BUILD) -j $(JOBS) --target rdma_write_bench
+	experiments/rdma-bench.sh $(VM_BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "net/device.h"
 #include "net/error.h"
 
@@ -53,37 +54,9 @@ constexpr std::chrono::milliseconds kStallTimeout{10000};
 const PeerId kServerId{Role::kServer, 0};
 const PeerId kClientId{Role::kWorker, 0};
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-// A free TCP port on loopback (the kernel picks it; released again for iperf3 to take).
-uint16_t FreeLoopbackPort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw Error(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  close(fd);
-  if (!ok) throw Error(std::string("no free loopback port: ") + std::strerror(errno));
-  return ntohs(addr.sin_port);
-}
-
-// Runs a shell command and returns its stdout; *status gets its exit status.
-std::string Capture(const std::string& command, int* status) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) throw Error("popen(" + command + "): " + std::strerror(errno));
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
-  *status = pclose(pipe);
-  return out;
-}
+using bench::Capture;
+using bench::FreeLoopbackPort;
+using bench::Median;
 
 // end.sum_received.bits_per_second of iperf3's JSON report: the first bits_per_second after
 // the "sum_received" key, which is an object of numbers only.

@@ -92,6 +92,17 @@ void RdmaConnection::Release() {
   recv_slab_ = send_slab_ = nullptr;
 }
 
+void RdmaConnection::TuneEstablishedQp() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (released_ || id_ == nullptr || id_->qp == nullptr) return;
+  ibv_qp_attr attr{};
+  attr.min_rnr_timer = kMinRnrTimer;
+  if (const int rc = ibv_modify_qp(id_->qp, &attr, IBV_QP_MIN_RNR_TIMER); rc != 0) {
+    GW_DEBUG("could not shorten the RNR timer for " << ToString(peer_) << ": "
+                                                    << std::strerror(rc));
+  }
+}
+
 bool RdmaConnection::open() const {
   std::lock_guard<std::mutex> lock(mu_);
   return state_ == State::kOpen && !bye_sent_;
@@ -192,7 +203,8 @@ bool RdmaConnection::TryPostLocked(Pending& p) {
 bool RdmaConnection::PostWriteLocked(const Pending& p) {
   const size_t chunks = (p.src.size() + kMaxWriteChunk - 1) / kMaxWriteChunk;
   const uint32_t wrs = static_cast<uint32_t>(chunks) + 1;
-  if (sq_used_ + wrs > kMaxSendWr) return false;  // never overflow the send queue
+  // Never overflow our send queue nor the peer's posted receives.
+  if (sq_used_ + wrs > kMaxSendWr || posted_.size() >= kMaxInFlight) return false;
   uint32_t lkey = 0;
   if (!p.src.empty()) {
     try {
@@ -241,7 +253,9 @@ bool RdmaConnection::PostWriteLocked(const Pending& p) {
 }
 
 bool RdmaConnection::PostFrameLocked(const Pending& p) {
-  if (free_slots_.empty() || sq_used_ + 1 > kMaxSendWr) return false;
+  if (free_slots_.empty() || sq_used_ + 1 > kMaxSendWr || posted_.size() >= kMaxInFlight) {
+    return false;
+  }
   const int slot = free_slots_.back();
   free_slots_.pop_back();
   std::byte* buf = send_slab_ + static_cast<size_t>(slot) * kSlotBytes;

@@ -30,6 +30,13 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   static constexpr uint32_t kRecvDepth = 32;   // receive buffers posted per connection
   static constexpr uint32_t kSendSlots = 16;   // control messages in flight
   static constexpr uint32_t kMaxSendWr = 256;  // send queue depth
+  // Every write's notice and every control frame consumes one of the peer's kRecvDepth posted
+  // receives: never have more of them unacknowledged, or the peer's NIC answers "receiver
+  // not ready" and the sender stalls for the RNR timer.
+  static constexpr uint32_t kMaxInFlight = kRecvDepth;
+  static_assert(kMaxInFlight * 2 <= kMaxSendWr, "a write is at most 2 WRs below 1 GiB");
+  // Minimum RNR NAK timer (IB encoding 12 = 0.64 ms): rdma_cm leaves the QP at 0 = 655 ms.
+  static constexpr uint8_t kMinRnrTimer = 12;
   static constexpr size_t kSlotBytes = FrameHeader::kSize + kMaxControlBytes;
   // RC messages may be up to 2 GiB; larger writes are split into several work requests.
   static constexpr size_t kMaxWriteChunk = size_t{1} << 30;
@@ -57,6 +64,8 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   // Handshake frames (device). close_after: end the connection once it is sent (a refusal).
   void SendFrame(FrameType type, std::span<const uint8_t> payload, bool close_after = false);
   void set_state(State s);
+  // Once established: a short receiver-not-ready wait (best effort; logged if refused).
+  void TuneEstablishedQp();
   State state() const;
   void set_handshake_deadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
   std::chrono::steady_clock::time_point handshake_deadline() const { return deadline_; }

@@ -325,6 +325,7 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
     }
     case RDMA_CM_EVENT_ESTABLISHED:
       if (!conn) return;
+      conn->TuneEstablishedQp();
       conn->set_state(RdmaConnection::State::kHandshake);
       conn->set_handshake_deadline(Clock::now() + options_.handshake_timeout);
       if (attempt) {  // we called: introduce ourselves

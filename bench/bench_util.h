@@ -1,0 +1,55 @@
+// Small helpers shared by the benchmark apps: medians, a free loopback port for a reference
+// tool's side channel, and running a shell command for its output.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "net/error.h"
+
+namespace gw::bench {
+
+// The median (the upper one of an even count); v must not be empty.
+inline double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// A free TCP port on loopback (the kernel picks it; released again for a reference tool).
+inline uint16_t FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw Error(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  close(fd);
+  if (!ok) throw Error(std::string("no free loopback port: ") + std::strerror(errno));
+  return ntohs(addr.sin_port);
+}
+
+// Runs a shell command and returns its stdout; *status gets its wait status (pclose).
+inline std::string Capture(const std::string& command, int* status) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) throw Error("popen(" + command + "): " + std::strerror(errno));
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) out.append(buf.data(), n);
+  *status = pclose(pipe);
+  return out;
+}
+
+}  // namespace gw::bench
