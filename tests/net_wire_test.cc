@@ -74,6 +74,18 @@ TEST(Wire, HelloRoundTripAndRejects) {
   EXPECT_NE(why.find("version"), std::string::npos);
 }
 
+TEST(Wire, CheckHelloRefusesOtherJobsAndTokens) {
+  Hello h;
+  h.peer = {Role::kWorker, 3};
+  h.job_id = "job";
+  h.token = "secret";
+  EXPECT_EQ(CheckHello(h, "job", "secret"), "");
+  EXPECT_NE(CheckHello(h, "other", "secret").find("wrong job id"), std::string::npos);
+  EXPECT_NE(CheckHello(h, "job", "secreT").find("wrong token"), std::string::npos);
+  EXPECT_NE(CheckHello(h, "job", "secret2").find("wrong token"), std::string::npos);
+  EXPECT_NE(CheckHello(h, "job", "").find("wrong token"), std::string::npos);
+}
+
 TEST(Address, ParsesAndRejects) {
   auto a = Address::Parse("tcp://10.0.0.1:9000");
   EXPECT_EQ(a.transport, TransportKind::kTcp);

@@ -49,13 +49,6 @@ sockaddr_storage Resolve(const Address& addr) {
   return ss;
 }
 
-bool ConstantTimeEqual(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 }  // namespace
 
 RdmaDevice::RdmaDevice(const DeviceOptions& options) : options_(options) {
@@ -451,21 +444,16 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
   }
   std::optional<tcp::Hello> hello;
   if (why.empty()) hello = tcp::ParseHello(payload, &why);
-  if (hello) {
-    if (hello->job_id != options_.job_id) {
-      why = "wrong job id '" + hello->job_id + "' from " + ToString(hello->peer) +
-            " (this is job '" + options_.job_id + "')";
-    } else if (!ConstantTimeEqual(hello->token, options_.token)) {
-      why = "wrong token from " + ToString(hello->peer) + " in job '" + hello->job_id + "'";
-    } else if (!(hello->peer == conn.peer())) {
-      why = calling ? "the address is " + ToString(hello->peer) + ", not the expected " +
-                          ToString(conn.peer())
-                    : "the peer claimed to be " + ToString(conn.peer()) + " but says " +
-                          ToString(hello->peer);
-    } else if (!calling) {
-      if (auto live = Find(conn.peer()); live && live->open()) {
-        why = ToString(conn.peer()) + " is already connected (duplicate rank?)";
-      }
+  if (hello) why = tcp::CheckHello(*hello, options_.job_id, options_.token);
+  if (hello && why.empty() && !(hello->peer == conn.peer())) {
+    why = calling ? "the address is " + ToString(hello->peer) + ", not the expected " +
+                        ToString(conn.peer())
+                  : "the peer claimed to be " + ToString(conn.peer()) + " but says " +
+                        ToString(hello->peer);
+  }
+  if (hello && why.empty() && !calling) {
+    if (auto live = Find(conn.peer()); live && live->open()) {
+      why = ToString(conn.peer()) + " is already connected (duplicate rank?)";
     }
   }
   if (!why.empty()) {

@@ -34,13 +34,6 @@ constexpr auto kConnectRetry = std::chrono::milliseconds(100);
 
 std::pair<int, uint32_t> Key(PeerId p) { return {static_cast<int>(p.role), p.rank}; }
 
-bool ConstantTimeEqual(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
 std::string AvailableCongestionControls() {
   std::ifstream f("/proc/sys/net/ipv4/tcp_available_congestion_control");
   std::string line;
@@ -143,7 +136,7 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     std::string why;
     const auto hello = ParseHello(in_payload_, &why);
     if (!hello) return Refuse("malformed hello: " + why, !initiator_);
-    why = dev_.CheckHello(*hello);
+    why = CheckHello(*hello, dev_.options().job_id, dev_.options().token);
     if (why.empty() && !initiator_) {
       // One connection per peer identity: a second claimant (a duplicate rank) must not
       // evict a live peer. A restarted peer gets in once its old connection is seen closed.
@@ -238,17 +231,6 @@ void TcpDevice::ConfigureSocket(tcp::socket& socket) {
                 "); this kernel offers: " + AvailableCongestionControls() + " (modprobe tcp_" + cc +
                 " or pick one of those)");
   }
-}
-
-std::string TcpDevice::CheckHello(const Hello& hello) const {
-  if (hello.job_id != options_.job_id) {
-    return "wrong job id '" + hello.job_id + "' from " + ToString(hello.peer) + " (this is job '" +
-           options_.job_id + "')";
-  }
-  if (!ConstantTimeEqual(hello.token, options_.token)) {
-    return "wrong token from " + ToString(hello.peer) + " in job '" + hello.job_id + "'";
-  }
-  return "";
 }
 
 Region& TcpDevice::RegisterRegion(size_t bytes, PeerId writer) {

@@ -58,8 +58,6 @@ class TcpDevice final : public Device {
   // Used by connections and the handshake (I/O thread).
   boost::asio::io_context& io() { return io_; }
   void ConfigureSocket(boost::asio::ip::tcp::socket& socket);
-  // Checks a peer's hello against this job; returns the reason to refuse, or "" to accept.
-  std::string CheckHello(const struct Hello& hello) const;
   std::shared_ptr<TcpConnection> Adopt(boost::asio::ip::tcp::socket socket, PeerId peer);
   void OnConnectionClosed(TcpConnection* connection);
 

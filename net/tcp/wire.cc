@@ -1,5 +1,6 @@
 #include "net/tcp/wire.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "net/device.h"
@@ -109,6 +110,19 @@ std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why
     return std::nullopt;
   }
   return h;
+}
+
+std::string CheckHello(const Hello& hello, const std::string& job_id, const std::string& token) {
+  if (hello.job_id != job_id) {
+    return "wrong job id '" + hello.job_id + "' from " + ToString(hello.peer) + " (this is job '" +
+           job_id + "')";
+  }
+  unsigned char diff = hello.token.size() == token.size() ? 0 : 1;
+  for (size_t i = 0; i < std::min(hello.token.size(), token.size()); ++i) {
+    diff |= static_cast<unsigned char>(hello.token[i] ^ token[i]);
+  }
+  if (diff != 0) return "wrong token from " + ToString(hello.peer) + " in job '" + job_id + "'";
+  return "";
 }
 
 }  // namespace gw::tcp

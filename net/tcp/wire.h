@@ -63,6 +63,9 @@ struct Hello {
 
 std::vector<uint8_t> EncodeHello(const Hello& h);
 std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why);
+// The handshake policy of every backend: a peer of another job, or with another token
+// (compared in constant time), is refused. Returns why, or "" to accept.
+std::string CheckHello(const Hello& hello, const std::string& job_id, const std::string& token);
 
 // Payload bound of each non-write frame type.
 uint64_t MaxPayload(FrameType type);
