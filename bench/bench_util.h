@@ -1,7 +1,9 @@
-// Small helpers shared by the benchmark apps: medians, a free loopback port for a reference
-// tool's side channel, and running a shell command for its output.
+// Small helpers shared by the benchmark apps: a reporter that keeps reported values, medians, a
+// free loopback port for a reference tool's side channel, and running a shell command for its
+// output.
 #pragma once
 
+#include <benchmark/benchmark.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +14,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,5 +55,45 @@ inline std::string Capture(const std::string& command, int* status) {
   *status = pclose(pipe);
   return out;
 }
+
+// The console output, plus the given counters of each reported run, by row ("name" or
+// "name/args"). Only reported runs count, not the trials Google Benchmark runs to find an
+// iteration count.
+class Collector : public benchmark::ConsoleReporter {
+ public:
+  explicit Collector(std::vector<std::string> counters)
+      : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular),
+        counters_(std::move(counters)) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.error_occurred) continue;
+      for (const std::string& name : counters_) {
+        const auto it = run.counters.find(name);
+        if (it == run.counters.end()) continue;
+        const std::string row =
+            run.run_name.function_name + (run.run_name.args.empty() ? "" : "/" + run.run_name.args);
+        if (run.run_type == Run::RT_Iteration) {
+          values_[row].push_back(it->second.value);
+        } else if (run.aggregate_name == "median") {  // --benchmark_report_aggregates_only
+          medians_[row] = it->second.value;
+        }
+      }
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+  // Median over the repetitions of a row.
+  std::optional<double> Get(const std::string& row) const {
+    if (const auto it = medians_.find(row); it != medians_.end()) return it->second;
+    const auto it = values_.find(row);
+    if (it == values_.end() || it->second.empty()) return std::nullopt;
+    return Median(it->second);
+  }
+
+ private:
+  std::vector<std::string> counters_;
+  std::map<std::string, std::vector<double>> values_;
+  std::map<std::string, double> medians_;
+};
 
 }  // namespace gw::bench

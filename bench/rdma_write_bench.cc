@@ -127,41 +127,6 @@ class CounterDelta {
   double seq_;
 };
 
-// The console output, plus one value per reported run (not the trials Google Benchmark runs
-// to find an iteration count): counter `counter` of each row, by its registered name.
-class Collector : public benchmark::ConsoleReporter {
- public:
-  Collector() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& run : runs) {
-      if (run.error_occurred) continue;
-      for (const char* name : {"MB/s", "median_us"}) {
-        const auto it = run.counters.find(name);
-        if (it == run.counters.end()) continue;
-        const std::string& row = run.run_name.function_name;
-        if (run.run_type == Run::RT_Iteration) {
-          values_[row].push_back(it->second.value);
-        } else if (run.aggregate_name == "median") {  // --benchmark_report_aggregates_only
-          medians_[row] = it->second.value;
-        }
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-  // Median over the repetitions of a row.
-  std::optional<double> Get(const std::string& row) const {
-    if (const auto it = medians_.find(row); it != medians_.end()) return it->second;
-    const auto it = values_.find(row);
-    if (it == values_.end() || it->second.empty()) return std::nullopt;
-    return Median(it->second);
-  }
-
- private:
-  std::map<std::string, std::vector<double>> values_;
-  std::map<std::string, double> medians_;
-};
-
 std::vector<size_t> Sizes() {
   std::vector<size_t> out;
   for (size_t s = kMinBytes; s <= kMaxBytes; s *= 4) out.push_back(s);
@@ -655,7 +620,7 @@ int Run(int argc, char** argv) {
           ->Unit(benchmark::kMicrosecond);
     }
   }
-  Collector collector;
+  bench::Collector collector({"MB/s", "median_us"});
   benchmark::RunSpecifiedBenchmarks(&collector);
   benchmark::Shutdown();
   const bool failed = pairs.failed();

@@ -164,16 +164,9 @@ class LoopbackPair {
     const double gbps = static_cast<double>(total) * 8 / elapsed.count() / 1e9;
     state.counters["Gbit/s"] = gbps;
     state.counters["vs_iperf3"] = gbps / reference_gbps;
-    gbps_by_size_[bytes].push_back(gbps);
   }
 
   // Gbit/s of the last run with writes of `bytes`, if any ran.
-  // Median over repetitions.
-  std::optional<double> Gbps(size_t bytes) const {
-    const auto it = gbps_by_size_.find(bytes);
-    if (it == gbps_by_size_.end()) return std::nullopt;
-    return Median(it->second);
-  }
 
   bool failed() const { return failed_; }
 
@@ -226,7 +219,6 @@ class LoopbackPair {
   std::shared_ptr<Connection> conn_;
   std::vector<Completion> batch_;
   std::string error_;
-  std::map<size_t, std::vector<double>> gbps_by_size_;  // one entry per repetition
   bool failed_ = false;
 };
 
@@ -253,10 +245,11 @@ int Run(int argc, char** argv) {
       ->Range(kMinBytes, kMaxBytes)
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond);
-  benchmark::RunSpecifiedBenchmarks();
+  bench::Collector collector({"Gbit/s"});  // reported runs only, not calibration trials
+  benchmark::RunSpecifiedBenchmarks(&collector);
   benchmark::Shutdown();
 
-  if (const auto gbps = pair.Gbps(kMaxBytes)) {
+  if (const auto gbps = collector.Get("BM_TcpWrite/" + std::to_string(kMaxBytes))) {
     std::printf("TCP 64 MiB write: %.1f Gbit/s = %.2f x iperf3 single stream (%.1f Gbit/s, %s)\n",
                 *gbps, *gbps / reference_gbps, reference_gbps, kCongestionControl);
   } else {
