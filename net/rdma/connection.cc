@@ -214,8 +214,19 @@ bool RdmaConnection::PostWriteLocked(const Pending& p) {
       return true;  // consumed
     }
   }
-  std::vector<ibv_sge> sges(chunks + 1);
-  std::vector<ibv_send_wr> wrv(chunks + 1);
+  // Stack storage for the usual single-chunk write; the heap only for writes over 1 GiB.
+  ibv_sge sge_small[2] = {};
+  ibv_send_wr wr_small[2] = {};
+  std::vector<ibv_sge> sge_big;
+  std::vector<ibv_send_wr> wr_big;
+  ibv_sge* sges = sge_small;
+  ibv_send_wr* wrv = wr_small;
+  if (chunks + 1 > 2) {
+    sge_big.resize(chunks + 1);
+    wr_big.resize(chunks + 1);
+    sges = sge_big.data();
+    wrv = wr_big.data();
+  }
   for (size_t i = 0; i < chunks; ++i) {
     const size_t off = i * kMaxWriteChunk;
     const size_t n = std::min(kMaxWriteChunk, p.src.size() - off);
@@ -243,7 +254,7 @@ bool RdmaConnection::PostWriteLocked(const Pending& p) {
   last.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
   last.next = nullptr;
   ibv_send_wr* bad = nullptr;
-  if (const int rc = ibv_post_send(id_->qp, wrv.data(), &bad); rc != 0) {
+  if (const int rc = ibv_post_send(id_->qp, wrv, &bad); rc != 0) {
     FailWrite(p.wr_id, std::string("ibv_post_send failed: ") + std::strerror(rc));
     return true;
   }
