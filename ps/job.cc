@@ -18,6 +18,8 @@ std::string JobConfig::Describe() const {
     os << " rows=" << workload.linreg_rows << " dims=" << workload.linreg_dims
        << " noise=" << workload.linreg_noise;
   }
+  if (coding) os << " coding=" << coding->ToString();
+  if (straggler.kind() != coding::StragglerKind::kNone) os << " straggler=" << straggler.ToString();
   if (workload.kind == "synthetic") os << " grad_bytes=" << workload.synthetic_bytes;
   return os.str();
 }

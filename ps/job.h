@@ -5,8 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
+#include "coding/scheme.h"
+#include "coding/straggler.h"
 #include "ps/optimizer.h"
 #include "ps/sync_rule.h"
 #include "ps/workload/workload.h"
@@ -26,6 +29,11 @@ struct JobConfig {
   // Under BSP, a lost worker ends the job (false) or the others go on without it (true).
   // ASP and SSP always go on without it.
   bool continue_without_lost = false;
+  // Coded computation (ps/coded_shape.h): rounds driven by the server, which finishes each
+  // one as soon as the scheme can decode. Unset: the plain sync rules above.
+  std::optional<coding::CodingSpec> coding;
+  // Delays injected on the workers (seeded: repeatable), in both modes.
+  coding::StragglerModel straggler;
 
   // Floats per part: part_bytes, shrunk where needed so every server gets at least one part.
   size_t PartFloats(size_t num_params) const;

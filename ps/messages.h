@@ -20,6 +20,14 @@ enum class MsgType : uint16_t {
   kDone = 3,     // worker -> server: finished all iterations (no payload)
   kAbort = 4,    // either way: the job cannot go on (payload: reason text)
   kPush = 5,     // bench: worker -> server, "answer my push" (PushMsg)
+  // Coded jobs (ps/coded_shape.h):
+  kClosed = 6,   // server -> worker: RoundMsg: that round is decoded; stop working on it
+  kSkipped = 7,  // worker -> server: RoundMsg: stopped that round, its input may be written
+  kFinal = 8,    // server -> worker: the next input is the final model; evaluate and leave
+};
+
+struct RoundMsg {
+  uint64_t round = 0;
 };
 
 struct JoinMsg {

@@ -24,7 +24,19 @@ void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>&
   out.precision(9);
   for (const auto& r : rows) {
     out << r.worker << ',' << r.iteration << ',' << r.compute_s << ',' << r.write_s << ','
-        << r.wait_s << ',' << r.bytes << ',' << r.loss << '\n';
+        << r.wait_s << ',' << r.bytes << ',' << r.loss << ',' << r.delay_s << ',' << r.messages
+        << '\n';
+  }
+  if (!out) throw Error("failed writing " + path);
+}
+
+void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows) {
+  auto out = OpenForWrite(path);
+  out << kRoundCsvHeader << '\n';
+  out.precision(9);
+  for (const auto& r : rows) {
+    out << r.round << ',' << r.iteration << ',' << r.phase << ',' << r.duration_s << ','
+        << r.decode_s << ',' << r.messages_used << ',' << r.workers_used << ',' << r.loss << '\n';
   }
   if (!out) throw Error("failed writing " + path);
 }

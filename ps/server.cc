@@ -3,12 +3,15 @@
 #include <chrono>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "net/error.h"
 #include "net/imm.h"
 #include "net/log.h"
 #include "ps/aggregate.h"
+#include "ps/coded_decoder.h"
+#include "ps/coded_shape.h"
 #include "ps/layout.h"
 #include "ps/messages.h"
 #include "ps/results.h"
@@ -43,8 +46,22 @@ class Server {
     dopt.self = {Role::kServer, opt.rank};
     dev_ = CreateDevice(opt.listen.transport, dopt);
     dev_->RegisterMemory(std::as_writable_bytes(std::span(params_)), dopt.self);
+    size_t slot_floats = size;
+    if (job.coding) {
+      shape_coded_ = CodedShape::Make(job, layout_.num_params());
+      decoder_ = std::make_unique<CodedDecoder>(job, *shape_coded_);
+      tracker_.emplace(shape_coded_->spec, shape_coded_->n);
+      slot_floats = static_cast<size_t>(shape_coded_->spec.Messages()) *
+                    shape_coded_->max_message_floats();
+      if (shape_coded_->mds) {
+        ax_.resize(shape_coded_->m);
+        residual_.resize(shape_coded_->m);
+        dev_->RegisterMemory(std::as_writable_bytes(std::span(residual_)), dopt.self);
+      }
+      grad_.resize(layout_.num_params());
+    }
     for (uint32_t w = 0; w < job.num_workers; ++w) {
-      workers_[w].slot = &dev_->RegisterRegion(size * sizeof(float), {Role::kWorker, w});
+      workers_[w].slot = &dev_->RegisterRegion(slot_floats * sizeof(float), {Role::kWorker, w});
     }
     dev_->Listen(opt.listen);
     GW_INFO("listening on " << opt.listen.ToString() << " (port " << dev_->bound_port()
@@ -73,9 +90,11 @@ class Server {
                       {{"server", std::to_string(opt_.rank)},
                        {"updates", std::to_string(optimizer_->steps())},
                        {"dropped_writes", std::to_string(dropped_)},
+                       {"late_messages", std::to_string(late_)},
                        {"workers_lost", std::to_string(lost_)},
                        {"gradient_bytes_received", std::to_string(bytes_in_)},
                        {"wall_s", std::to_string(wall)}});
+      if (job_.coding) WriteRoundCsv(opt_.out_dir + "/rounds.csv", rounds_);
     }
     dev_->Shutdown();
   }
@@ -90,6 +109,13 @@ class Server {
     uint32_t parts_landed = 0;  // of the iteration being received
     uint32_t writes_in_flight = 0;
     std::shared_ptr<Connection> conn;
+    // Coded jobs: the round whose input the worker last got, whether it is idle (sent all its
+    // messages or stopped: its input may be written), whether it was told the round closed.
+    uint64_t fed_round = 0;
+    bool idle = false;
+    bool closed_sent = false;
+    std::vector<uint32_t> parts_landed_per_message;
+    int messages_landed = 0;
   };
 
   bool Finished() const {
@@ -145,7 +171,9 @@ class Server {
                                   job_.Describe() + ")");
         }
         if (ws.joined) return Refuse(conn, "worker " + std::to_string(w) + " joined twice");
-        if (join->params.length != layout_.shard_size(opt_.rank) * sizeof(float)) {
+        const size_t input_floats =
+            job_.coding ? shape_coded_->max_input_floats() : layout_.shard_size(opt_.rank);
+        if (join->params.length != input_floats * sizeof(float)) {
           return Refuse(conn, "parameter region of the wrong size");
         }
         ws.joined = true;
@@ -160,6 +188,7 @@ class Server {
         last_progress_ = Clock::now();
         GW_INFO("worker " << w << " joined (" << joined_ << "/" << job_.num_workers << ")");
         if (joined_ == job_.num_workers) {
+          if (job_.coding) return StartRounds();
           for (uint32_t i = 0; i < job_.num_workers; ++i) {
             if (!workers_[i].lost) Release(i);
           }
@@ -168,8 +197,19 @@ class Server {
       }
       case MsgType::kDone:
         ws.done = true;
+        gone_[w] = true;
         last_progress_ = Clock::now();
+        if (job_.coding) return;
         return Apply(rule_.OnWorkerGone(w));
+      case MsgType::kSkipped: {
+        const auto msg = Decode<RoundMsg>(c.payload);
+        if (!job_.coding || !msg || !ws.joined || !ws.closed_sent || msg->round != ws.fed_round) {
+          GW_WARN("worker " << w << " sent an unexpected skipped message; ignored");
+          return;
+        }
+        ws.idle = true;
+        return Feed(w);
+      }
       default:
         GW_WARN("worker " << w << " sent unknown control message " << c.control_type);
         return;
@@ -184,6 +224,7 @@ class Server {
 
   void OnLanded(uint32_t w, WorkerState& ws, const Completion& c) {
     if (!ws.joined || ws.done || ws.lost || c.region != ws.slot->id()) return;
+    if (job_.coding) return OnCodedLanded(w, ws, c);
     const uint64_t expected = rule_.clock(w);
     const Imm imm = Imm::Decode(c.imm);
     if (!Imm::Matches(imm.iteration_tag, expected) || imm.part >= layout_.parts(opt_.rank).size()) {
@@ -237,6 +278,127 @@ class Server {
       ws.conn->Write(bytes.subspan(off, parts[p].size * sizeof(float)), ws.params, off,
                      Imm::Encode(rule_.clock(w), p), p);
       ++ws.writes_in_flight;
+    }
+  }
+
+  // ---- Coded jobs (ps/coded_shape.h) ----
+
+  void StartRounds() {
+    round_ = 0;
+    round_start_ = Clock::now();
+    if (!tracker_->Possible(gone_)) {
+      Fail(shape_coded_->spec.ToString() + " cannot decode with the workers that joined");
+    }
+    for (uint32_t w = 0; w < job_.num_workers; ++w) {
+      if (!workers_[w].lost) {
+        workers_[w].idle = true;
+        Feed(w);
+      }
+    }
+  }
+
+  // Writes the current round's input (or, when finishing, the final model) into an idle
+  // worker's input region.
+  void Feed(uint32_t w) {
+    WorkerState& ws = workers_[w];
+    if (!ws.joined || ws.done || ws.lost || !ws.idle) return;
+    ws.idle = false;
+    ws.closed_sent = false;
+    ws.fed_round = round_;
+    ws.parts_landed_per_message.assign(shape_coded_->spec.Messages(), 0);
+    ws.messages_landed = 0;
+    if (finishing_) ws.conn->Send(static_cast<uint16_t>(MsgType::kFinal), {});
+    const int phase = finishing_ ? 0 : shape_coded_->phase(round_);
+    const std::span<const float> input =
+        phase == 0 ? std::span<const float>(params_) : std::span<const float>(residual_);
+    const auto bytes = std::as_bytes(input);
+    const size_t part_bytes = shape_coded_->part_floats * sizeof(float);
+    const uint32_t parts = shape_coded_->parts(input.size());
+    for (uint32_t p = 0; p < parts; ++p) {
+      const size_t off = p * part_bytes;
+      ws.conn->Write(bytes.subspan(off, std::min(part_bytes, bytes.size() - off)), ws.params, off,
+                     Imm::Encode(round_, p), p);
+      ++ws.writes_in_flight;
+    }
+  }
+
+  void OnCodedLanded(uint32_t w, WorkerState& ws, const Completion& c) {
+    const Imm imm = Imm::Decode(c.imm);
+    const uint32_t ppm = shape_coded_->parts_per_message();
+    const int j = static_cast<int>(imm.part / ppm);
+    const int phase = shape_coded_->phase(ws.fed_round);
+    if (!Imm::Matches(imm.iteration_tag, ws.fed_round) || ws.idle ||
+        j >= shape_coded_->spec.Messages() ||
+        imm.part % ppm >= shape_coded_->parts(shape_coded_->message_floats(phase))) {
+      if (dropped_++ < 10) {
+        GW_WARN("dropping an unexpected write from worker " << w << " (round tag "
+                                                             << imm.iteration_tag << ", part "
+                                                             << imm.part << ")");
+      }
+      return;
+    }
+    bytes_in_ += c.length;
+    if (++ws.parts_landed_per_message[j] <
+        shape_coded_->parts(shape_coded_->message_floats(phase))) {
+      return;
+    }
+    if (++ws.messages_landed == shape_coded_->spec.Messages() && !ws.closed_sent) ws.idle = true;
+    if (ws.fed_round != round_ || finishing_) {
+      ++late_;  // its round was decoded without it
+      return;
+    }
+    last_progress_ = Clock::now();
+    tracker_->Arrive(static_cast<int>(w), j);
+    if (tracker_->Complete()) CloseRound();
+  }
+
+  void CloseRound() {
+    const int phase = shape_coded_->phase(round_);
+    const auto t0 = Clock::now();
+    // params_ and residual_ are the sources of input writes still in flight.
+    WaitForOutgoingWrites();
+    const size_t msg_floats = shape_coded_->message_floats(phase);
+    auto slot = [&](int w, int j) {
+      return workers_[w].slot->as<const float>().subspan(
+          static_cast<size_t>(j) * shape_coded_->max_message_floats(), msg_floats);
+    };
+    RoundRow row;
+    row.round = round_;
+    row.iteration = round_ / shape_coded_->rounds_per_iteration();
+    row.phase = phase;
+    row.messages_used = static_cast<uint32_t>(tracker_->used().size());
+    std::vector<bool> used_worker(job_.num_workers, false);
+    for (const auto& u : tracker_->used()) used_worker[u.worker] = true;
+    for (bool b : used_worker) row.workers_used += b ? 1 : 0;
+    if (shape_coded_->mds && phase == 0) {
+      decoder_->Decode(phase, tracker_->used(), slot, ax_);
+      row.loss = decoder_->Residual(ax_, residual_);
+    } else {
+      decoder_->Decode(phase, tracker_->used(), slot, grad_);
+      optimizer_->Step(params_, grad_, 1.0f);
+    }
+    const auto now = Clock::now();
+    row.decode_s = std::chrono::duration<double>(now - t0).count();
+    row.duration_s = std::chrono::duration<double>(now - round_start_).count();
+    rounds_.push_back(row);
+    round_start_ = now;
+    last_progress_ = now;
+    ++round_;
+    tracker_->Reset();
+    if (optimizer_->steps() >= job_.iterations) {
+      finishing_ = true;
+    } else if (!tracker_->Possible(gone_)) {
+      Fail(shape_coded_->spec.ToString() + " cannot decode without the lost workers");
+    }
+    for (uint32_t w = 0; w < job_.num_workers; ++w) {
+      WorkerState& ws = workers_[w];
+      if (!ws.joined || ws.done || ws.lost) continue;
+      if (ws.idle) {
+        Feed(w);
+      } else if (!ws.closed_sent) {
+        ws.closed_sent = true;
+        ws.conn->Send(static_cast<uint16_t>(MsgType::kClosed), Encode(RoundMsg{ws.fed_round}));
+      }
     }
   }
 
@@ -296,6 +458,15 @@ class Server {
     if (!ws.joined) ++joined_;  // it will never join: do not wait for it
     const std::string what = "worker " + std::to_string(w) + " lost at iteration " +
                              std::to_string(rule_.clock(w)) + ": " + why;
+    gone_[w] = true;
+    if (job_.coding) {
+      if (!finishing_ && !tracker_->Possible(gone_)) {
+        Fail(what + "; " + shape_coded_->spec.ToString() +
+             " cannot finish the round without it (too many workers lost for this code)");
+      }
+      GW_WARN(what << "; the code goes on without it");
+      return;
+    }
     if (job_.sync.kind == SyncKind::kBsp && !job_.continue_without_lost) {
       Fail(what +
            "; under BSP the job cannot go on without it (or pass "
@@ -307,6 +478,16 @@ class Server {
 
   void CheckProgress() {
     if (Finished() || Clock::now() - last_progress_ < job_.timeout) return;
+    if (finishing_) {
+      // The model is final: a worker that does not take it in time costs nothing but itself.
+      for (uint32_t w = 0; w < job_.num_workers; ++w) {
+        if (!workers_[w].done && !workers_[w].lost) {
+          if (workers_[w].conn) workers_[w].conn->Abort("did not finish");
+          Lose(w, "did not take the final model within " + Seconds(job_.timeout));
+        }
+      }
+      return;
+    }
     std::string who;
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
       const auto& ws = workers_[w];
@@ -343,6 +524,17 @@ class Server {
   ModelLayout layout_;
   SyncRule rule_;
   std::vector<float> params_, agg_;
+  // Coded jobs.
+  std::optional<CodedShape> shape_coded_;
+  std::unique_ptr<CodedDecoder> decoder_;
+  std::optional<coding::RoundTracker> tracker_;
+  std::vector<float> grad_, ax_, residual_;
+  std::vector<bool> gone_ = std::vector<bool>(job_.num_workers, false);  // done or lost
+  uint64_t round_ = 0;
+  bool finishing_ = false;  // all iterations done: feeding the final model
+  Clock::time_point round_start_;
+  std::vector<RoundRow> rounds_;
+  uint64_t late_ = 0;
   std::unique_ptr<SgdMomentum> optimizer_;
   std::unique_ptr<Device> dev_;
   std::vector<WorkerState> workers_;

@@ -1,12 +1,17 @@
 #include "ps/worker.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
+#include <thread>
 
 #include "net/error.h"
 #include "net/imm.h"
 #include "net/log.h"
+#include "ps/coded_task.h"
 #include "ps/layout.h"
 #include "ps/messages.h"
 #include "ps/results.h"
@@ -15,6 +20,12 @@ namespace gw {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A flag value as one CSV cell: its commas become semicolons.
+std::string CsvCell(std::string s) {
+  std::replace(s.begin(), s.end(), ',', ';');
+  return s;
+}
 
 double Since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
@@ -41,6 +52,17 @@ class Worker {
     DeviceOptions dopt = opt.device;
     dopt.self = {Role::kWorker, opt.rank};
     dev_ = CreateDevice(opt.servers[0].transport, dopt);
+    if (job.coding) {
+      shape_.emplace(CodedShape::Make(job, layout_.num_params()));
+      task_ = std::make_unique<CodedTask>(job, *shape_, opt.rank);
+      input_.resize(shape_->max_input_floats());
+      messages_.resize(static_cast<size_t>(shape_->spec.Messages()) *
+                       shape_->max_message_floats());
+      dev_->RegisterMemory(std::as_writable_bytes(std::span(messages_)), dopt.self);
+      servers_[0].params =
+          &dev_->RegisterMemory(std::as_writable_bytes(std::span(input_)), {Role::kServer, 0});
+      return;
+    }
     dev_->RegisterMemory(std::as_writable_bytes(std::span(grad_)), dopt.self);
     for (uint32_t s = 0; s < job.num_servers; ++s) {
       auto shard = std::as_writable_bytes(std::span(params_))
@@ -51,6 +73,7 @@ class Worker {
   }
 
   void Run() {
+    if (shape_) return RunCoded();
     Join();
     const auto t0 = Clock::now();
     auto last_progress = t0;
@@ -65,6 +88,7 @@ class Worker {
       auto t = Clock::now();
       row.loss = workload_->ComputeGradient(params_, grad_);
       row.compute_s = Since(t);
+      row.delay_s = InjectDelay(t, it);
       t = Clock::now();
       PushGradient(it);
       row.write_s = Since(t);
@@ -140,6 +164,173 @@ class Worker {
     WaitUntil([&] { return writes_in_flight_ == 0; }, "our gradient writes to finish");
   }
 
+  // Sleeps until the straggler model's finish time for this iteration, counted from `start`.
+  double InjectDelay(Clock::time_point start, uint64_t it) {
+    if (job_.straggler.kind() == coding::StragglerKind::kNone) return 0;
+    const double t = job_.straggler.Sample(static_cast<int>(opt_.rank), it, 1)[0];
+    if (!std::isfinite(t)) {
+      throw Error("straggler model " + job_.straggler.ToString() + " stops this worker at iteration " +
+                  std::to_string(it));
+    }
+    const auto until = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(t));
+    const auto before = Clock::now();
+    std::this_thread::sleep_until(until);
+    return std::chrono::duration<double>(Clock::now() - before).count();
+  }
+
+  // ---- Coded jobs (ps/coded_shape.h): the server drives rounds; we compute what it feeds.
+
+  void RunCoded() {
+    Join();
+    const auto t0 = Clock::now();
+    auto last_progress = t0;
+    std::vector<IterationRow> rows;
+    while (true) {
+      auto t = Clock::now();
+      const uint64_t round = WaitInput();
+      const double waited = Since(t);
+      if (final_) break;
+      IterationRow row;
+      row.worker = opt_.rank;
+      row.iteration = round;
+      row.wait_s = waited;
+      row.messages = 0;
+      RunRound(round, &row);
+      rows.push_back(row);
+      if (opt_.progress && Since(last_progress) >= 2.0) {
+        last_progress = Clock::now();
+        const uint64_t it = round / static_cast<uint64_t>(shape_->rounds_per_iteration());
+        std::fprintf(stderr, "gradwire: round %llu (iteration %llu/%llu), %.1f rounds/s\n",
+                     static_cast<unsigned long long>(round), static_cast<unsigned long long>(it),
+                     static_cast<unsigned long long>(job_.iterations),
+                     static_cast<double>(rows.size()) / Since(t0));
+      }
+    }
+    const double wall = Since(t0);
+    servers_[0].conn->Send(static_cast<uint16_t>(MsgType::kDone), {});
+    if (!opt_.out_dir.empty()) {
+      WriteIterationCsv(opt_.out_dir + "/worker-" + std::to_string(opt_.rank) + ".csv", rows);
+    }
+    if (opt_.evaluate) {
+      std::copy_n(input_.begin(), params_.size(), params_.begin());
+      Summarize(rows, wall);
+    }
+    dev_->Shutdown();
+  }
+
+  // Computes and sends this round's messages, each no earlier than the straggler model says,
+  // until done or the server says the round closed.
+  void RunRound(uint64_t round, IterationRow* row) {
+    const auto start = Clock::now();
+    const int phase = shape_->phase(round);
+    // "none" injects nothing (its nominal times are for the models' arithmetic only).
+    const std::vector<double> ready =
+        job_.straggler.kind() == coding::StragglerKind::kNone
+            ? std::vector<double>(shape_->spec.Messages(), 0.0)
+            : coding::MessageTimes(shape_->spec, shape_->n, job_.straggler,
+                                   static_cast<int>(opt_.rank), round);
+    const std::span<const float> input(input_.data(), shape_->input_floats(phase));
+    const size_t msg_floats = shape_->message_floats(phase);
+    // Message buffers are the sources of our last round's writes.
+    WaitUntil([&] { return writes_in_flight_ == 0; }, "our last writes to finish");
+    busy_ = true;
+    double loss_sum = 0;
+    int losses = 0;
+    for (int j = 0; j < shape_->spec.Messages(); ++j) {
+      const std::span<float> out(messages_.data() + j * shape_->max_message_floats(), msg_floats);
+      auto t = Clock::now();
+      const double loss = task_->Compute(round, j, input, out);
+      row->compute_s += Since(t);
+      if (!std::isnan(loss)) {
+        loss_sum += loss;
+        ++losses;
+      }
+      t = Clock::now();
+      const bool closed = !SleepUntil(start, ready[j], round);
+      row->delay_s += Since(t);
+      if (closed) break;
+      t = Clock::now();
+      const auto bytes = std::as_bytes(out);
+      const size_t part_bytes = shape_->part_floats * sizeof(float);
+      for (uint32_t p = 0; p < shape_->parts(msg_floats); ++p) {
+        const size_t off = p * part_bytes;
+        servers_[0].conn->Write(
+            bytes.subspan(off, std::min(part_bytes, bytes.size() - off)), servers_[0].slot,
+            j * shape_->max_message_floats() * sizeof(float) + off,
+            Imm::Encode(round, shape_->PartId(j, p)), round);
+        ++writes_in_flight_;
+      }
+      row->write_s += Since(t);
+      row->bytes += bytes.size();
+      ++row->messages;
+    }
+    busy_ = false;
+    row->loss = losses > 0 ? loss_sum / losses : std::nan("");
+    last_round_ = static_cast<int64_t>(round);
+    // Told while busy: answer now that the input region is ours no more.
+    if (closed_round_ == last_round_) SendSkipped();
+  }
+
+  // False if the server closed `round` before the time came (the straggler model's +infinity,
+  // fail-stop, waits for exactly that).
+  bool SleepUntil(Clock::time_point start, double seconds, uint64_t round) {
+    const auto until = std::isfinite(seconds)
+                           ? start + std::chrono::duration_cast<Clock::duration>(
+                                         std::chrono::duration<double>(seconds))
+                           : Clock::time_point::max();
+    std::vector<Completion> batch;
+    while (closed_round_ != static_cast<int64_t>(round)) {
+      const auto now = Clock::now();
+      if (now >= until) return true;
+      batch.clear();
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
+      dev_->cq().Wait(batch, std::min(left + std::chrono::milliseconds(1),
+                                      std::chrono::milliseconds(100)));
+      for (auto& c : batch) Handle(c);
+    }
+    return false;
+  }
+
+  // Waits for the next round's input (or the final model); returns the round.
+  uint64_t WaitInput() {
+    WaitUntil(
+        [&] {
+          return incoming_round_ &&
+                 input_parts_ >= shape_->parts(shape_->input_floats(
+                                     final_ ? 0 : shape_->phase(*incoming_round_)));
+        },
+        "input for the next round");
+    const uint64_t round = *incoming_round_;
+    incoming_round_.reset();
+    input_parts_ = 0;
+    return round;
+  }
+
+  void SendSkipped() {
+    servers_[0].conn->Send(static_cast<uint16_t>(MsgType::kSkipped),
+                           Encode(RoundMsg{static_cast<uint64_t>(last_round_)}));
+  }
+
+  void OnCodedInput(const Imm& imm) {
+    if (!incoming_round_) {
+      // Rounds only move forward; the one fed next is any newer than the last we worked on.
+      const uint64_t next = static_cast<uint64_t>(last_round_ + 1);
+      const uint64_t ahead = (imm.iteration_tag - next) & Imm::kIterMask;
+      if (ahead >= (Imm::kIterMask >> 1)) {
+        GW_WARN("ignoring input for an old round (tag " << imm.iteration_tag << ")");
+        return;
+      }
+      incoming_round_ = next + ahead;
+    }
+    if (!Imm::Matches(imm.iteration_tag, *incoming_round_)) {
+      GW_WARN("ignoring input tagged " << imm.iteration_tag << " while receiving round "
+                                       << *incoming_round_);
+      return;
+    }
+    ++input_parts_;
+  }
+
   void WaitParams(uint64_t it) {
     WaitUntil(
         [&] {
@@ -174,6 +365,7 @@ class Worker {
     switch (c.kind) {
       case CompletionKind::kWriteLanded: {
         const Imm imm = Imm::Decode(c.imm);
+        if (shape_ && c.region == s.params->id()) return OnCodedInput(imm);
         if (c.region != s.params->id() || !Imm::Matches(imm.iteration_tag, expected_iteration_)) {
           GW_WARN("ignoring unexpected parameters from server " << c.peer.rank << " (tag "
                                                                 << imm.iteration_tag << ")");
@@ -197,6 +389,13 @@ class Worker {
           }
           s.slot = welcome->slot;
           s.welcomed = true;
+        } else if (c.control_type == static_cast<uint16_t>(MsgType::kClosed)) {
+          const auto msg = Decode<RoundMsg>(c.payload);
+          if (!msg) throw Error("server sent a malformed round-closed message");
+          closed_round_ = static_cast<int64_t>(msg->round);
+          if (!busy_ && closed_round_ == last_round_) SendSkipped();
+        } else if (c.control_type == static_cast<uint16_t>(MsgType::kFinal)) {
+          final_ = true;
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kAbort)) {
           if (!s.welcomed) {
             throw Error("server " + std::to_string(c.peer.rank) + " refused this worker: " +
@@ -227,7 +426,9 @@ class Worker {
     if (opt_.out_dir.empty()) return;
     WriteSummaryCsv(opt_.out_dir + "/summary.csv",
                     {{"workload", job_.workload.kind},
-                     {"sync", job_.sync.ToString()},
+                     {"sync", job_.coding ? "coded" : job_.sync.ToString()},
+                     {"coding", job_.coding ? job_.coding->ToString() : "none"},
+                     {"straggler", CsvCell(job_.straggler.ToString())},
                      {"workers", std::to_string(job_.num_workers)},
                      {"servers", std::to_string(job_.num_servers)},
                      {"iterations", std::to_string(job_.iterations)},
@@ -248,6 +449,17 @@ class Worker {
   std::vector<ServerState> servers_;
   uint64_t expected_iteration_ = 0;
   uint64_t writes_in_flight_ = 0;
+  // Coded jobs.
+  std::optional<CodedShape> shape_;
+  std::unique_ptr<CodedTask> task_;
+  std::vector<float> input_;     // written by the server: params or the residual
+  std::vector<float> messages_;  // our results, sources of our writes
+  int64_t last_round_ = -1;      // the last round we worked on
+  int64_t closed_round_ = -1;    // the last round the server told us it closed
+  std::optional<uint64_t> incoming_round_;
+  uint32_t input_parts_ = 0;
+  bool busy_ = false;
+  bool final_ = false;
 };
 
 }  // namespace

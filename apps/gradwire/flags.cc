@@ -93,6 +93,14 @@ po::options_description JobFlags() {
       "part-bytes", po::value<std::string>()->default_value("4M"),
       "the model travels in parts of at most this size")(
       "sync", po::value<std::string>()->default_value("bsp"), "bsp | asp | ssp:S")(
+      "coding", po::value<std::string>()->default_value("none"),
+      "none (the sync rule above) | uncoded | replication:r=R | gc-fr:s=S | gc-cr:s=S | "
+      "mm:r=R | mds:k=K (linreg): server-driven rounds, each closed as soon as the code can "
+      "decode")(
+      "straggler", po::value<std::string>()->default_value("none"),
+      "delays injected on workers: none | shifted-exp:mu=M | non-persistent:mu=M,alpha=A | "
+      "persistent:workers=W+W,factor=F | fail-stop:worker=W,at=I; each takes base=SECONDS "
+      "(time of 1/N of the job) and seed=S")(
       "lr", po::value<double>()->default_value(0.1, "0.1"), "learning rate")(
       "lr-schedule", po::value<std::string>()->default_value("const"),
       "const | step:every=N,gamma=G | cosine:total=T, optionally warmup:steps=W+...")(
@@ -169,6 +177,12 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.part_bytes = ParseBytes(vm["part-bytes"].as<std::string>(), "part-bytes");
     if (j.part_bytes < sizeof(float)) throw UsageError("--part-bytes must be at least 4");
     j.sync = SyncSpec::Parse(vm["sync"].as<std::string>());
+    if (const auto coding = vm["coding"].as<std::string>(); coding != "none") {
+      j.coding = coding::CodingSpec::Parse(coding);
+      j.coding->Validate(static_cast<int>(j.num_workers));
+    }
+    j.straggler =
+        coding::StragglerModel::Parse(vm["straggler"].as<std::string>(), j.workload.seed);
     j.optimizer.momentum = vm["momentum"].as<double>();
     j.optimizer.weight_decay = vm["weight-decay"].as<double>();
     j.optimizer.lr = LrSchedule::Parse(vm["lr-schedule"].as<std::string>(), vm["lr"].as<double>());

@@ -63,7 +63,7 @@ std::vector<uint16_t> WaitForPorts(std::vector<Child>& servers, const std::strin
 
 struct WorkerTotals {
   uint64_t iterations = 0;
-  double compute = 0, write = 0, wait = 0, last_loss = 0;
+  double compute = 0, write = 0, wait = 0, delay = 0, last_loss = 0;
 };
 
 // Concatenates worker-*.csv into iterations.csv and sums per-worker times.
@@ -81,26 +81,27 @@ std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_
       std::string cell;
       std::vector<std::string> cells;
       while (std::getline(is, cell, ',')) cells.push_back(cell);
-      if (cells.size() != 7) continue;
+      if (cells.size() != 9) continue;
       auto& t = totals[w];
       ++t.iterations;
       t.compute += std::stod(cells[2]);
       t.write += std::stod(cells[3]);
       t.wait += std::stod(cells[4]);
       t.last_loss = std::stod(cells[6]);
+      t.delay += std::stod(cells[7]);
     }
   }
   return totals;
 }
 
 void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::string& out) {
-  std::printf("\n%-8s %10s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms", "write ms",
-              "wait ms", "last loss");
+  std::printf("\n%-8s %10s %12s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms",
+              "delay ms", "write ms", "wait ms", "last loss");
   for (const auto& [w, t] : totals) {
     const double n = t.iterations ? static_cast<double>(t.iterations) : 1.0;
-    std::printf("%-8u %10llu %12.3f %12.3f %12.3f %12.4f\n", w,
+    std::printf("%-8u %10llu %12.3f %12.3f %12.3f %12.3f %12.4f\n", w,
                 static_cast<unsigned long long>(t.iterations), 1e3 * t.compute / n,
-                1e3 * t.write / n, 1e3 * t.wait / n, t.last_loss);
+                1e3 * t.delay / n, 1e3 * t.write / n, 1e3 * t.wait / n, t.last_loss);
   }
   std::ifstream f(out + "/summary.csv");
   std::string header, values;
@@ -112,7 +113,9 @@ void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::strin
       std::printf("%-20s %s\n", k.c_str(), v.c_str());
     }
   }
-  std::printf("\nresults: %s/ (iterations.csv, summary.csv, server-*.csv)\n", out.c_str());
+  const bool coded = std::ifstream(out + "/rounds.csv").good();
+  std::printf("\nresults: %s/ (iterations.csv, summary.csv, server-*.csv%s)\n", out.c_str(),
+              coded ? ", rounds.csv" : "");
 }
 
 }  // namespace

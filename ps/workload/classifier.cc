@@ -69,6 +69,11 @@ EvalResult ClassifierWorkload::Evaluate(std::span<const float> params) const {
   return SoftmaxCrossEntropy(Logits(params, data_.test->x), data_.test->y, nullptr);
 }
 
+void ClassifierWorkload::SeekBatch(uint64_t index) {
+  if (!batches_) throw Error(name() + ": workload built without data");
+  batches_->Seek(index);
+}
+
 size_t ClassifierWorkload::batches_per_epoch() const {
   if (!batches_) throw Error(name() + ": workload built without data");
   return batches_->batches_per_epoch();

@@ -20,6 +20,7 @@ class ClassifierWorkload : public Workload {
                      uint32_t num_workers);
 
   double ComputeGradient(std::span<const float> params, std::span<float> grad) final;
+  void SeekBatch(uint64_t index) final;
   EvalResult Evaluate(std::span<const float> params) const final;
   size_t batches_per_epoch() const final;
 

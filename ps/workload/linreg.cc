@@ -48,6 +48,11 @@ class Linreg final : public Workload {
                         grad.data());
   }
 
+  void SeekBatch(uint64_t index) override {
+    if (!batches_) throw Error("linreg: workload built without data");
+    batches_->Seek(index);
+  }
+
   EvalResult Evaluate(std::span<const float> params) const override {
     CheckCall(params);
     return {LeastSquares(problem_->a, problem_->y, params.data(), nullptr), -1};

@@ -25,17 +25,26 @@ std::vector<uint32_t> PartitionRows(size_t n, uint64_t seed, uint32_t rank, uint
 
 BatchCycler::BatchCycler(std::vector<uint32_t> rows, size_t batch_size, uint64_t seed,
                          uint32_t rank)
-    : rows_(std::move(rows)), batch_size_(batch_size), seed_(seed), rank_(rank) {
-  if (rows_.empty()) throw Error("worker " + std::to_string(rank) + " has no training rows");
+    : original_(std::move(rows)), batch_size_(batch_size), seed_(seed), rank_(rank) {
+  if (original_.empty()) throw Error("worker " + std::to_string(rank) + " has no training rows");
   if (batch_size_ == 0) throw Error("batch size must be positive");
 }
 
+void BatchCycler::Seek(uint64_t index) {
+  epoch_ = index / batches_per_epoch();
+  pos_ = static_cast<size_t>(index % batches_per_epoch()) * batch_size_;
+}
+
 std::span<const uint32_t> BatchCycler::Next() {
-  if (pos_ == 0) {
+  if (!shuffled_for_ || *shuffled_for_ != epoch_) {
+    // Each epoch's order is a function of (seed, rank, epoch) alone, so Seek can jump to any
+    // batch and replicas of a partition on different workers agree.
+    rows_ = original_;
     std::seed_seq seq{static_cast<uint32_t>(seed_), static_cast<uint32_t>(seed_ >> 32), rank_,
                       static_cast<uint32_t>(epoch_), static_cast<uint32_t>(epoch_ >> 32)};
     std::mt19937_64 rng(seq);
     std::shuffle(rows_.begin(), rows_.end(), rng);
+    shuffled_for_ = epoch_;
   }
   const size_t size = std::min(batch_size_, rows_.size() - pos_);
   const std::span<const uint32_t> batch(rows_.data() + pos_, size);

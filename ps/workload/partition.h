@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -13,8 +14,8 @@ namespace gw {
 // shares are disjoint, cover all rows and differ in size by at most one.
 std::vector<uint32_t> PartitionRows(size_t n, uint64_t seed, uint32_t rank, uint32_t num_workers);
 
-// Minibatches of batch_size rows walking through a partition; the partition is reshuffled at
-// the start of every epoch with a seed derived from (seed, rank, epoch). The last batch of an
+// Minibatches of batch_size rows walking through a partition; each epoch visits the partition
+// in an order drawn from (seed, rank, epoch) alone. The last batch of an
 // epoch is short when batch_size does not divide the partition.
 class BatchCycler {
  public:
@@ -23,10 +24,14 @@ class BatchCycler {
 
   // Row indices of the next minibatch, valid until the next call.
   std::span<const uint32_t> Next();
-  size_t batches_per_epoch() const { return (rows_.size() + batch_size_ - 1) / batch_size_; }
+  // Makes the next Next() return batch number `index` (counting from 0 across epochs).
+  void Seek(uint64_t index);
+  size_t batches_per_epoch() const { return (original_.size() + batch_size_ - 1) / batch_size_; }
 
  private:
-  std::vector<uint32_t> rows_;
+  std::vector<uint32_t> original_;  // the partition as given
+  std::vector<uint32_t> rows_;      // in the order of epoch *shuffled_for_
+  std::optional<uint64_t> shuffled_for_;
   size_t batch_size_;
   uint64_t seed_;
   uint32_t rank_;

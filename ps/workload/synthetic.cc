@@ -27,6 +27,7 @@ class Synthetic final : public Workload {
     std::fill(grad.begin(), grad.end(), value_);
     return 0;
   }
+  void SeekBatch(uint64_t) override {}  // every "batch" is the same
   EvalResult Evaluate(std::span<const float> params) const override { return {0, -1}; }
   size_t batches_per_epoch() const override { return 1; }
 

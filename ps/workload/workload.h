@@ -38,6 +38,10 @@ class Workload {
   // Gradient (mean over the minibatch) of the loss at params on this worker's next minibatch;
   // returns that minibatch's loss. grad.size() == num_params().
   virtual double ComputeGradient(std::span<const float> params, std::span<float> grad) = 0;
+  // Makes the next ComputeGradient use minibatch number `index` of this partition (counting
+  // across epochs). Coded schemes call it with the iteration so that every replica of a
+  // partition computes on the same minibatch.
+  virtual void SeekBatch(uint64_t index) = 0;
   // Loss (and accuracy where it applies) on the test set, or on the whole synthetic problem.
   virtual EvalResult Evaluate(std::span<const float> params) const = 0;
   // Minibatches per pass over this worker's partition.

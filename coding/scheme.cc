@@ -1,0 +1,242 @@
+#include "coding/scheme.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <tuple>
+
+#include "net/error.h"
+
+namespace gw::coding {
+namespace {
+
+constexpr const char* kForms =
+    "uncoded | replication:r=R | gc-fr:s=S | gc-cr:s=S | mm:r=R | mds:k=K";
+
+struct KindName {
+  CodingKind kind;
+  const char* name;
+  const char* key;  // its one parameter ("" for none)
+};
+constexpr KindName kKinds[] = {
+    {CodingKind::kUncoded, "uncoded", ""},       {CodingKind::kReplication, "replication", "r"},
+    {CodingKind::kGcFractional, "gc-fr", "s"},   {CodingKind::kGcCyclic, "gc-cr", "s"},
+    {CodingKind::kMultiMessage, "mm", "r"},      {CodingKind::kMds, "mds", "k"},
+};
+
+[[noreturn]] void Bad(std::string_view text, const std::string& why) {
+  throw Error("coding scheme \"" + std::string(text) + "\": " + why + " (expected " + kForms +
+              ")");
+}
+
+const KindName& Find(CodingKind kind) {
+  for (const auto& k : kKinds) {
+    if (k.kind == kind) return k;
+  }
+  throw Error("unknown coding kind");
+}
+
+}  // namespace
+
+CodingSpec CodingSpec::Parse(std::string_view text) {
+  const size_t colon = text.find(':');
+  const std::string_view name = text.substr(0, colon);
+  for (const auto& k : kKinds) {
+    if (name != k.name) continue;
+    CodingSpec spec;
+    spec.kind = k.kind;
+    if (*k.key == '\0') {
+      if (colon != std::string_view::npos) Bad(text, std::string(k.name) + " takes no parameter");
+      return spec;
+    }
+    if (colon == std::string_view::npos) Bad(text, "missing " + std::string(k.key) + "=");
+    const std::string_view kv = text.substr(colon + 1);
+    const std::string prefix = std::string(k.key) + "=";
+    if (kv.substr(0, prefix.size()) != prefix) {
+      Bad(text, std::string(k.name) + " takes exactly one parameter, " + prefix + "N");
+    }
+    const std::string_view value = kv.substr(prefix.size());
+    int v = 0;
+    const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || p != value.data() + value.size() || value.empty() || v < 0) {
+      Bad(text, "value of " + std::string(k.key) + " is not a non-negative integer");
+    }
+    spec.param = v;
+    return spec;
+  }
+  Bad(text, "unknown scheme");
+}
+
+std::string CodingSpec::ToString() const {
+  const KindName& k = Find(kind);
+  if (*k.key == '\0') return k.name;
+  return std::string(k.name) + ":" + k.key + "=" + std::to_string(param);
+}
+
+void CodingSpec::Validate(int n) const {
+  const std::string what = "coding scheme " + ToString() + " with " + std::to_string(n) +
+                           " worker(s): ";
+  if (n < 1) throw Error(what + "need at least one worker");
+  switch (kind) {
+    case CodingKind::kUncoded:
+      return;
+    case CodingKind::kReplication:
+      if (param < 1 || n % param != 0) throw Error(what + "r must divide the number of workers");
+      return;
+    case CodingKind::kGcFractional:
+      if (param < 0 || param >= n || n % (param + 1) != 0) {
+        throw Error(what + "fractional repetition needs 0 <= s < n and s+1 dividing n (or use "
+                           "gc-cr, which takes any s < n)");
+      }
+      return;
+    case CodingKind::kGcCyclic:
+      if (param < 0 || param >= n) throw Error(what + "need 0 <= s < n");
+      return;
+    case CodingKind::kMultiMessage:
+      if (param < 1 || param > n) throw Error(what + "need 1 <= r <= n");
+      return;
+    case CodingKind::kMds:
+      if (param < 1 || param > n) throw Error(what + "need 1 <= k <= n");
+      return;
+  }
+}
+
+int CodingSpec::Blocks(int n) const {
+  switch (kind) {
+    case CodingKind::kReplication:
+      return n / param;
+    case CodingKind::kMds:
+      return param;
+    default:
+      return n;
+  }
+}
+
+std::vector<int> CodingSpec::BlocksOf(int worker, int n) const {
+  switch (kind) {
+    case CodingKind::kReplication:
+      return {worker % (n / param)};
+    case CodingKind::kGcFractional: {
+      const int group = worker / (param + 1);
+      std::vector<int> blocks;
+      for (int i = 0; i <= param; ++i) blocks.push_back(group * (param + 1) + i);
+      return blocks;
+    }
+    case CodingKind::kGcCyclic:
+    case CodingKind::kMultiMessage: {
+      const int count = kind == CodingKind::kGcCyclic ? param + 1 : param;
+      std::vector<int> blocks;
+      for (int i = 0; i < count; ++i) blocks.push_back((worker + i) % n);
+      if (kind == CodingKind::kGcCyclic) std::sort(blocks.begin(), blocks.end());
+      return blocks;
+    }
+    default:
+      return {worker};
+  }
+}
+
+double CodingSpec::UnitsBefore(int j, int n) const {
+  switch (kind) {
+    case CodingKind::kUncoded:
+      return 1;
+    case CodingKind::kReplication:
+      return param;
+    case CodingKind::kGcFractional:
+    case CodingKind::kGcCyclic:
+      return param + 1;
+    case CodingKind::kMultiMessage:
+      return j + 1;
+    case CodingKind::kMds:
+      return static_cast<double>(n) / param;
+  }
+  return 1;
+}
+
+std::vector<double> MessageTimes(const CodingSpec& spec, int n, const StragglerModel& model,
+                                 int worker, uint64_t round) {
+  const double unit = model.Sample(worker, round, 1)[0];
+  std::vector<double> times(spec.Messages());
+  for (int j = 0; j < spec.Messages(); ++j) times[j] = unit * spec.UnitsBefore(j, n);
+  return times;
+}
+
+RoundTracker::RoundTracker(const CodingSpec& spec, int n) : spec_(spec), n_(n) {
+  spec.Validate(n);
+  needed_ = spec.is_gradient_code()          ? n - spec.param
+            : spec.kind == CodingKind::kMds ? spec.param
+                                            : spec.Blocks(n);
+  Reset();
+}
+
+void RoundTracker::Reset() {
+  arrived_.assign(n_, std::vector<bool>(spec_.Messages(), false));
+  block_seen_.assign(n_, false);  // Blocks(n) <= n for every scheme
+  used_.clear();
+  complete_ = false;
+}
+
+bool RoundTracker::Arrive(int worker, int j) {
+  if (worker < 0 || worker >= n_ || j < 0 || j >= spec_.Messages()) {
+    throw Error("round tracker: message " + std::to_string(j) + " of worker " +
+                std::to_string(worker) + " is out of range");
+  }
+  if (arrived_[worker][j]) return false;
+  arrived_[worker][j] = true;
+  if (complete_) return false;
+  // gc and mds count distinct workers (each sends one message, its "block" is itself).
+  const bool per_worker = spec_.is_gradient_code() || spec_.kind == CodingKind::kMds;
+  const int block = per_worker ? worker : spec_.BlocksOf(worker, n_)[j];
+  if (block_seen_[block]) return false;
+  block_seen_[block] = true;
+  used_.push_back({worker, j, block});
+  complete_ = static_cast<int>(used_.size()) >= needed_;
+  return true;
+}
+
+bool RoundTracker::Possible(const std::vector<bool>& gone) const {
+  RoundTracker what_if = *this;
+  for (int w = 0; w < n_ && !what_if.complete_; ++w) {
+    if (w < static_cast<int>(gone.size()) && gone[w]) continue;
+    for (int j = 0; j < spec_.Messages(); ++j) what_if.Arrive(w, j);
+  }
+  return what_if.complete_;
+}
+
+double RoundCompletionTime(const CodingSpec& spec, int n,
+                           const std::vector<std::vector<double>>& times) {
+  std::vector<std::tuple<double, int, int>> events;
+  for (int w = 0; w < n; ++w) {
+    for (int j = 0; j < static_cast<int>(times.at(w).size()); ++j) {
+      events.emplace_back(times[w][j], w, j);
+    }
+  }
+  std::sort(events.begin(), events.end());
+  RoundTracker tracker(spec, n);
+  for (const auto& [t, w, j] : events) {
+    if (!std::isfinite(t)) break;
+    tracker.Arrive(w, j);
+    if (tracker.Complete()) return t;
+  }
+  return std::numeric_limits<double>::infinity();
+}
+
+RoundTimeEstimate MonteCarloRoundTime(const CodingSpec& spec, int n, const StragglerModel& model,
+                                      int trials, uint64_t first_round) {
+  if (trials < 1) throw Error("Monte Carlo: need at least one trial");
+  double sum = 0, sum2 = 0;
+  std::vector<std::vector<double>> times(n);
+  for (int t = 0; t < trials; ++t) {
+    for (int w = 0; w < n; ++w) times[w] = MessageTimes(spec, n, model, w, first_round + t);
+    const double x = RoundCompletionTime(spec, n, times);
+    sum += x;
+    sum2 += x * x;
+  }
+  RoundTimeEstimate e;
+  e.mean = sum / trials;
+  const double var = trials > 1 ? (sum2 - sum * e.mean) / (trials - 1) : 0;
+  e.std_error = std::sqrt(std::max(0.0, var) / trials);
+  return e;
+}
+
+}  // namespace gw::coding

@@ -1,0 +1,60 @@
+#include "ps/coded_decoder.h"
+
+#include "net/error.h"
+#include "ps/coded_task.h"
+#include "ps/workload/linreg.h"
+
+namespace gw {
+
+CodedDecoder::CodedDecoder(const JobConfig& job, const CodedShape& shape) : shape_(shape) {
+  if (shape.spec.is_gradient_code()) gradient_code_ = MakeGradientCode(shape, job.workload.seed);
+  if (shape.mds) {
+    mds_.emplace(shape.n, shape.spec.param, job.workload.seed);
+    y_ = MakeLinregProblem(job.workload).y;
+  }
+}
+
+void CodedDecoder::Decode(int phase, const std::vector<coding::RoundTracker::Used>& used,
+                          const SlotReader& slot, std::span<float> out) const {
+  const auto len = static_cast<Eigen::Index>(shape_.message_floats(phase));
+  auto view = [&](int w, int j) {
+    const std::span<const float> s = slot(w, j);
+    return Eigen::Map<const Eigen::VectorXf>(s.data(), len);
+  };
+  Eigen::Map<Eigen::VectorXf> result(out.data(), static_cast<Eigen::Index>(out.size()));
+  if (mds_) {
+    std::vector<int> survivors;
+    std::vector<Eigen::MatrixXf> results;
+    for (const auto& u : used) {
+      survivors.push_back(u.worker);
+      results.emplace_back(view(u.worker, u.message));
+    }
+    const size_t rows = phase == 0 ? shape_.m : shape_.d;
+    if (out.size() != rows) throw Error("coded decoder: output of the wrong size");
+    result = mds_->Decode(survivors, results, static_cast<int64_t>(rows)).col(0);
+    // Aᵀ·r is the gradient times m (the loss is a mean over the m rows).
+    if (phase == 1) result /= static_cast<float>(shape_.m);
+    return;
+  }
+  if (out.size() != shape_.d) throw Error("coded decoder: output of the wrong size");
+  result.setZero();
+  if (gradient_code_) {
+    std::vector<int> survivors;
+    for (const auto& u : used) survivors.push_back(u.worker);
+    const Eigen::VectorXd a = gradient_code_->DecodingVector(survivors);
+    for (const auto& u : used) result += static_cast<float>(a(u.worker)) * view(u.worker, 0);
+  } else {
+    for (const auto& u : used) result += view(u.worker, u.message);  // one copy of each block
+  }
+  // The mean over blocks: each block's gradient is a mean over its minibatch.
+  result /= static_cast<float>(shape_.spec.Blocks(shape_.n));
+}
+
+double CodedDecoder::Residual(std::span<const float> ax, std::span<float> r) const {
+  const Eigen::Map<const Eigen::VectorXf> axv(ax.data(), static_cast<Eigen::Index>(ax.size()));
+  Eigen::Map<Eigen::VectorXf> rv(r.data(), static_cast<Eigen::Index>(r.size()));
+  rv = axv - y_;
+  return 0.5 * static_cast<double>(rv.squaredNorm()) / static_cast<double>(shape_.m);
+}
+
+}  // namespace gw

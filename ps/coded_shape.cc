@@ -1,0 +1,55 @@
+#include "ps/coded_shape.h"
+
+#include <algorithm>
+
+#include "net/error.h"
+#include "net/imm.h"
+
+namespace gw {
+
+CodedShape CodedShape::Make(const JobConfig& job, size_t num_params) {
+  if (!job.coding) throw Error("internal: CodedShape for a job without coding");
+  CodedShape s;
+  s.spec = *job.coding;
+  s.n = static_cast<int>(job.num_workers);
+  s.spec.Validate(s.n);
+  if (job.num_servers != 1) {
+    throw Error("--coding needs exactly one server (--servers 1): the server decodes from "
+                "whole messages; this job has " +
+                std::to_string(job.num_servers));
+  }
+  s.d = num_params;
+  s.mds = s.spec.kind == coding::CodingKind::kMds;
+  if (s.mds) {
+    if (job.workload.kind != "linreg") {
+      throw Error("--coding " + s.spec.ToString() +
+                  " codes matrix-vector products: it needs --workload linreg (gradient "
+                  "schemes: uncoded, replication, gc-fr, gc-cr, mm work with any workload)");
+    }
+    const auto k = static_cast<size_t>(s.spec.param);
+    s.m = job.workload.linreg_rows;
+    s.rows_a = (s.m + k - 1) / k;
+    s.rows_at = (s.d + k - 1) / k;
+  }
+  s.part_floats = std::max<size_t>(1, job.part_bytes / sizeof(float));
+  const uint64_t message_parts =
+      static_cast<uint64_t>(s.spec.Messages()) * s.parts_per_message();
+  const uint64_t input_parts = s.parts(s.max_input_floats());
+  if (std::max(message_parts, input_parts) > Imm::kMaxParts) {
+    throw Error("a round needs " + std::to_string(std::max(message_parts, input_parts)) +
+                " writes per worker, more than the immediate can number (" +
+                std::to_string(Imm::kMaxParts) + "): raise --part-bytes");
+  }
+  return s;
+}
+
+size_t CodedShape::message_floats(int phase) const {
+  if (!mds) return d;
+  return phase == 0 ? rows_a : rows_at;
+}
+
+size_t CodedShape::max_message_floats() const {
+  return mds ? std::max(rows_a, rows_at) : d;
+}
+
+}  // namespace gw
