@@ -21,7 +21,7 @@ size_t CompletionQueue::Poll(std::vector<Completion>& out, size_t max) {
   return n;
 }
 
-size_t CompletionQueue::Wait(std::vector<Completion>& out, std::chrono::milliseconds timeout,
+size_t CompletionQueue::Wait(std::vector<Completion>& out, std::chrono::nanoseconds timeout,
                              size_t max) {
   std::unique_lock<std::mutex> lock(mu_);
   if (!cv_.wait_for(lock, timeout, [&] { return !q_.empty(); })) return 0;

@@ -42,7 +42,7 @@ class CompletionQueue {
   void Push(Completion c);
   // Moves up to max completions into out (appending); waits up to timeout for the first one.
   // Returns the number moved (0 on timeout).
-  size_t Wait(std::vector<Completion>& out, std::chrono::milliseconds timeout, size_t max = 64);
+  size_t Wait(std::vector<Completion>& out, std::chrono::nanoseconds timeout, size_t max = 64);
   size_t Poll(std::vector<Completion>& out, size_t max = 64);
 
  private:

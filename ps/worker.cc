@@ -284,9 +284,7 @@ class Worker {
       const auto now = Clock::now();
       if (now >= until) return true;
       batch.clear();
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - now);
-      dev_->cq().Wait(batch, std::min(left + std::chrono::milliseconds(1),
-                                      std::chrono::milliseconds(100)));
+      dev_->cq().Wait(batch, std::min<Clock::duration>(until - now, std::chrono::milliseconds(100)));
       for (auto& c : batch) Handle(c);
     }
     return false;

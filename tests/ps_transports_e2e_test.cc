@@ -3,42 +3,19 @@
 // soft-RoCE VM, which sets GW_RDMA_TEST_ADDR to an address on the rxe netdev.
 #include <signal.h>
 
-#include "tests/e2e_util.h"
-#include "tests/net_test_util.h"
+#include "tests/e2e_transport.h"
 
 namespace gw::e2e {
 namespace {
 
-class PsOverTransport : public ::testing::TestWithParam<TransportKind> {
- protected:
-  void SetUp() override {
-    if (GetParam() == TransportKind::kRdma) {
-      std::string why;
-      auto probe = testing::MakeDevice(GetParam(), testing::Options({Role::kTool, 0}), &why);
-      if (!probe) GTEST_SKIP() << "RDMA unavailable here: " << why;
-    }
-  }
-  void TearDown() override {
-    procs_.KillAll();
-    if (HasFailure()) std::cerr << procs_.DescribeAll();
-  }
-  std::string Scheme() const { return GetParam() == TransportKind::kTcp ? "tcp" : "rdma"; }
-  std::string Host() const { return testing::Loopback(GetParam(), 0).host; }
-  std::string Addr(uint16_t port) const {
-    return Scheme() + "://" + Host() + ":" + std::to_string(port);
-  }
-
-  TempDir dir_;
-  Processes procs_{dir_.path()};
-};
+using PsOverTransport = TransportE2e;
 
 TEST_P(PsOverTransport, TrainsSoftmaxToAccuracy) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) {
     GTEST_SKIP() << "Fashion-MNIST missing (apt-get install dataset-fashion-mnist)";
   }
   const std::string out = dir_ / "run";
-  Proc& run = procs_.Start("run", {"run", "--out", out, "--transport", Scheme(), "--host", Host(),
-                                   "--num-workers", "2", "--iterations", "300"});
+  Proc& run = procs_.Start("run", RunArgs(out, {"--num-workers", "2", "--iterations", "300"}));
   ASSERT_EQ(run.Wait(milliseconds(600000)), std::optional<int>(0));
   EXPECT_EQ(ReadCsv(out + "/iterations.csv").rows.size(), 2u * 300u);
   const auto acc = SummaryValue(out + "/summary.csv", "test_accuracy");
@@ -63,22 +40,12 @@ TEST_P(PsOverTransport, PeerVanishingMidTransferLeavesServerRunning) {
                                         "--timeout",
                                         "20",
                                         "--continue-without-lost-workers"};
-  const std::string port_file = dir_ / "server.port";
-  std::vector<std::string> sargs = {"server",      "--rank",  "0",     "--listen", Addr(0),
-                                    "--port-file", port_file, "--out", dir_.path()};
-  sargs.insert(sargs.end(), job.begin(), job.end());
-  Proc& server = procs_.Start("server", sargs);
-  const uint16_t port = WaitForPort(server, port_file, milliseconds(60000));
+  uint16_t port = 0;
+  Proc& server = StartServer(job, &port);
   ASSERT_NE(port, 0);
   std::vector<Proc*> workers;
-  for (int w = 0; w < 3; ++w) {
-    std::vector<std::string> wargs = {"worker",   "--rank", std::to_string(w), "--servers",
-                                      Addr(port), "--out",  dir_.path()};
-    wargs.insert(wargs.end(), job.begin(), job.end());
-    workers.push_back(&procs_.Start("worker " + std::to_string(w), wargs));
-  }
-  ASSERT_TRUE(WaitUntil([&] { return server.err().find("joined (3/3)") != std::string::npos; },
-                        milliseconds(120000)));
+  for (uint32_t w = 0; w < 3; ++w) workers.push_back(&StartWorker(w, port, job));
+  ASSERT_TRUE(WaitAllJoined(server, 3, milliseconds(120000)));
   std::this_thread::sleep_for(milliseconds(300));
   kill(workers[1]->pid, SIGKILL);
   EXPECT_EQ(server.Wait(milliseconds(600000)), std::optional<int>(0)) << server.err();
@@ -90,9 +57,7 @@ TEST_P(PsOverTransport, PeerVanishingMidTransferLeavesServerRunning) {
 
 INSTANTIATE_TEST_SUITE_P(Transports, PsOverTransport,
                          ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
-                         [](const auto& info) {
-                           return info.param == TransportKind::kTcp ? "tcp" : "rdma";
-                         });
+                         TransportName);
 
 }  // namespace
 }  // namespace gw::e2e

@@ -1,0 +1,119 @@
+// Coded jobs end to end over each transport: coded training follows the uncoded trajectory,
+// a round never waits for the stragglers its code ignores, and a worker SIGKILLed mid-run costs
+// no iteration under mds, gradient coding and multi-message (but does end an uncoded job).
+#include <signal.h>
+
+#include <cmath>
+
+#include "tests/e2e_transport.h"
+
+namespace gw::e2e {
+namespace {
+
+using CodedOverTransport = TransportE2e;
+
+// Full-batch linear regression (each block's batch is the whole block), 4 workers: every
+// scheme computes the exact gradient, so all must reach the same loss. Random delays make
+// the survivor sets vary from round to round.
+std::vector<std::string> LinregJob(const std::string& coding, const std::string& iterations,
+                                   const std::string& straggler) {
+  return {"--num-workers", "4",          "--workload",  "linreg", "--batch",   "8192",
+          "--lr",          "0.5",        "--momentum",  "0",      "--iterations", iterations,
+          "--coding",      coding,       "--straggler", straggler, "--timeout", "20"};
+}
+
+double Sum(const Csv& csv, const std::string& column) {
+  const int c = csv.Column(column);
+  double s = 0;
+  for (const auto& row : csv.rows) s += std::stod(row.at(static_cast<size_t>(c)));
+  return s;
+}
+
+TEST_P(CodedOverTransport, CodedTrainingReachesTheUncodedLoss) {
+  const std::string straggler = "shifted-exp:mu=1,base=0.002";
+  auto run = [&](const std::string& coding) -> std::optional<double> {
+    const std::string out = dir_ / coding;
+    Proc& p = procs_.Start(coding, RunArgs(out, LinregJob(coding, "6", straggler)));
+    EXPECT_EQ(p.Wait(milliseconds(300000)), std::optional<int>(0)) << coding;
+    const Csv rounds = ReadCsv(out + "/rounds.csv");
+    const int rounds_per_iteration = coding.starts_with("mds") ? 2 : 1;
+    EXPECT_EQ(rounds.rows.size(), 6u * rounds_per_iteration) << coding;
+    if (coding.starts_with("mds") || coding.starts_with("gc-")) {
+      // mds:k=3 and gc with s=1 decode from 3 of the 4 workers, never waiting for the 4th.
+      EXPECT_EQ(Sum(rounds, "workers_used"), 3.0 * static_cast<double>(rounds.rows.size()))
+          << coding;
+    }
+    return SummaryValue(out + "/summary.csv", "test_loss");
+  };
+  const auto uncoded = run("uncoded");
+  ASSERT_TRUE(uncoded.has_value());
+  ASSERT_GT(*uncoded, 1e-3) << "after 6 iterations the loss should still be far from its floor";
+  for (const std::string coding :
+       {"mds:k=3", "gc-fr:s=1", "gc-cr:s=1", "mm:r=2", "replication:r=2"}) {
+    const auto loss = run(coding);
+    ASSERT_TRUE(loss.has_value()) << coding;
+    EXPECT_NEAR(*loss, *uncoded, 1e-3 * *uncoded) << coding << " left the uncoded trajectory";
+  }
+}
+
+// Worker 3 is 1000x slower every round: the code must never wait for it. If a round did, this
+// job would take minutes; it takes well under a second of rounds.
+TEST_P(CodedOverTransport, PersistentStragglerIsNeverWaitedFor) {
+  const std::string out = dir_ / "run";
+  Proc& p = procs_.Start(
+      "run", RunArgs(out, LinregJob("mds:k=3", "20", "persistent:workers=3,factor=1000,base=0.002")));
+  ASSERT_EQ(p.Wait(milliseconds(300000)), std::optional<int>(0));
+  const Csv rounds = ReadCsv(out + "/rounds.csv");
+  ASSERT_EQ(rounds.rows.size(), 40u);
+  EXPECT_EQ(Sum(rounds, "workers_used"), 3.0 * 40);
+  const Csv straggler = ReadCsv(out + "/worker-3.csv");
+  ASSERT_FALSE(straggler.rows.empty());
+  EXPECT_EQ(Sum(straggler, "messages"), 0.0)
+      << "the straggler was told to stop before it ever finished a round";
+  EXPECT_LT(Sum(rounds, "duration_s"), 40 * 2.0) << "rounds waited for the 2.7 s straggler";
+}
+
+// One worker SIGKILLed mid-run: every update is still made, in the same number of rounds,
+// and the survivors finish normally. Uncoded, the same kill ends the job with the reason.
+TEST_P(CodedOverTransport, KilledWorkerCostsNoIteration) {
+  // Long enough to be killed mid-run (a round takes a few ms, ~20x more in the emulated VM).
+  const std::string iterations = rdma() ? "40" : "150";
+  for (const std::string coding : {"mds:k=3", "gc-cr:s=1", "mm:r=2", "uncoded"}) {
+    SCOPED_TRACE(coding);
+    const bool tolerated = coding != "uncoded";
+    const std::string out = dir_ / coding;
+    const auto job = LinregJob(coding, iterations, "shifted-exp:mu=1,base=0.003");
+    uint16_t port = 0;
+    Proc& server = StartServer(job, &port, out);
+    ASSERT_NE(port, 0);
+    std::vector<Proc*> workers;
+    for (uint32_t w = 0; w < 4; ++w) workers.push_back(&StartWorker(w, port, job, out));
+    ASSERT_TRUE(WaitAllJoined(server, 4, milliseconds(120000)));
+    std::this_thread::sleep_for(milliseconds(300));
+    ASSERT_FALSE(server.Poll()) << "the job ended before the kill: make it longer";
+    kill(workers[1]->pid, SIGKILL);
+    const auto code = server.Wait(milliseconds(600000));
+    ASSERT_TRUE(code.has_value());
+    if (!tolerated) {
+      EXPECT_NE(*code, 0);
+      EXPECT_GE(CountLines(server.err(), {"worker 1", "cannot"}), 1) << server.err();
+      continue;
+    }
+    EXPECT_EQ(*code, 0) << server.err();
+    EXPECT_NE(server.err().find("worker 1 lost"), std::string::npos) << server.err();
+    EXPECT_EQ(SummaryValue(out + "/server-0.csv", "updates"), std::stod(iterations));
+    EXPECT_EQ(SummaryValue(out + "/server-0.csv", "workers_lost"), std::optional<double>(1));
+    const size_t rounds = std::stoul(iterations) * (coding.starts_with("mds") ? 2 : 1);
+    EXPECT_EQ(ReadCsv(out + "/rounds.csv").rows.size(), rounds);
+    for (int w : {0, 2, 3}) {
+      EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, CodedOverTransport,
+                         ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
+                         TransportName);
+
+}  // namespace
+}  // namespace gw::e2e
