@@ -13,7 +13,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all build test run bench bench-rdma asan test-rdma deps format clean
+.PHONY: all build test run bench bench-rdma coding asan test-rdma deps format clean
 
 all: build
 
@@ -38,6 +38,10 @@ run: build
 
 bench: build
 	experiments/bench.sh $(BUILD)
+
+# Coded computation vs stragglers, measured beside the model (~20 min): results/coding/.
+coding: build
+	experiments/coding.sh $(BUILD)/apps/gradwire/gradwire
 
 asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan \

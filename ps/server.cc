@@ -388,7 +388,12 @@ class Server {
     if (optimizer_->steps() >= job_.iterations) {
       finishing_ = true;
     } else if (!tracker_->Possible(gone_)) {
-      Fail(shape_coded_->spec.ToString() + " cannot decode without the lost workers");
+      std::string lost;
+      for (uint32_t w = 0; w < job_.num_workers; ++w) {
+        if (workers_[w].lost) lost += " worker " + std::to_string(w);
+      }
+      Fail(shape_coded_->spec.ToString() + " cannot decode round " + std::to_string(round_) +
+           " without the lost workers (lost:" + lost + ")");
     }
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
       WorkerState& ws = workers_[w];
@@ -456,8 +461,10 @@ class Server {
     ws.writes_in_flight = 0;
     ++lost_;
     if (!ws.joined) ++joined_;  // it will never join: do not wait for it
-    const std::string what = "worker " + std::to_string(w) + " lost at iteration " +
-                             std::to_string(rule_.clock(w)) + ": " + why;
+    const std::string what =
+        "worker " + std::to_string(w) + " lost at " +
+        (job_.coding ? "round " + std::to_string(round_) : "iteration " + std::to_string(rule_.clock(w))) +
+        ": " + why;
     gone_[w] = true;
     if (job_.coding) {
       if (!finishing_ && !tracker_->Possible(gone_)) {
