@@ -20,14 +20,13 @@ struct KindName {
   const char* key;  // its one parameter ("" for none)
 };
 constexpr KindName kKinds[] = {
-    {CodingKind::kUncoded, "uncoded", ""},       {CodingKind::kReplication, "replication", "r"},
-    {CodingKind::kGcFractional, "gc-fr", "s"},   {CodingKind::kGcCyclic, "gc-cr", "s"},
-    {CodingKind::kMultiMessage, "mm", "r"},      {CodingKind::kMds, "mds", "k"},
+    {CodingKind::kUncoded, "uncoded", ""},     {CodingKind::kReplication, "replication", "r"},
+    {CodingKind::kGcFractional, "gc-fr", "s"}, {CodingKind::kGcCyclic, "gc-cr", "s"},
+    {CodingKind::kMultiMessage, "mm", "r"},    {CodingKind::kMds, "mds", "k"},
 };
 
 [[noreturn]] void Bad(std::string_view text, const std::string& why) {
-  throw Error("coding scheme \"" + std::string(text) + "\": " + why + " (expected " + kForms +
-              ")");
+  throw Error("coding scheme \"" + std::string(text) + "\": " + why + " (expected " + kForms + ")");
 }
 
 const KindName& Find(CodingKind kind) {
@@ -57,6 +56,9 @@ CodingSpec CodingSpec::Parse(std::string_view text) {
       Bad(text, std::string(k.name) + " takes exactly one parameter, " + prefix + "N");
     }
     const std::string_view value = kv.substr(prefix.size());
+    if (value.find(',') != std::string_view::npos) {
+      Bad(text, std::string(k.name) + " takes exactly one parameter, " + prefix + "N");
+    }
     int v = 0;
     const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
     if (ec != std::errc() || p != value.data() + value.size() || value.empty() || v < 0) {
@@ -68,6 +70,13 @@ CodingSpec CodingSpec::Parse(std::string_view text) {
   Bad(text, "unknown scheme");
 }
 
+std::optional<CodingKind> CodingSpec::KindNamed(std::string_view name) {
+  for (const auto& k : kKinds) {
+    if (name == k.name) return k.kind;
+  }
+  return std::nullopt;
+}
+
 std::string CodingSpec::ToString() const {
   const KindName& k = Find(kind);
   if (*k.key == '\0') return k.name;
@@ -75,8 +84,8 @@ std::string CodingSpec::ToString() const {
 }
 
 void CodingSpec::Validate(int n) const {
-  const std::string what = "coding scheme " + ToString() + " with " + std::to_string(n) +
-                           " worker(s): ";
+  const std::string what =
+      "coding scheme " + ToString() + " with " + std::to_string(n) + " worker(s): ";
   if (n < 1) throw Error(what + "need at least one worker");
   switch (kind) {
     case CodingKind::kUncoded:
@@ -86,8 +95,9 @@ void CodingSpec::Validate(int n) const {
       return;
     case CodingKind::kGcFractional:
       if (param < 0 || param >= n || n % (param + 1) != 0) {
-        throw Error(what + "fractional repetition needs 0 <= s < n and s+1 dividing n (or use "
-                           "gc-cr, which takes any s < n)");
+        throw Error(what +
+                    "fractional repetition needs 0 <= s < n and s+1 dividing n (or use "
+                    "gc-cr, which takes any s < n)");
       }
       return;
     case CodingKind::kGcCyclic:
@@ -163,7 +173,7 @@ std::vector<double> MessageTimes(const CodingSpec& spec, int n, const StragglerM
 
 RoundTracker::RoundTracker(const CodingSpec& spec, int n) : spec_(spec), n_(n) {
   spec.Validate(n);
-  needed_ = spec.is_gradient_code()          ? n - spec.param
+  needed_ = spec.is_gradient_code()         ? n - spec.param
             : spec.kind == CodingKind::kMds ? spec.param
                                             : spec.Blocks(n);
   Reset();
@@ -205,9 +215,13 @@ bool RoundTracker::Possible(const std::vector<bool>& gone) const {
 
 double RoundCompletionTime(const CodingSpec& spec, int n,
                            const std::vector<std::vector<double>>& times) {
+  if (static_cast<int>(times.size()) != n) {
+    throw Error("round completion time: " + std::to_string(times.size()) + " rows of times for " +
+                std::to_string(n) + " workers");
+  }
   std::vector<std::tuple<double, int, int>> events;
   for (int w = 0; w < n; ++w) {
-    for (int j = 0; j < static_cast<int>(times.at(w).size()); ++j) {
+    for (int j = 0; j < static_cast<int>(times[w].size()); ++j) {
       events.emplace_back(times[w][j], w, j);
     }
   }
@@ -235,7 +249,9 @@ RoundTimeEstimate MonteCarloRoundTime(const CodingSpec& spec, int n, const Strag
   RoundTimeEstimate e;
   e.mean = sum / trials;
   const double var = trials > 1 ? (sum2 - sum * e.mean) / (trials - 1) : 0;
-  e.std_error = std::sqrt(std::max(0.0, var) / trials);
+  // A round that never completes makes the mean infinite; so is its uncertainty.
+  e.std_error = std::isfinite(e.mean) ? std::sqrt(std::max(0.0, var) / trials)
+                                      : std::numeric_limits<double>::infinity();
   return e;
 }
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -37,6 +38,8 @@ struct CodingSpec {
   // "uncoded", "replication:r=2", "gc-fr:s=1", "gc-cr:s=1", "mm:r=2", "mds:k=8"; throws
   // gw::Error naming the problem and the valid forms.
   static CodingSpec Parse(std::string_view text);
+  // The kind a bare name ("mds", "gc-cr", …) stands for, or nullopt.
+  static std::optional<CodingKind> KindNamed(std::string_view name);
   std::string ToString() const;
   // Throws gw::Error when the scheme does not fit n workers (e.g. R not dividing n, K > n).
   void Validate(int n) const;

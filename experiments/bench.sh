@@ -38,10 +38,14 @@ summarize() {
 # Each row runs 3 x ~0.3 s (the ratio uses medians); the iperf3 reference takes 3 x 2 s.
 run tcp_write_bench --benchmark_min_time=0.3 --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 run aggregate_bench --benchmark_min_time=0.3
+# Encode/decode cost of the codes (informational: set it against the round time they save).
+run coding_bench
 
 echo "== summary =="
 summarize "TCP 64 MiB write:" 0.9 | tee "$out/summary.txt"
 summarize "aggregation (4 slots x 64 MiB):" 0.8 | tee -a "$out/summary.txt"
+grep -E '^(gradient-code decode|BM_MdsDecode|BM_MdsEncode)' "$out/coding_bench.txt" |
+  awk '{ print "coding: " $0 }' | tee -a "$out/summary.txt"
 
 # push/pull goodput (gradwire bench) follows
 # The reference is the iperf3 single-stream figure tcp_write_bench measured in this run, with

@@ -10,8 +10,10 @@
 #
 # Writes results/coding/: coding.csv, rounds.png, speedup.png, README.md, runs/ (each job's
 # CSVs). Usage: experiments/coding.sh PATH/TO/gradwire [OUT]
-# Environment: NS="4 8 12 16" MUS="0.1 1 10" ROUNDS=60 UNIT=0.32 (seconds; smaller mu gets a
-# proportionally smaller unit so every job stays short).
+# Environment: NS="4 8 12 16" MUS="0.1 1 10" ROUNDS=100 UNIT=0.32 (seconds; smaller mu gets a
+# proportionally smaller unit so every job stays short); KEEP_RUNS=1 keeps every worker's CSV
+# (by default each run keeps rounds.csv, summary.csv, server-0.csv, command.txt and its log);
+# PLOT_ONLY=1 redraws the plots and README from an existing coding.csv.
 set -euo pipefail
 gradwire=${1:?usage: experiments/coding.sh PATH/TO/gradwire [OUT]}
 gradwire=$(realpath "$gradwire")
@@ -19,11 +21,12 @@ cd "$(dirname "$0")/.."
 out=${2:-results/coding}
 ns=${NS:-4 8 12 16}
 mus=${MUS:-0.1 1 10}
-rounds=${ROUNDS:-60}
+rounds=${ROUNDS:-100}
 unit0=${UNIT:-0.32}
 command -v gnuplot >/dev/null || { echo "coding.sh: gnuplot missing (make deps)" >&2; exit 1; }
 mkdir -p "$out/runs"
 csv="$out/coding.csv"
+if [[ -z ${PLOT_ONLY:-} ]]; then
 echo "mu,workers,scheme,rounds,measured_s,measured_se_s,same_draws_s,closed_form_s,monte_carlo_s,measured_over_model" >"$csv"
 
 # Mean and standard error of duration_s over rounds 1.. (round 0 includes start-up).
@@ -70,9 +73,11 @@ for mu in $mus; do
       mc=$(model_field "$model" "$scheme" monte_carlo_s)
       ratio=$(awk -v m="${stats%,*}" -v c="$closed" -v x="$mc" 'BEGIN { r = (c == "nan" ? x : c); printf "%.4f", m / r }')
       echo "$mu,$n,$scheme,$rounds,$stats,$same,$closed,$mc,$ratio" >>"$csv"
+      [[ -n ${KEEP_RUNS:-} ]] || rm -f "$run"/worker-*.csv "$run/iterations.csv" "$run"/*.port
     done
   done
 done
+fi
 
 # Plots: mean round time vs n (measured points, model lines), one panel per mu; speedup over
 # uncoded vs n (measured), one panel per mu.
@@ -86,8 +91,9 @@ for mu in $mus; do
         print $2, 1e3 * $5, 1e3 * $6, 1e3 * $9 }' "$csv" | sort -n >"$tmp/$mu-$kind.dat"
   done
   awk -F, -v mu="$mu" 'NR > 1 && $1 == mu { t[$2, $3] = $5; if ($3 == "uncoded") u[$2] = $5; ns[$2] = 1 }
-    END { for (n in ns) for (k in t) { split(k, p, SUBSEP); if (p[1] == n && p[2] != "uncoded")
-      print p[2], n, u[n] / t[k] } }' "$csv" | sort -k1,1 -k2n >"$tmp/$mu-speedup.dat"
+    END { for (n in ns) for (k in t) { split(k, p, SUBSEP); if (p[1] == n && p[2] != "uncoded") {
+      kind = p[2]; sub(/:.*/, "", kind); print kind, n, u[n] / t[k] } } }' "$csv" |
+    sort -k1,1 -k2,2n >"$tmp/$mu-speedup.dat"
 done
 gnuplot <<GP
 set terminal pngcairo size $((430 * panels)),420 font ",10"
@@ -151,4 +157,4 @@ GP
 } >"$out/README.md"
 worst=$(awk -F, 'NR > 1 { d = $10 - 1; if (d < 0) d = -d; if (d > w) { w = d; r = $1 " n=" $2 " " $3 } }
   END { printf "%.1f%% (%s)", 100 * w, r }' "$csv")
-echo "coding.sh: done in $(($(date +%s) - started)) s; largest measured/model gap $worst; $out/README.md"
+echo "coding.sh: done in $(($(date +%s) - ${started:-$(date +%s)})) s; largest measured/model gap $worst; $out/README.md"

@@ -14,9 +14,10 @@ CodedShape CodedShape::Make(const JobConfig& job, size_t num_params) {
   s.n = static_cast<int>(job.num_workers);
   s.spec.Validate(s.n);
   if (job.num_servers != 1) {
-    throw Error("--coding needs exactly one server (--servers 1): the server decodes from "
-                "whole messages; this job has " +
-                std::to_string(job.num_servers));
+    throw Error(
+        "--coding needs exactly one server (--servers 1): the server decodes from "
+        "whole messages; this job has " +
+        std::to_string(job.num_servers));
   }
   s.d = num_params;
   s.mds = s.spec.kind == coding::CodingKind::kMds;
@@ -32,8 +33,7 @@ CodedShape CodedShape::Make(const JobConfig& job, size_t num_params) {
     s.rows_at = (s.d + k - 1) / k;
   }
   s.part_floats = std::max<size_t>(1, job.part_bytes / sizeof(float));
-  const uint64_t message_parts =
-      static_cast<uint64_t>(s.spec.Messages()) * s.parts_per_message();
+  const uint64_t message_parts = static_cast<uint64_t>(s.spec.Messages()) * s.parts_per_message();
   const uint64_t input_parts = s.parts(s.max_input_floats());
   if (std::max(message_parts, input_parts) > Imm::kMaxParts) {
     throw Error("a round needs " + std::to_string(std::max(message_parts, input_parts)) +
@@ -48,8 +48,6 @@ size_t CodedShape::message_floats(int phase) const {
   return phase == 0 ? rows_a : rows_at;
 }
 
-size_t CodedShape::max_message_floats() const {
-  return mds ? std::max(rows_a, rows_at) : d;
-}
+size_t CodedShape::max_message_floats() const { return mds ? std::max(rows_a, rows_at) : d; }
 
 }  // namespace gw

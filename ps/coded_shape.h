@@ -20,12 +20,12 @@ namespace gw {
 
 struct CodedShape {
   coding::CodingSpec spec;
-  int n = 0;             // workers
-  bool mds = false;      // two rounds per iteration, matrix-vector products
-  size_t d = 0;          // parameters
-  size_t m = 0;          // mds: rows of A (linreg_rows)
-  size_t rows_a = 0;     // mds: rows of a coded block of A, ceil(m / k)
-  size_t rows_at = 0;    // mds: rows of a coded block of Aᵀ, ceil(d / k)
+  int n = 0;               // workers
+  bool mds = false;        // two rounds per iteration, matrix-vector products
+  size_t d = 0;            // parameters
+  size_t m = 0;            // mds: rows of A (linreg_rows)
+  size_t rows_a = 0;       // mds: rows of a coded block of A, ceil(m / k)
+  size_t rows_at = 0;      // mds: rows of a coded block of Aᵀ, ceil(d / k)
   size_t part_floats = 0;  // inputs and messages travel in writes of at most this many floats
 
   // Checks the job: coding needs exactly one server (decoding needs every message in one
@@ -44,7 +44,9 @@ struct CodedShape {
     return static_cast<uint32_t>((floats + part_floats - 1) / part_floats);
   }
   uint32_t parts_per_message() const { return parts(max_message_floats()); }
-  uint32_t PartId(int j, uint32_t p) const { return static_cast<uint32_t>(j) * parts_per_message() + p; }
+  uint32_t PartId(int j, uint32_t p) const {
+    return static_cast<uint32_t>(j) * parts_per_message() + p;
+  }
 };
 
 }  // namespace gw

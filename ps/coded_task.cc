@@ -46,7 +46,8 @@ double CodedTask::Compute(uint64_t round, int j, std::span<const float> input,
   }
   Eigen::Map<Eigen::VectorXf> result(out.data(), static_cast<Eigen::Index>(out.size()));
   if (shape_.mds) {
-    const Eigen::Map<const Eigen::VectorXf> v(input.data(), static_cast<Eigen::Index>(input.size()));
+    const Eigen::Map<const Eigen::VectorXf> v(input.data(),
+                                              static_cast<Eigen::Index>(input.size()));
     result.noalias() = phase == 0 ? block_a_ * v : block_at_ * v;
     return std::numeric_limits<double>::quiet_NaN();
   }

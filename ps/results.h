@@ -11,12 +11,12 @@ namespace gw {
 struct IterationRow {
   uint32_t worker = 0;
   uint64_t iteration = 0;
-  double compute_s = 0;  // gradient computation
-  double write_s = 0;    // posting the gradient writes until they all finished sending
-  double wait_s = 0;     // until the next parameters arrived (sync rule + network)
-  uint64_t bytes = 0;    // gradient bytes written this iteration
-  double loss = 0;       // minibatch loss
-  double delay_s = 0;    // injected straggler delay (--straggler), apart from the others
+  double compute_s = 0;   // gradient computation
+  double write_s = 0;     // posting the gradient writes until they all finished sending
+  double wait_s = 0;      // until the next parameters arrived (sync rule + network)
+  uint64_t bytes = 0;     // gradient bytes written this iteration
+  double loss = 0;        // minibatch loss
+  double delay_s = 0;     // injected straggler delay (--straggler), apart from the others
   uint32_t messages = 1;  // writes of whole results (coded jobs: 0 when the round closed first)
 };
 
@@ -28,11 +28,11 @@ inline constexpr const char* kIterationCsvHeader =
 struct RoundRow {
   uint64_t round = 0;
   uint64_t iteration = 0;
-  int phase = 0;                // mds: 0 = A·x, 1 = Aᵀ·r
-  double duration_s = 0;        // from the previous round's close to this one's
-  double decode_s = 0;          // decoding and the update, inside duration_s
-  uint32_t messages_used = 0;   // messages decoding used
-  uint32_t workers_used = 0;    // distinct workers among them
+  int phase = 0;               // mds: 0 = A·x, 1 = Aᵀ·r
+  double duration_s = 0;       // from the previous round's close to this one's
+  double decode_s = 0;         // decoding and the update, inside duration_s
+  uint32_t messages_used = 0;  // messages decoding used
+  uint32_t workers_used = 0;   // distinct workers among them
   double loss = std::numeric_limits<double>::quiet_NaN();  // mds even rounds: 0.5|Ax−y|²/m
 };
 

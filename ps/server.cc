@@ -51,8 +51,8 @@ class Server {
       shape_coded_ = CodedShape::Make(job, layout_.num_params());
       decoder_ = std::make_unique<CodedDecoder>(job, *shape_coded_);
       tracker_.emplace(shape_coded_->spec, shape_coded_->n);
-      slot_floats = static_cast<size_t>(shape_coded_->spec.Messages()) *
-                    shape_coded_->max_message_floats();
+      slot_floats =
+          static_cast<size_t>(shape_coded_->spec.Messages()) * shape_coded_->max_message_floats();
       if (shape_coded_->mds) {
         ax_.resize(shape_coded_->m);
         residual_.resize(shape_coded_->m);
@@ -331,9 +331,8 @@ class Server {
         j >= shape_coded_->spec.Messages() ||
         imm.part % ppm >= shape_coded_->parts(shape_coded_->message_floats(phase))) {
       if (dropped_++ < 10) {
-        GW_WARN("dropping an unexpected write from worker " << w << " (round tag "
-                                                             << imm.iteration_tag << ", part "
-                                                             << imm.part << ")");
+        GW_WARN("dropping an unexpected write from worker "
+                << w << " (round tag " << imm.iteration_tag << ", part " << imm.part << ")");
       }
       return;
     }
@@ -461,10 +460,10 @@ class Server {
     ws.writes_in_flight = 0;
     ++lost_;
     if (!ws.joined) ++joined_;  // it will never join: do not wait for it
-    const std::string what =
-        "worker " + std::to_string(w) + " lost at " +
-        (job_.coding ? "round " + std::to_string(round_) : "iteration " + std::to_string(rule_.clock(w))) +
-        ": " + why;
+    const std::string what = "worker " + std::to_string(w) + " lost at " +
+                             (job_.coding ? "round " + std::to_string(round_)
+                                          : "iteration " + std::to_string(rule_.clock(w))) +
+                             ": " + why;
     gone_[w] = true;
     if (job_.coding) {
       if (!finishing_ && !tracker_->Possible(gone_)) {

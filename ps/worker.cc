@@ -56,8 +56,7 @@ class Worker {
       shape_.emplace(CodedShape::Make(job, layout_.num_params()));
       task_ = std::make_unique<CodedTask>(job, *shape_, opt.rank);
       input_.resize(shape_->max_input_floats());
-      messages_.resize(static_cast<size_t>(shape_->spec.Messages()) *
-                       shape_->max_message_floats());
+      messages_.resize(static_cast<size_t>(shape_->spec.Messages()) * shape_->max_message_floats());
       dev_->RegisterMemory(std::as_writable_bytes(std::span(messages_)), dopt.self);
       servers_[0].params =
           &dev_->RegisterMemory(std::as_writable_bytes(std::span(input_)), {Role::kServer, 0});
@@ -169,11 +168,11 @@ class Worker {
     if (job_.straggler.kind() == coding::StragglerKind::kNone) return 0;
     const double t = job_.straggler.Sample(static_cast<int>(opt_.rank), it, 1)[0];
     if (!std::isfinite(t)) {
-      throw Error("straggler model " + job_.straggler.ToString() + " stops this worker at iteration " +
-                  std::to_string(it));
+      throw Error("straggler model " + job_.straggler.ToString() +
+                  " stops this worker at iteration " + std::to_string(it));
     }
-    const auto until = start + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double>(t));
+    const auto until =
+        start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t));
     const auto before = Clock::now();
     std::this_thread::sleep_until(until);
     return std::chrono::duration<double>(Clock::now() - before).count();
@@ -255,10 +254,10 @@ class Worker {
       const size_t part_bytes = shape_->part_floats * sizeof(float);
       for (uint32_t p = 0; p < shape_->parts(msg_floats); ++p) {
         const size_t off = p * part_bytes;
-        servers_[0].conn->Write(
-            bytes.subspan(off, std::min(part_bytes, bytes.size() - off)), servers_[0].slot,
-            j * shape_->max_message_floats() * sizeof(float) + off,
-            Imm::Encode(round, shape_->PartId(j, p)), round);
+        servers_[0].conn->Write(bytes.subspan(off, std::min(part_bytes, bytes.size() - off)),
+                                servers_[0].slot,
+                                j * shape_->max_message_floats() * sizeof(float) + off,
+                                Imm::Encode(round, shape_->PartId(j, p)), round);
         ++writes_in_flight_;
       }
       row->write_s += Since(t);
@@ -275,16 +274,16 @@ class Worker {
   // False if the server closed `round` before the time came (the straggler model's +infinity,
   // fail-stop, waits for exactly that).
   bool SleepUntil(Clock::time_point start, double seconds, uint64_t round) {
-    const auto until = std::isfinite(seconds)
-                           ? start + std::chrono::duration_cast<Clock::duration>(
-                                         std::chrono::duration<double>(seconds))
-                           : Clock::time_point::max();
+    const auto until = std::isfinite(seconds) ? start + std::chrono::duration_cast<Clock::duration>(
+                                                            std::chrono::duration<double>(seconds))
+                                              : Clock::time_point::max();
     std::vector<Completion> batch;
     while (closed_round_ != static_cast<int64_t>(round)) {
       const auto now = Clock::now();
       if (now >= until) return true;
       batch.clear();
-      dev_->cq().Wait(batch, std::min<Clock::duration>(until - now, std::chrono::milliseconds(100)));
+      dev_->cq().Wait(batch,
+                      std::min<Clock::duration>(until - now, std::chrono::milliseconds(100)));
       for (auto& c : batch) Handle(c);
     }
     return false;

@@ -149,7 +149,6 @@ TEST(CodingSpec, ParseRejectsMalformedTextNamingTheProblem) {
   EXPECT_THAT(ParseError("mds:k="), HasSubstr("not a non-negative integer"));
   EXPECT_THAT(ParseError("mds:k=-1"), HasSubstr("not a non-negative integer"));
   EXPECT_THAT(ParseError("mds:k=2.5"), HasSubstr("not a non-negative integer"));
-  EXPECT_THAT(ParseError("mds:k=8,s=1"), HasSubstr("not a non-negative integer"));
   EXPECT_THAT(ParseError("mds:k=99999999999"), HasSubstr("not a non-negative integer"));
   EXPECT_THAT(ParseError("uncoded:r=1"), HasSubstr("takes no parameter"));
   EXPECT_THAT(ParseError("uncoded:"), HasSubstr("takes no parameter"));
@@ -740,10 +739,26 @@ TEST(MonteCarloRoundTime, DeterministicModels) {
   const StragglerModel dead = StragglerModel::FailStop(2, 3).set_base_time(1.0 / n);
   EXPECT_DOUBLE_EQ(MonteCarloRoundTime(CodingSpec::Parse("uncoded"), n, dead, 3).mean, 1.0 / n);
   EXPECT_EQ(MonteCarloRoundTime(CodingSpec::Parse("uncoded"), n, dead, 10).mean, kInf);
+  EXPECT_EQ(MonteCarloRoundTime(CodingSpec::Parse("uncoded"), n, dead, 10).std_error, kInf);
   EXPECT_EQ(MonteCarloRoundTime(CodingSpec::Parse("uncoded"), n, dead, 1, 3).mean, kInf);
   EXPECT_DOUBLE_EQ(MonteCarloRoundTime(CodingSpec::Parse("mds:k=5"), n, dead, 10).mean, 0.2);
   EXPECT_DOUBLE_EQ(MonteCarloRoundTime(CodingSpec::Parse("gc-cr:s=1"), n, dead, 10).mean, 1.0 / 3);
   EXPECT_THROW(MonteCarloRoundTime(CodingSpec::Parse("uncoded"), n, none, 0), Error);
+}
+
+TEST(RoundCompletionTime, RefusesATableOfTheWrongSize) {
+  EXPECT_THROW(RoundCompletionTime(CodingSpec::Parse("uncoded"), 3, {{1.0}, {2.0}}), Error);
+}
+
+TEST(CodingSpec, ExtraParameterIsNamedAsSuch) {
+  try {
+    CodingSpec::Parse("mds:k=8,s=1");
+    ADD_FAILURE() << "accepted two parameters";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("exactly one parameter"));
+  }
+  EXPECT_EQ(CodingSpec::KindNamed("gc-cr"), CodingKind::kGcCyclic);
+  EXPECT_EQ(CodingSpec::KindNamed("gc"), std::nullopt);
 }
 
 }  // namespace

@@ -33,8 +33,8 @@ class TransportE2e : public ::testing::TestWithParam<TransportKind> {
   // `run --transport --host` plus flags.
   std::vector<std::string> RunArgs(const std::string& out,
                                    const std::vector<std::string>& flags) const {
-    std::vector<std::string> args = {"run", "--out", out, "--transport", Scheme(), "--host",
-                                     Host()};
+    std::vector<std::string> args = {"run",    "--out",  out,   "--transport",
+                                     Scheme(), "--host", Host()};
     args.insert(args.end(), flags.begin(), flags.end());
     return args;
   }
@@ -45,7 +45,7 @@ class TransportE2e : public ::testing::TestWithParam<TransportKind> {
     if (out.empty()) out = dir_.path();
     const std::string port_file = out + "/server.port";
     std::filesystem::create_directories(out);
-    std::vector<std::string> args = {"server",      "--rank",  "0",   "--listen", Addr(0),
+    std::vector<std::string> args = {"server",      "--rank",  "0",     "--listen", Addr(0),
                                      "--port-file", port_file, "--out", out};
     args.insert(args.end(), job.begin(), job.end());
     Proc& server = procs_.Start("server " + out.substr(out.rfind('/') + 1), args);
@@ -56,11 +56,11 @@ class TransportE2e : public ::testing::TestWithParam<TransportKind> {
   Proc& StartWorker(uint32_t rank, uint16_t port, const std::vector<std::string>& job,
                     std::string out = "") {
     if (out.empty()) out = dir_.path();
-    std::vector<std::string> args = {"worker",   "--rank", std::to_string(rank), "--servers",
-                                     Addr(port), "--out",  out};
+    std::vector<std::string> args = {
+        "worker", "--rank", std::to_string(rank), "--servers", Addr(port), "--out", out};
     args.insert(args.end(), job.begin(), job.end());
-    return procs_.Start(
-        "worker " + std::to_string(rank) + " " + out.substr(out.rfind('/') + 1), args);
+    return procs_.Start("worker " + std::to_string(rank) + " " + out.substr(out.rfind('/') + 1),
+                        args);
   }
 
   // Waits until the server's log says all n workers joined.

@@ -17,9 +17,9 @@ using CodedOverTransport = TransportE2e;
 // the survivor sets vary from round to round.
 std::vector<std::string> LinregJob(const std::string& coding, const std::string& iterations,
                                    const std::string& straggler) {
-  return {"--num-workers", "4",          "--workload",  "linreg", "--batch",   "8192",
-          "--lr",          "0.5",        "--momentum",  "0",      "--iterations", iterations,
-          "--coding",      coding,       "--straggler", straggler, "--timeout", "20"};
+  return {"--num-workers", "4",    "--workload",  "linreg",  "--batch",      "8192",
+          "--lr",          "0.5",  "--momentum",  "0",       "--iterations", iterations,
+          "--coding",      coding, "--straggler", straggler, "--timeout",    "20"};
 }
 
 double Sum(const Csv& csv, const std::string& column) {
@@ -61,7 +61,8 @@ TEST_P(CodedOverTransport, CodedTrainingReachesTheUncodedLoss) {
 TEST_P(CodedOverTransport, PersistentStragglerIsNeverWaitedFor) {
   const std::string out = dir_ / "run";
   Proc& p = procs_.Start(
-      "run", RunArgs(out, LinregJob("mds:k=3", "20", "persistent:workers=3,factor=1000,base=0.002")));
+      "run",
+      RunArgs(out, LinregJob("mds:k=3", "20", "persistent:workers=3,factor=1000,base=0.002")));
   ASSERT_EQ(p.Wait(milliseconds(300000)), std::optional<int>(0));
   const Csv rounds = ReadCsv(out + "/rounds.csv");
   ASSERT_EQ(rounds.rows.size(), 40u);

@@ -19,7 +19,7 @@ JobConfig LinregJob(int n, const std::string& coding) {
   job.workload.kind = "linreg";
   job.workload.linreg_rows = 960;  // divisible by every block count used below
   job.workload.linreg_dims = 24;
-  job.workload.batch_size = 960;   // a block's batch is the whole block: full-batch gradients
+  job.workload.batch_size = 960;  // a block's batch is the whole block: full-batch gradients
   job.workload.seed = 7;
   job.num_workers = static_cast<uint32_t>(n);
   job.coding = coding::CodingSpec::Parse(coding);
@@ -67,8 +67,8 @@ std::optional<std::vector<float>> DecodeInOrder(const CodedShape& shape,
   if (!tracker.Complete()) return std::nullopt;
   std::vector<float> out(out_floats);
   decoder.Decode(
-      phase, tracker.used(),
-      [&](int w, int j) { return std::span<const float>(msgs.m[w][j]); }, out);
+      phase, tracker.used(), [&](int w, int j) { return std::span<const float>(msgs.m[w][j]); },
+      out);
   return out;
 }
 
@@ -162,9 +162,8 @@ TEST(CodedMds, EveryKSubsetDecodesBothProducts) {
       ExpectNear(*got, ax, 1e-4);
     });
     // Round 1 from the exact residual.
-    const auto got_ax = DecodeInOrder(shape, decoder, 0, products, {{0, 0}, {1, 0}, {2, 0},
-                                                                     {3, 0}, {4, 0}, {5, 0}},
-                                      shape.m);
+    const auto got_ax = DecodeInOrder(shape, decoder, 0, products,
+                                      {{0, 0}, {1, 0}, {2, 0}, {3, 0}, {4, 0}, {5, 0}}, shape.m);
     ASSERT_TRUE(got_ax.has_value());
     const double loss = decoder.Residual(*got_ax, r);
     EXPECT_NEAR(loss, 0.5 * (ax - p.y).squaredNorm() / shape.m, 1e-3 * loss);

@@ -126,9 +126,9 @@ TEST_F(PsE2eTest, RunTrainsSoftmaxAndWritesResults) {
 
   const Csv it = ReadCsv(out + "/iterations.csv");
   ASSERT_EQ(Lines(ReadFile(out + "/iterations.csv")).at(0),
-            "worker,iteration,compute_s,write_s,wait_s,bytes,loss");
+            "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages");
   ASSERT_EQ(it.rows.size(), 4u * 300u);
-  for (const auto& row : it.rows) ASSERT_EQ(row.size(), 7u) << "a row with a wrong cell count";
+  for (const auto& row : it.rows) ASSERT_EQ(row.size(), 9u) << "a row with a wrong cell count";
 
   const auto losses = LossByWorker(it);
   ASSERT_EQ(losses.size(), 4u);
@@ -166,6 +166,26 @@ TEST_F(PsE2eTest, TwoShardsTrainLikeOne) {
   ASSERT_TRUE(a1 && a2);
   EXPECT_GE(*a1, 0.78);
   EXPECT_NEAR(*a1, *a2, 0.01) << "BSP with 2 shards trains differently from 1 shard";
+}
+
+// --straggler under a sync rule: the slow worker sleeps its model's time every iteration and
+// says so in delay_s; the others wait for it (BSP).
+TEST_F(PsE2eTest, InjectedStragglerDelayIsRecorded) {
+  const std::string out = dir_ / "run";
+  ASSERT_EQ(Run("run", out,
+                {"--num-workers", "3", "--workload", "linreg", "--iterations", "20", "--straggler",
+                 "persistent:workers=1,factor=10,base=0.002"},
+                milliseconds(60000)),
+            std::optional<int>(0));
+  const Csv csv = ReadCsv(out + "/iterations.csv");
+  const int w = csv.Column("worker"), d = csv.Column("delay_s");
+  ASSERT_GE(d, 0);
+  std::map<int, double> delay;
+  for (const auto& row : csv.rows) delay[std::stoi(row[w])] += std::stod(row[d]) / 20;
+  // Worker 1 takes 20 ms per iteration, the others 2 ms (less their compute time).
+  EXPECT_GT(delay[1], 0.015);
+  EXPECT_LT(delay[0], 0.0025);
+  EXPECT_LT(delay[2], 0.0025);
 }
 
 TEST_F(PsE2eTest, AspAndSspTrain) {

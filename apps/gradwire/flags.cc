@@ -100,8 +100,8 @@ po::options_description JobFlags() {
       "straggler", po::value<std::string>()->default_value("none"),
       "delays injected on workers: none | shifted-exp:mu=M | non-persistent:mu=M,alpha=A | "
       "persistent:workers=W+W,factor=F | fail-stop:worker=W,at=I; each takes base=SECONDS "
-      "(time of 1/N of the job) and seed=S")(
-      "lr", po::value<double>()->default_value(0.1, "0.1"), "learning rate")(
+      "(time of 1/N of the job) and seed=S")("lr", po::value<double>()->default_value(0.1, "0.1"),
+                                             "learning rate")(
       "lr-schedule", po::value<std::string>()->default_value("const"),
       "const | step:every=N,gamma=G | cosine:total=T, optionally warmup:steps=W+...")(
       "momentum", po::value<double>()->default_value(0.9, "0.9"), "SGD momentum")(
@@ -181,8 +181,7 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
       j.coding = coding::CodingSpec::Parse(coding);
       j.coding->Validate(static_cast<int>(j.num_workers));
     }
-    j.straggler =
-        coding::StragglerModel::Parse(vm["straggler"].as<std::string>(), j.workload.seed);
+    j.straggler = coding::StragglerModel::Parse(vm["straggler"].as<std::string>(), j.workload.seed);
     j.optimizer.momentum = vm["momentum"].as<double>();
     j.optimizer.weight_decay = vm["weight-decay"].as<double>();
     j.optimizer.lr = LrSchedule::Parse(vm["lr-schedule"].as<std::string>(), vm["lr"].as<double>());

@@ -26,10 +26,11 @@ std::vector<CodingSpec> Expand(const std::string& text, int n) {
     spec.Validate(n);
     return {spec};
   }
+  const auto kind = CodingSpec::KindNamed(text);
+  if (!kind) return {CodingSpec::Parse(text)};  // throws, naming the valid forms
   std::vector<CodingSpec> out;
-  const CodingKind kind = CodingSpec::Parse(text + (text == "mds" ? ":k=1" : text.starts_with("gc") ? ":s=0" : ":r=1")).kind;
   for (int p = 0; p <= n; ++p) {
-    CodingSpec spec{kind, p};
+    CodingSpec spec{*kind, p};
     try {
       spec.Validate(n);
     } catch (const Error&) {
@@ -73,8 +74,8 @@ int ModelCommand(const std::vector<std::string>& args) {
       "straggler", po::value<std::string>(), "the straggler model, as for run")(
       "coding", po::value<std::string>()->default_value("uncoded,replication,mds,gc-cr,mm"),
       "comma-separated schemes; a kind alone (mds, gc-cr, gc-fr, mm, replication) means "
-      "every admissible parameter")(
-      "trials", po::value<int>()->default_value(20000), "Monte Carlo rounds")(
+      "every admissible parameter")("trials", po::value<int>()->default_value(20000),
+                                    "Monte Carlo rounds")(
       "rounds", po::value<int>()->default_value(0),
       "also the model on the draws of rounds 1..R-1, as a job of R rounds uses them")(
       "seed", po::value<uint64_t>()->default_value(1), "the job's --seed (the model's default)");
