@@ -36,7 +36,9 @@ class Worker {
   Worker(const JobConfig& job, const WorkerOptions& opt)
       : job_(job),
         opt_(opt),
-        workload_(MakeWorkload(job.workload, opt.rank, job.num_workers, true)),
+        // A coded job's data lives in its CodedTask; this workload then only evaluates.
+        workload_(MakeWorkload(job.workload, opt.rank, job.num_workers,
+                               /*load_data=*/!job.coding || opt.evaluate)),
         layout_(workload_->num_params(), job.PartFloats(workload_->num_params()), job.num_servers),
         params_(layout_.num_params()),
         grad_(layout_.num_params()),

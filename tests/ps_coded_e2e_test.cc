@@ -14,12 +14,14 @@ using CodedOverTransport = TransportE2e;
 
 // Full-batch linear regression (each block's batch is the whole block), 4 workers: every
 // scheme computes the exact gradient, so all must reach the same loss. Random delays make
-// the survivor sets vary from round to round.
+// the survivor sets vary from round to round. Small enough to start in seconds in the
+// emulated soft-RoCE VM; the timeout only bounds failures (start-up there is slow).
 std::vector<std::string> LinregJob(const std::string& coding, const std::string& iterations,
                                    const std::string& straggler) {
-  return {"--num-workers", "4",    "--workload",  "linreg",  "--batch",      "8192",
-          "--lr",          "0.5",  "--momentum",  "0",       "--iterations", iterations,
-          "--coding",      coding, "--straggler", straggler, "--timeout",    "20"};
+  return {"--num-workers", "4",       "--workload",   "linreg",   "--linreg-rows", "2048",
+          "--linreg-dims", "64",      "--batch",      "2048",     "--lr",          "0.5",
+          "--momentum",    "0",       "--iterations", iterations, "--coding",      coding,
+          "--straggler",   straggler, "--timeout",    "60"};
 }
 
 double Sum(const Csv& csv, const std::string& column) {

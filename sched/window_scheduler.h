@@ -1,0 +1,147 @@
+// The server-side coordinator of write windows: which worker may push now, and until when.
+// Pure state machine, no I/O, no clock: every call takes the current time, so a test drives
+// it with a fake clock. The caller (the server) feeds it requests, completions and deaths,
+// calls Poll after each of them and at NextEvent(), and sends out the grants Poll returns.
+//
+// A window is [grant start, min(Done time, deadline)). A holder that reaches its deadline
+// without Done is revoked: its window ends at the deadline (its gate refuses posts from then
+// on), its request stays pending and it is granted again at its next turn or slot.
+//
+// Policies (sched/window_spec.h):
+//   burst        every pending request is granted at once, deadline = TimePoint::max().
+//   round-robin  burst until warm-up is over. Then rings (below) over all workers, gap =
+//                T_iter / (factor·N). Windows still open from warm-up get a deadline at the
+//                first Poll after it (re-granted with start = now, a deadline of one window
+//                bound): rings wait for them, but not forever.
+//   slots        worker i's slot in every period is [k·P + i·L, k·P + (i+1)·L), k counted
+//                from the clock's epoch (TimePoint{}), so slots do not depend on when the
+//                scheduler was made. A pending request is granted at the start of its slot,
+//                or at once if inside it; deadline = slot end. A removed worker's slot stays
+//                idle (TDMA).
+//   topology     one ring per rack, racks independent (their windows interleave freely), gap
+//                T_iter / (factor·rack size). No warm-up: one writer per uplink is a capacity
+//                limit that holds from the first push; until T_iter is measured the gap is 0
+//                (turns pass as soon as a window ends) and the bound is min-window.
+//
+// Ring rules (round-robin after warm-up, every topology rack), in rank order among live
+// workers:
+//   - at most one window open; the next grant no earlier than the previous grant + gap and no
+//     earlier than the previous window's end, so windows never overlap;
+//   - the turn belongs to the next live rank; if it has no pending request when its turn
+//     starts it keeps the turn for a grace of one gap (a worker a little late keeps its place
+//     in the rotation, which is what keeps R2SP's pushes evenly spread), after which the turn
+//     goes to the first pending rank after it. A skipped worker waits for the ring to come
+//     round. With nobody pending, the first request is granted at once (grace long over).
+//   - deadline = start + max(window·gap, min-window): a stuck writer holds the link at most
+//     that long per turn;
+//   - a removed worker is skipped without grace and its window, if any, ends at removal.
+// Each turn thus takes at most bound + 2·gap, and no other member is granted twice ahead of
+// a pending worker, so a pending live worker of a ring of N is granted within
+// N·(bound + 2·gap) of its request (plus one bound when round-robin's rings start).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "sched/iteration_estimator.h"
+#include "sched/time.h"
+#include "sched/window_spec.h"
+
+namespace gw::sched {
+
+class WindowScheduler {
+ public:
+  struct Grant {
+    uint32_t worker;
+    TimePoint start;  // == the Poll time
+    TimePoint deadline;
+  };
+
+  // Throws gw::Error if spec.Validate(num_workers) does.
+  WindowScheduler(const WindowSpec& spec, uint32_t num_workers);
+
+  // Worker w has a push ready (all its writes for one iteration). No-op while w already has
+  // one pending or holds a window, or after Remove(w).
+  void Request(uint32_t w, TimePoint now);
+  // w's push completed: its window (if it holds one) ends now and its request is cleared.
+  void Done(uint32_t w, TimePoint now);
+  // w died: it loses its turn, its request and any window it held (ending now).
+  void Remove(uint32_t w, TimePoint now);
+  // One measured iteration of worker w: its length and the time it was blocked in it. Only
+  // worker 0 counts, as in R2SP (sched/iteration_estimator.h); the others are ignored. If
+  // worker 0 dies, the gap keeps its last value.
+  void ObserveIteration(uint32_t w, Duration iteration, Duration blocked);
+
+  // Revokes windows whose deadline is <= now, then returns the grants to issue now (start ==
+  // now). A Grant for a worker that already holds a window replaces that window's deadline
+  // (only at the end of round-robin's warm-up).
+  std::vector<Grant> Poll(TimePoint now);
+  // The same, appending to *grants (reuses its buffer).
+  void Poll(TimePoint now, std::vector<Grant>* grants);
+  // When Poll must be called next if nothing else happens (a deadline, a turn or grace
+  // ending, a slot starting); nullopt if only a Request/Done/Remove can change anything.
+  // Never earlier than the latest time passed in; equal to it means: call Poll at once.
+  std::optional<TimePoint> NextEvent() const;
+
+  // Instrumentation.
+  bool warmed_up() const { return estimator_.ready(); }           // T_iter is measured
+  Duration iteration_time() const { return estimator_.value(); }  // T_iter, 0 until measured
+  // The gap between grants in w's ring (zero for burst, slots, and before T_iter is known).
+  Duration gap(uint32_t w = 0) const;
+  // deadline − start of a ring grant to w: max(window·gap, min-window); the slot length for
+  // slots; Duration::max() for burst (open-ended).
+  Duration window_bound(uint32_t w = 0) const;
+  bool live(uint32_t w) const { return workers_.at(w).live; }
+  bool pending(uint32_t w) const { return workers_.at(w).pending; }
+  bool holding(uint32_t w) const { return workers_.at(w).holding; }
+  uint64_t revocations() const { return revocations_; }
+  uint32_t num_workers() const { return static_cast<uint32_t>(workers_.size()); }
+  const WindowSpec& spec() const { return spec_; }
+
+ private:
+  struct Worker {
+    bool live = true;
+    bool pending = false;  // has a push not Done yet (held or waiting)
+    bool holding = false;  // has an open window
+    TimePoint deadline;    // of the open window
+    uint32_t ring = 0;     // index into rings_
+  };
+  // Workers taking turns in rank order (all workers, or one rack).
+  struct Ring {
+    std::vector<uint32_t> members;            // ascending ranks
+    size_t next = 0;                          // position whose turn it is (if live)
+    uint32_t open = 0;                        // open windows (> 1 only in warm-up)
+    TimePoint not_before = TimePoint::min();  // last grant + gap
+    TimePoint free_since = TimePoint::min();  // when the last window ended
+  };
+
+  bool RingsActive() const;  // rings decide (vs burst or slots)
+  void Check(uint32_t w) const;
+  void Seen(TimePoint now);
+  void Open(uint32_t w, TimePoint now, TimePoint deadline, std::vector<Grant>* grants);
+  void Close(uint32_t w, TimePoint end);
+  void StartRings(TimePoint now, std::vector<Grant>* grants);
+  // When ring r may grant next, and to whom (position in members), or nullopt if nobody live
+  // is pending. The time may be in the past.
+  struct Turn {
+    TimePoint at;
+    size_t position;
+  };
+  std::optional<Turn> NextTurn(const Ring& ring, uint32_t r) const;
+  // Start of w's next slot at or after t (t itself if inside it) and that slot's end.
+  std::pair<TimePoint, TimePoint> SlotAt(uint32_t w, TimePoint t) const;
+
+  WindowSpec spec_;
+  std::vector<Worker> workers_;
+  std::vector<Ring> rings_;
+  std::vector<Duration> ring_gap_;    // per ring, updated by ObserveIteration
+  std::vector<Duration> ring_bound_;  // per ring: max(window·gap, min-window)
+  IterationEstimator estimator_;
+  bool rings_started_ = false;  // round-robin: warm-up windows bounded, rings in charge
+  TimePoint last_seen_ = TimePoint::min();
+  uint64_t revocations_ = 0;
+};
+
+}  // namespace gw::sched
