@@ -9,6 +9,7 @@
 
 #include "coding/rng.h"
 #include "net/error.h"
+#include "net/spec_text.h"
 
 namespace gw::coding {
 namespace {
@@ -118,36 +119,14 @@ StragglerModel& StragglerModel::set_base_time(double seconds) {
 }
 
 StragglerModel StragglerModel::Parse(std::string_view text, uint64_t seed) {
-  const size_t colon = text.find(':');
-  const std::string_view name = text.substr(0, colon);
-  std::map<std::string, std::string_view> kv;
-  if (colon != std::string_view::npos) {
-    std::string_view rest = text.substr(colon + 1);
-    if (rest.empty()) Bad(text, "nothing after ':'");
-    while (true) {
-      const size_t comma = rest.find(',');
-      const std::string_view item = rest.substr(0, comma);
-      const size_t eq = item.find('=');
-      if (eq == std::string_view::npos || eq == 0) {
-        Bad(text, "\"" + std::string(item) + "\" is not key=value");
-      }
-      const std::string key(item.substr(0, eq));
-      if (!kv.emplace(key, item.substr(eq + 1)).second) Bad(text, "key " + key + " repeated");
-      if (comma == std::string_view::npos) break;
-      rest = rest.substr(comma + 1);
-    }
-  }
-  auto take = [&](const std::string& key) -> std::string_view {
-    auto it = kv.find(key);
-    if (it == kv.end()) Bad(text, "missing key " + key);
-    std::string_view v = it->second;
-    kv.erase(it);
-    return v;
-  };
+  auto bad = [&](const std::string& why) { Bad(text, why); };
+  SpecText spec = SpecText::Split(text, bad);
+  const std::string_view name = spec.name;
+  auto take = [&](const std::string& key) { return spec.Take(key, bad); };
   // Optional keys common to every model.
   std::string_view seed_text, base_text;
-  if (kv.count("seed")) seed_text = take("seed");
-  if (kv.count("base")) base_text = take("base");
+  if (spec.values.count("seed")) seed_text = take("seed");
+  if (spec.values.count("base")) base_text = take("base");
 
   StragglerModel m;
   try {
@@ -180,8 +159,8 @@ StragglerModel StragglerModel::Parse(std::string_view text, uint64_t seed) {
     if (what.rfind("straggler model \"", 0) == 0) throw;
     Bad(text, what);
   }
-  if (!kv.empty())
-    Bad(text, "unknown key " + kv.begin()->first + " for model " + std::string(name));
+  if (!spec.values.empty())
+    Bad(text, "unknown key " + spec.values.begin()->first + " for model " + std::string(name));
   m.set_seed(seed_text.empty() ? seed : ParseUint(text, "seed", seed_text));
   if (!base_text.empty()) {
     const double base = ParseDouble(text, "base", base_text);

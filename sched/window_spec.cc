@@ -8,6 +8,7 @@
 #include <set>
 
 #include "net/error.h"
+#include "net/spec_text.h"
 
 namespace gw::sched {
 namespace {
@@ -97,33 +98,11 @@ void CheckFields(const WindowSpec& s) {
 }  // namespace
 
 WindowSpec WindowSpec::Parse(std::string_view text) {
-  const size_t colon = text.find(':');
-  const std::string_view name = text.substr(0, colon);
-  std::map<std::string, std::string_view> kv;
-  if (colon != std::string_view::npos) {
-    std::string_view rest = text.substr(colon + 1);
-    if (rest.empty()) Bad(text, "nothing after ':'");
-    while (true) {
-      const size_t comma = rest.find(',');
-      const std::string_view item = rest.substr(0, comma);
-      const size_t eq = item.find('=');
-      if (eq == std::string_view::npos || eq == 0) {
-        Bad(text, "\"" + std::string(item) + "\" is not key=value");
-      }
-      const std::string key(item.substr(0, eq));
-      if (!kv.emplace(key, item.substr(eq + 1)).second) Bad(text, "key " + key + " repeated");
-      if (comma == std::string_view::npos) break;
-      rest = rest.substr(comma + 1);
-    }
-  }
-  auto take = [&](const std::string& key) -> std::string_view {
-    auto it = kv.find(key);
-    if (it == kv.end()) Bad(text, "missing key " + key);
-    const std::string_view v = it->second;
-    kv.erase(it);
-    return v;
-  };
-  auto has = [&](const std::string& key) { return kv.count(key) > 0; };
+  auto bad = [&](const std::string& why) { Bad(text, why); };
+  SpecText spec = SpecText::Split(text, bad);
+  const std::string_view name = spec.name;
+  auto take = [&](const std::string& key) { return spec.Take(key, bad); };
+  auto has = [&](const std::string& key) { return spec.has(key); };
   // The ring keys shared by round-robin and topology; absent ones keep their defaults.
   auto take_ring_keys = [&](WindowSpec* s) {
     if (has("warmup")) s->warmup = ParseUint32(text, "warmup", take("warmup"));
@@ -162,8 +141,8 @@ WindowSpec WindowSpec::Parse(std::string_view text) {
   } else {
     Bad(text, "unknown policy \"" + std::string(name) + "\"");
   }
-  if (!kv.empty()) {
-    Bad(text, "unknown key " + kv.begin()->first + " for policy " + std::string(name));
+  if (!spec.values.empty()) {
+    Bad(text, "unknown key " + spec.values.begin()->first + " for policy " + std::string(name));
   }
   try {
     CheckFields(s);
