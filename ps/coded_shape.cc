@@ -7,26 +7,30 @@
 
 namespace gw {
 
-CodedShape CodedShape::Make(const JobConfig& job, size_t num_params) {
+void CodedShape::Check(const JobConfig& job) {
   if (!job.coding) throw Error("internal: CodedShape for a job without coding");
-  CodedShape s;
-  s.spec = *job.coding;
-  s.n = static_cast<int>(job.num_workers);
-  s.spec.Validate(s.n);
+  job.coding->Validate(static_cast<int>(job.num_workers));
   if (job.num_servers != 1) {
     throw Error(
-        "--coding needs exactly one server (--servers 1): the server decodes from "
+        "--coding needs exactly one server (--num-servers 1): the server decodes from "
         "whole messages; this job has " +
         std::to_string(job.num_servers));
   }
+  if (job.coding->kind == coding::CodingKind::kMds && job.workload.kind != "linreg") {
+    throw Error("--coding " + job.coding->ToString() +
+                " codes matrix-vector products: it needs --workload linreg (gradient "
+                "schemes: uncoded, replication, gc-fr, gc-cr, mm work with any workload)");
+  }
+}
+
+CodedShape CodedShape::Make(const JobConfig& job, size_t num_params) {
+  Check(job);
+  CodedShape s;
+  s.spec = *job.coding;
+  s.n = static_cast<int>(job.num_workers);
   s.d = num_params;
   s.mds = s.spec.kind == coding::CodingKind::kMds;
   if (s.mds) {
-    if (job.workload.kind != "linreg") {
-      throw Error("--coding " + s.spec.ToString() +
-                  " codes matrix-vector products: it needs --workload linreg (gradient "
-                  "schemes: uncoded, replication, gc-fr, gc-cr, mm work with any workload)");
-    }
     const auto k = static_cast<size_t>(s.spec.param);
     s.m = job.workload.linreg_rows;
     s.rows_a = (s.m + k - 1) / k;

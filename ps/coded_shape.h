@@ -32,6 +32,8 @@ struct CodedShape {
   // place), mds needs the linreg workload, the scheme must fit the worker count, and the
   // round's writes must fit the immediate's part field. Throws gw::Error saying which.
   static CodedShape Make(const JobConfig& job, size_t num_params);
+  // The checks of Make that need no model size (flags use it to refuse a job up front).
+  static void Check(const JobConfig& job);
 
   int rounds_per_iteration() const { return mds ? 2 : 1; }
   int phase(uint64_t round) const { return mds ? static_cast<int>(round % 2) : 0; }

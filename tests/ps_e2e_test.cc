@@ -403,6 +403,55 @@ TEST_F(PsE2eTest, GarbageAndWrongTokenLeaveTrainingUnharmed) {
 // ---------------------------------------------------------------------------------------
 // Flags.
 
+// Coding and straggler flags are checked before anything starts: one line naming the
+// problem, exit 2, nothing created.
+TEST_F(PsE2eTest, BadCodingFlagsExitTwoBeforeAnythingStarts) {
+  const std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>> cases = {
+      {{"--coding", "mds:k=9"}, {"mds:k=9", "k <= n"}},
+      {{"--coding", "gc-fr:s=2"}, {"gc-fr:s=2", "gc-cr"}},
+      {{"--coding", "mds:k=2", "--workload", "softmax"}, {"linreg"}},
+      {{"--coding", "mm:r=2", "--num-servers", "2"}, {"one server"}},
+      {{"--coding", "fancy"}, {"fancy", "uncoded", "mds:k=K"}},
+      {{"--straggler", "shifted-exp:mu=0"}, {"mu > 0"}},
+      {{"--straggler", "slow"}, {"slow", "shifted-exp"}},
+  };
+  int i = 0;
+  for (const auto& [flags, needles] : cases) {
+    const std::string out = dir_ / ("x" + std::to_string(i++));
+    std::vector<std::string> args = {"run", "--num-workers", "4", "--out", out};
+    args.insert(args.end(), flags.begin(), flags.end());
+    Proc& p = procs_.Start("run " + flags.back(), args);
+    EXPECT_EQ(p.Wait(milliseconds(10000)), std::optional<int>(2)) << flags.back();
+    const std::string err = p.err();
+    EXPECT_EQ(Lines(err).size(), 1u) << err;
+    for (const auto& n : needles) EXPECT_NE(err.find(n), std::string::npos) << n << ": " << err;
+    EXPECT_FALSE(std::filesystem::exists(out)) << "a bad flag still created the out dir";
+  }
+}
+
+// gradwire model: the Monte Carlo agrees with the closed form, and the model on a job's
+// draws is printed when asked.
+TEST_F(PsE2eTest, ModelPrintsClosedFormsBesideMonteCarlo) {
+  Proc& p = procs_.Start(
+      "model", {"model", "--num-workers", "8", "--straggler", "shifted-exp:mu=1,base=0.01",
+                "--coding", "uncoded,mds:k=6,mm", "--trials", "4000", "--rounds", "50"});
+  ASSERT_EQ(p.Wait(milliseconds(60000)), std::optional<int>(0)) << p.err();
+  const auto lines = Lines(p.out());
+  ASSERT_EQ(lines.size(), 1u + 2u + 8u) << p.out();  // header, uncoded, mds:k=6, mm:r=1..8
+  ASSERT_EQ(lines[0], "scheme,workers,closed_form_s,monte_carlo_s,monte_carlo_se_s,same_draws_s");
+  for (size_t i = 1; i < 3; ++i) {
+    const auto cells = Split(lines[i]);
+    const double closed = std::stod(cells[2]), mc = std::stod(cells[3]), se = std::stod(cells[4]);
+    EXPECT_NEAR(mc, closed, 4 * se) << lines[i];
+    EXPECT_GT(std::stod(cells[5]), 0) << lines[i];
+  }
+  EXPECT_EQ(Split(lines[3])[2], "nan") << "multi-message has no closed form";
+  Proc& bad = procs_.Start(
+      "model bad", {"model", "--num-workers", "4", "--straggler", "none", "--coding", "mds:k=5"});
+  EXPECT_EQ(bad.Wait(milliseconds(10000)), std::optional<int>(2));
+  EXPECT_NE(bad.err().find("k <= n"), std::string::npos) << bad.err();
+}
+
 TEST_F(PsE2eTest, BadFlagsExitTwo) {
   {
     Proc& p = procs_.Start("run --bogus", {"run", "--bogus"});

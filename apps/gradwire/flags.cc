@@ -7,6 +7,7 @@
 
 #include "net/error.h"
 #include "net/log.h"
+#include "ps/coded_shape.h"
 
 namespace gw::cli {
 
@@ -179,7 +180,6 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.sync = SyncSpec::Parse(vm["sync"].as<std::string>());
     if (const auto coding = vm["coding"].as<std::string>(); coding != "none") {
       j.coding = coding::CodingSpec::Parse(coding);
-      j.coding->Validate(static_cast<int>(j.num_workers));
     }
     j.straggler = coding::StragglerModel::Parse(vm["straggler"].as<std::string>(), j.workload.seed);
     j.optimizer.momentum = vm["momentum"].as<double>();
@@ -190,6 +190,7 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     if (!(timeout > 0)) throw UsageError("--timeout must be a positive number of seconds");
     j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
+    if (j.coding) CodedShape::Check(j);
   } catch (const Error& e) {
     throw UsageError(e.what());  // SyncSpec/LrSchedule say what is wrong with the value
   }
