@@ -197,7 +197,6 @@ class Server {
       }
       case MsgType::kDone:
         ws.done = true;
-        gone_[w] = true;
         last_progress_ = Clock::now();
         if (job_.coding) return;
         return Apply(rule_.OnWorkerGone(w));
@@ -283,10 +282,17 @@ class Server {
 
   // ---- Coded jobs (ps/coded_shape.h) ----
 
+  // Workers that will send nothing more: done or lost.
+  std::vector<bool> Gone() const {
+    std::vector<bool> gone(job_.num_workers);
+    for (uint32_t w = 0; w < job_.num_workers; ++w) gone[w] = workers_[w].done || workers_[w].lost;
+    return gone;
+  }
+
   void StartRounds() {
     round_ = 0;
     round_start_ = Clock::now();
-    if (!tracker_->Possible(gone_)) {
+    if (!tracker_->Possible(Gone())) {
       Fail(shape_coded_->spec.ToString() + " cannot decode with the workers that joined");
     }
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
@@ -386,7 +392,7 @@ class Server {
     tracker_->Reset();
     if (optimizer_->steps() >= job_.iterations) {
       finishing_ = true;
-    } else if (!tracker_->Possible(gone_)) {
+    } else if (!tracker_->Possible(Gone())) {
       std::string lost;
       for (uint32_t w = 0; w < job_.num_workers; ++w) {
         if (workers_[w].lost) lost += " worker " + std::to_string(w);
@@ -464,9 +470,8 @@ class Server {
                              (job_.coding ? "round " + std::to_string(round_)
                                           : "iteration " + std::to_string(rule_.clock(w))) +
                              ": " + why;
-    gone_[w] = true;
     if (job_.coding) {
-      if (!finishing_ && !tracker_->Possible(gone_)) {
+      if (!finishing_ && !tracker_->Possible(Gone())) {
         Fail(what + "; " + shape_coded_->spec.ToString() +
              " cannot finish the round without it (too many workers lost for this code)");
       }
@@ -535,7 +540,6 @@ class Server {
   std::unique_ptr<CodedDecoder> decoder_;
   std::optional<coding::RoundTracker> tracker_;
   std::vector<float> grad_, ax_, residual_;
-  std::vector<bool> gone_ = std::vector<bool>(job_.num_workers, false);  // done or lost
   uint64_t round_ = 0;
   bool finishing_ = false;  // all iterations done: feeding the final model
   Clock::time_point round_start_;
