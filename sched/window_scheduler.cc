@@ -64,7 +64,16 @@ void WindowScheduler::Done(uint32_t w, TimePoint now) {
   Worker& x = workers_[w];
   if (!x.live) return;
   x.pending = false;
-  if (x.holding) Close(w, now);
+  if (!x.holding) return;
+  if (!rings_.empty()) ObservePush(x.ring, now - x.start);
+  Close(w, now);
+}
+
+void WindowScheduler::Progress(uint32_t w, TimePoint now) {
+  Check(w);
+  Seen(now);
+  Worker& x = workers_[w];
+  if (x.holding) x.progressed = true;
 }
 
 void WindowScheduler::Remove(uint32_t w, TimePoint now) {
@@ -84,18 +93,42 @@ void WindowScheduler::ObserveIteration(uint32_t w, Duration iteration, Duration 
   if (!estimator_.ready()) return;
   const double t_iter = static_cast<double>(estimator_.value().count());
   const double max_ns = WindowSpec::kMaxMs * 1e6;
-  for (size_t r = 0; r < rings_.size(); ++r) {
+  for (uint32_t r = 0; r < rings_.size(); ++r) {
     const double gap = std::min(t_iter / (spec_.factor * rings_[r].members.size()), max_ns);
     ring_gap_[r] = Duration(std::llround(gap));
-    const double bound = std::min(spec_.window_gaps * gap, max_ns);
-    ring_bound_[r] = std::max(Duration(std::llround(bound)), spec_.min_window());
+    UpdateBound(r);
   }
+}
+
+void WindowScheduler::ObservePush(uint32_t r, Duration sample) {
+  Ring& ring = rings_[r];
+  const double prev = static_cast<double>(ring.push.count());
+  const double x = static_cast<double>(std::max(sample, Duration::zero()).count());
+  ring.push = Duration(std::llround(ring.push_known ? prev + kPushWeight * (x - prev) : x));
+  ring.push_known = true;
+  UpdateBound(r);
+}
+
+void WindowScheduler::RaisePush(uint32_t r, Duration floor) {
+  Ring& ring = rings_[r];
+  ring.push = std::max(ring.push, floor);
+  ring.push_known = true;
+  UpdateBound(r);
+}
+
+void WindowScheduler::UpdateBound(uint32_t r) {
+  const double max_ns = WindowSpec::kMaxMs * 1e6;
+  const double base = static_cast<double>(std::max(ring_gap_[r], rings_[r].push).count());
+  const double bound = std::min(spec_.window_gaps * base, max_ns);
+  ring_bound_[r] = std::max(Duration(std::llround(bound)), spec_.min_window());
 }
 
 void WindowScheduler::Open(uint32_t w, TimePoint now, TimePoint deadline,
                            std::vector<Grant>* grants) {
   Worker& x = workers_[w];
   x.holding = true;
+  x.progressed = false;
+  x.start = now;
   x.deadline = deadline;
   if (!rings_.empty()) ++rings_[x.ring].open;
   grants->push_back({w, now, deadline});
@@ -162,6 +195,8 @@ void WindowScheduler::Poll(TimePoint now, std::vector<Grant>* grants) {
   for (uint32_t w = 0; w < workers_.size(); ++w) {
     const Worker& x = workers_[w];
     if (x.holding && x.deadline <= now) {
+      // Cut while pushing: the bound, not the writer, was too short.
+      if (x.progressed && !rings_.empty()) RaisePush(x.ring, x.deadline - x.start);
       Close(w, x.deadline);  // revoked: the request stays pending
       ++revocations_;
     }
@@ -231,6 +266,11 @@ std::optional<TimePoint> WindowScheduler::NextEvent() const {
 Duration WindowScheduler::gap(uint32_t w) const {
   Check(w);
   return rings_.empty() ? Duration::zero() : ring_gap_[workers_[w].ring];
+}
+
+Duration WindowScheduler::push_time(uint32_t w) const {
+  Check(w);
+  return rings_.empty() ? Duration::zero() : rings_[workers_[w].ring].push;
 }
 
 Duration WindowScheduler::window_bound(uint32_t w) const {

@@ -32,8 +32,14 @@
 //     in the rotation, which is what keeps R2SP's pushes evenly spread), after which the turn
 //     goes to the first pending rank after it. A skipped worker waits for the ring to come
 //     round. With nobody pending, the first request is granted at once (grace long over).
-//   - deadline = start + max(window·gap, min-window): a stuck writer holds the link at most
-//     that long per turn;
+//   - deadline = start + bound, bound = max(window·max(gap, push), min-window), where push is
+//     the ring's typical push time: an exponentially weighted mean (weight kPushWeight) of
+//     its windows that ended in Done (warm-up's burst windows included, which seeds it high).
+//     When the link, not the gap, paces the ring (gap < push time: pushes back to back), a
+//     bound of window gaps alone would cut every push. A window revoked although its writer
+//     was making progress (Progress) raises push to that window's bound, so a bound too short
+//     for the pushes grows `window`-fold per such revocation, while a stuck writer (no
+//     progress) holds the link at most one bound per turn and never raises it;
 //   - a removed worker is skipped without grace and its window, if any, ends at removal.
 // Each turn thus takes at most bound + 2·gap, and no other member is granted twice ahead of
 // a pending worker, so a pending live worker of a ring of N is granted within
@@ -53,6 +59,11 @@ namespace gw::sched {
 
 class WindowScheduler {
  public:
+  // Weight of one push in the ring's push-time mean: follows a changed link within about 10
+  // pushes (65 % in 5), one slow push moves it by a fifth of its excess.
+  static constexpr double kPushWeight = 0.2;
+  static_assert(kPushWeight > 0 && kPushWeight <= 1);
+
   struct Grant {
     uint32_t worker;
     TimePoint start;  // == the Poll time
@@ -69,6 +80,8 @@ class WindowScheduler {
   void Done(uint32_t w, TimePoint now);
   // w died: it loses its turn, its request and any window it held (ending now).
   void Remove(uint32_t w, TimePoint now);
+  // Part of w's push landed: if w holds a window, its writer is alive and making progress.
+  void Progress(uint32_t w, TimePoint now);
   // One measured iteration of worker w: its length and the time it was blocked in it. Only
   // worker 0 counts, as in R2SP (sched/iteration_estimator.h); the others are ignored. If
   // worker 0 dies, the gap keeps its last value.
@@ -90,9 +103,12 @@ class WindowScheduler {
   Duration iteration_time() const { return estimator_.value(); }  // T_iter, 0 until measured
   // The gap between grants in w's ring (zero for burst, slots, and before T_iter is known).
   Duration gap(uint32_t w = 0) const;
-  // deadline − start of a ring grant to w: max(window·gap, min-window); the slot length for
-  // slots; Duration::max() for burst (open-ended).
+  // deadline − start of a ring grant to w: max(window·max(gap, push), min-window); the slot
+  // length for slots; Duration::max() for burst (open-ended).
   Duration window_bound(uint32_t w = 0) const;
+  // The typical push time in w's ring (zero until one window ended in Done; zero for burst
+  // and slots).
+  Duration push_time(uint32_t w = 0) const;
   bool live(uint32_t w) const { return workers_.at(w).live; }
   bool pending(uint32_t w) const { return workers_.at(w).pending; }
   bool holding(uint32_t w) const { return workers_.at(w).holding; }
@@ -105,8 +121,10 @@ class WindowScheduler {
     bool live = true;
     bool pending = false;  // has a push not Done yet (held or waiting)
     bool holding = false;  // has an open window
-    TimePoint deadline;    // of the open window
-    uint32_t ring = 0;     // index into rings_
+    bool progressed = false;  // Progress seen in the open window
+    TimePoint start;          // of the open window
+    TimePoint deadline;       // of the open window
+    uint32_t ring = 0;        // index into rings_
   };
   // Workers taking turns in rank order (all workers, or one rack).
   struct Ring {
@@ -115,6 +133,8 @@ class WindowScheduler {
     uint32_t open = 0;                        // open windows (> 1 only in warm-up)
     TimePoint not_before = TimePoint::min();  // last grant + gap
     TimePoint free_since = TimePoint::min();  // when the last window ended
+    Duration push = Duration::zero();         // typical push time (see the bound above)
+    bool push_known = false;
   };
 
   bool RingsActive() const;  // rings decide (vs burst or slots)
@@ -122,6 +142,10 @@ class WindowScheduler {
   void Seen(TimePoint now);
   void Open(uint32_t w, TimePoint now, TimePoint deadline, std::vector<Grant>* grants);
   void Close(uint32_t w, TimePoint end);
+  // Ring r's push time learned a sample (Done) or a floor (revoked with progress).
+  void ObservePush(uint32_t r, Duration sample);
+  void RaisePush(uint32_t r, Duration floor);
+  void UpdateBound(uint32_t r);
   void StartRings(TimePoint now, std::vector<Grant>* grants);
   // When ring r may grant next, and to whom (position in members), or nullopt if nobody live
   // is pending. The time may be in the past.

@@ -176,7 +176,7 @@ TEST(WindowScheduler, AdaptiveGapIsTIterOverFactorTimesNAndFollowsChanges) {
   EXPECT_EQ(s.iteration_time(), 80ms);
   EXPECT_EQ(s.gap(), ExpectedGap(80e6, 1.2, 4));  // 16.67 ms
   EXPECT_EQ(s.gap(3), s.gap());
-  EXPECT_EQ(s.window_bound(), Duration(std::llround(4 * 80e6 / 4.8)));  // 4 gaps > 10 ms
+  EXPECT_EQ(s.window_bound(), 4 * s.gap());  // 4 gaps > 10 ms
   // A step to 180 ms: the estimate moves by 10 % of the difference per iteration.
   double expected = 80e6;
   for (int i = 0; i < 60; ++i) {
@@ -194,6 +194,40 @@ TEST(WindowScheduler, AdaptiveGapIsTIterOverFactorTimesNAndFollowsChanges) {
   Warm(&fast, 9600us);  // gap = 1 ms
   EXPECT_EQ(fast.gap(), 1ms);
   EXPECT_EQ(fast.window_bound(), 10ms);
+}
+
+// When the link paces the ring (pushes longer than the gap), the bound follows the pushes:
+// gap-based bounds alone would cut every push. A cut push that was making progress raises it.
+TEST(WindowScheduler, BoundFollowsPushTimeAndGrowsWhenProgressIsCut) {
+  WindowScheduler s(WindowSpec::Parse("topology:racks=1,min-window=10"), 2);
+  EXPECT_EQ(s.window_bound(), 10ms);  // nothing known yet: the floor
+  s.Request(0, At(0ms));
+  ASSERT_EQ(s.Poll(At(0ms)).size(), 1u);
+  s.Progress(0, At(5ms));
+  // Revoked at 10 ms while progressing: the push needs more than 10 ms, so push >= 10 ms.
+  s.Request(1, At(1ms));
+  const std::vector<Grant> g1 = s.Poll(At(10ms));
+  ASSERT_EQ(g1.size(), 1u);
+  EXPECT_EQ(g1[0].worker, 1u);
+  EXPECT_EQ(s.revocations(), 1u);
+  EXPECT_EQ(s.push_time(), 10ms);
+  EXPECT_EQ(s.window_bound(), 40ms);
+  EXPECT_EQ(g1[0].deadline, At(50ms));
+  // Worker 1 finishes in 30 ms: push = 0.8 x 10 + 0.2 x 30 = 14 ms, bound 56 ms.
+  s.Done(1, At(40ms));
+  EXPECT_EQ(s.push_time(), 14ms);
+  EXPECT_EQ(s.window_bound(), 56ms);
+  const std::vector<Grant> g2 = s.Poll(At(40ms));  // worker 0's request is still pending
+  ASSERT_EQ(g2.size(), 1u);
+  EXPECT_EQ(g2[0].worker, 0u);
+  EXPECT_EQ(g2[0].deadline, At(96ms));
+  // A stuck holder (no progress) is cut and changes nothing; with nobody else pending (and
+  // no gap yet) it is granted again at once, for one bound again.
+  const std::vector<Grant> g3 = s.Poll(At(96ms));
+  EXPECT_EQ(s.revocations(), 2u);
+  EXPECT_EQ(s.window_bound(), 56ms);
+  ASSERT_EQ(g3.size(), 1u);
+  EXPECT_EQ(g3[0].deadline, At(152ms));
 }
 
 TEST(WindowScheduler, TopologyGapIsPerRack) {
@@ -249,12 +283,15 @@ TEST(WindowScheduler, RoundRobinIsBurstUntilWarmedUpThenBoundsOpenWindows) {
   EXPECT_EQ(rebound[1].worker, 3u);
   EXPECT_EQ(rebound[0].deadline, At(42ms));
   EXPECT_EQ(s.NextEvent(), At(42ms));
-  s.Done(1, At(20ms));
+  s.Done(1, At(20ms));  // a 20 ms push: the bound becomes 4 x max(gap, 20 ms) = 80 ms
+  EXPECT_EQ(s.push_time(), 20ms);
+  EXPECT_EQ(s.window_bound(), 80ms);
   EXPECT_TRUE(s.Poll(At(20ms)).empty());          // worker 3 still writing
   const std::vector<Grant> g = s.Poll(At(42ms));  // 3 revoked at its deadline, 0 granted
   ASSERT_EQ(g.size(), 1u);
   EXPECT_EQ(g[0].worker, 0u);
-  EXPECT_EQ(g[0].deadline, At(82ms));
+  EXPECT_EQ(g[0].deadline, At(122ms));
+  EXPECT_EQ(s.window_bound(), 80ms);  // 3 made no progress: its cut says nothing of pushes
   EXPECT_EQ(s.revocations(), 1u);
   EXPECT_TRUE(s.pending(3));
   EXPECT_FALSE(s.holding(3));
@@ -651,8 +688,8 @@ class Sim {
         sched_.ObserveIteration(0, now_ - x.iteration_start, x.blocked);
         x.iteration_start = now_;
         x.blocked = 0ns;
-        NoteLimits();
       }
+      NoteLimits();  // the gap and the push time both move the bound
     }
     for (uint32_t w = 0; w < c_.n; ++w) {
       SimWorker& x = workers_[w];
