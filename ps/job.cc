@@ -19,6 +19,7 @@ std::string JobConfig::Describe() const {
        << " noise=" << workload.linreg_noise;
   }
   if (coding) os << " coding=" << coding->ToString();
+  if (windows) os << " windows=" << windows->ToString();
   if (straggler.kind() != coding::StragglerKind::kNone) os << " straggler=" << straggler.ToString();
   if (workload.kind == "synthetic") os << " grad_bytes=" << workload.synthetic_bytes;
   return os.str();

@@ -13,6 +13,7 @@
 #include "ps/optimizer.h"
 #include "ps/sync_rule.h"
 #include "ps/workload/workload.h"
+#include "sched/window_spec.h"
 
 namespace gw {
 
@@ -34,6 +35,10 @@ struct JobConfig {
   std::optional<coding::CodingSpec> coding;
   // Delays injected on the workers (seeded: repeatable), in both modes.
   coding::StragglerModel straggler;
+  // Write windows (sched/): a worker posts its gradient writes to a server only inside a
+  // window that server granted. Unset: no gating, no window messages at all (plain BSP/ASP/
+  // SSP); "burst" keeps the protocol and its records but grants every request at once.
+  std::optional<sched::WindowSpec> windows;
 
   // Floats per part: part_bytes, shrunk where needed so every server gets at least one part.
   size_t PartFloats(size_t num_params) const;

@@ -24,6 +24,25 @@ enum class MsgType : uint16_t {
   kClosed = 6,   // server -> worker: RoundMsg: that round is decoded; stop working on it
   kSkipped = 7,  // worker -> server: RoundMsg: stopped that round, its input may be written
   kFinal = 8,    // server -> worker: the next input is the final model; evaluate and leave
+  // Write windows (JobConfig::windows, sched/):
+  kWindowRequest = 9,  // worker -> server: WindowRequestMsg: a push is ready
+  kWindowGrant = 10,   // server -> worker: WindowGrantMsg: post that push's writes now
+};
+
+struct WindowRequestMsg {
+  uint64_t iteration = 0;  // the push's iteration (the worker's clock)
+  // The worker's previous iteration, for R2SP's T_iter: its length and the time it was
+  // blocked in it (waiting for a window or for parameters); 0, 0 before the first.
+  int64_t last_iteration_ns = 0;
+  int64_t last_blocked_ns = 0;
+};
+
+struct WindowGrantMsg {
+  uint64_t iteration = 0;
+  // The window's length, counted from the grant's arrival (hosts' clocks differ); a burst
+  // grant is open-ended: kOpenEnded.
+  int64_t window_ns = 0;
+  static constexpr int64_t kOpenEnded = -1;
 };
 
 struct RoundMsg {

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "net/error.h"
+#include "ps/gated_push.h"
 
 namespace gw {
 
@@ -25,7 +26,7 @@ void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>&
   for (const auto& r : rows) {
     out << r.worker << ',' << r.iteration << ',' << r.compute_s << ',' << r.write_s << ','
         << r.wait_s << ',' << r.bytes << ',' << r.loss << ',' << r.delay_s << ',' << r.messages
-        << '\n';
+        << ',' << r.gate_s << '\n';
   }
   if (!out) throw Error("failed writing " + path);
 }
@@ -37,6 +38,28 @@ void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows) {
   for (const auto& r : rows) {
     out << r.round << ',' << r.iteration << ',' << r.phase << ',' << r.duration_s << ','
         << r.decode_s << ',' << r.messages_used << ',' << r.workers_used << ',' << r.loss << '\n';
+  }
+  if (!out) throw Error("failed writing " + path);
+}
+
+void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows) {
+  auto out = OpenForWrite(path);
+  out << kWindowCsvHeader << '\n';
+  out.precision(9);
+  for (const auto& r : rows) {
+    out << r.worker << ',' << r.iteration << ',' << r.requested_s << ',' << r.start_s << ','
+        << r.end_s << ',' << r.bound_s << ',' << r.end << ',' << r.landed_s << '\n';
+  }
+  if (!out) throw Error("failed writing " + path);
+}
+
+void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows) {
+  auto out = OpenForWrite(path);
+  out << kWriteCsvHeader << '\n';
+  out.precision(9);
+  for (const auto& r : rows) {
+    out << r.iteration << ',' << r.server << ',' << r.part << ',' << r.bytes << ',' << r.gate_s
+        << ',' << r.queued_s << ',' << r.wire_s << '\n';
   }
   if (!out) throw Error("failed writing " + path);
 }

@@ -18,11 +18,12 @@ struct IterationRow {
   double loss = 0;        // minibatch loss
   double delay_s = 0;     // injected straggler delay (--straggler), apart from the others
   uint32_t messages = 1;  // writes of whole results (coded jobs: 0 when the round closed first)
+  double gate_s = 0;      // of write_s: waiting for write windows (--windows)
 };
 
 // Coded jobs: iteration is the round (mds: two rounds per iteration).
 inline constexpr const char* kIterationCsvHeader =
-    "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages";
+    "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages,gate_s";
 
 // One row per round of a coded job, from the server.
 struct RoundRow {
@@ -40,6 +41,31 @@ inline constexpr const char* kRoundCsvHeader =
     "round,iteration,phase,duration_s,decode_s,messages_used,workers_used,loss";
 
 void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows);
+
+// One row per write window the server granted (--windows): the push it served, when the
+// push was requested, the window's start and end (seconds since the server started) and how
+// it ended: "landed" (the push's last part landed), "revoked" (deadline passed first; the
+// push is granted again later), "replaced" (round-robin's warm-up window given a deadline:
+// a new row follows) or "removed" (the worker was lost or left).
+struct WindowRow {
+  uint32_t worker = 0;
+  uint64_t iteration = 0;
+  double requested_s = 0;
+  double start_s = 0;
+  double end_s = 0;
+  double bound_s = 0;  // deadline − start; inf for an open-ended (burst) window
+  std::string end;
+  // When the push's last part landed (on every window row of that push); NaN if it never did.
+  double landed_s = std::numeric_limits<double>::quiet_NaN();
+};
+
+inline constexpr const char* kWindowCsvHeader =
+    "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s";
+
+void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows);
+struct WriteRecord;
+// Per-write records of a worker's gated pushes (ps/gated_push.h).
+void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows);
 
 // Writes rows (with the header) to path, creating parent directories. Throws gw::Error.
 void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>& rows);

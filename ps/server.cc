@@ -1,7 +1,10 @@
 #include "ps/server.h"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
+#include <limits>
+#include <string_view>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "ps/layout.h"
 #include "ps/messages.h"
 #include "ps/results.h"
+#include "sched/window_scheduler.h"
 
 namespace gw {
 namespace {
@@ -28,8 +32,10 @@ class Server {
         opt_(opt),
         shape_(MakeWorkload(job.workload, 0, job.num_workers, /*load_data=*/false)),
         layout_(shape_->num_params(), job.PartFloats(shape_->num_params()), job.num_servers),
-        rule_(job.sync, job.num_workers),
-        workers_(job.num_workers) {
+        rule_(job.sync, job.num_workers, job.windows ? job.windows->warmup : 0),
+        workers_(job.num_workers),
+        t0_(Clock::now()) {
+    if (job.windows) windows_.emplace(*job.windows, job.num_workers);
     if (opt.rank >= job.num_servers) {
       throw Error("server rank " + std::to_string(opt.rank) + " out of range: the job has " +
                   std::to_string(job.num_servers) + " server(s)");
@@ -74,12 +80,13 @@ class Server {
     const auto t0 = Clock::now();
     last_progress_ = t0;
     while (!Finished()) {
-      if (pending_.empty()) Fetch(std::chrono::milliseconds(100));
+      if (pending_.empty()) Fetch(FetchTimeout());
       if (!pending_.empty()) {
         const Completion c = std::move(pending_.front());
         pending_.pop_front();
         Handle(c);
       }
+      PollWindowsIfDue();
       CheckProgress();
     }
     const double wall = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -95,6 +102,7 @@ class Server {
                        {"gradient_bytes_received", std::to_string(bytes_in_)},
                        {"wall_s", std::to_string(wall)}});
       if (job_.coding) WriteRoundCsv(opt_.out_dir + "/rounds.csv", rounds_);
+      if (windows_) WriteWindowCsv(opt_.out_dir + "/windows.csv", window_rows_);
     }
     dev_->Shutdown();
   }
@@ -116,6 +124,13 @@ class Server {
     bool closed_sent = false;
     std::vector<uint32_t> parts_landed_per_message;
     int messages_landed = 0;
+    // Write windows: the push it asked a window for (one at a time), and the open window's
+    // row in window_rows_.
+    bool window_asked = false;
+    uint64_t window_iteration = 0;
+    Clock::time_point window_asked_at;
+    std::optional<size_t> window_row;
+    std::vector<size_t> push_rows;  // every window row of the push asked for
   };
 
   bool Finished() const {
@@ -198,6 +213,7 @@ class Server {
       case MsgType::kDone:
         ws.done = true;
         last_progress_ = Clock::now();
+        EndWindows(w, "removed");
         if (job_.coding) return;
         return Apply(rule_.OnWorkerGone(w));
       case MsgType::kSkipped: {
@@ -209,10 +225,121 @@ class Server {
         ws.idle = true;
         return Feed(w);
       }
+      case MsgType::kWindowRequest:
+        return OnWindowRequest(w, ws, c);
       default:
         GW_WARN("worker " << w << " sent unknown control message " << c.control_type);
         return;
     }
+  }
+
+  // ---- Write windows (JobConfig::windows, sched/window_scheduler.h) ----
+
+  void OnWindowRequest(uint32_t w, WorkerState& ws, const Completion& c) {
+    const auto req = Decode<WindowRequestMsg>(c.payload);
+    if (!windows_ || !req || !ws.joined || ws.done || ws.lost || ws.window_asked ||
+        req->iteration != rule_.clock(w)) {
+      GW_WARN("worker " << w << " sent an unexpected window request; ignored");
+      return;
+    }
+    const auto now = Clock::now();
+    if (req->iteration > 0) {
+      // One sample enters R2SP's average with weight 0.1: a bogus or paused one (a worker
+      // stopped for minutes) is capped at the job's timeout so it cannot swamp the gap.
+      auto clamp = [&](int64_t ns) {
+        return std::clamp<sched::Duration>(std::chrono::nanoseconds(ns), sched::Duration::zero(),
+                                           job_.timeout);
+      };
+      windows_->ObserveIteration(w, clamp(req->last_iteration_ns), clamp(req->last_blocked_ns));
+    }
+    ws.window_asked = true;
+    ws.push_rows.clear();
+    ws.window_iteration = req->iteration;
+    ws.window_asked_at = now;
+    windows_->Request(w, now);
+    PollWindows(now);
+  }
+
+  // Sends the grants that are due and records the windows that ended since the last poll.
+  void PollWindows(Clock::time_point now) {
+    if (!windows_) return;
+    grants_.clear();
+    windows_->Poll(now, &grants_);
+    for (uint32_t w = 0; w < job_.num_workers; ++w) {
+      WorkerState& ws = workers_[w];
+      if (!ws.window_row) continue;
+      const bool regranted = std::any_of(grants_.begin(), grants_.end(),
+                                         [&](const auto& g) { return g.worker == w; });
+      if (windows_->holding(w) && !regranted) continue;
+      // Revoked at its deadline, or (end of round-robin's warm-up) given a new deadline.
+      WindowRow& row = window_rows_[*ws.window_row];
+      const double end = std::min(Since(now), row.start_s + row.bound_s);
+      row.end_s = end;
+      row.end = end < Since(now) ? "revoked" : "replaced";
+      ws.window_row.reset();
+    }
+    for (const auto& g : grants_) {
+      WorkerState& ws = workers_[g.worker];
+      if (!ws.conn || !ws.window_asked) continue;
+      WindowGrantMsg msg;
+      msg.iteration = ws.window_iteration;
+      const bool open_ended = g.deadline == sched::TimePoint::max();
+      msg.window_ns = open_ended ? WindowGrantMsg::kOpenEnded : (g.deadline - g.start).count();
+      ws.conn->Send(static_cast<uint16_t>(MsgType::kWindowGrant), Encode(msg));
+      WindowRow row;
+      row.worker = g.worker;
+      row.iteration = ws.window_iteration;
+      row.requested_s = Since(ws.window_asked_at);
+      row.start_s = Since(g.start);
+      row.bound_s = open_ended ? std::numeric_limits<double>::infinity()
+                               : std::chrono::duration<double>(g.deadline - g.start).count();
+      ws.window_row = window_rows_.size();
+      ws.push_rows.push_back(window_rows_.size());
+      window_rows_.push_back(row);
+    }
+  }
+
+  void PollWindowsIfDue() {
+    if (!windows_) return;
+    const auto next = windows_->NextEvent();
+    const auto now = Clock::now();
+    if (next && *next <= now) PollWindows(now);
+  }
+
+  // The worker's push is over ("landed") or the worker is ("removed"): its window closes.
+  void EndWindows(uint32_t w, const char* how) {
+    WorkerState& ws = workers_[w];
+    if (!windows_ || !ws.window_asked) return;
+    const auto now = Clock::now();
+    if (std::string_view(how) == "landed") {
+      windows_->Done(w, now);
+      for (size_t i : ws.push_rows) window_rows_[i].landed_s = Since(now);
+    } else {
+      windows_->Remove(w, now);
+    }
+    if (ws.window_row) {
+      window_rows_[*ws.window_row].end_s = Since(now);
+      window_rows_[*ws.window_row].end = how;
+      ws.window_row.reset();
+    }
+    ws.window_asked = false;
+    PollWindows(now);
+  }
+
+  // How long the main loop may sleep: until the windows' next event, at most 100 ms.
+  std::chrono::nanoseconds FetchTimeout() const {
+    std::chrono::nanoseconds t = std::chrono::milliseconds(100);
+    if (windows_) {
+      if (const auto next = windows_->NextEvent()) {
+        t = std::clamp<std::chrono::nanoseconds>(*next - Clock::now(),
+                                                 std::chrono::nanoseconds::zero(), t);
+      }
+    }
+    return t;
+  }
+
+  double Since(Clock::time_point t) const {
+    return std::chrono::duration<double>(t - t0_).count();
   }
 
   void Refuse(const std::shared_ptr<Connection>& conn, const std::string& why) {
@@ -235,8 +362,15 @@ class Server {
       return;
     }
     bytes_in_ += c.length;
+    if (windows_) windows_->Progress(w, Clock::now());
     if (++ws.parts_landed < layout_.parts(opt_.rank).size()) return;
     ws.parts_landed = 0;
+    if (windows_ && !ws.window_asked && unwindowed_++ < 10) {
+      GW_WARN("worker " << w << " pushed iteration " << expected
+                        << " without asking for a write window");
+    }
+    // The link is free: the next window is granted before this update is applied.
+    EndWindows(w, "landed");
     bool accepted = false;
     const auto decision = rule_.OnArrival(w, expected, &accepted);
     if (!accepted) {
@@ -252,7 +386,7 @@ class Server {
       // Parameters are the source of writes still in flight: let those finish first.
       WaitForOutgoingWrites();
       const float scale = 1.0f / static_cast<float>(job_.num_workers);
-      if (job_.sync.kind == SyncKind::kBsp) {
+      if (d.aggregate) {
         std::vector<std::span<const float>> slots;
         for (uint32_t w : d.apply) slots.push_back(workers_[w].slot->as<const float>());
         SumSlots(agg_, slots);
@@ -413,7 +547,7 @@ class Server {
   }
 
   // Moves what the transport completed into pending_, waiting up to timeout for the first.
-  void Fetch(std::chrono::milliseconds timeout) {
+  void Fetch(std::chrono::nanoseconds timeout) {
     fetched_.clear();
     dev_->cq().Wait(fetched_, timeout);
     for (auto& c : fetched_) pending_.push_back(std::move(c));
@@ -456,6 +590,7 @@ class Server {
       }
       Fetch(std::chrono::milliseconds(50));
       TakeWriteCompletions();
+      PollWindowsIfDue();  // a turn or deadline may pass while we wait
     }
   }
 
@@ -465,6 +600,7 @@ class Server {
     ws.lost = true;
     ws.writes_in_flight = 0;
     ++lost_;
+    EndWindows(w, "removed");
     if (!ws.joined) ++joined_;  // it will never join: do not wait for it
     const std::string what = "worker " + std::to_string(w) + " lost at " +
                              (job_.coding ? "round " + std::to_string(round_)
@@ -553,6 +689,12 @@ class Server {
   uint32_t joined_ = 0;
   uint64_t dropped_ = 0, lost_ = 0, bytes_in_ = 0;
   Clock::time_point last_progress_;
+  // Write windows.
+  std::optional<sched::WindowScheduler> windows_;
+  std::vector<sched::WindowScheduler::Grant> grants_;
+  std::vector<WindowRow> window_rows_;
+  uint64_t unwindowed_ = 0;  // pushes that arrived without a window request
+  const Clock::time_point t0_;
 };
 
 }  // namespace

@@ -12,6 +12,7 @@ SyncSpec SyncSpec::Parse(const std::string& text) {
   if (text == "bsp") return {SyncKind::kBsp, 0};
   if (text == "asp") return {SyncKind::kAsp, 0};
   if (text == "ssp") return {SyncKind::kSsp, 1};
+  if (text == "r2sp") return {SyncKind::kR2sp, 0};
   if (text.starts_with("ssp:")) {
     const char* first = text.data() + 4;
     const char* last = text.data() + text.size();
@@ -20,7 +21,8 @@ SyncSpec SyncSpec::Parse(const std::string& text) {
     if (first != last && ec == std::errc() && end == last) return {SyncKind::kSsp, s};
   }
   throw Error("bad sync rule \"" + text +
-              "\": expected bsp, asp, ssp (= ssp:1) or ssp:N with N a staleness bound >= 0");
+              "\": expected bsp, asp, ssp (= ssp:1), ssp:N with N a staleness bound >= 0, or r2sp "
+              "(round-robin write windows, see --windows)");
 }
 
 std::string SyncSpec::ToString() const {
@@ -29,19 +31,29 @@ std::string SyncSpec::ToString() const {
       return "bsp";
     case SyncKind::kAsp:
       return "asp";
+    case SyncKind::kR2sp:
+      return "r2sp";
     case SyncKind::kSsp:
       break;
   }
   return "ssp:" + std::to_string(staleness);
 }
 
-SyncRule::SyncRule(SyncSpec spec, uint32_t num_workers)
+SyncRule::SyncRule(SyncSpec spec, uint32_t num_workers, uint32_t r2sp_warmup)
     : spec_(spec),
       n_(num_workers),
       clock_(num_workers, 0),
       live_(num_workers, true),
       arrived_(num_workers, false),
-      waiting_(num_workers, false) {}
+      waiting_(num_workers, false),
+      r2sp_warmup_(r2sp_warmup) {
+  if (spec_.kind == SyncKind::kR2sp) spec_.staleness = num_workers;
+}
+
+SyncKind SyncRule::Phase() const {
+  if (spec_.kind != SyncKind::kR2sp) return spec_.kind;
+  return bsp_iter_ < r2sp_warmup_ ? SyncKind::kBsp : SyncKind::kSsp;
+}
 
 // A worker is "held" between an accepted push and its release: BSP until the barrier
 // completes (arrived_), SSP while over the staleness bound (waiting_). A held worker has
@@ -52,7 +64,7 @@ SyncRule::Decision SyncRule::OnArrival(uint32_t worker, uint64_t iteration, bool
   Decision d;
   if (!*accepted) return d;
   ++clock_[worker];
-  switch (spec_.kind) {
+  switch (Phase()) {
     case SyncKind::kBsp:
       arrived_[worker] = true;
       CompleteBspIfReady(&d);
@@ -62,6 +74,7 @@ SyncRule::Decision SyncRule::OnArrival(uint32_t worker, uint64_t iteration, bool
       d.release = {worker};
       break;
     case SyncKind::kSsp:
+    case SyncKind::kR2sp:  // (Phase() never returns it)
       d.apply = {worker};
       waiting_[worker] = true;
       ReleaseSspWaiters(&d);
@@ -75,8 +88,8 @@ SyncRule::Decision SyncRule::OnWorkerGone(uint32_t worker) {
   if (worker >= n_ || !live_[worker]) return d;
   live_[worker] = false;
   waiting_[worker] = false;
-  if (spec_.kind == SyncKind::kBsp) CompleteBspIfReady(&d);
-  if (spec_.kind == SyncKind::kSsp) ReleaseSspWaiters(&d);
+  if (Phase() == SyncKind::kBsp) CompleteBspIfReady(&d);
+  if (Phase() == SyncKind::kSsp) ReleaseSspWaiters(&d);
   return d;
 }
 
@@ -89,6 +102,7 @@ void SyncRule::CompleteBspIfReady(Decision* d) {
     any = any || arrived_[w];
   }
   if (!any) return;
+  d->aggregate = true;
   for (uint32_t w = 0; w < n_; ++w) {
     if (arrived_[w]) d->apply.push_back(w);
     if (live_[w]) d->release.push_back(w);

@@ -12,6 +12,7 @@
 #include "net/imm.h"
 #include "net/log.h"
 #include "ps/coded_task.h"
+#include "ps/gated_push.h"
 #include "ps/layout.h"
 #include "ps/messages.h"
 #include "ps/results.h"
@@ -41,8 +42,8 @@ class Worker {
                                /*load_data=*/!job.coding || opt.evaluate)),
         layout_(workload_->num_params(), job.PartFloats(workload_->num_params()), job.num_servers),
         params_(layout_.num_params()),
-        grad_(layout_.num_params()),
-        servers_(job.num_servers) {
+        grad_(layout_.num_params()) {
+    for (uint32_t s = 0; s < job.num_servers; ++s) servers_.emplace_back(s, job.windows.has_value());
     if (opt.rank >= job.num_workers) {
       throw Error("worker rank " + std::to_string(opt.rank) + " out of range: the job has " +
                   std::to_string(job.num_workers) + " worker(s)");
@@ -91,13 +92,16 @@ class Worker {
       row.compute_s = Since(t);
       row.delay_s = InjectDelay(t, it);
       t = Clock::now();
-      PushGradient(it);
+      row.gate_s = PushGradient(it);
       row.write_s = Since(t);
       t = Clock::now();
       WaitParams(it + 1);
       row.wait_s = Since(t);
       row.bytes = grad_bytes;
       rows.push_back(row);
+      // R2SP's T_iter counts what this iteration did, not what it waited for.
+      last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
+      last_blocked_s_ = row.gate_s + row.wait_s;
       if (opt_.progress && Since(last_progress) >= 2.0) {
         last_progress = Clock::now();
         const double rate = static_cast<double>(it + 1) / Since(t0);
@@ -113,6 +117,13 @@ class Worker {
     for (auto& s : servers_) s.conn->Send(static_cast<uint16_t>(MsgType::kDone), {});
     if (!opt_.out_dir.empty()) {
       WriteIterationCsv(opt_.out_dir + "/worker-" + std::to_string(opt_.rank) + ".csv", rows);
+      if (job_.windows) {
+        std::vector<WriteRecord> writes;
+        for (auto& s : servers_) {
+          writes.insert(writes.end(), s.push.records().begin(), s.push.records().end());
+        }
+        WriteWriteCsv(opt_.out_dir + "/writes-" + std::to_string(opt_.rank) + ".csv", writes);
+      }
     }
     if (opt_.evaluate) Summarize(rows, wall);
     dev_->Shutdown();
@@ -120,11 +131,13 @@ class Worker {
 
  private:
   struct ServerState {
+    ServerState(uint32_t rank, bool gated) : push(rank, gated) {}
     std::shared_ptr<Connection> conn;
     Region* params = nullptr;  // our copy of its shard, written by it
     RemoteRegion slot;         // where we write our gradient for its shard
     uint32_t parts_landed = 0;
     bool welcomed = false;
+    GatedPush push;  // our gradient writes to it
   };
 
   void Join() {
@@ -146,24 +159,53 @@ class Worker {
     GW_DEBUG("joined " << job_.num_servers << " server(s)");
   }
 
-  void PushGradient(uint64_t it) {
+  // Writes this iteration's gradient into every server's slot, each server's parts inside
+  // the windows it grants (if the job has windows). Returns the seconds spent waiting for
+  // windows (the longest over the servers: their pushes run side by side).
+  double PushGradient(uint64_t it) {
     // The server may answer before our own write completions are seen: from here on the
     // parameters that land are those for the next iteration.
     expected_iteration_ = it + 1;
     const auto bytes = std::as_bytes(std::span(grad_));
+    const auto now = Clock::now();
+    std::vector<sched::Duration> waited_before;
     for (uint32_t s = 0; s < job_.num_servers; ++s) {
+      ServerState& ss = servers_[s];
       const auto& parts = layout_.parts(s);
       const size_t begin = layout_.shard_begin(s);
+      ss.push.Begin(it);
       for (uint32_t p = 0; p < parts.size(); ++p) {
-        servers_[s].conn->Write(
-            bytes.subspan(parts[p].begin * sizeof(float), parts[p].size * sizeof(float)),
-            servers_[s].slot, (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p), it);
-        ++writes_in_flight_;
+        ss.push.Add(bytes.subspan(parts[p].begin * sizeof(float), parts[p].size * sizeof(float)),
+                    (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p));
       }
+      if (job_.windows) {
+        WindowRequestMsg req;
+        req.iteration = it;
+        req.last_iteration_ns = Nanoseconds(last_iteration_s_);
+        req.last_blocked_ns = Nanoseconds(last_blocked_s_);
+        ss.conn->Send(static_cast<uint16_t>(MsgType::kWindowRequest), Encode(req));
+      }
+      waited_before.push_back(ss.push.gate_waited());
+      ss.push.Start(now);
     }
     // The gradient buffer is the writes' source: it must not change until they are out.
-    WaitUntil([&] { return writes_in_flight_ == 0; }, "our gradient writes to finish");
+    WaitUntil(
+        [&] {
+          for (const auto& s : servers_) {
+            if (!s.push.finished()) return false;
+          }
+          return true;
+        },
+        job_.windows ? "write windows and our gradient writes to finish"
+                     : "our gradient writes to finish");
+    sched::Duration gate{};
+    for (uint32_t s = 0; s < job_.num_servers; ++s) {
+      gate = std::max(gate, servers_[s].push.gate_waited() - waited_before[s]);
+    }
+    return std::chrono::duration<double>(gate).count();
   }
+
+  static int64_t Nanoseconds(double seconds) { return static_cast<int64_t>(seconds * 1e9); }
 
   // Sleeps until the straggler model's finish time for this iteration, counted from `start`.
   double InjectDelay(Clock::time_point start, uint64_t it) {
@@ -377,7 +419,11 @@ class Worker {
         if (!c.ok)
           throw Error("gradient write to server " + std::to_string(c.peer.rank) +
                       " failed: " + c.error);
-        --writes_in_flight_;
+        if (shape_) {
+          --writes_in_flight_;
+        } else {
+          s.push.OnWriteDone(c.wr_id, Clock::now());
+        }
         return;
       case CompletionKind::kControl:
         if (c.control_type == static_cast<uint16_t>(MsgType::kWelcome)) {
@@ -387,12 +433,17 @@ class Worker {
                         " sent a malformed welcome (does it run the same gradwire version?)");
           }
           s.slot = welcome->slot;
+          s.push.Bind(s.conn, s.slot);
           s.welcomed = true;
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kClosed)) {
           const auto msg = Decode<RoundMsg>(c.payload);
           if (!msg) throw Error("server sent a malformed round-closed message");
           closed_round_ = static_cast<int64_t>(msg->round);
           if (!busy_ && closed_round_ == last_round_) SendSkipped();
+        } else if (c.control_type == static_cast<uint16_t>(MsgType::kWindowGrant)) {
+          const auto grant = Decode<WindowGrantMsg>(c.payload);
+          if (!grant || !job_.windows) throw Error("server sent a malformed window grant");
+          s.push.OnGrant(grant->iteration, Clock::now(), grant->window_ns);
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kFinal)) {
           final_ = true;
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kAbort)) {
@@ -447,6 +498,8 @@ class Worker {
   std::unique_ptr<Device> dev_;
   std::vector<ServerState> servers_;
   uint64_t expected_iteration_ = 0;
+  double last_iteration_s_ = 0, last_blocked_s_ = 0;  // reported in window requests
+  // Coded jobs' writes (plain pushes count theirs in GatedPush).
   uint64_t writes_in_flight_ = 0;
   // Coded jobs.
   std::optional<CodedShape> shape_;

@@ -93,7 +93,13 @@ po::options_description JobFlags() {
       "num-servers", po::value<uint32_t>(), "servers sharding the model (DMLC_NUM_SERVER)")(
       "part-bytes", po::value<std::string>()->default_value("4M"),
       "the model travels in parts of at most this size")(
-      "sync", po::value<std::string>()->default_value("bsp"), "bsp | asp | ssp:S")(
+      "sync", po::value<std::string>()->default_value("bsp"),
+      "bsp | asp | ssp:S | r2sp (BSP warm-up, then each update in its round-robin turn)")(
+      "windows", po::value<std::string>(),
+      "write windows: none | burst | round-robin[:warmup=I,factor=F,window=G,min-window=MS] | "
+      "slots:period=MS,slot=MS | topology:racks=R (or rack-of=0+0+1+1); a worker posts its "
+      "gradient writes only inside a window the server granted (default: none, or "
+      "round-robin under --sync r2sp)")(
       "coding", po::value<std::string>()->default_value("none"),
       "none (the sync rule above) | uncoded | replication:r=R | gc-fr:s=S | gc-cr:s=S | "
       "mm:r=R | mds:k=K (linreg): server-driven rounds, each closed as soon as the code can "
@@ -178,6 +184,19 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.part_bytes = ParseBytes(vm["part-bytes"].as<std::string>(), "part-bytes");
     if (j.part_bytes < sizeof(float)) throw UsageError("--part-bytes must be at least 4");
     j.sync = SyncSpec::Parse(vm["sync"].as<std::string>());
+    const std::string windows = vm.count("windows") ? vm["windows"].as<std::string>()
+                                : j.sync.kind == SyncKind::kR2sp ? "round-robin"
+                                                                 : "none";
+    if (windows != "none") {
+      j.windows = sched::WindowSpec::Parse(windows);
+      j.windows->Validate(j.num_workers);
+    }
+    if (j.sync.kind == SyncKind::kR2sp &&
+        (!j.windows || (j.windows->kind != sched::WindowKind::kRoundRobin &&
+                        j.windows->kind != sched::WindowKind::kTopology))) {
+      throw UsageError("--sync r2sp takes turns: it needs --windows round-robin (the default) or "
+                       "topology, not " + windows);
+    }
     if (const auto coding = vm["coding"].as<std::string>(); coding != "none") {
       j.coding = coding::CodingSpec::Parse(coding);
     }
@@ -191,6 +210,10 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
     if (j.coding) CodedShape::Check(j);
+    if (j.coding && j.windows) {
+      throw UsageError("--windows with --coding is not supported: coded rounds are driven by the "
+                       "server already (use --windows none)");
+    }
   } catch (const Error& e) {
     throw UsageError(e.what());  // SyncSpec/LrSchedule say what is wrong with the value
   }

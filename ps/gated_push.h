@@ -1,0 +1,88 @@
+// A worker's gradient push to one server, its writes posted only inside the windows that
+// server grants (JobConfig::windows; the gate is sched/window_gate.h). This is the one place
+// gradient writes are posted: every Connection::Write of a push goes through Pump, which asks
+// the gate first. Gated, at most kMaxPosted writes are outstanding, so a window that runs out
+// stops the push within that many parts' wire time; ungated (no windows) every write is
+// posted at once, as without this class.
+//
+// Each write is recorded: how long it was held back by a closed window, how long it queued
+// behind the push's own earlier writes, and how long it was on the wire (posted until done:
+// TCP, handed to the kernel; RDMA, acknowledged by the server's NIC).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "net/device.h"
+#include "sched/time.h"
+#include "sched/window_gate.h"
+
+namespace gw {
+
+struct WriteRecord {
+  uint64_t iteration = 0;
+  uint32_t server = 0;
+  uint32_t part = 0;
+  uint64_t bytes = 0;
+  double gate_s = 0;    // of ready → posted: the window was closed
+  double queued_s = 0;  // of ready → posted: behind the push's own outstanding writes
+  double wire_s = 0;    // posted → done
+};
+
+inline constexpr const char* kWriteCsvHeader = "iteration,server,part,bytes,gate_s,queued_s,wire_s";
+
+class GatedPush {
+ public:
+  // Two parts outstanding keep the link busy (one on the wire while the next is handed to
+  // the transport) and bound what still leaves after a window ends.
+  static constexpr size_t kMaxPosted = 2;
+
+  GatedPush(uint32_t server, bool gated) : server_(server), gated_(gated) {}
+
+  void Bind(std::shared_ptr<Connection> conn, const RemoteRegion& dst) {
+    conn_ = std::move(conn);
+    dst_ = dst;
+  }
+  // A new push for `iteration`: Add its writes (in order), then Start.
+  void Begin(uint64_t iteration);
+  void Add(std::span<const std::byte> src, uint64_t offset, uint32_t imm);
+  // The push is ready: ungated, posts every write; gated, waits for OnGrant.
+  void Start(sched::TimePoint now);
+  // A grant from the server; one for another iteration or a finished push is stale: ignored.
+  void OnGrant(uint64_t iteration, sched::TimePoint now, int64_t window_ns);
+  // Our write wr_id (its index in the push) finished; posts the next one if the window allows.
+  void OnWriteDone(uint64_t wr_id, sched::TimePoint now);
+
+  bool finished() const { return done_ == writes_.size(); }
+  // Total time pushes waited for windows (sched::WindowGate::waited).
+  sched::Duration gate_waited() const { return gate_.waited(); }
+  uint64_t windows_expired() const { return gate_.expired(); }
+  // Records of finished writes, appended push after push; the caller may clear it.
+  std::vector<WriteRecord>& records() { return records_; }
+
+ private:
+  struct Pending {
+    std::span<const std::byte> src;
+    uint64_t offset = 0;
+    uint32_t imm = 0;
+    sched::TimePoint posted;
+    sched::Duration gate_before{};  // gate_.waited() when posted, minus its value at Start
+  };
+  void Pump(sched::TimePoint now);
+
+  const uint32_t server_;
+  const bool gated_;
+  std::shared_ptr<Connection> conn_;
+  RemoteRegion dst_;
+  sched::WindowGate gate_;
+  uint64_t iteration_ = 0;
+  std::vector<Pending> writes_;
+  size_t posted_ = 0, done_ = 0;
+  sched::TimePoint ready_;
+  sched::Duration gate_at_start_{};
+  std::vector<WriteRecord> records_;
+};
+
+}  // namespace gw
