@@ -236,6 +236,47 @@ void Simulate(SyncSpec spec, uint32_t n, uint64_t iterations, uint32_t seed) {
   }
 }
 
+// R2SP: a BSP barrier per iteration during warm-up (aggregated), then each arrival applied on
+// its own and its sender released, unless it runs N iterations ahead of the slowest.
+TEST(SyncRuleR2sp, BspDuringWarmupThenOneUpdatePerArrival) {
+  EXPECT_EQ(SyncSpec::Parse("r2sp").kind, SyncKind::kR2sp);
+  EXPECT_EQ(SyncSpec::Parse("r2sp").ToString(), "r2sp");
+  SyncRule rule(SyncSpec::Parse("r2sp"), 3, /*r2sp_warmup=*/2);
+  for (uint64_t it = 0; it < 2; ++it) {
+    EXPECT_THAT(Arrive(rule, 0, it).apply, IsEmpty());
+    EXPECT_THAT(Arrive(rule, 2, it).apply, IsEmpty());
+    const auto d = Arrive(rule, 1, it);
+    EXPECT_TRUE(d.aggregate);
+    EXPECT_THAT(d.apply, ElementsAre(0, 1, 2));
+    EXPECT_THAT(d.release, ElementsAre(0, 1, 2));
+  }
+  // Warm-up over: one update per arrival, released at once.
+  auto d = Arrive(rule, 2, 2);
+  EXPECT_FALSE(d.aggregate);
+  EXPECT_THAT(d.apply, ElementsAre(2));
+  EXPECT_THAT(d.release, ElementsAre(2));
+  // Staleness bound N = 3: worker 2 may run 3 iterations ahead of the slowest, not 4.
+  Arrive(rule, 2, 3);
+  d = Arrive(rule, 2, 4);  // clock 5 vs min 2: ahead by 3, released
+  EXPECT_THAT(d.release, ElementsAre(2));
+  d = Arrive(rule, 2, 5);  // clock 6: ahead by 4, held
+  EXPECT_THAT(d.apply, ElementsAre(2));
+  EXPECT_THAT(d.release, IsEmpty());
+  Arrive(rule, 0, 2);
+  d = Arrive(rule, 1, 2);  // min clock 3: worker 2 is 3 ahead again
+  EXPECT_THAT(d.release, ElementsAre(1, 2));
+}
+
+TEST(SyncRuleR2sp, DeathDuringWarmupCompletesTheBarrier) {
+  SyncRule rule(SyncSpec::Parse("r2sp"), 3, 5);
+  Arrive(rule, 0, 0);
+  Arrive(rule, 1, 0);
+  const auto d = rule.OnWorkerGone(2);
+  EXPECT_TRUE(d.aggregate);
+  EXPECT_THAT(d.apply, ElementsAre(0, 1));
+  EXPECT_THAT(d.release, ElementsAre(0, 1));
+}
+
 TEST(SyncRuleProperty, RandomSchedules) {
   for (uint32_t n : {1u, 2u, 3u, 5u, 8u}) {
     for (uint32_t seed = 1; seed <= 20; ++seed) {

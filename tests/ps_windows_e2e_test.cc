@@ -1,0 +1,188 @@
+// Write windows end to end over each transport (--windows, --sync r2sp): the windows the
+// server granted (its windows.csv) never overlap once round-robin's rings run, each turn goes
+// to the rank whose turn it is, a killed worker does not stall the ring, and R2SP trains
+// Fashion-MNIST to BSP's accuracy.
+#include <signal.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "tests/e2e_transport.h"
+
+namespace gw::e2e {
+namespace {
+
+using WindowsOverTransport = TransportE2e;
+
+struct WindowRec {
+  uint32_t worker;
+  uint64_t iteration;
+  double requested, start, end, bound, landed;
+  std::string how;
+};
+
+std::vector<WindowRec> ReadWindows(const std::string& path) {
+  const Csv csv = ReadCsv(path);
+  auto col = [&](const char* name) {
+    const int c = csv.Column(name);
+    EXPECT_GE(c, 0) << name << " missing in " << path;
+    return static_cast<size_t>(std::max(c, 0));
+  };
+  const size_t worker = col("worker"), iteration = col("iteration"), requested = col("requested_s"),
+               start = col("start_s"), end = col("end_s"), bound = col("bound_s"),
+               how = col("end"), landed = col("landed_s");
+  std::vector<WindowRec> out;
+  for (const auto& r : csv.rows) {
+    out.push_back({static_cast<uint32_t>(std::stoul(r.at(worker))), std::stoull(r.at(iteration)),
+                   std::stod(r.at(requested)), std::stod(r.at(start)), std::stod(r.at(end)),
+                   std::stod(r.at(bound)), std::stod(r.at(landed)), r.at(how)});
+  }
+  return out;
+}
+
+// Synthetic gradients of 8 parts each, so the gate is asked before every part.
+std::vector<std::string> SyntheticJob(const std::string& sync, const std::string& windows,
+                                      const std::string& iterations) {
+  return {"--num-workers", "4",       "--workload",   "synthetic", "--grad-bytes", "2M",
+          "--part-bytes",  "256K",    "--iterations", iterations,  "--sync",       sync,
+          "--windows",     windows,   "--timeout",    "60"};
+}
+
+TEST_P(WindowsOverTransport, RoundRobinWindowsNeverOverlapAndTurnsFollowRank) {
+  const std::string out = dir_ / "run";
+  const int kWorkers = 4, kIterations = 30;
+  Proc& p = procs_.Start(
+      "run", RunArgs(out, SyntheticJob("bsp", "round-robin:warmup=5,min-window=50", "30")));
+  ASSERT_EQ(p.Wait(milliseconds(600000)), std::optional<int>(0));
+  std::vector<WindowRec> rows = ReadWindows(out + "/windows.csv");
+  ASSERT_FALSE(rows.empty());
+
+  // Every push was asked for, granted and landed exactly once.
+  std::map<std::pair<uint32_t, uint64_t>, double> landed;
+  for (const auto& r : rows) {
+    ASSERT_TRUE(std::isfinite(r.landed)) << "worker " << r.worker << " iteration " << r.iteration;
+    ASSERT_LE(r.requested, r.start);
+    ASSERT_LE(r.start, r.end);
+    landed[{r.worker, r.iteration}] = r.landed;
+  }
+  EXPECT_EQ(landed.size(), static_cast<size_t>(kWorkers * kIterations));
+
+  // Rings: windows with a bound. The first of them may be warm-up windows given a deadline
+  // together (they overlap by design); every later window starts after all earlier ended.
+  std::vector<WindowRec> ring;
+  std::copy_if(rows.begin(), rows.end(), std::back_inserter(ring),
+               [](const WindowRec& r) { return std::isfinite(r.bound); });
+  std::sort(ring.begin(), ring.end(),
+            [](const WindowRec& a, const WindowRec& b) { return a.start < b.start; });
+  ASSERT_GT(ring.size(), static_cast<size_t>(kWorkers * (kIterations - 10)))
+      << "round-robin's rings should run after the 5 warm-up iterations";
+  const double rings_start = ring.front().start;
+  double ended = -1;
+  int turns_checked = 0;
+  for (size_t i = 0; i < ring.size(); ++i) {
+    const WindowRec& w = ring[i];
+    if (w.start > rings_start) {
+      ASSERT_GE(w.start, ended) << "window " << i << " (worker " << w.worker
+                                << ") opened before an earlier one ended";
+      // The turn after w's predecessor belongs to the next rank; if that rank was waiting
+      // when the predecessor's window ended, the turn must be its.
+      const WindowRec& prev = ring[i - 1];
+      const uint32_t owner = (prev.worker + 1) % kWorkers;
+      const bool owner_waiting = std::any_of(ring.begin(), ring.end(), [&](const WindowRec& r) {
+        return r.worker == owner && r.requested <= prev.end && r.landed > prev.end;
+      });
+      if (prev.start > rings_start && owner_waiting) {
+        EXPECT_EQ(w.worker, owner) << "turn " << i << " went to another rank than the waiting "
+                                   << owner;
+        ++turns_checked;
+      }
+    }
+    ended = std::max(ended, w.end);
+  }
+  EXPECT_GT(turns_checked, kWorkers * 5) << "too few turns with their owner waiting to judge";
+
+  // Per-write records: every part of every push, each split into gate, queue and wire time.
+  int waiters = 0;
+  for (int w = 0; w < kWorkers; ++w) {
+    const Csv writes = ReadCsv(out + "/writes-" + std::to_string(w) + ".csv");
+    EXPECT_EQ(writes.rows.size(), static_cast<size_t>(8 * kIterations)) << "worker " << w;
+    const int gate = writes.Column("gate_s"), wire = writes.Column("wire_s");
+    ASSERT_GE(gate, 0);
+    ASSERT_GE(wire, 0);
+    double waited = 0;
+    for (const auto& r : writes.rows) {
+      EXPECT_GE(std::stod(r.at(static_cast<size_t>(wire))), 0);
+      waited += std::stod(r.at(static_cast<size_t>(gate)));
+    }
+    if (waited > 0) ++waiters;
+  }
+  // Under BSP all four push at once: in turns, at least three of them wait for a window.
+  EXPECT_GE(waiters, kWorkers - 1);
+}
+
+// A worker SIGKILLed under R2SP loses its turn; the ring goes on with the others, who finish.
+TEST_P(WindowsOverTransport, KilledWorkerDoesNotStallTheRing) {
+  const std::string out = dir_ / "kill";
+  const std::string iterations = rdma() ? "200" : "2000";
+  const auto job = SyntheticJob("r2sp", "round-robin:warmup=5,min-window=50", iterations);
+  uint16_t port = 0;
+  Proc& server = StartServer(job, &port, out);
+  ASSERT_NE(port, 0);
+  std::vector<Proc*> workers;
+  for (uint32_t w = 0; w < 4; ++w) workers.push_back(&StartWorker(w, port, job, out));
+  ASSERT_TRUE(WaitAllJoined(server, 4, milliseconds(120000)));
+  std::this_thread::sleep_for(milliseconds(rdma() ? 3000 : 500));
+  ASSERT_FALSE(server.Poll()) << "the job ended before the kill: make it longer";
+  kill(workers[1]->pid, SIGKILL);
+  ASSERT_EQ(server.Wait(milliseconds(600000)), std::optional<int>(0)) << server.err();
+  EXPECT_NE(server.err().find("worker 1 lost"), std::string::npos) << server.err();
+  for (int w : {0, 2, 3}) {
+    EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
+  }
+  const std::vector<WindowRec> rows = ReadWindows(out + "/windows.csv");
+  double last_of_1 = 0, last_granted = 0;
+  for (const auto& r : rows) {
+    if (r.worker == 1) last_of_1 = std::max(last_of_1, r.start);
+    last_granted = std::max(last_granted, r.start);
+  }
+  EXPECT_GT(last_granted, last_of_1) << "no window was granted after worker 1 died";
+  // The survivors' pushes all landed.
+  size_t survivors_landed = 0;
+  for (const auto& r : rows) {
+    if (r.worker != 1 && r.how == "landed") ++survivors_landed;
+  }
+  EXPECT_EQ(survivors_landed, 3 * std::stoul(iterations));
+}
+
+// R2SP (BSP warm-up, then one update per turn) reaches BSP's test accuracy on Fashion-MNIST.
+// lr 0.02 as for ASP/SSP in ps_e2e_test: asynchronous updates with momentum 0.9 are noisy at
+// 0.1. After the 10 warm-up iterations each update is applied on its own: the server makes
+// 10 + 4 x 590 of them. The final model of an asynchronous run depends on the order updates
+// met in: over 7 runs R2SP's accuracy was 0.763-0.827 against BSP's (deterministic) 0.797,
+// hence the 5-point tolerance.
+TEST_P(WindowsOverTransport, R2spTrainsToBspAccuracy) {
+  auto run = [&](const std::string& sync) -> std::optional<double> {
+    const std::string out = dir_ / sync;
+    Proc& p = procs_.Start(sync, RunArgs(out, {"--num-workers", "4", "--iterations", "600",
+                                               "--sync", sync, "--lr", "0.02", "--timeout",
+                                               "60"}));
+    EXPECT_EQ(p.Wait(milliseconds(900000)), std::optional<int>(0)) << sync;
+    const double updates = sync == "bsp" ? 600 : 10 + 4 * 590;
+    EXPECT_EQ(SummaryValue(out + "/server-0.csv", "updates"), std::optional<double>(updates))
+        << sync;
+    return SummaryValue(out + "/summary.csv", "test_accuracy");
+  };
+  const auto bsp = run("bsp");
+  const auto r2sp = run("r2sp");
+  ASSERT_TRUE(bsp.has_value() && r2sp.has_value());
+  EXPECT_GE(*bsp, 0.7);
+  EXPECT_GE(*r2sp, *bsp - 0.05) << "R2SP fell behind BSP's accuracy";
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, WindowsOverTransport,
+                         ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
+                         TransportName);
+
+}  // namespace
+}  // namespace gw::e2e
