@@ -3,6 +3,7 @@
 #   make test   every test through ctest (gtest output visible)
 #   make run    quickstart experiment: 1 server + 4 workers, softmax on Fashion-MNIST, BSP
 #   make bench  Google Benchmark apps + push/pull goodput, each beside its reference
+#   make windows  incast vs round-robin write windows on an emulated 1 Gbit/s star (root)
 #   make asan   ASan + UBSan build in build-asan/ running the same tests
 #   make test-rdma  the same tests in a soft-RoCE VM (real rdma_rxe), RDMA cases active
 #   make bench-rdma RDMA write bandwidth/latency beside ib_write_bw/ib_write_lat in that VM
@@ -13,7 +14,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all build test run bench bench-rdma coding asan test-rdma deps format clean
+.PHONY: all build test run bench bench-rdma coding windows asan test-rdma deps format clean
 
 all: build
 
@@ -42,6 +43,11 @@ bench: build
 # Coded computation vs stragglers, measured beside the model (~20 min): results/coding/.
 coding: build
 	experiments/coding.sh $(BUILD)/apps/gradwire/gradwire
+
+# Burst vs round-robin write windows, 8 x 100 MiB pushes through a shaped star (~5 min, root):
+# results/windows/.
+windows: build
+	experiments/windows.sh $(BUILD)/apps/gradwire/gradwire
 
 asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan \

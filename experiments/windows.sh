@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# `make windows`: incast vs round-robin write windows on an emulated star (issue #5). One
+# server behind a shaped link (1 Gbit/s both ways, 1 MB switch buffer), 8 workers, 100 MiB
+# gradients, BSP; each policy is a real job (gradwire server and workers in their network
+# namespaces, TCP with CUBIC), in the same run:
+#   burst        every worker posts at once (windows granted at once, but recorded);
+#   round-robin  R2SP's turns (after its 5-iteration warm-up, which is burst).
+# The reference is iperf3 through the same bottleneck in the same run (one CUBIC flow), so
+# "bytes/rate" is the link's real goodput, not its nominal rate (TCP/IP headers take ~4.5 %).
+#
+# From the server's windows.csv, iterations >= WARMUP (both policies the same iterations):
+#   push completion = landed - requested, per worker per iteration;
+#   makespan        = last landed - first requested, per iteration.
+# Targets: round-robin's makespan within 5 % of 8 x gradient / goodput, and its mean push
+# completion <= 0.75 x burst's.
+#
+# Writes results/windows/: windows.csv (one row per policy), pushes.csv (every push),
+# pushes.png, README.md and runs/<policy>/ (each job's CSVs and logs).
+# Usage: experiments/windows.sh PATH/TO/gradwire [OUT]   (as root: network namespaces)
+# Environment: WORKERS=8 GRAD=100M RATE=1gbit ITERATIONS=8 WARMUP=5 POLICIES="burst round-robin"
+set -euo pipefail
+gradwire=${1:?usage: experiments/windows.sh PATH/TO/gradwire [OUT]}
+gradwire=$(realpath "$gradwire")
+cd "$(dirname "$0")/.."
+out=${2:-results/windows}
+workers=${WORKERS:-8}
+grad=${GRAD:-100M}
+rate=${RATE:-1gbit}
+iterations=${ITERATIONS:-8}
+warmup=${WARMUP:-5}
+policies=${POLICIES:-burst round-robin}
+topo=experiments/topo/topo.sh
+port=7070
+command -v gnuplot >/dev/null || { echo "windows.sh: gnuplot missing (make deps)" >&2; exit 1; }
+command -v iperf3 >/dev/null || { echo "windows.sh: iperf3 missing (make deps)" >&2; exit 1; }
+[[ $(id -u) -eq 0 ]] || { echo "windows.sh: needs root (network namespaces)" >&2; exit 1; }
+
+mkdir -p "$out/runs"
+trap '"$topo" down >/dev/null 2>&1 || true' EXIT
+echo "windows.sh: building a star: $workers workers, server link $rate, 1 MB buffer" >&2
+"$topo" up star --workers "$workers" --rate "$rate" >/dev/null
+
+# Reference: one CUBIC flow worker 0 -> server through the bottleneck, 8 s (first 2 omitted).
+"$topo" exec server iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+sleep 0.5
+goodput_bps=$("$topo" exec w0 iperf3 -c 10.77.0.100 -p 5201 -C cubic -t 8 -O 2 -J |
+  awk -F'[:,]' '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { print $2; exit }')
+wait
+echo "windows.sh: iperf3 reference: $(awk -v b="$goodput_bps" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s" >&2
+
+grad_bytes=$(numfmt --from=iec "$grad")
+job=(--num-workers "$workers" --workload synthetic --grad-bytes "$grad" --iterations "$iterations"
+  --sync bsp --timeout 300)
+for policy in $policies; do
+  windows=$policy
+  [[ $policy == round-robin ]] && windows="round-robin:warmup=$warmup"
+  run="$out/runs/$policy"
+  rm -rf "$run" && mkdir -p "$run"
+  echo "gradwire server/worker ${job[*]} --windows $windows (star, $workers workers, $rate)" \
+    >"$run/command.txt"
+  echo "windows.sh: $policy: $iterations iterations of $workers x $grad pushes..." >&2
+  "$topo" exec server "$gradwire" server --rank 0 --listen "tcp://10.77.0.100:$port" \
+    --out "$run" "${job[@]}" --windows "$windows" 2>"$run/server.log" &
+  server=$!
+  for ((w = 0; w < workers; w++)); do
+    "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "tcp://10.77.0.100:$port" \
+      --out "$run" --progress "$([[ $w == 0 ]] && echo true || echo false)" "${job[@]}" \
+      --windows "$windows" 2>"$run/worker-$w.log" &
+  done
+  # Progress: worker 0's own lines, as they come.
+  tail -n +1 -f "$run/worker-0.log" --pid "$server" 2>/dev/null | grep --line-buffered "iteration" >&2 &
+  if ! wait "$server"; then
+    echo "windows.sh: $policy: the server failed; see $run/server.log" >&2
+    tail -5 "$run/server.log" >&2
+    exit 1
+  fi
+  wait
+done
+
+# ---- analysis ----
+pushes="$out/pushes.csv"
+echo "policy,worker,iteration,requested_s,landed_s,completion_s" >"$pushes"
+for policy in $policies; do
+  awk -F, -v p="$policy" -v w0="$warmup" 'NR > 1 && $8 !~ /nan/ && $2 >= w0 {
+      k = $1 "," $2; if (!(k in req)) { req[k] = $3; land[k] = $8 } }
+    END { for (k in req) printf "%s,%s,%.9f,%.9f,%.9f\n", p, k, req[k], land[k], land[k] - req[k] }' \
+    "$out/runs/$policy/windows.csv" | sort -t, -k3,3n -k2,2n >>"$pushes"
+done
+summary="$out/windows.csv"
+echo "policy,pushes,mean_completion_s,max_completion_s,mean_makespan_s,ideal_makespan_s,makespan_over_ideal,goodput_mbps,mean_completion_over_burst" >"$summary"
+ideal=$(awk -v n="$workers" -v b="$grad_bytes" -v g="$goodput_bps" 'BEGIN { printf "%.6f", n * b * 8 / g }')
+burst_mean=""
+for policy in $policies; do
+  line=$(awk -F, -v p="$policy" -v ideal="$ideal" -v g="$goodput_bps" 'NR > 1 && $1 == p {
+      n++; s += $6; if ($6 > mx) mx = $6
+      it = $3; if (!(it in lo) || $4 < lo[it]) lo[it] = $4; if ($5 > hi[it]) hi[it] = $5 }
+    END { for (it in lo) { m += hi[it] - lo[it]; k++ }
+      printf "%s,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f", p, n, s / n, mx, m / k, ideal, m / k / ideal, g / 1e6 }' "$pushes")
+  mean=$(echo "$line" | cut -d, -f3)
+  [[ $policy == burst ]] && burst_mean=$mean
+  ratio=$(awk -v m="$mean" -v b="$burst_mean" 'BEGIN { if (b == "") print ""; else printf "%.4f", m / b }')
+  echo "$line,$ratio" >>"$summary"
+done
+column -s, -t "$summary" >&2
+
+# Push completion per worker, both policies: each push from its request to its landing.
+gnuplot <<EOF
+set terminal pngcairo size 1000,560 font ",11"
+set output "$out/pushes.png"
+set datafile separator ","
+set title "8 x $grad pushes through a $rate server link (iterations >= $warmup)"
+set xlabel "push completion (landed - requested), s"
+set ylabel "fraction of pushes"
+set key bottom right
+set grid
+stats "< awk -F, '\$1 == \"burst\"' $pushes" using 6 nooutput name "B"
+stats "< awk -F, '\$1 == \"round-robin\"' $pushes" using 6 nooutput name "R"
+plot "< awk -F, '\$1 == \"burst\"' $pushes | sort -t, -k6,6n" using 6:(1.0/B_records) smooth cumulative lw 2 title "burst (all at once)", \
+     "< awk -F, '\$1 == \"round-robin\"' $pushes | sort -t, -k6,6n" using 6:(1.0/R_records) smooth cumulative lw 2 title "round-robin (R2SP turns)"
+EOF
+
+{
+  echo "# Write windows against incast: burst vs round-robin"
+  echo
+  echo "Made by \`make windows\` (experiments/windows.sh) on $(date -u +%Y-%m-%d), $(nproc) cores,"
+  echo "kernel $(uname -r): star of network namespaces, server link $rate both ways (HTB,"
+  echo "1 MB bfifo), $workers workers pushing $grad gradients under BSP, TCP with CUBIC."
+  echo "Iterations >= $warmup of $iterations (round-robin's first $warmup are its burst warm-up)."
+  echo
+  echo "Reference in the same run: iperf3, one CUBIC flow through the bottleneck:"
+  echo "$(awk -v b="$goodput_bps" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s."
+  echo "Ideal makespan = $workers x $grad / that goodput = ${ideal} s."
+  echo
+  echo '```'
+  column -s, -t "$summary"
+  echo '```'
+  echo
+  awk -F, 'NR > 1 && $1 == "round-robin" {
+      printf "- round-robin makespan / ideal: %.3f (target <= 1.05): %s\n", $7, ($7 <= 1.05 ? "met" : "NOT met")
+      if ($9 != "") printf "- round-robin mean push completion / burst: %.3f (target <= 0.75): %s\n", $9, ($9 <= 0.75 ? "met" : "NOT met") }' "$summary"
+  echo
+  echo "![push completion](pushes.png)"
+  echo
+  echo "Files: windows.csv (this table), pushes.csv (every push), runs/<policy>/ (the job's"
+  echo "windows.csv, writes-W.csv, worker-W.csv, logs and command.txt)."
+} >"$out/README.md"
+echo "windows.sh: wrote $out/README.md" >&2
