@@ -4,9 +4,9 @@
 #include <chrono>
 #include <deque>
 #include <limits>
-#include <string_view>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "net/error.h"
@@ -268,8 +268,8 @@ class Server {
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
       WorkerState& ws = workers_[w];
       if (!ws.window_row) continue;
-      const bool regranted = std::any_of(grants_.begin(), grants_.end(),
-                                         [&](const auto& g) { return g.worker == w; });
+      const bool regranted =
+          std::any_of(grants_.begin(), grants_.end(), [&](const auto& g) { return g.worker == w; });
       if (windows_->holding(w) && !regranted) continue;
       // Revoked at its deadline, or (end of round-robin's warm-up) given a new deadline.
       WindowRow& row = window_rows_[*ws.window_row];
@@ -338,9 +338,7 @@ class Server {
     return t;
   }
 
-  double Since(Clock::time_point t) const {
-    return std::chrono::duration<double>(t - t0_).count();
-  }
+  double Since(Clock::time_point t) const { return std::chrono::duration<double>(t - t0_).count(); }
 
   void Refuse(const std::shared_ptr<Connection>& conn, const std::string& why) {
     GW_WARN("refusing " << ToString(conn->peer()) << ": " << why);

@@ -43,7 +43,8 @@ class Worker {
         layout_(workload_->num_params(), job.PartFloats(workload_->num_params()), job.num_servers),
         params_(layout_.num_params()),
         grad_(layout_.num_params()) {
-    for (uint32_t s = 0; s < job.num_servers; ++s) servers_.emplace_back(s, job.windows.has_value());
+    for (uint32_t s = 0; s < job.num_servers; ++s)
+      servers_.emplace_back(s, job.windows.has_value());
     if (opt.rank >= job.num_workers) {
       throw Error("worker rank " + std::to_string(opt.rank) + " out of range: the job has " +
                   std::to_string(job.num_workers) + " worker(s)");

@@ -119,8 +119,8 @@ class WindowScheduler {
  private:
   struct Worker {
     bool live = true;
-    bool pending = false;  // has a push not Done yet (held or waiting)
-    bool holding = false;  // has an open window
+    bool pending = false;     // has a push not Done yet (held or waiting)
+    bool holding = false;     // has an open window
     bool progressed = false;  // Progress seen in the open window
     TimePoint start;          // of the open window
     TimePoint deadline;       // of the open window

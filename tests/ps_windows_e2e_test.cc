@@ -30,8 +30,8 @@ std::vector<WindowRec> ReadWindows(const std::string& path) {
     return static_cast<size_t>(std::max(c, 0));
   };
   const size_t worker = col("worker"), iteration = col("iteration"), requested = col("requested_s"),
-               start = col("start_s"), end = col("end_s"), bound = col("bound_s"),
-               how = col("end"), landed = col("landed_s");
+               start = col("start_s"), end = col("end_s"), bound = col("bound_s"), how = col("end"),
+               landed = col("landed_s");
   std::vector<WindowRec> out;
   for (const auto& r : csv.rows) {
     out.push_back({static_cast<uint32_t>(std::stoul(r.at(worker))), std::stoull(r.at(iteration)),
@@ -44,9 +44,9 @@ std::vector<WindowRec> ReadWindows(const std::string& path) {
 // Synthetic gradients of 8 parts each, so the gate is asked before every part.
 std::vector<std::string> SyntheticJob(const std::string& sync, const std::string& windows,
                                       const std::string& iterations) {
-  return {"--num-workers", "4",       "--workload",   "synthetic", "--grad-bytes", "2M",
-          "--part-bytes",  "256K",    "--iterations", iterations,  "--sync",       sync,
-          "--windows",     windows,   "--timeout",    "60"};
+  return {"--num-workers", "4",     "--workload",   "synthetic", "--grad-bytes", "2M",
+          "--part-bytes",  "256K",  "--iterations", iterations,  "--sync",       sync,
+          "--windows",     windows, "--timeout",    "60"};
 }
 
 TEST_P(WindowsOverTransport, RoundRobinWindowsNeverOverlapAndTurnsFollowRank) {
@@ -93,8 +93,8 @@ TEST_P(WindowsOverTransport, RoundRobinWindowsNeverOverlapAndTurnsFollowRank) {
         return r.worker == owner && r.requested <= prev.end && r.landed > prev.end;
       });
       if (prev.start > rings_start && owner_waiting) {
-        EXPECT_EQ(w.worker, owner) << "turn " << i << " went to another rank than the waiting "
-                                   << owner;
+        EXPECT_EQ(w.worker, owner)
+            << "turn " << i << " went to another rank than the waiting " << owner;
         ++turns_checked;
       }
     }
@@ -165,8 +165,7 @@ TEST_P(WindowsOverTransport, R2spTrainsToBspAccuracy) {
   auto run = [&](const std::string& sync) -> std::optional<double> {
     const std::string out = dir_ / sync;
     Proc& p = procs_.Start(sync, RunArgs(out, {"--num-workers", "4", "--iterations", "600",
-                                               "--sync", sync, "--lr", "0.02", "--timeout",
-                                               "60"}));
+                                               "--sync", sync, "--lr", "0.02", "--timeout", "60"}));
     EXPECT_EQ(p.Wait(milliseconds(900000)), std::optional<int>(0)) << sync;
     const double updates = sync == "bsp" ? 600 : 10 + 4 * 590;
     EXPECT_EQ(SummaryValue(out + "/server-0.csv", "updates"), std::optional<double>(updates))

@@ -184,7 +184,7 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.part_bytes = ParseBytes(vm["part-bytes"].as<std::string>(), "part-bytes");
     if (j.part_bytes < sizeof(float)) throw UsageError("--part-bytes must be at least 4");
     j.sync = SyncSpec::Parse(vm["sync"].as<std::string>());
-    const std::string windows = vm.count("windows") ? vm["windows"].as<std::string>()
+    const std::string windows = vm.count("windows")              ? vm["windows"].as<std::string>()
                                 : j.sync.kind == SyncKind::kR2sp ? "round-robin"
                                                                  : "none";
     if (windows != "none") {
@@ -194,8 +194,10 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     if (j.sync.kind == SyncKind::kR2sp &&
         (!j.windows || (j.windows->kind != sched::WindowKind::kRoundRobin &&
                         j.windows->kind != sched::WindowKind::kTopology))) {
-      throw UsageError("--sync r2sp takes turns: it needs --windows round-robin (the default) or "
-                       "topology, not " + windows);
+      throw UsageError(
+          "--sync r2sp takes turns: it needs --windows round-robin (the default) or "
+          "topology, not " +
+          windows);
     }
     if (const auto coding = vm["coding"].as<std::string>(); coding != "none") {
       j.coding = coding::CodingSpec::Parse(coding);
@@ -211,8 +213,9 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
     if (j.coding) CodedShape::Check(j);
     if (j.coding && j.windows) {
-      throw UsageError("--windows with --coding is not supported: coded rounds are driven by the "
-                       "server already (use --windows none)");
+      throw UsageError(
+          "--windows with --coding is not supported: coded rounds are driven by the "
+          "server already (use --windows none)");
     }
   } catch (const Error& e) {
     throw UsageError(e.what());  // SyncSpec/LrSchedule say what is wrong with the value

@@ -46,9 +46,9 @@ extern "C" {
 
 namespace {
 
-constexpr uint32_t kQueueMaxLen = 200000;       // kernel-side packets per queue
-constexpr size_t kRingSize = size_t{1} << 18;   // 262144 >= kQueueMaxLen, power of two
-constexpr int kRcvBuf = 32 << 20;               // netlink socket receive buffer (bytes)
+constexpr uint32_t kQueueMaxLen = 200000;      // kernel-side packets per queue
+constexpr size_t kRingSize = size_t{1} << 18;  // 262144 >= kQueueMaxLen, power of two
+constexpr int kRcvBuf = 32 << 20;              // netlink socket receive buffer (bytes)
 
 volatile sig_atomic_t g_stop = 0;
 volatile sig_atomic_t g_stats = 0;
