@@ -4,6 +4,7 @@
 #   make run    quickstart experiment: 1 server + 4 workers, softmax on Fashion-MNIST, BSP
 #   make bench  Google Benchmark apps + push/pull goodput, each beside its reference
 #   make windows  incast vs round-robin write windows on an emulated 1 Gbit/s star (root)
+#   make tta    time to accuracy under contention: BSP, ASP, SSP, R2SP on that star (root)
 #   make asan   ASan + UBSan build in build-asan/ running the same tests
 #   make test-rdma  the same tests in a soft-RoCE VM (real rdma_rxe), RDMA cases active
 #   make bench-rdma RDMA write bandwidth/latency beside ib_write_bw/ib_write_lat in that VM
@@ -14,7 +15,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all build test run bench bench-rdma coding windows asan test-rdma deps format clean
+.PHONY: all build test run bench bench-rdma coding windows tta asan test-rdma deps format clean
 
 all: build
 
@@ -48,6 +49,10 @@ coding: build
 # results/windows/.
 windows: build
 	experiments/windows.sh $(BUILD)/apps/gradwire/gradwire
+
+# Time to accuracy of every sync rule on an emulated 1 Gbit/s star (~8 min, root): results/tta/.
+tta: build
+	experiments/tta.sh $(BUILD)/apps/gradwire/gradwire
 
 asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan \

@@ -30,7 +30,8 @@ iterations=${ITERATIONS:-8}
 warmup=${WARMUP:-5}
 policies=${POLICIES:-burst round-robin}
 topo=experiments/topo/topo.sh
-port=7070
+# shellcheck source=experiments/lib/netns_job.sh
+source experiments/lib/netns_job.sh
 command -v gnuplot >/dev/null || { echo "windows.sh: gnuplot missing (make deps)" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "windows.sh: iperf3 missing (make deps)" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "windows.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -54,27 +55,8 @@ job=(--num-workers "$workers" --workload synthetic --grad-bytes "$grad" --iterat
 for policy in $policies; do
   windows=$policy
   [[ $policy == round-robin ]] && windows="round-robin:warmup=$warmup"
-  run="$out/runs/$policy"
-  rm -rf "$run" && mkdir -p "$run"
-  echo "gradwire server/worker ${job[*]} --windows $windows (star, $workers workers, $rate)" \
-    >"$run/command.txt"
   echo "windows.sh: $policy: $iterations iterations of $workers x $grad pushes..." >&2
-  "$topo" exec server "$gradwire" server --rank 0 --listen "tcp://10.77.0.100:$port" \
-    --out "$run" "${job[@]}" --windows "$windows" 2>"$run/server.log" &
-  server=$!
-  for ((w = 0; w < workers; w++)); do
-    "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "tcp://10.77.0.100:$port" \
-      --out "$run" --progress "$([[ $w == 0 ]] && echo true || echo false)" "${job[@]}" \
-      --windows "$windows" 2>"$run/worker-$w.log" &
-  done
-  # Progress: worker 0's own lines, as they come.
-  tail -n +1 -f "$run/worker-0.log" --pid "$server" 2>/dev/null | grep --line-buffered "iteration" >&2 &
-  if ! wait "$server"; then
-    echo "windows.sh: $policy: the server failed; see $run/server.log" >&2
-    tail -5 "$run/server.log" >&2
-    exit 1
-  fi
-  wait
+  netns_job "$gradwire" "$out/runs/$policy" "$workers" "${job[@]}" --windows "$windows" || exit 1
 done
 
 # ---- analysis ----

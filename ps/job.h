@@ -39,6 +39,11 @@ struct JobConfig {
   // window that server granted. Unset: no gating, no window messages at all (plain BSP/ASP/
   // SSP); "burst" keeps the protocol and its records but grants every request at once.
   std::optional<sched::WindowSpec> windows;
+  // The evaluating worker keeps a copy of its parameters every this many iterations (0 =
+  // none) and, after training, evaluates each on the test set into accuracy.csv: accuracy
+  // over time without evaluating during the run. Not in the fingerprint: only that worker
+  // uses it.
+  uint64_t eval_every = 0;
 
   // Floats per part: part_bytes, shrunk where needed so every server gets at least one part.
   size_t PartFloats(size_t num_params) const;

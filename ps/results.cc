@@ -42,6 +42,17 @@ void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows) {
   if (!out) throw Error("failed writing " + path);
 }
 
+void WriteAccuracyCsv(const std::string& path, const std::vector<AccuracyRow>& rows) {
+  auto out = OpenForWrite(path);
+  out << kAccuracyCsvHeader << '\n';
+  out.precision(9);
+  for (const auto& r : rows) {
+    out << r.iteration << ',' << r.elapsed_s << ',' << r.test_loss << ',' << r.test_accuracy
+        << '\n';
+  }
+  if (!out) throw Error("failed writing " + path);
+}
+
 void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows) {
   auto out = OpenForWrite(path);
   out << kWindowCsvHeader << '\n';

@@ -42,6 +42,18 @@ inline constexpr const char* kRoundCsvHeader =
 
 void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows);
 
+// The evaluating worker's model every --eval-every iterations, evaluated after the run.
+struct AccuracyRow {
+  uint64_t iteration = 0;  // the model that iteration started from
+  double elapsed_s = 0;    // since the worker joined (its clock for the whole run)
+  double test_loss = 0;
+  double test_accuracy = 0;
+};
+
+inline constexpr const char* kAccuracyCsvHeader = "iteration,elapsed_s,test_loss,test_accuracy";
+
+void WriteAccuracyCsv(const std::string& path, const std::vector<AccuracyRow>& rows);
+
 // One row per write window the server granted (--windows): the push it served, when the
 // push was requested, the window's start and end (seconds since the server started) and how
 // it ended: "landed" (the push's last part landed), "revoked" (deadline passed first; the

@@ -85,6 +85,7 @@ class Worker {
     rows.reserve(job_.iterations);
     const uint64_t grad_bytes = layout_.num_params() * sizeof(float);
     for (uint64_t it = 0; it < job_.iterations; ++it) {
+      Snapshot(it, t0);
       IterationRow row;
       row.worker = opt_.rank;
       row.iteration = it;
@@ -115,6 +116,7 @@ class Worker {
       }
     }
     const double wall = Since(t0);
+    Snapshot(job_.iterations, t0);
     for (auto& s : servers_) s.conn->Send(static_cast<uint16_t>(MsgType::kDone), {});
     if (!opt_.out_dir.empty()) {
       WriteIterationCsv(opt_.out_dir + "/worker-" + std::to_string(opt_.rank) + ".csv", rows);
@@ -463,7 +465,34 @@ class Worker {
     }
   }
 
+  // The model iteration `it` starts from, kept for evaluation after the run (--eval-every).
+  void Snapshot(uint64_t it, Clock::time_point t0) {
+    if (!opt_.evaluate || job_.eval_every == 0) return;
+    if (it % job_.eval_every != 0 && it != job_.iterations) return;
+    if (!snapshots_.empty() && snapshots_.back().iteration == it) return;
+    snapshots_.push_back({it, Since(t0), params_});
+  }
+
+  // Evaluates the kept models into accuracy.csv, with a progress line (they can be many).
+  void EvaluateSnapshots() {
+    if (snapshots_.empty() || opt_.out_dir.empty()) return;
+    std::vector<AccuracyRow> rows;
+    auto last_progress = Clock::now();
+    for (size_t i = 0; i < snapshots_.size(); ++i) {
+      const EvalResult e = workload_->Evaluate(snapshots_[i].params);
+      rows.push_back({snapshots_[i].iteration, snapshots_[i].elapsed_s, e.loss, e.accuracy});
+      if (opt_.progress && Since(last_progress) >= 2.0) {
+        last_progress = Clock::now();
+        std::fprintf(stderr, "gradwire: evaluated %zu/%zu kept models\n", i + 1,
+                     snapshots_.size());
+      }
+    }
+    WriteAccuracyCsv(opt_.out_dir + "/accuracy.csv", rows);
+    snapshots_.clear();
+  }
+
   void Summarize(const std::vector<IterationRow>& rows, double wall) {
+    EvaluateSnapshots();
     const EvalResult eval = workload_->Evaluate(params_);
     double tail_loss = 0;
     const size_t tail = std::min<size_t>(rows.size(), 20);
@@ -498,6 +527,12 @@ class Worker {
   std::vector<float> params_, grad_;
   std::unique_ptr<Device> dev_;
   std::vector<ServerState> servers_;
+  struct Kept {
+    uint64_t iteration;
+    double elapsed_s;
+    std::vector<float> params;
+  };
+  std::vector<Kept> snapshots_;  // --eval-every
   uint64_t expected_iteration_ = 0;
   double last_iteration_s_ = 0, last_blocked_s_ = 0;  // reported in window requests
   // Coded jobs' writes (plain pushes count theirs in GatedPush).

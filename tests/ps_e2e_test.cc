@@ -121,7 +121,8 @@ TEST_F(PsE2eTest, RunTrainsSoftmaxAndWritesResults) {
   SKIP_WITHOUT_FASHION_MNIST();
   const std::string out = dir_ / "run";
   const auto code =
-      Run("run", out, {"--num-workers", "4", "--iterations", "300"}, milliseconds(30000));
+      Run("run", out, {"--num-workers", "4", "--iterations", "300", "--eval-every", "100"},
+          milliseconds(30000));
   ASSERT_EQ(code, std::optional<int>(0)) << "gradwire run did not finish with exit 0";
 
   const Csv it = ReadCsv(out + "/iterations.csv");
@@ -147,6 +148,25 @@ TEST_F(PsE2eTest, RunTrainsSoftmaxAndWritesResults) {
   ASSERT_TRUE(ips.has_value());
   EXPECT_GT(*ips, 0);
   EXPECT_TRUE(std::filesystem::exists(out + "/server-0.csv"));
+
+  // --eval-every 100: the models iterations 0, 100, 200 started from and the final one,
+  // evaluated after the run; the last is the model the summary evaluated.
+  const Csv kept = ReadCsv(out + "/accuracy.csv");
+  ASSERT_EQ(kept.rows.size(), 4u);
+  const int iteration = kept.Column("iteration"), elapsed = kept.Column("elapsed_s"),
+            accuracy = kept.Column("test_accuracy");
+  ASSERT_GE(iteration, 0);
+  ASSERT_GE(elapsed, 0);
+  ASSERT_GE(accuracy, 0);
+  double last_elapsed = -1;
+  for (size_t i = 0; i < kept.rows.size(); ++i) {
+    EXPECT_EQ(std::stoul(kept.rows[i].at(iteration)), 100 * i);
+    const double e = std::stod(kept.rows[i].at(elapsed));
+    EXPECT_GT(e, last_elapsed);
+    last_elapsed = e;
+  }
+  EXPECT_LT(std::stod(kept.rows[0].at(accuracy)), 0.3) << "the initial model should be a guess";
+  EXPECT_DOUBLE_EQ(std::stod(kept.rows[3].at(accuracy)), *acc);
 }
 
 TEST_F(PsE2eTest, TwoShardsTrainLikeOne) {

@@ -114,6 +114,9 @@ po::options_description JobFlags() {
       "momentum", po::value<double>()->default_value(0.9, "0.9"), "SGD momentum")(
       "weight-decay", po::value<double>()->default_value(0.0), "L2 weight decay")(
       "iterations", po::value<uint64_t>()->default_value(100), "iterations per worker")(
+      "eval-every", po::value<uint64_t>()->default_value(0),
+      "keep the model every K iterations and evaluate each after the run (accuracy.csv: "
+      "accuracy over time; memory: one model copy per snapshot)")(
       "timeout", po::value<double>()->default_value(30.0),
       "seconds a peer may stay silent while awaited before it is reported lost")(
       "continue-without-lost-workers", po::bool_switch(),
@@ -207,6 +210,7 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.optimizer.weight_decay = vm["weight-decay"].as<double>();
     j.optimizer.lr = LrSchedule::Parse(vm["lr-schedule"].as<std::string>(), vm["lr"].as<double>());
     j.iterations = vm["iterations"].as<uint64_t>();
+    j.eval_every = vm["eval-every"].as<uint64_t>();
     const double timeout = vm["timeout"].as<double>();
     if (!(timeout > 0)) throw UsageError("--timeout must be a positive number of seconds");
     j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));

@@ -1,0 +1,35 @@
+# shellcheck shell=bash
+# Sourced by experiments that run gradwire jobs in an emulated topology (experiments/topo):
+#   netns_job GRADWIRE RUN_DIR WORKERS FLAGS...
+# starts `gradwire server` (rank 0, in namespace gwsrv, 10.77.0.100:7070) and WORKERS workers
+# (rank r in gww<r>) with FLAGS, results and logs into RUN_DIR, worker 0's progress lines on
+# stderr; returns non-zero (after showing the server's last lines) if the server failed.
+# The topology must be up (experiments/topo/topo.sh up ...).
+netns_job() {
+  local gradwire=$1 run=$2 workers=$3
+  shift 3
+  local topo
+  topo="$(dirname "${BASH_SOURCE[0]}")/../topo/topo.sh"
+  local addr=tcp://10.77.0.100:7070
+  rm -rf "$run" && mkdir -p "$run"
+  echo "gradwire server --rank 0 --listen $addr $* ; gradwire worker --rank R --servers $addr $*" \
+    >"$run/command.txt"
+  "$topo" exec server "$gradwire" server --rank 0 --listen "$addr" --out "$run" "$@" \
+    2>"$run/server.log" &
+  local server=$! w
+  for ((w = 0; w < workers; w++)); do
+    "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "$addr" --out "$run" \
+      --progress "$([[ $w == 0 ]] && echo true || echo false)" "$@" 2>"$run/worker-$w.log" &
+  done
+  # Worker 0's progress lines as they come (its log may not exist yet).
+  sleep 0.2
+  tail -n +1 -f "$run/worker-0.log" --pid "$server" 2>/dev/null |
+    grep --line-buffered "gradwire:" >&2 &
+  if ! wait "$server"; then
+    echo "the server failed; see $run/server.log:" >&2
+    tail -5 "$run/server.log" >&2
+    wait
+    return 1
+  fi
+  wait
+}
