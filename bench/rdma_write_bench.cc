@@ -3,12 +3,17 @@
 //
 // One RC connection between a server and a client device in this process (each with its own
 // CM and poll threads), over the RDMA netdev's address (GW_RDMA_TEST_ADDR or --addr).
-// - Bandwidth: up to --window writes in flight (default 128, ib_write_bw's default tx depth;
-//   capped at --max_inflight_mib of data), all into one destination slot. A write counts once
-//   it has landed: the server's cq reported kWriteLanded for it. The pipe stays full between
-//   Google Benchmark's trials and repetitions of one size, so each row is the steady state.
+// - Bandwidth: each repetition is one run shaped like an ib_write_bw run: from an idle
+//   connection, the same number of writes as the reference (RefBwIters: 32 MiB, at least 32
+//   writes), up to --window in flight (default 128, ib_write_bw's default tx depth; capped at
+//   --max_inflight_mib of data), all into one destination slot, timed from the first post to
+//   the last landing. A write counts once it has landed: the server's cq reported
+//   kWriteLanded for it. Runs never overlap: a steady-state pipe kept full across Google
+//   Benchmark's trials counted writes posted (untimed) in one trial as landed in the next, and
+//   on soft-RoCE, where ibv_post_send itself moves the data, that reported bursts of GB/s.
 //   Reference: ib_write_bw (RC, RDMA_WRITE, tx depth 128, busy polling, completions counted
-//   at the sender, i.e. when the responder acknowledged the data).
+//   at the sender, i.e. when the responder acknowledged the data, start and end of the run
+//   included).
 // - Latency: half the round trip of a write ping-pong, as ib_write_lat reports it: the client
 //   writes the message into the server's region, the server (on kWriteLanded) writes it back
 //   into the client's region, the client waits for its kWriteLanded; median over the row.
@@ -17,7 +22,7 @@
 // "busy" (DeviceOptions::rdma_busy_poll on both devices), and optionally "busy_sender" (busy
 // client, event server: the shape of ib_write_bw, whose server does not poll).
 // MB/s here is perftest's unit: 2^20 bytes per second. Rows also report the device's port
-// counters over the row (rnr_naks, seq_naks; rxe's hw_counters).
+// counters over the row (rnr_naks, seq_naks, retries, dup_reqs; rxe's hw_counters).
 //
 // Flags besides Google Benchmark's: --addr=HOST --rdma_device=NAME (default
 // $GW_RDMA_DEVICE) --modes=event,busy[,busy_sender] --window=N --max_inflight_mib=N
@@ -35,6 +40,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -109,22 +115,30 @@ double PortCounter(const std::string& device, const char* name) {
   return static_cast<double>(v);
 }
 
-// Port counters over one benchmark row, reported as its counters.
+// Port counters over one benchmark row, reported as its counters: rnr_naks (rcvd_rnr_err),
+// seq_naks (rcvd_seq_err), retries (completer_retry_err: the requester went back and resent,
+// after a NAK or its retransmit timer) and dup_reqs (duplicate_request: packets the responder
+// had already seen, i.e. resent ones).
 class CounterDelta {
  public:
-  explicit CounterDelta(const std::string& device)
-      : device_(device),
-        rnr_(PortCounter(device, "rcvd_rnr_err")),
-        seq_(PortCounter(device, "rcvd_seq_err")) {}
+  explicit CounterDelta(const std::string& device) : device_(device) {
+    for (size_t i = 0; i < kNames.size(); ++i) start_[i] = PortCounter(device, kNames[i].second);
+  }
   void Report(benchmark::State& state) const {
-    state.counters["rnr_naks"] = PortCounter(device_, "rcvd_rnr_err") - rnr_;
-    state.counters["seq_naks"] = PortCounter(device_, "rcvd_seq_err") - seq_;
+    for (size_t i = 0; i < kNames.size(); ++i) {
+      state.counters[kNames[i].first] = PortCounter(device_, kNames[i].second) - start_[i];
+    }
   }
 
  private:
+  static constexpr std::array<std::pair<const char*, const char*>, 4> kNames = {{
+      {"rnr_naks", "rcvd_rnr_err"},
+      {"seq_naks", "rcvd_seq_err"},
+      {"retries", "completer_retry_err"},
+      {"dup_reqs", "duplicate_request"},
+  }};
   std::string device_;
-  double rnr_;
-  double seq_;
+  std::array<double, kNames.size()> start_{};
 };
 
 std::vector<size_t> Sizes() {
@@ -349,41 +363,44 @@ class RdmaPair {
     server_.dev->Shutdown();
   }
 
-  // Bandwidth: writes of `bytes`, window in flight; one iteration per landed write. Returns
-  // MB/s, or nullopt after reporting an error on state.
+  // Bandwidth: one ib_write_bw-shaped run of RefBwIters(bytes) writes of `bytes` per
+  // iteration (manual time), window in flight. Returns MB/s over the row, or nullopt after
+  // reporting an error on state.
   std::optional<double> Bandwidth(benchmark::State& state, size_t bytes) {
-    if (inflight_bytes_ != bytes && !Drain()) return Fail(state);
-    inflight_bytes_ = bytes;
+    if (!Drain()) return Fail(state);  // every run starts from an idle connection
     const size_t window =
         std::clamp<size_t>(settings_.max_inflight_mib * (1 << 20) / bytes, 1, settings_.window);
+    const uint64_t writes = static_cast<uint64_t>(RefBwIters(bytes));
     const RemoteRegion dst = server_dst_.Describe();
     const std::span<const std::byte> src(client_src_.bytes().data(), bytes);
-    auto post = [&] { to_server_->Write(src, dst, 0, 0, posted_++); };
     const CounterDelta counters(settings_.device);
-    // What landed between trials is not this trial's: take it, then top the window up.
-    if (!Absorb(server_) || !Absorb(client_)) return Fail(state);
-    while (posted_ - server_.landed < window) post();
-    const uint64_t base = server_.landed;
-    uint64_t counted = 0;
-    const auto start = Clock::now();
+    double seconds = 0;
     for (auto _ : state) {
-      ++counted;
-      if (!Await(server_, base + counted) || !Absorb(client_)) return Fail(state);
-      post();
+      const uint64_t first = posted_, done = server_.landed + writes;
+      const auto start = Clock::now();
+      while (server_.landed < done) {
+        // Post whatever the window allows, then wait for at least one landing.
+        while (posted_ - first < writes && posted_ - server_.landed < window) {
+          to_server_->Write(src, dst, 0, 0, posted_++);
+        }
+        if (!Await(server_, server_.landed + 1)) return Fail(state);
+      }
+      const std::chrono::duration<double> elapsed = Clock::now() - start;
+      state.SetIterationTime(elapsed.count());
+      seconds += elapsed.count();
+      if (!Absorb(client_)) return Fail(state);  // its kWriteDone completions
     }
-    const std::chrono::duration<double> elapsed = Clock::now() - start;
-    const auto total = static_cast<int64_t>(state.iterations() * bytes);
+    const auto total = static_cast<int64_t>(state.iterations() * writes * bytes);
     state.SetBytesProcessed(total);
     state.counters["window"] = static_cast<double>(window);
     counters.Report(state);
-    return static_cast<double>(total) / (1 << 20) / elapsed.count();
+    return static_cast<double>(total) / (1 << 20) / seconds;
   }
 
   // Latency: half round trip of a write ping-pong, per iteration (manual time). Returns the
   // median in us, or nullopt after reporting an error on state.
   std::optional<double> Latency(benchmark::State& state, size_t bytes) {
     if (!Drain()) return Fail(state);
-    inflight_bytes_ = 0;
     const RemoteRegion to_server = server_dst_.Describe();
     const RemoteRegion to_client = client_dst_.Describe();
     const std::span<const std::byte> ping(client_src_.bytes().data(), bytes);
@@ -469,7 +486,7 @@ class RdmaPair {
     return true;
   }
 
-  // Lets every bandwidth write still in flight land (untimed).
+  // Lets every write still in flight land (untimed).
   bool Drain() { return Await(server_, posted_) && Absorb(client_); }
 
   std::optional<double> Fail(benchmark::State& state) {
@@ -490,7 +507,6 @@ class RdmaPair {
   std::vector<Completion> batch_;
   std::string error_;
   uint64_t posted_ = 0;  // bandwidth + ping writes of the client; server_.landed follows it
-  size_t inflight_bytes_ = 0;
   bool failed_ = false;
 };
 
@@ -574,8 +590,9 @@ int Run(int argc, char** argv) {
     }
   }
   std::printf(
-      "ours: bandwidth = writes counted when landed (kWriteLanded), window %zu (at most %zu MiB "
-      "in flight); latency = half the round trip of a write ping-pong\n",
+      "ours: bandwidth = runs of as many writes as ib_write_bw's, counted when landed "
+      "(kWriteLanded), window %zu (at most %zu MiB in flight); latency = half the round trip of "
+      "a write ping-pong\n",
       s.window, s.max_inflight_mib);
   std::fflush(stdout);
 
@@ -599,7 +616,8 @@ int Run(int argc, char** argv) {
                                        state.counters["vs_ib_write_bw"] = *mbps / *ref;
                                      }
                                    })
-          ->UseRealTime()
+          ->Iterations(1)  // one ib_write_bw-shaped run per repetition
+          ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }
     for (size_t bytes : Sizes()) {

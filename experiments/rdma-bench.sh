@@ -26,8 +26,9 @@ bench=$build/bench/rdma_write_bench
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-# Bandwidth rows: 3 repetitions of >= 0.3 s each (ratios use medians); ib_write_bw runs 3
-# times at 64 KiB-1 MiB. Latency rows: one run of 8-200 ping-pongs each.
+# Bandwidth rows: 3 repetitions, each one run of as many writes as ib_write_bw's (ratios use
+# medians); ib_write_bw runs 3 times at 64 KiB-1 MiB. Latency rows: one run of 8-200
+# ping-pongs each (--benchmark_min_time no longer matters: every row has fixed iterations).
 # shellcheck disable=SC2086  # RDMA_BENCH_ARGS is a list of flags
 set +e
 "$bench" --ref_runs=3 --modes=event,busy --benchmark_min_time=0.3 \
