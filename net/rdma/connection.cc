@@ -305,9 +305,9 @@ void RdmaConnection::PostRecv(uint32_t slot) {
   ibv_post_recv(id_->qp, &wr, &bad);  // fails only on a QP in error, which ends anyway
 }
 
-void RdmaConnection::Poll() {
+void RdmaConnection::Poll(bool arm) {
   ibv_wc wc[32];
-  for (int pass = 0; pass < 2; ++pass) {
+  for (int pass = 0; pass < (arm ? 2 : 1); ++pass) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (released_ || cq_ == nullptr || recv_mr_ == nullptr) return;  // not set up yet
@@ -330,7 +330,7 @@ void RdmaConnection::Poll() {
       }
     }
     // Re-arm, then drain once more: a completion that raced the re-arm raises no event.
-    if (pass == 0) ibv_req_notify_cq(cq_, 0);
+    if (arm && pass == 0) ibv_req_notify_cq(cq_, 0);
   }
   if (peer_gone_) Finish(false, "peer disconnected");  // no-op after its bye
 }

@@ -72,10 +72,11 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   rdma_cm_id* id() const { return id_; }
   ibv_cq* cq() const { return cq_; }
 
-  // Poll thread: drains the CQ and re-arms it for the completion channel. If the peer has
-  // disconnected, ends the connection only after that drain: what it sent before its
+  // Poll thread: drains the CQ and, with arm, re-arms it for the completion channel (busy
+  // polling does not: it wants no events, and re-arming is a system call on rxe). If the peer
+  // has disconnected, ends the connection only after that drain: what it sent before its
   // disconnect (a last write, its bye) is in the CQ and must be handled first.
-  void Poll();
+  void Poll(bool arm = true);
   // CM thread: the peer disconnected (the poll thread finishes the connection).
   void MarkDisconnected() { peer_gone_ = true; }
   // Ends the connection (any thread); kPeerClosed is reported if it had been open.

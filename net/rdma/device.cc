@@ -19,6 +19,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kResolveTimeoutMs = 2000;
 constexpr auto kConnectRetry = std::chrono::milliseconds(100);
+// Busy polling looks at its file descriptors (wake-ups, completion events) and takes a new
+// snapshot of the connections this often, not on every spin: each look is system calls.
+constexpr auto kBusyFdInterval = std::chrono::milliseconds(1);
 
 std::pair<int, uint32_t> Key(PeerId p) { return {static_cast<int>(p.role), p.rank}; }
 
@@ -531,20 +534,27 @@ void RdmaDevice::CheckHandshakeDeadlines() {
 void RdmaDevice::PollLoop() {
   pollfd fds[3] = {
       {comp_channel_->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {poll_wake_fd_, POLLIN, 0}};
+  const bool busy = options_.rdma_busy_poll;
   auto last_check = Clock::now();
+  auto last_fds = Clock::time_point{};
+  std::vector<std::shared_ptr<RdmaConnection>> conns;
   while (!stop_) {
-    // Busy mode spins over the CQs; event mode sleeps until a CQ raises an event.
-    poll(fds, 3, options_.rdma_busy_poll ? 0 : 50);
-    uint64_t wakes = 0;
-    ssize_t ignored = read(poll_wake_fd_, &wakes, sizeof wakes);
-    (void)ignored;
-    ibv_cq* ev_cq = nullptr;
-    void* ev_ctx = nullptr;
-    while (ibv_get_cq_event(comp_channel_, &ev_cq, &ev_ctx) == 0) {
-      ibv_ack_cq_events(ev_cq, 1);  // acked at once: destroying a CQ waits for its acks
+    if (!busy || Clock::now() - last_fds >= kBusyFdInterval) {
+      // Event mode sleeps here until a CQ raises an event; busy mode only looks.
+      poll(fds, 3, busy ? 0 : 50);
+      uint64_t wakes = 0;
+      ssize_t ignored = read(poll_wake_fd_, &wakes, sizeof wakes);
+      (void)ignored;
+      ibv_cq* ev_cq = nullptr;
+      void* ev_ctx = nullptr;
+      while (ibv_get_cq_event(comp_channel_, &ev_cq, &ev_ctx) == 0) {
+        ibv_ack_cq_events(ev_cq, 1);  // acked at once: destroying a CQ waits for its acks
+      }
+      conns = Snapshot();
+      last_fds = Clock::now();
     }
     // Poll every connection: cheap, and no event can be missed between re-arm and drain.
-    for (auto& c : Snapshot()) c->Poll();
+    for (auto& c : conns) c->Poll(/*arm=*/!busy);
     if (Clock::now() - last_check > std::chrono::milliseconds(50)) {
       CheckHandshakeDeadlines();
       last_check = Clock::now();
