@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Runs an experiment spec: topology x workers x gradient sizes x schemes x repetitions, each a
+# real gradwire job in an emulated topology (experiments/topo), and writes
+# results/<NAME>/: runs.csv (one row per job), one plot per spec, README.md (the command, the
+# machine) and runs/<job>/ (each job's CSVs, logs, command.txt). As root.
+#
+# Usage: experiments/runner.sh SPEC [--dry-run] [--plot-only]
+#   --dry-run    print every job (topology, flags, where results go) and start nothing
+#   --plot-only  redraw the plot and README from an existing runs.csv
+# GRADWIRE=path/to/gradwire (default build/apps/gradwire/gradwire).
+#
+# A spec is a bash file of assignments (experiments/specs/*.sh):
+#   NAME=incast                      results/NAME/
+#   TITLE="..."                      first line of the README and the plot
+#   TOPOLOGY=(star --rate 1gbit)     `topo.sh up` arguments, without --workers
+#   WORKERS=(2 4 8 16)               --num-workers (and the topology's worker count)
+#   GRADS=(1M 10M 100M)              --grad-bytes (synthetic workload)
+#   SCHEMES=("--sync bsp" ...)       flag sets compared, one line each on the plot
+#   ITERATIONS=8  MEASURE_FROM=5     iterations per worker; rows average iterations >= this
+#   REPETITIONS=1
+#   JOB=(--workload synthetic)       flags every job gets
+set -euo pipefail
+spec=${1:?usage: experiments/runner.sh SPEC [--dry-run] [--plot-only]}
+mode=${2:-}
+cd "$(dirname "$0")/.."
+spec=$(realpath "$spec")
+gradwire=$(realpath "${GRADWIRE:-build/apps/gradwire/gradwire}")
+NAME="" TITLE="" TOPOLOGY=() WORKERS=() GRADS=() SCHEMES=() ITERATIONS=8 MEASURE_FROM=5
+REPETITIONS=1 JOB=(--workload synthetic)
+# shellcheck source=/dev/null
+source "$spec"
+[[ -n $NAME && ${#TOPOLOGY[@]} -gt 0 && ${#WORKERS[@]} -gt 0 && ${#SCHEMES[@]} -gt 0 ]] ||
+  { echo "runner.sh: $spec must set NAME, TOPOLOGY, WORKERS and SCHEMES" >&2; exit 2; }
+[[ ${#GRADS[@]} -gt 0 ]] || GRADS=(4M)
+out=results/$NAME
+csv=$out/runs.csv
+topo=experiments/topo/topo.sh
+# shellcheck source=experiments/lib/netns_job.sh
+source experiments/lib/netns_job.sh
+
+# A scheme as one CSV cell: its commas become semicolons.
+cell() { tr ',' ';' <<<"$*"; }
+slug() {
+  local s="$*"
+  tr -c 'a-zA-Z0-9.=\n-' '_' <<<"${s//--/}" | tr -s '_' | sed 's/^_//; s/_$//'
+}
+
+total=$((${#WORKERS[@]} * ${#GRADS[@]} * ${#SCHEMES[@]} * REPETITIONS))
+if [[ $mode == --dry-run ]]; then
+  echo "spec $NAME: $total jobs into $out/"
+  for n in "${WORKERS[@]}"; do
+    echo "topo.sh up ${TOPOLOGY[*]} --workers $n"
+    for grad in "${GRADS[@]}"; do for scheme in "${SCHEMES[@]}"; do
+      for ((rep = 1; rep <= REPETITIONS; rep++)); do
+        echo "  job -> $out/runs/$(slug "n$n grad$grad $scheme r$rep")/: gradwire server+$n workers" \
+          "--num-workers $n --grad-bytes $grad --iterations $ITERATIONS ${JOB[*]} $scheme"
+      done
+    done; done
+  done
+  exit 0
+fi
+
+if [[ $mode != --plot-only ]]; then
+  [[ $(id -u) -eq 0 ]] || { echo "runner.sh: needs root (network namespaces)" >&2; exit 1; }
+  command -v gnuplot >/dev/null || { echo "runner.sh: gnuplot missing (make deps)" >&2; exit 1; }
+  mkdir -p "$out/runs"
+  echo "workers,grad_bytes,scheme,rep,iteration_s,compute_s,write_s,gate_s,wait_s,updates_per_s,goodput_mbps,wall_s" >"$csv"
+  trap '"$topo" down >/dev/null 2>&1 || true' EXIT
+  k=0
+  started=$(date +%s)
+  for n in "${WORKERS[@]}"; do
+    "$topo" up "${TOPOLOGY[@]}" --workers "$n" >/dev/null
+    for grad in "${GRADS[@]}"; do for scheme in "${SCHEMES[@]}"; do
+      for ((rep = 1; rep <= REPETITIONS; rep++)); do
+        k=$((k + 1))
+        elapsed=$(($(date +%s) - started))
+        eta=$((k > 1 ? elapsed * (total - k + 1) / (k - 1) : 0))
+        echo "runner.sh: [$k/$total] $n workers, $grad, $scheme, rep $rep (${elapsed} s, ETA ${eta} s)" >&2
+        run=$out/runs/$(slug "n$n grad$grad $scheme r$rep")
+        # shellcheck disable=SC2086  # a scheme is a list of flags
+        netns_job "$gradwire" "$run" "$n" --num-workers "$n" --grad-bytes "$grad" \
+          --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme || exit 1
+        bytes=$(numfmt --from=iec "$grad")
+        row=$(awk -F, -v from="$MEASURE_FROM" -v n="$n" -v b="$bytes" '
+          NR > 1 && $2 >= from { k++; c += $3; w += $4; q += $5; g += $10 }
+          END { it = (c + w + q) / k
+            printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.3f,%.1f", it, c / k, w / k, g / k, q / k, n / it, n * b * 8 / it / 1e6 }' \
+          "$run/iterations.csv")
+        wall=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_s") c = i } NR == 2 { print $c }' "$run/server-0.csv")
+        echo "$n,$bytes,$(cell "$scheme"),$rep,$row,$wall" >>"$csv"
+      done
+    done; done
+  done
+fi
+
+# ---- plot: mean iteration time against workers, one panel per gradient size ----
+[[ -f $csv ]] || { echo "runner.sh: no $csv" >&2; exit 1; }
+data=$(mktemp -d)
+trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
+{
+  echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
+  echo "set output \"$out/$NAME.png\""
+  echo "set datafile separator \",\""
+  echo "set multiplot layout 1,${#GRADS[@]} title \"${TITLE:-$NAME}\""
+  echo "set xlabel \"workers\"; set ylabel \"mean iteration time per worker, s\"; set grid"
+  echo "set logscale x 2; set key top left"
+  for grad in "${GRADS[@]}"; do
+    bytes=$(numfmt --from=iec "$grad")
+    echo "set title \"gradient $grad\""
+    plot="plot"
+    i=0
+    for scheme in "${SCHEMES[@]}"; do
+      i=$((i + 1))
+      awk -F, -v b="$bytes" -v s="$(cell "$scheme")" 'NR > 1 && $2 == b && $3 == s { print $1 "," $5 }' \
+        "$csv" | sort -t, -k1,1n >"$data/$bytes-$i.csv"
+      [[ $plot != plot ]] && plot+=","
+      plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7 title \"$scheme\""
+    done
+    echo "$plot"
+  done
+  echo "unset multiplot"
+} | gnuplot
+
+
+{
+  echo "# ${TITLE:-$NAME}"
+  echo
+  echo "Made by \`experiments/runner.sh experiments/specs/$(basename "$spec")\` on $(date -u +%Y-%m-%d),"
+  echo "$(nproc) cores, kernel $(uname -r). Topology: \`topo.sh up ${TOPOLOGY[*]} --workers N\`."
+  echo "Each job: \`--grad-bytes G --iterations $ITERATIONS ${JOB[*]}\` plus the scheme's flags;"
+  echo "rows average every worker's iterations >= $MEASURE_FROM (iteration = compute + write + wait;"
+  echo "gate is the part of write spent waiting for a window). updates_per_s = workers / iteration;"
+  echo "goodput = workers x gradient / iteration."
+  echo
+  echo '```'
+  column -s, -t "$csv"
+  echo '```'
+  echo
+  echo "![$NAME]($NAME.png)"
+} >"$out/README.md"
+echo "runner.sh: wrote $out/" >&2
