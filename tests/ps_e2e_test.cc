@@ -124,6 +124,14 @@ TEST_F(PsE2eTest, RunTrainsSoftmaxAndWritesResults) {
       Run("run", out, {"--num-workers", "4", "--iterations", "300", "--eval-every", "100"},
           milliseconds(30000));
   ASSERT_EQ(code, std::optional<int>(0)) << "gradwire run did not finish with exit 0";
+  // The printed table has a row per worker with all its iterations.
+  const std::vector<std::string> printed = Lines(last_->out());
+  for (int w = 0; w < 4; ++w) {
+    const auto rows = std::count_if(printed.begin(), printed.end(), [&](const std::string& l) {
+      return l.starts_with(std::to_string(w) + " ") && l.find(" 300 ") != std::string::npos;
+    });
+    EXPECT_EQ(rows, 1) << "worker " << w << "'s row missing from the table:\n" << last_->out();
+  }
 
   const Csv it = ReadCsv(out + "/iterations.csv");
   ASSERT_EQ(Lines(ReadFile(out + "/iterations.csv")).at(0),

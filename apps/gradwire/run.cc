@@ -63,8 +63,16 @@ std::vector<uint16_t> WaitForPorts(std::vector<Child>& servers, const std::strin
 
 struct WorkerTotals {
   uint64_t iterations = 0;
-  double compute = 0, write = 0, wait = 0, delay = 0, last_loss = 0;
+  double compute = 0, write = 0, wait = 0, delay = 0, gate = 0, last_loss = 0;
 };
+
+// Cells per row of the iteration CSV, from its header.
+constexpr size_t kIterationColumns = [] {
+  size_t n = 1;
+  for (const char* c = kIterationCsvHeader; *c; ++c) n += *c == ',';
+  return n;
+}();
+static_assert(kIterationColumns == 10, "the table below reads cells 2..9 by position");
 
 // Concatenates worker-*.csv into iterations.csv and sums per-worker times.
 std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_t workers) {
@@ -81,7 +89,7 @@ std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_
       std::string cell;
       std::vector<std::string> cells;
       while (std::getline(is, cell, ',')) cells.push_back(cell);
-      if (cells.size() != 9) continue;
+      if (cells.size() != kIterationColumns) continue;
       auto& t = totals[w];
       ++t.iterations;
       t.compute += std::stod(cells[2]);
@@ -89,19 +97,21 @@ std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_
       t.wait += std::stod(cells[4]);
       t.last_loss = std::stod(cells[6]);
       t.delay += std::stod(cells[7]);
+      t.gate += std::stod(cells[9]);
     }
   }
   return totals;
 }
 
 void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::string& out) {
-  std::printf("\n%-8s %10s %12s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms",
-              "delay ms", "write ms", "wait ms", "last loss");
+  std::printf("\n%-8s %10s %12s %12s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms",
+              "delay ms", "write ms", "(gate ms)", "wait ms", "last loss");
   for (const auto& [w, t] : totals) {
     const double n = t.iterations ? static_cast<double>(t.iterations) : 1.0;
-    std::printf("%-8u %10llu %12.3f %12.3f %12.3f %12.3f %12.4f\n", w,
+    std::printf("%-8u %10llu %12.3f %12.3f %12.3f %12.3f %12.3f %12.4f\n", w,
                 static_cast<unsigned long long>(t.iterations), 1e3 * t.compute / n,
-                1e3 * t.delay / n, 1e3 * t.write / n, 1e3 * t.wait / n, t.last_loss);
+                1e3 * t.delay / n, 1e3 * t.write / n, 1e3 * t.gate / n, 1e3 * t.wait / n,
+                t.last_loss);
   }
   std::ifstream f(out + "/summary.csv");
   std::string header, values;
