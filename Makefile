@@ -7,6 +7,8 @@
 #   make tta    time to accuracy under contention: BSP, ASP, SSP, R2SP on that star (root)
 #   make asan   ASan + UBSan build in build-asan/ running the same tests
 #   make test-rdma  the same tests in a soft-RoCE VM (real rdma_rxe), RDMA cases active
+#   make test-topo  emulated topologies: build each, check reachability, shaped rates, delays
+#   make test-launch  hostfile/ssh, Slurm (a local one) and mpirun launches match gradwire run
 #   make bench-rdma RDMA write bandwidth/latency beside ib_write_bw/ib_write_lat in that VM
 #   make deps   apt-get install whatever of debian-packages.txt is missing (as root)
 
@@ -15,7 +17,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all build test run bench bench-rdma coding windows tta asan test-rdma deps format clean
+.PHONY: all build test run bench bench-rdma coding windows tta asan test-rdma test-topo test-launch deps format clean
 
 all: build
 
@@ -71,6 +73,13 @@ test-rdma:
 	  CMAKE_FLAGS="-DGW_NATIVE=OFF -DCMAKE_CXX_FLAGS=-march=x86-64-v3"
 	experiments/softroce-vm/run-in-vm.sh \
 	  "cd $(VM_BUILD) && ctest --output-on-failure -V -j 1 --timeout 1800 $(RDMA_CTEST_ARGS)"
+
+# Both as root on this kind of machine (network namespaces; a local Slurm, sshd, mpirun).
+test-topo: build
+	experiments/topo/test.sh
+
+test-launch: build
+	experiments/launch/test.sh $(BUILD)/apps/gradwire/gradwire
 
 # RDMA write bandwidth and latency beside ib_write_bw / ib_write_lat on rxe0, same VM boot.
 bench-rdma: $(DEPS_STAMP)
