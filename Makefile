@@ -62,11 +62,12 @@ asan:
 
 # The suite in a qemu VM with real soft-RoCE (experiments/softroce-vm/README.md). The VM's
 # emulated CPU has no AVX-512: its binaries are built for x86-64-v3 in their own dir. Under
-# emulation everything runs ~20x slower, so PsE2eTest (TCP-only multi-process jobs whose
-# assertions are about wall-clock time) stays on the host (`make test`); every other test,
-# the RDMA cases among them, runs in the VM.
+# emulation everything runs ~20-50x slower, so multi-process jobs over TCP stay on the host
+# (`make test` runs them): PsE2eTest (TCP-only, assertions about wall-clock time) and the
+# /tcp cases of the transport-parameterised end-to-end suites. Every other test, the RDMA
+# cases among them, runs in the VM.
 VM_BUILD ?= build-vm
-RDMA_CTEST_ARGS ?= -E '^PsE2eTest\.'
+RDMA_CTEST_ARGS ?= -E '^PsE2eTest\.|^Transports/.*/tcp '
 test-rdma:
 	@experiments/softroce-vm/prepare.sh
 	@$(MAKE) --no-print-directory build BUILD=$(VM_BUILD) \
