@@ -11,7 +11,7 @@
 # mean iteration time and its split), accuracy.png (test accuracy over time), README.md and
 # runs/<rule>/. Usage: experiments/tta.sh PATH/TO/gradwire [OUT]   (as root)
 # Environment: WORKERS=8 RATE=1gbit HIDDEN=1024 ITERATIONS=300 EVAL_EVERY=10 TARGET=0.82
-# LR=0.05 RULES="bsp asp ssp:2 r2sp"
+# LR=0.05 RULES="bsp asp ssp:2 r2sp"; PLOT_ONLY=1 redoes the analysis of existing runs/.
 set -euo pipefail
 gradwire=${1:?usage: experiments/tta.sh PATH/TO/gradwire [OUT]}
 gradwire=$(realpath "$gradwire")
@@ -31,6 +31,7 @@ source experiments/lib/netns_job.sh
 command -v gnuplot >/dev/null || { echo "tta.sh: gnuplot missing (make deps)" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "tta.sh: needs root (network namespaces)" >&2; exit 1; }
 
+if [[ -z ${PLOT_ONLY:-} ]]; then
 mkdir -p "$out/runs"
 trap '"$topo" down >/dev/null 2>&1 || true' EXIT
 echo "tta.sh: building a star: $workers workers, server link $rate, 1 MB buffer" >&2
@@ -45,12 +46,14 @@ for rule in $rules; do
   echo "tta.sh: [$i/$(wc -w <<<"$rules")] $rule ($(($(date +%s) - started)) s so far)..." >&2
   netns_job "$gradwire" "$out/runs/${rule//:/-}" "$workers" "${job[@]}" --sync "$rule" || exit 1
 done
+fi
 
 # ---- analysis ----
 csv="$out/tta.csv"
 echo "rule,target,time_to_target_s,iteration_at_target,final_accuracy,wall_s,iteration_s,compute_s,write_s,gate_s,wait_s" >"$csv"
 for rule in $rules; do
   run="$out/runs/${rule//:/-}"
+  [[ -f $run/iterations.csv ]] || merge_iterations "$run"
   # First kept model at or above the target (interpolation would claim more than we measured).
   reach=$(awk -F, -v t="$target" 'NR > 1 && $4 >= t { printf "%.3f,%d", $2, $1; f = 1; exit }
     END { if (!f) print "," }' "$run/accuracy.csv")

@@ -32,4 +32,11 @@ netns_job() {
     return 1
   fi
   wait
+  merge_iterations "$run"
+}
+
+# RUN_DIR/iterations.csv from its worker-*.csv, as `gradwire run` merges them.
+merge_iterations() {
+  local run=$1
+  awk 'FNR == 1 && NR != 1 { next } { print }' "$run"/worker-*.csv >"$run/iterations.csv"
 }
