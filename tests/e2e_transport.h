@@ -67,6 +67,21 @@ class TransportE2e : public ::testing::TestWithParam<TransportKind> {
                         args);
   }
 
+  // Server rank 0 and workers 0..n-1 of job, results in out ("" = the test's directory), all
+  // joined. False (with the failure reported) if the server never listened or not all
+  // joined in time.
+  bool StartJob(const std::vector<std::string>& job, uint32_t n, Proc** server,
+                std::vector<Proc*>* workers, const std::string& out = "") {
+    uint16_t port = 0;
+    *server = &StartServer(job, &port, out);
+    EXPECT_NE(port, 0) << "the server never listened";
+    if (port == 0) return false;
+    for (uint32_t w = 0; w < n; ++w) workers->push_back(&StartWorker(w, port, job, out));
+    const bool joined = WaitAllJoined(**server, static_cast<int>(n), milliseconds(120000));
+    EXPECT_TRUE(joined) << "not all " << n << " workers joined";
+    return joined;
+  }
+
   // Waits until the server's log says all n workers joined.
   static bool WaitAllJoined(Proc& server, int n, milliseconds bound) {
     const std::string needle = "joined (" + std::to_string(n) + "/" + std::to_string(n) + ")";

@@ -86,12 +86,10 @@ TEST_P(CodedOverTransport, KilledWorkerCostsNoIteration) {
     const bool tolerated = coding != "uncoded";
     const std::string out = dir_ / coding;
     const auto job = LinregJob(coding, iterations, "shifted-exp:mu=1,base=0.003");
-    uint16_t port = 0;
-    Proc& server = StartServer(job, &port, out);
-    ASSERT_NE(port, 0);
+    Proc* started = nullptr;
     std::vector<Proc*> workers;
-    for (uint32_t w = 0; w < 4; ++w) workers.push_back(&StartWorker(w, port, job, out));
-    ASSERT_TRUE(WaitAllJoined(server, 4, milliseconds(120000)));
+    ASSERT_TRUE(StartJob(job, 4, &started, &workers, out));
+    Proc& server = *started;
     std::this_thread::sleep_for(milliseconds(300));
     ASSERT_FALSE(server.Poll()) << "the job ended before the kill: make it longer";
     kill(workers[1]->pid, SIGKILL);

@@ -40,12 +40,10 @@ TEST_P(PsOverTransport, PeerVanishingMidTransferLeavesServerRunning) {
                                         "--timeout",
                                         "20",
                                         "--continue-without-lost-workers"};
-  uint16_t port = 0;
-  Proc& server = StartServer(job, &port);
-  ASSERT_NE(port, 0);
+  Proc* started = nullptr;
   std::vector<Proc*> workers;
-  for (uint32_t w = 0; w < 3; ++w) workers.push_back(&StartWorker(w, port, job));
-  ASSERT_TRUE(WaitAllJoined(server, 3, milliseconds(120000)));
+  ASSERT_TRUE(StartJob(job, 3, &started, &workers));
+  Proc& server = *started;
   std::this_thread::sleep_for(milliseconds(300));
   kill(workers[1]->pid, SIGKILL);
   EXPECT_EQ(server.Wait(milliseconds(600000)), std::optional<int>(0)) << server.err();

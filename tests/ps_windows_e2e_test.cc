@@ -128,12 +128,10 @@ TEST_P(WindowsOverTransport, KilledWorkerDoesNotStallTheRing) {
   // Seconds of work on the host; in the emulated VM (3 iterations/s over TCP) 150 is ~1 min.
   const std::string iterations = emulated() ? "150" : "2000";
   const auto job = SyntheticJob("r2sp", "round-robin:warmup=5,min-window=50", iterations);
-  uint16_t port = 0;
-  Proc& server = StartServer(job, &port, out);
-  ASSERT_NE(port, 0);
+  Proc* started = nullptr;
   std::vector<Proc*> workers;
-  for (uint32_t w = 0; w < 4; ++w) workers.push_back(&StartWorker(w, port, job, out));
-  ASSERT_TRUE(WaitAllJoined(server, 4, milliseconds(120000)));
+  ASSERT_TRUE(StartJob(job, 4, &started, &workers, out));
+  Proc& server = *started;
   // Worker 0's first progress line comes 2 s into the run: past the 5 warm-up iterations
   // even in the VM, so the kill hits the ring.
   ASSERT_TRUE(
