@@ -468,7 +468,6 @@ slurm_dry() {
 }
 
 slurm_run() {
-  local rc=0 i
   command -v srun >/dev/null || fail "srun not found"
   # The binary on every node of the allocation.
   # shellcheck disable=SC2016 # expanded by the sh on each node
@@ -476,12 +475,20 @@ slurm_run() {
     sh -c '[ -x "$0" ] || { echo "launch: error: gradwire binary $0 is missing on node $(hostname -s)" >&2; exit 3; }' \
     "$binary" || fail "the gradwire binary is not on every node (see above); give --binary PATH on a shared filesystem"
   slurm_steps
+  run_steps "srun step" "the server step" "the worker step"
+}
+
+# Runs srv_cmd in the background and wrk_cmd in the foreground. The servers end once the
+# workers are done; after a failure they get the job's timeout, then are stopped.
+# Args: how the servers run (for the start line), the servers' name, the workers' name.
+run_steps() {
+  local how=$1 srv_name=$2 wrk_name=$3 rc=0 i
   "${srv_cmd[@]}" &
   local srv=$!
-  trap 'kill -TERM $srv 2>/dev/null; exit 130' INT TERM
-  echo "launch: $S server(s) at $servers_list (srun step in the background); starting $N worker(s); results in $out/"
-  "${wrk_cmd[@]}" || { rc=$?; failed+=" the worker step (exit $rc)"; }
-  # The servers end once the workers are done; after a failure give them their timeout.
+  # shellcheck disable=SC2064  # the pid is fixed now
+  trap "kill -TERM $srv 2>/dev/null; exit 130" INT TERM
+  echo "launch: $S server(s) at $servers_list ($how in the background); starting $N worker(s); results in $out/"
+  "${wrk_cmd[@]}" || { rc=$?; failed+=" $wrk_name (exit $rc)"; }
   local grace=$(($(job_timeout) + 5))
   ((rc == 0)) && grace=$((grace + 30))
   for ((i = 0; i < grace * 5; i++)); do
@@ -489,12 +496,12 @@ slurm_run() {
     sleep 0.2
   done
   if kill -0 "$srv" 2>/dev/null; then
-    echo "launch: the server step still runs after the workers; stopping it" >&2
+    echo "launch: $srv_name still runs after the workers; stopping it" >&2
     kill -TERM "$srv" 2>/dev/null || true
   fi
   rc=0
   wait "$srv" || rc=$?
-  ((rc == 0)) || failed+=" the server step (exit $rc)"
+  ((rc == 0)) || failed+=" $srv_name (exit $rc)"
   trap - INT TERM
 }
 
@@ -537,28 +544,9 @@ mpirun_dry() {
 }
 
 mpirun_run() {
-  local rc=0 i
   mpirun_available || fail "--mpirun: Open MPI's mpirun is not available here (Debian: apt-get install openmpi-bin); use --hostfile or --slurm"
   mpirun_steps
-  "${srv_cmd[@]}" &
-  local srv=$!
-  trap 'kill -TERM $srv 2>/dev/null; exit 130' INT TERM
-  echo "launch: $S server(s) at $servers_list (mpirun in the background); starting $N worker(s); results in $out/"
-  "${wrk_cmd[@]}" || { rc=$?; failed+=" the workers' mpirun (exit $rc)"; }
-  local grace=$(($(job_timeout) + 5))
-  ((rc == 0)) && grace=$((grace + 30))
-  for ((i = 0; i < grace * 5; i++)); do
-    kill -0 "$srv" 2>/dev/null || break
-    sleep 0.2
-  done
-  if kill -0 "$srv" 2>/dev/null; then
-    echo "launch: the servers' mpirun still runs after the workers; stopping it" >&2
-    kill -TERM "$srv" 2>/dev/null || true
-  fi
-  rc=0
-  wait "$srv" || rc=$?
-  ((rc == 0)) || failed+=" the servers' mpirun (exit $rc)"
-  trap - INT TERM
+  run_steps "mpirun" "the servers' mpirun" "the workers' mpirun"
 }
 
 # ---- results -----------------------------------------------------------------------------
