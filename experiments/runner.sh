@@ -12,7 +12,8 @@
 # A spec is a bash file of assignments (experiments/specs/*.sh):
 #   NAME=incast                      results/NAME/
 #   TITLE="..."                      first line of the README and the plot
-#   TOPOLOGY=(star --rate 1gbit)     `topo.sh up` arguments, without --workers
+#   TOPOLOGY=(star --rate 1gbit)     `topo.sh up` arguments; a star gets --workers N added, a
+#                                    tree's size is its own (racks x per-rack = WORKERS)
 #   WORKERS=(2 4 8 16)               --num-workers (and the topology's worker count)
 #   GRADS=(1M 10M 100M)              --grad-bytes (synthetic workload)
 #   SCHEMES=("--sync bsp" ...)       flag sets compared, one line each on the plot
@@ -49,7 +50,7 @@ total=$((${#WORKERS[@]} * ${#GRADS[@]} * ${#SCHEMES[@]} * REPETITIONS))
 if [[ $mode == --dry-run ]]; then
   echo "spec $NAME: $total jobs into $out/"
   for n in "${WORKERS[@]}"; do
-    echo "topo.sh up ${TOPOLOGY[*]} --workers $n"
+    echo "topo.sh up ${TOPOLOGY[*]}$([[ ${TOPOLOGY[0]} == star ]] && echo " --workers $n")"
     for grad in "${GRADS[@]}"; do for scheme in "${SCHEMES[@]}"; do
       for ((rep = 1; rep <= REPETITIONS; rep++)); do
         echo "  job -> $out/runs/$(slug "n$n grad$grad $scheme r$rep")/: gradwire server+$n workers" \
@@ -69,7 +70,12 @@ if [[ $mode != --plot-only ]]; then
   k=0
   started=$(date +%s)
   for n in "${WORKERS[@]}"; do
-    "$topo" up "${TOPOLOGY[@]}" --workers "$n" >/dev/null
+    # A star takes the worker count; a tree's is racks x per-rack, given in TOPOLOGY.
+    if [[ ${TOPOLOGY[0]} == star ]]; then
+      "$topo" up "${TOPOLOGY[@]}" --workers "$n" >/dev/null
+    else
+      "$topo" up "${TOPOLOGY[@]}" >/dev/null
+    fi
     for grad in "${GRADS[@]}"; do for scheme in "${SCHEMES[@]}"; do
       for ((rep = 1; rep <= REPETITIONS; rep++)); do
         k=$((k + 1))
@@ -97,29 +103,60 @@ fi
 [[ -f $csv ]] || { echo "runner.sh: no $csv" >&2; exit 1; }
 data=$(mktemp -d)
 trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
-{
-  echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
-  echo "set output \"$out/$NAME.png\""
-  echo "set datafile separator \",\""
-  echo "set multiplot layout 1,${#GRADS[@]} title \"${TITLE:-$NAME}\""
-  echo "set xlabel \"workers\"; set ylabel \"mean iteration time per worker, s\"; set grid"
-  echo "set logscale x 2; set key top left"
-  for grad in "${GRADS[@]}"; do
-    bytes=$(numfmt --from=iec "$grad")
-    echo "set title \"gradient $grad\""
-    plot="plot"
-    i=0
-    for scheme in "${SCHEMES[@]}"; do
-      i=$((i + 1))
-      awk -F, -v b="$bytes" -v s="$(cell "$scheme")" 'NR > 1 && $2 == b && $3 == s { print $1 "," $5 }' \
-        "$csv" | sort -t, -k1,1n >"$data/$bytes-$i.csv"
-      [[ $plot != plot ]] && plot+=","
-      plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7 title \"$scheme\""
+if ((${#WORKERS[@]} > 1)); then
+  # Mean iteration time against workers, one panel per gradient size, a line per scheme.
+  {
+    echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
+    echo "set output \"$out/$NAME.png\""
+    echo "set datafile separator \",\""
+    echo "set multiplot layout 1,${#GRADS[@]} title \"${TITLE:-$NAME}\""
+    echo "set xlabel \"workers\"; set ylabel \"mean iteration time per worker, s\"; set grid"
+    echo "set logscale x 2; set key top left"
+    for grad in "${GRADS[@]}"; do
+      bytes=$(numfmt --from=iec "$grad")
+      echo "set title \"gradient $grad\""
+      plot="plot"
+      i=0
+      for scheme in "${SCHEMES[@]}"; do
+        i=$((i + 1))
+        awk -F, -v b="$bytes" -v s="$(cell "$scheme")" 'NR > 1 && $2 == b && $3 == s { print $1 "," $5 }' \
+          "$csv" | sort -t, -k1,1n >"$data/$bytes-$i.csv"
+        [[ $plot != plot ]] && plot+=","
+        plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7 title \"$scheme\""
+      done
+      echo "$plot"
     done
-    echo "$plot"
-  done
-  echo "unset multiplot"
-} | gnuplot
+    echo "unset multiplot"
+  } | gnuplot
+else
+  # One worker count: clustered bars, a cluster per gradient size, a bar per scheme.
+  {
+    printf "grad"
+    for scheme in "${SCHEMES[@]}"; do printf ',"%s"' "$scheme"; done
+    echo
+    for grad in "${GRADS[@]}"; do
+      bytes=$(numfmt --from=iec "$grad")
+      printf "%s" "$grad"
+      for scheme in "${SCHEMES[@]}"; do
+        printf ",%s" "$(awk -F, -v b="$bytes" -v s="$(cell "$scheme")" 'NR > 1 && $2 == b && $3 == s { print $5; exit }' "$csv")"
+      done
+      echo
+    done
+  } >"$data/bars.csv"
+  gnuplot <<EOF
+set terminal pngcairo size 900,500 font ",10"
+set output "$out/$NAME.png"
+set datafile separator ","
+set title "${TITLE:-$NAME} (${WORKERS[0]} workers)" noenhanced
+set ylabel "mean iteration time per worker, s"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key top left noenhanced
+set grid ytics
+plot for [c=2:$((${#SCHEMES[@]} + 1))] "$data/bars.csv" using c:xtic(1) title columnhead(c)
+EOF
+fi
 
 
 {
