@@ -13,7 +13,9 @@
 //   on soft-RoCE, where ibv_post_send itself moves the data, that reported bursts of GB/s.
 //   Reference: ib_write_bw (RC, RDMA_WRITE, tx depth 128, busy polling, completions counted
 //   at the sender, i.e. when the responder acknowledged the data, start and end of the run
-//   included).
+//   included). Rows run size by size (all bandwidth rows, then all latency rows), each size's
+//   reference right before its rows, with no pair of ours alive meanwhile: on a shared host a
+//   reference taken minutes apart from our rows made the ratios drift.
 // - Latency: half the round trip of a write ping-pong, as ib_write_lat reports it: the client
 //   writes the message into the server's region, the server (on kWriteLanded) writes it back
 //   into the client's region, the client waits for its kWriteLanded; median over the row.
@@ -356,6 +358,14 @@ class RdmaPair {
       if (Clock::now() > deadline) throw Error("the server never saw the client connect");
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    // Untimed: a source's first write registers it in the connection's protection domain
+    // (ibv_reg_mr of the whole region), which no timed run should pay for (pairs are made
+    // afresh after each reference run).
+    to_server_->Write(client_src_.bytes().first(1), server_dst_.Describe(), 0, 0, posted_++);
+    to_client_->Write(server_src_.bytes().first(1), client_dst_.Describe(), 0, 0, 0);
+    if (!Await(server_, posted_) || !Await(client_, 1) || !Absorb(client_) || !Absorb(server_)) {
+      throw Error("warm-up write: " + error_);
+    }
   }
 
   ~RdmaPair() {
@@ -580,14 +590,8 @@ int Run(int argc, char** argv) {
               << (s.reference == "cm"
                       ? "rdma_cm"
                       : "TCP side channel, gid index " + std::to_string(s.gid_index))
-              << ", ib_write_bw: median of " << s.ref_runs << " at 64 KiB-1 MiB):\n";
-    for (size_t bytes : Sizes()) {
-      if (!s.ref_bw.count(bytes)) s.ref_bw[bytes] = WriteBwReference(s, bytes);
-      if (!s.ref_lat.count(bytes)) s.ref_lat[bytes] = WriteLatReference(s, bytes);
-      std::printf("  %7s  ib_write_bw %8.2f MB/s (%d writes)   ib_write_lat %9.2f us\n",
-                  SizeName(bytes).c_str(), s.ref_bw[bytes], RefBwIters(bytes), s.ref_lat[bytes]);
-      std::fflush(stdout);
-    }
+              << ", ib_write_bw: median of " << s.ref_runs
+              << " at 64 KiB-1 MiB), measured size by size just before our rows of that size\n";
   }
   std::printf(
       "ours: bandwidth = runs of as many writes as ib_write_bw's, counted when landed "
@@ -597,16 +601,43 @@ int Run(int argc, char** argv) {
   std::fflush(stdout);
 
   Pairs pairs(s);
+  // The reference for a size runs right before our first row of that size (same boot, minutes
+  // closer than a table up front: on a shared host the ratio compares like with like). Our
+  // pair is closed first: a busy-polling one would take a core from perftest. False (row
+  // skipped) when perftest failed.
+  bool ref_failed = false;
+  auto reference = [&](benchmark::State& state, std::map<size_t, double>& refs, size_t bytes,
+                       bool bw) {
+    if (s.reference == "none" || refs.count(bytes)) return true;
+    pairs.Close();
+    try {
+      refs[bytes] = bw ? WriteBwReference(s, bytes) : WriteLatReference(s, bytes);
+    } catch (const Error& e) {
+      ref_failed = true;
+      state.SkipWithError(e.what());
+      return false;
+    }
+    if (bw) {
+      std::printf("  %7s  ib_write_bw %8.2f MB/s (%d writes)\n", SizeName(bytes).c_str(),
+                  refs[bytes], RefBwIters(bytes));
+    } else {
+      std::printf("  %7s  ib_write_lat %9.2f us\n", SizeName(bytes).c_str(), refs[bytes]);
+    }
+    std::fflush(stdout);
+    return true;
+  };
   auto bw_row = [](const std::string& mode, size_t bytes) {
     return "BM_RdmaWriteBw/" + mode + "/" + std::to_string(bytes);
   };
   auto lat_row = [](const std::string& mode, size_t bytes) {
     return "BM_RdmaWriteLat/" + mode + "/" + std::to_string(bytes);
   };
-  for (const std::string& mode : s.modes) {
-    for (size_t bytes : Sizes()) {
-      benchmark::RegisterBenchmark(("BM_RdmaWriteBw/" + mode + "/" + std::to_string(bytes)).c_str(),
+  // Size by size (each size's reference, then its rows in every mode).
+  for (size_t bytes : Sizes()) {
+    for (const std::string& mode : s.modes) {
+      benchmark::RegisterBenchmark(bw_row(mode, bytes).c_str(),
                                    [&, mode, bytes](benchmark::State& state) {
+                                     if (!reference(state, s.ref_bw, bytes, true)) return;
                                      RdmaPair* pair = pairs.Get(state, mode);
                                      if (pair == nullptr) return;
                                      const auto mbps = pair->Bandwidth(state, bytes);
@@ -620,9 +651,12 @@ int Run(int argc, char** argv) {
           ->UseManualTime()
           ->Unit(benchmark::kMicrosecond);
     }
-    for (size_t bytes : Sizes()) {
+  }
+  for (size_t bytes : Sizes()) {
+    for (const std::string& mode : s.modes) {
       benchmark::RegisterBenchmark(lat_row(mode, bytes).c_str(),
                                    [&, mode, bytes](benchmark::State& state) {
+                                     if (!reference(state, s.ref_lat, bytes, false)) return;
                                      RdmaPair* pair = pairs.Get(state, mode);
                                      if (pair == nullptr) return;
                                      const auto us = pair->Latency(state, bytes);
@@ -641,7 +675,7 @@ int Run(int argc, char** argv) {
   bench::Collector collector({"MB/s", "median_us"});
   benchmark::RunSpecifiedBenchmarks(&collector);
   benchmark::Shutdown();
-  const bool failed = pairs.failed();
+  const bool failed = pairs.failed() || ref_failed;
   pairs.Close();
 
   // Per size: ours (median over repetitions), the reference, the ratio.
