@@ -6,7 +6,6 @@
 #include <limits>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <vector>
 
 #include "net/error.h"
@@ -213,7 +212,7 @@ class Server {
       case MsgType::kDone:
         ws.done = true;
         last_progress_ = Clock::now();
-        EndWindows(w, "removed");
+        EndWindows(w, /*landed=*/false);
         if (job_.coding) return;
         return Apply(rule_.OnWorkerGone(w));
       case MsgType::kSkipped: {
@@ -306,12 +305,13 @@ class Server {
     if (next && *next <= now) PollWindows(now);
   }
 
-  // The worker's push is over ("landed") or the worker is ("removed"): its window closes.
-  void EndWindows(uint32_t w, const char* how) {
+  // The worker's push landed, or the worker is gone (done or lost): its window closes.
+  void EndWindows(uint32_t w, bool landed) {
     WorkerState& ws = workers_[w];
     if (!windows_ || !ws.window_asked) return;
     const auto now = Clock::now();
-    if (std::string_view(how) == "landed") {
+    const char* how = landed ? "landed" : "removed";
+    if (landed) {
       windows_->Done(w, now);
       for (size_t i : ws.push_rows) window_rows_[i].landed_s = Since(now);
     } else {
@@ -368,7 +368,7 @@ class Server {
                         << " without asking for a write window");
     }
     // The link is free: the next window is granted before this update is applied.
-    EndWindows(w, "landed");
+    EndWindows(w, /*landed=*/true);
     bool accepted = false;
     const auto decision = rule_.OnArrival(w, expected, &accepted);
     if (!accepted) {
@@ -598,7 +598,7 @@ class Server {
     ws.lost = true;
     ws.writes_in_flight = 0;
     ++lost_;
-    EndWindows(w, "removed");
+    EndWindows(w, /*landed=*/false);
     if (!ws.joined) ++joined_;  // it will never join: do not wait for it
     const std::string what = "worker " + std::to_string(w) + " lost at " +
                              (job_.coding ? "round " + std::to_string(round_)
