@@ -95,6 +95,8 @@ class Server {
       WriteSummaryCsv(opt_.out_dir + "/server-" + std::to_string(opt_.rank) + ".csv",
                       {{"server", std::to_string(opt_.rank)},
                        {"updates", std::to_string(optimizer_->steps())},
+                       {"pushes_received", std::to_string(pushes_received_)},
+                       {"gradients_applied", std::to_string(gradients_applied_)},
                        {"dropped_writes", std::to_string(dropped_)},
                        {"late_messages", std::to_string(late_)},
                        {"workers_lost", std::to_string(lost_)},
@@ -363,6 +365,7 @@ class Server {
     if (windows_) windows_->Progress(w, Clock::now());
     if (++ws.parts_landed < layout_.parts(opt_.rank).size()) return;
     ws.parts_landed = 0;
+    ++pushes_received_;
     if (windows_ && !ws.window_asked && unwindowed_++ < 10) {
       GW_WARN("worker " << w << " pushed iteration " << expected
                         << " without asking for a write window");
@@ -380,6 +383,7 @@ class Server {
   }
 
   void Apply(const SyncRule::Decision& d) {
+    gradients_applied_ += d.apply.size();
     if (!d.apply.empty()) {
       // Parameters are the source of writes still in flight: let those finish first.
       WaitForOutgoingWrites();
@@ -686,6 +690,9 @@ class Server {
   std::vector<Completion> fetched_;
   uint32_t joined_ = 0;
   uint64_t dropped_ = 0, lost_ = 0, bytes_in_ = 0;
+  // Uncoded pushes that landed whole, and gradients the optimizer took (the load test
+  // compares them with the workers' pushes_sent).
+  uint64_t pushes_received_ = 0, gradients_applied_ = 0;
   Clock::time_point last_progress_;
   // Write windows.
   std::optional<sched::WindowScheduler> windows_;

@@ -128,6 +128,7 @@ class Worker {
         WriteWriteCsv(opt_.out_dir + "/writes-" + std::to_string(opt_.rank) + ".csv", writes);
       }
     }
+    GW_INFO("sent " << pushes_sent_ << " whole pushes (" << job_.num_servers << " per iteration)");
     if (opt_.evaluate) Summarize(rows, wall);
     dev_->Shutdown();
   }
@@ -201,6 +202,7 @@ class Worker {
         },
         job_.windows ? "write windows and our gradient writes to finish"
                      : "our gradient writes to finish");
+    pushes_sent_ += job_.num_servers;
     sched::Duration gate{};
     for (uint32_t s = 0; s < job_.num_servers; ++s) {
       gate = std::max(gate, servers_[s].push.gate_waited() - waited_before[s]);
@@ -483,8 +485,7 @@ class Worker {
       rows.push_back({snapshots_[i].iteration, snapshots_[i].elapsed_s, e.loss, e.accuracy});
       if (opt_.progress && Since(last_progress) >= 2.0) {
         last_progress = Clock::now();
-        std::fprintf(stderr, "gradwire: evaluated %zu/%zu kept models\n", i + 1,
-                     snapshots_.size());
+        std::fprintf(stderr, "gradwire: evaluated %zu/%zu kept models\n", i + 1, snapshots_.size());
       }
     }
     WriteAccuracyCsv(opt_.out_dir + "/accuracy.csv", rows);
@@ -535,6 +536,7 @@ class Worker {
   std::vector<Kept> snapshots_;  // --eval-every
   uint64_t expected_iteration_ = 0;
   double last_iteration_s_ = 0, last_blocked_s_ = 0;  // reported in window requests
+  uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
   // Coded jobs' writes (plain pushes count theirs in GatedPush).
   uint64_t writes_in_flight_ = 0;
   // Coded jobs.

@@ -126,7 +126,7 @@ TEST_P(WindowsOverTransport, RoundRobinWindowsNeverOverlapAndTurnsFollowRank) {
 TEST_P(WindowsOverTransport, KilledWorkerDoesNotStallTheRing) {
   const std::string out = dir_ / "kill";
   // Seconds of work on the host; in the emulated VM (3 iterations/s over TCP) 150 is ~1 min.
-  const std::string iterations = emulated() ? "150" : "2000";
+  const std::string iterations = slow() ? "150" : "2000";
   const auto job = SyntheticJob("r2sp", "round-robin:warmup=5,min-window=50", iterations);
   Proc* started = nullptr;
   std::vector<Proc*> workers;
