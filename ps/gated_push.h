@@ -56,6 +56,14 @@ class GatedPush {
   void OnWriteDone(uint64_t wr_id, sched::TimePoint now);
 
   bool finished() const { return done_ == writes_.size(); }
+  // No write posted and not yet done (a completion now is not this push's).
+  bool idle() const { return posted_ == done_; }
+  // Forgets the push under way, e.g. when its connection was lost: its completions never
+  // come (or are dropped by the caller), and the next Begin starts afresh.
+  void Abandon() {
+    writes_.clear();
+    posted_ = done_ = 0;
+  }
   // Total time pushes waited for windows (sched::WindowGate::waited).
   sched::Duration gate_waited() const { return gate_.waited(); }
   uint64_t windows_expired() const { return gate_.expired(); }

@@ -58,6 +58,8 @@ struct WelcomeMsg {
   RemoteRegion slot;  // where this worker writes its gradient for this server's shard
   uint64_t shard_begin = 0;
   uint64_t shard_size = 0;
+  // The iteration the worker starts at: 0, or the checkpoint's when the server resumed one.
+  uint64_t resume_iteration = 0;
 };
 
 template <typename T>

@@ -145,6 +145,15 @@ std::string LrSchedule::ToString() const {
 SgdMomentum::SgdMomentum(OptimizerSpec spec, size_t size)
     : spec_(std::move(spec)), velocity_(size, 0.0f) {}
 
+void SgdMomentum::Restore(std::vector<float> velocity, uint64_t steps) {
+  if (velocity.size() != velocity_.size()) {
+    throw Error("SgdMomentum::Restore: a momentum buffer of " + std::to_string(velocity.size()) +
+                " for a shard of " + std::to_string(velocity_.size()));
+  }
+  velocity_ = std::move(velocity);
+  steps_ = steps;
+}
+
 void SgdMomentum::Step(std::span<float> params, std::span<const float> grad, float scale) {
   if (params.size() != velocity_.size() || grad.size() != velocity_.size()) {
     throw Error("SgdMomentum::Step: " + std::to_string(params.size()) + " params and " +

@@ -39,6 +39,10 @@ class SgdMomentum {
   void Step(std::span<float> params, std::span<const float> grad, float scale);
   uint64_t steps() const { return steps_; }
   const OptimizerSpec& spec() const { return spec_; }
+  // The state a checkpoint keeps: the momentum buffer and the step count (the schedule's t).
+  const std::vector<float>& velocity() const { return velocity_; }
+  // Resumes from a checkpoint's state; throws gw::Error if the buffer has another size.
+  void Restore(std::vector<float> velocity, uint64_t steps);
 
  private:
   OptimizerSpec spec_;

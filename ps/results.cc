@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "net/error.h"
 #include "ps/gated_push.h"
@@ -82,6 +83,29 @@ void WriteSummaryCsv(const std::string& path,
   out << '\n';
   for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i].second;
   out << '\n';
+  if (!out) throw Error("failed writing " + path);
+}
+
+}  // namespace gw
+
+namespace gw {
+
+void AppendSummaryCsv(const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::ostringstream header, values;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    header << (i ? "," : "") << fields[i].first;
+    values << (i ? "," : "") << fields[i].second;
+  }
+  std::string first;
+  {
+    std::ifstream in(path);
+    if (!in || !std::getline(in, first) || first != header.str()) {
+      return WriteSummaryCsv(path, fields);  // none yet (or another format): start it
+    }
+  }
+  std::ofstream out(path, std::ios::app);
+  out << values.str() << '\n';
   if (!out) throw Error("failed writing " + path);
 }
 

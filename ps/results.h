@@ -86,4 +86,9 @@ void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>&
 void WriteSummaryCsv(const std::string& path,
                      const std::vector<std::pair<std::string, std::string>>& fields);
 
+// The same, but appends a values row when path already holds this header (a resumed
+// server's summary follows the one of the run before, if that run got to write one).
+void AppendSummaryCsv(const std::string& path,
+                      const std::vector<std::pair<std::string, std::string>>& fields);
+
 }  // namespace gw

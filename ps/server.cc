@@ -12,6 +12,7 @@
 #include "net/imm.h"
 #include "net/log.h"
 #include "ps/aggregate.h"
+#include "ps/checkpoint.h"
 #include "ps/coded_decoder.h"
 #include "ps/coded_shape.h"
 #include "ps/layout.h"
@@ -46,6 +47,7 @@ class Server {
     params_.assign(full.begin() + begin, full.begin() + begin + size);
     agg_.resize(size);
     optimizer_ = std::make_unique<SgdMomentum>(job.optimizer, size);
+    SetUpCheckpoints();
 
     DeviceOptions dopt = opt.device;
     dopt.self = {Role::kServer, opt.rank};
@@ -92,16 +94,20 @@ class Server {
     GW_INFO("done: " << optimizer_->steps() << " updates in " << wall << " s, " << dropped_
                      << " late or duplicate writes dropped, " << lost_ << " worker(s) lost");
     if (!opt_.out_dir.empty()) {
-      WriteSummaryCsv(opt_.out_dir + "/server-" + std::to_string(opt_.rank) + ".csv",
-                      {{"server", std::to_string(opt_.rank)},
-                       {"updates", std::to_string(optimizer_->steps())},
-                       {"pushes_received", std::to_string(pushes_received_)},
-                       {"gradients_applied", std::to_string(gradients_applied_)},
-                       {"dropped_writes", std::to_string(dropped_)},
-                       {"late_messages", std::to_string(late_)},
-                       {"workers_lost", std::to_string(lost_)},
-                       {"gradient_bytes_received", std::to_string(bytes_in_)},
-                       {"wall_s", std::to_string(wall)}});
+      // A resumed server appends its row (resumed_from: the checkpoint's iteration, -1 for a
+      // fresh start) after the one of the run before it, if that run got to write one.
+      AppendSummaryCsv(opt_.out_dir + "/server-" + std::to_string(opt_.rank) + ".csv",
+                       {{"server", std::to_string(opt_.rank)},
+                        {"updates", std::to_string(optimizer_->steps())},
+                        {"pushes_received", std::to_string(pushes_received_)},
+                        {"gradients_applied", std::to_string(gradients_applied_)},
+                        {"dropped_writes", std::to_string(dropped_)},
+                        {"late_messages", std::to_string(late_)},
+                        {"workers_lost", std::to_string(lost_)},
+                        {"gradient_bytes_received", std::to_string(bytes_in_)},
+                        {"wall_s", std::to_string(wall)},
+                        {"resumed_from", resumed_from_ ? std::to_string(*resumed_from_) : "-1"},
+                        {"checkpoints", std::to_string(checkpoints_)}});
       if (job_.coding) WriteRoundCsv(opt_.out_dir + "/rounds.csv", rounds_);
       if (windows_) WriteWindowCsv(opt_.out_dir + "/windows.csv", window_rows_);
     }
@@ -199,6 +205,7 @@ class Server {
         welcome.slot = ws.slot->Describe();
         welcome.shard_begin = layout_.shard_begin(opt_.rank);
         welcome.shard_size = layout_.shard_size(opt_.rank);
+        welcome.resume_iteration = job_.coding ? 0 : rule_.clock(w);
         conn->Send(static_cast<uint16_t>(MsgType::kWelcome), Encode(welcome));
         ++joined_;
         last_progress_ = Clock::now();
@@ -398,6 +405,7 @@ class Server {
         for (uint32_t w : d.apply)
           optimizer_->Step(params_, workers_[w].slot->as<const float>(), scale);
       }
+      MaybeCheckpoint();
     }
     for (uint32_t w : d.release) Release(w);
   }
@@ -413,6 +421,69 @@ class Server {
       ws.conn->Write(bytes.subspan(off, parts[p].size * sizeof(float)), ws.params, off,
                      Imm::Encode(rule_.clock(w), p), p);
       ++ws.writes_in_flight;
+    }
+  }
+
+  // ---- Checkpoints (ServerOptions::checkpoint_*, ps/checkpoint.h) ----
+
+  CheckpointOwner Owner() const {
+    return {job_.Fingerprint(), job_.Describe(), opt_.rank, layout_.shard_begin(opt_.rank),
+            layout_.shard_size(opt_.rank)};
+  }
+
+  void SetUpCheckpoints() {
+    if (opt_.checkpoint_every == 0 && !opt_.resume) return;
+    if (opt_.checkpoint_dir.empty()) {
+      throw Error("--checkpoint-every and --resume need --checkpoint-dir");
+    }
+    if (job_.sync.kind != SyncKind::kBsp || job_.coding || job_.windows) {
+      throw Error(
+          "checkpoints are implemented for --sync bsp without --coding and --windows (this job: " +
+          job_.Describe() + ")");
+    }
+    if (!opt_.resume) return;
+    const auto loaded = LoadNewestCheckpoint(opt_.checkpoint_dir, Owner());
+    if (!loaded) {
+      GW_INFO("--resume: no checkpoint of server " << opt_.rank << " in " << opt_.checkpoint_dir
+                                                   << "; starting from scratch");
+      return;
+    }
+    for (const auto& why : loaded->skipped) GW_WARN("skipped for an older one: " << why);
+    const Checkpoint& c = loaded->checkpoint;
+    params_ = c.params;
+    optimizer_->Restore(c.velocity, c.optimizer_steps);
+    rule_.ResumeBspAt(c.iteration);
+    resumed_from_ = c.iteration;
+    GW_INFO("resuming from checkpoint " << loaded->path << ": iteration " << c.iteration);
+  }
+
+  // After an update: every checkpoint_every versions, the state the next release sends.
+  // Synchronous: a shard of a few MB takes milliseconds, between two BSP barriers. A failed
+  // write is reported and training goes on (the previous checkpoint stays valid).
+  void MaybeCheckpoint() {
+    if (opt_.checkpoint_every == 0) return;
+    const uint64_t version = optimizer_->steps();
+    if (version % opt_.checkpoint_every != 0) return;
+    const auto t = Clock::now();
+    using Ms = std::chrono::duration<double, std::milli>;
+    Checkpoint c;
+    c.fingerprint = job_.Fingerprint();
+    c.job = job_.Describe();
+    c.server_rank = opt_.rank;
+    c.shard_begin = layout_.shard_begin(opt_.rank);
+    c.iteration = version;
+    c.optimizer_steps = version;
+    c.params = params_;
+    c.velocity = optimizer_->velocity();
+    try {
+      uint64_t bytes = 0;
+      const std::string path = SaveCheckpoint(opt_.checkpoint_dir, c, /*keep=*/2, &bytes);
+      ++checkpoints_;
+      GW_INFO("checkpoint at iteration " << version << ": " << path << " (" << bytes << " bytes, "
+                                         << Ms(Clock::now() - t).count() << " ms)");
+    } catch (const Error& e) {
+      GW_ERROR("checkpoint at iteration " << version << " failed (training goes on; the previous "
+                                          << "checkpoint stays): " << e.what());
     }
   }
 
@@ -693,6 +764,9 @@ class Server {
   // Uncoded pushes that landed whole, and gradients the optimizer took (the load test
   // compares them with the workers' pushes_sent).
   uint64_t pushes_received_ = 0, gradients_applied_ = 0;
+  // Checkpoints.
+  std::optional<uint64_t> resumed_from_;
+  uint64_t checkpoints_ = 0;
   Clock::time_point last_progress_;
   // Write windows.
   std::optional<sched::WindowScheduler> windows_;

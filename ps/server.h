@@ -17,6 +17,15 @@ struct ServerOptions {
   Address listen;
   DeviceOptions device;  // job id, token, congestion control (self is set from rank)
   std::string out_dir;   // summary goes to out_dir/server-<rank>.csv ("" = none)
+  // Checkpoints (BSP jobs without --coding or --windows): every checkpoint_every model
+  // versions (0 = never) the shard, the optimizer state and the version are written
+  // atomically into checkpoint_dir (the last two kept). With resume, the newest readable
+  // checkpoint there is loaded and workers (re)joining start at its iteration; with none
+  // there at all, the server says so and starts from scratch (one command line serves the
+  // first start and every restart); an unreadable or foreign one is an error.
+  std::string checkpoint_dir;
+  uint64_t checkpoint_every = 0;
+  bool resume = false;
   // Called once the server listens, with the bound port (e.g. to tell a launcher).
   std::function<void(uint16_t)> on_listening;
 };

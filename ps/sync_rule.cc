@@ -131,6 +131,14 @@ uint64_t SyncRule::min_live_clock() const {
   return min.value_or(0);
 }
 
+void SyncRule::ResumeBspAt(uint64_t iteration) {
+  if (spec_.kind != SyncKind::kBsp) {
+    throw Error("resuming is implemented for BSP only, not " + spec_.ToString());
+  }
+  std::fill(clock_.begin(), clock_.end(), iteration);
+  bsp_iter_ = iteration;
+}
+
 uint64_t SyncRule::bsp_iteration() const { return bsp_iter_; }
 
 bool SyncRule::live(uint32_t worker) const { return live_.at(worker); }

@@ -53,6 +53,11 @@ class SyncRule {
   // Worker w is gone (died or finished all iterations): it no longer holds others back.
   Decision OnWorkerGone(uint32_t worker);
 
+  // BSP only, before any arrival: every worker's clock (and the barrier) starts at
+  // `iteration`, as when resuming from a checkpoint taken after that many updates. Throws
+  // gw::Error under another rule.
+  void ResumeBspAt(uint64_t iteration);
+
   // Number of gradients worker w has pushed that were accepted (its clock).
   uint64_t clock(uint32_t worker) const;
   uint64_t min_live_clock() const;  // 0 when no worker is live

@@ -80,39 +80,39 @@ class Worker {
     Join();
     const auto t0 = Clock::now();
     auto last_progress = t0;
-    WaitParams(0);
     std::vector<IterationRow> rows;
     rows.reserve(job_.iterations);
-    const uint64_t grad_bytes = layout_.num_params() * sizeof(float);
-    for (uint64_t it = 0; it < job_.iterations; ++it) {
-      Snapshot(it, t0);
-      IterationRow row;
-      row.worker = opt_.rank;
-      row.iteration = it;
-      auto t = Clock::now();
-      row.loss = workload_->ComputeGradient(params_, grad_);
-      row.compute_s = Since(t);
-      row.delay_s = InjectDelay(t, it);
-      t = Clock::now();
-      row.gate_s = PushGradient(it);
-      row.write_s = Since(t);
-      t = Clock::now();
-      WaitParams(it + 1);
-      row.wait_s = Since(t);
-      row.bytes = grad_bytes;
-      rows.push_back(row);
-      // R2SP's T_iter counts what this iteration did, not what it waited for.
-      last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
-      last_blocked_s_ = row.gate_s + row.wait_s;
+    uint64_t it = 0;
+    bool have_params = false;  // for iteration it
+    std::optional<ServerLost> lost;
+    while (true) {
+      try {
+        if (lost) {
+          Reconnect(*lost, it);
+          lost.reset();
+        }
+        if (!have_params) {
+          it = ResumeAt(it, &rows);
+          WaitParams(it);
+          have_params = true;
+          reconnect_deadline_.reset();
+        }
+        if (it >= job_.iterations) break;
+        rows.push_back(RunIteration(it, t0));
+        ++it;
+      } catch (const ServerLost& e) {
+        lost = e;
+        have_params = false;
+        continue;
+      }
       if (opt_.progress && Since(last_progress) >= 2.0) {
         last_progress = Clock::now();
-        const double rate = static_cast<double>(it + 1) / Since(t0);
-        std::fprintf(stderr,
-                     "gradwire: iteration %llu/%llu (%.0f%%) loss %.4f, %.1f it/s, ETA %.0f s\n",
-                     static_cast<unsigned long long>(it + 1),
-                     static_cast<unsigned long long>(job_.iterations),
-                     100.0 * static_cast<double>(it + 1) / static_cast<double>(job_.iterations),
-                     row.loss, rate, static_cast<double>(job_.iterations - it - 1) / rate);
+        const double rate = static_cast<double>(rows.size()) / Since(t0);
+        std::fprintf(
+            stderr, "gradwire: iteration %llu/%llu (%.0f%%) loss %.4f, %.1f it/s, ETA %.0f s\n",
+            static_cast<unsigned long long>(it), static_cast<unsigned long long>(job_.iterations),
+            100.0 * static_cast<double>(it) / static_cast<double>(job_.iterations),
+            rows.back().loss, rate, static_cast<double>(job_.iterations - it) / rate);
       }
     }
     const double wall = Since(t0);
@@ -141,17 +141,53 @@ class Worker {
     RemoteRegion slot;         // where we write our gradient for its shard
     uint32_t parts_landed = 0;
     bool welcomed = false;
-    GatedPush push;  // our gradient writes to it
+    bool closed = false;            // its connection's kPeerClosed was seen
+    uint64_t resume_iteration = 0;  // from its welcome
+    GatedPush push;                 // our gradient writes to it
   };
 
-  void Join() {
-    for (uint32_t s = 0; s < job_.num_servers; ++s) {
-      servers_[s].conn = dev_->Connect(opt_.servers[s], {Role::kServer, s});
-      JoinMsg join;
-      join.fingerprint = job_.Fingerprint();
-      join.params = servers_[s].params->Describe();
-      servers_[s].conn->Send(static_cast<uint16_t>(MsgType::kJoin), Encode(join));
-    }
+  // A server connection ended while reconnecting is on: the loop recovers (Reconnect).
+  struct ServerLost {
+    uint32_t server = 0;
+    std::string why;
+  };
+
+  // Iteration it: its gradient on the parameters that arrived for it, pushed, and the
+  // parameters for it + 1 awaited.
+  IterationRow RunIteration(uint64_t it, Clock::time_point t0) {
+    Snapshot(it, t0);
+    IterationRow row;
+    row.worker = opt_.rank;
+    row.iteration = it;
+    auto t = Clock::now();
+    // The minibatch is a function of (seed, rank, iteration): a resumed run draws the same.
+    workload_->SeekBatch(it);
+    row.loss = workload_->ComputeGradient(params_, grad_);
+    row.compute_s = Since(t);
+    row.delay_s = InjectDelay(t, it);
+    t = Clock::now();
+    row.gate_s = PushGradient(it);
+    row.write_s = Since(t);
+    row.bytes = layout_.num_params() * sizeof(float);
+    pushed_row_ = row;  // the servers may resume after this push: the row is then complete
+    t = Clock::now();
+    WaitParams(it + 1);
+    pushed_row_.reset();
+    row.wait_s = Since(t);
+    // R2SP's T_iter counts what this iteration did, not what it waited for.
+    last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
+    last_blocked_s_ = row.gate_s + row.wait_s;
+    return row;
+  }
+
+  void SendJoin(uint32_t s) {
+    JoinMsg join;
+    join.fingerprint = job_.Fingerprint();
+    join.params = servers_[s].params->Describe();
+    servers_[s].conn->Send(static_cast<uint16_t>(MsgType::kJoin), Encode(join));
+  }
+
+  void WaitWelcomes(const std::string& what) {
     WaitUntil(
         [&] {
           for (const auto& s : servers_) {
@@ -159,8 +195,115 @@ class Worker {
           }
           return true;
         },
-        "a welcome from every server");
+        what);
+  }
+
+  void Join() {
+    for (uint32_t s = 0; s < job_.num_servers; ++s) {
+      servers_[s].conn = dev_->Connect(opt_.servers[s], {Role::kServer, s});
+      SendJoin(s);
+    }
+    WaitWelcomes("a welcome from every server");
     GW_DEBUG("joined " << job_.num_servers << " server(s)");
+  }
+
+  // After (re)joining, the iteration the servers start this worker at: 0, or the iteration
+  // of the checkpoint they resumed. `it` is the iteration this worker was in.
+  uint64_t ResumeAt(uint64_t it, std::vector<IterationRow>* rows) {
+    const uint64_t r = servers_[0].resume_iteration;
+    for (uint32_t s = 1; s < job_.num_servers; ++s) {
+      if (servers_[s].resume_iteration != r) {
+        std::string at;
+        for (uint32_t t = 0; t < job_.num_servers; ++t) {
+          at += " server " + std::to_string(t) + ": " +
+                std::to_string(servers_[t].resume_iteration) + ";";
+        }
+        throw Error("the servers resumed at different iterations (" + at +
+                    " restart every server with --resume from checkpoints of one iteration)");
+      }
+    }
+    if (r > it && pushed_row_ && pushed_row_->iteration == it) {
+      rows->push_back(*pushed_row_);  // its push made it into the checkpoint
+    }
+    pushed_row_.reset();
+    if (r == it && !reconnected_) return r;
+    if (!reconnected_) {
+      GW_INFO("the servers resumed from a checkpoint: starting at iteration " << r);
+    } else {
+      // Finished iterations the checkpoint does not hold (their rows stay in the CSV; the
+      // redone ones follow), not counting the one under way when the server was lost.
+      GW_INFO("resuming at iteration " << r << " (the servers' checkpoint): redoing "
+                                       << (it > r ? it - r : 0) << " finished iteration(s)");
+    }
+    std::erase_if(snapshots_, [&](const Kept& k) { return k.iteration >= r; });
+    expected_iteration_ = r;
+    return r;
+  }
+
+  // Drops every server connection (the job resumes on all servers from their checkpoints),
+  // waits until each is closed, then connects and joins again, retrying with backoff until
+  // the reconnect deadline (counted from the first loss since parameters last arrived).
+  void Reconnect(const ServerLost& lost, uint64_t it) {
+    const auto now = Clock::now();
+    if (!reconnect_deadline_) reconnect_deadline_ = now + opt_.reconnect_timeout;
+    const auto deadline = *reconnect_deadline_;
+    const std::string bound = std::to_string(opt_.reconnect_timeout.count()) + " ms";
+    GW_WARN("lost server " << lost.server << " in iteration " << it << " (" << lost.why
+                           << "); reconnecting for up to " << bound);
+    reconnected_ = true;
+    for (auto& s : servers_) {
+      if (s.conn && !s.closed) s.conn->Abort("reconnecting after losing a server");
+    }
+    // Each old connection's close is awaited: no completion of one is taken for its
+    // successor's (the rest of them are dropped with it).
+    std::vector<Completion> batch;
+    auto all_closed = [&] {
+      return std::all_of(servers_.begin(), servers_.end(),
+                         [](const ServerState& s) { return !s.conn || s.closed; });
+    };
+    while (!all_closed()) {
+      if (Clock::now() > deadline) throw Error("old server connections did not close in " + bound);
+      batch.clear();
+      dev_->cq().Wait(batch, std::chrono::milliseconds(100));
+      for (const auto& c : batch) {
+        if (c.kind == CompletionKind::kPeerClosed && c.peer.role == Role::kServer &&
+            c.peer.rank < job_.num_servers) {
+          servers_[c.peer.rank].closed = true;
+        }
+      }
+    }
+    for (auto& s : servers_) {
+      s.conn.reset();
+      s.parts_landed = 0;
+      s.welcomed = false;
+      s.closed = false;
+      s.resume_iteration = 0;
+      s.push.Abandon();
+    }
+    lost_.reset();
+    const auto start = Clock::now();
+    for (uint32_t s = 0; s < job_.num_servers; ++s) {
+      auto backoff = std::chrono::milliseconds(100);
+      for (int attempt = 1;; ++attempt) {
+        try {
+          // Connect itself retries a refused connection for the device's connect timeout.
+          servers_[s].conn = dev_->Connect(opt_.servers[s], {Role::kServer, s});
+          break;
+        } catch (const Error& e) {
+          if (Clock::now() + backoff >= deadline) {
+            throw Error("could not reconnect to server " + std::to_string(s) + " at " +
+                        opt_.servers[s].ToString() + " within " + bound + ": " + e.what());
+          }
+          GW_INFO("still reconnecting to server " << s << " (attempt " << attempt << ", "
+                                                  << Since(start) << " s): " << e.what());
+          std::this_thread::sleep_for(backoff);
+          backoff = std::min(2 * backoff, std::chrono::milliseconds(2000));
+        }
+      }
+      SendJoin(s);
+    }
+    WaitWelcomes("a welcome from every server after reconnecting");
+    GW_INFO("reconnected to " << job_.num_servers << " server(s) in " << Since(start) << " s");
   }
 
   // Writes this iteration's gradient into every server's slot, each server's parts inside
@@ -402,7 +545,12 @@ class Worker {
       batch.clear();
       dev_->cq().Wait(batch, std::chrono::milliseconds(100));
       for (auto& c : batch) Handle(c);
+      if (lost_) throw *lost_;  // after the whole batch: it may hold other servers' closes
     }
+  }
+
+  bool reconnecting() const {
+    return opt_.reconnect_timeout.count() > 0 && !shape_ && !job_.windows;
   }
 
   void Handle(const Completion& c) {
@@ -421,6 +569,12 @@ class Worker {
         return;
       }
       case CompletionKind::kWriteDone:
+        if (reconnecting() && (!c.ok || s.push.idle())) {
+          // A write of a connection that is closing (its kPeerClosed starts the recovery),
+          // or, after reconnecting, a late one of the connection before.
+          GW_DEBUG("dropping a write completion for server " << c.peer.rank << ": " << c.error);
+          return;
+        }
         if (!c.ok)
           throw Error("gradient write to server " + std::to_string(c.peer.rank) +
                       " failed: " + c.error);
@@ -439,7 +593,11 @@ class Worker {
           }
           s.slot = welcome->slot;
           s.push.Bind(s.conn, s.slot);
+          s.resume_iteration = welcome->resume_iteration;
           s.welcomed = true;
+          // The parameters the server writes next, right behind the welcome, are those for
+          // the iteration it starts us at (they may be in this very batch of completions).
+          if (!shape_) expected_iteration_ = welcome->resume_iteration;
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kClosed)) {
           const auto msg = Decode<RoundMsg>(c.payload);
           if (!msg) throw Error("server sent a malformed round-closed message");
@@ -461,6 +619,11 @@ class Worker {
         }
         return;
       case CompletionKind::kPeerClosed:
+        s.closed = true;
+        if (reconnecting()) {
+          if (!lost_) lost_ = ServerLost{c.peer.rank, c.error};
+          return;
+        }
         throw Error("lost server " + std::to_string(c.peer.rank) + ": " + c.error);
       case CompletionKind::kPeerConnected:
         return;
@@ -535,6 +698,11 @@ class Worker {
   };
   std::vector<Kept> snapshots_;  // --eval-every
   uint64_t expected_iteration_ = 0;
+  // Reconnecting (WorkerOptions::reconnect_timeout).
+  std::optional<ServerLost> lost_;  // seen by Handle, thrown by WaitUntil
+  std::optional<Clock::time_point> reconnect_deadline_;
+  std::optional<IterationRow> pushed_row_;  // the iteration whose push went out, if any
+  bool reconnected_ = false;
   double last_iteration_s_ = 0, last_blocked_s_ = 0;  // reported in window requests
   uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
   // Coded jobs' writes (plain pushes count theirs in GatedPush).

@@ -2,6 +2,7 @@
 // server's slot for it, and trains on the parameters the servers write back into its memory.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,15 @@ struct WorkerOptions {
   std::string out_dir;           // worker-<rank>.csv (and summary.csv from the evaluator)
   bool evaluate = false;         // evaluate the final model on the test set
   bool progress = false;         // print a progress line every couple of seconds
+  // A server connection lost mid-run (plain sync rules, no --coding or --windows): for this
+  // long the worker reconnects to every server, joins again, and resumes at the iteration the
+  // servers resumed from (their checkpoint). 0: a lost server ends the worker.
+  std::chrono::milliseconds reconnect_timeout{0};
 };
 
 // Trains job.iterations iterations. Throws gw::Error with a clear message when a server is
-// lost, refuses the worker, aborts the job, or sends nothing within the job's timeout.
+// lost (and cannot be reconnected to), refuses the worker, aborts the job, or sends nothing
+// within the job's timeout.
 void RunWorker(const JobConfig& job, const WorkerOptions& options);
 
 }  // namespace gw

@@ -38,7 +38,14 @@ int ServerCommand(const std::vector<std::string>& args) {
       "address to accept workers on (default: DMLC_PS_ROOT_URI:DMLC_PS_ROOT_PORT+rank, else "
       "tcp://127.0.0.1:9000+rank; give an address to be reachable from other hosts)")(
       "port-file", po::value<std::string>(), "write the bound port here (for --listen :0)")(
-      "out", po::value<std::string>()->default_value(""), "results directory");
+      "out", po::value<std::string>()->default_value(""), "results directory")(
+      "checkpoint-dir", po::value<std::string>()->default_value(""),
+      "directory for this server's checkpoints (BSP jobs; the last two are kept)")(
+      "checkpoint-every", po::value<uint64_t>()->default_value(0),
+      "write a checkpoint (parameters, optimizer state, iteration) every K model versions; 0 = "
+      "never")("resume", po::bool_switch(),
+               "start from the newest checkpoint in --checkpoint-dir (none there: start from "
+               "scratch, saying so; an unreadable or foreign one: an error)");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
   const auto vm = Parse("server", "--num-workers N [--rank R] [--listen ADDR] [flags]", all, args);
@@ -55,6 +62,12 @@ int ServerCommand(const std::vector<std::string>& args) {
   }
   opt.device = DeviceFrom(*vm, env);
   opt.out_dir = (*vm)["out"].as<std::string>();
+  opt.checkpoint_dir = (*vm)["checkpoint-dir"].as<std::string>();
+  opt.checkpoint_every = (*vm)["checkpoint-every"].as<uint64_t>();
+  opt.resume = (*vm)["resume"].as<bool>();
+  if ((opt.checkpoint_every > 0 || opt.resume) && opt.checkpoint_dir.empty()) {
+    throw UsageError("--checkpoint-every and --resume need --checkpoint-dir");
+  }
   if (vm->count("port-file")) {
     // Written atomically (rename) once the server listens, for `gradwire run` to read.
     opt.on_listening = [path = (*vm)["port-file"].as<std::string>()](uint16_t port) {
@@ -77,6 +90,9 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "DMLC_PS_ROOT_PORT+s, else tcp://127.0.0.1:9000+s)")(
       "evaluate", po::value<bool>(), "evaluate the final model on the test set (default: rank 0)")(
       "progress", po::value<bool>(), "print a progress line every 2 s (default: rank 0)")(
+      "reconnect-timeout", po::value<double>(),
+      "seconds to keep reconnecting to a lost server, which resumes from its checkpoint "
+      "(default: --timeout; 0 = a lost server ends the worker)")(
       "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
@@ -107,6 +123,12 @@ int WorkerCommand(const std::vector<std::string>& args) {
   opt.out_dir = (*vm)["out"].as<std::string>();
   opt.evaluate = vm->count("evaluate") ? (*vm)["evaluate"].as<bool>() : opt.rank == 0;
   opt.progress = vm->count("progress") ? (*vm)["progress"].as<bool>() : opt.rank == 0;
+  opt.reconnect_timeout = job.timeout;
+  if (vm->count("reconnect-timeout")) {
+    const double t = (*vm)["reconnect-timeout"].as<double>();
+    if (!(t >= 0)) throw UsageError("--reconnect-timeout must be a number of seconds >= 0");
+    opt.reconnect_timeout = std::chrono::milliseconds(static_cast<int64_t>(t * 1000));
+  }
   RunWorker(job, opt);
   return 0;
 }
