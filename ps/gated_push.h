@@ -56,6 +56,7 @@ class GatedPush {
   void OnWriteDone(uint64_t wr_id, sched::TimePoint now);
 
   bool finished() const { return done_ == writes_.size(); }
+  size_t writes_done() const { return done_; }
   // No write posted and not yet done (a completion now is not this push's).
   bool idle() const { return posted_ == done_; }
   // Forgets the push under way, e.g. when its connection was lost: its completions never

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -313,6 +314,7 @@ class Worker {
     // The server may answer before our own write completions are seen: from here on the
     // parameters that land are those for the next iteration.
     expected_iteration_ = it + 1;
+    if (opt_.die_at.At(DieAt::Point::kBeforePush, it)) Die("before its push of iteration", it);
     const auto bytes = std::as_bytes(std::span(grad_));
     const auto now = Clock::now();
     std::vector<sched::Duration> waited_before;
@@ -338,6 +340,11 @@ class Worker {
     // The gradient buffer is the writes' source: it must not change until they are out.
     WaitUntil(
         [&] {
+          // Mid-push: some of server 0's writes are done and some are not; a push that
+          // finishes within one batch of completions dies right after it instead.
+          if (opt_.die_at.At(DieAt::Point::kMidPush, it) && servers_[0].push.writes_done() > 0) {
+            Die("in the middle of its push of iteration", it);
+          }
           for (const auto& s : servers_) {
             if (!s.push.finished()) return false;
           }
@@ -346,11 +353,23 @@ class Worker {
         job_.windows ? "write windows and our gradient writes to finish"
                      : "our gradient writes to finish");
     pushes_sent_ += job_.num_servers;
+    if (opt_.die_at.At(DieAt::Point::kAfterPush, it) ||
+        opt_.die_at.At(DieAt::Point::kMidPush, it)) {
+      Die("after its push of iteration", it);
+    }
     sched::Duration gate{};
     for (uint32_t s = 0; s < job_.num_servers; ++s) {
       gate = std::max(gate, servers_[s].push.gate_waited() - waited_before[s]);
     }
     return std::chrono::duration<double>(gate).count();
+  }
+
+  // --die-at: the log says where, then SIGKILL (no cleanup, like a crash or the OOM killer).
+  [[noreturn]] static void Die(const char* where, uint64_t it) {
+    GW_WARN("--die-at: SIGKILL " << where << " " << it);
+    std::fflush(stderr);
+    std::raise(SIGKILL);
+    std::abort();  // not reached: SIGKILL cannot be caught
   }
 
   static int64_t Nanoseconds(double seconds) { return static_cast<int64_t>(seconds * 1e9); }

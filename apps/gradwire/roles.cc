@@ -93,6 +93,8 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "reconnect-timeout", po::value<double>(),
       "seconds to keep reconnecting to a lost server, which resumes from its checkpoint "
       "(default: --timeout; 0 = a lost server ends the worker)")(
+      "die-at", po::value<std::string>()->default_value("never"),
+      "fault tests: SIGKILL this worker at before-push:I, mid-push:I or after-push:I")(
       "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
@@ -128,6 +130,11 @@ int WorkerCommand(const std::vector<std::string>& args) {
     const double t = (*vm)["reconnect-timeout"].as<double>();
     if (!(t >= 0)) throw UsageError("--reconnect-timeout must be a number of seconds >= 0");
     opt.reconnect_timeout = std::chrono::milliseconds(static_cast<int64_t>(t * 1000));
+  }
+  try {
+    opt.die_at = DieAt::Parse((*vm)["die-at"].as<std::string>());
+  } catch (const Error& e) {
+    throw UsageError(std::string("--die-at ") + e.what());
   }
   RunWorker(job, opt);
   return 0;

@@ -1,0 +1,27 @@
+// Fault injection for the fault tests: a worker that SIGKILLs itself at one point of one
+// push, so "killed before / during / after its write" is a precise, repeatable moment and
+// not a race against a signal sent from outside.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace gw {
+
+struct DieAt {
+  enum class Point : uint8_t {
+    kNever,
+    kBeforePush,  // before the iteration's first write (or window request) is posted
+    kMidPush,     // once some, not all, of the push's writes are done (see worker.cc)
+    kAfterPush,   // once all of the push's writes are done, before the next pull
+  };
+  Point point = Point::kNever;
+  uint64_t iteration = 0;
+
+  // "before-push:I", "mid-push:I", "after-push:I" or "never". Throws gw::Error saying what
+  // is accepted.
+  static DieAt Parse(const std::string& text);
+  bool At(Point p, uint64_t it) const { return point == p && iteration == it; }
+};
+
+}  // namespace gw

@@ -1,0 +1,159 @@
+// A worker SIGKILLed before, during and after its write, under every sync rule, over both
+// transports. The kill is the worker's own (--die-at), at an exact point of one push:
+//   - BSP reports the lost worker and ends the job, or with --continue-without-lost-workers
+//     goes on without it;
+//   - ASP, SSP and R2SP go on with the others;
+// and in every case the server stays up until it decides, counts only whole pushes, and
+// applies no partial gradient.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "tests/e2e_transport.h"
+
+namespace gw::e2e {
+namespace {
+
+using std::chrono::milliseconds;
+
+enum class Point { kBefore, kMid, kAfter };
+
+struct Rule {
+  std::string name;                // test name part
+  std::vector<std::string> flags;  // --sync ...
+  bool ends_job;                   // BSP without --continue-without-lost-workers
+};
+
+const Rule kRules[] = {
+    {"bsp", {"--sync", "bsp"}, true},
+    {"bsp_continue", {"--sync", "bsp", "--continue-without-lost-workers"}, false},
+    {"asp", {"--sync", "asp"}, false},
+    {"ssp", {"--sync", "ssp:2"}, false},
+    {"r2sp", {"--sync", "r2sp", "--windows", "round-robin:warmup=5,min-window=20"}, false},
+};
+
+const char* Name(Point p) {
+  return p == Point::kBefore ? "before-push" : p == Point::kMid ? "mid-push" : "after-push";
+}
+
+class KilledWorker : public TransportE2e {
+ protected:
+  static constexpr uint32_t kWorkers = 4, kVictim = 2;
+  static constexpr uint64_t kIterations = 30, kDieAt = 10;
+
+  // One job per kill point, the victim dying at iteration kDieAt of kIterations. 1 MiB
+  // pushes in 16 parts: "mid-push" has writes done and writes to go.
+  void RunAllPoints(const Rule& rule) {
+    for (Point p : {Point::kBefore, Point::kMid, Point::kAfter}) {
+      SCOPED_TRACE(rule.name + ", worker " + std::to_string(kVictim) + " killed " + Name(p));
+      RunOne(rule, p);
+      if (HasFatalFailure()) return;
+    }
+  }
+
+  void RunOne(const Rule& rule, Point p) {
+    const std::string out = dir_ / (rule.name + "-" + Name(p));
+    std::vector<std::string> job = {"--num-workers", std::to_string(kWorkers),
+                                    "--workload",    "synthetic",
+                                    "--grad-bytes",  "1M",
+                                    "--part-bytes",  "64K",
+                                    "--iterations",  std::to_string(kIterations),
+                                    "--timeout",     "20"};
+    job.insert(job.end(), rule.flags.begin(), rule.flags.end());
+    uint16_t port = 0;
+    Proc& server = StartServer(job, &port, out);
+    ASSERT_NE(port, 0) << "the server never listened";
+    std::vector<Proc*> workers;
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+      std::vector<std::string> args = job;
+      if (w == kVictim) {
+        args.insert(args.end(), {"--die-at", std::string(Name(p)) + ":" + std::to_string(kDieAt)});
+      }
+      workers.push_back(&StartWorker(w, port, args, out));
+    }
+    const milliseconds bound(slow() ? 600000 : 60000);
+    const auto code = server.Wait(bound);
+    ASSERT_TRUE(code.has_value()) << "the server hung after the kill";
+    ASSERT_EQ(workers[kVictim]->Wait(bound), std::optional<int>(128 + SIGKILL))
+        << "the victim did not die by its --die-at:\n"
+        << workers[kVictim]->err();
+    EXPECT_EQ(CountLines(workers[kVictim]->err(), {"--die-at: SIGKILL"}), 1);
+    const std::string err = server.err();
+    EXPECT_GE(CountLines(err, {"worker " + std::to_string(kVictim) + " lost"}), 1) << err;
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+      if (w != kVictim) {
+        EXPECT_EQ(CountLines(err, {"worker " + std::to_string(w) + " lost"}), 0)
+            << "a live worker was blamed:\n"
+            << err;
+      }
+    }
+
+    if (rule.ends_job) {
+      // BSP: the job ends, saying which worker and how to go on without it.
+      EXPECT_NE(*code, 0);
+      EXPECT_GE(CountLines(err, {"worker " + std::to_string(kVictim), "lost",
+                                 "--continue-without-lost-workers"}),
+                1)
+          << err;
+      for (uint32_t w = 0; w < kWorkers; ++w) {
+        if (w != kVictim) {
+          EXPECT_TRUE(workers[w]->Wait(bound).has_value()) << "worker " << w;
+        }
+      }
+      return;
+    }
+
+    // Every other rule: the job finishes without the victim.
+    ASSERT_EQ(*code, 0) << err;
+    uint64_t survivors = 0;
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+      if (w == kVictim) continue;
+      ASSERT_EQ(workers[w]->Wait(bound), std::optional<int>(0)) << "worker " << w << ":\n"
+                                                                << workers[w]->err();
+      const size_t rows = ReadCsv(out + "/worker-" + std::to_string(w) + ".csv").rows.size();
+      EXPECT_EQ(rows, kIterations) << "worker " << w;
+      survivors += rows;
+    }
+    // Whole pushes only: the victim's first kDieAt pushes, plus the one it was killed in
+    // once that one was complete (after: always; mid: if the kernel already held the rest).
+    const std::string summary = out + "/server-0.csv";
+    const auto received = SummaryValue(summary, "pushes_received");
+    ASSERT_TRUE(received.has_value()) << ReadFile(summary);
+    const double victim = *received - static_cast<double>(survivors);
+    if (p == Point::kBefore) {
+      EXPECT_EQ(victim, kDieAt);
+    } else if (p == Point::kMid) {
+      EXPECT_TRUE(victim == kDieAt || victim == kDieAt + 1) << victim;
+    } else {
+      EXPECT_EQ(victim, kDieAt + 1);
+    }
+    EXPECT_EQ(SummaryValue(summary, "workers_lost"), std::optional<double>(1));
+    // Nothing partial was applied, and nothing whole was lost: ASP, SSP and R2SP apply every
+    // whole push; BSP-without-it applies at most every whole push (the victim's last one may
+    // have come in a round that closed without it).
+    const auto applied = SummaryValue(summary, "gradients_applied");
+    ASSERT_TRUE(applied.has_value());
+    if (rule.name == "bsp_continue") {
+      EXPECT_LE(*applied, *received);
+      EXPECT_GE(*applied, *received - 1);
+      EXPECT_EQ(SummaryValue(summary, "updates"), std::optional<double>(kIterations));
+    } else {
+      EXPECT_EQ(*applied, *received);
+    }
+  }
+};
+
+TEST_P(KilledWorker, UnderBspTheJobEndsNamingIt) { RunAllPoints(kRules[0]); }
+TEST_P(KilledWorker, UnderBspWithContinueTheOthersFinish) { RunAllPoints(kRules[1]); }
+TEST_P(KilledWorker, UnderAspTheOthersFinish) { RunAllPoints(kRules[2]); }
+TEST_P(KilledWorker, UnderSspTheOthersFinish) { RunAllPoints(kRules[3]); }
+TEST_P(KilledWorker, UnderR2spTheRingGoesOn) { RunAllPoints(kRules[4]); }
+
+INSTANTIATE_TEST_SUITE_P(Transports, KilledWorker,
+                         ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
+                         TransportName);
+
+}  // namespace
+}  // namespace gw::e2e
