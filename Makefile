@@ -6,6 +6,7 @@
 #   make windows  incast vs round-robin write windows on an emulated 1 Gbit/s star (root)
 #   make tta    time to accuracy under contention: BSP, ASP, SSP, R2SP on that star (root)
 #   make asan   ASan + UBSan build in build-asan/ running the same tests
+#   make tsan   ThreadSanitizer build in build-tsan/: the transport and ps tests, children too
 #   make test-rdma  the same tests in a soft-RoCE VM (real rdma_rxe), RDMA cases active
 #   make test-topo  emulated topologies: build each, check reachability, shaped rates, delays
 #   make test-launch  hostfile/ssh, Slurm (a local one) and mpirun launches match gradwire run
@@ -17,7 +18,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all build test run bench bench-rdma coding windows tta asan test-rdma test-topo test-launch deps format clean
+.PHONY: all build test run bench bench-rdma coding windows tta asan tsan test-rdma test-topo test-launch deps format clean
 
 all: build
 
@@ -60,6 +61,18 @@ asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan \
 	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=address,undefined"
 
+# Every test but two, with the server and worker processes they start built under TSan too
+# (a report makes a child exit 66, which fails its test). Left out: PsE2eTest, whose
+# Fashion-MNIST runs have wall-clock deadlines 5-15x too short under TSan (the same server and
+# worker code runs in the Transports/* suites); and R2spTrainsToBspAccuracy, a statistical
+# claim about turn timing that TSan's slowdown distorts.
+TSAN_CTEST_ARGS ?= -E '^PsE2eTest\.|R2spTrainsToBspAccuracy'
+tsan:
+	@$(MAKE) --no-print-directory build BUILD=build-tsan \
+	  CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=RelWithDebInfo -DGW_SANITIZE=thread"
+	cd build-tsan && TSAN_OPTIONS="second_deadlock_stack=1 history_size=4" \
+	  ctest --output-on-failure -j 1 --timeout 1800 $(TSAN_CTEST_ARGS)
+
 # The suite in a qemu VM with real soft-RoCE (experiments/softroce-vm/README.md). The VM's
 # emulated CPU has no AVX-512: its binaries are built for x86-64-v3 in their own dir. Under
 # emulation everything runs ~20-50x slower, so multi-process jobs over TCP stay on the host
@@ -94,4 +107,4 @@ format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')
 
 clean:
-	rm -rf build build-asan build-vm
+	rm -rf build build-asan build-tsan build-vm

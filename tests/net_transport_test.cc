@@ -224,6 +224,24 @@ TEST_P(TransportTest, WrongTokenOrJobIsRefusedAndOthersKeepWorking) {
       1u);
 }
 
+TEST_P(TransportTest, RefusalsFromOneSourceAreLoggedOnceNotPerAttempt) {
+  // A worker with the wrong token retrying in a loop must not flood the server's log.
+  constexpr int kAttempts = 20;
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < kAttempts; ++i) {
+    auto stranger = Client(Worker(5), "not-the-token");
+    EXPECT_THROW(stranger->Connect(ServerAddr(), kServer), Error);
+  }
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  size_t lines = 0;
+  for (size_t at = log.find("refused connection"); at != std::string::npos;
+       at = log.find("refused connection", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1u) << log;
+  EXPECT_EQ(server_->Find(Worker(5)), nullptr);
+}
+
 TEST_P(TransportTest, ControlMessagesBothWays) {
   auto client = Client(Worker(3));
   auto conn = client->Connect(ServerAddr(), kServer);

@@ -1,5 +1,6 @@
 #include "net/rdma/device.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
@@ -374,21 +375,35 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
   }
 }
 
+void RdmaDevice::LogRefusal(rdma_cm_id* id, const std::string& line) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  const sockaddr* sa = rdma_get_peer_addr(id);
+  if (sa != nullptr && sa->sa_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(sa)->sin_addr, ip, sizeof ip);
+  } else if (sa != nullptr && sa->sa_family == AF_INET6) {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, ip, sizeof ip);
+  }
+  const std::string logged = refusals_.Note(ip, line + " (" + ip + ")", RefusalLog::Clock::now());
+  if (!logged.empty()) GW_WARN(logged);
+}
+
 void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& priv) {
   CmPrivate claim;
   if (priv.size() < sizeof claim) {
+    // Logged before the destroy: it reads id's address.
+    LogRefusal(id, "refused connection: no gradwire identity in the connect request");
     rdma_reject(id, nullptr, 0);
     rdma_destroy_id(id);
-    GW_WARN("refused connection: no gradwire identity in the connect request");
     return;
   }
   std::memcpy(&claim, priv.data(), sizeof claim);
   if (claim.magic != tcp::FrameHeader::kMagic || claim.version != 1 ||
       claim.role < static_cast<uint8_t>(Role::kServer) ||
       claim.role > static_cast<uint8_t>(Role::kTool)) {
+    // Logged before the destroy: it reads id's address.
+    LogRefusal(id, "refused connection: not a gradwire peer (bad connect request)");
     rdma_reject(id, nullptr, 0);
     rdma_destroy_id(id);
-    GW_WARN("refused connection: not a gradwire peer (bad connect request)");
     return;
   }
   const PeerId peer{static_cast<Role>(claim.role), claim.rank};
@@ -408,7 +423,7 @@ void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& pr
       throw Error(std::string("rdma_accept: ") + std::strerror(errno));
     }
   } catch (const Error& e) {
-    GW_WARN("dropped connection from " << ToString(peer) << ": " << e.what());
+    LogRefusal(id, "dropped connection from " + ToString(peer) + ": " + e.what());
     if (conn) {
       rdma_reject(id, nullptr, 0);
       conn->Release();  // owns id
@@ -461,7 +476,7 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
   }
   if (!why.empty()) {
     if (calling) return SettleAttempt(conn.id(), why, true);
-    GW_WARN("refused connection: " << why);
+    LogRefusal(conn.id(), "refused connection: " + why);
     const std::vector<uint8_t> reason(why.begin(), why.end());
     return conn.SendFrame(FrameType::kHelloReject, reason, /*close_after=*/true);
   }
@@ -524,8 +539,9 @@ void RdmaDevice::CheckHandshakeDeadlines() {
     }
     if ((st == RdmaConnection::State::kHandshake || st == RdmaConnection::State::kConnecting) &&
         c->handshake_deadline() != Clock::time_point{} && now > c->handshake_deadline()) {
-      GW_WARN("dropped connection from " << ToString(c->peer()) << ": no handshake within "
-                                         << options_.handshake_timeout.count() << " ms");
+      LogRefusal(c->id(), "dropped connection from " + ToString(c->peer()) +
+                              ": no handshake within " +
+                              std::to_string(options_.handshake_timeout.count()) + " ms");
       c->Finish(false, "no handshake in time");
     }
   }

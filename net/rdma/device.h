@@ -18,6 +18,7 @@
 #include "net/device.h"
 #include "net/rdma/connection.h"
 #include "net/rdma/verbs.h"
+#include "net/refusal_log.h"
 
 namespace gw::rdma {
 
@@ -63,10 +64,13 @@ class RdmaDevice final : public Device {
   void CheckHandshakeDeadlines();
   std::vector<std::shared_ptr<RdmaConnection>> Snapshot();
   void CheckDeviceOf(rdma_cm_id* id, const std::string& what);
+  // A refused or dropped incoming connection, logged rate-limited per source IP.
+  void LogRefusal(rdma_cm_id* id, const std::string& line);
 
   DeviceOptions options_;
   CompletionQueue cq_;
   MemlockBudget budget_;
+  RefusalLog refusals_;
   ibv_context* ctx_ = nullptr;  // owned by librdmacm's device list
   ibv_context** devices_ = nullptr;
   rdma_event_channel* cm_channel_ = nullptr;

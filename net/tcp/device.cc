@@ -285,11 +285,16 @@ void TcpDevice::Accept() {
       } catch (const Error& e) {
         GW_WARN(e.what());
       }
+      boost::system::error_code ignored;
+      const std::string source = socket.remote_endpoint(ignored).address().to_string();
       auto hs = std::make_shared<Handshake>(
           *this, std::move(socket), /*initiator=*/false,
-          [this](const std::string& error, bool refused, PeerId peer, tcp::socket s) {
+          [this, source](const std::string& error, bool refused, PeerId peer, tcp::socket s) {
             if (!error.empty()) {
-              GW_WARN((refused ? "refused connection: " : "dropped connection: ") << error);
+              const std::string line = refusals_.Note(
+                  source, (refused ? "refused connection: " : "dropped connection: ") + error,
+                  RefusalLog::Clock::now());
+              if (!line.empty()) GW_WARN(line);
               return;
             }
             Adopt(std::move(s), peer);
