@@ -4,29 +4,43 @@
 
 namespace gw {
 
-std::string RefusalLog::Note(const std::string& source, const std::string& line,
+std::string RefusalLog::Note(const std::string& source, const std::string& reason,
                              Clock::time_point now) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = sources_.find(source);
-  if (it == sources_.end()) {
-    if (sources_.size() >= kMaxSources) {
-      sources_.erase(std::min_element(sources_.begin(), sources_.end(), [](auto& a, auto& b) {
+  const std::string key = source + "\n" + reason;
+  auto it = keys_.find(key);
+  uint64_t quiet = 0;
+  if (it == keys_.end()) {
+    if (keys_.size() >= kMaxSources) {
+      keys_.erase(std::min_element(keys_.begin(), keys_.end(), [](auto& a, auto& b) {
         return a.second.logged < b.second.logged;
       }));
     }
-    sources_[source] = {now, 0};
-    return line;
+    it = keys_.emplace(key, Key{now, 0}).first;
+  } else if (now - it->second.logged < kInterval) {
+    ++it->second.quiet;
+    return "";
+  } else {
+    quiet = it->second.quiet;
   }
-  Source& s = it->second;
-  if (now - s.logged < kInterval) {
-    ++s.quiet;
+  if (now - budget_start_ >= kInterval) {
+    budget_start_ = now;
+    budget_used_ = 0;
+  }
+  if (budget_used_ == kMaxLinesPerInterval) {
+    ++over_budget_;
+    it->second = {now, quiet + 1};  // counted with its own next line
     return "";
   }
-  const uint64_t quiet = s.quiet;
-  s = {now, 0};
-  return line + (quiet > 0 ? " (" + std::to_string(quiet) +
-                                 " more from it since its last line, not logged)"
-                           : "");
+  ++budget_used_;
+  it->second = {now, 0};
+  std::string line = reason + " (" + source + ")";
+  if (quiet > 0) line += "; " + std::to_string(quiet) + " more like it since its last line";
+  if (over_budget_ > 0) {
+    line += "; " + std::to_string(over_budget_) + " other refusals not logged (too many)";
+    over_budget_ = 0;
+  }
+  return line;
 }
 
 }  // namespace gw

@@ -291,9 +291,12 @@ void TcpDevice::Accept() {
           *this, std::move(socket), /*initiator=*/false,
           [this, source](const std::string& error, bool refused, PeerId peer, tcp::socket s) {
             if (!error.empty()) {
-              const std::string line = refusals_.Note(
-                  source, (refused ? "refused connection: " : "dropped connection: ") + error,
-                  RefusalLog::Clock::now());
+              // The handshake's error ends with " (ip:port)": the port changes every attempt.
+              const std::string line =
+                  refusals_.Note(source,
+                                 (refused ? "refused connection: " : "dropped connection: ") +
+                                     error.substr(0, error.rfind(" (")),
+                                 RefusalLog::Clock::now());
               if (!line.empty()) GW_WARN(line);
               return;
             }
