@@ -40,6 +40,9 @@ Address Address::Parse(const std::string& text) {
     port = rest.substr(colon + 1);
   }
   if (host.empty()) throw Error("address '" + text + "': missing host");
+  if (host.find_first_of("[]") != std::string::npos) {
+    throw Error("address '" + text + "': '[' and ']' may only enclose an IPv6 host ([::1]:9000)");
+  }
   unsigned value = 0;
   const auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
   if (ec != std::errc() || ptr != port.data() + port.size() || value > 65535) {

@@ -39,8 +39,7 @@ void GatedPush::OnGrant(uint64_t iteration, sched::TimePoint now, int64_t window
   if (!gated_ || iteration != iteration_ || posted_ == writes_.size()) return;
   // The server's deadline is on its clock; ours starts when the grant arrives, so our
   // window ends later than the server's by the grant's one-way delay.
-  gate_.OnGrant(
-      now, window_ns < 0 ? sched::TimePoint::max() : now + std::chrono::nanoseconds(window_ns));
+  gate_.OnGrant(now, sched::LocalDeadline(now, window_ns));
   Pump(now);
 }
 

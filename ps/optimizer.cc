@@ -57,7 +57,8 @@ class TermParser {
 
   // Exactly these keys, nothing else.
   void Expect(std::initializer_list<const char*> keys) const {
-    for (const auto& [key, value] : args_) {
+    for (const auto& arg : args_) {
+      const std::string& key = arg.first;  // clang 14 cannot capture a structured binding
       if (std::find_if(keys.begin(), keys.end(), [&](const char* k) { return key == k; }) ==
           keys.end()) {
         Fail(text_, name_ + " takes no \"" + key + "\"");
@@ -96,7 +97,12 @@ LrSchedule LrSchedule::Parse(const std::string& text, double base_lr) {
   LrSchedule s;
   s.base_lr = base_lr;
   std::string rest = text;
-  const size_t plus = text.find('+');
+  // '+' joins the warmup to the schedule; right after an 'e' it is an exponent's sign.
+  size_t plus = text.find('+');
+  while (plus != std::string::npos && plus > 0 &&
+         (text[plus - 1] == 'e' || text[plus - 1] == 'E')) {
+    plus = text.find('+', plus + 1);
+  }
   if (plus != std::string::npos) {
     TermParser warmup(text, text.substr(0, plus));
     if (warmup.name() != "warmup") Fail(text, "only warmup:steps=W may precede '+'");

@@ -10,6 +10,15 @@ void WindowGate::OnRequest(TimePoint now) {
   asked_at_ = now;
 }
 
+TimePoint LocalDeadline(TimePoint arrival, int64_t window_ns) {
+  Duration::rep end = 0;
+  if (window_ns < 0 ||
+      __builtin_add_overflow(arrival.time_since_epoch().count(), window_ns, &end)) {
+    return TimePoint::max();
+  }
+  return TimePoint(Duration(end));
+}
+
 void WindowGate::OnGrant(TimePoint start, TimePoint deadline) {
   if (open_ && start < deadline_) {
     held_ += std::max(start - start_, Duration::zero());  // still open: new deadline only

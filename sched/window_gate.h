@@ -18,6 +18,11 @@
 
 namespace gw::sched {
 
+// The deadline of a grant that arrived at `arrival` with a window of `window_ns` (the
+// server's WindowGrantMsg, untrusted): TimePoint::max() for an open-ended (negative) window,
+// and for one so long that the sum does not fit; otherwise arrival + window_ns.
+TimePoint LocalDeadline(TimePoint arrival, int64_t window_ns);
+
 class WindowGate {
  public:
   // A push is ready and a window was asked for.

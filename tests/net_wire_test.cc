@@ -46,6 +46,18 @@ TEST(Wire, HeaderRejectsBadMagicTypeAndOversizedControl) {
   EXPECT_FALSE(ParseHeader(std::span<const uint8_t>(bytes.data(), 31), &why));
 }
 
+// A control frame's imm is its 16-bit type: 0x10001 used to be taken for type 1 (a join).
+TEST(Wire, HeaderRejectsAControlTypeBeyond16Bits) {
+  FrameHeader h;
+  h.type = FrameType::kControl;
+  h.imm = 0xffff;
+  std::string why;
+  EXPECT_TRUE(ParseHeader(EncodeHeader(h), &why)) << why;
+  h.imm = 0x10001;
+  EXPECT_FALSE(ParseHeader(EncodeHeader(h), &why));
+  EXPECT_NE(why.find("16 bits"), std::string::npos) << why;
+}
+
 TEST(Wire, HelloRoundTripAndRejects) {
   Hello h;
   h.peer = {Role::kWorker, 12};
@@ -74,6 +86,18 @@ TEST(Wire, HelloRoundTripAndRejects) {
   EXPECT_NE(why.find("version"), std::string::npos);
 }
 
+// Found by hello_fuzz: byte 3 was ignored, so two different hellos parsed the same.
+TEST(Wire, HelloRefusesANonZeroReservedByte) {
+  Hello h;
+  h.peer = {Role::kServer, 1};
+  auto bytes = EncodeHello(h);
+  ASSERT_EQ(bytes[3], 0);
+  bytes[3] = 1;
+  std::string why;
+  EXPECT_FALSE(ParseHello(bytes, &why));
+  EXPECT_NE(why.find("reserved"), std::string::npos) << why;
+}
+
 TEST(Wire, CheckHelloRefusesOtherJobsAndTokens) {
   Hello h;
   h.peer = {Role::kWorker, 3};
@@ -100,6 +124,16 @@ TEST(Address, ParsesAndRejects) {
   EXPECT_THROW(Address::Parse("tcp://h:70000"), Error);
   EXPECT_THROW(Address::Parse("tcp://:80"), Error);
   EXPECT_THROW(Address::Parse("tcp://h:8x"), Error);
+}
+
+// config_fuzz's round trip: these parsed, but their ToString ("tcp://[a]:b]:1", "tcp://[a:1") did
+// not parse back.
+TEST(Address, RefusesBracketsInsideTheHost) {
+  EXPECT_THROW(Address::Parse("a]:b:1"), Error);
+  EXPECT_THROW(Address::Parse("[[a]:1"), Error);
+  EXPECT_THROW(Address::Parse("tcp://h]:1"), Error);
+  const Address v6 = Address::Parse("rdma://[fe80::1]:7000");
+  EXPECT_EQ(Address::Parse(v6.ToString()).host, "fe80::1");
 }
 
 }  // namespace

@@ -97,6 +97,21 @@ TEST(LrSchedule, ToStringRoundTrips) {
   }
 }
 
+// Found by config_fuzz: ToString writes a large gamma as "1.1111111111111112e+67", whose '+'
+// Parse took for the one after a warmup term, refusing the text.
+TEST(LrSchedule, ExponentSignIsNotTheWarmupPlus) {
+  LrSchedule s;
+  s.kind = "step";
+  s.every = 100;
+  s.gamma = 1.1111111111111112e+67;
+  EXPECT_EQ(LrSchedule::Parse(s.ToString(), 0.1).gamma, s.gamma);
+  EXPECT_EQ(LrSchedule::Parse("step:every=1,gamma=1e+2", 0.1).gamma, 100);
+  const LrSchedule w = LrSchedule::Parse("warmup:steps=5+step:every=1,gamma=1E+2", 0.1);
+  EXPECT_EQ(w.warmup, 5u);
+  EXPECT_EQ(w.gamma, 100);
+  EXPECT_THROW(LrSchedule::Parse("step:every=1,gamma=2+cosine:total=5", 0.1), Error);
+}
+
 TEST(LrSchedule, RejectsBadText) {
   for (const char* text : {"",
                            "linear",

@@ -488,6 +488,19 @@ TEST(WindowScheduler, OutOfRangeWorkerThrows) {
 // ---------------------------------------------------------------------------------------------
 // WindowGate
 
+// Checked by control_message_fuzz: a grant's window_ns comes from the network, and arrival +
+// window_ns overflowed (a deadline before the arrival: the window closed at once).
+TEST(WindowGate, LocalDeadlineOfAGrantSaturatesInsteadOfOverflowing) {
+  const TimePoint arrival{Duration(1'000'000'000'000)};
+  EXPECT_EQ(LocalDeadline(arrival, 5'000'000), arrival + 5ms);
+  EXPECT_EQ(LocalDeadline(arrival, 0), arrival);
+  EXPECT_EQ(LocalDeadline(arrival, -1), TimePoint::max());
+  EXPECT_EQ(LocalDeadline(arrival, INT64_MIN), TimePoint::max());
+  EXPECT_EQ(LocalDeadline(arrival, INT64_MAX), TimePoint::max());
+  EXPECT_EQ(LocalDeadline(TimePoint::max(), 1), TimePoint::max());
+  EXPECT_EQ(LocalDeadline(arrival, INT64_MAX - 1'000'000'000'000), TimePoint(Duration(INT64_MAX)));
+}
+
 TEST(WindowGate, MayPostOnlyInsideTheWindow) {
   WindowGate gate;
   EXPECT_FALSE(gate.MayPost(At(0ms)));

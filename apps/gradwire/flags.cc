@@ -1,6 +1,8 @@
 #include "apps/gradwire/flags.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -37,6 +39,21 @@ std::optional<T> First(std::optional<T> a, std::optional<T> b) {
   return a ? a : b;
 }
 
+// "%word%" somewhere in text: boost::program_options' placeholder syntax.
+bool HasPlaceholder(const std::string& text) {
+  for (size_t open = text.find('%'); open != std::string::npos;) {
+    const size_t close = text.find('%', open + 1);
+    if (close == std::string::npos) return false;
+    const std::string word = text.substr(open + 1, close - open - 1);
+    if (!word.empty() &&
+        word.find_first_not_of("abcdefghijklmnopqrstuvwxyz_") == std::string::npos) {
+      return true;
+    }
+    open = close;
+  }
+  return false;
+}
+
 }  // namespace
 
 LauncherEnv LauncherEnv::Read() {
@@ -69,6 +86,9 @@ uint64_t ParseBytes(const std::string& text, const std::string& flag) {
   }
   if (ec != std::errc() || p == text.data()) {
     throw UsageError("--" + flag + " '" + text + "': expected a size like 4096, 64K, 100M, 1G");
+  }
+  if (value > UINT64_MAX / mult) {
+    throw UsageError("--" + flag + " '" + text + "': does not fit in 64 bits");
   }
   return value * mult;
 }
@@ -151,6 +171,12 @@ std::optional<po::variables_map> Parse(const std::string& command, const std::st
     po::store(po::command_line_parser(args).options(all).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
+    // Boost 1.74 formats what() by substituting placeholders like %option% with the offending
+    // token until none is left: a token that holds one makes that loop endless.
+    if (std::any_of(args.begin(), args.end(), HasPlaceholder)) {
+      throw UsageError("bad flags; an argument contains a %word% placeholder (see: gradwire " +
+                       command + " --help)");
+    }
     throw UsageError(std::string(e.what()) + " (see: gradwire " + command + " --help)");
   }
   if (vm.count("help")) {
@@ -212,7 +238,10 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.iterations = vm["iterations"].as<uint64_t>();
     j.eval_every = vm["eval-every"].as<uint64_t>();
     const double timeout = vm["timeout"].as<double>();
-    if (!(timeout > 0)) throw UsageError("--timeout must be a positive number of seconds");
+    // At most ~11.6 days, as every time in sched/: deadlines computed from it cannot overflow.
+    if (!(timeout > 0) || !(timeout <= 1e6)) {
+      throw UsageError("--timeout must be a positive number of seconds, at most 1e6");
+    }
     j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
     if (j.coding) CodedShape::Check(j);
@@ -258,7 +287,13 @@ std::vector<std::string> Forwarded(const po::variables_map& vm,
       }
       const auto& v = vm[name].value();
       if (const auto* s = boost::any_cast<std::string>(&v)) {
-        out.push_back("--" + name + "=" + *s);
+        // "--name=" is refused (the value must follow the '='): an empty one goes apart.
+        if (s->empty()) {
+          out.push_back("--" + name);
+          out.push_back("");
+        } else {
+          out.push_back("--" + name + "=" + *s);
+        }
       } else if (const auto* b = boost::any_cast<bool>(&v)) {
         if (*b) out.push_back("--" + name);
       } else if (const auto* d = boost::any_cast<double>(&v)) {

@@ -46,6 +46,10 @@ std::optional<FrameHeader> ParseHeader(std::span<const uint8_t> bytes, std::stri
     *why = "unknown frame type " + std::to_string(t);
     return std::nullopt;
   }
+  if (h.type == FrameType::kControl && h.imm > UINT16_MAX) {
+    *why = "control frame of type " + std::to_string(h.imm) + ", more than 16 bits";
+    return std::nullopt;
+  }
   if (h.length > MaxPayload(h.type)) {
     *why = "frame of type " + std::to_string(t) + " announces " + std::to_string(h.length) +
            " payload bytes, more than its limit " + std::to_string(MaxPayload(h.type));
@@ -100,6 +104,10 @@ std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why
   const uint8_t role = bytes[2];
   if (role < static_cast<uint8_t>(Role::kServer) || role > static_cast<uint8_t>(Role::kTool)) {
     *why = "unknown role " + std::to_string(role);
+    return std::nullopt;
+  }
+  if (bytes[3] != 0) {
+    *why = "hello reserved byte is " + std::to_string(bytes[3]) + ", not 0";
     return std::nullopt;
   }
   h.peer.role = static_cast<Role>(role);

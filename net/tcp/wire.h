@@ -46,8 +46,9 @@ static_assert(sizeof(FrameHeader) == FrameHeader::kSize, "header is packed to 32
 using HeaderBytes = std::array<uint8_t, FrameHeader::kSize>;
 
 HeaderBytes EncodeHeader(const FrameHeader& h);
-// Parses and checks magic, type and the payload bound of non-write frames (a write's bound is
-// the target region's, checked by the connection). On failure returns nullopt and sets *why.
+// Parses and checks magic, type, a control frame's 16-bit type and the payload bound of
+// non-write frames (a write's bound is the target region's, checked by the connection). On
+// failure returns nullopt and sets *why.
 std::optional<FrameHeader> ParseHeader(std::span<const uint8_t> bytes, std::string* why);
 
 struct Hello {

@@ -1,0 +1,88 @@
+// The gradwire command line (apps/gradwire/flags.h): sizes, the job a command line makes, and
+// the flags forwarded to child processes. Regressions from fuzzing (tests/fuzz/).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apps/gradwire/flags.h"
+
+namespace gw::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The job and the forwarded flags of `gradwire run <args>` with no launcher variables.
+struct Parsed {
+  JobConfig job;
+  std::vector<std::string> forwarded;
+};
+
+Parsed RunArgs(const std::vector<std::string>& args) {
+  const po::options_description job = JobFlags(), conn = ConnectionFlags();
+  po::options_description all;
+  all.add(job).add(conn);
+  const auto vm = Parse("run", "", all, args);
+  if (!vm) throw UsageError("--help");
+  return {JobFrom(*vm, LauncherEnv{}), Forwarded(*vm, {job, conn})};
+}
+
+std::string UsageErrorOf(const std::vector<std::string>& args) {
+  try {
+    RunArgs(args);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(FlagsTest, ParseBytesReadsUnits) {
+  EXPECT_EQ(ParseBytes("4096", "x"), 4096u);
+  EXPECT_EQ(ParseBytes("64K", "x"), 64u << 10);
+  EXPECT_EQ(ParseBytes("100M", "x"), 100u << 20);
+  EXPECT_EQ(ParseBytes("3GiB", "x"), 3ull << 30);
+  EXPECT_EQ(ParseBytes("17179869183G", "x"), 17179869183ull << 30);  // the largest in G
+  EXPECT_THROW(ParseBytes("4T", "x"), UsageError);
+  EXPECT_THROW(ParseBytes("M", "x"), UsageError);
+}
+
+// Was 18446744073709551615G == 2^64 - 2^30: the product wrapped silently.
+TEST(FlagsTest, ParseBytesRefusesSizesBeyond64Bits) {
+  EXPECT_THROW(ParseBytes("17179869184G", "x"), UsageError);
+  EXPECT_THROW(ParseBytes("18446744073709551615G", "x"), UsageError);
+  EXPECT_THROW(ParseBytes("18014398509481984K", "x"), UsageError);
+  EXPECT_EQ(ParseBytes("18446744073709551615", "x"), UINT64_MAX);
+}
+
+// Was undefined behaviour (a double beyond int64 converted to milliseconds).
+TEST(FlagsTest, TimeoutIsBounded) {
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--timeout=1e300"}), HasSubstr("--timeout"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--timeout=inf"}), HasSubstr("--timeout"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--timeout=0"}), HasSubstr("--timeout"));
+  EXPECT_EQ(RunArgs({"--num-workers=2", "--timeout=1e6"}).job.timeout,
+            std::chrono::milliseconds(1'000'000'000));
+}
+
+// Was "--job-id=", which the child process refused: `gradwire run --job-id ""` failed.
+TEST(FlagsTest, ForwardedEmptyValuesReadBackInTheChild) {
+  const Parsed parent = RunArgs({"--num-workers=2", "--job-id", "", "--rdma-device", ""});
+  std::vector<std::string> child_args = parent.forwarded;
+  child_args.push_back("--num-workers=2");
+  const Parsed child = RunArgs(child_args);
+  EXPECT_EQ(child.forwarded, parent.forwarded);
+  EXPECT_EQ(child.job.Fingerprint(), parent.job.Fingerprint());
+}
+
+// Was an endless loop inside boost::program_options while formatting the error message
+// (without the fix this test hangs until ctest's timeout).
+TEST(FlagsTest, AnUnknownFlagHoldingAPlaceholderIsRefusedNotHung) {
+  EXPECT_THAT(UsageErrorOf({"--workloa%original_token%", "--num-workers=2"}),
+              HasSubstr("placeholder"));
+  EXPECT_THAT(UsageErrorOf({"--no-such-flag=5%"}), HasSubstr("no-such-flag"));
+}
+
+}  // namespace
+}  // namespace gw::cli

@@ -1,0 +1,220 @@
+// Writes the seed corpora of the fuzz targets: valid inputs made by the project's own encoders
+// (and parsers' canonical texts), plus a few edge cases next to what the parsers refuse.
+//   make_seeds <corpus dir>   writes <dir>/<target>/<name> for every target
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "coding/scheme.h"
+#include "coding/straggler.h"
+#include "net/imm.h"
+#include "net/tcp/wire.h"
+#include "ps/messages.h"
+#include "sched/window_spec.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Bytes = std::vector<uint8_t>;
+
+fs::path root;
+
+void Write(const std::string& target, const std::string& name, const Bytes& bytes) {
+  const fs::path dir = root / target;
+  fs::create_directories(dir);
+  std::ofstream(dir / name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
+}
+
+Bytes Of(const std::string& s) { return {s.begin(), s.end()}; }
+
+void FrameHeaders() {
+  using gw::tcp::FrameHeader;
+  using gw::tcp::FrameType;
+  auto header = [](FrameType type, uint32_t imm, uint32_t region, uint64_t offset,
+                   uint64_t length) {
+    FrameHeader h;
+    h.type = type;
+    h.imm = imm;
+    h.region = region;
+    h.offset = offset;
+    h.length = length;
+    const auto b = gw::tcp::EncodeHeader(h);
+    return Bytes(b.begin(), b.end());
+  };
+  Write("frame_header", "hello", header(FrameType::kHello, 0, 0, 0, 30));
+  Write("frame_header", "hello-accept", header(FrameType::kHelloAccept, 0, 0, 0, 30));
+  Write("frame_header", "hello-reject", header(FrameType::kHelloReject, 0, 0, 0, 11));
+  Write("frame_header", "write", header(FrameType::kWrite, gw::Imm::Encode(5, 3), 2, 4096, 65536));
+  Write("frame_header", "control", header(FrameType::kControl, 9, 0, 0, 24));
+  Write("frame_header", "bye", header(FrameType::kBye, 0, 0, 0, 0));
+  // Edge cases: one past the hello bound, an unknown type, a control type beyond 16 bits, a
+  // truncated header.
+  Write("frame_header", "edge-hello-too-long",
+        header(FrameType::kHello, 0, 0, 0, gw::tcp::Hello::kMaxBytes + 1));
+  Write("frame_header", "edge-type-7", header(static_cast<FrameType>(7), 0, 0, 0, 0));
+  Write("frame_header", "edge-control-type-17-bits", header(FrameType::kControl, 0x10001, 0, 0, 8));
+  Bytes short_header = header(FrameType::kBye, 0, 0, 0, 0);
+  short_header.pop_back();
+  Write("frame_header", "edge-31-bytes", short_header);
+}
+
+void Hellos() {
+  using gw::tcp::Hello;
+  auto hello = [](gw::Role role, uint32_t rank, const std::string& job, const std::string& token) {
+    Hello h;
+    h.peer = {role, rank};
+    h.job_id = job;
+    h.token = token;
+    return gw::tcp::EncodeHello(h);
+  };
+  Write("hello", "worker", hello(gw::Role::kWorker, 3, "gradwire", "s3cret"));
+  Write("hello", "server", hello(gw::Role::kServer, 0, "gradwire", ""));
+  Write("hello", "tool", hello(gw::Role::kTool, 0xffffffff, "", ""));
+  Write("hello", "longest",
+        hello(gw::Role::kWorker, 1, std::string(Hello::kMaxString, 'j'),
+              std::string(Hello::kMaxString, 't')));
+  // Edge cases: a string one byte too long, a trailing byte, a truncated token.
+  Bytes too_long = hello(gw::Role::kWorker, 1, std::string(Hello::kMaxString, 'j'), "");
+  too_long[8] = Hello::kMaxString + 1;
+  too_long.push_back('j');
+  Write("hello", "edge-string-too-long", too_long);
+  Bytes trailing = hello(gw::Role::kWorker, 1, "job", "t");
+  trailing.push_back(0);
+  Write("hello", "edge-trailing-byte", trailing);
+  Bytes truncated = hello(gw::Role::kWorker, 1, "job", "token");
+  truncated.pop_back();
+  Write("hello", "edge-truncated", truncated);
+}
+
+template <typename T>
+void Control(const std::string& name, gw::MsgType type, const T& msg) {
+  Bytes b(2);
+  const auto t = static_cast<uint16_t>(type);
+  b[0] = static_cast<uint8_t>(t & 0xff);
+  b[1] = static_cast<uint8_t>(t >> 8);
+  const Bytes payload = gw::Encode(msg);
+  b.insert(b.end(), payload.begin(), payload.end());
+  Write("control_message", name, b);
+}
+
+void ControlMessages() {
+  using gw::MsgType;
+  Control("join", MsgType::kJoin, gw::JoinMsg{0x1234abcd, {1, 0, 0, 4096}});
+  Control("welcome", MsgType::kWelcome, gw::WelcomeMsg{{2, 0x7f0000001000, 77, 8192}, 0, 2048});
+  Control("closed", MsgType::kClosed, gw::RoundMsg{12});
+  Control("skipped", MsgType::kSkipped, gw::RoundMsg{12});
+  Control("window-request", MsgType::kWindowRequest, gw::WindowRequestMsg{7, 2000000, 50000});
+  Control("window-grant", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000});
+  Control("window-grant-open", MsgType::kWindowGrant,
+          gw::WindowGrantMsg{7, gw::WindowGrantMsg::kOpenEnded});
+  Control("edge-window-grant-longest", MsgType::kWindowGrant, gw::WindowGrantMsg{7, INT64_MAX});
+  Bytes abort = {static_cast<uint8_t>(MsgType::kAbort), 0};
+  const Bytes why = gw::EncodeText("flags differ");
+  abort.insert(abort.end(), why.begin(), why.end());
+  Write("control_message", "abort", abort);
+  Write("control_message", "done", {static_cast<uint8_t>(MsgType::kDone), 0});
+}
+
+Bytes Idx(uint32_t magic, const std::vector<uint32_t>& dims, size_t data_bytes) {
+  Bytes b;
+  auto put32 = [&](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
+  };
+  put32(magic);
+  for (const uint32_t d : dims) put32(d);
+  for (size_t i = 0; i < data_bytes; ++i) b.push_back(static_cast<uint8_t>(i * 37));
+  return b;
+}
+
+void IdxFiles() {
+  Write("idx", "images", Idx(0x803, {2, 4, 3}, 24));
+  Write("idx", "labels", Idx(0x801, {5}, 5));
+  Write("idx", "matrix", Idx(0x802, {3, 2}, 6));
+  Write("idx", "edge-zero-dim", Idx(0x803, {2, 0, 3}, 0));
+  Write("idx", "edge-overflowing-dims", Idx(0x803, {1u << 31, 1u << 31, 4}, 0));
+  Write("idx", "edge-one-byte-short", Idx(0x801, {5}, 4));
+  Write("idx", "edge-four-dims", Idx(0x804, {1, 1, 1, 1}, 1));
+}
+
+// config_fuzz: the first byte picks the parser (low 3 bits) and the worker count (high 5).
+void Config(const std::string& name, int parser, int workers, const std::string& text) {
+  Bytes b = {static_cast<uint8_t>(((workers - 1) << 3) | parser)};
+  const Bytes t = Of(text);
+  b.insert(b.end(), t.begin(), t.end());
+  Write("config", name, b);
+}
+
+void ConfigTexts() {
+  using gw::sched::WindowSpec;
+  Config("window-burst", 0, 4, WindowSpec::Parse("burst").ToString());
+  Config("window-round-robin", 0, 4, WindowSpec::Parse("round-robin").ToString());
+  Config("window-slots", 0, 4, WindowSpec::Parse("slots:period=20,slot=5").ToString());
+  Config("window-racks", 0, 5, WindowSpec::Parse("topology:racks=2").ToString());
+  Config("window-rack-of", 0, 4, "topology:rack-of=0+0+1+1,min-window=2.5");
+  using gw::coding::CodingSpec;
+  for (const char* s :
+       {"uncoded", "replication:r=2", "gc-fr:s=1", "gc-cr:s=2", "mm:r=3", "mds:k=3"}) {
+    const std::string text = CodingSpec::Parse(s).ToString();
+    Config("coding-" + text.substr(0, text.find(':')), 1, 6, text);
+  }
+  using gw::coding::StragglerModel;
+  for (const char* s : {"none", "shifted-exp:mu=1,base=0.01", "non-persistent:mu=1,alpha=0.5",
+                        "persistent:workers=0+2,factor=3", "fail-stop:worker=1,at=5,seed=9"}) {
+    const std::string text = StragglerModel::Parse(s).ToString();
+    Config("straggler-" + text.substr(0, text.find(':')), 2, 4, text);
+  }
+  Config("sync-bsp", 3, 4, "bsp");
+  Config("sync-ssp", 3, 4, "ssp:3");
+  Config("lr-step", 4, 4, "step:every=100,gamma=0.5");
+  Config("lr-warmup-cosine", 4, 4, "warmup:steps=50+cosine:total=1000");
+  Config("address-tcp", 5, 4, "tcp://127.0.0.1:9000");
+  Config("address-rdma-v6", 5, 4, "rdma://[fe80::1]:7000");
+  Config("address-bare", 5, 4, "node-3:65535");
+  Config("spec-text", 6, 4, "name:a=1,b=x=y,c=");
+  Config("bytes-100M", 7, 4, "100M");
+  Config("bytes-plain", 7, 4, "4096");
+  Config("edge-bytes-huge", 7, 4, "18446744073709551615G");
+}
+
+void Flags(const std::string& name, const std::vector<std::string>& args) {
+  Bytes b;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (i > 0) b.push_back(0);
+    b.insert(b.end(), args[i].begin(), args[i].end());
+  }
+  Write("flags", name, b);
+}
+
+void FlagLists() {
+  Flags("minimal", {"--num-workers=4"});
+  Flags("synthetic", {"--num-workers", "8", "--num-servers=2", "--workload=synthetic",
+                      "--grad-bytes=100M", "--part-bytes=1M", "--sync=ssp:2"});
+  Flags("r2sp", {"--num-workers=4", "--sync=r2sp", "--windows=round-robin:warmup=6",
+                 "--lr-schedule=warmup:steps=5+cosine:total=100", "--timeout=2.5"});
+  Flags("coded", {"--num-workers=6", "--workload=linreg", "--coding=mds:k=4",
+                  "--straggler=shifted-exp:mu=2,seed=3", "--job-id=j1", "--log-level=warn"});
+  Flags("slots", {"--num-workers=3", "--windows=slots:period=30,slot=10", "--momentum=0",
+                  "--congestion=system", "--continue-without-lost-workers"});
+  Flags("edge-no-workers", {"--workload=softmax"});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_seeds <corpus dir>\n");
+    return 2;
+  }
+  root = argv[1];
+  FrameHeaders();
+  Hellos();
+  ControlMessages();
+  IdxFiles();
+  ConfigTexts();
+  FlagLists();
+  return 0;
+}

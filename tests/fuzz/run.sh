@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every libFuzzer target of a GW_FUZZ build over a scratch copy of its committed seed
+# corpus (tests/fuzz/corpus/<target>/) for a fixed time each; new inputs stay in the scratch
+# dir, never in the tree. A crash, leak, timeout or violated property in any target fails the
+# run (after the other targets ran) and prints the reproducer's path (rerun it: <target
+# binary> <reproducer>).
+#   tests/fuzz/run.sh <fuzz build dir> [seconds per target]
+set -euo pipefail
+build=${1:?usage: run.sh <fuzz build dir> [seconds per target]}
+seconds=${2:-20}
+here=$(cd "$(dirname "$0")" && pwd)
+scratch="$build/fuzz-run"
+
+failed=0
+for corpus in "$here"/corpus/*/; do
+  target=$(basename "$corpus")
+  binary="$build/tests/fuzz/${target}_fuzz"
+  [[ -x "$binary" ]] || { echo "fuzz: $binary missing (build $build first)" >&2; exit 1; }
+  work="$scratch/$target"
+  rm -rf "$work" && mkdir -p "$work/corpus" "$work/artifacts"
+  cp "$corpus"/* "$work/corpus/"
+  log="$work/fuzz.log"
+  if "$binary" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$work/artifacts/" "$work/corpus" >"$log" 2>&1; then
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+    secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
+    ((${secs:-0} > 0)) || secs=1
+    edges=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    echo "fuzz: $target ok: ${runs:-?} runs in ${secs:-?} s ($((${runs:-0} / secs)) exec/s)," \
+      "coverage ${edges:-?} edges, corpus $(ls "$work/corpus" | wc -l) inputs"
+  else
+    failed=1
+    echo "fuzz: $target FAILED; what went wrong (whole log: $log):" >&2
+    grep -E 'property violated|refused|unexpected|runtime error|ERROR:|SUMMARY:' "$log" |
+      head -20 >&2 || true
+    for repro in "$work"/artifacts/*; do
+      [[ -e "$repro" ]] && echo "fuzz: $target reproducer: $repro (rerun: $binary $repro)" >&2
+    done
+  fi
+done
+exit "$failed"
