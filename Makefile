@@ -11,7 +11,8 @@
 #               in build-fuzz/: frame_header, hello, control_message, idx, config, flags;
 #               the long run: make fuzz FUZZ_SECONDS=600
 #   make test-rdma  the same tests in a soft-RoCE VM (real rdma_rxe), RDMA cases active
-#   make test-topo  emulated topologies: build each, check reachability, shaped rates, delays
+#   make test-topo  emulated topologies: build each, check reachability, shaped rates, delays;
+#                   a worker's link cut and restored mid-job
 #   make test-launch  hostfile/ssh, Slurm (a local one) and mpirun launches match gradwire run
 #   make bench-rdma RDMA write bandwidth/latency beside ib_write_bw/ib_write_lat in that VM
 #   make deps   apt-get install whatever of debian-packages.txt is missing (as root)
@@ -103,6 +104,7 @@ test-rdma:
 # Both as root on this kind of machine (network namespaces; a local Slurm, sshd, mpirun).
 test-topo: build
 	experiments/topo/test.sh
+	experiments/topo/link_cut_test.sh $(BUILD)/apps/gradwire/gradwire
 
 test-launch: build
 	experiments/launch/test.sh $(BUILD)/apps/gradwire/gradwire

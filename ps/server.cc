@@ -708,6 +708,21 @@ class Server {
       }
       return;
     }
+    // A rule that can go on without a worker loses the ones holding it back (a stalled process,
+    // a cut link: alive to TCP, silent to us) instead of ending the job.
+    if (!job_.coding && (job_.sync.kind != SyncKind::kBsp || job_.continue_without_lost)) {
+      const uint64_t laggard = rule_.min_live_clock();
+      for (uint32_t w = 0; w < job_.num_workers; ++w) {
+        WorkerState& ws = workers_[w];
+        if (ws.done || ws.lost || (ws.joined && rule_.clock(w) != laggard)) continue;
+        if (ws.conn) ws.conn->Abort("silent for " + Seconds(job_.timeout));
+        Lose(w, ws.joined
+                    ? "silent for " + Seconds(job_.timeout) + " (stalled, or its link is down)"
+                    : "never joined within " + Seconds(job_.timeout));
+      }
+      last_progress_ = Clock::now();
+      return;
+    }
     std::string who;
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
       const auto& ws = workers_[w];

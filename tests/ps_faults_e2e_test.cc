@@ -1,5 +1,6 @@
-// A worker SIGKILLed before, during and after its write, under every sync rule, over both
-// transports. The kill is the worker's own (--die-at), at an exact point of one push:
+// A worker SIGKILLed before, during and after its write, or stalled past the timeout, under
+// every sync rule, over both transports. The kill is the worker's own (--die-at), at an exact point
+// of one push:
 //   - BSP reports the lost worker and ends the job, or with --continue-without-lost-workers
 //     goes on without it;
 //   - ASP, SSP and R2SP go on with the others;
@@ -146,6 +147,54 @@ class KilledWorker : public TransportE2e {
 };
 
 TEST_P(KilledWorker, UnderBspTheJobEndsNamingIt) { RunAllPoints(kRules[0]); }
+
+// A worker stopped (SIGSTOP: alive to TCP and RDMA, silent to us) for longer than --timeout,
+// under every rule that can go on without it: it is lost by name and the others finish.
+class StalledWorker : public TransportE2e {
+ protected:
+  void Run(const Rule& rule) {
+    constexpr uint32_t kWorkers = 3, kVictim = 1;
+    const std::string iterations = slow() ? "150" : "1500";
+    std::vector<std::string> job = {"--num-workers", std::to_string(kWorkers),
+                                    "--workload",    "synthetic",
+                                    "--grad-bytes",  "1M",
+                                    "--part-bytes",  "256K",
+                                    "--iterations",  iterations,
+                                    "--timeout",     slow() ? "20" : "3"};
+    job.insert(job.end(), rule.flags.begin(), rule.flags.end());
+    Proc* server = nullptr;
+    std::vector<Proc*> workers;
+    ASSERT_TRUE(StartJob(job, kWorkers, &server, &workers));
+    // Some iterations in (any moment of the run would do), the victim stops.
+    std::this_thread::sleep_for(milliseconds(slow() ? 5000 : 500));
+    ASSERT_FALSE(server->Poll()) << "the job ended before the stop: make it longer";
+    workers[kVictim]->Signal(SIGSTOP);
+    const auto code = server->Wait(milliseconds(slow() ? 900000 : 120000));
+    workers[kVictim]->Signal(SIGCONT);
+    ASSERT_EQ(code, std::optional<int>(0)) << server->err();
+    EXPECT_GE(CountLines(server->err(), {"worker 1 lost", "silent"}) +
+                  CountLines(server->err(), {"worker 1 lost", "did not take the final model"}),
+              1)
+        << server->err();
+    EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(1));
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+      if (w == kVictim) continue;
+      ASSERT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << workers[w]->err();
+      EXPECT_EQ(ReadCsv(dir_ / ("worker-" + std::to_string(w) + ".csv")).rows.size(),
+                std::stoul(iterations));
+    }
+  }
+};
+
+TEST_P(StalledWorker, UnderBspWithContinueIsLostAndTheOthersFinish) { Run(kRules[1]); }
+TEST_P(StalledWorker, UnderAspIsLostAndTheOthersFinish) { Run(kRules[2]); }
+TEST_P(StalledWorker, UnderSspIsLostAndTheOthersFinish) { Run(kRules[3]); }
+TEST_P(StalledWorker, UnderR2spIsLostAndTheRingGoesOn) { Run(kRules[4]); }
+
+INSTANTIATE_TEST_SUITE_P(Transports, StalledWorker,
+                         ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
+                         TransportName);
+
 TEST_P(KilledWorker, UnderBspWithContinueTheOthersFinish) { RunAllPoints(kRules[1]); }
 TEST_P(KilledWorker, UnderAspTheOthersFinish) { RunAllPoints(kRules[2]); }
 TEST_P(KilledWorker, UnderSspTheOthersFinish) { RunAllPoints(kRules[3]); }
