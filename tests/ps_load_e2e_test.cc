@@ -76,6 +76,11 @@ TEST_P(PsLoad, ThirtyTwoWorkersThousandIterationsAccountForEveryPush) {
   // Flat memory: the peak of the run's last quarter is within 2 MiB (or 5 %) of the peak
   // of its second quarter, when every buffer has been allocated. A per-push leak of 64
   // bytes over the last half's 16,000 pushes would already show as 1 MiB.
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine keeps freed blocks (up to 256 MB) away from reuse: RSS grows by design.
+  // The counts above still hold; flatness is checked in the other builds.
+  return;
+#endif
   ASSERT_GE(rss.size(), 8u) << "the run was too short to sample";
   const size_t q = rss.size() / 4;
   const uint64_t early = *std::max_element(rss.begin() + q, rss.begin() + 2 * q);
