@@ -483,6 +483,43 @@ TEST_F(TcpRawTest, MalformedFrameAfterHandshakeClosesThatPeer) {
   EXPECT_NE(got.back().error.find("malformed frame"), std::string::npos) << got.back().error;
 }
 
+TEST_F(TcpRawTest, PeerThatStopsReadingIsAbortedNotBufferedWithoutBound) {
+  // A real handshake, then this peer never reads: the server's control messages to it pile
+  // up in its connection's queue until the bound aborts that connection, which says why.
+  auto s = RawConnect();
+  tcp::Hello hello;
+  hello.peer = Worker(2);
+  hello.job_id = "test-job";
+  hello.token = "secret";
+  const auto payload = tcp::EncodeHello(hello);
+  tcp::FrameHeader h;
+  h.type = tcp::FrameType::kHello;
+  h.length = payload.size();
+  const auto head = tcp::EncodeHeader(h);
+  boost::asio::write(s, boost::asio::buffer(head));
+  boost::asio::write(s, boost::asio::buffer(payload));
+  ASSERT_EQ(
+      WaitFor(
+          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerConnected); }, 1, &seen_),
+      1u);
+  auto conn = server_->Find(Worker(2));
+  ASSERT_NE(conn, nullptr);
+  const std::vector<uint8_t> big(Connection::kMaxControlBytes, 7);
+  // 64 MiB would be sent if nothing stopped it: far more than socket buffers plus the bound.
+  int sent = 0;
+  for (; sent < 1024 && conn->open(); ++sent) {
+    conn->Send(42, big);
+    if (sent % 64 == 63) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::vector<Completion> got;
+  ASSERT_EQ(WaitFor(
+                server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerClosed); }, 1, &got),
+            1u)
+      << "still open after " << sent << " messages of 64 KiB to a peer that never reads";
+  EXPECT_NE(got.back().error.find("not reading"), std::string::npos) << got.back().error;
+  EXPECT_LT(sent, 1024);
+}
+
 TEST(TcpOptions, UnknownCongestionControlIsAClearError) {
   auto o = Options(kServer);
   o.congestion_control = "no-such-cc";

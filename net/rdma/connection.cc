@@ -160,9 +160,16 @@ void RdmaConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
   p.type = FrameType::kControl;
   p.imm = type;
   p.payload.assign(payload.begin(), payload.end());
-  std::lock_guard<std::mutex> lock(mu_);
-  if (state_ != State::kOpen || bye_sent_) return;
-  EnqueueLocked(std::move(p));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ != State::kOpen || bye_sent_) return;
+    if (pending_control_bytes_ + p.payload.size() <= kMaxQueuedControlBytes) {
+      EnqueueLocked(std::move(p));
+      return;
+    }
+  }
+  Abort("the peer is not reading: " + std::to_string(kMaxQueuedControlBytes >> 20) +
+        " MiB of control messages queued for it");
 }
 
 void RdmaConnection::SendFrame(FrameType type, std::span<const uint8_t> payload, bool close_after) {
@@ -193,6 +200,7 @@ void RdmaConnection::Abort(const std::string& why) {
 void RdmaConnection::EnqueueLocked(Pending p) {
   // Order is kept: nothing overtakes what already waits.
   if (pending_.empty() && TryPostLocked(p)) return;
+  pending_control_bytes_ += p.payload.size();
   pending_.push_back(std::move(p));
 }
 
@@ -346,7 +354,10 @@ void RdmaConnection::OnSendDone() {
     sq_used_ -= done.wrs;
     if (done.slot >= 0) free_slots_.push_back(done.slot);
     close = done.close_after;
-    while (!pending_.empty() && TryPostLocked(pending_.front())) pending_.pop_front();
+    while (!pending_.empty() && TryPostLocked(pending_.front())) {
+      pending_control_bytes_ -= pending_.front().payload.size();
+      pending_.pop_front();
+    }
   }
   if (done.is_write) {
     Completion c;
@@ -428,6 +439,7 @@ void RdmaConnection::Finish(bool ok, const std::string& why) {
     was_open = state_ == State::kOpen;
     state_ = State::kFinished;
     pending.swap(pending_);
+    pending_control_bytes_ = 0;
     posted.swap(posted_);
     sq_used_ = 0;
   }

@@ -41,6 +41,9 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   // RC messages may be up to 2 GiB; larger writes are split into several work requests.
   static constexpr size_t kMaxWriteChunk = size_t{1} << 30;
   static_assert(FrameHeader::kSize <= 64, "the header travels inline");
+  // Control payloads wait in pending_ as copies: a peer that stops reading while we keep
+  // sending would grow it without end. Past this many waiting bytes the connection is aborted.
+  static constexpr size_t kMaxQueuedControlBytes = 16 << 20;
 
   enum class State { kConnecting, kHandshake, kOpen, kFinished };  // only moves forward
 
@@ -128,6 +131,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   uint32_t sq_used_ = 0;
   std::deque<Posted> posted_;
   std::deque<Pending> pending_;
+  size_t pending_control_bytes_ = 0;  // sum of pending_'s control payloads
   std::vector<int> free_slots_;
   bool bye_sent_ = false;
   std::atomic<bool> peer_gone_{false};

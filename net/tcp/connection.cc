@@ -80,14 +80,24 @@ void TcpConnection::Enqueue(SendOp op) {
   const uint64_t wr_id = op.wr_id;
   bool queued = false;
   bool start = false;
+  bool overflow = false;
   {
     std::lock_guard<std::mutex> lock(send_mu_);
     if (open_.load()) {
-      send_q_.push_back(std::move(op));
-      queued = true;
-      start = !sending_;
-      sending_ = true;
+      if (queued_control_bytes_ + op.owned.size() > kMaxQueuedControlBytes) {
+        overflow = true;
+      } else {
+        queued_control_bytes_ += op.owned.size();
+        send_q_.push_back(std::move(op));
+        queued = true;
+        start = !sending_;
+        sending_ = true;
+      }
     }
+  }
+  if (overflow) {
+    Abort("the peer is not reading: " + std::to_string(kMaxQueuedControlBytes >> 20) +
+          " MiB of control messages queued for it");
   }
   if (!queued) {
     if (is_write) {
@@ -160,6 +170,7 @@ void TcpConnection::OnSent(const boost::system::error_code& ec, size_t n) {
   const bool bye = op->is_bye;
   {
     std::lock_guard<std::mutex> lock(send_mu_);
+    queued_control_bytes_ -= send_q_.front().owned.size();
     send_q_.pop_front();
   }
   if (bye) {
@@ -296,6 +307,7 @@ void TcpConnection::Finish(bool ok, const std::string& why) {
   {
     std::lock_guard<std::mutex> lock(send_mu_);
     pending.swap(send_q_);
+    queued_control_bytes_ = 0;
     sending_ = false;
   }
   for (const auto& op : pending) {

@@ -61,9 +61,15 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
   const PeerId peer_;
   std::string remote_;  // "ip:port", for log lines
 
+  // Control payloads are copied into the queue: a peer that stops reading while we keep
+  // sending would grow it without end. Past this many queued bytes the connection is aborted.
+  static constexpr size_t kMaxQueuedControlBytes = 16 << 20;
+  static_assert(kMaxQueuedControlBytes >= 16 * kMaxControlBytes, "room for a burst");
+
   std::mutex send_mu_;
   std::deque<SendOp> send_q_;
-  bool sending_ = false;  // a SendNext chain is running on the I/O thread
+  size_t queued_control_bytes_ = 0;  // sum of send_q_'s owned payloads
+  bool sending_ = false;             // a SendNext chain is running on the I/O thread
   std::atomic<bool> open_{true};
   bool closing_ = false;  // we sent our bye; waiting for the peer's end of stream
   bool finished_ = false;
