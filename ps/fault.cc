@@ -6,20 +6,24 @@
 
 namespace gw {
 
-DieAt DieAt::Parse(const std::string& text) {
+InjectedFault InjectedFault::Parse(const std::string& text) {
   const std::string expected =
-      "'" + text + "': expected before-push:I, mid-push:I, after-push:I (I an iteration) or never";
+      "'" + text +
+      "': expected kill-before-push:I, kill-mid-push:I, kill-after-push:I, stop:I (I an "
+      "iteration) or never";
   if (text == "never") return {};
   const size_t colon = text.find(':');
   if (colon == std::string::npos) throw Error(expected);
   const std::string point = text.substr(0, colon);
-  DieAt d;
-  if (point == "before-push") {
+  InjectedFault d;
+  if (point == "kill-before-push") {
     d.point = Point::kBeforePush;
-  } else if (point == "mid-push") {
+  } else if (point == "kill-mid-push") {
     d.point = Point::kMidPush;
-  } else if (point == "after-push") {
+  } else if (point == "kill-after-push") {
     d.point = Point::kAfterPush;
+  } else if (point == "stop") {
+    d.point = Point::kStop;
   } else {
     throw Error(expected);
   }

@@ -1,6 +1,6 @@
-// Fault injection for the fault tests: a worker that SIGKILLs itself at one point of one
-// push, so "killed before / during / after its write" is a precise, repeatable moment and
-// not a race against a signal sent from outside.
+// Fault injection for the fault tests: a worker that SIGKILLs (or SIGSTOPs) itself at one
+// point of one push, so "killed before / during / after its write" or "stalled at iteration
+// I" is a precise, repeatable moment and not a race against a signal sent from outside.
 #pragma once
 
 #include <cstdint>
@@ -8,19 +8,20 @@
 
 namespace gw {
 
-struct DieAt {
+struct InjectedFault {
   enum class Point : uint8_t {
     kNever,
     kBeforePush,  // before the iteration's first write (or window request) is posted
     kMidPush,     // once some, not all, of the push's writes are done (see worker.cc)
     kAfterPush,   // once all of the push's writes are done, before the next pull
+    kStop,        // SIGSTOP before the push (alive to the transport, silent to the server)
   };
   Point point = Point::kNever;
   uint64_t iteration = 0;
 
-  // "before-push:I", "mid-push:I", "after-push:I" or "never". Throws gw::Error saying what
-  // is accepted.
-  static DieAt Parse(const std::string& text);
+  // "kill-before-push:I", "kill-mid-push:I", "kill-after-push:I", "stop:I" or "never".
+  // Throws gw::Error saying what is accepted.
+  static InjectedFault Parse(const std::string& text);
   bool At(Point p, uint64_t it) const { return point == p && iteration == it; }
 };
 

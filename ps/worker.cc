@@ -314,7 +314,12 @@ class Worker {
     // The server may answer before our own write completions are seen: from here on the
     // parameters that land are those for the next iteration.
     expected_iteration_ = it + 1;
-    if (opt_.die_at.At(DieAt::Point::kBeforePush, it)) Die("before its push of iteration", it);
+    if (opt_.fault.At(InjectedFault::Point::kBeforePush, it))
+      Die("before its push of iteration", it);
+    if (opt_.fault.At(InjectedFault::Point::kStop, it)) {
+      GW_WARN("--inject-fault: SIGSTOP before the push of iteration " << it);
+      std::raise(SIGSTOP);  // until someone sends SIGCONT
+    }
     const auto bytes = std::as_bytes(std::span(grad_));
     const auto now = Clock::now();
     std::vector<sched::Duration> waited_before;
@@ -342,7 +347,8 @@ class Worker {
         [&] {
           // Mid-push: some of server 0's writes are done and some are not; a push that
           // finishes within one batch of completions dies right after it instead.
-          if (opt_.die_at.At(DieAt::Point::kMidPush, it) && servers_[0].push.writes_done() > 0) {
+          if (opt_.fault.At(InjectedFault::Point::kMidPush, it) &&
+              servers_[0].push.writes_done() > 0) {
             Die("in the middle of its push of iteration", it);
           }
           for (const auto& s : servers_) {
@@ -353,8 +359,8 @@ class Worker {
         job_.windows ? "write windows and our gradient writes to finish"
                      : "our gradient writes to finish");
     pushes_sent_ += job_.num_servers;
-    if (opt_.die_at.At(DieAt::Point::kAfterPush, it) ||
-        opt_.die_at.At(DieAt::Point::kMidPush, it)) {
+    if (opt_.fault.At(InjectedFault::Point::kAfterPush, it) ||
+        opt_.fault.At(InjectedFault::Point::kMidPush, it)) {
       Die("after its push of iteration", it);
     }
     sched::Duration gate{};
@@ -364,9 +370,9 @@ class Worker {
     return std::chrono::duration<double>(gate).count();
   }
 
-  // --die-at: the log says where, then SIGKILL (no cleanup, like a crash or the OOM killer).
+  // --inject-fault: the log says where, then SIGKILL (no cleanup: a crash, the OOM killer).
   [[noreturn]] static void Die(const char* where, uint64_t it) {
-    GW_WARN("--die-at: SIGKILL " << where << " " << it);
+    GW_WARN("--inject-fault: SIGKILL " << where << " " << it);
     std::fflush(stderr);
     std::raise(SIGKILL);
     std::abort();  // not reached: SIGKILL cannot be caught

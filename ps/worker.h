@@ -24,7 +24,7 @@ struct WorkerOptions {
   // long the worker reconnects to every server, joins again, and resumes at the iteration the
   // servers resumed from (their checkpoint). 0: a lost server ends the worker.
   std::chrono::milliseconds reconnect_timeout{0};
-  DieAt die_at;  // fault tests: SIGKILL ourselves at this point of this push
+  InjectedFault fault;  // fault tests: SIGKILL ourselves at this point of this push
 };
 
 // Trains job.iterations iterations. Throws gw::Error with a clear message when a server is

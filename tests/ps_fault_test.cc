@@ -1,32 +1,33 @@
-#include "ps/fault.h"
-
 #include <gtest/gtest.h>
 
 #include "net/error.h"
+#include "ps/fault.h"
 
 namespace gw {
 namespace {
 
-TEST(DieAtParse, PointsAndIterations) {
-  EXPECT_EQ(DieAt::Parse("never").point, DieAt::Point::kNever);
-  const DieAt mid = DieAt::Parse("mid-push:12");
-  EXPECT_EQ(mid.point, DieAt::Point::kMidPush);
+TEST(InjectedFaultParse, PointsAndIterations) {
+  EXPECT_EQ(InjectedFault::Parse("never").point, InjectedFault::Point::kNever);
+  const InjectedFault mid = InjectedFault::Parse("kill-mid-push:12");
+  EXPECT_EQ(mid.point, InjectedFault::Point::kMidPush);
   EXPECT_EQ(mid.iteration, 12u);
-  EXPECT_TRUE(mid.At(DieAt::Point::kMidPush, 12));
-  EXPECT_FALSE(mid.At(DieAt::Point::kMidPush, 11));
-  EXPECT_FALSE(mid.At(DieAt::Point::kAfterPush, 12));
-  EXPECT_EQ(DieAt::Parse("before-push:0").point, DieAt::Point::kBeforePush);
-  EXPECT_EQ(DieAt::Parse("after-push:7").iteration, 7u);
+  EXPECT_TRUE(mid.At(InjectedFault::Point::kMidPush, 12));
+  EXPECT_FALSE(mid.At(InjectedFault::Point::kMidPush, 11));
+  EXPECT_FALSE(mid.At(InjectedFault::Point::kAfterPush, 12));
+  EXPECT_EQ(InjectedFault::Parse("kill-before-push:0").point, InjectedFault::Point::kBeforePush);
+  EXPECT_EQ(InjectedFault::Parse("kill-after-push:7").iteration, 7u);
+  EXPECT_EQ(InjectedFault::Parse("stop:3").point, InjectedFault::Point::kStop);
 }
 
-TEST(DieAtParse, BadTextSaysWhatIsAccepted) {
-  for (const char* bad : {"", "mid-push", "mid-push:", "mid-push:x", "mid-push:1x", "during:3",
-                          "after-push:-1", "before-push:99999999999999999999999"}) {
+TEST(InjectedFaultParse, BadTextSaysWhatIsAccepted) {
+  for (const char* bad :
+       {"", "kill-mid-push", "kill-mid-push:", "kill-mid-push:x", "kill-mid-push:1x", "during:3",
+        "stop", "kill-after-push:-1", "kill-before-push:99999999999999999999999"}) {
     try {
-      DieAt::Parse(bad);
+      InjectedFault::Parse(bad);
       ADD_FAILURE() << "'" << bad << "' was accepted";
     } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find("expected before-push:I"), std::string::npos)
+      EXPECT_NE(std::string(e.what()).find("expected kill-before-push:I"), std::string::npos)
           << e.what();
     }
   }

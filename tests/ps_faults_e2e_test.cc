@@ -1,6 +1,6 @@
 // A worker SIGKILLed before, during and after its write, or stalled past the timeout, under
-// every sync rule, over both transports. The kill is the worker's own (--die-at), at an exact point
-// of one push:
+// every sync rule, over both transports. The kill is the worker's own (--inject-fault), at an exact
+// point of one push:
 //   - BSP reports the lost worker and ends the job, or with --continue-without-lost-workers
 //     goes on without it;
 //   - ASP, SSP and R2SP go on with the others;
@@ -36,16 +36,18 @@ const Rule kRules[] = {
 };
 
 const char* Name(Point p) {
-  return p == Point::kBefore ? "before-push" : p == Point::kMid ? "mid-push" : "after-push";
+  return p == Point::kBefore ? "kill-before-push"
+         : p == Point::kMid  ? "kill-mid-push"
+                             : "kill-after-push";
 }
 
 class KilledWorker : public TransportE2e {
  protected:
   static constexpr uint32_t kWorkers = 4, kVictim = 2;
-  static constexpr uint64_t kIterations = 30, kDieAt = 10;
+  static constexpr uint64_t kIterations = 30, kInjectedFault = 10;
 
-  // One job per kill point, the victim dying at iteration kDieAt of kIterations. 1 MiB
-  // pushes in 16 parts: "mid-push" has writes done and writes to go.
+  // One job per kill point, the victim dying at iteration kInjectedFault of kIterations. 1 MiB
+  // pushes in 16 parts: "kill-mid-push" has writes done and writes to go.
   void RunAllPoints(const Rule& rule) {
     for (Point p : {Point::kBefore, Point::kMid, Point::kAfter}) {
       SCOPED_TRACE(rule.name + ", worker " + std::to_string(kVictim) + " killed " + Name(p));
@@ -70,7 +72,8 @@ class KilledWorker : public TransportE2e {
     for (uint32_t w = 0; w < kWorkers; ++w) {
       std::vector<std::string> args = job;
       if (w == kVictim) {
-        args.insert(args.end(), {"--die-at", std::string(Name(p)) + ":" + std::to_string(kDieAt)});
+        args.insert(args.end(), {"--inject-fault",
+                                 std::string(Name(p)) + ":" + std::to_string(kInjectedFault)});
       }
       workers.push_back(&StartWorker(w, port, args, out));
     }
@@ -78,9 +81,9 @@ class KilledWorker : public TransportE2e {
     const auto code = server.Wait(bound);
     ASSERT_TRUE(code.has_value()) << "the server hung after the kill";
     ASSERT_EQ(workers[kVictim]->Wait(bound), std::optional<int>(128 + SIGKILL))
-        << "the victim did not die by its --die-at:\n"
+        << "the victim did not die by its --inject-fault:\n"
         << workers[kVictim]->err();
-    EXPECT_EQ(CountLines(workers[kVictim]->err(), {"--die-at: SIGKILL"}), 1);
+    EXPECT_EQ(CountLines(workers[kVictim]->err(), {"--inject-fault: SIGKILL"}), 1);
     const std::string err = server.err();
     EXPECT_GE(CountLines(err, {"worker " + std::to_string(kVictim) + " lost"}), 1) << err;
     for (uint32_t w = 0; w < kWorkers; ++w) {
@@ -117,18 +120,18 @@ class KilledWorker : public TransportE2e {
       EXPECT_EQ(rows, kIterations) << "worker " << w;
       survivors += rows;
     }
-    // Whole pushes only: the victim's first kDieAt pushes, plus the one it was killed in
+    // Whole pushes only: the victim's first kInjectedFault pushes, plus the one it was killed in
     // once that one was complete (after: always; mid: if the kernel already held the rest).
     const std::string summary = out + "/server-0.csv";
     const auto received = SummaryValue(summary, "pushes_received");
     ASSERT_TRUE(received.has_value()) << ReadFile(summary);
     const double victim = *received - static_cast<double>(survivors);
     if (p == Point::kBefore) {
-      EXPECT_EQ(victim, kDieAt);
+      EXPECT_EQ(victim, kInjectedFault);
     } else if (p == Point::kMid) {
-      EXPECT_TRUE(victim == kDieAt || victim == kDieAt + 1) << victim;
+      EXPECT_TRUE(victim == kInjectedFault || victim == kInjectedFault + 1) << victim;
     } else {
-      EXPECT_EQ(victim, kDieAt + 1);
+      EXPECT_EQ(victim, kInjectedFault + 1);
     }
     EXPECT_EQ(SummaryValue(summary, "workers_lost"), std::optional<double>(1));
     // Nothing partial was applied, and nothing whole was lost: ASP, SSP and R2SP apply every
@@ -154,7 +157,7 @@ class StalledWorker : public TransportE2e {
  protected:
   void Run(const Rule& rule) {
     constexpr uint32_t kWorkers = 3, kVictim = 1;
-    const std::string iterations = slow() ? "150" : "1500";
+    const std::string iterations = slow() ? "100" : "300";
     std::vector<std::string> job = {"--num-workers", std::to_string(kWorkers),
                                     "--workload",    "synthetic",
                                     "--grad-bytes",  "1M",
@@ -162,13 +165,21 @@ class StalledWorker : public TransportE2e {
                                     "--iterations",  iterations,
                                     "--timeout",     slow() ? "20" : "3"};
     job.insert(job.end(), rule.flags.begin(), rule.flags.end());
-    Proc* server = nullptr;
+    // The victim stops itself at iteration 20 (any moment would do; this one is exact).
+    uint16_t port = 0;
+    Proc* server = &StartServer(job, &port);
+    ASSERT_NE(port, 0) << "the server never listened";
     std::vector<Proc*> workers;
-    ASSERT_TRUE(StartJob(job, kWorkers, &server, &workers));
-    // Some iterations in (any moment of the run would do), the victim stops.
-    std::this_thread::sleep_for(milliseconds(slow() ? 5000 : 500));
-    ASSERT_FALSE(server->Poll()) << "the job ended before the stop: make it longer";
-    workers[kVictim]->Signal(SIGSTOP);
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+      std::vector<std::string> args = job;
+      if (w == kVictim) args.insert(args.end(), {"--inject-fault", "stop:20"});
+      workers.push_back(&StartWorker(w, port, args));
+    }
+    ASSERT_TRUE(
+        WaitUntil([&] { return workers[kVictim]->err().find("SIGSTOP") != std::string::npos; },
+                  milliseconds(slow() ? 600000 : 60000)))
+        << "the victim never stopped:\n"
+        << workers[kVictim]->err();
     const auto code = server->Wait(milliseconds(slow() ? 900000 : 120000));
     workers[kVictim]->Signal(SIGCONT);
     ASSERT_EQ(code, std::optional<int>(0)) << server->err();

@@ -93,8 +93,9 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "reconnect-timeout", po::value<double>(),
       "seconds to keep reconnecting to a lost server, which resumes from its checkpoint "
       "(default: --timeout; 0 = a lost server ends the worker)")(
-      "die-at", po::value<std::string>()->default_value("never"),
-      "fault tests: SIGKILL this worker at before-push:I, mid-push:I or after-push:I")(
+      "inject-fault", po::value<std::string>()->default_value("never"),
+      "fault tests: SIGKILL this worker at kill-before-push:I, kill-mid-push:I or "
+      "kill-after-push:I, or SIGSTOP it at stop:I")(
       "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
@@ -132,9 +133,9 @@ int WorkerCommand(const std::vector<std::string>& args) {
     opt.reconnect_timeout = std::chrono::milliseconds(static_cast<int64_t>(t * 1000));
   }
   try {
-    opt.die_at = DieAt::Parse((*vm)["die-at"].as<std::string>());
+    opt.fault = InjectedFault::Parse((*vm)["inject-fault"].as<std::string>());
   } catch (const Error& e) {
-    throw UsageError(std::string("--die-at ") + e.what());
+    throw UsageError(std::string("--inject-fault ") + e.what());
   }
   RunWorker(job, opt);
   return 0;
