@@ -414,6 +414,24 @@ class TcpRawTest : public ::testing::Test {
     s.connect({boost::asio::ip::make_address("127.0.0.1"), server_->bound_port()});
     return s;
   }
+  // A real hello as `peer`, by hand, until the server reports the peer connected.
+  void RawHandshake(boost::asio::ip::tcp::socket& s, PeerId peer) {
+    tcp::Hello hello;
+    hello.peer = peer;
+    hello.job_id = "test-job";
+    hello.token = "secret";
+    const auto payload = tcp::EncodeHello(hello);
+    tcp::FrameHeader h;
+    h.type = tcp::FrameType::kHello;
+    h.length = payload.size();
+    const auto head = tcp::EncodeHeader(h);
+    boost::asio::write(s, boost::asio::buffer(head));
+    boost::asio::write(s, boost::asio::buffer(payload));
+    ASSERT_EQ(WaitFor(
+                  server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerConnected); }, 1,
+                  &seen_),
+              1u);
+  }
   boost::asio::io_context io_;
   std::unique_ptr<Device> server_;
   std::vector<Completion> seen_;
@@ -458,21 +476,7 @@ TEST_F(TcpRawTest, SilentPeerIsDroppedAfterHandshakeTimeout) {
 TEST_F(TcpRawTest, MalformedFrameAfterHandshakeClosesThatPeer) {
   // A real handshake, then a frame with a bad magic: that connection closes with a reason.
   auto s = RawConnect();
-  tcp::Hello hello;
-  hello.peer = Worker(2);
-  hello.job_id = "test-job";
-  hello.token = "secret";
-  const auto payload = tcp::EncodeHello(hello);
-  tcp::FrameHeader h;
-  h.type = tcp::FrameType::kHello;
-  h.length = payload.size();
-  const auto head = tcp::EncodeHeader(h);
-  boost::asio::write(s, boost::asio::buffer(head));
-  boost::asio::write(s, boost::asio::buffer(payload));
-  ASSERT_EQ(
-      WaitFor(
-          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerConnected); }, 1, &seen_),
-      1u);
+  ASSERT_NO_FATAL_FAILURE(RawHandshake(s, Worker(2)));
   std::array<uint8_t, tcp::FrameHeader::kSize> bad{};
   bad[0] = 0xde;
   boost::asio::write(s, boost::asio::buffer(bad));
@@ -487,21 +491,7 @@ TEST_F(TcpRawTest, PeerThatStopsReadingIsAbortedNotBufferedWithoutBound) {
   // A real handshake, then this peer never reads: the server's control messages to it pile
   // up in its connection's queue until the bound aborts that connection, which says why.
   auto s = RawConnect();
-  tcp::Hello hello;
-  hello.peer = Worker(2);
-  hello.job_id = "test-job";
-  hello.token = "secret";
-  const auto payload = tcp::EncodeHello(hello);
-  tcp::FrameHeader h;
-  h.type = tcp::FrameType::kHello;
-  h.length = payload.size();
-  const auto head = tcp::EncodeHeader(h);
-  boost::asio::write(s, boost::asio::buffer(head));
-  boost::asio::write(s, boost::asio::buffer(payload));
-  ASSERT_EQ(
-      WaitFor(
-          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kPeerConnected); }, 1, &seen_),
-      1u);
+  ASSERT_NO_FATAL_FAILURE(RawHandshake(s, Worker(2)));
   auto conn = server_->Find(Worker(2));
   ASSERT_NE(conn, nullptr);
   const std::vector<uint8_t> big(Connection::kMaxControlBytes, 7);
