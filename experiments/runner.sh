@@ -20,6 +20,9 @@
 #   ITERATIONS=8  MEASURE_FROM=5     iterations per worker; rows average iterations >= this
 #   REPETITIONS=1
 #   JOB=(--workload synthetic)       flags every job gets
+#   DELAYS_MS=(0 1 10)               one-way delay per worker<->server path (topo.sh
+#                                    --delay-ms), a dimension of its own; with more than one,
+#                                    WORKERS must be one count and the plot is against delay
 set -euo pipefail
 spec=${1:?usage: experiments/runner.sh SPEC [--dry-run] [--plot-only]}
 mode=${2:-}
@@ -27,12 +30,14 @@ cd "$(dirname "$0")/.."
 spec=$(realpath "$spec")
 gradwire=$(realpath "${GRADWIRE:-build/apps/gradwire/gradwire}")
 NAME="" TITLE="" TOPOLOGY=() WORKERS=() GRADS=() SCHEMES=() ITERATIONS=8 MEASURE_FROM=5
-REPETITIONS=1 JOB=(--workload synthetic)
+REPETITIONS=1 JOB=(--workload synthetic) DELAYS_MS=(0)
 # shellcheck source=/dev/null
 source "$spec"
 [[ -n $NAME && ${#TOPOLOGY[@]} -gt 0 && ${#WORKERS[@]} -gt 0 && ${#SCHEMES[@]} -gt 0 ]] ||
   { echo "runner.sh: $spec must set NAME, TOPOLOGY, WORKERS and SCHEMES" >&2; exit 2; }
 [[ ${#GRADS[@]} -gt 0 ]] || GRADS=(4M)
+((${#DELAYS_MS[@]} == 1 || ${#WORKERS[@]} == 1)) ||
+  { echo "runner.sh: $spec varies both DELAYS_MS and WORKERS: vary one" >&2; exit 2; }
 out=results/$NAME
 csv=$out/runs.csv
 topo=experiments/topo/topo.sh
@@ -46,18 +51,31 @@ slug() {
   tr -c 'a-zA-Z0-9.=\n-' '_' <<<"${s//--/}" | tr -s '_' | sed 's/^_//; s/_$//'
 }
 
-total=$((${#WORKERS[@]} * ${#GRADS[@]} * ${#SCHEMES[@]} * REPETITIONS))
+total=$((${#DELAYS_MS[@]} * ${#WORKERS[@]} * ${#GRADS[@]} * ${#SCHEMES[@]} * REPETITIONS))
+# topo.sh up arguments for n workers and one-way delay d ms.
+topo_args() {
+  local n=$1 d=$2 args=("${TOPOLOGY[@]}")
+  # A star takes the worker count; a tree's is racks x per-rack, given in TOPOLOGY.
+  [[ ${TOPOLOGY[0]} == star ]] && args+=(--workers "$n")
+  [[ $d != 0 ]] && args+=(--delay-ms "$d")
+  echo "${args[@]}"
+}
+# A job's directory: the delay is in its name only when the spec varies it.
+job_slug() {  # n grad scheme rep delay
+  slug "n$1 grad$2 $3 r$4$( ((${#DELAYS_MS[@]} > 1)) && echo " delay$5ms")"
+}
 if [[ $mode == --dry-run ]]; then
   echo "spec $NAME: $total jobs into $out/"
-  for n in "${WORKERS[@]}"; do
-    echo "topo.sh up ${TOPOLOGY[*]}$([[ ${TOPOLOGY[0]} == star ]] && echo " --workers $n")"
+  for d in "${DELAYS_MS[@]}"; do for n in "${WORKERS[@]}"; do
+    echo "topo.sh up $(topo_args "$n" "$d")"
     for grad in "${GRADS[@]}"; do for scheme in "${SCHEMES[@]}"; do
       for ((rep = 1; rep <= REPETITIONS; rep++)); do
-        echo "  job -> $out/runs/$(slug "n$n grad$grad $scheme r$rep")/: gradwire server+$n workers" \
-          "--num-workers $n --grad-bytes $grad --iterations $ITERATIONS ${JOB[*]} $scheme"
+        echo "  job -> $out/runs/$(job_slug "$n" "$grad" "$scheme" "$rep" "$d")/: gradwire" \
+          "server+$n workers --num-workers $n --grad-bytes $grad --iterations $ITERATIONS" \
+          "${JOB[*]} $scheme"
       done
     done; done
-  done
+  done; done
   exit 0
 fi
 
@@ -65,24 +83,21 @@ if [[ $mode != --plot-only ]]; then
   [[ $(id -u) -eq 0 ]] || { echo "runner.sh: needs root (network namespaces)" >&2; exit 1; }
   command -v gnuplot >/dev/null || { echo "runner.sh: gnuplot missing (make deps)" >&2; exit 1; }
   mkdir -p "$out/runs"
-  echo "workers,grad_bytes,scheme,rep,iteration_s,compute_s,write_s,gate_s,wait_s,updates_per_s,goodput_mbps,wall_s" >"$csv"
+  echo "workers,grad_bytes,scheme,rep,iteration_s,compute_s,write_s,gate_s,wait_s,updates_per_s,goodput_mbps,wall_s,delay_ms" >"$csv"
   trap '"$topo" down >/dev/null 2>&1 || true' EXIT
   k=0
   started=$(date +%s)
-  for n in "${WORKERS[@]}"; do
-    # A star takes the worker count; a tree's is racks x per-rack, given in TOPOLOGY.
-    if [[ ${TOPOLOGY[0]} == star ]]; then
-      "$topo" up "${TOPOLOGY[@]}" --workers "$n" >/dev/null
-    else
-      "$topo" up "${TOPOLOGY[@]}" >/dev/null
-    fi
+  for d in "${DELAYS_MS[@]}"; do for n in "${WORKERS[@]}"; do
+    # shellcheck disable=SC2046  # topo_args is a list of arguments
+    "$topo" up $(topo_args "$n" "$d") >/dev/null
     for grad in "${GRADS[@]}"; do for scheme in "${SCHEMES[@]}"; do
       for ((rep = 1; rep <= REPETITIONS; rep++)); do
         k=$((k + 1))
         elapsed=$(($(date +%s) - started))
         eta=$((k > 1 ? elapsed * (total - k + 1) / (k - 1) : 0))
-        echo "runner.sh: [$k/$total] $n workers, $grad, $scheme, rep $rep (${elapsed} s, ETA ${eta} s)" >&2
-        run=$out/runs/$(slug "n$n grad$grad $scheme r$rep")
+        echo "runner.sh: [$k/$total] $n workers, $grad, $scheme, delay ${d} ms, rep $rep" \
+          "(${elapsed} s, ETA ${eta} s)" >&2
+        run=$out/runs/$(job_slug "$n" "$grad" "$scheme" "$rep" "$d")
         # shellcheck disable=SC2086  # a scheme is a list of flags
         netns_job "$gradwire" "$run" "$n" --num-workers "$n" --grad-bytes "$grad" \
           --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme || exit 1
@@ -93,17 +108,42 @@ if [[ $mode != --plot-only ]]; then
             printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.3f,%.1f", it, c / k, w / k, g / k, q / k, n / it, n * b * 8 / it / 1e6 }' \
           "$run/iterations.csv")
         wall=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_s") c = i } NR == 2 { print $c }' "$run/server-0.csv")
-        echo "$n,$bytes,$(cell "$scheme"),$rep,$row,$wall" >>"$csv"
+        echo "$n,$bytes,$(cell "$scheme"),$rep,$row,$wall,$d" >>"$csv"
       done
     done; done
-  done
+  done; done
 fi
 
 # ---- plot: mean iteration time against workers, one panel per gradient size ----
 [[ -f $csv ]] || { echo "runner.sh: no $csv" >&2; exit 1; }
 data=$(mktemp -d)
 trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
-if ((${#WORKERS[@]} > 1)); then
+if ((${#DELAYS_MS[@]} > 1)); then
+  # Mean iteration time against the one-way delay, one panel per gradient size.
+  {
+    echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
+    echo "set output \"$out/$NAME.png\""
+    echo "set datafile separator \",\""
+    echo "set multiplot layout 1,${#GRADS[@]} title \"${TITLE:-$NAME} (${WORKERS[0]} workers)\" noenhanced"
+    echo "set xlabel \"one-way delay worker<->server, ms\"; set ylabel \"mean iteration time per worker, s\""
+    echo "set grid; set key top left noenhanced"
+    for grad in "${GRADS[@]}"; do
+      bytes=$(numfmt --from=iec "$grad")
+      echo "set title \"gradient $grad\""
+      plot="plot"
+      i=0
+      for scheme in "${SCHEMES[@]}"; do
+        i=$((i + 1))
+        awk -F, -v b="$bytes" -v s="$(cell "$scheme")" 'NR > 1 && $2 == b && $3 == s { print $13 "," $5 }' \
+          "$csv" | sort -t, -k1,1n >"$data/$bytes-$i.csv"
+        [[ $plot != plot ]] && plot+=","
+        plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7 title \"$scheme\""
+      done
+      echo "$plot"
+    done
+    echo "unset multiplot"
+  } | gnuplot
+elif ((${#WORKERS[@]} > 1)); then
   # Mean iteration time against workers, one panel per gradient size, a line per scheme.
   {
     echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
@@ -163,7 +203,8 @@ fi
   echo "# ${TITLE:-$NAME}"
   echo
   echo "Made by \`experiments/runner.sh experiments/specs/$(basename "$spec")\` on $(date -u +%Y-%m-%d),"
-  echo "$(nproc) cores, kernel $(uname -r). Topology: \`topo.sh up ${TOPOLOGY[*]} --workers N\`."
+  echo "$(nproc) cores, kernel $(uname -r). Topology: \`topo.sh up ${TOPOLOGY[*]} --workers N\`$(
+    ((${#DELAYS_MS[@]} > 1)) && echo ", with \`--delay-ms D\` for D in ${DELAYS_MS[*]}")."
   echo "Each job: \`--grad-bytes G --iterations $ITERATIONS ${JOB[*]}\` plus the scheme's flags;"
   echo "rows average every worker's iterations >= $MEASURE_FROM (iteration = compute + write + wait;"
   echo "gate is the part of write spent waiting for a window). updates_per_s = workers / iteration;"
