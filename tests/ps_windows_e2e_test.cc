@@ -162,24 +162,37 @@ TEST_P(WindowsOverTransport, KilledWorkerDoesNotStallTheRing) {
 // R2SP (BSP warm-up, then one update per turn) reaches BSP's test accuracy on Fashion-MNIST.
 // lr 0.02 as for ASP/SSP in ps_e2e_test: asynchronous updates with momentum 0.9 are noisy at
 // 0.1. After the 10 warm-up iterations each update is applied on its own: the server makes
-// 10 + 4 x 590 of them. The final model of an asynchronous run depends on the order updates
-// met in: over 7 runs R2SP's accuracy was 0.763-0.827 against BSP's (deterministic) 0.797,
-// hence the 5-point tolerance.
+// 10 + 4 x 1490 of them. An asynchronous run's model depends on the order updates met in, so
+// one final accuracy is a noisy sample: the test compares the mean accuracy of the models
+// kept at the last 5 of every 50 iterations (1300-1500). Measured on the host: BSP 0.8325
+// (deterministic), R2SP 0.806-0.824 over 5 runs; at 600 iterations and a single final model
+// R2SP ranged 0.758-0.829 against BSP's 0.827, and a 5-point tolerance failed about 1 run in 4.
 TEST_P(WindowsOverTransport, R2spTrainsToBspAccuracy) {
+  constexpr int kIterations = 1500, kEvery = 50, kLast = 5;
   auto run = [&](const std::string& sync) -> std::optional<double> {
     const std::string out = dir_ / sync;
-    Proc& p = procs_.Start(sync, RunArgs(out, {"--num-workers", "4", "--iterations", "600",
-                                               "--sync", sync, "--lr", "0.02", "--timeout", "60"}));
-    EXPECT_EQ(p.Wait(milliseconds(900000)), std::optional<int>(0)) << sync;
-    const double updates = sync == "bsp" ? 600 : 10 + 4 * 590;
+    Proc& p = procs_.Start(
+        sync, RunArgs(out, {"--num-workers", "4", "--iterations", std::to_string(kIterations),
+                            "--sync", sync, "--lr", "0.02", "--timeout", "60", "--eval-every",
+                            std::to_string(kEvery)}));
+    EXPECT_EQ(p.Wait(milliseconds(slow() ? 1500000 : 600000)), std::optional<int>(0)) << sync;
+    const double updates = sync == "bsp" ? kIterations : 10 + 4 * (kIterations - 10);
     EXPECT_EQ(SummaryValue(out + "/server-0.csv", "updates"), std::optional<double>(updates))
         << sync;
-    return SummaryValue(out + "/summary.csv", "test_accuracy");
+    const Csv acc = ReadCsv(out + "/accuracy.csv");
+    if (acc.rows.size() < static_cast<size_t>(kLast)) return std::nullopt;
+    const int col = acc.Column("test_accuracy");
+    if (col < 0) return std::nullopt;
+    double sum = 0;
+    for (size_t i = acc.rows.size() - kLast; i < acc.rows.size(); ++i) {
+      sum += std::stod(acc.rows[i][col]);
+    }
+    return sum / kLast;
   };
   const auto bsp = run("bsp");
   const auto r2sp = run("r2sp");
-  ASSERT_TRUE(bsp.has_value() && r2sp.has_value());
-  EXPECT_GE(*bsp, 0.7);
+  ASSERT_TRUE(bsp.has_value() && r2sp.has_value()) << "no accuracy.csv with the kept models";
+  EXPECT_GE(*bsp, 0.75);
   EXPECT_GE(*r2sp, *bsp - 0.05) << "R2SP fell behind BSP's accuracy";
 }
 
