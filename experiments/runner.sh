@@ -118,56 +118,40 @@ fi
 [[ -f $csv ]] || { echo "runner.sh: no $csv" >&2; exit 1; }
 data=$(mktemp -d)
 trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
+# Mean iteration time against runs.csv column XCOL, one panel per gradient size, a line per
+# scheme. Extra gnuplot settings (axis label, log scale) come as the last argument.
+line_plot() {  # xcol title settings
+  local xcol=$1 title=$2 settings=$3 grad bytes plot i scheme
+  {
+    echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
+    echo "set output \"$out/$NAME.png\""
+    echo "set datafile separator \",\""
+    echo "set multiplot layout 1,${#GRADS[@]} title \"$title\" noenhanced"
+    echo "set ylabel \"mean iteration time per worker, s\"; set grid; set key top left noenhanced"
+    echo "$settings"
+    for grad in "${GRADS[@]}"; do
+      bytes=$(numfmt --from=iec "$grad")
+      echo "set title \"gradient $grad\""
+      plot="plot"
+      i=0
+      for scheme in "${SCHEMES[@]}"; do
+        i=$((i + 1))
+        awk -F, -v b="$bytes" -v s="$(cell "$scheme")" -v x="$xcol" \
+          'NR > 1 && $2 == b && $3 == s { print $x "," $5 }' "$csv" |
+          sort -t, -k1,1n >"$data/$bytes-$i.csv"
+        [[ $plot != plot ]] && plot+=","
+        plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7 title \"$scheme\""
+      done
+      echo "$plot"
+    done
+    echo "unset multiplot"
+  } | gnuplot
+}
 if ((${#DELAYS_MS[@]} > 1)); then
-  # Mean iteration time against the one-way delay, one panel per gradient size.
-  {
-    echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
-    echo "set output \"$out/$NAME.png\""
-    echo "set datafile separator \",\""
-    echo "set multiplot layout 1,${#GRADS[@]} title \"${TITLE:-$NAME} (${WORKERS[0]} workers)\" noenhanced"
-    echo "set xlabel \"one-way delay worker<->server, ms\"; set ylabel \"mean iteration time per worker, s\""
-    echo "set grid; set key top left noenhanced"
-    for grad in "${GRADS[@]}"; do
-      bytes=$(numfmt --from=iec "$grad")
-      echo "set title \"gradient $grad\""
-      plot="plot"
-      i=0
-      for scheme in "${SCHEMES[@]}"; do
-        i=$((i + 1))
-        awk -F, -v b="$bytes" -v s="$(cell "$scheme")" 'NR > 1 && $2 == b && $3 == s { print $13 "," $5 }' \
-          "$csv" | sort -t, -k1,1n >"$data/$bytes-$i.csv"
-        [[ $plot != plot ]] && plot+=","
-        plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7 title \"$scheme\""
-      done
-      echo "$plot"
-    done
-    echo "unset multiplot"
-  } | gnuplot
+  line_plot 13 "${TITLE:-$NAME} (${WORKERS[0]} workers)" \
+    "set xlabel \"one-way delay worker<->server, ms\""
 elif ((${#WORKERS[@]} > 1)); then
-  # Mean iteration time against workers, one panel per gradient size, a line per scheme.
-  {
-    echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
-    echo "set output \"$out/$NAME.png\""
-    echo "set datafile separator \",\""
-    echo "set multiplot layout 1,${#GRADS[@]} title \"${TITLE:-$NAME}\""
-    echo "set xlabel \"workers\"; set ylabel \"mean iteration time per worker, s\"; set grid"
-    echo "set logscale x 2; set key top left"
-    for grad in "${GRADS[@]}"; do
-      bytes=$(numfmt --from=iec "$grad")
-      echo "set title \"gradient $grad\""
-      plot="plot"
-      i=0
-      for scheme in "${SCHEMES[@]}"; do
-        i=$((i + 1))
-        awk -F, -v b="$bytes" -v s="$(cell "$scheme")" 'NR > 1 && $2 == b && $3 == s { print $1 "," $5 }' \
-          "$csv" | sort -t, -k1,1n >"$data/$bytes-$i.csv"
-        [[ $plot != plot ]] && plot+=","
-        plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7 title \"$scheme\""
-      done
-      echo "$plot"
-    done
-    echo "unset multiplot"
-  } | gnuplot
+  line_plot 1 "${TITLE:-$NAME}" "set xlabel \"workers\"; set logscale x 2"
 else
   # One worker count: clustered bars, a cluster per gradient size, a bar per scheme.
   {
