@@ -17,16 +17,8 @@ gradwire=$(realpath "${1:?usage: link_cut_test.sh GRADWIRE}")
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gw-link-cut.XXXXXX")
 trap '"$topo" down >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 
-passes=0 fails=0
-check() {  # name ok(0|1) detail
-  if [[ $2 == 0 ]]; then
-    printf 'PASS  %-50s %s\n' "$1" "$3"
-    passes=$((passes + 1))
-  else
-    printf 'FAIL  %-50s %s\n' "$1" "$3"
-    fails=$((fails + 1))
-  fi
-}
+# shellcheck source=../lib/check.sh
+source "$here/../lib/check.sh"
 summary_value() {  # csv key
   awk -F, -v k="$2" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == k) c = i }
                      NR == 2 && c { print $c }' "$1"

@@ -28,16 +28,8 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gw-topo-test.XXXXXX")
 trap '"$topo" down >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 
-passes=0 fails=0
-check() {  # name ok(0|1) detail
-  if [[ $2 == 0 ]]; then
-    printf 'PASS  %-46s %s\n' "$1" "$3"
-    passes=$((passes + 1))
-  else
-    printf 'FAIL  %-46s %s\n' "$1" "$3"
-    fails=$((fails + 1))
-  fi
-}
+# shellcheck source=../lib/check.sh
+source "$here/../lib/check.sh"
 within() {  # measured expected relative-tolerance -> exit status
   awk -v m="$1" -v e="$2" -v t="$3" 'BEGIN { d = m / e - 1; if (d < 0) d = -d; exit !(d <= t) }'
 }
