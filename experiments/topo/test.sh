@@ -228,12 +228,21 @@ if up star --workers 8 --delay-ms 5; then
   down_and_check
 fi
 
-# 5. per-worker delays (list form).
-if up star --workers 3 --delay-ms 0,1,10; then
+# 5. per-worker delays (list form), and a sysctl set in every namespace.
+if up star --workers 3 --delay-ms 0,1,10 --sysctl net.ipv4.tcp_slow_start_after_idle=0; then
   check_delay w0 0 "$base"
   check_delay w1 1 "$base"
   check_delay w2 10 "$base"
+  got=$(for h in server w0 w2; do "$topo" exec "$h" sysctl -n net.ipv4.tcp_slow_start_after_idle; done | tr '\n' ' ')
+  check "--sysctl: set in each namespace" "$([[ $got == '0 0 0 ' ]] && echo 0 || echo 1)" "got: $got"
   down_and_check
+fi
+# Only network sysctls (per namespace) are accepted, and nothing is built for a refused one.
+if "$topo" up star --workers 1 --sysctl kernel.panic=1 >/dev/null 2>&1; then
+  check "--sysctl kernel.*: refused" 1 "accepted"
+  "$topo" down >/dev/null 2>&1 || true
+else
+  check "--sysctl kernel.*: refused" 0 "refused; kernel.panic is $(sysctl -n kernel.panic)"
 fi
 
 echo "== $passes passed, $fails failed ($(($(date +%s) - start)) s)"

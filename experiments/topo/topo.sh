@@ -13,6 +13,8 @@
 #             [--slow-workers 1,2 --slow-rate 100mbit]   these ranks' links at R, both ways
 #             [--delay-ms D | D0,D1,...]  one-way delay per worker<->server path, both ways
 #             [--gso-max BYTES]         cap GSO skb size on every veth (default: kernel's 64 KB)
+#             [--sysctl net.K=V]...     set this sysctl in every host's namespace, e.g.
+#                                       net.ipv4.tcp_slow_start_after_idle=0 (repeatable)
 #   topo.sh down                      tear down (idempotent; safe after a crash)
 #   topo.sh show                      print the topology from the state file
 #   topo.sh exec HOST cmd [args...]   run cmd in HOST's namespace (HOST: server, wN, sw)
@@ -105,6 +107,10 @@ mkns() {  # ns: empty namespace with lo up, IPv6 off
   ip netns add "$ns"
   ip -n "$ns" link set lo up
   ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  local kv
+  for kv in "${sysctls[@]}"; do
+    ip netns exec "$ns" sysctl -qw "$kv" >/dev/null || die "--sysctl $kv failed in $ns"
+  done
 }
 
 mkbridge() {  # bridge name in gwsw
@@ -183,6 +189,7 @@ cmd_up() {
   local workers='' racks='' per_rack='' rate=1gbit uplink_rate=2gbit worker_rate='' slow='' \
     slow_rate='' delay_arg=''
   buffer=1000000 gso_max=''
+  sysctls=()
   while (($#)); do
     [[ $# -ge 2 ]] || die "option $1 needs a value"
     case $1 in
@@ -197,6 +204,7 @@ cmd_up() {
       --slow-rate) slow_rate=$2 ;;
       --delay-ms) delay_arg=$2 ;;
       --gso-max) gso_max=$2 ;;
+      --sysctl) sysctls+=("$2") ;;
       *) die "unknown option $1 (see: topo.sh with no arguments)" ;;
     esac
     shift 2
@@ -217,6 +225,12 @@ cmd_up() {
   [[ $buffer =~ ^[1-9][0-9]*$ ]] || die "--buffer wants bytes, e.g. 1000000"
   [[ -z $gso_max || $gso_max =~ ^[1-9][0-9]*$ ]] || die "--gso-max wants bytes, e.g. 16384"
   [[ -z $worker_rate ]] || check_rate "$worker_rate"
+  local kv
+  for kv in "${sysctls[@]}"; do
+    # Only network sysctls: a namespace has its own copy of those, so nothing outside changes.
+    [[ $kv =~ ^net\.[a-z0-9_.]+=[^[:space:]]+$ ]] ||
+      die "--sysctl wants net.KEY=VALUE (a per-namespace network sysctl), not '$kv'"
+  done
   local -a slow_ranks=()
   if [[ -n $slow ]]; then
     [[ -n $slow_rate ]] || die "--slow-workers needs --slow-rate"
@@ -261,6 +275,7 @@ cmd_up() {
   rec "workers $n"
   rec "buffer $buffer"
   [[ -n $gso_max ]] && rec "gso_max $gso_max"
+  for kv in "${sysctls[@]}"; do rec "sysctl $kv"; done
 
   mkns gwsw
   if [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then  # only with br_netfilter loaded
@@ -343,6 +358,7 @@ cmd_show() {
     $1 == "host" { hosts[++nh] = $2; hns[$2] = $3; hip[$2] = $4; hwhere[$2] = $5 }
     $1 == "link" { lrate[$2] = $3; lbuf[$2] = $4; lwhere[$2] = $5; if ($2 ~ /^uplink/) up[++nu] = $2 }
     $1 == "delay" { delay[$2] = $3 }
+    $1 == "sysctl" { sysctls = sysctls " " $2 }
     $1 == "pid" { pids = pids " " $2 "(" $3 ")" }
     END {
       if (kind == "tree") printf "topology: tree, %d racks x %d workers per rack", racks, per
@@ -350,6 +366,7 @@ cmd_show() {
       printf "  (created %s; state %s)\n", created, state
       printf "shaped ports: HTB (burst 128kb) + bfifo, default buffer %d bytes%s\n", buffer,
         gso ? ", gso_max_size " gso : ""
+      if (sysctls != "") printf "sysctls in every namespace:%s\n", sysctls
       printf "%-7s %-6s %-12s %-6s %-22s %-9s %s\n", "host", "netns", "address", "where",
         "link rate (both ways)", "buffer", "one-way delay to/from server"
       for (i = 1; i <= nh; i++) {
