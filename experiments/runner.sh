@@ -102,9 +102,13 @@ if [[ $mode != --plot-only ]]; then
         netns_job "$gradwire" "$run" "$n" --num-workers "$n" --grad-bytes "$grad" \
           --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme || exit 1
         bytes=$(numfmt --from=iec "$grad")
+        # An iteration is compute + injected straggler delay (delay_s, 0 without --straggler)
+        # + write + wait; columns by name.
         row=$(awk -F, -v from="$MEASURE_FROM" -v n="$n" -v b="$bytes" '
-          NR > 1 && $2 >= from { k++; c += $3; w += $4; q += $5; g += $10 }
-          END { it = (c + w + q) / k
+          NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+          $col["iteration"] >= from { k++; c += $col["compute_s"]; w += $col["write_s"]
+            q += $col["wait_s"]; g += $col["gate_s"]; if ("delay_s" in col) s += $col["delay_s"] }
+          END { it = (c + s + w + q) / k
             printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.3f,%.1f", it, c / k, w / k, g / k, q / k, n / it, n * b * 8 / it / 1e6 }' \
           "$run/iterations.csv")
         wall=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_s") c = i } NR == 2 { print $c }' "$run/server-0.csv")
@@ -190,7 +194,7 @@ fi
   echo "$(nproc) cores, kernel $(uname -r). Topology: \`topo.sh up ${TOPOLOGY[*]} --workers N\`$(
     ((${#DELAYS_MS[@]} > 1)) && echo ", with \`--delay-ms D\` for D in ${DELAYS_MS[*]}")."
   echo "Each job: \`--grad-bytes G --iterations $ITERATIONS ${JOB[*]}\` plus the scheme's flags;"
-  echo "rows average every worker's iterations >= $MEASURE_FROM (iteration = compute + write + wait;"
+  echo "rows average every worker's iterations >= $MEASURE_FROM (iteration = compute + injected straggler delay + write + wait;"
   echo "gate is the part of write spent waiting for a window). updates_per_s = workers / iteration;"
   echo "goodput = workers x gradient / iteration."
   echo
