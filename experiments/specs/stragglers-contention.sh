@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034  # a spec for experiments/runner.sh (sourced)
+# shellcheck shell=bash disable=SC2034,SC2054  # a spec for experiments/runner.sh (sourced); commas are in flags
 # Stragglers x contention (issue #6): the straggler-tolerant codes were designed and measured
 # with a free network; here every worker's message crosses one 1 Gbit/s server link. Each
 # worker's share of an iteration takes 50 ms x (1 + Exp(1)) (shifted exponential, Lee et al.;
