@@ -574,11 +574,8 @@ class Worker {
     }
   }
 
-  // Over RDMA a reconnecting worker crashed (SIGSEGV) in the soft-RoCE VM, once in a few
-  // runs: until that is found, a lost server ends an RDMA worker, as before checkpoints.
   bool reconnecting() const {
-    return opt_.reconnect_timeout.count() > 0 && !shape_ && !job_.windows &&
-           opt_.servers[0].transport == TransportKind::kTcp;
+    return opt_.reconnect_timeout.count() > 0 && !shape_ && !job_.windows;
   }
 
   void Handle(const Completion& c) {

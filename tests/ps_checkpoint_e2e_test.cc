@@ -98,10 +98,6 @@ TEST_P(CheckpointE2e, ServerKilledBetweenCheckpointsResumesWithTheSameLosses) {
 }
 
 void CheckpointE2e::KillAndResume(milliseconds after) {
-  if (rdma()) {
-    GTEST_SKIP() << "worker reconnect is TCP-only for now: over RDMA a reconnecting worker "
-                    "crashed (SIGSEGV) in the soft-RoCE VM, so ps/worker.cc disables it there";
-  }
   // Reference: the same job, uninterrupted, checkpointing as the resumed one does.
   const std::string ref = dir_ / "ref";
   const std::vector<std::string> ckpt_ref = {"--checkpoint-dir", ref + "/ckpt",

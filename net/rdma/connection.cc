@@ -20,8 +20,12 @@ std::string WcError(const ibv_wc& wc) {
 }  // namespace
 
 RdmaConnection::RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, ibv_pd* pd)
-    : device_(device), id_(id), peer_(peer), pd_(pd) {
+    : device_(device), id_(id), key_(id), peer_(peer), pd_(pd) {
   for (int i = kSendSlots - 1; i >= 0; --i) free_slots_.push_back(i);
+  // A chain never holds more than the send queue's work requests or the window's messages.
+  chain_wr_.reserve(kMaxSendWr);
+  chain_sge_.reserve(kMaxSendWr);
+  chain_head_.reserve(kMaxInFlight);
 }
 
 RdmaConnection::~RdmaConnection() { Release(); }
@@ -140,15 +144,29 @@ void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& d
   Pending p;
   p.is_write = true;
   p.src = src;
+  if (!src.empty()) {
+    // Looked up now, outside mu_ (a source's first write registers it in this peer's
+    // protection domain): a queued write can then always be posted, so the write that
+    // follows an unsignaled one is never dropped from the chain.
+    try {
+      p.lkey = device_.LkeyFor(src.data(), src.size(), pd_);
+    } catch (const Error& e) {
+      return FailWrite(wr_id, e.what());
+    }
+  }
   p.dst = dst;
   p.offset = offset;
   p.imm = imm;
   p.wr_id = wr_id;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (state_ != State::kOpen || bye_sent_) {
-    return FailWrite(wr_id, "connection to " + ToString(peer_) + " is closed");
+  std::string broken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ != State::kOpen || bye_sent_) {
+      return FailWrite(wr_id, "connection to " + ToString(peer_) + " is closed");
+    }
+    broken = EnqueueLocked(std::move(p));
   }
-  EnqueueLocked(std::move(p));
+  if (!broken.empty()) Abort(broken);
 }
 
 void RdmaConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
@@ -160,16 +178,18 @@ void RdmaConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
   p.type = FrameType::kControl;
   p.imm = type;
   p.payload.assign(payload.begin(), payload.end());
+  std::string broken;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ != State::kOpen || bye_sent_) return;
     if (pending_control_bytes_ + p.payload.size() <= kMaxQueuedControlBytes) {
-      EnqueueLocked(std::move(p));
-      return;
+      broken = EnqueueLocked(std::move(p));
+    } else {
+      broken = "the peer is not reading: " + std::to_string(kMaxQueuedControlBytes >> 20) +
+               " MiB of control messages queued for it";
     }
   }
-  Abort("the peer is not reading: " + std::to_string(kMaxQueuedControlBytes >> 20) +
-        " MiB of control messages queued for it");
+  if (!broken.empty()) Abort(broken);
 }
 
 void RdmaConnection::SendFrame(FrameType type, std::span<const uint8_t> payload, bool close_after) {
@@ -177,19 +197,27 @@ void RdmaConnection::SendFrame(FrameType type, std::span<const uint8_t> payload,
   p.type = type;
   p.payload.assign(payload.begin(), payload.end());
   p.close_after = close_after;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (state_ == State::kFinished) return;
-  EnqueueLocked(std::move(p));
+  std::string broken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kFinished) return;
+    broken = EnqueueLocked(std::move(p));
+  }
+  if (!broken.empty()) Abort(broken);
 }
 
 void RdmaConnection::Close() {
   Pending p;
   p.type = FrameType::kBye;
   p.close_after = true;
-  std::lock_guard<std::mutex> lock(mu_);
-  if (state_ == State::kFinished || bye_sent_) return;
-  bye_sent_ = true;
-  EnqueueLocked(std::move(p));
+  std::string broken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (state_ == State::kFinished || bye_sent_) return;
+    bye_sent_ = true;
+    broken = EnqueueLocked(std::move(p));
+  }
+  if (!broken.empty()) Abort(broken);
 }
 
 void RdmaConnection::Abort(const std::string& why) {
@@ -197,108 +225,107 @@ void RdmaConnection::Abort(const std::string& why) {
   Finish(false, why);
 }
 
-void RdmaConnection::EnqueueLocked(Pending p) {
+std::string RdmaConnection::EnqueueLocked(Pending p) {
   // Order is kept: nothing overtakes what already waits.
-  if (pending_.empty() && TryPostLocked(p)) return;
   pending_control_bytes_ += p.payload.size();
   pending_.push_back(std::move(p));
+  return PostPendingLocked();
 }
 
-bool RdmaConnection::TryPostLocked(Pending& p) {
-  return p.is_write ? PostWriteLocked(p) : PostFrameLocked(p);
+std::string RdmaConnection::PostPendingLocked() {
+  if (released_ || id_ == nullptr || id_->qp == nullptr) return "";
+  chain_wr_.clear();
+  chain_sge_.clear();
+  chain_head_.clear();
+  while (!pending_.empty() && ChainFrontLocked()) {
+    pending_control_bytes_ -= pending_.front().payload.size();
+    pending_.pop_front();
+  }
+  if (chain_wr_.empty()) return "";
+  for (size_t i = 0; i + 1 < chain_wr_.size(); ++i) chain_wr_[i].next = &chain_wr_[i + 1];
+  chain_wr_.back().next = nullptr;
+  ibv_send_wr* bad = nullptr;
+  if (const int rc = ibv_post_send(id_->qp, chain_wr_.data(), &bad); rc != 0) {
+    // The QP is broken (its state, or a resource): the caller aborts the connection, which
+    // fails every write still listed in posted_, posted or not.
+    return std::string("ibv_post_send failed: ") + std::strerror(rc);
+  }
+  return "";
 }
 
-bool RdmaConnection::PostWriteLocked(const Pending& p) {
-  const size_t chunks = (p.src.size() + kMaxWriteChunk - 1) / kMaxWriteChunk;
-  const uint32_t wrs = static_cast<uint32_t>(chunks) + 1;
+bool RdmaConnection::ChainFrontLocked() {
+  const Pending& p = pending_.front();
+  const size_t chunks = p.is_write ? (p.src.size() + kMaxWriteChunk - 1) / kMaxWriteChunk : 0;
+  const auto wrs = static_cast<uint32_t>(chunks) + 1;
   // Never overflow our send queue nor the peer's posted receives.
   if (sq_used_ + wrs > kMaxSendWr || posted_.size() >= kMaxInFlight) return false;
-  uint32_t lkey = 0;
-  if (!p.src.empty()) {
-    try {
-      lkey = device_.LkeyFor(p.src.data(), p.src.size(), pd_);
-    } catch (const Error& e) {
-      FailWrite(p.wr_id, e.what());
-      return true;  // consumed
+  if (!p.is_write && free_slots_.empty()) return false;
+  Posted posted;
+  posted.wrs = wrs;
+  posted.seq = next_seq_++;
+  posted.is_write = p.is_write;
+  posted.close_after = p.close_after;
+  posted.wr_id = p.wr_id;
+  posted.length = p.src.size();
+  const bool more_waiting = pending_.size() > 1;
+  posted.signaled = !p.is_write || !more_waiting || signaled_in_flight_ == 0 ||
+                    unsignaled_run_ + 1 >= kSignalEvery;
+  if (p.is_write) {
+    for (size_t i = 0; i < chunks; ++i) {
+      const size_t off = i * kMaxWriteChunk;
+      const size_t n = std::min(kMaxWriteChunk, p.src.size() - off);
+      chain_sge_.push_back(
+          {reinterpret_cast<uint64_t>(p.src.data() + off), static_cast<uint32_t>(n), p.lkey});
+      ibv_send_wr wr{};
+      wr.opcode = IBV_WR_RDMA_WRITE;  // unsignaled: the notice's completion covers it
+      wr.sg_list = &chain_sge_.back();
+      wr.num_sge = 1;
+      wr.wr.rdma.remote_addr = p.dst.addr + p.offset + off;
+      wr.wr.rdma.rkey = p.dst.key;
+      chain_wr_.push_back(wr);
     }
+    FrameHeader h;
+    h.type = FrameType::kWrite;
+    h.imm = p.imm;
+    h.region = p.dst.id;
+    h.offset = p.offset;
+    h.length = p.src.size();
+    chain_head_.push_back(tcp::EncodeHeader(h));
+    // Inline: the header is copied at post time, so it needs no key.
+    chain_sge_.push_back(
+        {reinterpret_cast<uint64_t>(chain_head_.back().data()), FrameHeader::kSize, 0});
+  } else {
+    posted.slot = free_slots_.back();
+    free_slots_.pop_back();
+    std::byte* buf = send_slab_ + static_cast<size_t>(posted.slot) * kSlotBytes;
+    FrameHeader h;
+    h.type = p.type;
+    h.imm = p.imm;
+    h.length = p.payload.size();
+    const auto head = tcp::EncodeHeader(h);
+    std::memcpy(buf, head.data(), head.size());
+    if (!p.payload.empty()) {
+      std::memcpy(buf + FrameHeader::kSize, p.payload.data(), p.payload.size());
+    }
+    chain_sge_.push_back({reinterpret_cast<uint64_t>(buf),
+                          static_cast<uint32_t>(FrameHeader::kSize + p.payload.size()),
+                          send_mr_->lkey});
   }
-  // Stack storage for the usual single-chunk write; the heap only for writes over 1 GiB.
-  ibv_sge sge_small[2] = {};
-  ibv_send_wr wr_small[2] = {};
-  std::vector<ibv_sge> sge_big;
-  std::vector<ibv_send_wr> wr_big;
-  ibv_sge* sges = sge_small;
-  ibv_send_wr* wrv = wr_small;
-  if (chunks + 1 > 2) {
-    sge_big.resize(chunks + 1);
-    wr_big.resize(chunks + 1);
-    sges = sge_big.data();
-    wrv = wr_big.data();
-  }
-  for (size_t i = 0; i < chunks; ++i) {
-    const size_t off = i * kMaxWriteChunk;
-    const size_t n = std::min(kMaxWriteChunk, p.src.size() - off);
-    sges[i] = {reinterpret_cast<uint64_t>(p.src.data() + off), static_cast<uint32_t>(n), lkey};
-    wrv[i].opcode = IBV_WR_RDMA_WRITE;  // unsignaled: the header SEND's completion covers it
-    wrv[i].sg_list = &sges[i];
-    wrv[i].num_sge = 1;
-    wrv[i].wr.rdma.remote_addr = p.dst.addr + p.offset + off;
-    wrv[i].wr.rdma.rkey = p.dst.key;
-    wrv[i].next = &wrv[i + 1];
-  }
-  FrameHeader h;
-  h.type = FrameType::kWrite;
-  h.imm = p.imm;
-  h.region = p.dst.id;
-  h.offset = p.offset;
-  h.length = p.src.size();
-  const auto bytes = tcp::EncodeHeader(h);
-  sges[chunks] = {reinterpret_cast<uint64_t>(bytes.data()), FrameHeader::kSize, 0};
-  ibv_send_wr& last = wrv[chunks];
-  last.opcode = IBV_WR_SEND;
-  last.sg_list = &sges[chunks];
-  last.num_sge = 1;
-  // Inline: the header is copied at post time, so a stack buffer is fine and needs no key.
-  last.send_flags = IBV_SEND_SIGNALED | IBV_SEND_INLINE;
-  last.next = nullptr;
-  ibv_send_wr* bad = nullptr;
-  if (const int rc = ibv_post_send(id_->qp, wrv, &bad); rc != 0) {
-    FailWrite(p.wr_id, std::string("ibv_post_send failed: ") + std::strerror(rc));
-    return true;
-  }
-  sq_used_ += wrs;
-  posted_.push_back({wrs, -1, true, false, p.wr_id, p.src.size()});
-  return true;
-}
-
-bool RdmaConnection::PostFrameLocked(const Pending& p) {
-  if (free_slots_.empty() || sq_used_ + 1 > kMaxSendWr || posted_.size() >= kMaxInFlight) {
-    return false;
-  }
-  const int slot = free_slots_.back();
-  free_slots_.pop_back();
-  std::byte* buf = send_slab_ + static_cast<size_t>(slot) * kSlotBytes;
-  FrameHeader h;
-  h.type = p.type;
-  h.imm = p.imm;
-  h.length = p.payload.size();
-  const auto head = tcp::EncodeHeader(h);
-  std::memcpy(buf, head.data(), head.size());
-  if (!p.payload.empty()) std::memcpy(buf + FrameHeader::kSize, p.payload.data(), p.payload.size());
-  ibv_sge sge{reinterpret_cast<uint64_t>(buf),
-              static_cast<uint32_t>(FrameHeader::kSize + p.payload.size()), send_mr_->lkey};
   ibv_send_wr wr{};
   wr.opcode = IBV_WR_SEND;
-  wr.sg_list = &sge;
+  wr.sg_list = &chain_sge_.back();
   wr.num_sge = 1;
-  wr.send_flags = IBV_SEND_SIGNALED;
-  ibv_send_wr* bad = nullptr;
-  if (ibv_post_send(id_->qp, &wr, &bad) != 0) {
-    free_slots_.push_back(slot);
-    return true;  // the QP is broken; the error completion or CM event ends the connection
+  wr.wr_id = posted.seq;
+  wr.send_flags = (p.is_write ? IBV_SEND_INLINE : 0) | (posted.signaled ? IBV_SEND_SIGNALED : 0);
+  chain_wr_.push_back(wr);
+  sq_used_ += wrs;
+  if (posted.signaled) {
+    ++signaled_in_flight_;
+    unsignaled_run_ = 0;
+  } else {
+    ++unsignaled_run_;
   }
-  ++sq_used_;
-  posted_.push_back({1, slot, false, p.close_after, 0, 0});
+  posted_.push_back(posted);
   return true;
 }
 
@@ -333,7 +360,7 @@ void RdmaConnection::Poll(bool arm) {
         if (wc[i].opcode & IBV_WC_RECV) {
           OnRecv(static_cast<uint32_t>(wc[i].wr_id), wc[i].byte_len);
         } else {
-          OnSendDone();
+          OnSendDone(wc[i].wr_id);
         }
       }
     }
@@ -343,30 +370,33 @@ void RdmaConnection::Poll(bool arm) {
   if (peer_gone_) Finish(false, "peer disconnected");  // no-op after its bye
 }
 
-void RdmaConnection::OnSendDone() {
-  Posted done;
+void RdmaConnection::OnSendDone(uint64_t seq) {
+  std::vector<Completion> done;
   bool close = false;
+  std::string broken;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (posted_.empty()) return;
-    done = posted_.front();
-    posted_.pop_front();
-    sq_used_ -= done.wrs;
-    if (done.slot >= 0) free_slots_.push_back(done.slot);
-    close = done.close_after;
-    while (!pending_.empty() && TryPostLocked(pending_.front())) {
-      pending_control_bytes_ -= pending_.front().payload.size();
-      pending_.pop_front();
+    // This signaled completion completes every message posted before it, too.
+    while (!posted_.empty() && posted_.front().seq <= seq) {
+      const Posted& d = posted_.front();
+      sq_used_ -= d.wrs;
+      if (d.slot >= 0) free_slots_.push_back(d.slot);
+      if (d.signaled) --signaled_in_flight_;
+      close = close || d.close_after;
+      if (d.is_write) {
+        Completion c;
+        c.kind = CompletionKind::kWriteDone;
+        c.peer = peer_;
+        c.wr_id = d.wr_id;
+        c.length = d.length;
+        done.push_back(std::move(c));
+      }
+      posted_.pop_front();
     }
+    broken = PostPendingLocked();
   }
-  if (done.is_write) {
-    Completion c;
-    c.kind = CompletionKind::kWriteDone;
-    c.peer = peer_;
-    c.wr_id = done.wr_id;
-    c.length = done.length;
-    device_.cq().Push(std::move(c));
-  }
+  for (auto& c : done) device_.cq().Push(std::move(c));
+  if (!broken.empty()) return Abort(broken);
   if (close) Finish(true, "closed");
 }
 
@@ -442,6 +472,8 @@ void RdmaConnection::Finish(bool ok, const std::string& why) {
     pending_control_bytes_ = 0;
     posted.swap(posted_);
     sq_used_ = 0;
+    signaled_in_flight_ = 0;
+    unsignaled_run_ = 0;
   }
   // Everything not yet confirmed is lost with the connection: say so for each write.
   for (const auto& p : posted) {

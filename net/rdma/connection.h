@@ -8,6 +8,7 @@
 
 #include <rdma/rdma_cma.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -35,6 +36,14 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   // not ready" and the sender stalls for the RNR timer.
   static constexpr uint32_t kMaxInFlight = kRecvDepth;
   static_assert(kMaxInFlight * 2 <= kMaxSendWr, "a write is at most 2 WRs below 1 GiB");
+  // Selective signalling: while writes wait behind a full window, only every kSignalEvery-th
+  // write notice asks for a completion (RC completes a send queue in order, so it also
+  // completes the ones before it), and the writes it frees go out as one chain (one
+  // doorbell). On soft-RoCE each completion event and each post is a system call plus a
+  // thread wake-up, taken from the CPU that moves the data. A write is always signaled when
+  // nothing waits behind it or no signaled one is in flight, so every write completes.
+  static constexpr uint32_t kSignalEvery = 8;
+  static_assert(kSignalEvery <= kMaxInFlight, "a full window holds a signaled notice");
   // Minimum RNR NAK timer (IB encoding 12 = 0.64 ms): rdma_cm leaves the QP at 0 = 655 ms.
   static constexpr uint8_t kMinRnrTimer = 12;
   static constexpr size_t kSlotBytes = FrameHeader::kSize + kMaxControlBytes;
@@ -73,6 +82,9 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   void set_handshake_deadline(std::chrono::steady_clock::time_point t) { deadline_ = t; }
   std::chrono::steady_clock::time_point handshake_deadline() const { return deadline_; }
   rdma_cm_id* id() const { return id_; }
+  // The id's address when the connection was made: the device's maps are keyed by it, and it
+  // stays valid as a key after Release destroys the id (id() is then null).
+  rdma_cm_id* key() const { return key_; }
   ibv_cq* cq() const { return cq_; }
 
   // Poll thread: drains the CQ and, with arm, re-arms it for the completion channel (busy
@@ -86,17 +98,20 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   void Finish(bool ok, const std::string& why);
 
  private:
-  struct Posted {  // one signaled work request and the unsignaled ones before it
+  struct Posted {  // one message (a write and its notice, or a frame) on the send queue
     uint32_t wrs = 0;
     int slot = -1;  // control slot to free
     bool is_write = false;
     bool close_after = false;
+    bool signaled = false;
+    uint64_t seq = 0;  // increasing; a signaled one's work request id
     uint64_t wr_id = 0;
     uint64_t length = 0;
   };
   struct Pending {  // waits for send-queue room or a control slot
     bool is_write = false;
     std::span<const std::byte> src;
+    uint32_t lkey = 0;  // src's local key, looked up before queueing
     RemoteRegion dst;
     uint64_t offset = 0;
     uint32_t imm = 0;
@@ -106,17 +121,20 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
     bool close_after = false;
   };
 
-  void EnqueueLocked(Pending p);
-  bool TryPostLocked(Pending& p);
-  bool PostWriteLocked(const Pending& p);
-  bool PostFrameLocked(const Pending& p);
+  // Queues p behind what already waits and posts what the limits allow. Both return why a
+  // post failed ("" if none did): the caller aborts the connection once mu_ is released.
+  [[nodiscard]] std::string EnqueueLocked(Pending p);
+  [[nodiscard]] std::string PostPendingLocked();
+  // Appends pending_.front()'s work requests to the chain; false if it must wait.
+  bool ChainFrontLocked();
   void PostRecv(uint32_t slot);
-  void OnSendDone();
+  void OnSendDone(uint64_t seq);
   void OnRecv(uint32_t slot, uint32_t len);
   void FailWrite(uint64_t wr_id, const std::string& why);
 
   RdmaDevice& device_;
   rdma_cm_id* id_;
+  rdma_cm_id* const key_;
   const PeerId peer_;
   ibv_pd* pd_;
   ibv_cq* cq_ = nullptr;
@@ -132,6 +150,14 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   std::deque<Posted> posted_;
   std::deque<Pending> pending_;
   size_t pending_control_bytes_ = 0;  // sum of pending_'s control payloads
+  uint64_t next_seq_ = 1;
+  uint32_t signaled_in_flight_ = 0;
+  uint32_t unsignaled_run_ = 0;  // writes posted unsignaled since the last signaled one
+  // The chain being built (reused: no allocation per post). Capacities are reserved up
+  // front, so pointers into them stay valid while a chain grows.
+  std::vector<ibv_send_wr> chain_wr_;
+  std::vector<ibv_sge> chain_sge_;
+  std::vector<std::array<uint8_t, FrameHeader::kSize>> chain_head_;
   std::vector<int> free_slots_;
   bool bye_sent_ = false;
   std::atomic<bool> peer_gone_{false};

@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "net/error.h"
@@ -199,11 +200,15 @@ std::shared_ptr<Connection> RdmaDevice::Connect(const Address& addr, PeerId expe
     }
     // Every path settles the attempt: CM events, the handshake, or its deadline below.
     const auto wait = options_.connect_timeout + options_.handshake_timeout;
-    std::string why = done.wait_for(wait) == std::future_status::ready
-                          ? done.get()
-                          : "no answer within " + std::to_string(wait.count()) + " ms";
+    std::string why;
+    if (done.wait_for(wait) == std::future_status::ready) {
+      why = done.get();
+    } else {
+      why = "no answer within " + std::to_string(wait.count()) + " ms";
+      // Ends it unless it settled meanwhile; only this attempt (the id may be reused since).
+      SettleAttempt(id, why, false, attempt.get());
+    }
     if (why.empty()) return attempt->conn;
-    SettleAttempt(id, why, false);  // no-op if settled; else ends it
     last_error = why;
     if (attempt->refused) throw Error("connection to " + addr.ToString() + " refused: " + why);
     if (Clock::now() + kConnectRetry >= deadline) break;
@@ -214,28 +219,27 @@ std::shared_ptr<Connection> RdmaDevice::Connect(const Address& addr, PeerId expe
               " (is the server running and the address right?)");
 }
 
-void RdmaDevice::SettleAttempt(rdma_cm_id* id, const std::string& why, bool refused) {
+void RdmaDevice::SettleAttempt(rdma_cm_id* id, const std::string& why, bool refused,
+                               const Attempt* only) {
   std::shared_ptr<Attempt> a;
   std::shared_ptr<RdmaConnection> conn;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = attempts_.find(id);
-    if (it == attempts_.end()) return;
+    if (it == attempts_.end() || (only != nullptr && it->second.get() != only)) return;
     a = it->second;
     attempts_.erase(it);
-    if (!why.empty()) {
-      if (auto c = by_id_.find(id); c != by_id_.end()) {
-        conn = c->second;
-        by_id_.erase(c);
-      }
+    // Once a connection was made for the attempt it owns the id: never destroy it here (a
+    // second rdma_destroy_id of the same id was a worker's SIGSEGV while reconnecting).
+    conn = a->conn;
+    if (!why.empty() && conn) {
+      if (auto c = by_id_.find(id); c != by_id_.end() && c->second == conn) by_id_.erase(c);
     }
   }
-  if (a->settled) return;
-  a->settled = true;
   a->refused = refused;
   if (!why.empty()) {
     if (conn) {
-      conn->Finish(false, why);
+      conn->Finish(false, why);  // a no-op if the connection already ended
     } else {
       rdma_destroy_id(id);  // no connection owns it yet
     }
@@ -285,15 +289,18 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
     case RDMA_CM_EVENT_ADDR_RESOLVED: {
       if (!attempt) return;
       try {
-        CheckDeviceOf(id, "the route to the server");
         std::shared_ptr<RdmaConnection> c;
         {
+          // Only while the attempt is unsettled: a settle (its deadline) destroys an id that
+          // no connection owns yet, and from here on the connection owns it.
           std::lock_guard<std::mutex> lock(mu_);
+          if (auto it = attempts_.find(id); it == attempts_.end() || it->second != attempt) return;
+          CheckDeviceOf(id, "the route to the server");
           c = std::make_shared<RdmaConnection>(*this, id, attempt->expected,
                                                PdFor(attempt->expected));
           by_id_[id] = c;
+          attempt->conn = c;
         }
-        attempt->conn = c;
         c->CreateQp(ctx_, comp_channel_);
         if (rdma_resolve_route(id, kResolveTimeoutMs) != 0) {
           throw Error(std::string("rdma_resolve_route: ") + std::strerror(errno));
@@ -506,6 +513,9 @@ void RdmaDevice::OnFinished(RdmaConnection& conn, bool was_open, bool ok, const 
     if (it != by_peer_.end() && it->second.get() == &conn) by_peer_.erase(it);
     // by_id_ keeps it until the poll thread has drained its flushed completions.
   }
+  // A connection that ends while we are still calling (no hello in time, an error completion)
+  // fails its attempt now: Connect stops waiting, and no attempt outlives the id.
+  SettleAttempt(conn.key(), why.empty() ? "connection ended during set-up" : why, false);
   if (!was_open) return;
   Completion c;
   c.kind = CompletionKind::kPeerClosed;
@@ -532,7 +542,12 @@ void RdmaDevice::CheckHandshakeDeadlines() {
       // still holds the (closed) connection.
       {
         std::lock_guard<std::mutex> lock(mu_);
-        if (auto it = by_id_.find(c->id()); it != by_id_.end() && it->second == c) by_id_.erase(it);
+        // An attempt still keyed by this id is settled first (OnFinished does it): until
+        // then the id must live.
+        if (attempts_.count(c->key()) != 0) continue;
+        if (auto it = by_id_.find(c->key()); it != by_id_.end() && it->second == c) {
+          by_id_.erase(it);
+        }
       }
       c->Release();
       continue;
@@ -553,24 +568,56 @@ void RdmaDevice::PollLoop() {
   const bool busy = options_.rdma_busy_poll;
   auto last_check = Clock::now();
   auto last_fds = Clock::time_point{};
-  std::vector<std::shared_ptr<RdmaConnection>> conns;
+  auto last_sweep = Clock::time_point{};
+  std::vector<std::shared_ptr<RdmaConnection>> conns;  // every connection (a snapshot)
+  std::vector<RdmaConnection*> fired;                  // event mode: CQs that raised an event
   while (!stop_) {
+    bool sweep = busy;  // busy polling drains every CQ on every spin
+    fired.clear();
     if (!busy || Clock::now() - last_fds >= kBusyFdInterval) {
       // Event mode sleeps here until a CQ raises an event; busy mode only looks.
-      poll(fds, 3, busy ? 0 : 50);
-      uint64_t wakes = 0;
-      ssize_t ignored = read(poll_wake_fd_, &wakes, sizeof wakes);
-      (void)ignored;
-      ibv_cq* ev_cq = nullptr;
-      void* ev_ctx = nullptr;
-      while (ibv_get_cq_event(comp_channel_, &ev_cq, &ev_ctx) == 0) {
-        ibv_ack_cq_events(ev_cq, 1);  // acked at once: destroying a CQ waits for its acks
+      const int ready = poll(fds, 3, busy ? 0 : 50);
+      // Each fd is read only when poll says it is ready: on rxe every look is a system call,
+      // and per write that was most of the receiver's work.
+      if (ready > 0 && (fds[2].revents & POLLIN) != 0) {
+        uint64_t wakes = 0;
+        ssize_t ignored = read(poll_wake_fd_, &wakes, sizeof wakes);
+        (void)ignored;
+        sweep = true;  // a disconnect to act on, or a new connection
       }
-      conns = Snapshot();
+      if (ready > 0 && (fds[0].revents & POLLIN) != 0) {
+        ibv_cq* ev_cq = nullptr;
+        void* ev_ctx = nullptr;
+        while (ibv_get_cq_event(comp_channel_, &ev_cq, &ev_ctx) == 0) {
+          ibv_ack_cq_events(ev_cq, 1);  // acked at once: destroying a CQ waits for its acks
+          fired.push_back(static_cast<RdmaConnection*>(ev_ctx));  // the CQ's context
+        }
+      }
       last_fds = Clock::now();
+      // Now and then every CQ anyway (and a fresh snapshot): nothing depends on it, it only
+      // bounds the cost of a bug in the event bookkeeping.
+      if (ready == 0 || last_fds - last_sweep > std::chrono::milliseconds(50)) sweep = true;
+      if (sweep) {
+        conns = Snapshot();
+        last_sweep = last_fds;
+      }
     }
-    // Poll every connection: cheap, and no event can be missed between re-arm and drain.
-    for (auto& c : conns) c->Poll(/*arm=*/!busy);
+    if (sweep) {
+      for (auto& c : conns) c->Poll(/*arm=*/!busy);
+    } else {
+      // Only the CQs that raised an event need draining and re-arming: the others are still
+      // armed, so they have had nothing since their last drain.
+      for (RdmaConnection* f : fired) {
+        auto it =
+            std::find_if(conns.begin(), conns.end(), [f](const auto& c) { return c.get() == f; });
+        if (it == conns.end()) {  // newer than the snapshot
+          conns = Snapshot();
+          it =
+              std::find_if(conns.begin(), conns.end(), [f](const auto& c) { return c.get() == f; });
+        }
+        if (it != conns.end()) (*it)->Poll(/*arm=*/true);
+      }
+    }
     if (Clock::now() - last_check > std::chrono::milliseconds(50)) {
       CheckHandshakeDeadlines();
       last_check = Clock::now();

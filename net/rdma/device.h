@@ -48,10 +48,9 @@ class RdmaDevice final : public Device {
  private:
   struct Attempt {  // one outgoing connect
     PeerId expected;
-    std::promise<std::string> done;  // "" = connected; else why not
-    bool refused = false;            // by the peer's handshake: retrying will not help
-    bool settled = false;
-    std::shared_ptr<RdmaConnection> conn;
+    std::promise<std::string> done;        // "" = connected; else why not
+    bool refused = false;                  // by the peer's handshake: retrying will not help
+    std::shared_ptr<RdmaConnection> conn;  // set under mu_; owns the id from then on
   };
 
   ibv_pd* PdFor(PeerId peer);
@@ -59,7 +58,9 @@ class RdmaDevice final : public Device {
   void HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int status,
                      const std::vector<uint8_t>& private_data);
   void OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& private_data);
-  void SettleAttempt(rdma_cm_id* id, const std::string& why, bool refused);
+  // Ends the outgoing connect on id ("" = connected) once; with only, just that attempt.
+  void SettleAttempt(rdma_cm_id* id, const std::string& why, bool refused,
+                     const Attempt* only = nullptr);
   void PollLoop();
   void CheckHandshakeDeadlines();
   std::vector<std::shared_ptr<RdmaConnection>> Snapshot();
