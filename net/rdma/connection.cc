@@ -19,8 +19,9 @@ std::string WcError(const ibv_wc& wc) {
 }
 }  // namespace
 
-RdmaConnection::RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, ibv_pd* pd)
-    : device_(device), id_(id), key_(id), peer_(peer), pd_(pd) {
+RdmaConnection::RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, ibv_pd* pd,
+                               bool outgoing)
+    : device_(device), id_(id), key_(id), peer_(peer), pd_(pd), outgoing_(outgoing) {
   for (int i = kSendSlots - 1; i >= 0; --i) free_slots_.push_back(i);
   // A chain never holds more than the send queue's work requests or the window's messages.
   chain_wr_.reserve(kMaxSendWr);

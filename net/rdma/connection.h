@@ -56,8 +56,9 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
 
   enum class State { kConnecting, kHandshake, kOpen, kFinished };  // only moves forward
 
-  // Takes ownership of id (destroyed with the connection).
-  RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, ibv_pd* pd);
+  // Takes ownership of id (destroyed with the connection). outgoing: we called (Connect).
+  RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, ibv_pd* pd,
+                 bool outgoing = false);
   ~RdmaConnection() override;
 
   // Control path: CQ on the device's channel, the QP on id, slabs, receives posted. Throws.
@@ -85,6 +86,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   // The id's address when the connection was made: the device's maps are keyed by it, and it
   // stays valid as a key after Release destroys the id (id() is then null).
   rdma_cm_id* key() const { return key_; }
+  bool outgoing() const { return outgoing_; }
   ibv_cq* cq() const { return cq_; }
 
   // Poll thread: drains the CQ and, with arm, re-arms it for the completion channel (busy
@@ -137,6 +139,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   rdma_cm_id* const key_;
   const PeerId peer_;
   ibv_pd* pd_;
+  const bool outgoing_;
   ibv_cq* cq_ = nullptr;
   std::byte* recv_slab_ = nullptr;
   std::byte* send_slab_ = nullptr;

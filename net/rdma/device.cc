@@ -297,7 +297,7 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
           if (auto it = attempts_.find(id); it == attempts_.end() || it->second != attempt) return;
           CheckDeviceOf(id, "the route to the server");
           c = std::make_shared<RdmaConnection>(*this, id, attempt->expected,
-                                               PdFor(attempt->expected));
+                                               PdFor(attempt->expected), /*outgoing=*/true);
           by_id_[id] = c;
           attempt->conn = c;
         }
@@ -353,7 +353,9 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
       if (conn) conn->Finish(false, what);
       return;
     case RDMA_CM_EVENT_DISCONNECTED:
-      if (attempt) SettleAttempt(id, "disconnected during set-up", false);
+      // With a connection, its poll settles the attempt (OnFinished) after draining what
+      // came before the disconnect: a refusal's reason must reach Connect, not "disconnected".
+      if (attempt && !conn) SettleAttempt(id, "disconnected during set-up", false);
       if (conn) {
         conn->MarkDisconnected();
         const uint64_t one = 1;
@@ -458,8 +460,13 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
       st != RdmaConnection::State::kHandshake && st != RdmaConnection::State::kConnecting) {
     return conn.Abort("unexpected handshake frame");
   }
+  const bool calling = conn.outgoing();
+  if (calling && attempt == nullptr) {
+    // Our attempt already ended (a disconnect or its deadline raced this answer): the
+    // connection is ending. Not a refusal of anyone, so nothing is logged.
+    return conn.Finish(false, "handshake answer after the connect attempt ended");
+  }
   std::string why;
-  const bool calling = attempt != nullptr;
   if (type == FrameType::kHelloReject && calling) {
     return SettleAttempt(conn.id(),
                          "refused by peer: " + std::string(payload.begin(), payload.end()), true);
