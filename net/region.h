@@ -5,18 +5,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <type_traits>
 
 #include "net/peer.h"
 
 namespace gw {
 
 // What a remote peer needs to write into a region: it travels in control messages.
+// Copied onto the wire as it is, so it has no padding: the reserved words are named and zero,
+// or the bytes between fields would carry whatever the sender's stack held.
 struct RemoteRegion {
-  uint32_t id = 0;      // region id on the owning device
-  uint64_t addr = 0;    // remote virtual address (RDMA); 0 on TCP
-  uint32_t key = 0;     // rkey (RDMA); 0 on TCP
-  uint64_t length = 0;  // bytes
+  uint32_t id = 0;         // region id on the owning device
+  uint32_t reserved0 = 0;  // zero
+  uint64_t addr = 0;       // remote virtual address (RDMA); 0 on TCP
+  uint32_t key = 0;        // rkey (RDMA); 0 on TCP
+  uint32_t reserved1 = 0;  // zero
+  uint64_t length = 0;     // bytes
 };
+static_assert(std::has_unique_object_representations_v<RemoteRegion>, "no padding bytes");
 
 class Region {
  public:

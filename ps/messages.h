@@ -65,6 +65,8 @@ struct WelcomeMsg {
 template <typename T>
 std::vector<uint8_t> Encode(const T& msg) {
   static_assert(std::is_trivially_copyable_v<T>);
+  // Copied byte for byte: padding would send whatever the stack held (name it, zeroed).
+  static_assert(std::has_unique_object_representations_v<T>, "no padding bytes");
   std::vector<uint8_t> out(sizeof(T));
   std::memcpy(out.data(), &msg, sizeof(T));
   return out;

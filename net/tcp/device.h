@@ -30,7 +30,7 @@ class TcpRegion : public Region {
   uint32_t id() const override { return id_; }
   std::span<std::byte> bytes() override { return {data_, size_}; }
   PeerId writer() const override { return writer_; }
-  RemoteRegion Describe() const override { return RemoteRegion{id_, 0, 0, size_}; }
+  RemoteRegion Describe() const override { return RemoteRegion{.id = id_, .length = size_}; }
 
  private:
   uint32_t id_;
