@@ -1,8 +1,12 @@
-// The TCP wire format's parsers: everything read from the network is bounded and checked.
+// The wire formats' parsers (TCP frames, RDMA write notices): everything read from the
+// network is bounded and checked.
 #include <gtest/gtest.h>
+
+#include <array>
 
 #include "net/address.h"
 #include "net/error.h"
+#include "net/rdma/wire.h"
 #include "net/tcp/wire.h"
 
 namespace gw::tcp {
@@ -108,6 +112,64 @@ TEST(Wire, CheckHelloRefusesOtherJobsAndTokens) {
   EXPECT_NE(CheckHello(h, "job", "secreT").find("wrong token"), std::string::npos);
   EXPECT_NE(CheckHello(h, "job", "secret2").find("wrong token"), std::string::npos);
   EXPECT_NE(CheckHello(h, "job", "").find("wrong token"), std::string::npos);
+}
+
+// A notice naming several writes parses back to the same writes, in order.
+TEST(Wire, WriteNoticeRoundTripsEveryWriteInOrder) {
+  rdma::WriteNotice n;
+  for (uint32_t i = 0; i < rdma::WriteNotice::kMaxWrites; ++i) {
+    FrameHeader& h = n.writes[n.count++];
+    h.type = FrameType::kWrite;
+    h.imm = 1000 + i;
+    h.region = i % 3;
+    h.offset = uint64_t{i} << 16;
+    h.length = 65536 - i;
+  }
+  std::array<uint8_t, rdma::WriteNotice::kMaxBytes> buf{};
+  const size_t bytes = rdma::EncodeNotice(n, buf);
+  ASSERT_EQ(bytes, rdma::WriteNotice::kMaxBytes);
+  for (size_t count : {size_t{1}, size_t{2}, rdma::WriteNotice::kMaxWrites}) {
+    rdma::WriteNotice back;
+    std::string why;
+    ASSERT_TRUE(rdma::ParseNotice(std::span(buf.data(), count * FrameHeader::kSize), &back, &why))
+        << why;
+    ASSERT_EQ(back.count, count);
+    for (size_t i = 0; i < count; ++i) {
+      EXPECT_EQ(back.writes[i].imm, 1000 + i);
+      EXPECT_EQ(back.writes[i].region, i % 3);
+      EXPECT_EQ(back.writes[i].offset, uint64_t{i} << 16);
+      EXPECT_EQ(back.writes[i].length, 65536 - i);
+    }
+  }
+}
+
+// A torn, empty, oversized or mixed notice is refused with a reason, never half-applied.
+TEST(Wire, WriteNoticeRefusesTornEmptyOversizedAndMixedNotices) {
+  rdma::WriteNotice n;
+  n.count = 2;
+  n.writes[0].type = n.writes[1].type = FrameType::kWrite;
+  std::array<uint8_t, rdma::WriteNotice::kMaxBytes + FrameHeader::kSize> buf{};
+  rdma::EncodeNotice(n, buf);
+  rdma::WriteNotice back;
+  std::string why;
+  EXPECT_FALSE(rdma::ParseNotice(std::span(buf.data(), 0), &back, &why));
+  EXPECT_NE(why.find("0 bytes"), std::string::npos) << why;
+  EXPECT_FALSE(rdma::ParseNotice(std::span(buf.data(), 48), &back, &why));
+  EXPECT_NE(why.find("48 bytes"), std::string::npos) << why;
+  EXPECT_FALSE(rdma::ParseNotice(buf, &back, &why));  // one header more than a notice holds
+  why.clear();
+  // The second header is a control frame: the whole notice is refused.
+  FrameHeader control;
+  control.type = FrameType::kControl;
+  const auto head = EncodeHeader(control);
+  std::copy(head.begin(), head.end(), buf.begin() + FrameHeader::kSize);
+  EXPECT_FALSE(rdma::ParseNotice(std::span(buf.data(), 64), &back, &why));
+  EXPECT_NE(why.find("type 5"), std::string::npos) << why;
+  // A bad magic in the second header is the header parser's refusal.
+  rdma::EncodeNotice(n, buf);
+  buf[FrameHeader::kSize] ^= 1;
+  EXPECT_FALSE(rdma::ParseNotice(std::span(buf.data(), 64), &back, &why));
+  EXPECT_NE(why.find("magic"), std::string::npos) << why;
 }
 
 TEST(Address, ParsesAndRejects) {

@@ -23,10 +23,10 @@ RdmaConnection::RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, 
                                bool outgoing)
     : device_(device), id_(id), key_(id), peer_(peer), pd_(pd), outgoing_(outgoing) {
   for (int i = kSendSlots - 1; i >= 0; --i) free_slots_.push_back(i);
-  // A chain never holds more than the send queue's work requests or the window's messages.
+  for (int i = kMaxInFlight - 1; i >= 0; --i) free_notices_.push_back(i);
+  // A chain never holds more than the send queue's work requests.
   chain_wr_.reserve(kMaxSendWr);
   chain_sge_.reserve(kMaxSendWr);
-  chain_head_.reserve(kMaxInFlight);
 }
 
 RdmaConnection::~RdmaConnection() { Release(); }
@@ -51,7 +51,7 @@ void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
   attr.cap.max_recv_wr = kRecvDepth;
   attr.cap.max_send_sge = 1;
   attr.cap.max_recv_sge = 1;
-  attr.cap.max_inline_data = 64;
+  attr.cap.max_inline_data = kInlineBytes;
   if (rdma_create_qp(id_, pd_, &attr) != 0) {
     throw Error(std::string("rdma_create_qp failed: ") + std::strerror(errno));
   }
@@ -59,7 +59,8 @@ void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
     throw Error("this RDMA device cannot send 32 bytes inline (max_inline_data " +
                 std::to_string(attr.cap.max_inline_data) + ")");
   }
-  const size_t recv_bytes = kRecvDepth * kSlotBytes, send_bytes = kSendSlots * kSlotBytes;
+  const size_t recv_bytes = kRecvDepth * kSlotBytes;
+  const size_t send_bytes = kSendSlots * kSlotBytes + kMaxInFlight * WriteNotice::kMaxBytes;
   device_.budget().Charge(recv_bytes + send_bytes, "message buffers for " + ToString(peer_));
   recv_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, recv_bytes));
   send_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, send_bytes));
@@ -72,6 +73,8 @@ void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
     std::lock_guard<std::mutex> lock(mu_);
     recv_mr_ = recv_mr;
     send_mr_ = send_mr;
+    // The device may grant more than asked; use what was asked (the chain's fast case).
+    inline_bytes_ = std::min<uint32_t>(attr.cap.max_inline_data, kInlineBytes);
   }
   if (recv_mr == nullptr || send_mr == nullptr) {
     throw Error(std::string("ibv_reg_mr of message buffers failed: ") + std::strerror(errno));
@@ -237,10 +240,13 @@ std::string RdmaConnection::PostPendingLocked() {
   if (released_ || id_ == nullptr || id_->qp == nullptr) return "";
   chain_wr_.clear();
   chain_sge_.clear();
-  chain_head_.clear();
-  while (!pending_.empty() && ChainFrontLocked()) {
-    pending_control_bytes_ -= pending_.front().payload.size();
-    pending_.pop_front();
+  while (!pending_.empty()) {
+    const size_t taken = ChainFrontLocked();
+    if (taken == 0) break;
+    for (size_t i = 0; i < taken; ++i) {
+      pending_control_bytes_ -= pending_.front().payload.size();
+      pending_.pop_front();
+    }
   }
   if (chain_wr_.empty()) return "";
   for (size_t i = 0; i + 1 < chain_wr_.size(); ++i) chain_wr_[i].next = &chain_wr_[i + 1];
@@ -254,24 +260,37 @@ std::string RdmaConnection::PostPendingLocked() {
   return "";
 }
 
-bool RdmaConnection::ChainFrontLocked() {
-  const Pending& p = pending_.front();
-  const size_t chunks = p.is_write ? (p.src.size() + kMaxWriteChunk - 1) / kMaxWriteChunk : 0;
-  const auto wrs = static_cast<uint32_t>(chunks) + 1;
-  // Never overflow our send queue nor the peer's posted receives.
-  if (sq_used_ + wrs > kMaxSendWr || posted_.size() >= kMaxInFlight) return false;
-  if (!p.is_write && free_slots_.empty()) return false;
-  Posted posted;
-  posted.wrs = wrs;
-  posted.seq = next_seq_++;
-  posted.is_write = p.is_write;
-  posted.close_after = p.close_after;
-  posted.wr_id = p.wr_id;
-  posted.length = p.src.size();
-  const bool more_waiting = pending_.size() > 1;
-  posted.signaled = !p.is_write || !more_waiting || signaled_in_flight_ == 0 ||
-                    unsignaled_run_ + 1 >= kSignalEvery;
-  if (p.is_write) {
+size_t RdmaConnection::ChainFrontLocked() {
+  return pending_.front().is_write ? ChainWritesLocked() : ChainFrameLocked();
+}
+
+namespace {
+size_t ChunksOf(size_t bytes, size_t chunk) { return (bytes + chunk - 1) / chunk; }
+}  // namespace
+
+size_t RdmaConnection::ChainWritesLocked() {
+  // Never overflow the peer's posted receives (the notice takes one) nor our send queue.
+  if (recvs_in_flight_ >= kMaxInFlight || free_notices_.empty()) return 0;
+  size_t count = 0;
+  uint32_t wrs = 1;  // the notice
+  while (count < pending_.size() && count < WriteNotice::kMaxWrites && pending_[count].is_write) {
+    const auto w = static_cast<uint32_t>(ChunksOf(pending_[count].src.size(), kMaxWriteChunk));
+    if (sq_used_ + wrs + w > kMaxSendWr) break;
+    wrs += w;
+    ++count;
+  }
+  if (count == 0) return 0;
+  const bool more_waiting = pending_.size() > count;
+  const bool signaled =
+      !more_waiting || signaled_in_flight_ == 0 || unsignaled_run_ + count >= kSignalEvery;
+  const int notice_slot = free_notices_.back();
+  free_notices_.pop_back();
+  auto* notice_buf = reinterpret_cast<uint8_t*>(send_slab_ + kSendSlots * kSlotBytes +
+                                                notice_slot * WriteNotice::kMaxBytes);
+  WriteNotice notice;
+  for (size_t k = 0; k < count; ++k) {
+    const Pending& p = pending_[k];
+    const size_t chunks = ChunksOf(p.src.size(), kMaxWriteChunk);
     for (size_t i = 0; i < chunks; ++i) {
       const size_t off = i * kMaxWriteChunk;
       const size_t n = std::min(kMaxWriteChunk, p.src.size() - off);
@@ -285,49 +304,85 @@ bool RdmaConnection::ChainFrontLocked() {
       wr.wr.rdma.rkey = p.dst.key;
       chain_wr_.push_back(wr);
     }
-    FrameHeader h;
+    FrameHeader& h = notice.writes[notice.count++];
     h.type = FrameType::kWrite;
     h.imm = p.imm;
     h.region = p.dst.id;
     h.offset = p.offset;
     h.length = p.src.size();
-    chain_head_.push_back(tcp::EncodeHeader(h));
-    // Inline: the header is copied at post time, so it needs no key.
-    chain_sge_.push_back(
-        {reinterpret_cast<uint64_t>(chain_head_.back().data()), FrameHeader::kSize, 0});
-  } else {
-    posted.slot = free_slots_.back();
-    free_slots_.pop_back();
-    std::byte* buf = send_slab_ + static_cast<size_t>(posted.slot) * kSlotBytes;
-    FrameHeader h;
-    h.type = p.type;
-    h.imm = p.imm;
-    h.length = p.payload.size();
-    const auto head = tcp::EncodeHeader(h);
-    std::memcpy(buf, head.data(), head.size());
-    if (!p.payload.empty()) {
-      std::memcpy(buf + FrameHeader::kSize, p.payload.data(), p.payload.size());
-    }
-    chain_sge_.push_back({reinterpret_cast<uint64_t>(buf),
-                          static_cast<uint32_t>(FrameHeader::kSize + p.payload.size()),
-                          send_mr_->lkey});
+    Posted posted;
+    posted.wrs = static_cast<uint32_t>(chunks);
+    posted.seq = next_seq_++;
+    posted.is_write = true;
+    posted.wr_id = p.wr_id;
+    posted.length = p.src.size();
+    posted_.push_back(posted);
   }
+  // The last write carries the notice: its completion is the batch's.
+  Posted& last = posted_.back();
+  last.wrs += 1;
+  last.notice_slot = notice_slot;
+  last.uses_recv = true;
+  last.signaled = signaled;
+  const size_t bytes = EncodeNotice(notice, std::span(notice_buf, WriteNotice::kMaxBytes));
+  chain_sge_.push_back(
+      {reinterpret_cast<uint64_t>(notice_buf), static_cast<uint32_t>(bytes), send_mr_->lkey});
+  ibv_send_wr wr{};
+  wr.opcode = IBV_WR_SEND;
+  wr.sg_list = &chain_sge_.back();
+  wr.num_sge = 1;
+  wr.wr_id = last.seq;
+  wr.send_flags =
+      (bytes <= inline_bytes_ ? IBV_SEND_INLINE : 0) | (signaled ? IBV_SEND_SIGNALED : 0);
+  chain_wr_.push_back(wr);
+  sq_used_ += wrs;
+  ++recvs_in_flight_;
+  if (signaled) {
+    ++signaled_in_flight_;
+    unsignaled_run_ = 0;
+  } else {
+    unsignaled_run_ += static_cast<uint32_t>(count);
+  }
+  return count;
+}
+
+size_t RdmaConnection::ChainFrameLocked() {
+  const Pending& p = pending_.front();
+  if (sq_used_ + 1 > kMaxSendWr || recvs_in_flight_ >= kMaxInFlight || free_slots_.empty()) {
+    return 0;
+  }
+  Posted posted;
+  posted.wrs = 1;
+  posted.seq = next_seq_++;
+  posted.close_after = p.close_after;
+  posted.uses_recv = true;
+  posted.signaled = true;
+  posted.slot = free_slots_.back();
+  free_slots_.pop_back();
+  std::byte* buf = send_slab_ + static_cast<size_t>(posted.slot) * kSlotBytes;
+  FrameHeader h;
+  h.type = p.type;
+  h.imm = p.imm;
+  h.length = p.payload.size();
+  const auto head = tcp::EncodeHeader(h);
+  std::memcpy(buf, head.data(), head.size());
+  if (!p.payload.empty()) std::memcpy(buf + FrameHeader::kSize, p.payload.data(), p.payload.size());
+  chain_sge_.push_back({reinterpret_cast<uint64_t>(buf),
+                        static_cast<uint32_t>(FrameHeader::kSize + p.payload.size()),
+                        send_mr_->lkey});
   ibv_send_wr wr{};
   wr.opcode = IBV_WR_SEND;
   wr.sg_list = &chain_sge_.back();
   wr.num_sge = 1;
   wr.wr_id = posted.seq;
-  wr.send_flags = (p.is_write ? IBV_SEND_INLINE : 0) | (posted.signaled ? IBV_SEND_SIGNALED : 0);
+  wr.send_flags = IBV_SEND_SIGNALED;  // frees its slot
   chain_wr_.push_back(wr);
-  sq_used_ += wrs;
-  if (posted.signaled) {
-    ++signaled_in_flight_;
-    unsignaled_run_ = 0;
-  } else {
-    ++unsignaled_run_;
-  }
+  sq_used_ += 1;
+  ++recvs_in_flight_;
+  ++signaled_in_flight_;
+  unsignaled_run_ = 0;
   posted_.push_back(posted);
-  return true;
+  return 1;
 }
 
 void RdmaConnection::PostRecv(uint32_t slot) {
@@ -381,7 +436,9 @@ void RdmaConnection::OnSendDone(uint64_t seq) {
     while (!posted_.empty() && posted_.front().seq <= seq) {
       const Posted& d = posted_.front();
       sq_used_ -= d.wrs;
+      if (d.uses_recv) --recvs_in_flight_;
       if (d.slot >= 0) free_slots_.push_back(d.slot);
+      if (d.notice_slot >= 0) free_notices_.push_back(d.notice_slot);
       if (d.signaled) --signaled_in_flight_;
       close = close || d.close_after;
       if (d.is_write) {
@@ -411,6 +468,8 @@ void RdmaConnection::OnRecv(uint32_t slot, uint32_t len) {
     why = "message shorter than a frame header";
   }
   const bool is_write = h && h->type == FrameType::kWrite;
+  WriteNotice notice;
+  if (is_write && !ParseNotice(std::span(buf, len), &notice, &why)) h.reset();
   if (h && !is_write && h->length != len - FrameHeader::kSize) {
     h.reset();
     why = "frame length does not match the message";
@@ -422,21 +481,24 @@ void RdmaConnection::OnRecv(uint32_t slot, uint32_t len) {
   switch (h->type) {
     case FrameType::kWrite: {
       if (state() != State::kOpen) return Abort("write before the handshake");
-      Region* region = device_.FindRegion(h->region);
-      // The NIC already enforced the key (per-peer protection domains); check the claim too.
-      if (region == nullptr || !(region->writer() == peer_) || h->offset > region->bytes().size() ||
-          h->length > region->bytes().size() - h->offset) {
-        return Abort("write notice for region " + std::to_string(h->region) +
-                     " that this peer may not write");
+      for (size_t i = 0; i < notice.count; ++i) {
+        const FrameHeader& w = notice.writes[i];
+        Region* region = device_.FindRegion(w.region);
+        // The NIC already enforced the key (per-peer protection domains); check the claim too.
+        if (region == nullptr || !(region->writer() == peer_) ||
+            w.offset > region->bytes().size() || w.length > region->bytes().size() - w.offset) {
+          return Abort("write notice for region " + std::to_string(w.region) +
+                       " that this peer may not write");
+        }
+        Completion c;
+        c.kind = CompletionKind::kWriteLanded;
+        c.peer = peer_;
+        c.region = w.region;
+        c.offset = w.offset;
+        c.length = w.length;
+        c.imm = w.imm;
+        device_.cq().Push(std::move(c));
       }
-      Completion c;
-      c.kind = CompletionKind::kWriteLanded;
-      c.peer = peer_;
-      c.region = h->region;
-      c.offset = h->offset;
-      c.length = h->length;
-      c.imm = h->imm;
-      device_.cq().Push(std::move(c));
       break;
     }
     case FrameType::kControl: {
@@ -473,6 +535,7 @@ void RdmaConnection::Finish(bool ok, const std::string& why) {
     pending_control_bytes_ = 0;
     posted.swap(posted_);
     sq_used_ = 0;
+    recvs_in_flight_ = 0;
     signaled_in_flight_ = 0;
     unsignaled_run_ = 0;
   }

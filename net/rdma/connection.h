@@ -1,14 +1,14 @@
 // RDMA backend, hot path: one RC QP per peer. A one-sided write is an RDMA_WRITE of the
-// payload followed by a SEND of the same 32-byte frame header the TCP backend uses (region,
-// offset, length, immediate); RC ordering places the payload before that receive completes,
-// so the receiver learns what landed and where without touching the payload. Control
-// messages are SENDs from a small registered slab. Completions are polled by the device's
+// payload followed by a write notice (net/rdma/wire.h): a SEND of the same 32-byte frame
+// header the TCP backend uses (region, offset, length, immediate). RC ordering places the
+// payload before that receive completes, so the receiver learns what landed and where without
+// touching the payload. Writes queued together share one notice. Control messages are SENDs
+// from a small registered slab. Completions are polled by the device's
 // poll thread, which calls Poll().
 #pragma once
 
 #include <rdma/rdma_cma.h>
 
-#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "net/device.h"
+#include "net/rdma/wire.h"
 #include "net/tcp/wire.h"
 
 namespace gw::rdma {
@@ -31,25 +32,29 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   static constexpr uint32_t kRecvDepth = 32;   // receive buffers posted per connection
   static constexpr uint32_t kSendSlots = 16;   // control messages in flight
   static constexpr uint32_t kMaxSendWr = 256;  // send queue depth
-  // Every write's notice and every control frame consumes one of the peer's kRecvDepth posted
+  // Every write notice and every control frame consumes one of the peer's kRecvDepth posted
   // receives: never have more of them unacknowledged, or the peer's NIC answers "receiver
-  // not ready" and the sender stalls for the RNR timer.
+  // not ready" and the sender stalls for the RNR timer. Writes themselves consume none: how
+  // many are in flight is bounded by the send queue.
   static constexpr uint32_t kMaxInFlight = kRecvDepth;
-  static_assert(kMaxInFlight * 2 <= kMaxSendWr, "a write is at most 2 WRs below 1 GiB");
-  // Selective signalling: while writes wait behind a full window, only every kSignalEvery-th
-  // write notice asks for a completion (RC completes a send queue in order, so it also
-  // completes the ones before it), and the writes it frees go out as one chain (one
-  // doorbell). On soft-RoCE each completion event and each post is a system call plus a
-  // thread wake-up, taken from the CPU that moves the data. A write is always signaled when
-  // nothing waits behind it or no signaled one is in flight, so every write completes.
+  static_assert(WriteNotice::kMaxWrites * 2 <= kMaxSendWr, "a full notice's writes fit the SQ");
+  // Writes that wait behind a full window go out together when it opens: one chain of work
+  // requests (one doorbell), up to WriteNotice::kMaxWrites of them named by one notice.
+  // Selective signalling: a notice asks for a completion only once kSignalEvery writes have
+  // gone unsignaled (RC completes a send queue in order, so one completion covers every
+  // message before it). On soft-RoCE each completion event, post and receive is a system call
+  // or a thread wake-up, taken from the CPU that moves the data. A notice is always signaled
+  // when nothing waits behind it or no signaled one is in flight, so every write completes.
   static constexpr uint32_t kSignalEvery = 8;
-  static_assert(kSignalEvery <= kMaxInFlight, "a full window holds a signaled notice");
+  // Notices up to this size are copied into the work request (max_inline_data asked for).
+  static constexpr uint32_t kInlineBytes = 64;
   // Minimum RNR NAK timer (IB encoding 12 = 0.64 ms): rdma_cm leaves the QP at 0 = 655 ms.
   static constexpr uint8_t kMinRnrTimer = 12;
   static constexpr size_t kSlotBytes = FrameHeader::kSize + kMaxControlBytes;
   // RC messages may be up to 2 GiB; larger writes are split into several work requests.
   static constexpr size_t kMaxWriteChunk = size_t{1} << 30;
-  static_assert(FrameHeader::kSize <= 64, "the header travels inline");
+  static_assert(FrameHeader::kSize <= kInlineBytes, "a single write's notice travels inline");
+  static_assert(WriteNotice::kMaxBytes <= kSlotBytes, "a receive slot holds a full notice");
   // Control payloads wait in pending_ as copies: a peer that stops reading while we keep
   // sending would grow it without end. Past this many waiting bytes the connection is aborted.
   static constexpr size_t kMaxQueuedControlBytes = 16 << 20;
@@ -100,9 +105,11 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   void Finish(bool ok, const std::string& why);
 
  private:
-  struct Posted {  // one message (a write and its notice, or a frame) on the send queue
+  struct Posted {  // a write (with the notice, if it carries one) or a frame on the send queue
     uint32_t wrs = 0;
-    int slot = -1;  // control slot to free
+    int slot = -1;           // control slot to free
+    int notice_slot = -1;    // notice buffer to free
+    bool uses_recv = false;  // a SEND: holds one of the peer's posted receives until done
     bool is_write = false;
     bool close_after = false;
     bool signaled = false;
@@ -127,8 +134,12 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   // post failed ("" if none did): the caller aborts the connection once mu_ is released.
   [[nodiscard]] std::string EnqueueLocked(Pending p);
   [[nodiscard]] std::string PostPendingLocked();
-  // Appends pending_.front()'s work requests to the chain; false if it must wait.
-  bool ChainFrontLocked();
+  // Appends the work requests of pending_'s first message (a frame, or up to
+  // WriteNotice::kMaxWrites writes and their notice) to the chain; returns how many pending
+  // entries it took, 0 if the first must wait.
+  size_t ChainFrontLocked();
+  size_t ChainWritesLocked();
+  size_t ChainFrameLocked();
   void PostRecv(uint32_t slot);
   void OnSendDone(uint64_t seq);
   void OnRecv(uint32_t slot, uint32_t len);
@@ -142,7 +153,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   const bool outgoing_;
   ibv_cq* cq_ = nullptr;
   std::byte* recv_slab_ = nullptr;
-  std::byte* send_slab_ = nullptr;
+  std::byte* send_slab_ = nullptr;  // kSendSlots control slots, then kMaxInFlight notices
   ibv_mr* recv_mr_ = nullptr;
   ibv_mr* send_mr_ = nullptr;
   bool released_ = false;
@@ -150,18 +161,20 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   mutable std::mutex mu_;
   State state_ = State::kConnecting;
   uint32_t sq_used_ = 0;
+  uint32_t recvs_in_flight_ = 0;  // our SENDs not yet completed (each holds a peer receive)
+  uint32_t inline_bytes_ = 0;     // what the QP copies inline (at least a header)
   std::deque<Posted> posted_;
   std::deque<Pending> pending_;
   size_t pending_control_bytes_ = 0;  // sum of pending_'s control payloads
   uint64_t next_seq_ = 1;
   uint32_t signaled_in_flight_ = 0;
-  uint32_t unsignaled_run_ = 0;  // writes posted unsignaled since the last signaled one
+  uint32_t unsignaled_run_ = 0;  // writes posted unsignaled since the last signaled notice
   // The chain being built (reused: no allocation per post). Capacities are reserved up
   // front, so pointers into them stay valid while a chain grows.
   std::vector<ibv_send_wr> chain_wr_;
   std::vector<ibv_sge> chain_sge_;
-  std::vector<std::array<uint8_t, FrameHeader::kSize>> chain_head_;
   std::vector<int> free_slots_;
+  std::vector<int> free_notices_;
   bool bye_sent_ = false;
   std::atomic<bool> peer_gone_{false};
   std::chrono::steady_clock::time_point deadline_{};

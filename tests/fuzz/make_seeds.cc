@@ -10,6 +10,7 @@
 #include "coding/scheme.h"
 #include "coding/straggler.h"
 #include "net/imm.h"
+#include "net/rdma/wire.h"
 #include "net/tcp/wire.h"
 #include "ps/messages.h"
 #include "sched/window_spec.h"
@@ -62,6 +63,35 @@ void FrameHeaders() {
   Write("frame_header", "edge-31-bytes", short_header);
 }
 
+void WriteNotices() {
+  using gw::tcp::FrameType;
+  auto notice = [](size_t count) {
+    gw::rdma::WriteNotice n;
+    for (size_t i = 0; i < count; ++i) {
+      auto& h = n.writes[n.count++];
+      h.type = FrameType::kWrite;
+      h.imm = gw::Imm::Encode(9, static_cast<uint32_t>(i));
+      h.region = 1;
+      h.offset = i * 65536;
+      h.length = 65536;
+    }
+    Bytes b(count * gw::tcp::FrameHeader::kSize);
+    gw::rdma::EncodeNotice(n, b);
+    return b;
+  };
+  Write("write_notice", "one", notice(1));
+  Write("write_notice", "eight", notice(8));
+  Write("write_notice", "full", notice(gw::rdma::WriteNotice::kMaxWrites));
+  // Edge cases: one header more than a notice holds, a torn second header.
+  Bytes over = notice(gw::rdma::WriteNotice::kMaxWrites);
+  const Bytes one = notice(1);
+  over.insert(over.end(), one.begin(), one.end());
+  Write("write_notice", "edge-17-headers", over);
+  Bytes torn = notice(2);
+  torn.resize(torn.size() - 1);
+  Write("write_notice", "edge-torn", torn);
+}
+
 void Hellos() {
   using gw::tcp::Hello;
   auto hello = [](gw::Role role, uint32_t rank, const std::string& job, const std::string& token) {
@@ -103,8 +133,9 @@ void Control(const std::string& name, gw::MsgType type, const T& msg) {
 
 void ControlMessages() {
   using gw::MsgType;
-  Control("join", MsgType::kJoin, gw::JoinMsg{0x1234abcd, {1, 0, 0, 4096}});
-  Control("welcome", MsgType::kWelcome, gw::WelcomeMsg{{2, 0x7f0000001000, 77, 8192}, 0, 2048});
+  Control("join", MsgType::kJoin, gw::JoinMsg{0x1234abcd, {.id = 1, .length = 4096}});
+  Control("welcome", MsgType::kWelcome,
+          gw::WelcomeMsg{{.id = 2, .addr = 0x7f0000001000, .key = 77, .length = 8192}, 0, 2048});
   Control("closed", MsgType::kClosed, gw::RoundMsg{12});
   Control("skipped", MsgType::kSkipped, gw::RoundMsg{12});
   Control("window-request", MsgType::kWindowRequest, gw::WindowRequestMsg{7, 2000000, 50000});
@@ -211,6 +242,7 @@ int main(int argc, char** argv) {
   }
   root = argv[1];
   FrameHeaders();
+  WriteNotices();
   Hellos();
   ControlMessages();
   IdxFiles();

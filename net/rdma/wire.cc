@@ -1,0 +1,38 @@
+#include "net/rdma/wire.h"
+
+#include <cstring>
+
+namespace gw::rdma {
+
+using tcp::FrameHeader;
+
+size_t EncodeNotice(const WriteNotice& n, std::span<uint8_t> out) {
+  for (size_t i = 0; i < n.count; ++i) {
+    const tcp::HeaderBytes h = tcp::EncodeHeader(n.writes[i]);
+    std::memcpy(out.data() + i * FrameHeader::kSize, h.data(), h.size());
+  }
+  return n.count * FrameHeader::kSize;
+}
+
+bool ParseNotice(std::span<const uint8_t> bytes, WriteNotice* out, std::string* why) {
+  if (bytes.empty() || bytes.size() % FrameHeader::kSize != 0 ||
+      bytes.size() > WriteNotice::kMaxBytes) {
+    *why = "write notice of " + std::to_string(bytes.size()) + " bytes (want 1 to " +
+           std::to_string(WriteNotice::kMaxWrites) + " headers of " +
+           std::to_string(FrameHeader::kSize) + ")";
+    return false;
+  }
+  out->count = 0;
+  for (size_t off = 0; off < bytes.size(); off += FrameHeader::kSize) {
+    const auto h = tcp::ParseHeader(bytes.subspan(off, FrameHeader::kSize), why);
+    if (!h) return false;
+    if (h->type != tcp::FrameType::kWrite) {
+      *why = "write notice holds a frame of type " + std::to_string(static_cast<int>(h->type));
+      return false;
+    }
+    out->writes[out->count++] = *h;
+  }
+  return true;
+}
+
+}  // namespace gw::rdma

@@ -1,0 +1,35 @@
+// The RDMA backend's wire format beyond the TCP frame header it shares (net/tcp/wire.h).
+//
+// A write notice is the SEND that follows one or more RDMA writes on the same QP and names
+// them: 1..kMaxWrites frame headers of type kWrite back to back (region, offset, length,
+// immediate each). RC delivers it after every payload posted before it, so when its receive
+// completes, each named write has landed. Writes that were queued together share one notice:
+// one packet, one receive and one receiver wake-up for the lot instead of one per write.
+// Pure encode/parse over bytes: nothing trusted without a bound.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "net/tcp/wire.h"
+
+namespace gw::rdma {
+
+struct WriteNotice {
+  static constexpr size_t kMaxWrites = 16;
+  static constexpr size_t kMaxBytes = kMaxWrites * tcp::FrameHeader::kSize;
+
+  std::array<tcp::FrameHeader, kMaxWrites> writes{};
+  size_t count = 0;
+};
+
+// Writes the notice's headers to out (at least count * 32 bytes); returns the bytes written.
+size_t EncodeNotice(const WriteNotice& n, std::span<uint8_t> out);
+// Parses a received notice: a whole number (1..kMaxWrites) of valid kWrite headers. Bounds of
+// each write against its region are the connection's to check. False with *why on failure.
+bool ParseNotice(std::span<const uint8_t> bytes, WriteNotice* out, std::string* why);
+
+}  // namespace gw::rdma
