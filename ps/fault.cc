@@ -9,8 +9,8 @@ namespace gw {
 InjectedFault InjectedFault::Parse(const std::string& text) {
   const std::string expected =
       "'" + text +
-      "': expected kill-before-push:I, kill-mid-push:I, kill-after-push:I, stop:I (I an "
-      "iteration) or never";
+      "': expected kill-before-push:I, kill-mid-push:I, kill-after-push:I, stop:I, "
+      "stop-mid-pull:I (I an iteration) or never";
   if (text == "never") return {};
   const size_t colon = text.find(':');
   if (colon == std::string::npos) throw Error(expected);
@@ -24,6 +24,8 @@ InjectedFault InjectedFault::Parse(const std::string& text) {
     d.point = Point::kAfterPush;
   } else if (point == "stop") {
     d.point = Point::kStop;
+  } else if (point == "stop-mid-pull") {
+    d.point = Point::kStopMidPull;
   } else {
     throw Error(expected);
   }

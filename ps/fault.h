@@ -11,15 +11,18 @@ namespace gw {
 struct InjectedFault {
   enum class Point : uint8_t {
     kNever,
-    kBeforePush,  // before the iteration's first write (or window request) is posted
-    kMidPush,     // once some, not all, of the push's writes are done (see worker.cc)
-    kAfterPush,   // once all of the push's writes are done, before the next pull
-    kStop,        // SIGSTOP before the push (alive to the transport, silent to the server)
+    kBeforePush,   // before the iteration's first write (or window request) is posted
+    kMidPush,      // once some, not all, of the push's writes are done (see worker.cc)
+    kAfterPush,    // once all of the push's writes are done, before the next pull
+    kStop,         // SIGSTOP before the push (alive to the transport, silent to the server)
+    kStopMidPull,  // SIGSTOP once some, not all, of iteration I's parameters have landed:
+                   // the server's writes then meet a reader that does not read
   };
   Point point = Point::kNever;
   uint64_t iteration = 0;
 
-  // "kill-before-push:I", "kill-mid-push:I", "kill-after-push:I", "stop:I" or "never".
+  // "kill-before-push:I", "kill-mid-push:I", "kill-after-push:I", "stop:I",
+  // "stop-mid-pull:I" or "never".
   // Throws gw::Error saying what is accepted.
   static InjectedFault Parse(const std::string& text);
   bool At(Point p, uint64_t it) const { return point == p && iteration == it; }

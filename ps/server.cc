@@ -53,6 +53,13 @@ class Server {
     dopt.self = {Role::kServer, opt.rank};
     dev_ = CreateDevice(opt.listen.transport, dopt);
     dev_->RegisterMemory(std::as_writable_bytes(std::span(params_)), dopt.self);
+    if (SendsFromSnapshots()) {
+      // One registered copy per worker, made up front: the memory limit is checked at start.
+      for (auto& ws : workers_) {
+        ws.snapshot.assign(size, 0.0f);
+        dev_->RegisterMemory(std::as_writable_bytes(std::span(ws.snapshot)), dopt.self);
+      }
+    }
     size_t slot_floats = size;
     if (job.coding) {
       shape_coded_ = CodedShape::Make(job, layout_.num_params());
@@ -123,6 +130,8 @@ class Server {
     Region* slot = nullptr;
     uint32_t parts_landed = 0;  // of the iteration being received
     uint32_t writes_in_flight = 0;
+    // The parameters last released to this worker, the source of its writes (SendsFromSnapshots).
+    std::vector<float> snapshot;
     std::shared_ptr<Connection> conn;
     // Coded jobs: the round whose input the worker last got, whether it is idle (sent all its
     // messages or stopped: its input may be written), whether it was told the round closed.
@@ -392,8 +401,9 @@ class Server {
   void Apply(const SyncRule::Decision& d) {
     gradients_applied_ += d.apply.size();
     if (!d.apply.empty()) {
-      // Parameters are the source of writes still in flight: let those finish first.
-      WaitForOutgoingWrites();
+      // Parameters being the source of writes still in flight, let those finish first. With
+      // snapshots they are not: one worker's slow link never holds back the others' updates.
+      if (!SendsFromSnapshots()) WaitForOutgoingWrites();
       const float scale = 1.0f / static_cast<float>(job_.num_workers);
       if (d.aggregate) {
         std::vector<std::span<const float>> slots;
@@ -415,7 +425,16 @@ class Server {
     if (!ws.joined || ws.done || ws.lost) return;
     const auto& parts = layout_.parts(opt_.rank);
     const size_t begin = layout_.shard_begin(opt_.rank);
-    const auto bytes = std::as_bytes(std::span(params_));
+    std::span<const float> source(params_);
+    if (SendsFromSnapshots()) {
+      // Its previous parameters have landed (it pushed since), but their completions may not
+      // have been counted yet: the snapshot is their source until they are.
+      WaitForOutgoingWrites(w);
+      if (ws.lost) return;
+      std::copy(params_.begin(), params_.end(), ws.snapshot.begin());
+      source = ws.snapshot;
+    }
+    const auto bytes = std::as_bytes(source);
     for (uint32_t p = 0; p < parts.size(); ++p) {
       const size_t off = (parts[p].begin - begin) * sizeof(float);
       ws.conn->Write(bytes.subspan(off, parts[p].size * sizeof(float)), ws.params, off,
@@ -641,11 +660,15 @@ class Server {
     }
   }
 
-  void WaitForOutgoingWrites() {
+  // Until the parameter writes to every worker (or only to worker `only`) have completed.
+  void WaitForOutgoingWrites(std::optional<uint32_t> only = std::nullopt) {
     const auto deadline = Clock::now() + job_.timeout;
+    auto waited_for = [&](uint32_t w) {
+      return (!only || *only == w) && workers_[w].writes_in_flight > 0 && !workers_[w].lost;
+    };
     auto in_flight = [&] {
-      for (const auto& w : workers_) {
-        if (w.writes_in_flight > 0 && !w.lost) return true;
+      for (uint32_t w = 0; w < job_.num_workers; ++w) {
+        if (waited_for(w)) return true;
       }
       return false;
     };
@@ -653,7 +676,7 @@ class Server {
     while (in_flight()) {
       if (Clock::now() > deadline) {
         for (uint32_t w = 0; w < job_.num_workers; ++w) {
-          if (workers_[w].writes_in_flight > 0 && !workers_[w].lost) {
+          if (waited_for(w)) {
             workers_[w].conn->Abort("not reading its parameters");
             Lose(w, "did not take its parameters within " + Seconds(job_.timeout) +
                         " (stalled or stopped?)");
@@ -666,6 +689,11 @@ class Server {
       PollWindowsIfDue();  // a turn or deadline may pass while we wait
     }
   }
+
+  // Asynchronous rules release workers one at a time while others' parameters are still on
+  // the wire; each worker's writes then come from its own copy, so an update never waits for
+  // a slow link. BSP releases everyone together and sends from params_ (no copies).
+  bool SendsFromSnapshots() const { return !job_.coding && job_.sync.kind != SyncKind::kBsp; }
 
   void Lose(uint32_t w, const std::string& why) {
     WorkerState& ws = workers_[w];

@@ -546,8 +546,15 @@ class Worker {
   }
 
   void WaitParams(uint64_t it) {
+    bool stopped = false;
     WaitUntil(
         [&] {
+          if (opt_.fault.At(InjectedFault::Point::kStopMidPull, it) && !stopped &&
+              servers_[0].parts_landed > 0 && servers_[0].parts_landed < layout_.parts(0).size()) {
+            stopped = true;
+            GW_WARN("--inject-fault: SIGSTOP in the middle of the parameters of iteration " << it);
+            std::raise(SIGSTOP);  // until someone sends SIGCONT
+          }
           for (uint32_t s = 0; s < job_.num_servers; ++s) {
             if (servers_[s].parts_landed < layout_.parts(s).size()) return false;
           }

@@ -17,6 +17,8 @@ TEST(InjectedFaultParse, PointsAndIterations) {
   EXPECT_EQ(InjectedFault::Parse("kill-before-push:0").point, InjectedFault::Point::kBeforePush);
   EXPECT_EQ(InjectedFault::Parse("kill-after-push:7").iteration, 7u);
   EXPECT_EQ(InjectedFault::Parse("stop:3").point, InjectedFault::Point::kStop);
+  EXPECT_EQ(InjectedFault::Parse("stop-mid-pull:4").point, InjectedFault::Point::kStopMidPull);
+  EXPECT_EQ(InjectedFault::Parse("stop-mid-pull:4").iteration, 4u);
 }
 
 TEST(InjectedFaultParse, BadTextSaysWhatIsAccepted) {

@@ -197,6 +197,52 @@ class StalledWorker : public TransportE2e {
   }
 };
 
+// Under ASP each worker is released on its own while others' parameters may still be on the
+// wire. A worker that stops reading in the middle of its parameters (32 MiB cannot all fit in
+// loopback TCP's socket buffers) must not hold back the others' updates: they finish every
+// iteration while it is stopped and long before the timeout, and it finishes too once resumed.
+TEST_P(StalledWorker, UnderAspAWorkerNotTakingItsParametersHoldsNobodyBack) {
+  constexpr uint32_t kWorkers = 3, kVictim = 1;
+  const std::string iterations = slow() ? "12" : "40";
+  const std::vector<std::string> job = {"--num-workers", std::to_string(kWorkers),
+                                        "--workload",    "synthetic",
+                                        "--grad-bytes",  "16M",
+                                        "--iterations",  iterations,
+                                        "--timeout",     slow() ? "1200" : "300",
+                                        "--sync",        "asp"};
+  uint16_t port = 0;
+  Proc* server = &StartServer(job, &port);
+  ASSERT_NE(port, 0) << "the server never listened";
+  std::vector<Proc*> workers;
+  for (uint32_t w = 0; w < kWorkers; ++w) {
+    std::vector<std::string> args = job;
+    if (w == kVictim) args.insert(args.end(), {"--inject-fault", "stop-mid-pull:3"});
+    workers.push_back(&StartWorker(w, port, args));
+  }
+  ASSERT_TRUE(
+      WaitUntil([&] { return workers[kVictim]->err().find("SIGSTOP") != std::string::npos; },
+                milliseconds(slow() ? 600000 : 60000)))
+      << "the victim never stopped:\n"
+      << workers[kVictim]->err();
+  for (uint32_t w = 0; w < kWorkers; ++w) {
+    if (w == kVictim) continue;
+    const auto code = workers[w]->Wait(milliseconds(slow() ? 900000 : 120000));
+    if (code != std::optional<int>(0)) workers[kVictim]->Signal(SIGCONT);
+    ASSERT_EQ(code, std::optional<int>(0))
+        << "worker " << w << " did not finish while worker " << kVictim << " was stopped:\n"
+        << workers[w]->err() << "\nserver:\n"
+        << server->err();
+    EXPECT_EQ(ReadCsv(dir_ / ("worker-" + std::to_string(w) + ".csv")).rows.size(),
+              std::stoul(iterations));
+  }
+  EXPECT_EQ(CountLines(server->err(), {"lost"}), 0) << server->err();
+  workers[kVictim]->Signal(SIGCONT);
+  ASSERT_EQ(workers[kVictim]->Wait(milliseconds(slow() ? 900000 : 120000)), std::optional<int>(0))
+      << workers[kVictim]->err();
+  ASSERT_EQ(server->Wait(milliseconds(60000)), std::optional<int>(0)) << server->err();
+  EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(0));
+}
+
 TEST_P(StalledWorker, UnderBspWithContinueIsLostAndTheOthersFinish) { Run(kRules[1]); }
 TEST_P(StalledWorker, UnderAspIsLostAndTheOthersFinish) { Run(kRules[2]); }
 TEST_P(StalledWorker, UnderSspIsLostAndTheOthersFinish) { Run(kRules[3]); }
