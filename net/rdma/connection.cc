@@ -269,11 +269,13 @@ size_t ChunksOf(size_t bytes, size_t chunk) { return (bytes + chunk - 1) / chunk
 }  // namespace
 
 size_t RdmaConnection::ChainWritesLocked() {
-  // Never overflow the peer's posted receives (the notice takes one) nor our send queue.
-  if (recvs_in_flight_ >= kMaxInFlight || free_notices_.empty()) return 0;
+  // Never overflow the window (so nor the peer's posted receives) nor our send queue.
+  if (posted_.size() >= kMaxInFlight || free_notices_.empty()) return 0;
+  const size_t room = kMaxInFlight - posted_.size();
   size_t count = 0;
   uint32_t wrs = 1;  // the notice
-  while (count < pending_.size() && count < WriteNotice::kMaxWrites && pending_[count].is_write) {
+  while (count < pending_.size() && count < WriteNotice::kMaxWrites && count < room &&
+         pending_[count].is_write) {
     const auto w = static_cast<uint32_t>(ChunksOf(pending_[count].src.size(), kMaxWriteChunk));
     if (sq_used_ + wrs + w > kMaxSendWr) break;
     wrs += w;
@@ -322,7 +324,6 @@ size_t RdmaConnection::ChainWritesLocked() {
   Posted& last = posted_.back();
   last.wrs += 1;
   last.notice_slot = notice_slot;
-  last.uses_recv = true;
   last.signaled = signaled;
   const size_t bytes = EncodeNotice(notice, std::span(notice_buf, WriteNotice::kMaxBytes));
   chain_sge_.push_back(
@@ -336,7 +337,6 @@ size_t RdmaConnection::ChainWritesLocked() {
       (bytes <= inline_bytes_ ? IBV_SEND_INLINE : 0) | (signaled ? IBV_SEND_SIGNALED : 0);
   chain_wr_.push_back(wr);
   sq_used_ += wrs;
-  ++recvs_in_flight_;
   if (signaled) {
     ++signaled_in_flight_;
     unsignaled_run_ = 0;
@@ -348,14 +348,13 @@ size_t RdmaConnection::ChainWritesLocked() {
 
 size_t RdmaConnection::ChainFrameLocked() {
   const Pending& p = pending_.front();
-  if (sq_used_ + 1 > kMaxSendWr || recvs_in_flight_ >= kMaxInFlight || free_slots_.empty()) {
+  if (sq_used_ + 1 > kMaxSendWr || posted_.size() >= kMaxInFlight || free_slots_.empty()) {
     return 0;
   }
   Posted posted;
   posted.wrs = 1;
   posted.seq = next_seq_++;
   posted.close_after = p.close_after;
-  posted.uses_recv = true;
   posted.signaled = true;
   posted.slot = free_slots_.back();
   free_slots_.pop_back();
@@ -378,7 +377,6 @@ size_t RdmaConnection::ChainFrameLocked() {
   wr.send_flags = IBV_SEND_SIGNALED;  // frees its slot
   chain_wr_.push_back(wr);
   sq_used_ += 1;
-  ++recvs_in_flight_;
   ++signaled_in_flight_;
   unsignaled_run_ = 0;
   posted_.push_back(posted);
@@ -436,7 +434,6 @@ void RdmaConnection::OnSendDone(uint64_t seq) {
     while (!posted_.empty() && posted_.front().seq <= seq) {
       const Posted& d = posted_.front();
       sq_used_ -= d.wrs;
-      if (d.uses_recv) --recvs_in_flight_;
       if (d.slot >= 0) free_slots_.push_back(d.slot);
       if (d.notice_slot >= 0) free_notices_.push_back(d.notice_slot);
       if (d.signaled) --signaled_in_flight_;
@@ -535,7 +532,6 @@ void RdmaConnection::Finish(bool ok, const std::string& why) {
     pending_control_bytes_ = 0;
     posted.swap(posted_);
     sq_used_ = 0;
-    recvs_in_flight_ = 0;
     signaled_in_flight_ = 0;
     unsignaled_run_ = 0;
   }

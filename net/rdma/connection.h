@@ -32,10 +32,11 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   static constexpr uint32_t kRecvDepth = 32;   // receive buffers posted per connection
   static constexpr uint32_t kSendSlots = 16;   // control messages in flight
   static constexpr uint32_t kMaxSendWr = 256;  // send queue depth
-  // Every write notice and every control frame consumes one of the peer's kRecvDepth posted
-  // receives: never have more of them unacknowledged, or the peer's NIC answers "receiver
-  // not ready" and the sender stalls for the RNR timer. Writes themselves consume none: how
-  // many are in flight is bounded by the send queue.
+  // Messages (writes, control frames) posted and not yet completed. Each SEND (a write
+  // notice, a frame) consumes one of the peer's kRecvDepth posted receives: never have more
+  // of them unacknowledged, or the peer's NIC answers "receiver not ready" and the sender
+  // stalls for the RNR timer. Counting writes too keeps a stream of writes queueing behind
+  // the window, which is what lets them share notices and signals (below).
   static constexpr uint32_t kMaxInFlight = kRecvDepth;
   static_assert(WriteNotice::kMaxWrites * 2 <= kMaxSendWr, "a full notice's writes fit the SQ");
   // Writes that wait behind a full window go out together when it opens: one chain of work
@@ -107,9 +108,8 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
  private:
   struct Posted {  // a write (with the notice, if it carries one) or a frame on the send queue
     uint32_t wrs = 0;
-    int slot = -1;           // control slot to free
-    int notice_slot = -1;    // notice buffer to free
-    bool uses_recv = false;  // a SEND: holds one of the peer's posted receives until done
+    int slot = -1;         // control slot to free
+    int notice_slot = -1;  // notice buffer to free
     bool is_write = false;
     bool close_after = false;
     bool signaled = false;
@@ -161,8 +161,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   mutable std::mutex mu_;
   State state_ = State::kConnecting;
   uint32_t sq_used_ = 0;
-  uint32_t recvs_in_flight_ = 0;  // our SENDs not yet completed (each holds a peer receive)
-  uint32_t inline_bytes_ = 0;     // what the QP copies inline (at least a header)
+  uint32_t inline_bytes_ = 0;  // what the QP copies inline (at least a header)
   std::deque<Posted> posted_;
   std::deque<Pending> pending_;
   size_t pending_control_bytes_ = 0;  // sum of pending_'s control payloads
