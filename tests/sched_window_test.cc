@@ -649,6 +649,20 @@ TEST(WindowGate, CountsWaitingAndHolding) {
   EXPECT_EQ(gate.grants(), 4u);
 }
 
+// A coded push withdrawn before its grant came (the round closed): it waited until then, and
+// the gate stays shut.
+TEST(WindowGate, PushWithdrawnBeforeAGrantWaitedUntilThen) {
+  WindowGate gate;
+  gate.OnRequest(At(2ms));
+  gate.OnDone(At(7ms));
+  EXPECT_EQ(gate.waited(), 5ms);
+  EXPECT_EQ(gate.held(), 0ms);
+  EXPECT_EQ(gate.grants(), 0u);
+  EXPECT_FALSE(gate.MayPost(At(7ms)));
+  gate.OnDone(At(9ms));  // nothing asked: nothing counted
+  EXPECT_EQ(gate.waited(), 5ms);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Property tests: an event-driven simulation on a fake clock. Workers think for a random
 // time, request a window, move their push's bytes only while their WindowGate allows, and
