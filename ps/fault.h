@@ -14,7 +14,8 @@ struct InjectedFault {
     kBeforePush,  // before the iteration's first write (or window request) is posted
     kMidPush,     // once some, not all, of the push's writes are done (see worker.cc)
     kAfterPush,   // once all of the push's writes are done, before the next pull
-    kStop,        // SIGSTOP before the push (alive to the transport, silent to the server)
+    kStop,        // SIGSTOP before the push (alive to the transport, silent to the server);
+                  // coded jobs with windows: in the middle of round I's first message push
   };
   Point point = Point::kNever;
   uint64_t iteration = 0;

@@ -95,7 +95,8 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "(default: --timeout; 0 = a lost server ends the worker)")(
       "inject-fault", po::value<std::string>()->default_value("never"),
       "fault tests: SIGKILL this worker at kill-before-push:I, kill-mid-push:I or "
-      "kill-after-push:I, or SIGSTOP it at stop:I")(
+      "kill-after-push:I, or SIGSTOP it at stop:I (coded jobs with --windows: in the middle of "
+      "round I's first message push, holding its window)")(
       "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
