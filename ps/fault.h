@@ -15,7 +15,8 @@ struct InjectedFault {
     kMidPush,     // once some, not all, of the push's writes are done (see worker.cc)
     kAfterPush,   // once all of the push's writes are done, before the next pull
     kStop,        // SIGSTOP before the push (alive to the transport, silent to the server);
-                  // coded jobs with windows: in the middle of round I's first message push
+                  // coded jobs with windows: in the middle of the first message push of
+                  // round I or later (the first it gets to push before its round closes)
   };
   Point point = Point::kNever;
   uint64_t iteration = 0;

@@ -542,11 +542,13 @@ class Worker {
   }
 
   // Message j's push of this round finished. --inject-fault stop:I (with --windows): SIGSTOP
-  // in the middle of round I's first message push, once a write of it is done: a writer that
-  // holds its window and falls silent.
+  // in the middle of the first message push of round I, or of the first round after it in
+  // which this worker gets to push before the round closes, once a write of it is done: a
+  // writer that holds its window and falls silent.
   bool Pushed(int j, uint64_t round) {
-    if (j == 0 && !fault_done_ && opt_.fault.At(InjectedFault::Point::kStop, round) &&
-        message_push_[0].writes_done() > 0 && !message_push_[0].finished()) {
+    if (j == 0 && !fault_done_ && opt_.fault.point == InjectedFault::Point::kStop &&
+        round >= opt_.fault.iteration && message_push_[0].writes_done() > 0 &&
+        !message_push_[0].finished()) {
       fault_done_ = true;
       GW_WARN("--inject-fault: SIGSTOP in the middle of the push of round " << round);
       std::raise(SIGSTOP);  // until someone sends SIGCONT

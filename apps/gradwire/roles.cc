@@ -96,7 +96,7 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "inject-fault", po::value<std::string>()->default_value("never"),
       "fault tests: SIGKILL this worker at kill-before-push:I, kill-mid-push:I or "
       "kill-after-push:I, or SIGSTOP it at stop:I (coded jobs with --windows: in the middle of "
-      "round I's first message push, holding its window)")(
+      "its first message push from round I on, holding its window)")(
       "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
