@@ -347,12 +347,12 @@ TEST_P(CodedWindowsOverTransport, RoundRobinLetsOneWorkerWriteAtATime) {
 }
 
 // A worker SIGSTOPped in the middle of its message push, holding its window (--inject-fault
-// stop:8: from round 8 on, after the 5 warm-up rounds, in the first round it gets to push
-// before the round closes). Its window is revoked at its bound (at least min-window: 1 s, 4 s
-// where everything runs slow), that round decodes without it, and the round's close
-// withdraws its still-pending request: later rounds never wait for it. Without the withdrawal
-// its request, the oldest, would take the first turn of every later round and hold the link
-// for a bound each time. The job's timeout exceeds the bound (no progress while the stopped
+// stop:8, after the 5 warm-up rounds; the others are 20x slower, so worker 2 asks first and,
+// first come, first served, gets the first turn of round 8). Its window is revoked at its bound (at
+// least min-window: 1 s, 4 s where everything runs slow), that round decodes without it, and the
+// round's close withdraws its still-pending request: later rounds never wait for it. Without the
+// withdrawal its request, the oldest, would take the first turn of every later round and hold the
+// link for a bound each time. The job's timeout exceeds the bound (no progress while the stopped
 // writer holds the link is not a failure).
 TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) {
   constexpr uint64_t kStopRound = 8, kRounds = 16;
@@ -361,7 +361,8 @@ TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) 
   std::vector<std::string> job = {"--num-workers", "4",  "--workload",   "synthetic",
                                   "--grad-bytes",  "8M", "--part-bytes", "256K"};
   job.insert(job.end(),
-             {"--iterations", std::to_string(kRounds), "--coding", "gc-cr:s=1", "--windows",
+             {"--iterations", std::to_string(kRounds), "--coding", "gc-cr:s=1", "--straggler",
+              "persistent:workers=0+1+3,factor=20,base=0.001", "--windows",
               "round-robin:warmup=5,min-window=" + min_window, "--timeout", timeout});
   uint16_t port = 0;
   Proc& server = StartServer(job, &port, out);
@@ -380,8 +381,8 @@ TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) 
   const size_t at = log.find(needle);
   ASSERT_NE(at, std::string::npos) << log;
   const uint64_t stopped = std::stoull(log.substr(at + needle.size()));
-  ASSERT_GE(stopped, kStopRound);
-  ASSERT_LT(stopped, kRounds - 3) << "stopped too late to see later rounds; make the job longer";
+  ASSERT_EQ(stopped, kStopRound) << "worker 2 asked first: the first turn of round " << kStopRound
+                                 << " should have been its";
   for (int w : {0, 1, 3}) {
     EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
   }
