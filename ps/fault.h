@@ -14,7 +14,9 @@ struct InjectedFault {
     kBeforePush,   // before the iteration's first write (or window request) is posted
     kMidPush,      // once some, not all, of the push's writes are done (see worker.cc)
     kAfterPush,    // once all of the push's writes are done, before the next pull
-    kStop,         // SIGSTOP before the push (alive to the transport, silent to the server)
+    kStop,         // SIGSTOP before the push (alive to the transport, silent to the server);
+                   // coded jobs with windows: in the middle of the first message push of
+                   // round I or later (the first it gets to push before its round closes)
     kStopMidPull,  // SIGSTOP once some, not all, of iteration I's parameters have landed:
                    // the server's writes then meet a reader that does not read
   };

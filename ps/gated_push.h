@@ -5,6 +5,12 @@
 // stops the push within that many parts' wire time; ungated (no windows) every write is
 // posted at once, as without this class.
 //
+// A push has an id, which the worker's window request and the server's grant carry, and an
+// iteration, for the records. Plain pushes: both are the iteration. Coded jobs push each
+// message of a round on its own (one GatedPush per message index, so ungated messages
+// overlap as before): id = round · messages + message, iteration = the round. Cancel stops
+// a push whose round closed: what is not posted yet never is.
+//
 // Each write is recorded: how long it was held back by a closed window, how long it queued
 // behind the push's own earlier writes, and how long it was on the wire (posted until done:
 // TCP, handed to the kernel; RDMA, acknowledged by the server's NIC).
@@ -39,23 +45,37 @@ class GatedPush {
   // the transport) and bound what still leaves after a window ends.
   static constexpr size_t kMaxPosted = 2;
 
-  GatedPush(uint32_t server, bool gated) : server_(server), gated_(gated) {}
+  // Writes are posted with wr_id = wr_base + their index in the push; OnWriteDone takes
+  // those ids (several pushes can share a connection with distinct bases).
+  GatedPush(uint32_t server, bool gated, uint64_t wr_base = 0)
+      : server_(server), gated_(gated), wr_base_(wr_base) {}
 
   void Bind(std::shared_ptr<Connection> conn, const RemoteRegion& dst) {
     conn_ = std::move(conn);
     dst_ = dst;
   }
   // A new push for `iteration`: Add its writes (in order), then Start.
-  void Begin(uint64_t iteration);
+  void Begin(uint64_t iteration) { Begin(iteration, iteration); }
+  // The same for a push whose grants carry `id` (coded messages, above).
+  void Begin(uint64_t id, uint64_t iteration);
   void Add(std::span<const std::byte> src, uint64_t offset, uint32_t imm);
   // The push is ready: ungated, posts every write; gated, waits for OnGrant.
   void Start(sched::TimePoint now);
-  // A grant from the server; one for another iteration or a finished push is stale: ignored.
-  void OnGrant(uint64_t iteration, sched::TimePoint now, int64_t window_ns);
-  // Our write wr_id (its index in the push) finished; posts the next one if the window allows.
+  // A grant from the server; one for another push id, or for a push with nothing left to
+  // post (finished or cancelled), is stale: ignored.
+  void OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns);
+  // Our write wr_id (wr_base + its index in the push) finished; posts the next one if the
+  // window allows.
   void OnWriteDone(uint64_t wr_id, sched::TimePoint now);
+  // The push is no longer wanted (its coded round closed): writes not yet posted are dropped,
+  // those posted still complete (their source must stay valid until finished()).
+  void Cancel(sched::TimePoint now);
 
   bool finished() const { return done_ == writes_.size(); }
+  bool cancelled() const { return cancelled_; }
+  uint64_t id() const { return id_; }
+  // Bytes of the push's writes (after Cancel: of those posted).
+  uint64_t bytes() const;
   size_t writes_done() const { return done_; }
   // No write posted and not yet done (a completion now is not this push's).
   bool idle() const { return posted_ == done_; }
@@ -83,10 +103,13 @@ class GatedPush {
 
   const uint32_t server_;
   const bool gated_;
+  const uint64_t wr_base_;
   std::shared_ptr<Connection> conn_;
   RemoteRegion dst_;
   sched::WindowGate gate_;
+  uint64_t id_ = 0;
   uint64_t iteration_ = 0;
+  bool cancelled_ = false;
   std::vector<Pending> writes_;
   size_t posted_ = 0, done_ = 0;
   sched::TimePoint ready_;

@@ -60,7 +60,8 @@ void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows)
   out.precision(9);
   for (const auto& r : rows) {
     out << r.worker << ',' << r.iteration << ',' << r.requested_s << ',' << r.start_s << ','
-        << r.end_s << ',' << r.bound_s << ',' << r.end << ',' << r.landed_s << '\n';
+        << r.end_s << ',' << r.bound_s << ',' << r.end << ',' << r.landed_s << ',' << r.message
+        << '\n';
   }
   if (!out) throw Error("failed writing " + path);
 }

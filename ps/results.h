@@ -58,7 +58,9 @@ void WriteAccuracyCsv(const std::string& path, const std::vector<AccuracyRow>& r
 // push was requested, the window's start and end (seconds since the server started) and how
 // it ended: "landed" (the push's last part landed), "revoked" (deadline passed first; the
 // push is granted again later), "replaced" (round-robin's warm-up window given a deadline:
-// a new row follows) or "removed" (the worker was lost or left).
+// a new row follows) or "removed" (the worker was lost or left); coded jobs (one push per
+// message): "closed" (the round closed first: the request is withdrawn) or "abandoned" (the
+// worker asked for its next message first).
 struct WindowRow {
   uint32_t worker = 0;
   uint64_t iteration = 0;
@@ -69,10 +71,11 @@ struct WindowRow {
   std::string end;
   // When the push's last part landed (on every window row of that push); NaN if it never did.
   double landed_s = std::numeric_limits<double>::quiet_NaN();
+  uint32_t message = 0;  // coded jobs: the message of the round (iteration = the round)
 };
 
 inline constexpr const char* kWindowCsvHeader =
-    "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s";
+    "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message";
 
 void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows);
 struct WriteRecord;

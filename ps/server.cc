@@ -35,7 +35,12 @@ class Server {
         rule_(job.sync, job.num_workers, job.windows ? job.windows->warmup : 0),
         workers_(job.num_workers),
         t0_(Clock::now()) {
-    if (job.windows) windows_.emplace(*job.windows, job.num_workers);
+    if (job.windows) {
+      // Coded rounds start every worker at once: turns first come, first served, back to back.
+      windows_.emplace(*job.windows, job.num_workers,
+                       job.coding ? sched::WindowScheduler::Pacing::kRounds
+                                  : sched::WindowScheduler::Pacing::kIterations);
+    }
     if (opt.rank >= job.num_servers) {
       throw Error("server rank " + std::to_string(opt.rank) + " out of range: the job has " +
                   std::to_string(job.num_servers) + " server(s)");
@@ -110,6 +115,7 @@ class Server {
                         {"gradients_applied", std::to_string(gradients_applied_)},
                         {"dropped_writes", std::to_string(dropped_)},
                         {"late_messages", std::to_string(late_)},
+                        {"unwindowed_writes", std::to_string(unwindowed_writes_)},
                         {"workers_lost", std::to_string(lost_)},
                         {"gradient_bytes_received", std::to_string(bytes_in_)},
                         {"wall_s", std::to_string(wall)},
@@ -141,9 +147,13 @@ class Server {
     std::vector<uint32_t> parts_landed_per_message;
     int messages_landed = 0;
     // Write windows: the push it asked a window for (one at a time), and the open window's
-    // row in window_rows_.
+    // row in window_rows_. The push's id is what requests and grants carry: the iteration,
+    // or for coded jobs round · messages + message (window_iteration is then the round).
     bool window_asked = false;
+    uint64_t window_push = 0;
     uint64_t window_iteration = 0;
+    uint32_t window_message = 0;
+    std::optional<uint64_t> granted_push;  // coded: the last push granted a window
     Clock::time_point window_asked_at;
     std::optional<size_t> window_row;
     std::vector<size_t> push_rows;  // every window row of the push asked for
@@ -254,6 +264,9 @@ class Server {
 
   void OnWindowRequest(uint32_t w, WorkerState& ws, const Completion& c) {
     const auto req = Decode<WindowRequestMsg>(c.payload);
+    if (job_.coding && windows_ && req && ws.joined && !ws.done && !ws.lost) {
+      return OnCodedWindowRequest(w, ws, req->iteration);
+    }
     if (!windows_ || !req || !ws.joined || ws.done || ws.lost || ws.window_asked ||
         req->iteration != rule_.clock(w)) {
       GW_WARN("worker " << w << " sent an unexpected window request; ignored");
@@ -271,7 +284,43 @@ class Server {
     }
     ws.window_asked = true;
     ws.push_rows.clear();
+    ws.window_push = req->iteration;
     ws.window_iteration = req->iteration;
+    ws.window_message = 0;
+    ws.window_asked_at = now;
+    windows_->Request(w, now);
+    PollWindows(now);
+  }
+
+  // A coded message is ready: push = round · messages + message. Only a request for the round
+  // that is open and that the worker is working on counts; one for a round that closed (it
+  // crossed our closed message, a straggler's) or that we do not know is ignored, so it holds
+  // no turn. A request for a newer message while one is still open (its message did not land
+  // whole) replaces that one.
+  void OnCodedWindowRequest(uint32_t w, WorkerState& ws, uint64_t push) {
+    const uint64_t messages = static_cast<uint64_t>(shape_coded_->spec.Messages());
+    const uint64_t round = push / messages;
+    const uint32_t message = static_cast<uint32_t>(push % messages);
+    if (finishing_ || ws.idle || ws.closed_sent || round != ws.fed_round || round != round_) {
+      GW_DEBUG("worker " << w << " asked a window for round " << round << " message " << message
+                         << " (open round: " << round_ << "); ignored");
+      return;
+    }
+    if (ws.window_asked) {
+      if (ws.window_push == push) return;  // asked twice: the first stands
+      if (ws.window_iteration != round || ws.window_message >= message) {
+        GW_WARN("worker " << w << " asked a window for round " << round << " message " << message
+                          << " after message " << ws.window_message << "; ignored");
+        return;
+      }
+      EndWindows(w, "abandoned", /*poll=*/false);
+    }
+    const auto now = Clock::now();
+    ws.window_asked = true;
+    ws.push_rows.clear();
+    ws.window_push = push;
+    ws.window_iteration = round;
+    ws.window_message = message;
     ws.window_asked_at = now;
     windows_->Request(w, now);
     PollWindows(now);
@@ -299,13 +348,15 @@ class Server {
       WorkerState& ws = workers_[g.worker];
       if (!ws.conn || !ws.window_asked) continue;
       WindowGrantMsg msg;
-      msg.iteration = ws.window_iteration;
+      msg.iteration = ws.window_push;
+      ws.granted_push = ws.window_push;
       const bool open_ended = g.deadline == sched::TimePoint::max();
       msg.window_ns = open_ended ? WindowGrantMsg::kOpenEnded : (g.deadline - g.start).count();
       ws.conn->Send(static_cast<uint16_t>(MsgType::kWindowGrant), Encode(msg));
       WindowRow row;
       row.worker = g.worker;
       row.iteration = ws.window_iteration;
+      row.message = ws.window_message;
       row.requested_s = Since(ws.window_asked_at);
       row.start_s = Since(g.start);
       row.bound_s = open_ended ? std::numeric_limits<double>::infinity()
@@ -324,16 +375,24 @@ class Server {
   }
 
   // The worker's push landed, or the worker is gone (done or lost): its window closes.
-  void EndWindows(uint32_t w, bool landed) {
+  void EndWindows(uint32_t w, bool landed) { EndWindows(w, landed ? "landed" : "removed"); }
+
+  // The same with how it ended: "landed" (Done), "removed" (gone), or for coded jobs "closed"
+  // (its round closed first) or "abandoned" (the worker asked for its next message): the
+  // last two withdraw the request (Cancel). Poll: grant the next windows now (else the
+  // caller polls).
+  void EndWindows(uint32_t w, const char* how, bool poll = true) {
     WorkerState& ws = workers_[w];
     if (!windows_ || !ws.window_asked) return;
     const auto now = Clock::now();
-    const char* how = landed ? "landed" : "removed";
-    if (landed) {
+    const std::string_view end(how);
+    if (end == "landed") {
       windows_->Done(w, now);
       for (size_t i : ws.push_rows) window_rows_[i].landed_s = Since(now);
-    } else {
+    } else if (end == "removed") {
       windows_->Remove(w, now);
+    } else {
+      windows_->Cancel(w, now);
     }
     if (ws.window_row) {
       window_rows_[*ws.window_row].end_s = Since(now);
@@ -341,7 +400,7 @@ class Server {
       ws.window_row.reset();
     }
     ws.window_asked = false;
-    PollWindows(now);
+    if (poll) PollWindows(now);
   }
 
   // How long the main loop may sleep: until the windows' next event, at most 100 ms.
@@ -569,18 +628,39 @@ class Server {
       return;
     }
     bytes_in_ += c.length;
+    const uint64_t push = ws.fed_round * static_cast<uint64_t>(shape_coded_->spec.Messages()) +
+                          static_cast<uint64_t>(j);
+    if (windows_) {
+      // Every write of a message goes out inside a window granted for it (ps/gated_push.h);
+      // the worker asks for its next one only after this one's writes are out, and they
+      // arrive before that request, so the last grant must be this message's.
+      if (ws.granted_push != push && unwindowed_writes_++ < 10) {
+        GW_WARN("worker " << w << " wrote part " << imm.part << " of round " << ws.fed_round
+                          << " without a window for it");
+      }
+      windows_->Progress(w, Clock::now());
+    }
     if (++ws.parts_landed_per_message[j] <
         shape_coded_->parts(shape_coded_->message_floats(phase))) {
       return;
     }
     if (++ws.messages_landed == shape_coded_->spec.Messages() && !ws.closed_sent) ws.idle = true;
+    // The link is free: the next window goes out after the round's fate is known (a grant for
+    // a round about to close would waste the link).
+    const bool ended_window = windows_ && ws.window_asked && ws.window_push == push;
+    if (ended_window) EndWindows(w, "landed", /*poll=*/false);
     if (ws.fed_round != round_ || finishing_) {
       ++late_;  // its round was decoded without it
+      if (ended_window) PollWindows(Clock::now());
       return;
     }
     last_progress_ = Clock::now();
     tracker_->Arrive(static_cast<int>(w), j);
-    if (tracker_->Complete()) CloseRound();
+    if (tracker_->Complete()) {
+      CloseRound();
+    } else if (ended_window) {
+      PollWindows(Clock::now());
+    }
   }
 
   void CloseRound() {
@@ -616,6 +696,14 @@ class Server {
     last_progress_ = now;
     ++round_;
     tracker_->Reset();
+    if (windows_) {
+      // The closed round's requests and windows hold no turn any more (a straggler's message
+      // is not needed); late requests for it are ignored (OnCodedWindowRequest).
+      for (uint32_t w = 0; w < job_.num_workers; ++w) EndWindows(w, "closed", /*poll=*/false);
+      windows_->ObserveRound(std::chrono::nanoseconds(
+          static_cast<int64_t>(row.duration_s * 1e9)));  // round-robin's warm-up
+      PollWindows(now);
+    }
     if (optimizer_->steps() >= job_.iterations) {
       finishing_ = true;
     } else if (!tracker_->Possible(Gone())) {
@@ -815,7 +903,8 @@ class Server {
   std::optional<sched::WindowScheduler> windows_;
   std::vector<sched::WindowScheduler::Grant> grants_;
   std::vector<WindowRow> window_rows_;
-  uint64_t unwindowed_ = 0;  // pushes that arrived without a window request
+  uint64_t unwindowed_ = 0;         // pushes that arrived without a window request
+  uint64_t unwindowed_writes_ = 0;  // coded: message parts that landed without a grant
   const Clock::time_point t0_;
 };
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <tuple>
 
 #include "net/error.h"
 #include "net/imm.h"
@@ -60,6 +61,11 @@ class Worker {
     if (job.coding) {
       shape_.emplace(CodedShape::Make(job, layout_.num_params()));
       task_ = std::make_unique<CodedTask>(job, *shape_, opt.rank);
+      // One push per message index, each with its own write ids (message j: j << 32 on).
+      for (int j = 0; j < shape_->spec.Messages(); ++j) {
+        message_push_.emplace_back(0, job.windows.has_value(),
+                                   static_cast<uint64_t>(j) << kMessageWrShift);
+      }
       input_.resize(shape_->max_input_floats());
       messages_.resize(static_cast<size_t>(shape_->spec.Messages()) * shape_->max_message_floats());
       dev_->RegisterMemory(std::as_writable_bytes(std::span(messages_)), dopt.self);
@@ -427,6 +433,16 @@ class Worker {
     servers_[0].conn->Send(static_cast<uint16_t>(MsgType::kDone), {});
     if (!opt_.out_dir.empty()) {
       WriteIterationCsv(opt_.out_dir + "/worker-" + std::to_string(opt_.rank) + ".csv", rows);
+      if (job_.windows) {
+        std::vector<WriteRecord> writes;
+        for (auto& push : message_push_) {
+          writes.insert(writes.end(), push.records().begin(), push.records().end());
+        }
+        std::stable_sort(writes.begin(), writes.end(), [](const auto& a, const auto& b) {
+          return std::tie(a.iteration, a.part) < std::tie(b.iteration, b.part);
+        });
+        WriteWriteCsv(opt_.out_dir + "/writes-" + std::to_string(opt_.rank) + ".csv", writes);
+      }
     }
     if (opt_.evaluate) {
       std::copy_n(input_.begin(), params_.size(), params_.begin());
@@ -436,10 +452,15 @@ class Worker {
   }
 
   // Computes and sends this round's messages, each no earlier than the straggler model says,
-  // until done or the server says the round closed.
+  // until done or the server says the round closed. Each message is its own push (GatedPush).
+  // With windows, a message's push asks the server for a window and is posted inside it; the
+  // next message asks once the previous push is out (the server keeps one request per
+  // worker), and a round that closes withdraws the push under way (its unposted writes are
+  // dropped; the server withdrew the window or request on its side).
   void RunRound(uint64_t round, IterationRow* row) {
     const auto start = Clock::now();
     const int phase = shape_->phase(round);
+    const bool gated = job_.windows.has_value();
     // "none" injects nothing (its nominal times are for the models' arithmetic only).
     const std::vector<double> ready =
         job_.straggler.kind() == coding::StragglerKind::kNone
@@ -449,10 +470,13 @@ class Worker {
     const std::span<const float> input(input_.data(), shape_->input_floats(phase));
     const size_t msg_floats = shape_->message_floats(phase);
     // Message buffers are the sources of our last round's writes.
-    WaitUntil([&] { return writes_in_flight_ == 0; }, "our last writes to finish");
+    WaitUntil([&] { return MessagesOut(); }, "our last writes to finish");
+    sched::Duration gate_before{};
+    for (const auto& push : message_push_) gate_before += push.gate_waited();
     busy_ = true;
     double loss_sum = 0;
     int losses = 0;
+    int begun = 0;  // messages whose push began
     for (int j = 0; j < shape_->spec.Messages(); ++j) {
       const std::span<float> out(messages_.data() + j * shape_->max_message_floats(), msg_floats);
       auto t = Clock::now();
@@ -467,25 +491,82 @@ class Worker {
       row->delay_s += Since(t);
       if (closed) break;
       t = Clock::now();
-      const auto bytes = std::as_bytes(out);
+      if (gated && j > 0 &&
+          !UntilClosed([&] { return Pushed(j - 1, round); }, round,
+                       "write windows and our previous message's writes to finish")) {
+        row->write_s += Since(t);
+        break;
+      }
+      GatedPush& push = message_push_[j];
+      const uint64_t id = round * static_cast<uint64_t>(shape_->spec.Messages()) + j;
+      push.Begin(id, round);
+      const auto bytes = std::as_bytes(std::span<const float>(out));
       const size_t part_bytes = shape_->part_floats * sizeof(float);
       for (uint32_t p = 0; p < shape_->parts(msg_floats); ++p) {
         const size_t off = p * part_bytes;
-        servers_[0].conn->Write(bytes.subspan(off, std::min(part_bytes, bytes.size() - off)),
-                                servers_[0].slot,
-                                j * shape_->max_message_floats() * sizeof(float) + off,
-                                Imm::Encode(round, shape_->PartId(j, p)), round);
-        ++writes_in_flight_;
+        push.Add(bytes.subspan(off, std::min(part_bytes, bytes.size() - off)),
+                 j * shape_->max_message_floats() * sizeof(float) + off,
+                 Imm::Encode(round, shape_->PartId(j, p)));
       }
+      if (gated) {
+        // The estimate of T_iter comes from the server's rounds (WindowScheduler::kRounds).
+        WindowRequestMsg req;
+        req.iteration = id;
+        servers_[0].conn->Send(static_cast<uint16_t>(MsgType::kWindowRequest), Encode(req));
+      }
+      push.Start(Clock::now());
+      ++begun;
       row->write_s += Since(t);
-      row->bytes += bytes.size();
-      ++row->messages;
     }
+    if (gated && begun > 0) {
+      const auto t = Clock::now();
+      UntilClosed([&] { return Pushed(begun - 1, round); }, round,
+                  "write windows and our message writes to finish");
+      row->write_s += Since(t);
+    }
+    if (closed_round_ == static_cast<int64_t>(round)) {
+      for (int j = 0; j < begun; ++j) message_push_[j].Cancel(Clock::now());
+    }
+    sched::Duration gate_after{};
+    for (int j = 0; j < begun; ++j) {
+      row->bytes += message_push_[j].bytes();
+      if (!message_push_[j].cancelled()) ++row->messages;
+    }
+    for (const auto& push : message_push_) gate_after += push.gate_waited();
+    row->gate_s = std::chrono::duration<double>(gate_after - gate_before).count();
     busy_ = false;
     row->loss = losses > 0 ? loss_sum / losses : std::nan("");
     last_round_ = static_cast<int64_t>(round);
     // Told while busy: answer now that the input region is ours no more.
     if (closed_round_ == last_round_) SendSkipped();
+  }
+
+  // Message j's push of this round finished. --inject-fault stop:I (with --windows): SIGSTOP
+  // in the middle of the first message push of round I, or of the first round after it in
+  // which this worker gets to push before the round closes, once a write of it is done: a
+  // writer that holds its window and falls silent.
+  bool Pushed(int j, uint64_t round) {
+    if (j == 0 && !fault_done_ && opt_.fault.point == InjectedFault::Point::kStop &&
+        round >= opt_.fault.iteration && message_push_[0].writes_done() > 0 &&
+        !message_push_[0].finished()) {
+      fault_done_ = true;
+      GW_WARN("--inject-fault: SIGSTOP in the middle of the push of round " << round);
+      std::raise(SIGSTOP);  // until someone sends SIGCONT
+    }
+    return message_push_[j].finished();
+  }
+
+  // Every message push of the last round finished (their buffers may be written again).
+  bool MessagesOut() const {
+    return std::all_of(message_push_.begin(), message_push_.end(),
+                       [](const GatedPush& p) { return p.finished(); });
+  }
+
+  // Handles completions until done() holds (true) or the server closed `round` (false).
+  template <typename Pred>
+  bool UntilClosed(Pred done, uint64_t round, const std::string& what) {
+    WaitUntil([&] { return done() || closed_round_ == static_cast<int64_t>(round); }, what);
+    return done();
   }
 
   // False if the server closed `round` before the time came (the straggler model's +infinity,
@@ -611,7 +692,11 @@ class Worker {
           throw Error("gradient write to server " + std::to_string(c.peer.rank) +
                       " failed: " + c.error);
         if (shape_) {
-          --writes_in_flight_;
+          const uint64_t j = c.wr_id >> kMessageWrShift;
+          if (j >= message_push_.size()) {
+            throw Error("internal: a write completion of unknown message " + std::to_string(j));
+          }
+          message_push_[j].OnWriteDone(c.wr_id, Clock::now());
         } else {
           s.push.OnWriteDone(c.wr_id, Clock::now());
         }
@@ -625,6 +710,7 @@ class Worker {
           }
           s.slot = welcome->slot;
           s.push.Bind(s.conn, s.slot);
+          for (auto& push : message_push_) push.Bind(s.conn, s.slot);
           s.resume_iteration = welcome->resume_iteration;
           s.welcomed = true;
           // The parameters the server writes next, right behind the welcome, are those for
@@ -638,7 +724,14 @@ class Worker {
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kWindowGrant)) {
           const auto grant = Decode<WindowGrantMsg>(c.payload);
           if (!grant || !job_.windows) throw Error("server sent a malformed window grant");
-          s.push.OnGrant(grant->iteration, Clock::now(), grant->window_ns);
+          if (shape_) {
+            // Coded: the grant's id is round · messages + message; one for an old round or
+            // message is ignored by its push.
+            message_push_[grant->iteration % message_push_.size()].OnGrant(
+                grant->iteration, Clock::now(), grant->window_ns);
+          } else {
+            s.push.OnGrant(grant->iteration, Clock::now(), grant->window_ns);
+          }
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kFinal)) {
           final_ = true;
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kAbort)) {
@@ -737,8 +830,10 @@ class Worker {
   bool reconnected_ = false;
   double last_iteration_s_ = 0, last_blocked_s_ = 0;  // reported in window requests
   uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
-  // Coded jobs' writes (plain pushes count theirs in GatedPush).
-  uint64_t writes_in_flight_ = 0;
+  // Coded jobs: one push per message index, write ids from j << kMessageWrShift.
+  static constexpr int kMessageWrShift = 32;
+  std::vector<GatedPush> message_push_;
+  bool fault_done_ = false;  // --inject-fault stop:I fired
   // Coded jobs.
   std::optional<CodedShape> shape_;
   std::unique_ptr<CodedTask> task_;

@@ -41,6 +41,8 @@ void WindowGate::OnDone(TimePoint now) {
   if (open_) {
     held_ += std::max(std::min(now, deadline_) - start_, Duration::zero());
     if (now > deadline_) ++expired_;
+  } else if (asked_) {
+    waited_ += std::max(now - asked_at_, Duration::zero());  // withdrawn before any grant
   }
   open_ = false;
   asked_ = false;

@@ -33,7 +33,8 @@ class WindowGate {
   // May a write be posted at `now`? A burst grant (deadline TimePoint::max()) stays open
   // until OnDone.
   bool MayPost(TimePoint now) const { return (now >= start_) & (now < deadline_); }
-  // The push completed: the window closes.
+  // The push completed, or was withdrawn (a push withdrawn before any grant waited until
+  // now): the window closes.
   void OnDone(TimePoint now);
 
   Duration waited() const { return waited_; }

@@ -14,8 +14,8 @@ constexpr TimePoint kNever = TimePoint::max();
 
 }  // namespace
 
-WindowScheduler::WindowScheduler(const WindowSpec& spec, uint32_t num_workers)
-    : spec_(spec), workers_(num_workers), estimator_(spec.warmup) {
+WindowScheduler::WindowScheduler(const WindowSpec& spec, uint32_t num_workers, Pacing pacing)
+    : spec_(spec), pacing_(pacing), workers_(num_workers), estimator_(spec.warmup) {
   spec_.Validate(num_workers);
   if (spec_.kind == WindowKind::kRoundRobin) {
     rings_.resize(1);
@@ -55,7 +55,9 @@ void WindowScheduler::Request(uint32_t w, TimePoint now) {
   Check(w);
   Seen(now);
   Worker& x = workers_[w];
-  if (x.live) x.pending = true;  // holding implies pending: nothing changes then
+  if (!x.live || x.pending) return;  // holding implies pending: nothing changes then
+  x.pending = true;
+  x.queued = now;
 }
 
 void WindowScheduler::Done(uint32_t w, TimePoint now) {
@@ -86,9 +88,23 @@ void WindowScheduler::Remove(uint32_t w, TimePoint now) {
   x.pending = false;
 }
 
+void WindowScheduler::Cancel(uint32_t w, TimePoint now) {
+  Check(w);
+  Seen(now);
+  Worker& x = workers_[w];
+  if (!x.live) return;
+  x.pending = false;
+  if (x.holding) Close(w, now);
+}
+
+void WindowScheduler::ObserveRound(Duration round) {
+  if (pacing_ != Pacing::kRounds) return;
+  estimator_.Observe(round, Duration::zero());  // the gap stays zero: only warm-up counts
+}
+
 void WindowScheduler::ObserveIteration(uint32_t w, Duration iteration, Duration blocked) {
   Check(w);
-  if (w != 0) return;
+  if (w != 0 || pacing_ != Pacing::kIterations) return;
   estimator_.Observe(iteration, blocked);
   if (!estimator_.ready()) return;
   const double t_iter = static_cast<double>(estimator_.value().count());
@@ -165,6 +181,19 @@ std::optional<WindowScheduler::Turn> WindowScheduler::NextTurn(const Ring& ring,
     if (workers_[ring.members[pos]].live) owner = pos;
   }
   if (owner == size) return std::nullopt;
+  if (pacing_ == Pacing::kRounds) {
+    // First come, first served, back to back (the gap is zero: no grace either).
+    std::optional<size_t> first;
+    for (size_t i = 0; i < size; ++i) {
+      const size_t pos = (owner + i) % size;
+      const Worker& x = workers_[ring.members[pos]];
+      if (x.live && x.pending && (!first || x.queued < workers_[ring.members[*first]].queued)) {
+        first = pos;
+      }
+    }
+    if (!first) return std::nullopt;
+    return Turn{turn_start, *first};
+  }
   if (workers_[ring.members[owner]].pending) return Turn{turn_start, owner};
   for (size_t i = 1; i < size; ++i) {
     const size_t pos = (owner + i) % size;
@@ -193,11 +222,12 @@ std::vector<WindowScheduler::Grant> WindowScheduler::Poll(TimePoint now) {
 void WindowScheduler::Poll(TimePoint now, std::vector<Grant>* grants) {
   Seen(now);
   for (uint32_t w = 0; w < workers_.size(); ++w) {
-    const Worker& x = workers_[w];
+    Worker& x = workers_[w];
     if (x.holding && x.deadline <= now) {
       // Cut while pushing: the bound, not the writer, was too short.
       if (x.progressed && !rings_.empty()) RaisePush(x.ring, x.deadline - x.start);
-      Close(w, x.deadline);  // revoked: the request stays pending
+      Close(w, x.deadline);   // revoked: the request stays pending
+      x.queued = x.deadline;  // kRounds: behind those already waiting
       ++revocations_;
     }
   }

@@ -44,6 +44,23 @@
 // Each turn thus takes at most bound + 2·gap, and no other member is granted twice ahead of
 // a pending worker, so a pending live worker of a ring of N is granted within
 // N·(bound + 2·gap) of its request (plus one bound when round-robin's rings start).
+//
+// Pacing. Everything above is Pacing::kIterations, R2SP's, for the sync rules. Coded rounds
+// (ps/server.cc) use Pacing::kRounds: the server's input write starts every worker's round
+// at once and the round closes as soon as the code can decode, so there is no iteration to
+// spread pushes over, and which messages are ready first is up to the stragglers, not the
+// ranks. In rings (round-robin after warm-up, topology racks) it changes three things:
+//   - the gap is zero: a turn starts as soon as the previous window ended, with no grace, so
+//     the link never idles while a message is ready (windows still never overlap);
+//   - first come, first served: the turn goes to the live pending member whose request is
+//     oldest (ties in ring order from `next`); a holder revoked at its deadline queues again
+//     from that deadline, so a stuck writer goes behind everyone already waiting;
+//   - round-robin's warm-up counts rounds the server closed (ObserveRound), not worker 0's
+//     iterations (ObserveIteration is ignored): a lost or straggling worker 0 neither stalls
+//     nor skews it; iteration_time() is then the mean round time (instrumentation only).
+// The bound is as above with gap 0: max(window·push, min-window). Burst and slots are
+// unchanged. Cancel (either pacing) withdraws a request that is no longer wanted (its coded
+// round closed), waiting or holding, without counting it as a push or a death.
 #pragma once
 
 #include <cstdint>
@@ -70,8 +87,11 @@ class WindowScheduler {
     TimePoint deadline;
   };
 
+  enum class Pacing { kIterations, kRounds };  // see the top of this file
+
   // Throws gw::Error if spec.Validate(num_workers) does.
-  WindowScheduler(const WindowSpec& spec, uint32_t num_workers);
+  WindowScheduler(const WindowSpec& spec, uint32_t num_workers,
+                  Pacing pacing = Pacing::kIterations);
 
   // Worker w has a push ready (all its writes for one iteration). No-op while w already has
   // one pending or holds a window, or after Remove(w).
@@ -80,12 +100,20 @@ class WindowScheduler {
   void Done(uint32_t w, TimePoint now);
   // w died: it loses its turn, its request and any window it held (ending now).
   void Remove(uint32_t w, TimePoint now);
+  // w's request is withdrawn (a coded round closed before its message was needed): it is no
+  // longer pending and its window, if it holds one, ends now. Not a push (the ring's push
+  // time learns nothing) and not a death: w may Request again.
+  void Cancel(uint32_t w, TimePoint now);
   // Part of w's push landed: if w holds a window, its writer is alive and making progress.
   void Progress(uint32_t w, TimePoint now);
   // One measured iteration of worker w: its length and the time it was blocked in it. Only
   // worker 0 counts, as in R2SP (sched/iteration_estimator.h); the others are ignored. If
   // worker 0 dies, the gap keeps its last value.
+  // Ignored under Pacing::kRounds.
   void ObserveIteration(uint32_t w, Duration iteration, Duration blocked);
+  // Pacing::kRounds: one round the server closed, of this length. Counts towards round-robin's
+  // warm-up and the mean round time; the gap stays zero. Ignored under Pacing::kIterations.
+  void ObserveRound(Duration round);
 
   // Revokes windows whose deadline is <= now, then returns the grants to issue now (start ==
   // now). A Grant for a worker that already holds a window replaces that window's deadline
@@ -115,6 +143,7 @@ class WindowScheduler {
   uint64_t revocations() const { return revocations_; }
   uint32_t num_workers() const { return static_cast<uint32_t>(workers_.size()); }
   const WindowSpec& spec() const { return spec_; }
+  Pacing pacing() const { return pacing_; }
 
  private:
   struct Worker {
@@ -124,6 +153,7 @@ class WindowScheduler {
     bool progressed = false;  // Progress seen in the open window
     TimePoint start;          // of the open window
     TimePoint deadline;       // of the open window
+    TimePoint queued;         // when its request started waiting (kRounds: turn order)
     uint32_t ring = 0;        // index into rings_
   };
   // Workers taking turns in rank order (all workers, or one rack).
@@ -158,6 +188,7 @@ class WindowScheduler {
   std::pair<TimePoint, TimePoint> SlotAt(uint32_t w, TimePoint t) const;
 
   WindowSpec spec_;
+  Pacing pacing_;
   std::vector<Worker> workers_;
   std::vector<Ring> rings_;
   std::vector<Duration> ring_gap_;    // per ring, updated by ObserveIteration

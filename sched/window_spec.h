@@ -9,6 +9,9 @@
 //   slots         TDMA: worker i may write in [k·P + i·L, k·P + (i+1)·L) for every k.
 //   topology      one round-robin ring per rack, racks in parallel: at most one writer per
 //                 (oversubscribed) rack uplink at a time. Gated from the first push.
+// In coded jobs (--coding) every policy gates each message of a round; rings then take turns
+// first come, first served without a gap, and round-robin's warm-up counts rounds the server
+// closed (sched/window_scheduler.h, Pacing::kRounds).
 //
 // Text form (Parse/ToString), times in milliseconds (fractions allowed):
 //   "burst"

@@ -84,5 +84,20 @@ TEST(FlagsTest, AnUnknownFlagHoldingAPlaceholderIsRefusedNotHung) {
   EXPECT_THAT(UsageErrorOf({"--no-such-flag=5%"}), HasSubstr("no-such-flag"));
 }
 
+// Coded rounds take every window policy (one window per message); --sync r2sp is a sync rule,
+// which --coding replaces, so it is refused saying what to give instead.
+TEST(FlagsTest, CodingTakesWindowsButNotR2sp) {
+  for (const std::string windows :
+       {"burst", "round-robin:warmup=5", "slots:period=40,slot=10", "topology:racks=2"}) {
+    const Parsed p = RunArgs({"--num-workers=4", "--coding", "gc-cr:s=1", "--windows", windows});
+    ASSERT_TRUE(p.job.coding.has_value()) << windows;
+    ASSERT_TRUE(p.job.windows.has_value()) << windows;
+    EXPECT_EQ(p.job.windows->ToString(), sched::WindowSpec::Parse(windows).ToString());
+  }
+  EXPECT_FALSE(RunArgs({"--num-workers=4", "--coding", "mm:r=2"}).job.windows.has_value());
+  EXPECT_THAT(UsageErrorOf({"--num-workers=4", "--coding", "uncoded", "--sync", "r2sp"}),
+              HasSubstr("--windows round-robin"));
+}
+
 }  // namespace
 }  // namespace gw::cli

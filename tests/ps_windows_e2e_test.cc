@@ -1,13 +1,17 @@
 // Write windows end to end over each transport (--windows, --sync r2sp): the windows the
 // server granted (its windows.csv) never overlap once round-robin's rings run, each turn goes
 // to the rank whose turn it is, a killed worker does not stall the ring, and R2SP trains
-// Fashion-MNIST to BSP's accuracy.
+// Fashion-MNIST to BSP's accuracy. Coded rounds with windows (--coding with --windows, one
+// window per message): they decode the model of the same job without windows, under
+// round-robin one worker writes at a time and every write is inside a window granted for its
+// message, and a writer stopped in its window costs one bound once, not every later round.
 #include <signal.h>
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "tests/e2e_transport.h"
 
@@ -21,6 +25,7 @@ struct WindowRec {
   uint64_t iteration;
   double requested, start, end, bound, landed;
   std::string how;
+  uint32_t message;  // coded jobs: the message of round `iteration`
 };
 
 std::vector<WindowRec> ReadWindows(const std::string& path) {
@@ -32,14 +37,48 @@ std::vector<WindowRec> ReadWindows(const std::string& path) {
   };
   const size_t worker = col("worker"), iteration = col("iteration"), requested = col("requested_s"),
                start = col("start_s"), end = col("end_s"), bound = col("bound_s"), how = col("end"),
-               landed = col("landed_s");
+               landed = col("landed_s"), message = col("message");
   std::vector<WindowRec> out;
   for (const auto& r : csv.rows) {
     out.push_back({static_cast<uint32_t>(std::stoul(r.at(worker))), std::stoull(r.at(iteration)),
                    std::stod(r.at(requested)), std::stod(r.at(start)), std::stod(r.at(end)),
-                   std::stod(r.at(bound)), std::stod(r.at(landed)), r.at(how)});
+                   std::stod(r.at(bound)), std::stod(r.at(landed)), r.at(how),
+                   static_cast<uint32_t>(std::stoul(r.at(message)))});
   }
   return out;
+}
+
+// Windows with a bound (round-robin's rings), sorted by start, after the first of them (the
+// warm-up windows given a deadline together overlap by design): each must start after every
+// earlier one ended. Returns how many were checked.
+size_t ExpectRingWindowsNeverOverlap(const std::vector<WindowRec>& rows) {
+  std::vector<WindowRec> ring;
+  std::copy_if(rows.begin(), rows.end(), std::back_inserter(ring),
+               [](const WindowRec& r) { return std::isfinite(r.bound); });
+  std::sort(ring.begin(), ring.end(),
+            [](const WindowRec& a, const WindowRec& b) { return a.start < b.start; });
+  if (ring.empty()) return 0;
+  const double rings_start = ring.front().start;
+  double ended = -1;
+  size_t checked = 0;
+  for (size_t i = 0; i < ring.size(); ++i) {
+    const WindowRec& w = ring[i];
+    if (w.start > rings_start) {
+      EXPECT_GE(w.start, ended) << "window " << i << " (worker " << w.worker << ", round "
+                                << w.iteration << ") opened before an earlier one ended";
+      ++checked;
+    }
+    ended = std::max(ended, w.end);
+  }
+  return checked;
+}
+
+double Sum(const Csv& csv, const std::string& column) {
+  const int c = csv.Column(column);
+  EXPECT_GE(c, 0) << column;
+  double s = 0;
+  for (const auto& row : csv.rows) s += std::stod(row.at(static_cast<size_t>(std::max(c, 0))));
+  return s;
 }
 
 // Synthetic gradients of 8 parts each, so the gate is asked before every part.
@@ -195,6 +234,186 @@ TEST_P(WindowsOverTransport, R2spTrainsToBspAccuracy) {
   EXPECT_GE(*bsp, 0.75);
   EXPECT_GE(*r2sp, *bsp - 0.05) << "R2SP fell behind BSP's accuracy";
 }
+
+// ---- Coded rounds with windows ----
+
+using CodedWindowsOverTransport = TransportE2e;
+
+// Full-batch linear regression as in ps_coded_e2e_test: every scheme computes the exact
+// gradient, so with or without windows each must reach the same loss.
+std::vector<std::string> CodedLinregJob(const std::string& coding, const std::string& windows) {
+  return {"--num-workers", "4",     "--workload",    "linreg",
+          "--linreg-rows", "2048",  "--linreg-dims", "64",
+          "--batch",       "2048",  "--lr",          "0.5",
+          "--momentum",    "0",     "--iterations",  "12",
+          "--coding",      coding,  "--straggler",   "shifted-exp:mu=1,base=0.002",
+          "--windows",     windows, "--timeout",     "60"};
+}
+
+TEST_P(CodedWindowsOverTransport, WindowsDecodeTheModelOfTheSameJobWithout) {
+  auto run = [&](const std::string& coding, const std::string& windows) -> std::optional<double> {
+    const std::string name = coding + "-" + windows;
+    const std::string out = dir_ / name;
+    Proc& p = procs_.Start(name, RunArgs(out, CodedLinregJob(coding, windows)));
+    EXPECT_EQ(p.Wait(milliseconds(300000)), std::optional<int>(0)) << name;
+    const size_t rounds = 12u * (coding.starts_with("mds") ? 2 : 1);
+    EXPECT_EQ(ReadCsv(out + "/rounds.csv").rows.size(), rounds) << name;
+    if (windows != "none") {
+      EXPECT_EQ(SummaryValue(out + "/server-0.csv", "unwindowed_writes"), std::optional<double>(0))
+          << name;
+      const auto rows = ReadWindows(out + "/windows.csv");
+      EXPECT_GE(rows.size(), rounds) << name << ": every round needs windows to decode";
+      for (int w = 0; w < 4; ++w) {
+        const Csv writes = ReadCsv(out + "/writes-" + std::to_string(w) + ".csv");
+        EXPECT_EQ(writes.Column("gate_s"), 4) << name;
+      }
+    }
+    return SummaryValue(out + "/summary.csv", "test_loss");
+  };
+  const auto reference = run("uncoded", "none");
+  ASSERT_TRUE(reference.has_value());
+  ASSERT_GT(*reference, 1e-6) << "after 12 iterations the loss should still be above its floor";
+  // Uncoded decodes from every block in block order: the same floats, windows or not.
+  EXPECT_EQ(run("uncoded", "round-robin:warmup=5"), reference);
+  for (const std::string coding : {"gc-cr:s=1", "mm:r=2", "replication:r=2", "mds:k=3"}) {
+    for (const std::string windows : {"none", "round-robin:warmup=5", "burst"}) {
+      const auto loss = run(coding, windows);
+      ASSERT_TRUE(loss.has_value()) << coding << " " << windows;
+      EXPECT_NEAR(*loss, *reference, 1e-3 * *reference) << coding << " with --windows " << windows;
+    }
+  }
+  for (const std::string windows : {"slots:period=8,slot=2", "topology:racks=2"}) {
+    const auto loss = run("gc-cr:s=1", windows);
+    ASSERT_TRUE(loss.has_value()) << windows;
+    EXPECT_NEAR(*loss, *reference, 1e-3 * *reference) << "gc-cr:s=1 with --windows " << windows;
+  }
+}
+
+// Synthetic messages of 8 parts, stragglers, two messages per round (mm:r=2) and a code that
+// closes rounds without one worker (gc-cr:s=1). Under round-robin's turns the server's
+// windows never overlap once the rings run; every write a worker recorded belongs to a
+// message the server granted a window for, and the server saw no part land without one. A
+// worker's writes are posted only while its gate is open (sched/window_gate.h, unit-tested),
+// which lies inside the server's window: it opens when the grant arrives and closes when the
+// push's writes are done, before the server sees the last part land and ends the window.
+TEST_P(CodedWindowsOverTransport, RoundRobinLetsOneWorkerWriteAtATime) {
+  constexpr int kWorkers = 4, kRounds = 20, kPartsPerMessage = 8;
+  for (const std::string coding : {"mm:r=2", "gc-cr:s=1"}) {
+    SCOPED_TRACE(coding);
+    const std::string out = dir_ / coding;
+    Proc& p = procs_.Start(
+        coding,
+        RunArgs(out, {"--num-workers", "4", "--workload", "synthetic", "--grad-bytes", "2M",
+                      "--part-bytes", "256K", "--iterations", std::to_string(kRounds), "--coding",
+                      coding, "--straggler", "shifted-exp:mu=1,base=0.005", "--windows",
+                      "round-robin:warmup=5,min-window=50", "--timeout", "60"}));
+    ASSERT_EQ(p.Wait(milliseconds(300000)), std::optional<int>(0));
+    EXPECT_EQ(ReadCsv(out + "/rounds.csv").rows.size(), static_cast<size_t>(kRounds));
+    EXPECT_EQ(SummaryValue(out + "/server-0.csv", "unwindowed_writes"), std::optional<double>(0));
+    const std::vector<WindowRec> rows = ReadWindows(out + "/windows.csv");
+    EXPECT_GT(ExpectRingWindowsNeverOverlap(rows), static_cast<size_t>(2 * (kRounds - 10)))
+        << "round-robin's rings should run after the 5 warm-up rounds";
+    std::set<std::tuple<uint32_t, uint64_t, uint32_t>> windowed;  // worker, round, message
+    int waited_for_a_turn = 0;
+    for (const auto& r : rows) {
+      EXPECT_LE(r.requested, r.start);
+      EXPECT_LE(r.start, r.end);
+      windowed.insert({r.worker, r.iteration, r.message});
+      if (std::isfinite(r.bound) && r.start > r.requested) ++waited_for_a_turn;
+    }
+    EXPECT_GT(waited_for_a_turn, 0) << "in turns, some message must have waited for another's";
+    double gate = 0;
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+      const Csv iterations = ReadCsv(out + "/worker-" + std::to_string(w) + ".csv");
+      gate += Sum(iterations, "gate_s");
+      const Csv writes = ReadCsv(out + "/writes-" + std::to_string(w) + ".csv");
+      // Each message the worker sent whole is kPartsPerMessage writes, all recorded.
+      EXPECT_GE(writes.rows.size(), kPartsPerMessage * Sum(iterations, "messages"))
+          << "worker " << w;
+      const int it = writes.Column("iteration"), part = writes.Column("part");
+      ASSERT_GE(it, 0);
+      ASSERT_GE(part, 0);
+      for (const auto& r : writes.rows) {
+        const uint64_t round = std::stoull(r.at(static_cast<size_t>(it)));
+        const uint32_t message =
+            static_cast<uint32_t>(std::stoul(r.at(static_cast<size_t>(part)))) / kPartsPerMessage;
+        EXPECT_TRUE(windowed.count({w, round, message}))
+            << "worker " << w << " wrote message " << message << " of round " << round
+            << " without a window for it";
+      }
+    }
+    EXPECT_GT(gate, 0) << "gate_s: the time from each request to its grant";
+  }
+}
+
+// A worker SIGSTOPped in the middle of its message push, holding its window (--inject-fault
+// stop:8, after the 5 warm-up rounds; the others are 20x slower, so worker 2 asks first and,
+// first come, first served, gets the first turn of round 8). Its window is revoked at its bound (at
+// least min-window: 1 s, 4 s where everything runs slow), that round decodes without it, and the
+// round's close withdraws its still-pending request: later rounds never wait for it. Without the
+// withdrawal its request, the oldest, would take the first turn of every later round and hold the
+// link for a bound each time. The job's timeout exceeds the bound (no progress while the stopped
+// writer holds the link is not a failure).
+TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) {
+  constexpr uint64_t kStopRound = 8, kRounds = 16;
+  const std::string min_window = slow() ? "4000" : "1000", timeout = slow() ? "12" : "3";
+  const std::string out = dir_ / "stop";
+  std::vector<std::string> job = {"--num-workers", "4",  "--workload",   "synthetic",
+                                  "--grad-bytes",  "8M", "--part-bytes", "256K"};
+  job.insert(job.end(),
+             {"--iterations", std::to_string(kRounds), "--coding", "gc-cr:s=1", "--straggler",
+              "persistent:workers=0+1+3,factor=20,base=0.001", "--windows",
+              "round-robin:warmup=5,min-window=" + min_window, "--timeout", timeout});
+  uint16_t port = 0;
+  Proc& server = StartServer(job, &port, out);
+  ASSERT_NE(port, 0) << "the server never listened";
+  std::vector<Proc*> workers;
+  for (uint32_t w = 0; w < 4; ++w) {
+    std::vector<std::string> flags = job;
+    if (w == 2) flags.insert(flags.end(), {"--inject-fault", "stop:" + std::to_string(kStopRound)});
+    workers.push_back(&StartWorker(w, port, flags, out));
+  }
+  // The stopped worker is lost once it does not take the final model within --timeout.
+  ASSERT_EQ(server.Wait(milliseconds(slow() ? 600000 : 120000)), std::optional<int>(0))
+      << server.err();
+  const std::string needle = "SIGSTOP in the middle of the push of round ";
+  const std::string log = workers[2]->err();
+  const size_t at = log.find(needle);
+  ASSERT_NE(at, std::string::npos) << log;
+  const uint64_t stopped = std::stoull(log.substr(at + needle.size()));
+  ASSERT_EQ(stopped, kStopRound) << "worker 2 asked first: the first turn of round " << kStopRound
+                                 << " should have been its";
+  for (int w : {0, 1, 3}) {
+    EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
+  }
+  const std::vector<WindowRec> rows = ReadWindows(out + "/windows.csv");
+  std::optional<double> bound;
+  for (const auto& r : rows) {
+    if (r.worker != 2) continue;
+    EXPECT_LE(r.iteration, stopped) << "the stopped worker was granted a window later";
+    if (r.iteration == stopped && r.how == "revoked") {
+      bound = r.bound;
+      EXPECT_NEAR(r.end - r.start, r.bound, 0.01);
+      EXPECT_GE(r.bound, std::stod(min_window) / 1000);
+    }
+  }
+  ASSERT_TRUE(bound.has_value()) << "the stopped writer's window should end at its bound";
+  const Csv rounds = ReadCsv(out + "/rounds.csv");
+  ASSERT_EQ(rounds.rows.size(), kRounds);
+  const int duration = rounds.Column("duration_s");
+  ASSERT_GE(duration, 0);
+  EXPECT_GE(std::stod(rounds.rows[stopped].at(static_cast<size_t>(duration))), *bound * 0.5)
+      << "the stopped writer held its window: round " << stopped << " waited for it";
+  for (uint64_t r = stopped + 1; r < kRounds; ++r) {
+    EXPECT_LT(std::stod(rounds.rows[r].at(static_cast<size_t>(duration))), *bound)
+        << "round " << r << " waited for the stopped writer's stale request";
+  }
+  workers[2]->Signal(SIGKILL);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, CodedWindowsOverTransport,
+                         ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
+                         TransportName);
 
 INSTANTIATE_TEST_SUITE_P(Transports, WindowsOverTransport,
                          ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),

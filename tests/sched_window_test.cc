@@ -415,6 +415,115 @@ TEST(WindowScheduler, RemovedWorkerLosesItsTurnAndWindow) {
   EXPECT_EQ(s.NextEvent(), std::nullopt);
 }
 
+// Coded rounds (Pacing::kRounds): the server's rounds warm round-robin up, worker 0's
+// iterations do not; then turns go back to back in request order, not rank order.
+using Pacing = WindowScheduler::Pacing;
+
+void WarmRounds(WindowScheduler* s, Duration round) {
+  for (uint32_t i = 0; i < s->spec().warmup; ++i) s->ObserveRound(round);
+  ASSERT_TRUE(s->warmed_up());
+}
+
+TEST(WindowScheduler, RoundsWarmUpOnClosedRoundsNotWorkerIterations) {
+  WindowScheduler s(WindowSpec::Parse("round-robin:warmup=5"), 4, Pacing::kRounds);
+  for (int i = 0; i < 20; ++i) s.ObserveIteration(0, 100ms, 0ms);  // ignored
+  EXPECT_FALSE(s.warmed_up());
+  s.Request(2, At(0ms));
+  s.Request(1, At(0ms));
+  ASSERT_EQ(Granted(&s, At(0ms)), (Ranks{1, 2}));  // burst during warm-up
+  for (int i = 0; i < 4; ++i) s.ObserveRound(50ms);
+  EXPECT_FALSE(s.warmed_up());
+  s.ObserveRound(50ms);
+  EXPECT_TRUE(s.warmed_up());
+  EXPECT_EQ(s.iteration_time(), 50ms);  // the mean round time (round 5 on)
+  EXPECT_EQ(s.gap(), 0ns);              // but no gap: turns go back to back
+  EXPECT_EQ(s.NextEvent(), At(0ms));    // the rings start at the next Poll
+  const std::vector<Grant> rebound = s.Poll(At(1ms));
+  ASSERT_EQ(rebound.size(), 2u);             // the open warm-up windows get a deadline
+  EXPECT_EQ(rebound[0].deadline, At(11ms));  // min-window: no push time known yet
+  // And the other pacing ignores rounds.
+  WindowScheduler t(WindowSpec::Parse("round-robin:warmup=5"), 4);
+  for (int i = 0; i < 20; ++i) t.ObserveRound(50ms);
+  EXPECT_FALSE(t.warmed_up());
+}
+
+TEST(WindowScheduler, RoundsGrantFirstComeFirstServedBackToBack) {
+  WindowScheduler s(WindowSpec::Parse("round-robin:warmup=5"), 4, Pacing::kRounds);
+  WarmRounds(&s, 50ms);
+  s.Request(3, At(1ms));
+  ASSERT_EQ(Granted(&s, At(1ms)), Ranks{3});
+  s.Request(1, At(2ms));
+  s.Request(2, At(2500us));
+  s.Request(0, At(3ms));
+  EXPECT_TRUE(s.Poll(At(3ms)).empty());  // one window at a time
+  EXPECT_EQ(s.NextEvent(), At(11ms));    // 3's deadline (min-window)
+  s.Done(3, At(5ms));
+  // Rank order would give 0 (after 3); 1 asked first. No gap: granted as 3's window ends.
+  EXPECT_EQ(s.NextEvent(), At(5ms));
+  ASSERT_EQ(Granted(&s, At(5ms)), Ranks{1});
+  s.Done(1, At(6ms));
+  ASSERT_EQ(Granted(&s, At(6ms)), Ranks{2});
+  s.Request(1, At(6500us));  // asks again (its next message): behind 0
+  s.Done(2, At(7ms));
+  ASSERT_EQ(Granted(&s, At(7ms)), Ranks{0});
+  s.Done(0, At(8ms));
+  ASSERT_EQ(Granted(&s, At(8ms)), Ranks{1});
+  s.Done(1, At(9ms));
+  EXPECT_EQ(s.NextEvent(), std::nullopt);
+}
+
+TEST(WindowScheduler, RoundsRevokedHolderQueuesBehindThoseWaiting) {
+  WindowScheduler s(WindowSpec::Parse("round-robin:warmup=5,min-window=10"), 3, Pacing::kRounds);
+  WarmRounds(&s, 50ms);
+  s.Request(0, At(0ms));
+  ASSERT_EQ(Granted(&s, At(0ms)), Ranks{0});
+  s.Request(2, At(1ms));
+  s.Request(1, At(2ms));
+  ASSERT_EQ(Granted(&s, At(10ms)), Ranks{2});  // 0 revoked at its deadline; 2 asked first
+  EXPECT_TRUE(s.pending(0));
+  EXPECT_FALSE(s.holding(0));
+  s.Done(2, At(12ms));
+  ASSERT_EQ(Granted(&s, At(12ms)), Ranks{1});  // 1 asked before 0 was revoked
+  s.Done(1, At(13ms));
+  ASSERT_EQ(Granted(&s, At(13ms)), Ranks{0});
+}
+
+TEST(WindowScheduler, CancelWithdrawsARequestWithoutCountingAPush) {
+  for (const Pacing pacing : {Pacing::kRounds, Pacing::kIterations}) {
+    SCOPED_TRACE(pacing == Pacing::kRounds ? "rounds" : "iterations");
+    WindowScheduler s(WindowSpec::Parse("round-robin:warmup=5,min-window=10"), 3, pacing);
+    if (pacing == Pacing::kRounds) {
+      WarmRounds(&s, 30ms);
+    } else {
+      Warm(&s, 0ms);  // gap 0: turns as in rounds, but in rank order
+    }
+    s.Request(0, At(0ms));
+    ASSERT_EQ(Granted(&s, At(0ms)), Ranks{0});
+    s.Request(1, At(1ms));
+    s.Request(2, At(2ms));
+    s.Cancel(0, At(3ms));  // the holder's round closed: its window ends now
+    EXPECT_FALSE(s.holding(0));
+    EXPECT_FALSE(s.pending(0));
+    s.Cancel(2, At(3ms));  // a waiting request withdrawn: it gets no turn
+    EXPECT_FALSE(s.pending(2));
+    ASSERT_EQ(Granted(&s, At(3ms)), Ranks{1});
+    EXPECT_EQ(s.push_time(), 0ns) << "a cancelled window is not a push";
+    s.Done(1, At(5ms));
+    EXPECT_EQ(s.push_time(), 2ms);
+    EXPECT_TRUE(s.Poll(At(5ms)).empty());
+    EXPECT_EQ(s.NextEvent(), std::nullopt);
+    s.Cancel(1, At(6ms));   // nothing to withdraw: no-op
+    s.Request(2, At(7ms));  // cancelled is not dead: it may ask again
+    ASSERT_EQ(Granted(&s, At(7ms)), Ranks{2});
+  }
+  WindowScheduler b(WindowSpec::Parse("burst"), 2, Pacing::kRounds);
+  b.Request(0, At(0ms));
+  ASSERT_EQ(Granted(&b, At(0ms)), Ranks{0});
+  b.Cancel(0, At(1ms));
+  EXPECT_FALSE(b.holding(0));
+  EXPECT_EQ(b.NextEvent(), std::nullopt);
+}
+
 TEST(WindowScheduler, SlotsGrantInsideTheOwnSlotOnly) {
   // Period 10 ms, slots of 2 ms: worker i owns [10k + 2i, 10k + 2i + 2) ms.
   WindowScheduler s(WindowSpec::Parse("slots:period=10,slot=2"), 4);
@@ -538,6 +647,20 @@ TEST(WindowGate, CountsWaitingAndHolding) {
   EXPECT_EQ(gate.held(), 15ms);
   EXPECT_EQ(gate.expired(), 2u);
   EXPECT_EQ(gate.grants(), 4u);
+}
+
+// A coded push withdrawn before its grant came (the round closed): it waited until then, and
+// the gate stays shut.
+TEST(WindowGate, PushWithdrawnBeforeAGrantWaitedUntilThen) {
+  WindowGate gate;
+  gate.OnRequest(At(2ms));
+  gate.OnDone(At(7ms));
+  EXPECT_EQ(gate.waited(), 5ms);
+  EXPECT_EQ(gate.held(), 0ms);
+  EXPECT_EQ(gate.grants(), 0u);
+  EXPECT_FALSE(gate.MayPost(At(7ms)));
+  gate.OnDone(At(9ms));  // nothing asked: nothing counted
+  EXPECT_EQ(gate.waited(), 5ms);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -119,7 +119,8 @@ po::options_description JobFlags() {
       "write windows: none | burst | round-robin[:warmup=I,factor=F,window=G,min-window=MS] | "
       "slots:period=MS,slot=MS | topology:racks=R (or rack-of=0+0+1+1); a worker posts its "
       "gradient writes only inside a window the server granted (default: none, or "
-      "round-robin under --sync r2sp)")(
+      "round-robin under --sync r2sp); with --coding, one window per message, turns first "
+      "come first served, warm-up in rounds")(
       "coding", po::value<std::string>()->default_value("none"),
       "none (the sync rule above) | uncoded | replication:r=R | gc-fr:s=S | gc-cr:s=S | "
       "mm:r=R | mds:k=K (linreg): server-driven rounds, each closed as soon as the code can "
@@ -245,10 +246,10 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
     if (j.coding) CodedShape::Check(j);
-    if (j.coding && j.windows) {
+    if (j.coding && j.sync.kind == SyncKind::kR2sp) {
       throw UsageError(
-          "--windows with --coding is not supported: coded rounds are driven by the "
-          "server already (use --windows none)");
+          "--sync r2sp is a sync rule and --coding replaces the sync rule with rounds; for "
+          "turns in coded rounds give --windows round-robin (or another policy) instead");
     }
   } catch (const Error& e) {
     throw UsageError(e.what());  // SyncSpec/LrSchedule say what is wrong with the value

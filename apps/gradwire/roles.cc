@@ -95,7 +95,8 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "(default: --timeout; 0 = a lost server ends the worker)")(
       "inject-fault", po::value<std::string>()->default_value("never"),
       "fault tests: SIGKILL this worker at kill-before-push:I, kill-mid-push:I or "
-      "kill-after-push:I, or SIGSTOP it at stop:I (before its push) or "
+      "kill-after-push:I, or SIGSTOP it at stop:I (before its push; coded jobs with --windows: "
+      "in the middle of its first message push from round I on, holding its window) or "
       "stop-mid-pull:I (with some of its parameters landed)")(
       "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;

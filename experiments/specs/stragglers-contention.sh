@@ -5,8 +5,8 @@
 # mean 100 ms), drawn per worker and iteration, the same draws for every scheme. Compared:
 # BSP (waits for all), R2SP (round-robin write windows against the incast; no straggler
 # tolerance), the coded rounds uncoded / replication:r=2 / gc-cr:s=1 (Tandon et al.) /
-# mm:r=2 (Ozfatura et al.). Coded jobs cannot take --windows (the server drives their rounds),
-# so "coding and windows together" is not a row yet. ~6 min.
+# mm:r=2 (Ozfatura et al.). Coded rounds with write windows (--coding with --windows) are
+# experiments/specs/coded-windows.sh. ~6 min.
 NAME=stragglers-contention
 TITLE="Stragglers (shifted-exp mu=1, 50 ms/share) on a 1 Gbit/s star (synthetic gradients)"
 TOPOLOGY=(star --rate 1gbit)
