@@ -23,7 +23,7 @@ RdmaConnection::RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, 
                                bool outgoing)
     : device_(device), id_(id), key_(id), peer_(peer), pd_(pd), outgoing_(outgoing) {
   for (int i = kSendSlots - 1; i >= 0; --i) free_slots_.push_back(i);
-  for (int i = kMaxInFlight - 1; i >= 0; --i) free_notices_.push_back(i);
+  for (int i = kMaxSendsInFlight - 1; i >= 0; --i) free_notices_.push_back(i);
   // A chain never holds more than the send queue's work requests.
   chain_wr_.reserve(kMaxSendWr);
   chain_sge_.reserve(kMaxSendWr);
@@ -60,7 +60,7 @@ void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
                 std::to_string(attr.cap.max_inline_data) + ")");
   }
   const size_t recv_bytes = kRecvDepth * kSlotBytes;
-  const size_t send_bytes = kSendSlots * kSlotBytes + kMaxInFlight * WriteNotice::kMaxBytes;
+  const size_t send_bytes = kSendSlots * kSlotBytes + kMaxSendsInFlight * WriteNotice::kMaxBytes;
   device_.budget().Charge(recv_bytes + send_bytes, "message buffers for " + ToString(peer_));
   recv_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, recv_bytes));
   send_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, send_bytes));
@@ -248,6 +248,7 @@ std::string RdmaConnection::PostPendingLocked() {
       pending_.pop_front();
     }
   }
+  if (signaled_in_flight_ == 0 && !posted_.empty()) ChainFlushLocked();
   if (chain_wr_.empty()) return "";
   for (size_t i = 0; i + 1 < chain_wr_.size(); ++i) chain_wr_[i].next = &chain_wr_[i + 1];
   chain_wr_.back().next = nullptr;
@@ -270,21 +271,24 @@ size_t ChunksOf(size_t bytes, size_t chunk) { return (bytes + chunk - 1) / chunk
 
 size_t RdmaConnection::ChainWritesLocked() {
   // Never overflow the window (so nor the peer's posted receives) nor our send queue.
-  if (posted_.size() >= kMaxInFlight || free_notices_.empty()) return 0;
+  if (posted_.size() >= kMaxInFlight || sends_in_flight_ >= kMaxSendsInFlight ||
+      free_notices_.empty()) {
+    return 0;
+  }
   const size_t room = kMaxInFlight - posted_.size();
   size_t count = 0;
   uint32_t wrs = 1;  // the notice
   while (count < pending_.size() && count < WriteNotice::kMaxWrites && count < room &&
          pending_[count].is_write) {
     const auto w = static_cast<uint32_t>(ChunksOf(pending_[count].src.size(), kMaxWriteChunk));
-    if (sq_used_ + wrs + w > kMaxSendWr) break;
+    if (sq_used_ + wrs + w > kMaxSendWr - kFlushWrs) break;
     wrs += w;
     ++count;
   }
   if (count == 0) return 0;
-  const bool more_waiting = pending_.size() > count;
-  const bool signaled =
-      !more_waiting || signaled_in_flight_ == 0 || unsignaled_run_ + count >= kSignalEvery;
+  // Unsignaled only behind a signaled one: its completion comes, and PostPendingLocked then
+  // covers whatever it left uncovered.
+  const bool signaled = signaled_in_flight_ == 0 || unsignaled_run_ + count >= kSignalEvery;
   const int notice_slot = free_notices_.back();
   free_notices_.pop_back();
   auto* notice_buf = reinterpret_cast<uint8_t*>(send_slab_ + kSendSlots * kSlotBytes +
@@ -306,6 +310,8 @@ size_t RdmaConnection::ChainWritesLocked() {
       wr.wr.rdma.rkey = p.dst.key;
       chain_wr_.push_back(wr);
     }
+    last_write_addr_ = p.dst.addr + p.offset;
+    last_write_rkey_ = p.dst.key;
     FrameHeader& h = notice.writes[notice.count++];
     h.type = FrameType::kWrite;
     h.imm = p.imm;
@@ -325,6 +331,8 @@ size_t RdmaConnection::ChainWritesLocked() {
   last.wrs += 1;
   last.notice_slot = notice_slot;
   last.signaled = signaled;
+  last.is_send = true;
+  ++sends_in_flight_;
   const size_t bytes = EncodeNotice(notice, std::span(notice_buf, WriteNotice::kMaxBytes));
   chain_sge_.push_back(
       {reinterpret_cast<uint64_t>(notice_buf), static_cast<uint32_t>(bytes), send_mr_->lkey});
@@ -346,9 +354,31 @@ size_t RdmaConnection::ChainWritesLocked() {
   return count;
 }
 
+void RdmaConnection::ChainFlushLocked() {
+  // Only writes go unsignaled, so the last write's target is known: a zero-length write
+  // there touches no memory and needs no receive.
+  Posted posted;
+  posted.wrs = kFlushWrs;
+  posted.seq = next_seq_++;
+  posted.signaled = true;
+  ibv_send_wr wr{};
+  wr.opcode = IBV_WR_RDMA_WRITE;
+  wr.num_sge = 0;
+  wr.wr_id = posted.seq;
+  wr.send_flags = IBV_SEND_SIGNALED;
+  wr.wr.rdma.remote_addr = last_write_addr_;
+  wr.wr.rdma.rkey = last_write_rkey_;
+  chain_wr_.push_back(wr);
+  sq_used_ += kFlushWrs;
+  ++signaled_in_flight_;
+  unsignaled_run_ = 0;
+  posted_.push_back(posted);
+}
+
 size_t RdmaConnection::ChainFrameLocked() {
   const Pending& p = pending_.front();
-  if (sq_used_ + 1 > kMaxSendWr || posted_.size() >= kMaxInFlight || free_slots_.empty()) {
+  if (sq_used_ + 1 > kMaxSendWr - kFlushWrs || posted_.size() >= kMaxInFlight ||
+      sends_in_flight_ >= kMaxSendsInFlight || free_slots_.empty()) {
     return 0;
   }
   Posted posted;
@@ -356,6 +386,8 @@ size_t RdmaConnection::ChainFrameLocked() {
   posted.seq = next_seq_++;
   posted.close_after = p.close_after;
   posted.signaled = true;
+  posted.is_send = true;
+  ++sends_in_flight_;
   posted.slot = free_slots_.back();
   free_slots_.pop_back();
   std::byte* buf = send_slab_ + static_cast<size_t>(posted.slot) * kSlotBytes;
@@ -434,6 +466,7 @@ void RdmaConnection::OnSendDone(uint64_t seq) {
     while (!posted_.empty() && posted_.front().seq <= seq) {
       const Posted& d = posted_.front();
       sq_used_ -= d.wrs;
+      if (d.is_send) --sends_in_flight_;
       if (d.slot >= 0) free_slots_.push_back(d.slot);
       if (d.notice_slot >= 0) free_notices_.push_back(d.notice_slot);
       if (d.signaled) --signaled_in_flight_;
@@ -532,6 +565,7 @@ void RdmaConnection::Finish(bool ok, const std::string& why) {
     pending_control_bytes_ = 0;
     posted.swap(posted_);
     sq_used_ = 0;
+    sends_in_flight_ = 0;
     signaled_in_flight_ = 0;
     unsignaled_run_ = 0;
   }

@@ -32,21 +32,23 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   static constexpr uint32_t kRecvDepth = 32;   // receive buffers posted per connection
   static constexpr uint32_t kSendSlots = 16;   // control messages in flight
   static constexpr uint32_t kMaxSendWr = 256;  // send queue depth
-  // Messages (writes, control frames) posted and not yet completed. Each SEND (a write
-  // notice, a frame) consumes one of the peer's kRecvDepth posted receives: never have more
-  // of them unacknowledged, or the peer's NIC answers "receiver not ready" and the sender
-  // stalls for the RNR timer. Counting writes too keeps a stream of writes queueing behind
-  // the window, which is what lets them share notices and signals (below).
-  static constexpr uint32_t kMaxInFlight = kRecvDepth;
+  // SENDs (write notices, control frames) posted and not yet completed. Each consumes one of
+  // the peer's kRecvDepth posted receives: never have more of them unacknowledged, or the
+  // peer's NIC answers "receiver not ready" and the sender stalls for the RNR timer.
+  static constexpr uint32_t kMaxSendsInFlight = kRecvDepth;
+  // Messages (writes, frames) posted and not yet completed: what keeps the link busy.
+  static constexpr uint32_t kMaxInFlight = 128;
   static_assert(WriteNotice::kMaxWrites * 2 <= kMaxSendWr, "a full notice's writes fit the SQ");
   // Writes that wait behind a full window go out together when it opens: one chain of work
   // requests (one doorbell), up to WriteNotice::kMaxWrites of them named by one notice.
   // Selective signalling: a notice asks for a completion only once kSignalEvery writes have
-  // gone unsignaled (RC completes a send queue in order, so one completion covers every
-  // message before it). On soft-RoCE each completion event, post and receive is a system call
-  // or a thread wake-up, taken from the CPU that moves the data. A notice is always signaled
-  // when nothing waits behind it or no signaled one is in flight, so every write completes.
+  // gone unsignaled, and only while a signaled one is in flight (RC completes a send queue in
+  // order, so one completion covers every message before it). When that completion leaves
+  // writes uncovered and nothing follows them, a signaled zero-length write (a flush) covers
+  // them, so every write completes. On soft-RoCE each completion event, post and receive is a
+  // system call or a thread wake-up, taken from the CPU that moves the data.
   static constexpr uint32_t kSignalEvery = 8;
+  static constexpr uint32_t kFlushWrs = 1;  // send-queue room always kept for a flush
   // Notices up to this size are copied into the work request (max_inline_data asked for).
   static constexpr uint32_t kInlineBytes = 64;
   // Minimum RNR NAK timer (IB encoding 12 = 0.64 ms): rdma_cm leaves the QP at 0 = 655 ms.
@@ -110,6 +112,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
     uint32_t wrs = 0;
     int slot = -1;         // control slot to free
     int notice_slot = -1;  // notice buffer to free
+    bool is_send = false;  // a notice or a frame: holds one of the peer's receives
     bool is_write = false;
     bool close_after = false;
     bool signaled = false;
@@ -140,6 +143,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   size_t ChainFrontLocked();
   size_t ChainWritesLocked();
   size_t ChainFrameLocked();
+  void ChainFlushLocked();
   void PostRecv(uint32_t slot);
   void OnSendDone(uint64_t seq);
   void OnRecv(uint32_t slot, uint32_t len);
@@ -153,7 +157,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   const bool outgoing_;
   ibv_cq* cq_ = nullptr;
   std::byte* recv_slab_ = nullptr;
-  std::byte* send_slab_ = nullptr;  // kSendSlots control slots, then kMaxInFlight notices
+  std::byte* send_slab_ = nullptr;  // kSendSlots control slots, then the notices
   ibv_mr* recv_mr_ = nullptr;
   ibv_mr* send_mr_ = nullptr;
   bool released_ = false;
@@ -161,12 +165,15 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   mutable std::mutex mu_;
   State state_ = State::kConnecting;
   uint32_t sq_used_ = 0;
+  uint32_t sends_in_flight_ = 0;
   uint32_t inline_bytes_ = 0;  // what the QP copies inline (at least a header)
   std::deque<Posted> posted_;
   std::deque<Pending> pending_;
   size_t pending_control_bytes_ = 0;  // sum of pending_'s control payloads
   uint64_t next_seq_ = 1;
   uint32_t signaled_in_flight_ = 0;
+  uint64_t last_write_addr_ = 0;  // the last chained write's target (a flush's)
+  uint32_t last_write_rkey_ = 0;
   uint32_t unsignaled_run_ = 0;  // writes posted unsignaled since the last signaled notice
   // The chain being built (reused: no allocation per post). Capacities are reserved up
   // front, so pointers into them stay valid while a chain grows.
