@@ -24,8 +24,18 @@
 #                                    --delay-ms), a dimension of its own; with more than one,
 #                                    WORKERS must be one count and the plot is against delay
 set -euo pipefail
-spec=${1:?usage: experiments/runner.sh SPEC [--dry-run] [--plot-only]}
+usage="usage: experiments/runner.sh SPEC [--dry-run] [--plot-only]   (specs: experiments/specs/)"
+case ${1:-} in
+  -h | --help) echo "$usage"; exit 0 ;;
+  "" | -*) echo "$usage" >&2; exit 2 ;;
+esac
+spec=$1
 mode=${2:-}
+case $mode in
+  "" | --dry-run | --plot-only) ;;
+  *) echo "runner.sh: unknown option '$mode'; $usage" >&2; exit 2 ;;
+esac
+[[ -f $spec ]] || { echo "runner.sh: no spec file '$spec' (see experiments/specs/)" >&2; exit 2; }
 cd "$(dirname "$0")/.."
 spec=$(realpath "$spec")
 gradwire=$(realpath "${GRADWIRE:-build/apps/gradwire/gradwire}")
