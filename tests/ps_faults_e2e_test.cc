@@ -155,6 +155,25 @@ TEST_P(KilledWorker, UnderBspTheJobEndsNamingIt) { RunAllPoints(kRules[0]); }
 // under every rule that can go on without it: it is lost by name and the others finish.
 class StalledWorker : public TransportE2e {
  protected:
+  // Starts the server and n workers of job; the victim gets --inject-fault fault. Returns once
+  // the victim has stopped itself.
+  void StartWithVictim(const std::vector<std::string>& job, uint32_t n, uint32_t victim,
+                       const std::string& fault, Proc** server, std::vector<Proc*>* workers) {
+    uint16_t port = 0;
+    *server = &StartServer(job, &port);
+    ASSERT_NE(port, 0) << "the server never listened";
+    for (uint32_t w = 0; w < n; ++w) {
+      std::vector<std::string> args = job;
+      if (w == victim) args.insert(args.end(), {"--inject-fault", fault});
+      workers->push_back(&StartWorker(w, port, args));
+    }
+    Proc* v = (*workers)[victim];
+    ASSERT_TRUE(WaitUntil([&] { return v->err().find("SIGSTOP") != std::string::npos; },
+                          milliseconds(slow() ? 600000 : 60000)))
+        << "the victim never stopped:\n"
+        << v->err();
+  }
+
   void Run(const Rule& rule) {
     constexpr uint32_t kWorkers = 3, kVictim = 1;
     const std::string iterations = slow() ? "100" : "300";
@@ -166,20 +185,10 @@ class StalledWorker : public TransportE2e {
                                     "--timeout",     slow() ? "20" : "3"};
     job.insert(job.end(), rule.flags.begin(), rule.flags.end());
     // The victim stops itself at iteration 20 (any moment would do; this one is exact).
-    uint16_t port = 0;
-    Proc* server = &StartServer(job, &port);
-    ASSERT_NE(port, 0) << "the server never listened";
+    Proc* server = nullptr;
     std::vector<Proc*> workers;
-    for (uint32_t w = 0; w < kWorkers; ++w) {
-      std::vector<std::string> args = job;
-      if (w == kVictim) args.insert(args.end(), {"--inject-fault", "stop:20"});
-      workers.push_back(&StartWorker(w, port, args));
-    }
-    ASSERT_TRUE(
-        WaitUntil([&] { return workers[kVictim]->err().find("SIGSTOP") != std::string::npos; },
-                  milliseconds(slow() ? 600000 : 60000)))
-        << "the victim never stopped:\n"
-        << workers[kVictim]->err();
+    StartWithVictim(job, kWorkers, kVictim, "stop:20", &server, &workers);
+    if (HasFatalFailure()) return;
     const auto code = server->Wait(milliseconds(slow() ? 900000 : 120000));
     workers[kVictim]->Signal(SIGCONT);
     ASSERT_EQ(code, std::optional<int>(0)) << server->err();
@@ -204,26 +213,14 @@ class StalledWorker : public TransportE2e {
 TEST_P(StalledWorker, UnderAspAWorkerNotTakingItsParametersHoldsNobodyBack) {
   constexpr uint32_t kWorkers = 3, kVictim = 1;
   const std::string iterations = slow() ? "12" : "40";
-  const std::vector<std::string> job = {"--num-workers", std::to_string(kWorkers),
-                                        "--workload",    "synthetic",
-                                        "--grad-bytes",  "16M",
-                                        "--iterations",  iterations,
-                                        "--timeout",     slow() ? "1200" : "300",
-                                        "--sync",        "asp"};
-  uint16_t port = 0;
-  Proc* server = &StartServer(job, &port);
-  ASSERT_NE(port, 0) << "the server never listened";
+  const std::vector<std::string> job = {
+      "--num-workers", std::to_string(kWorkers), "--workload", "synthetic",    "--grad-bytes",
+      "32M",           "--part-bytes",           "1M",         "--iterations", iterations,
+      "--timeout",     slow() ? "1200" : "300",  "--sync",     "asp"};
+  Proc* server = nullptr;
   std::vector<Proc*> workers;
-  for (uint32_t w = 0; w < kWorkers; ++w) {
-    std::vector<std::string> args = job;
-    if (w == kVictim) args.insert(args.end(), {"--inject-fault", "stop-mid-pull:3"});
-    workers.push_back(&StartWorker(w, port, args));
-  }
-  ASSERT_TRUE(
-      WaitUntil([&] { return workers[kVictim]->err().find("SIGSTOP") != std::string::npos; },
-                milliseconds(slow() ? 600000 : 60000)))
-      << "the victim never stopped:\n"
-      << workers[kVictim]->err();
+  StartWithVictim(job, kWorkers, kVictim, "stop-mid-pull:3", &server, &workers);
+  if (HasFatalFailure()) return;
   for (uint32_t w = 0; w < kWorkers; ++w) {
     if (w == kVictim) continue;
     const auto code = workers[w]->Wait(milliseconds(slow() ? 900000 : 120000));
