@@ -135,13 +135,18 @@ trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
 # Mean iteration time against runs.csv column XCOL, one panel per gradient size, a line per
 # scheme. Extra gnuplot settings (axis label, log scale) come as the last argument.
 line_plot() {  # xcol title settings
-  local xcol=$1 title=$2 settings=$3 grad bytes plot i scheme
+  local xcol=$1 title=$2 settings=$3 grad bytes plot i scheme width=480 height=480 key="top left"
+  # Many schemes: the key goes below each panel, where it hides no data.
+  if ((${#SCHEMES[@]} > 5)); then
+    width=560 height=$((360 + 16 * ${#SCHEMES[@]}))
+    key="outside below left Left reverse"
+  fi
   {
-    echo "set terminal pngcairo size $((480 * ${#GRADS[@]})),480 font \",10\""
+    echo "set terminal pngcairo size $((width * ${#GRADS[@]})),$height font \",10\""
     echo "set output \"$out/$NAME.png\""
     echo "set datafile separator \",\""
     echo "set multiplot layout 1,${#GRADS[@]} title \"$title\" noenhanced"
-    echo "set ylabel \"mean iteration time per worker, s\"; set grid; set key top left noenhanced"
+    echo "set ylabel \"mean iteration time per worker, s\"; set grid; set key $key noenhanced"
     echo "$settings"
     for grad in "${GRADS[@]}"; do
       bytes=$(numfmt --from=iec "$grad")
@@ -154,7 +159,9 @@ line_plot() {  # xcol title settings
           'NR > 1 && $2 == b && $3 == s { print $x "," $5 }' "$csv" |
           sort -t, -k1,1n >"$data/$bytes-$i.csv"
         [[ $plot != plot ]] && plot+=","
-        plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7 title \"$scheme\""
+        # gnuplot's 8 colours come round again: the 9th line on is dashed.
+        plot+=" \"$data/$bytes-$i.csv\" using 1:2 with linespoints lw 2 pt 7"
+        plot+=" dt $((i > 8 ? 2 : 1)) title \"$scheme\""
       done
       echo "$plot"
     done
