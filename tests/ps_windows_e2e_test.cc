@@ -48,15 +48,20 @@ std::vector<WindowRec> ReadWindows(const std::string& path) {
   return out;
 }
 
-// Windows with a bound (round-robin's rings), sorted by start, after the first of them (the
-// warm-up windows given a deadline together overlap by design): each must start after every
-// earlier one ended. Returns how many were checked.
-size_t ExpectRingWindowsNeverOverlap(const std::vector<WindowRec>& rows) {
+// The windows with a bound (round-robin's rings), sorted by start.
+std::vector<WindowRec> RingWindows(const std::vector<WindowRec>& rows) {
   std::vector<WindowRec> ring;
   std::copy_if(rows.begin(), rows.end(), std::back_inserter(ring),
                [](const WindowRec& r) { return std::isfinite(r.bound); });
   std::sort(ring.begin(), ring.end(),
             [](const WindowRec& a, const WindowRec& b) { return a.start < b.start; });
+  return ring;
+}
+
+// Ring windows after the first of them (the warm-up windows given a deadline together overlap
+// by design): each must start after every earlier one ended. Returns how many were checked.
+size_t ExpectRingWindowsNeverOverlap(const std::vector<WindowRec>& rows) {
+  const std::vector<WindowRec> ring = RingWindows(rows);
   if (ring.empty()) return 0;
   const double rings_start = ring.front().start;
   double ended = -1;
@@ -110,11 +115,7 @@ TEST_P(WindowsOverTransport, RoundRobinWindowsNeverOverlapAndTurnsFollowRank) {
 
   // Rings: windows with a bound. The first of them may be warm-up windows given a deadline
   // together (they overlap by design); every later window starts after all earlier ended.
-  std::vector<WindowRec> ring;
-  std::copy_if(rows.begin(), rows.end(), std::back_inserter(ring),
-               [](const WindowRec& r) { return std::isfinite(r.bound); });
-  std::sort(ring.begin(), ring.end(),
-            [](const WindowRec& a, const WindowRec& b) { return a.start < b.start; });
+  const std::vector<WindowRec> ring = RingWindows(rows);
   ASSERT_GT(ring.size(), static_cast<size_t>(kWorkers * (kIterations - 10)))
       << "round-robin's rings should run after the 5 warm-up iterations";
   const double rings_start = ring.front().start;
