@@ -240,7 +240,7 @@ class Server {
       case MsgType::kDone:
         ws.done = true;
         last_progress_ = Clock::now();
-        EndWindows(w, /*landed=*/false);
+        EndWindows(w, WindowEnd::kRemoved);
         if (job_.coding) return;
         return Apply(rule_.OnWorkerGone(w));
       case MsgType::kSkipped: {
@@ -313,7 +313,7 @@ class Server {
                           << " after message " << ws.window_message << "; ignored");
         return;
       }
-      EndWindows(w, "abandoned", /*poll=*/false);
+      EndWindows(w, WindowEnd::kAbandoned, /*poll=*/false);
     }
     const auto now = Clock::now();
     ws.window_asked = true;
@@ -374,29 +374,46 @@ class Server {
     if (next && *next <= now) PollWindows(now);
   }
 
-  // The worker's push landed, or the worker is gone (done or lost): its window closes.
-  void EndWindows(uint32_t w, bool landed) { EndWindows(w, landed ? "landed" : "removed"); }
+  // How a worker's window (or its request) ends. Landed: its push arrived. Removed: the
+  // worker is gone (done or lost). Coded jobs: Closed, its round closed first; Abandoned, it
+  // asked for its next message. The last two withdraw the request.
+  enum class WindowEnd { kLanded, kRemoved, kClosed, kAbandoned };
+  static const char* Name(WindowEnd e) {
+    switch (e) {
+      case WindowEnd::kLanded:
+        return "landed";
+      case WindowEnd::kRemoved:
+        return "removed";
+      case WindowEnd::kClosed:
+        return "closed";
+      case WindowEnd::kAbandoned:
+        return "abandoned";
+    }
+    return "?";
+  }
 
-  // The same with how it ended: "landed" (Done), "removed" (gone), or for coded jobs "closed"
-  // (its round closed first) or "abandoned" (the worker asked for its next message): the
-  // last two withdraw the request (Cancel). Poll: grant the next windows now (else the
-  // caller polls).
-  void EndWindows(uint32_t w, const char* how, bool poll = true) {
+  // Ends worker w's window or request. Poll: grant the next windows now (else the caller
+  // polls).
+  void EndWindows(uint32_t w, WindowEnd how, bool poll = true) {
     WorkerState& ws = workers_[w];
     if (!windows_ || !ws.window_asked) return;
     const auto now = Clock::now();
-    const std::string_view end(how);
-    if (end == "landed") {
-      windows_->Done(w, now);
-      for (size_t i : ws.push_rows) window_rows_[i].landed_s = Since(now);
-    } else if (end == "removed") {
-      windows_->Remove(w, now);
-    } else {
-      windows_->Cancel(w, now);
+    switch (how) {
+      case WindowEnd::kLanded:
+        windows_->Done(w, now);
+        for (size_t i : ws.push_rows) window_rows_[i].landed_s = Since(now);
+        break;
+      case WindowEnd::kRemoved:
+        windows_->Remove(w, now);
+        break;
+      case WindowEnd::kClosed:
+      case WindowEnd::kAbandoned:
+        windows_->Cancel(w, now);
+        break;
     }
     if (ws.window_row) {
       window_rows_[*ws.window_row].end_s = Since(now);
-      window_rows_[*ws.window_row].end = how;
+      window_rows_[*ws.window_row].end = Name(how);
       ws.window_row.reset();
     }
     ws.window_asked = false;
@@ -446,7 +463,7 @@ class Server {
                         << " without asking for a write window");
     }
     // The link is free: the next window is granted before this update is applied.
-    EndWindows(w, /*landed=*/true);
+    EndWindows(w, WindowEnd::kLanded);
     bool accepted = false;
     const auto decision = rule_.OnArrival(w, expected, &accepted);
     if (!accepted) {
@@ -648,7 +665,7 @@ class Server {
     // The link is free: the next window goes out after the round's fate is known (a grant for
     // a round about to close would waste the link).
     const bool ended_window = windows_ && ws.window_asked && ws.window_push == push;
-    if (ended_window) EndWindows(w, "landed", /*poll=*/false);
+    if (ended_window) EndWindows(w, WindowEnd::kLanded, /*poll=*/false);
     if (ws.fed_round != round_ || finishing_) {
       ++late_;  // its round was decoded without it
       if (ended_window) PollWindows(Clock::now());
@@ -699,7 +716,8 @@ class Server {
     if (windows_) {
       // The closed round's requests and windows hold no turn any more (a straggler's message
       // is not needed); late requests for it are ignored (OnCodedWindowRequest).
-      for (uint32_t w = 0; w < job_.num_workers; ++w) EndWindows(w, "closed", /*poll=*/false);
+      for (uint32_t w = 0; w < job_.num_workers; ++w)
+        EndWindows(w, WindowEnd::kClosed, /*poll=*/false);
       windows_->ObserveRound(std::chrono::nanoseconds(
           static_cast<int64_t>(row.duration_s * 1e9)));  // round-robin's warm-up
       PollWindows(now);
@@ -789,7 +807,7 @@ class Server {
     ws.lost = true;
     ws.writes_in_flight = 0;
     ++lost_;
-    EndWindows(w, /*landed=*/false);
+    EndWindows(w, WindowEnd::kRemoved);
     if (!ws.joined) ++joined_;  // it will never join: do not wait for it
     const std::string what = "worker " + std::to_string(w) + " lost at " +
                              (job_.coding ? "round " + std::to_string(round_)
