@@ -457,7 +457,8 @@ void RdmaConnection::Poll(bool arm) {
 }
 
 void RdmaConnection::OnSendDone(uint64_t seq) {
-  std::vector<Completion> done;
+  std::vector<Completion>& done = done_scratch_;  // poll thread only: reused, no allocation
+  done.clear();
   bool close = false;
   std::string broken;
   {

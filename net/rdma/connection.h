@@ -180,6 +180,7 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   std::vector<ibv_send_wr> chain_wr_;
   std::vector<ibv_sge> chain_sge_;
   std::vector<int> free_slots_;
+  std::vector<Completion> done_scratch_;  // OnSendDone's (poll thread only)
   std::vector<int> free_notices_;
   bool bye_sent_ = false;
   std::atomic<bool> peer_gone_{false};
