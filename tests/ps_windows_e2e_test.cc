@@ -349,21 +349,27 @@ TEST_P(CodedWindowsOverTransport, RoundRobinLetsOneWorkerWriteAtATime) {
 
 // A worker SIGSTOPped in the middle of its message push, holding its window (--inject-fault
 // stop:8, after the 5 warm-up rounds; the others are 20x slower, so worker 2 asks first and,
-// first come, first served, gets the first turn of round 8). Its window is revoked at its bound (at
-// least min-window: 1 s, 4 s where everything runs slow), that round decodes without it, and the
-// round's close withdraws its still-pending request: later rounds never wait for it. Without the
-// withdrawal its request, the oldest, would take the first turn of every later round and hold the
-// link for a bound each time. The job's timeout exceeds the bound (no progress while the stopped
-// writer holds the link is not a failure).
+// first come, first served, gets the first turn of round 8). Its window is revoked at its bound
+// (at least min-window: 1 s, 4 s where everything runs slow), that round decodes without it, and
+// the round's close withdraws its still-pending request: later rounds never wait for it. Without
+// the withdrawal its request, the oldest, would take the first turn of every later round and
+// hold the link for a bound each time. The job's timeout exceeds the bound (no progress while
+// the stopped writer holds the link is not a failure).
+// The others' delay must dwarf the gradient's compute time, which TSan stretches from ~4 ms to
+// 80-220 ms: with 20 ms, worker 2 sometimes came last under TSan, round 8 closed without it, and
+// the fault fired in round 9 (its documented fallback, failing the old exact check in CI). A
+// later round is accepted too, while enough rounds remain after it to check.
 TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) {
   constexpr uint64_t kStopRound = 8, kRounds = 16;
+  constexpr uint64_t kRoundsAfterStop = 4;
   const std::string min_window = slow() ? "4000" : "1000", timeout = slow() ? "12" : "3";
+  const std::string base = slow() ? "0.025" : "0.002";  // the slow ones' delay: 0.5 s / 40 ms
   const std::string out = dir_ / "stop";
   std::vector<std::string> job = {"--num-workers", "4",  "--workload",   "synthetic",
                                   "--grad-bytes",  "8M", "--part-bytes", "256K"};
   job.insert(job.end(),
              {"--iterations", std::to_string(kRounds), "--coding", "gc-cr:s=1", "--straggler",
-              "persistent:workers=0+1+3,factor=20,base=0.001", "--windows",
+              "persistent:workers=0+1+3,factor=20,base=" + base, "--windows",
               "round-robin:warmup=5,min-window=" + min_window, "--timeout", timeout});
   uint16_t port = 0;
   Proc& server = StartServer(job, &port, out);
@@ -382,8 +388,10 @@ TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) 
   const size_t at = log.find(needle);
   ASSERT_NE(at, std::string::npos) << log;
   const uint64_t stopped = std::stoull(log.substr(at + needle.size()));
-  ASSERT_EQ(stopped, kStopRound) << "worker 2 asked first: the first turn of round " << kStopRound
-                                 << " should have been its";
+  ASSERT_GE(stopped, kStopRound) << "the fault fires in round " << kStopRound << " or later";
+  ASSERT_LE(stopped + kRoundsAfterStop, kRounds)
+      << "worker 2 asks first: it should have pushed (and stopped) in round " << kStopRound
+      << " or soon after, leaving rounds to show that none waits for it";
   for (int w : {0, 1, 3}) {
     EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
   }
