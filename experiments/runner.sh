@@ -93,7 +93,7 @@ if [[ $mode != --plot-only ]]; then
   [[ $(id -u) -eq 0 ]] || { echo "runner.sh: needs root (network namespaces)" >&2; exit 1; }
   command -v gnuplot >/dev/null || { echo "runner.sh: gnuplot missing (make deps)" >&2; exit 1; }
   mkdir -p "$out/runs"
-  echo "workers,grad_bytes,scheme,rep,iteration_s,compute_s,write_s,gate_s,wait_s,updates_per_s,goodput_mbps,wall_s,delay_ms" >"$csv"
+  echo "workers,grad_bytes,scheme,rep,iteration_s,compute_s,write_s,gate_s,wait_s,updates_per_s,goodput_mbps,wall_s,delay_ms,rows_per_s" >"$csv"
   trap '"$topo" down >/dev/null 2>&1 || true' EXIT
   k=0
   started=$(date +%s)
@@ -113,16 +113,23 @@ if [[ $mode != --plot-only ]]; then
           --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme || exit 1
         bytes=$(numfmt --from=iec "$grad")
         # An iteration is compute + injected straggler delay (delay_s, 0 without --straggler)
-        # + write + wait; columns by name.
+        # + write + wait; columns by name. rows_per_s: minibatch rows per second, summed over
+        # workers (each its rows over its time): the fair measure when --batch-tuning gives
+        # workers different batches; empty for runs without a batch column.
         row=$(awk -F, -v from="$MEASURE_FROM" -v n="$n" -v b="$bytes" '
           NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
           $col["iteration"] >= from { k++; c += $col["compute_s"]; w += $col["write_s"]
-            q += $col["wait_s"]; g += $col["gate_s"]; if ("delay_s" in col) s += $col["delay_s"] }
-          END { it = (c + s + w + q) / k
-            printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.3f,%.1f", it, c / k, w / k, g / k, q / k, n / it, n * b * 8 / it / 1e6 }' \
+            q += $col["wait_s"]; g += $col["gate_s"]; d = ("delay_s" in col) ? $col["delay_s"] : 0
+            s += d; t[$col["worker"]] += $col["compute_s"] + d + $col["write_s"] + $col["wait_s"]
+            if ("batch" in col) r[$col["worker"]] += $col["batch"] }
+          END { it = (c + s + w + q) / k; rps = ""
+            if ("batch" in col) { rps = 0; for (x in t) if (t[x] > 0) rps += r[x] / t[x]; rps = sprintf("%.1f", rps) }
+            printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.3f,%.1f\t%s", it, c / k, w / k, g / k, q / k, n / it, n * b * 8 / it / 1e6, rps }' \
           "$run/iterations.csv")
+        rps=${row#*$'\t'}
+        row=${row%$'\t'*}
         wall=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_s") c = i } NR == 2 { print $c }' "$run/server-0.csv")
-        echo "$n,$bytes,$(cell "$scheme"),$rep,$row,$wall,$d" >>"$csv"
+        echo "$n,$bytes,$(cell "$scheme"),$rep,$row,$wall,$d,$rps" >>"$csv"
       done
     done; done
   done; done

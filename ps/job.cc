@@ -20,6 +20,7 @@ std::string JobConfig::Describe() const {
   }
   if (coding) os << " coding=" << coding->ToString();
   if (windows) os << " windows=" << windows->ToString();
+  if (batch_tuning) os << " batch_tuning=1";
   if (straggler.kind() != coding::StragglerKind::kNone) os << " straggler=" << straggler.ToString();
   if (workload.kind == "synthetic") os << " grad_bytes=" << workload.synthetic_bytes;
   return os.str();

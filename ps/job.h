@@ -39,6 +39,10 @@ struct JobConfig {
   // window that server granted. Unset: no gating, no window messages at all (plain BSP/ASP/
   // SSP); "burst" keeps the protocol and its records but grants every request at once.
   std::optional<sched::WindowSpec> windows;
+  // R2SP's per-worker batch tuning (sched/batch_tuner.h): after warm-up, server 0 sizes each
+  // worker's minibatch by its measured speed (global batch kept at N · batch) and every
+  // server weights a gradient by its rows. --sync r2sp only.
+  bool batch_tuning = false;
   // The evaluating worker keeps a copy of its parameters every this many iterations (0 =
   // none) and, after training, evaluates each on the test set into accuracy.csv: accuracy
   // over time without evaluating during the run. Not in the fingerprint: only that worker

@@ -35,6 +35,12 @@ struct WindowRequestMsg {
   // blocked in it (waiting for a window or for parameters); 0, 0 before the first.
   int64_t last_iteration_ns = 0;
   int64_t last_blocked_ns = 0;
+  // --batch-tuning: the rows behind this push's gradient (the server weights it by them),
+  // and the rows and compute time (gradient plus emulated straggler delay) of the previous
+  // iteration, the batch tuner's speed sample; 0 without tuning or before the first.
+  int64_t last_compute_ns = 0;
+  uint32_t batch = 0;
+  uint32_t last_batch = 0;
 };
 
 struct WindowGrantMsg {
@@ -43,6 +49,9 @@ struct WindowGrantMsg {
   // grant is open-ended: kOpenEnded.
   int64_t window_ns = 0;
   static constexpr int64_t kOpenEnded = -1;
+  // --batch-tuning (server 0 only): the rows of the worker's next minibatch; 0: unchanged.
+  uint32_t next_batch = 0;
+  uint32_t reserved0 = 0;  // zeroed: no stack bytes on the wire
 };
 
 struct RoundMsg {

@@ -27,7 +27,7 @@ void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>&
   for (const auto& r : rows) {
     out << r.worker << ',' << r.iteration << ',' << r.compute_s << ',' << r.write_s << ','
         << r.wait_s << ',' << r.bytes << ',' << r.loss << ',' << r.delay_s << ',' << r.messages
-        << ',' << r.gate_s << '\n';
+        << ',' << r.gate_s << ',' << r.batch << '\n';
   }
   if (!out) throw Error("failed writing " + path);
 }

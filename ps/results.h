@@ -19,11 +19,12 @@ struct IterationRow {
   double delay_s = 0;     // injected straggler delay (--straggler), apart from the others
   uint32_t messages = 1;  // writes of whole results (coded jobs: 0 when the round closed first)
   double gate_s = 0;      // of write_s: waiting for write windows (--windows)
+  uint32_t batch = 0;     // minibatch rows (--batch, or as --batch-tuning sized it)
 };
 
 // Coded jobs: iteration is the round (mds: two rounds per iteration).
 inline constexpr const char* kIterationCsvHeader =
-    "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages,gate_s";
+    "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages,gate_s,batch";
 
 // One row per round of a coded job, from the server.
 struct RoundRow {

@@ -18,6 +18,7 @@
 #include "ps/layout.h"
 #include "ps/messages.h"
 #include "ps/results.h"
+#include "sched/batch_tuner.h"
 #include "sched/window_scheduler.h"
 
 namespace gw {
@@ -40,6 +41,10 @@ class Server {
       windows_.emplace(*job.windows, job.num_workers,
                        job.coding ? sched::WindowScheduler::Pacing::kRounds
                                   : sched::WindowScheduler::Pacing::kIterations);
+    }
+    // Server 0 sizes the batches; every server weights gradients by the rows they report.
+    if (job.batch_tuning && opt.rank == 0) {
+      tuner_.emplace(job.num_workers, static_cast<uint32_t>(job.workload.batch_size));
     }
     if (opt.rank >= job.num_servers) {
       throw Error("server rank " + std::to_string(opt.rank) + " out of range: the job has " +
@@ -113,6 +118,7 @@ class Server {
                         {"updates", std::to_string(optimizer_->steps())},
                         {"pushes_received", std::to_string(pushes_received_)},
                         {"gradients_applied", std::to_string(gradients_applied_)},
+                        {"rows_applied", std::to_string(rows_applied_)},
                         {"dropped_writes", std::to_string(dropped_)},
                         {"late_messages", std::to_string(late_)},
                         {"unwindowed_writes", std::to_string(unwindowed_writes_)},
@@ -157,6 +163,8 @@ class Server {
     Clock::time_point window_asked_at;
     std::optional<size_t> window_row;
     std::vector<size_t> push_rows;  // every window row of the push asked for
+    // --batch-tuning: the rows behind the push being received (from its window request).
+    uint32_t push_batch = 0;
   };
 
   bool Finished() const {
@@ -241,6 +249,7 @@ class Server {
         ws.done = true;
         last_progress_ = Clock::now();
         EndWindows(w, WindowEnd::kRemoved);
+        if (tuner_) tuner_->Remove(w);
         if (job_.coding) return;
         return Apply(rule_.OnWorkerGone(w));
       case MsgType::kSkipped: {
@@ -281,6 +290,20 @@ class Server {
                                            job_.timeout);
       };
       windows_->ObserveIteration(w, clamp(req->last_iteration_ns), clamp(req->last_blocked_ns));
+      // Start-up iterations (allocation, cold caches) are not the worker's speed.
+      if (tuner_ && req->iteration > sched::WindowSpec::kSkippedIterations) {
+        tuner_->Observe(w, req->last_batch, clamp(req->last_compute_ns));
+      }
+    }
+    if (job_.batch_tuning) {
+      const uint32_t nominal = static_cast<uint32_t>(job_.workload.batch_size);
+      ws.push_batch = req->batch;
+      if (req->batch == 0 || req->batch > sched::BatchTuner::kMaxScale * nominal) {
+        GW_WARN("worker " << w << " reported a gradient of " << req->batch << " rows, outside 1.."
+                          << sched::BatchTuner::kMaxScale * nominal << "; weighting it as --batch "
+                          << nominal);
+        ws.push_batch = nominal;
+      }
     }
     ws.window_asked = true;
     ws.push_rows.clear();
@@ -352,6 +375,7 @@ class Server {
       ws.granted_push = ws.window_push;
       const bool open_ended = g.deadline == sched::TimePoint::max();
       msg.window_ns = open_ended ? WindowGrantMsg::kOpenEnded : (g.deadline - g.start).count();
+      msg.next_batch = NextBatch(g.worker);
       ws.conn->Send(static_cast<uint16_t>(MsgType::kWindowGrant), Encode(msg));
       WindowRow row;
       row.worker = g.worker;
@@ -365,6 +389,22 @@ class Server {
       ws.push_rows.push_back(window_rows_.size());
       window_rows_.push_back(row);
     }
+  }
+
+  // --batch-tuning: the rows of worker w's next minibatch, for its grant; 0 (unchanged) while
+  // updates aggregate (R2SP's warm-up: equal batches there keep the plain mean right), on
+  // servers other than 0, or without tuning.
+  uint32_t NextBatch(uint32_t w) {
+    if (!tuner_ || rule_.aggregating()) return 0;
+    if (!tuning_logged_ && tuner_->tuned()) {
+      tuning_logged_ = true;
+      std::string batches;
+      for (uint32_t i = 0; i < job_.num_workers; ++i) {
+        batches += (i ? " " : "") + std::to_string(tuner_->BatchFor(i));
+      }
+      GW_INFO("batch tuning: workers' batches " << batches << " (measured speeds)");
+    }
+    return tuner_->BatchFor(w);
   }
 
   void PollWindowsIfDue() {
@@ -476,6 +516,7 @@ class Server {
 
   void Apply(const SyncRule::Decision& d) {
     gradients_applied_ += d.apply.size();
+    for (uint32_t w : d.apply) rows_applied_ += RowsOf(w);
     if (!d.apply.empty()) {
       // Parameters being the source of writes still in flight, let those finish first. With
       // snapshots they are not: one worker's slow link never holds back the others' updates.
@@ -487,13 +528,22 @@ class Server {
         SumSlots(agg_, slots);
         optimizer_->Step(params_, agg_, 1.0f / static_cast<float>(d.apply.size()));
       } else {
-        // Each worker's gradient is its 1/N share of the global batch.
-        for (uint32_t w : d.apply)
-          optimizer_->Step(params_, workers_[w].slot->as<const float>(), scale);
+        // Each worker's gradient is its 1/N share of the global batch; with batch tuning, its
+        // rows' share: weighted by rows / --batch (the weights still sum to N per round).
+        for (uint32_t w : d.apply) {
+          const float weight =
+              static_cast<float>(RowsOf(w)) / static_cast<float>(job_.workload.batch_size);
+          optimizer_->Step(params_, workers_[w].slot->as<const float>(), scale * weight);
+        }
       }
       MaybeCheckpoint();
     }
     for (uint32_t w : d.release) Release(w);
+  }
+
+  // Rows behind worker w's gradient being applied: --batch, or as its request reported them.
+  uint64_t RowsOf(uint32_t w) const {
+    return job_.batch_tuning ? workers_[w].push_batch : job_.workload.batch_size;
   }
 
   void Release(uint32_t w) {
@@ -808,6 +858,7 @@ class Server {
     ws.writes_in_flight = 0;
     ++lost_;
     EndWindows(w, WindowEnd::kRemoved);
+    if (tuner_) tuner_->Remove(w);
     if (!ws.joined) ++joined_;  // it will never join: do not wait for it
     const std::string what = "worker " + std::to_string(w) + " lost at " +
                              (job_.coding ? "round " + std::to_string(round_)
@@ -913,12 +964,15 @@ class Server {
   // Uncoded pushes that landed whole, and gradients the optimizer took (the load test
   // compares them with the workers' pushes_sent).
   uint64_t pushes_received_ = 0, gradients_applied_ = 0;
+  uint64_t rows_applied_ = 0;  // minibatch rows behind the gradients applied
   // Checkpoints.
   std::optional<uint64_t> resumed_from_;
   uint64_t checkpoints_ = 0;
   Clock::time_point last_progress_;
   // Write windows.
   std::optional<sched::WindowScheduler> windows_;
+  std::optional<sched::BatchTuner> tuner_;  // --batch-tuning, server 0
+  bool tuning_logged_ = false;
   std::vector<sched::WindowScheduler::Grant> grants_;
   std::vector<WindowRow> window_rows_;
   uint64_t unwindowed_ = 0;         // pushes that arrived without a window request

@@ -67,6 +67,8 @@ class SyncRule {
   bool live(uint32_t worker) const;
   uint32_t num_live() const;
   const SyncSpec& spec() const { return spec_; }
+  // Arrivals are summed into one update per iteration now (BSP, R2SP's warm-up).
+  bool aggregating() const { return Phase() == SyncKind::kBsp; }
 
  private:
   void CompleteBspIfReady(Decision* d);

@@ -18,6 +18,7 @@
 #include "ps/layout.h"
 #include "ps/messages.h"
 #include "ps/results.h"
+#include "sched/batch_tuner.h"
 
 namespace gw {
 namespace {
@@ -167,11 +168,20 @@ class Worker {
     row.worker = opt_.rank;
     row.iteration = it;
     auto t = Clock::now();
-    // The minibatch is a function of (seed, rank, iteration): a resumed run draws the same.
-    workload_->SeekBatch(it);
+    row.batch = batch_;
+    if (job_.batch_tuning) {
+      // Batches change size: the walk through the partition goes on from where it is
+      // (the same batches as seeking while they do not; resuming is BSP-only anyway).
+      workload_->SetBatchSize(batch_);
+    } else {
+      // The minibatch is a function of (seed, rank, iteration): a resumed run draws the same.
+      workload_->SeekBatch(it);
+    }
     row.loss = workload_->ComputeGradient(params_, grad_);
     row.compute_s = Since(t);
-    row.delay_s = InjectDelay(t, it);
+    // An emulated compute time is that of the nominal batch; it scales with the rows.
+    row.delay_s = InjectDelay(t, it, static_cast<double>(batch_) / job_.workload.batch_size);
+    push_batch_ = batch_;
     t = Clock::now();
     row.gate_s = PushGradient(it);
     row.write_s = Since(t);
@@ -184,6 +194,8 @@ class Worker {
     // R2SP's T_iter counts what this iteration did, not what it waited for.
     last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
     last_blocked_s_ = row.gate_s + row.wait_s;
+    last_compute_s_ = row.compute_s + row.delay_s;
+    last_batch_ = row.batch;
     return row;
   }
 
@@ -343,6 +355,11 @@ class Worker {
         req.iteration = it;
         req.last_iteration_ns = Nanoseconds(last_iteration_s_);
         req.last_blocked_ns = Nanoseconds(last_blocked_s_);
+        if (job_.batch_tuning) {
+          req.batch = push_batch_;
+          req.last_batch = last_batch_;
+          req.last_compute_ns = Nanoseconds(last_compute_s_);
+        }
         ss.conn->Send(static_cast<uint16_t>(MsgType::kWindowRequest), Encode(req));
       }
       waited_before.push_back(ss.push.gate_waited());
@@ -387,9 +404,9 @@ class Worker {
   static int64_t Nanoseconds(double seconds) { return static_cast<int64_t>(seconds * 1e9); }
 
   // Sleeps until the straggler model's finish time for this iteration, counted from `start`.
-  double InjectDelay(Clock::time_point start, uint64_t it) {
+  double InjectDelay(Clock::time_point start, uint64_t it, double scale = 1) {
     if (job_.straggler.kind() == coding::StragglerKind::kNone) return 0;
-    const double t = job_.straggler.Sample(static_cast<int>(opt_.rank), it, 1)[0];
+    const double t = job_.straggler.Sample(static_cast<int>(opt_.rank), it, 1)[0] * scale;
     if (!std::isfinite(t)) {
       throw Error("straggler model " + job_.straggler.ToString() +
                   " stops this worker at iteration " + std::to_string(it));
@@ -418,6 +435,7 @@ class Worker {
       row.iteration = round;
       row.wait_s = waited;
       row.messages = 0;
+      row.batch = static_cast<uint32_t>(job_.workload.batch_size);
       RunRound(round, &row);
       rows.push_back(row);
       if (opt_.progress && Since(last_progress) >= 2.0) {
@@ -731,6 +749,16 @@ class Worker {
                 grant->iteration, Clock::now(), grant->window_ns);
           } else {
             s.push.OnGrant(grant->iteration, Clock::now(), grant->window_ns);
+            if (grant->next_batch != 0 && job_.batch_tuning && c.peer.rank == 0) {
+              if (grant->next_batch > sched::BatchTuner::kMaxScale * job_.workload.batch_size) {
+                throw Error("server 0 sized our next batch at " +
+                            std::to_string(grant->next_batch) + " rows, over " +
+                            std::to_string(sched::BatchTuner::kMaxScale) + " x --batch " +
+                            std::to_string(job_.workload.batch_size) +
+                            " (does it run the same gradwire version?)");
+              }
+              batch_ = grant->next_batch;  // from our next iteration on
+            }
           }
         } else if (c.control_type == static_cast<uint16_t>(MsgType::kFinal)) {
           final_ = true;
@@ -829,6 +857,11 @@ class Worker {
   std::optional<IterationRow> pushed_row_;  // the iteration whose push went out, if any
   bool reconnected_ = false;
   double last_iteration_s_ = 0, last_blocked_s_ = 0;  // reported in window requests
+  // --batch-tuning: rows of the next minibatch (server 0's grants set it), of the gradient
+  // being pushed, and of the previous iteration with its compute time (reported).
+  uint32_t batch_ = static_cast<uint32_t>(job_.workload.batch_size);
+  uint32_t push_batch_ = batch_, last_batch_ = 0;
+  double last_compute_s_ = 0;
   uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
   // Coded jobs: one push per message index, write ids from j << kMessageWrShift.
   static constexpr int kMessageWrShift = 32;

@@ -99,5 +99,22 @@ TEST(FlagsTest, CodingTakesWindowsButNotR2sp) {
               HasSubstr("--windows round-robin"));
 }
 
+// Batch tuning rides on R2SP's window requests: other rules and coded rounds are refused with
+// what it needs; a batch of 0 rows is refused at the flag, not deep in a workload.
+TEST(FlagsTest, BatchTuningNeedsR2sp) {
+  const Parsed p = RunArgs({"--num-workers=4", "--sync", "r2sp", "--batch-tuning"});
+  EXPECT_TRUE(p.job.batch_tuning);
+  EXPECT_NE(p.job.Describe(), RunArgs({"--num-workers=4", "--sync", "r2sp"}).job.Describe())
+      << "a worker without tuning must not join a tuned job (the fingerprint)";
+  for (const std::string sync : {"bsp", "asp", "ssp:2"}) {
+    EXPECT_THAT(UsageErrorOf({"--num-workers=4", "--sync", sync, "--batch-tuning"}),
+                HasSubstr("needs --sync r2sp"))
+        << sync;
+  }
+  EXPECT_THAT(UsageErrorOf({"--num-workers=4", "--coding", "uncoded", "--batch-tuning"}),
+              HasSubstr("needs --sync r2sp"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=4", "--batch", "0"}), HasSubstr("--batch must be"));
+}
+
 }  // namespace
 }  // namespace gw::cli

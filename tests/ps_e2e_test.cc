@@ -135,9 +135,12 @@ TEST_F(PsE2eTest, RunTrainsSoftmaxAndWritesResults) {
 
   const Csv it = ReadCsv(out + "/iterations.csv");
   ASSERT_EQ(Lines(ReadFile(out + "/iterations.csv")).at(0),
-            "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages,gate_s");
+            "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages,gate_s,batch");
   ASSERT_EQ(it.rows.size(), 4u * 300u);
-  for (const auto& row : it.rows) ASSERT_EQ(row.size(), 10u) << "a row with a wrong cell count";
+  for (const auto& row : it.rows) {
+    ASSERT_EQ(row.size(), 11u) << "a row with a wrong cell count";
+    ASSERT_EQ(row.back(), "64") << "every minibatch is --batch's default without tuning";
+  }
 
   const auto losses = LossByWorker(it);
   ASSERT_EQ(losses.size(), 4u);

@@ -236,6 +236,51 @@ TEST_P(WindowsOverTransport, R2spTrainsToBspAccuracy) {
   EXPECT_GE(*r2sp, *bsp - 0.05) << "R2SP fell behind BSP's accuracy";
 }
 
+// R2SP's batch tuning: worker 1 computes 4x slower (an emulated compute time per nominal
+// batch, which scales with its rows). Once tuned (after warm-up), it gets about a quarter of
+// a fast worker's rows (shares 19.7 and 78.8 of 4 x 64), every worker's compute time per
+// iteration comes out about the same, the global batch stays 4 x 64, and the server applies
+// exactly the rows the workers computed.
+TEST_P(WindowsOverTransport, BatchTuningEqualisesComputeAndKeepsTheGlobalBatch) {
+  constexpr int kIterations = 40, kFrom = 20, kTo = 35, kNominal = 64;
+  const std::string out = dir_ / "tuned";
+  std::vector<std::string> job =
+      SyntheticJob("r2sp", "round-robin:warmup=5,min-window=50", std::to_string(kIterations));
+  const std::string base = slow() ? "0.05" : "0.02";  // fast workers' compute time, s
+  job.insert(job.end(),
+             {"--straggler", "persistent:workers=1,factor=4,base=" + base, "--batch-tuning"});
+  Proc& p = procs_.Start("tuned", RunArgs(out, job));
+  ASSERT_EQ(p.Wait(milliseconds(slow() ? 600000 : 120000)), std::optional<int>(0)) << p.err();
+  EXPECT_NE(p.err().find("batch tuning: workers' batches"), std::string::npos) << p.err();
+  std::vector<double> batch(4), compute(4);
+  double rows = 0;
+  for (uint32_t w = 0; w < 4; ++w) {
+    const Csv csv = ReadCsv(out + "/worker-" + std::to_string(w) + ".csv");
+    ASSERT_EQ(csv.rows.size(), static_cast<size_t>(kIterations));
+    const int it = csv.Column("iteration"), b = csv.Column("batch"), c = csv.Column("compute_s"),
+              d = csv.Column("delay_s");
+    ASSERT_TRUE(it >= 0 && b >= 0 && c >= 0 && d >= 0);
+    int n = 0;
+    for (const auto& r : csv.rows) {
+      rows += std::stod(r[b]);
+      const int i = std::stoi(r[it]);
+      if (i < kFrom || i >= kTo) continue;
+      batch[w] += std::stod(r[b]);
+      compute[w] += std::stod(r[c]) + std::stod(r[d]);
+      ++n;
+    }
+    batch[w] /= n;
+    compute[w] /= n;
+  }
+  EXPECT_LT(batch[1], 0.4 * kNominal) << "the slow worker's batch";
+  for (uint32_t w : {0, 2, 3}) EXPECT_GT(batch[w], 1.1 * kNominal) << "worker " << w;
+  EXPECT_NEAR(batch[0] + batch[1] + batch[2] + batch[3], 4 * kNominal, 4);
+  const auto [lo, hi] = std::minmax_element(compute.begin(), compute.end());
+  EXPECT_LT(*hi / *lo, 1.3) << "compute times per iteration: " << compute[0] << " " << compute[1]
+                            << " " << compute[2] << " " << compute[3];
+  EXPECT_EQ(SummaryValue(out + "/server-0.csv", "rows_applied"), std::optional<double>(rows));
+}
+
 // ---- Coded rounds with windows ----
 
 using CodedWindowsOverTransport = TransportE2e;

@@ -141,7 +141,11 @@ po::options_description JobFlags() {
       "timeout", po::value<double>()->default_value(30.0),
       "seconds a peer may stay silent while awaited before it is reported lost")(
       "continue-without-lost-workers", po::bool_switch(),
-      "BSP: go on without a lost worker instead of ending the job");
+      "BSP: go on without a lost worker instead of ending the job")(
+      "batch-tuning", po::bool_switch(),
+      "--sync r2sp: after warm-up, size each worker's minibatch by its measured compute "
+      "speed so all compute an iteration in about the same time (global batch kept at "
+      "workers x --batch; gradients weighted by their rows)");
   return d;
 }
 
@@ -245,6 +249,17 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     }
     j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
+    j.batch_tuning = vm["batch-tuning"].as<bool>();
+    if (j.batch_tuning && (j.sync.kind != SyncKind::kR2sp || j.coding)) {
+      throw UsageError(
+          "--batch-tuning sizes R2SP workers' minibatches from the speeds their window "
+          "requests report: it needs --sync r2sp (and no --coding)");
+    }
+    // Rows travel as 32-bit counts (window requests) and tuning scales them up to 8x.
+    constexpr size_t kMaxBatch = size_t{1} << 24;
+    if (j.workload.batch_size == 0 || j.workload.batch_size > kMaxBatch) {
+      throw UsageError("--batch must be between 1 and " + std::to_string(kMaxBatch) + " rows");
+    }
     if (j.coding) CodedShape::Check(j);
     if (j.coding && j.sync.kind == SyncKind::kR2sp) {
       throw UsageError(

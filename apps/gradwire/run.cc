@@ -72,7 +72,7 @@ constexpr size_t kIterationColumns = [] {
   for (const char* c = kIterationCsvHeader; *c; ++c) n += *c == ',';
   return n;
 }();
-static_assert(kIterationColumns == 10, "the table below reads cells 2..9 by position");
+static_assert(kIterationColumns == 11, "the table below reads cells 2..9 by position");
 
 // Concatenates worker-*.csv into iterations.csv and sums per-worker times.
 std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_t workers) {

@@ -74,6 +74,11 @@ void ClassifierWorkload::SeekBatch(uint64_t index) {
   batches_->Seek(index);
 }
 
+void ClassifierWorkload::SetBatchSize(size_t rows) {
+  if (!batches_) throw Error(name() + ": workload built without data");
+  batches_->SetBatchSize(rows);
+}
+
 size_t ClassifierWorkload::batches_per_epoch() const {
   if (!batches_) throw Error(name() + ": workload built without data");
   return batches_->batches_per_epoch();

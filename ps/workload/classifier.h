@@ -21,6 +21,7 @@ class ClassifierWorkload : public Workload {
 
   double ComputeGradient(std::span<const float> params, std::span<float> grad) final;
   void SeekBatch(uint64_t index) final;
+  void SetBatchSize(size_t rows) final;
   EvalResult Evaluate(std::span<const float> params) const final;
   size_t batches_per_epoch() const final;
 

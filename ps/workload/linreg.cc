@@ -58,6 +58,10 @@ class Linreg final : public Workload {
     return {LeastSquares(problem_->a, problem_->y, params.data(), nullptr), -1};
   }
 
+  void SetBatchSize(size_t rows) override {
+    if (!batches_) throw Error("linreg: workload built without data");
+    batches_->SetBatchSize(rows);
+  }
   size_t batches_per_epoch() const override {
     if (!batches_) throw Error("linreg: workload built without data");
     return batches_->batches_per_epoch();

@@ -35,6 +35,11 @@ void BatchCycler::Seek(uint64_t index) {
   pos_ = static_cast<size_t>(index % batches_per_epoch()) * batch_size_;
 }
 
+void BatchCycler::SetBatchSize(size_t batch_size) {
+  if (batch_size == 0) throw Error("batch size must be positive");
+  batch_size_ = batch_size;
+}
+
 std::span<const uint32_t> BatchCycler::Next() {
   if (!shuffled_for_ || *shuffled_for_ != epoch_) {
     // Each epoch's order is a function of (seed, rank, epoch) alone, so Seek can jump to any

@@ -26,6 +26,9 @@ class BatchCycler {
   std::span<const uint32_t> Next();
   // Makes the next Next() return batch number `index` (counting from 0 across epochs).
   void Seek(uint64_t index);
+  // Later batches have batch_size rows, starting where the walk is (Seek then counts in them).
+  // Throws gw::Error on 0.
+  void SetBatchSize(size_t batch_size);
   size_t batches_per_epoch() const { return (original_.size() + batch_size_ - 1) / batch_size_; }
 
  private:

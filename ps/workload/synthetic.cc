@@ -28,6 +28,11 @@ class Synthetic final : public Workload {
     return 0;
   }
   void SeekBatch(uint64_t) override {}  // every "batch" is the same
+  // The gradient is the same for any rows; an emulated compute time (--straggler) scales
+  // with them in the worker.
+  void SetBatchSize(size_t rows) override {
+    if (rows == 0) throw Error("synthetic: batch size must be positive");
+  }
   EvalResult Evaluate(std::span<const float> params) const override { return {0, -1}; }
   size_t batches_per_epoch() const override { return 1; }
 

@@ -42,6 +42,9 @@ class Workload {
   // across epochs). Coded schemes call it with the iteration so that every replica of a
   // partition computes on the same minibatch.
   virtual void SeekBatch(uint64_t index) = 0;
+  // Later minibatches have `rows` rows (R2SP's batch tuning re-sizes them as it goes); the
+  // walk through the partition goes on from where it is. rows >= 1 (gw::Error otherwise).
+  virtual void SetBatchSize(size_t rows) = 0;
   // Loss (and accuracy where it applies) on the test set, or on the whole synthetic problem.
   virtual EvalResult Evaluate(std::span<const float> params) const = 0;
   // Minibatches per pass over this worker's partition.
