@@ -139,7 +139,11 @@ void ControlMessages() {
   Control("closed", MsgType::kClosed, gw::RoundMsg{12});
   Control("skipped", MsgType::kSkipped, gw::RoundMsg{12});
   Control("window-request", MsgType::kWindowRequest, gw::WindowRequestMsg{7, 2000000, 50000});
+  // --batch-tuning: the pushed gradient's rows, the previous iteration's rows and compute time.
+  Control("window-request-tuned", MsgType::kWindowRequest,
+          gw::WindowRequestMsg{7, 2000000, 50000, 1500000, 79, 64});
   Control("window-grant", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000});
+  Control("window-grant-batch", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000, 20});
   Control("window-grant-open", MsgType::kWindowGrant,
           gw::WindowGrantMsg{7, gw::WindowGrantMsg::kOpenEnded});
   Control("edge-window-grant-longest", MsgType::kWindowGrant, gw::WindowGrantMsg{7, INT64_MAX});
