@@ -220,7 +220,9 @@ fi
   echo "Each job: \`--grad-bytes G --iterations $ITERATIONS ${JOB[*]}\` plus the scheme's flags;"
   echo "rows average every worker's iterations >= $MEASURE_FROM (iteration = compute + injected straggler delay + write + wait;"
   echo "gate is the part of write spent waiting for a window). updates_per_s = workers / iteration;"
-  echo "goodput = workers x gradient / iteration."
+  echo "goodput = workers x gradient / iteration; rows_per_s = minibatch rows per second summed over"
+  echo "workers (each worker's rows over its time; the measure to compare with --batch-tuning, where"
+  echo "batches differ; coded rows count --batch per worker and round; empty in runs older than the column)."
   echo
   echo '```'
   column -s, -t "$csv"

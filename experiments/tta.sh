@@ -11,7 +11,10 @@
 # mean iteration time and its split), accuracy.png (test accuracy over time), README.md and
 # runs/<rule>/. Usage: experiments/tta.sh PATH/TO/gradwire [OUT]   (as root)
 # Environment: WORKERS=8 RATE=1gbit HIDDEN=1024 ITERATIONS=300 EVAL_EVERY=10 TARGET=0.82
-# LR=0.05 RULES="bsp asp ssp:2 r2sp"; PLOT_ONLY=1 redoes the analysis of existing runs/.
+# LR=0.05 RULES="bsp asp ssp:2 r2sp" STRAGGLER=none; PLOT_ONLY=1 redoes the analysis of
+# existing runs/. A rule is a --sync value, or r2sp-tuned (--sync r2sp --batch-tuning: batches
+# sized by speed, so workers then process different rows per iteration). STRAGGLER is a
+# --straggler model, e.g. persistent:workers=1+2,factor=4,base=0.05 for heterogeneous compute.
 set -euo pipefail
 gradwire=${1:?usage: experiments/tta.sh PATH/TO/gradwire [OUT]}
 gradwire=$(realpath "$gradwire")
@@ -25,6 +28,7 @@ eval_every=${EVAL_EVERY:-10}
 target=${TARGET:-0.82}
 lr=${LR:-0.05}
 rules=${RULES:-bsp asp ssp:2 r2sp}
+straggler=${STRAGGLER:-none}
 topo=experiments/topo/topo.sh
 # shellcheck source=experiments/lib/netns_job.sh
 source experiments/lib/netns_job.sh
@@ -38,13 +42,15 @@ echo "tta.sh: building a star: $workers workers, server link $rate, 1 MB buffer"
 "$topo" up star --workers "$workers" --rate "$rate" >/dev/null
 
 job=(--num-workers "$workers" --workload mlp --hidden "$hidden" --iterations "$iterations"
-  --lr "$lr" --eval-every "$eval_every" --timeout 120)
+  --lr "$lr" --eval-every "$eval_every" --timeout 120 --straggler "$straggler")
 started=$(date +%s)
 i=0
 for rule in $rules; do
   i=$((i + 1))
   echo "tta.sh: [$i/$(wc -w <<<"$rules")] $rule ($(($(date +%s) - started)) s so far)..." >&2
-  netns_job "$gradwire" "$out/runs/${rule//:/-}" "$workers" "${job[@]}" --sync "$rule" || exit 1
+  flags=(--sync "$rule")
+  [[ $rule == r2sp-tuned ]] && flags=(--sync r2sp --batch-tuning)
+  netns_job "$gradwire" "$out/runs/${rule//:/-}" "$workers" "${job[@]}" "${flags[@]}" || exit 1
 done
 fi
 
@@ -59,7 +65,8 @@ for rule in $rules; do
     END { if (!f) print "," }' "$run/accuracy.csv")
   final=$(awk -F, 'NR > 1 { a = $4 } END { printf "%.4f", a }' "$run/accuracy.csv")
   wall=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_s") k = i } NR == 2 { printf "%.2f", $k }' "$run/summary.csv")
-  split=$(awk -F, 'NR > 1 { n++; c += $3; w += $4; q += $5; g += $10 }
+  # compute includes the emulated straggler delay (delay_s, $8; 0 without --straggler).
+  split=$(awk -F, 'NR > 1 { n++; c += $3 + $8; w += $4; q += $5; g += $10 }
     END { printf "%.4f,%.4f,%.4f,%.4f,%.4f", (c + w + q) / n, c / n, w / n, g / n, q / n }' "$run/iterations.csv")
   echo "$rule,$target,$reach,$final,$wall,$split" >>"$csv"
 done
@@ -84,16 +91,26 @@ set arrow from graph 0, first $target to graph 1, first $target nohead dt 2 lc r
 plot $plot
 EOF
 
+same="(the same data for every rule)"
+[[ " $rules " == *" r2sp-tuned "* ]] && same="(r2sp-tuned: batches sized by worker speed, the same total per round)"
 {
-  echo "# Time to accuracy under contention: BSP, ASP, SSP, R2SP"
-  echo
-  echo "Made by \`make tta\` (experiments/tta.sh) on $(date -u +%Y-%m-%d), $(nproc) cores, kernel"
+  if [[ $rules == "bsp asp ssp:2 r2sp" && $straggler == none ]]; then
+    echo "# Time to accuracy under contention: BSP, ASP, SSP, R2SP"
+    echo
+    echo "Made by \`make tta\` (experiments/tta.sh) on $(date -u +%Y-%m-%d), $(nproc) cores, kernel"
+  else
+    echo "# Time to accuracy under contention: $rules; stragglers: $straggler"
+    echo
+    echo "Made by \`RULES=\"$rules\" STRAGGLER=$straggler WORKERS=$workers RATE=$rate HIDDEN=$hidden"
+    echo "ITERATIONS=$iterations EVAL_EVERY=$eval_every TARGET=$target LR=$lr"
+    echo "experiments/tta.sh build/apps/gradwire/gradwire $out\` on $(date -u +%Y-%m-%d), $(nproc) cores, kernel"
+  fi
   echo "$(uname -r): star of network namespaces, server link $rate both ways (HTB, 1 MB bfifo),"
   echo "$workers workers, Fashion-MNIST on a 784-$hidden-10 MLP ($((4 * (784 * hidden + hidden + 10 * hidden + 10) / 1000)) kB"
   echo "gradients), batch 64 per worker, lr $lr, momentum 0.9, $iterations iterations per worker"
-  echo "(the same data for every rule), TCP with CUBIC. Accuracy of worker 0's model every"
+  echo "$same, TCP with CUBIC, --straggler $straggler. Accuracy of worker 0's model every"
   echo "$eval_every iterations on the 10,000 test images; time to the first kept model >= $target."
-  echo "Iteration times are worker means: compute, write (gate: the part waiting for a window),"
+  echo "Iteration times are worker means: compute (with --straggler's emulated time), write (gate: the part waiting for a window),"
   echo "wait (for parameters)."
   echo
   echo '```'

@@ -1,15 +1,17 @@
 # shellcheck shell=bash disable=SC2034,SC2054  # a spec for experiments/runner.sh (sourced); commas are in flags
 # Heterogeneous compute (issue #6): 8 workers on the 1 Gbit/s star; workers 1 and 2 compute
-# 4x slower (persistent stragglers: 200 ms per iteration against 50 ms), every sync rule and
-# the coded rounds that tolerate one or more slow workers. ~6 min.
+# 4x slower (persistent stragglers: 200 ms per iteration against 50 ms), every sync rule, R2SP
+# with and without per-worker batch tuning, and the coded rounds that tolerate one or more slow
+# workers. 20 iterations, measured from the 10th: tuning starts after R2SP's 5 warm-up
+# iterations. ~8 min.
 NAME=hetero-compute
 TITLE="Workers 1 and 2 compute 4x slower (50 ms vs 200 ms), 1 Gbit/s star (synthetic gradients)"
 TOPOLOGY=(star --rate 1gbit)
 WORKERS=(8)
 GRADS=(1M 10M)
 SCHEMES=("--sync bsp" "--sync asp" "--sync ssp:2" "--sync r2sp --windows round-robin:warmup=5"
-  "--coding uncoded" "--coding gc-cr:s=2" "--coding replication:r=2")
-ITERATIONS=12
-MEASURE_FROM=6
+  "--sync r2sp --windows round-robin:warmup=5 --batch-tuning" "--coding uncoded" "--coding gc-cr:s=2" "--coding replication:r=2")
+ITERATIONS=20
+MEASURE_FROM=10
 REPETITIONS=1
 JOB=(--workload synthetic --straggler persistent:workers=1+2,factor=4,base=0.05)
