@@ -498,6 +498,7 @@ class Server {
     if (++ws.parts_landed < layout_.parts(opt_.rank).size()) return;
     ws.parts_landed = 0;
     ++pushes_received_;
+    if (!ws.window_asked) ws.push_batch = 0;  // no request told its rows
     if (windows_ && !ws.window_asked && unwindowed_++ < 10) {
       GW_WARN("worker " << w << " pushed iteration " << expected
                         << " without asking for a write window");
@@ -541,9 +542,11 @@ class Server {
     for (uint32_t w : d.release) Release(w);
   }
 
-  // Rows behind worker w's gradient being applied: --batch, or as its request reported them.
+  // Rows behind worker w's gradient being applied: --batch, or as its request reported them
+  // (--batch too for a push that came without a request: never weighted 0).
   uint64_t RowsOf(uint32_t w) const {
-    return job_.batch_tuning ? workers_[w].push_batch : job_.workload.batch_size;
+    const uint32_t reported = workers_[w].push_batch;
+    return job_.batch_tuning && reported != 0 ? reported : job_.workload.batch_size;
   }
 
   void Release(uint32_t w) {

@@ -163,6 +163,30 @@ TEST(PartitionTest, BatchesWalkEachEpochOnceAndReshuffle) {
   EXPECT_THROW(BatchCycler(rows, 0, 1, 0), Error);
 }
 
+// --batch-tuning re-sizes batches mid-walk: the walk goes on from where it is, in the same
+// epoch order, with the new size (no row skipped or repeated within the epoch).
+TEST(PartitionTest, SetBatchSizeGoesOnFromWhereTheWalkIs) {
+  const std::vector<uint32_t> rows = PartitionRows(50, 1, 0, 1);
+  BatchCycler one_by_one(rows, 1, 1, 0);
+  std::vector<uint32_t> order;
+  for (size_t i = 0; i < rows.size(); ++i) order.push_back(one_by_one.Next()[0]);
+  BatchCycler batches(rows, 16, 1, 0);
+  std::vector<uint32_t> walked;
+  auto take = [&](size_t expected) {
+    const std::span<const uint32_t> b = batches.Next();
+    EXPECT_EQ(b.size(), expected);
+    walked.insert(walked.end(), b.begin(), b.end());
+  };
+  take(16);
+  batches.SetBatchSize(5);
+  take(5);
+  batches.SetBatchSize(20);
+  take(20);
+  take(9);  // the epoch's short last batch
+  EXPECT_EQ(walked, order);
+  EXPECT_THROW(batches.SetBatchSize(0), Error);
+}
+
 // --- Gradients ---------------------------------------------------------------------------
 
 constexpr int kTinyInputs = 5;
