@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::bench {
 

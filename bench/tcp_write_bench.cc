@@ -31,7 +31,7 @@
 
 #include "bench/bench_util.h"
 #include "net/device.h"
-#include "net/error.h"
+#include "base/error.h"
 
 extern char** environ;
 

@@ -9,7 +9,7 @@
 #include "coding/lambert_w.h"
 #include "coding/rng.h"
 #include "coding/straggler.h"
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::coding {
 namespace {

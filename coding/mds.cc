@@ -8,7 +8,7 @@
 
 #include "coding/rng.h"
 #include "coding/subsets.h"
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::coding {
 namespace {

@@ -4,7 +4,7 @@
 #include <limits>
 #include <string>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::coding {
 namespace {

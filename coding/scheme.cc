@@ -6,7 +6,7 @@
 #include <limits>
 #include <tuple>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::coding {
 namespace {

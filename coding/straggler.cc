@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "coding/rng.h"
-#include "net/error.h"
-#include "net/spec_text.h"
+#include "base/error.h"
+#include "base/spec_text.h"
 
 namespace gw::coding {
 namespace {

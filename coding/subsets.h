@@ -5,7 +5,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::coding {
 

@@ -1,6 +1,6 @@
 #include "net/device.h"
 
-#include "net/error.h"
+#include "base/error.h"
 #include "net/rdma/device.h"
 #include "net/tcp/device.h"
 

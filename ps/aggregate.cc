@@ -3,7 +3,7 @@
 #include <Eigen/Core>
 #include <string>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw {
 namespace {

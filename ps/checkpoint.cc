@@ -13,7 +13,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw {
 namespace {

@@ -1,6 +1,6 @@
 #include "ps/coded_decoder.h"
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/coded_task.h"
 #include "ps/workload/linreg.h"
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "net/error.h"
-#include "net/imm.h"
+#include "base/error.h"
+#include "ps/imm.h"
 
 namespace gw {
 

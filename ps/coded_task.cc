@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "coding/mds.h"
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/workload/linreg.h"
 
 namespace gw {

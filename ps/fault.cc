@@ -2,7 +2,7 @@
 
 #include <charconv>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw {
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include "net/error.h"
-#include "net/imm.h"
+#include "base/error.h"
+#include "ps/imm.h"
 
 namespace gw {
 namespace {

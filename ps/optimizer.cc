@@ -7,7 +7,7 @@
 #include <map>
 #include <numbers>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw {
 namespace {

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/gated_push.h"
 
 namespace gw {

@@ -8,9 +8,9 @@
 #include <optional>
 #include <vector>
 
-#include "net/error.h"
-#include "net/imm.h"
-#include "net/log.h"
+#include "base/error.h"
+#include "ps/imm.h"
+#include "base/log.h"
 #include "ps/aggregate.h"
 #include "ps/checkpoint.h"
 #include "ps/coded_decoder.h"

@@ -4,7 +4,7 @@
 #include <charconv>
 #include <optional>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw {
 

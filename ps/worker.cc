@@ -10,9 +10,9 @@
 #include <thread>
 #include <tuple>
 
-#include "net/error.h"
-#include "net/imm.h"
-#include "net/log.h"
+#include "base/error.h"
+#include "ps/imm.h"
+#include "base/log.h"
 #include "ps/coded_task.h"
 #include "ps/gated_push.h"
 #include "ps/layout.h"

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cmath>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::sched {
 

@@ -1,17 +1,13 @@
 // The time types of sched/: every policy takes the current time as an argument instead of
 // reading a clock, so a test can drive it with a fake clock and replay a schedule exactly.
+// Callers read the time from base/clock.h (real or simulated).
 #pragma once
 
-#include <chrono>
-#include <ratio>
-#include <type_traits>
+#include "base/clock.h"
 
 namespace gw::sched {
 
-using Clock = std::chrono::steady_clock;
-using TimePoint = Clock::time_point;
-using Duration = Clock::duration;
-// Gaps and bounds are computed in nanosecond counts (Duration::count()).
-static_assert(std::is_same_v<Duration::period, std::nano>);
+using TimePoint = gw::TimePoint;
+using Duration = gw::Duration;
 
 }  // namespace gw::sched

@@ -5,7 +5,7 @@
 #include <map>
 #include <string>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::sched {
 namespace {

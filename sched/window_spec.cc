@@ -7,8 +7,8 @@
 #include <map>
 #include <set>
 
-#include "net/error.h"
-#include "net/spec_text.h"
+#include "base/error.h"
+#include "base/spec_text.h"
 
 namespace gw::sched {
 namespace {

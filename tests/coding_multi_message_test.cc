@@ -10,7 +10,7 @@
 #include "coding/mds.h"
 #include "coding/multi_message.h"
 #include "coding/straggler.h"
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::coding {
 namespace {

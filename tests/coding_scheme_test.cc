@@ -19,7 +19,7 @@
 #include "coding/multi_message.h"
 #include "coding/scheme.h"
 #include "coding/straggler.h"
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::coding {
 namespace {

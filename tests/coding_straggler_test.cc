@@ -10,7 +10,7 @@
 #include "coding/expected_time.h"
 #include "coding/lambert_w.h"
 #include "coding/straggler.h"
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::coding {
 namespace {

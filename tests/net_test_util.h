@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "net/device.h"
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::testing {
 

@@ -9,7 +9,7 @@
 #include <random>
 #include <thread>
 
-#include "net/imm.h"
+#include "ps/imm.h"
 #include "net/tcp/wire.h"
 #include "tests/net_test_util.h"
 

@@ -5,7 +5,7 @@
 #include <array>
 
 #include "net/address.h"
-#include "net/error.h"
+#include "base/error.h"
 #include "net/rdma/wire.h"
 #include "net/tcp/wire.h"
 

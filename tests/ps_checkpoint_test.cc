@@ -8,7 +8,7 @@
 #include <fstream>
 #include <functional>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/checkpoint.h"
 #include "tests/e2e_util.h"
 

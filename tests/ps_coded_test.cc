@@ -6,7 +6,7 @@
 #include <random>
 
 #include "coding/subsets.h"
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/coded_decoder.h"
 #include "ps/coded_task.h"
 #include "ps/workload/linreg.h"

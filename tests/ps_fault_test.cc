@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/fault.h"
 
 namespace gw {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/optimizer.h"
 
 namespace gw {

@@ -3,7 +3,7 @@
 
 #include <random>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/sync_rule.h"
 
 namespace gw {

@@ -14,7 +14,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/workload/fashion_mnist.h"
 #include "ps/workload/idx.h"
 #include "ps/workload/linreg.h"

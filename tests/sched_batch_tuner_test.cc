@@ -4,7 +4,7 @@
 #include <chrono>
 #include <numeric>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "sched/batch_tuner.h"
 
 namespace gw::sched {

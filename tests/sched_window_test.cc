@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "sched/iteration_estimator.h"
 #include "sched/window_gate.h"
 #include "sched/window_scheduler.h"

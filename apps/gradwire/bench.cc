@@ -18,9 +18,9 @@
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
 #include "apps/gradwire/process.h"
-#include "net/error.h"
-#include "net/imm.h"
-#include "net/log.h"
+#include "base/error.h"
+#include "ps/imm.h"
+#include "base/log.h"
 #include "ps/messages.h"
 
 namespace gw::cli {

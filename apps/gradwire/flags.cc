@@ -7,8 +7,8 @@
 #include <iostream>
 #include <sstream>
 
-#include "net/error.h"
-#include "net/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "ps/coded_shape.h"
 
 namespace gw::cli {

@@ -8,7 +8,7 @@
 
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
-#include "net/error.h"
+#include "base/error.h"
 
 namespace {
 

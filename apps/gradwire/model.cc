@@ -11,7 +11,7 @@
 #include "apps/gradwire/flags.h"
 #include "coding/expected_time.h"
 #include "coding/scheme.h"
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::cli {
 namespace {

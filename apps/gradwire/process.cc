@@ -9,7 +9,7 @@
 #include <fstream>
 #include <thread>
 
-#include "net/error.h"
+#include "base/error.h"
 
 extern char** environ;
 

@@ -5,7 +5,7 @@
 
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/server.h"
 #include "ps/worker.h"
 

@@ -13,7 +13,7 @@
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
 #include "apps/gradwire/process.h"
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/results.h"
 
 namespace gw::cli {

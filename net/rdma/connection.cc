@@ -3,8 +3,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "net/error.h"
-#include "net/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "net/rdma/device.h"
 
 namespace gw::rdma {

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include "net/error.h"
-#include "net/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "net/tcp/wire.h"
 
 namespace gw::rdma {

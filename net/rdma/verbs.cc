@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw::rdma {
 

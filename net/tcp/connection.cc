@@ -4,8 +4,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 
-#include "net/error.h"
-#include "net/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "net/tcp/device.h"
 
 namespace gw::tcp {

@@ -14,8 +14,8 @@
 #include <fstream>
 #include <future>
 
-#include "net/error.h"
-#include "net/log.h"
+#include "base/error.h"
+#include "base/log.h"
 #include "net/tcp/connection.h"
 #include "net/tcp/wire.h"
 

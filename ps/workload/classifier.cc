@@ -3,7 +3,7 @@
 #include <cmath>
 #include <string>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw {
 namespace {

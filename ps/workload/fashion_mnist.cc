@@ -2,7 +2,7 @@
 
 #include <filesystem>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/workload/idx.h"
 
 namespace gw {

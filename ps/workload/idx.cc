@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <memory>
 
-#include "net/error.h"
+#include "base/error.h"
 
 namespace gw {
 namespace {

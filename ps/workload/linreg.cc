@@ -5,7 +5,7 @@
 #include <optional>
 #include <random>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/workload/models.h"
 #include "ps/workload/partition.h"
 

@@ -1,5 +1,5 @@
 // MakeWorkload: the workload kind named in the spec, with Fashion-MNIST for the classifiers.
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/workload/fashion_mnist.h"
 #include "ps/workload/models.h"
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <random>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/workload/classifier.h"
 
 namespace gw {

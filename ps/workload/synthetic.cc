@@ -1,7 +1,7 @@
 // Network-only workload: a gradient of the configured size, filled with a constant.
 #include <algorithm>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/workload/models.h"
 
 namespace gw {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "apps/gradwire/flags.h"
-#include "net/log.h"
+#include "base/log.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

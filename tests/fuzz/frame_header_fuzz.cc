@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "net/imm.h"
+#include "ps/imm.h"
 #include "net/tcp/wire.h"
 #include "tests/fuzz/fuzz_check.h"
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include "net/error.h"
+#include "base/error.h"
 #include "ps/workload/idx.h"
 #include "tests/fuzz/fuzz_check.h"
 

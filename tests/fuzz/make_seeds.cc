@@ -9,7 +9,7 @@
 
 #include "coding/scheme.h"
 #include "coding/straggler.h"
-#include "net/imm.h"
+#include "ps/imm.h"
 #include "net/rdma/wire.h"
 #include "net/tcp/wire.h"
 #include "ps/messages.h"

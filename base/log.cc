@@ -1,4 +1,4 @@
-#include "net/log.h"
+#include "base/log.h"
 
 #include <unistd.h>
 
