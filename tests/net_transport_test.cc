@@ -9,8 +9,9 @@
 #include <random>
 #include <thread>
 
+#include "net/frame.h"
+#include "net/handshake.h"
 #include "ps/imm.h"
-#include "net/tcp/wire.h"
 #include "tests/net_test_util.h"
 
 namespace gw {
@@ -468,15 +469,15 @@ class TcpRawTest : public ::testing::Test {
   }
   // A real hello as `peer`, by hand, until the server reports the peer connected.
   void RawHandshake(boost::asio::ip::tcp::socket& s, PeerId peer) {
-    tcp::Hello hello;
+    Hello hello;
     hello.peer = peer;
     hello.job_id = "test-job";
     hello.token = "secret";
-    const auto payload = tcp::EncodeHello(hello);
-    tcp::FrameHeader h;
-    h.type = tcp::FrameType::kHello;
+    const auto payload = EncodeHello(hello);
+    FrameHeader h;
+    h.type = FrameType::kHello;
     h.length = payload.size();
-    const auto head = tcp::EncodeHeader(h);
+    const auto head = EncodeHeader(h);
     boost::asio::write(s, boost::asio::buffer(head));
     boost::asio::write(s, boost::asio::buffer(payload));
     ASSERT_EQ(WaitFor(
@@ -529,7 +530,7 @@ TEST_F(TcpRawTest, MalformedFrameAfterHandshakeClosesThatPeer) {
   // A real handshake, then a frame with a bad magic: that connection closes with a reason.
   auto s = RawConnect();
   ASSERT_NO_FATAL_FAILURE(RawHandshake(s, Worker(2)));
-  std::array<uint8_t, tcp::FrameHeader::kSize> bad{};
+  std::array<uint8_t, FrameHeader::kSize> bad{};
   bad[0] = 0xde;
   boost::asio::write(s, boost::asio::buffer(bad));
   std::vector<Completion> got;

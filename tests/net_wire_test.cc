@@ -1,15 +1,16 @@
-// The wire formats' parsers (TCP frames, RDMA write notices): everything read from the
-// network is bounded and checked.
+// The wire formats' parsers (the frame and handshake of both backends, RDMA write notices):
+// everything read from the network is bounded and checked.
 #include <gtest/gtest.h>
 
 #include <array>
 
-#include "net/address.h"
 #include "base/error.h"
+#include "net/address.h"
+#include "net/frame.h"
+#include "net/handshake.h"
 #include "net/rdma/wire.h"
-#include "net/tcp/wire.h"
 
-namespace gw::tcp {
+namespace gw {
 namespace {
 
 TEST(Wire, HeaderRoundTrip) {
@@ -199,4 +200,4 @@ TEST(Address, RefusesBracketsInsideTheHost) {
 }
 
 }  // namespace
-}  // namespace gw::tcp
+}  // namespace gw

@@ -395,7 +395,7 @@ size_t RdmaConnection::ChainFrameLocked() {
   h.type = p.type;
   h.imm = p.imm;
   h.length = p.payload.size();
-  const auto head = tcp::EncodeHeader(h);
+  const auto head = EncodeHeader(h);
   std::memcpy(buf, head.data(), head.size());
   if (!p.payload.empty()) std::memcpy(buf + FrameHeader::kSize, p.payload.data(), p.payload.size());
   chain_sge_.push_back({reinterpret_cast<uint64_t>(buf),
@@ -494,7 +494,7 @@ void RdmaConnection::OnRecv(uint32_t slot, uint32_t len) {
   std::string why;
   std::optional<FrameHeader> h;
   if (len >= FrameHeader::kSize) {
-    h = tcp::ParseHeader(std::span(buf, FrameHeader::kSize), &why);
+    h = ParseHeader(std::span(buf, FrameHeader::kSize), &why);
   } else {
     why = "message shorter than a frame header";
   }

@@ -1,7 +1,7 @@
 // RDMA backend, hot path: one RC QP per peer. A one-sided write is an RDMA_WRITE of the
 // payload followed by a write notice (net/rdma/wire.h): a SEND of the same 32-byte frame
-// header the TCP backend uses (region, offset, length, immediate). RC ordering places the
-// payload before that receive completes, so the receiver learns what landed and where without
+// header (net/frame.h) the TCP backend uses (region, offset, length, immediate). RC ordering places
+// the payload before that receive completes, so the receiver learns what landed and where without
 // touching the payload. Writes queued together share one notice. Control messages are SENDs
 // from a small registered slab. Completions are polled by the device's
 // poll thread, which calls Poll().
@@ -17,13 +17,10 @@
 #include <vector>
 
 #include "net/device.h"
+#include "net/frame.h"
 #include "net/rdma/wire.h"
-#include "net/tcp/wire.h"
 
 namespace gw::rdma {
-
-using tcp::FrameHeader;
-using tcp::FrameType;
 
 class RdmaDevice;
 

@@ -12,7 +12,8 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "net/tcp/wire.h"
+#include "net/frame.h"
+#include "net/handshake.h"
 
 namespace gw::rdma {
 
@@ -30,7 +31,7 @@ std::pair<int, uint32_t> Key(PeerId p) { return {static_cast<int>(p.role), p.ran
 // What a connect request carries: who is calling, so its QP is made in that peer's
 // protection domain. The handshake over the QP then authenticates the claim.
 struct CmPrivate {
-  uint16_t magic = tcp::FrameHeader::kMagic;
+  uint16_t magic = FrameHeader::kMagic;
   uint8_t version = 1;
   uint8_t role = 0;
   uint32_t rank = 0;
@@ -333,11 +334,11 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
       conn->set_state(RdmaConnection::State::kHandshake);
       conn->set_handshake_deadline(Clock::now() + options_.handshake_timeout);
       if (attempt) {  // we called: introduce ourselves
-        tcp::Hello h;
+        Hello h;
         h.peer = options_.self;
         h.job_id = options_.job_id;
         h.token = options_.token;
-        conn->SendFrame(FrameType::kHello, tcp::EncodeHello(h));
+        conn->SendFrame(FrameType::kHello, EncodeHello(h));
       }
       return;
     case RDMA_CM_EVENT_ADDR_ERROR:
@@ -406,7 +407,7 @@ void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& pr
     return;
   }
   std::memcpy(&claim, priv.data(), sizeof claim);
-  if (claim.magic != tcp::FrameHeader::kMagic || claim.version != 1 ||
+  if (claim.magic != FrameHeader::kMagic || claim.version != 1 ||
       claim.role < static_cast<uint8_t>(Role::kServer) ||
       claim.role > static_cast<uint8_t>(Role::kTool)) {
     // Logged before the destroy: it reads id's address.
@@ -474,9 +475,9 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
   if (type != (calling ? FrameType::kHelloAccept : FrameType::kHello)) {
     why = "unexpected frame in the handshake";
   }
-  std::optional<tcp::Hello> hello;
-  if (why.empty()) hello = tcp::ParseHello(payload, &why);
-  if (hello) why = tcp::CheckHello(*hello, options_.job_id, options_.token);
+  std::optional<Hello> hello;
+  if (why.empty()) hello = ParseHello(payload, &why);
+  if (hello) why = CheckHello(*hello, options_.job_id, options_.token);
   if (hello && why.empty() && !(hello->peer == conn.peer())) {
     why = calling ? "the address is " + ToString(hello->peer) + ", not the expected " +
                         ToString(conn.peer())
@@ -495,11 +496,11 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
     return conn.SendFrame(FrameType::kHelloReject, reason, /*close_after=*/true);
   }
   if (!calling) {
-    tcp::Hello mine;
+    Hello mine;
     mine.peer = options_.self;
     mine.job_id = options_.job_id;
     mine.token = options_.token;
-    conn.SendFrame(FrameType::kHelloAccept, tcp::EncodeHello(mine));
+    conn.SendFrame(FrameType::kHelloAccept, EncodeHello(mine));
   }
   conn.set_state(RdmaConnection::State::kOpen);
   {

@@ -15,7 +15,8 @@ namespace gw::rdma {
 
 namespace {
 constexpr size_t kPage = 4096;
-constexpr size_t kHugePage = 2 << 20;  // see net/tcp/device.cc: large copies want 2 MiB pages
+// Large regions on 2 MiB pages: copies of tens of MiB otherwise spend much time on TLB misses.
+constexpr size_t kHugePage = 2 << 20;
 
 std::string Mib(size_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
 }  // namespace

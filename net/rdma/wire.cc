@@ -4,11 +4,9 @@
 
 namespace gw::rdma {
 
-using tcp::FrameHeader;
-
 size_t EncodeNotice(const WriteNotice& n, std::span<uint8_t> out) {
   for (size_t i = 0; i < n.count; ++i) {
-    const tcp::HeaderBytes h = tcp::EncodeHeader(n.writes[i]);
+    const HeaderBytes h = EncodeHeader(n.writes[i]);
     std::memcpy(out.data() + i * FrameHeader::kSize, h.data(), h.size());
   }
   return n.count * FrameHeader::kSize;
@@ -24,9 +22,9 @@ bool ParseNotice(std::span<const uint8_t> bytes, WriteNotice* out, std::string* 
   }
   out->count = 0;
   for (size_t off = 0; off < bytes.size(); off += FrameHeader::kSize) {
-    const auto h = tcp::ParseHeader(bytes.subspan(off, FrameHeader::kSize), why);
+    const auto h = ParseHeader(bytes.subspan(off, FrameHeader::kSize), why);
     if (!h) return false;
-    if (h->type != tcp::FrameType::kWrite) {
+    if (h->type != FrameType::kWrite) {
       *why = "write notice holds a frame of type " + std::to_string(static_cast<int>(h->type));
       return false;
     }

@@ -1,4 +1,4 @@
-// The RDMA backend's wire format beyond the TCP frame header it shares (net/tcp/wire.h).
+// The RDMA backend's wire format beyond the frame both backends share (net/frame.h).
 //
 // A write notice is the SEND that follows one or more RDMA writes on the same QP and names
 // them: 1..kMaxWrites frame headers of type kWrite back to back (region, offset, length,
@@ -14,15 +14,15 @@
 #include <span>
 #include <string>
 
-#include "net/tcp/wire.h"
+#include "net/frame.h"
 
 namespace gw::rdma {
 
 struct WriteNotice {
   static constexpr size_t kMaxWrites = 16;
-  static constexpr size_t kMaxBytes = kMaxWrites * tcp::FrameHeader::kSize;
+  static constexpr size_t kMaxBytes = kMaxWrites * FrameHeader::kSize;
 
-  std::array<tcp::FrameHeader, kMaxWrites> writes{};
+  std::array<FrameHeader, kMaxWrites> writes{};
   size_t count = 0;
 };
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "net/device.h"
-#include "net/tcp/wire.h"
+#include "net/frame.h"
 
 namespace gw::tcp {
 

@@ -16,8 +16,9 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "net/frame.h"
+#include "net/handshake.h"
 #include "net/tcp/connection.h"
-#include "net/tcp/wire.h"
 
 namespace gw::tcp {
 

@@ -9,9 +9,10 @@
 
 #include "coding/scheme.h"
 #include "coding/straggler.h"
-#include "ps/imm.h"
+#include "net/frame.h"
+#include "net/handshake.h"
 #include "net/rdma/wire.h"
-#include "net/tcp/wire.h"
+#include "ps/imm.h"
 #include "ps/messages.h"
 #include "sched/window_spec.h"
 
@@ -33,8 +34,8 @@ void Write(const std::string& target, const std::string& name, const Bytes& byte
 Bytes Of(const std::string& s) { return {s.begin(), s.end()}; }
 
 void FrameHeaders() {
-  using gw::tcp::FrameHeader;
-  using gw::tcp::FrameType;
+  using gw::FrameHeader;
+  using gw::FrameType;
   auto header = [](FrameType type, uint32_t imm, uint32_t region, uint64_t offset,
                    uint64_t length) {
     FrameHeader h;
@@ -43,7 +44,7 @@ void FrameHeaders() {
     h.region = region;
     h.offset = offset;
     h.length = length;
-    const auto b = gw::tcp::EncodeHeader(h);
+    const auto b = gw::EncodeHeader(h);
     return Bytes(b.begin(), b.end());
   };
   Write("frame_header", "hello", header(FrameType::kHello, 0, 0, 0, 30));
@@ -55,7 +56,7 @@ void FrameHeaders() {
   // Edge cases: one past the hello bound, an unknown type, a control type beyond 16 bits, a
   // truncated header.
   Write("frame_header", "edge-hello-too-long",
-        header(FrameType::kHello, 0, 0, 0, gw::tcp::Hello::kMaxBytes + 1));
+        header(FrameType::kHello, 0, 0, 0, gw::Hello::kMaxBytes + 1));
   Write("frame_header", "edge-type-7", header(static_cast<FrameType>(7), 0, 0, 0, 0));
   Write("frame_header", "edge-control-type-17-bits", header(FrameType::kControl, 0x10001, 0, 0, 8));
   Bytes short_header = header(FrameType::kBye, 0, 0, 0, 0);
@@ -64,7 +65,7 @@ void FrameHeaders() {
 }
 
 void WriteNotices() {
-  using gw::tcp::FrameType;
+  using gw::FrameType;
   auto notice = [](size_t count) {
     gw::rdma::WriteNotice n;
     for (size_t i = 0; i < count; ++i) {
@@ -75,7 +76,7 @@ void WriteNotices() {
       h.offset = i * 65536;
       h.length = 65536;
     }
-    Bytes b(count * gw::tcp::FrameHeader::kSize);
+    Bytes b(count * gw::FrameHeader::kSize);
     gw::rdma::EncodeNotice(n, b);
     return b;
   };
@@ -93,13 +94,13 @@ void WriteNotices() {
 }
 
 void Hellos() {
-  using gw::tcp::Hello;
+  using gw::Hello;
   auto hello = [](gw::Role role, uint32_t rank, const std::string& job, const std::string& token) {
     Hello h;
     h.peer = {role, rank};
     h.job_id = job;
     h.token = token;
-    return gw::tcp::EncodeHello(h);
+    return gw::EncodeHello(h);
   };
   Write("hello", "worker", hello(gw::Role::kWorker, 3, "gradwire", "s3cret"));
   Write("hello", "server", hello(gw::Role::kServer, 0, "gradwire", ""));

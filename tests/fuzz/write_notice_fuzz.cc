@@ -10,8 +10,8 @@
 
 namespace {
 
+using gw::FrameHeader;
 using gw::rdma::WriteNotice;
-using gw::tcp::FrameHeader;
 
 }  // namespace
 
@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(n.count == size / FrameHeader::kSize);
   FUZZ_CHECK(n.count >= 1 && n.count <= WriteNotice::kMaxWrites);
   for (size_t i = 0; i < n.count; ++i) {
-    FUZZ_CHECK(n.writes[i].type == gw::tcp::FrameType::kWrite);
+    FUZZ_CHECK(n.writes[i].type == gw::FrameType::kWrite);
   }
   // Nothing lost or invented: the notice re-encodes to the bytes it came from.
   std::array<uint8_t, WriteNotice::kMaxBytes> again{};

@@ -1,5 +1,7 @@
-// The TCP backend's wire format. Every frame starts with a fixed 32-byte header; a write's
-// payload follows it and is read by the receiver straight into the target region.
+// The frame both backends speak: every message starts with a fixed 32-byte header. Over TCP a
+// write's payload follows it and is read by the receiver straight into the target region;
+// over RDMA the headers of landed writes travel in a write notice (net/rdma/wire.h), and
+// control and handshake frames (net/handshake.h) are SENDs of header plus payload.
 // Pure encode/parse functions over bytes: no I/O, nothing trusted without a bound.
 #pragma once
 
@@ -10,11 +12,8 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <vector>
 
-#include "net/peer.h"
-
-namespace gw::tcp {
+namespace gw {
 
 static_assert(std::endian::native == std::endian::little,
               "the wire format is little-endian and copied as-is");
@@ -51,24 +50,7 @@ HeaderBytes EncodeHeader(const FrameHeader& h);
 // failure returns nullopt and sets *why.
 std::optional<FrameHeader> ParseHeader(std::span<const uint8_t> bytes, std::string* why);
 
-struct Hello {
-  static constexpr uint16_t kVersion = 1;
-  static constexpr size_t kMaxString = 128;
-  static constexpr size_t kMaxBytes = 8 + 2 * (2 + kMaxString);
-
-  uint16_t version = kVersion;
-  PeerId peer;
-  std::string job_id;
-  std::string token;
-};
-
-std::vector<uint8_t> EncodeHello(const Hello& h);
-std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why);
-// The handshake policy of every backend: a peer of another job, or with another token
-// (compared in constant time), is refused. Returns why, or "" to accept.
-std::string CheckHello(const Hello& hello, const std::string& job_id, const std::string& token);
-
 // Payload bound of each non-write frame type.
 uint64_t MaxPayload(FrameType type);
 
-}  // namespace gw::tcp
+}  // namespace gw

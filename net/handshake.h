@@ -1,0 +1,35 @@
+// The handshake both backends run before anything else: each side's first frame (kHello,
+// answered by kHelloAccept or kHelloReject; net/frame.h) carries a Hello saying who it is,
+// which job it belongs to and the job's token.
+// Pure encode/parse functions over bytes: no I/O, nothing trusted without a bound.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/peer.h"
+
+namespace gw {
+
+struct Hello {
+  static constexpr uint16_t kVersion = 1;
+  static constexpr size_t kMaxString = 128;
+  static constexpr size_t kMaxBytes = 8 + 2 * (2 + kMaxString);
+
+  uint16_t version = kVersion;
+  PeerId peer;
+  std::string job_id;
+  std::string token;
+};
+
+std::vector<uint8_t> EncodeHello(const Hello& h);
+std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why);
+// The handshake policy of every backend: a peer of another job, or with another token
+// (compared in constant time), is refused. Returns why, or "" to accept.
+std::string CheckHello(const Hello& hello, const std::string& job_id, const std::string& token);
+
+}  // namespace gw
