@@ -1,5 +1,5 @@
 // Control messages between workers and servers (the small typed messages of the transport).
-// Fixed-size little-endian structs, checked for exact size on receipt.
+// Fixed-size little-endian structs, checked for exact size and well-formed fields on receipt.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +71,14 @@ struct WelcomeMsg {
   uint64_t resume_iteration = 0;
 };
 
+// What a byte count cannot check: a region descriptor's bounded handle (net/region.h).
+inline bool WellFormed(const JoinMsg& msg) { return msg.params.WellFormed(); }
+inline bool WellFormed(const WelcomeMsg& msg) { return msg.slot.WellFormed(); }
+template <typename T>
+bool WellFormed(const T& /*msg*/) {
+  return true;  // the others hold no field whose values the receiver does not check itself
+}
+
 template <typename T>
 std::vector<uint8_t> Encode(const T& msg) {
   static_assert(std::is_trivially_copyable_v<T>);
@@ -87,6 +95,7 @@ std::optional<T> Decode(std::span<const uint8_t> bytes) {
   if (bytes.size() != sizeof(T)) return std::nullopt;
   T msg;
   std::memcpy(&msg, bytes.data(), sizeof(T));
+  if (!WellFormed(msg)) return std::nullopt;
   return msg;
 }
 

@@ -251,6 +251,33 @@ TEST_P(TransportTest, WriteIntoAnotherPeersRegionIsRefused) {
   EXPECT_EQ(std::to_integer<int>(theirs.bytes()[0]), 0);
 }
 
+// A descriptor's handle is read only by the backend that made it: one that is not this
+// backend's (here: TCP's empty handle on RDMA, a 12-byte one on TCP) fails that write alone,
+// before anything is sent, and the connection goes on.
+TEST_P(TransportTest, WriteToADescriptorOfAnotherBackendFailsAlone) {
+  Region& region = server_->RegisterRegion(4096, Worker(0));
+  auto client = Client(Worker(0));
+  auto conn = client->Connect(ServerAddr(), kServer);
+  const auto buf = Source(*client, 64);
+  RemoteRegion foreign{.id = region.id(), .length = 4096};
+  if (tcp()) foreign.SetHandle(std::array<uint8_t, 12>{1, 2, 3});
+  conn->Write(buf, foreign, 0, 0, 1);
+  std::vector<Completion> got;
+  ASSERT_EQ(WaitFor(
+                client->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteDone); }, 1, &got),
+            1u);
+  EXPECT_FALSE(got.back().ok);
+  EXPECT_EQ(got.back().wr_id, 1u);
+  EXPECT_NE(got.back().error.find("handle"), std::string::npos) << got.back().error;
+  conn->Write(buf, region.Describe(), 0, 7, 2);
+  ASSERT_EQ(
+      WaitFor(
+          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1, &got),
+      1u);
+  EXPECT_EQ(got.back().imm, 7u);
+  EXPECT_TRUE(conn->open());
+}
+
 TEST_P(TransportTest, WrongTokenOrJobIsRefusedAndOthersKeepWorking) {
   Region& region = server_->RegisterRegion(64, Worker(0));
   auto stranger = Client(Worker(5), "not-the-token");

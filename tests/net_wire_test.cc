@@ -173,6 +173,52 @@ TEST(Wire, WriteNoticeRefusesTornEmptyOversizedAndMixedNotices) {
   EXPECT_NE(why.find("magic"), std::string::npos) << why;
 }
 
+// RDMA's handle in a region descriptor: address and rkey back as they went in; a handle of
+// another size (another backend's, or none) is refused with a reason.
+TEST(Wire, RdmaRegionHandleRoundTripsAndRefusesOtherSizes) {
+  RemoteRegion r{.id = 3, .length = 8192};
+  r.SetHandle(rdma::EncodeRegionHandle({.addr = 0x7f0012345000, .rkey = 0xabcd1234}));
+  EXPECT_TRUE(r.WellFormed());
+  std::string why;
+  const auto back = rdma::ParseRegionHandle(r.handle_bytes(), &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->addr, 0x7f0012345000u);
+  EXPECT_EQ(back->rkey, 0xabcd1234u);
+  EXPECT_FALSE(rdma::ParseRegionHandle({}, &why));
+  EXPECT_NE(why.find("0 bytes"), std::string::npos) << why;
+  RemoteRegion longer;
+  longer.SetHandle(std::array<uint8_t, 13>{});
+  EXPECT_FALSE(rdma::ParseRegionHandle(longer.handle_bytes(), &why));
+  EXPECT_NE(why.find("13 bytes"), std::string::npos) << why;
+}
+
+// The descriptor is the same 56 bytes for every backend; one read from a peer is well formed
+// only with its handle within the bound and its reserved bytes and unused handle bytes zero.
+TEST(Wire, RemoteRegionHandleIsBoundedAndEveryByteHasOneMeaning) {
+  RemoteRegion r{.id = 1, .length = 64};
+  EXPECT_TRUE(r.WellFormed());
+  EXPECT_TRUE(r.handle_bytes().empty());
+  r.SetHandle(std::array<uint8_t, RemoteRegion::kMaxHandleBytes>{});
+  EXPECT_TRUE(r.WellFormed());
+  EXPECT_EQ(r.handle_bytes().size(), RemoteRegion::kMaxHandleBytes);
+  // A shorter handle set later zeroes the tail the longer one used.
+  r.handle.fill(0xee);
+  r.SetHandle(std::array<uint8_t, 2>{5, 6});
+  EXPECT_TRUE(r.WellFormed());
+  EXPECT_EQ(r.handle_bytes().size(), 2u);
+
+  RemoteRegion too_long = r;
+  too_long.handle_size = RemoteRegion::kMaxHandleBytes + 1;
+  EXPECT_FALSE(too_long.WellFormed());
+  EXPECT_EQ(too_long.handle_bytes().size(), RemoteRegion::kMaxHandleBytes);  // never past it
+  RemoteRegion reserved = r;
+  reserved.reserved[1] = 1;
+  EXPECT_FALSE(reserved.WellFormed());
+  RemoteRegion tail = r;
+  tail.handle[2] = 1;
+  EXPECT_FALSE(tail.WellFormed());
+}
+
 TEST(Address, ParsesAndRejects) {
   auto a = Address::Parse("tcp://10.0.0.1:9000");
   EXPECT_EQ(a.transport, TransportKind::kTcp);

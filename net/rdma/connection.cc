@@ -145,6 +145,9 @@ void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& d
                                 std::to_string(dst.id) + " of " + std::to_string(dst.length) +
                                 " bytes");
   }
+  std::string why;
+  const std::optional<RegionHandle> target = ParseRegionHandle(dst.handle_bytes(), &why);
+  if (!target) return FailWrite(wr_id, "remote region " + std::to_string(dst.id) + ": " + why);
   Pending p;
   p.is_write = true;
   p.src = src;
@@ -158,7 +161,8 @@ void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& d
       return FailWrite(wr_id, e.what());
     }
   }
-  p.dst = dst;
+  p.region = dst.id;
+  p.target = *target;
   p.offset = offset;
   p.imm = imm;
   p.wr_id = wr_id;
@@ -306,16 +310,16 @@ size_t RdmaConnection::ChainWritesLocked() {
       wr.opcode = IBV_WR_RDMA_WRITE;  // unsignaled: the notice's completion covers it
       wr.sg_list = &chain_sge_.back();
       wr.num_sge = 1;
-      wr.wr.rdma.remote_addr = p.dst.addr + p.offset + off;
-      wr.wr.rdma.rkey = p.dst.key;
+      wr.wr.rdma.remote_addr = p.target.addr + p.offset + off;
+      wr.wr.rdma.rkey = p.target.rkey;
       chain_wr_.push_back(wr);
     }
-    last_write_addr_ = p.dst.addr + p.offset;
-    last_write_rkey_ = p.dst.key;
+    last_write_addr_ = p.target.addr + p.offset;
+    last_write_rkey_ = p.target.rkey;
     FrameHeader& h = notice.writes[notice.count++];
     h.type = FrameType::kWrite;
     h.imm = p.imm;
-    h.region = p.dst.id;
+    h.region = p.region;
     h.offset = p.offset;
     h.length = p.src.size();
     Posted posted;

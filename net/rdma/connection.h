@@ -120,8 +120,9 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   struct Pending {  // waits for send-queue room or a control slot
     bool is_write = false;
     std::span<const std::byte> src;
-    uint32_t lkey = 0;  // src's local key, looked up before queueing
-    RemoteRegion dst;
+    uint32_t lkey = 0;    // src's local key, looked up before queueing
+    uint32_t region = 0;  // the target's id on the peer
+    RegionHandle target;  // where the target is in the peer's memory
     uint64_t offset = 0;
     uint32_t imm = 0;
     uint64_t wr_id = 0;

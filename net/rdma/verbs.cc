@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "net/rdma/wire.h"
 
 namespace gw::rdma {
 
@@ -85,11 +86,9 @@ RdmaRegion::~RdmaRegion() {
 }
 
 RemoteRegion RdmaRegion::Describe() const {
-  RemoteRegion r;
-  r.id = id_;
-  r.addr = reinterpret_cast<uint64_t>(data_);
-  r.key = remote_mr_ != nullptr ? remote_mr_->rkey : 0;
-  r.length = size_;
+  RemoteRegion r{.id = id_, .length = size_};
+  r.SetHandle(EncodeRegionHandle({.addr = reinterpret_cast<uint64_t>(data_),
+                                  .rkey = remote_mr_ != nullptr ? remote_mr_->rkey : 0}));
   return r;
 }
 

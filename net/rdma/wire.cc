@@ -33,4 +33,23 @@ bool ParseNotice(std::span<const uint8_t> bytes, WriteNotice* out, std::string* 
   return true;
 }
 
+RegionHandleBytes EncodeRegionHandle(const RegionHandle& h) {
+  RegionHandleBytes out;
+  std::memcpy(out.data(), &h.addr, sizeof h.addr);
+  std::memcpy(out.data() + sizeof h.addr, &h.rkey, sizeof h.rkey);
+  return out;
+}
+
+std::optional<RegionHandle> ParseRegionHandle(std::span<const uint8_t> bytes, std::string* why) {
+  if (bytes.size() != RegionHandle::kBytes) {
+    *why = "a region handle of " + std::to_string(bytes.size()) + " bytes, not RDMA's " +
+           std::to_string(RegionHandle::kBytes) + " (address and rkey)";
+    return std::nullopt;
+  }
+  RegionHandle h;
+  std::memcpy(&h.addr, bytes.data(), sizeof h.addr);
+  std::memcpy(&h.rkey, bytes.data() + sizeof h.addr, sizeof h.rkey);
+  return h;
+}
+
 }  // namespace gw::rdma

@@ -23,18 +23,19 @@ TcpConnection::~TcpConnection() = default;
 
 void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
                           uint32_t imm, uint64_t wr_id) {
+  // Refused here so the caller hears of its own bug; the receiver checks the bound again anyway.
   if (offset > dst.length || src.size() > dst.length - offset) {
-    // Refused here so the caller hears of its own bug; the receiver checks again anyway.
-    Completion c;
-    c.kind = CompletionKind::kWriteDone;
-    c.peer = peer_;
-    c.ok = false;
-    c.error = "write of " + std::to_string(src.size()) + " bytes at offset " +
-              std::to_string(offset) + " exceeds remote region " + std::to_string(dst.id) + " of " +
-              std::to_string(dst.length) + " bytes";
-    c.wr_id = wr_id;
-    device_.cq().Push(std::move(c));
-    return;
+    return FailWrite(wr_id, "write of " + std::to_string(src.size()) + " bytes at offset " +
+                                std::to_string(offset) + " exceeds remote region " +
+                                std::to_string(dst.id) + " of " + std::to_string(dst.length) +
+                                " bytes");
+  }
+  // TCP's descriptors carry no handle (the receiver finds the region by id): one with a handle
+  // was made by another backend.
+  if (!dst.handle_bytes().empty()) {
+    return FailWrite(wr_id, "remote region " + std::to_string(dst.id) + ": a handle of " +
+                                std::to_string(dst.handle_bytes().size()) +
+                                " bytes, but TCP's descriptors have none");
   }
   FrameHeader h;
   h.type = FrameType::kWrite;
@@ -48,6 +49,16 @@ void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& ds
   op.wr_id = wr_id;
   op.is_write = true;
   Enqueue(std::move(op));
+}
+
+void TcpConnection::FailWrite(uint64_t wr_id, const std::string& why) {
+  Completion c;
+  c.kind = CompletionKind::kWriteDone;
+  c.peer = peer_;
+  c.ok = false;
+  c.error = why;
+  c.wr_id = wr_id;
+  device_.cq().Push(std::move(c));
 }
 
 void TcpConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
@@ -100,15 +111,7 @@ void TcpConnection::Enqueue(SendOp op) {
           " MiB of control messages queued for it");
   }
   if (!queued) {
-    if (is_write) {
-      Completion c;
-      c.kind = CompletionKind::kWriteDone;
-      c.peer = peer_;
-      c.ok = false;
-      c.error = "connection to " + ToString(peer_) + " is closed";
-      c.wr_id = wr_id;
-      device_.cq().Push(std::move(c));
-    }
+    if (is_write) FailWrite(wr_id, "connection to " + ToString(peer_) + " is closed");
     return;
   }
   // One post per idle->busy transition, not per message: a running chain picks new ops up.
@@ -311,14 +314,7 @@ void TcpConnection::Finish(bool ok, const std::string& why) {
     sending_ = false;
   }
   for (const auto& op : pending) {
-    if (!op.is_write) continue;
-    Completion c;
-    c.kind = CompletionKind::kWriteDone;
-    c.peer = peer_;
-    c.ok = false;
-    c.error = "connection closed before the write was sent: " + why;
-    c.wr_id = op.wr_id;
-    device_.cq().Push(std::move(c));
+    if (op.is_write) FailWrite(op.wr_id, "connection closed before the write was sent: " + why);
   }
   Completion c;
   c.kind = CompletionKind::kPeerClosed;

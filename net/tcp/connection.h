@@ -47,6 +47,8 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
     size_t sent = 0;
   };
 
+  // Reports a write that was never sent as done and failed.
+  void FailWrite(uint64_t wr_id, const std::string& why);
   void Enqueue(SendOp op);
   void SendNext();
   void OnSent(const boost::system::error_code& ec, size_t n);

@@ -15,16 +15,29 @@ namespace {
 
 using gw::MsgType;
 
-// Decode<T> accepts exactly sizeof(T) bytes and keeps every one of them.
+// Decode<T> accepts exactly sizeof(T) bytes that are well formed (a region descriptor's handle
+// within its bound, its reserved and unused bytes zero) and keeps every one of them.
 template <typename T>
 std::optional<T> DecodeChecked(std::span<const uint8_t> payload) {
   const std::optional<T> msg = gw::Decode<T>(payload);
-  FUZZ_CHECK(msg.has_value() == (payload.size() == sizeof(T)));
+  if (payload.size() != sizeof(T)) {
+    FUZZ_CHECK(!msg.has_value());
+    return msg;
+  }
+  T raw;
+  std::memcpy(&raw, payload.data(), sizeof raw);
+  FUZZ_CHECK(msg.has_value() == gw::WellFormed(raw));
   if (msg) {
     const std::vector<uint8_t> again = gw::Encode(*msg);
     FUZZ_CHECK(std::equal(again.begin(), again.end(), payload.begin(), payload.end()));
   }
   return msg;
+}
+
+// A descriptor that decoded never shows a handle past its bound.
+void CheckRegion(const gw::RemoteRegion& region) {
+  FUZZ_CHECK(region.handle_size <= gw::RemoteRegion::kMaxHandleBytes);
+  FUZZ_CHECK(region.handle_bytes().size() == region.handle_size);
 }
 
 void CheckGrant(const gw::WindowGrantMsg& grant) {
@@ -51,10 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> payload(data + 2, size - 2);
   switch (static_cast<MsgType>(type)) {
     case MsgType::kJoin:
-      DecodeChecked<gw::JoinMsg>(payload);
+      if (const auto join = DecodeChecked<gw::JoinMsg>(payload)) CheckRegion(join->params);
       break;
     case MsgType::kWelcome:
-      DecodeChecked<gw::WelcomeMsg>(payload);
+      if (const auto welcome = DecodeChecked<gw::WelcomeMsg>(payload)) CheckRegion(welcome->slot);
       break;
     case MsgType::kClosed:
     case MsgType::kSkipped:

@@ -135,8 +135,16 @@ void Control(const std::string& name, gw::MsgType type, const T& msg) {
 void ControlMessages() {
   using gw::MsgType;
   Control("join", MsgType::kJoin, gw::JoinMsg{0x1234abcd, {.id = 1, .length = 4096}});
-  Control("welcome", MsgType::kWelcome,
-          gw::WelcomeMsg{{.id = 2, .addr = 0x7f0000001000, .key = 77, .length = 8192}, 0, 2048});
+  gw::WelcomeMsg welcome{{.id = 2, .length = 8192}, 0, 2048};
+  welcome.slot.SetHandle(gw::rdma::EncodeRegionHandle({.addr = 0x7f0000001000, .rkey = 77}));
+  Control("welcome", MsgType::kWelcome, welcome);
+  // Edge cases: a descriptor's handle one past its bound, a stray byte after the handle.
+  gw::JoinMsg join_too_long{0x1234abcd, {.id = 1, .length = 4096}};
+  join_too_long.params.handle_size = gw::RemoteRegion::kMaxHandleBytes + 1;
+  Control("edge-join-handle-too-long", MsgType::kJoin, join_too_long);
+  gw::WelcomeMsg welcome_tail = welcome;
+  welcome_tail.slot.handle[gw::rdma::RegionHandle::kBytes] = 1;
+  Control("edge-welcome-handle-tail", MsgType::kWelcome, welcome_tail);
   Control("closed", MsgType::kClosed, gw::RoundMsg{12});
   Control("skipped", MsgType::kSkipped, gw::RoundMsg{12});
   Control("window-request", MsgType::kWindowRequest, gw::WindowRequestMsg{7, 2000000, 50000});

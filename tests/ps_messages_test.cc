@@ -1,0 +1,54 @@
+// Control messages' encoding (ps/messages.h): the region descriptors inside a join and a
+// welcome are checked on receipt, not only the message's byte count.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "ps/messages.h"
+
+namespace gw {
+namespace {
+
+// The descriptor is as long for every backend, so a backend's handle never changes a message.
+static_assert(sizeof(JoinMsg) == 8 + RemoteRegion::kEncodedBytes);
+static_assert(sizeof(WelcomeMsg) == RemoteRegion::kEncodedBytes + 3 * 8);
+
+TEST(Messages, JoinAndWelcomeCarryTheDescriptorsHandleThrough) {
+  JoinMsg join{.fingerprint = 0x1234, .params = {.id = 2, .length = 4096}};
+  join.params.SetHandle(std::array<uint8_t, 3>{7, 8, 9});
+  const auto back = Decode<JoinMsg>(Encode(join));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->fingerprint, 0x1234u);
+  EXPECT_EQ(back->params.id, 2u);
+  EXPECT_EQ(back->params.length, 4096u);
+  const std::vector<uint8_t> handle(back->params.handle_bytes().begin(),
+                                    back->params.handle_bytes().end());
+  EXPECT_EQ(handle, (std::vector<uint8_t>{7, 8, 9}));
+
+  const WelcomeMsg welcome{.slot = {.id = 5, .length = 64}, .shard_size = 16};
+  const auto welcome_back = Decode<WelcomeMsg>(Encode(welcome));
+  ASSERT_TRUE(welcome_back);
+  EXPECT_EQ(welcome_back->slot.id, 5u);
+  EXPECT_TRUE(welcome_back->slot.handle_bytes().empty());
+}
+
+// A handle longer than the bound, or stray bytes in the reserved or unused handle bytes, and the
+// message is malformed: the receiver refuses it as it refuses one of the wrong size.
+TEST(Messages, DecodeRefusesAMalformedRegionDescriptor) {
+  const JoinMsg good{.fingerprint = 1, .params = {.id = 1, .length = 64}};
+  ASSERT_TRUE(Decode<JoinMsg>(Encode(good)));
+  JoinMsg too_long = good;
+  too_long.params.handle_size = RemoteRegion::kMaxHandleBytes + 1;
+  EXPECT_FALSE(Decode<JoinMsg>(Encode(too_long)));
+  JoinMsg reserved = good;
+  reserved.params.reserved[0] = 1;
+  EXPECT_FALSE(Decode<JoinMsg>(Encode(reserved)));
+  WelcomeMsg tail{.slot = {.id = 1, .length = 64}};
+  tail.slot.handle.back() = 1;
+  EXPECT_FALSE(Decode<WelcomeMsg>(Encode(tail)));
+}
+
+}  // namespace
+}  // namespace gw
