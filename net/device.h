@@ -1,6 +1,6 @@
-// The transport contract (see DESIGN.md): a Device owns registered regions, accepts and opens
-// Connections, and reports everything through one CompletionQueue. Algorithms above net/
-// never know which backend runs them.
+// The transport contract (docs/ARCHITECTURE.md): a Device owns registered regions, accepts
+// and opens Connections, and reports everything through one CompletionQueue. Algorithms above
+// net/ never know which backend runs them.
 #pragma once
 
 #include <chrono>
