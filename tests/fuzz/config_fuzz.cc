@@ -9,11 +9,11 @@
 #include <string>
 
 #include "apps/gradwire/flags.h"
+#include "base/error.h"
+#include "base/spec_text.h"
 #include "coding/scheme.h"
 #include "coding/straggler.h"
 #include "net/address.h"
-#include "base/error.h"
-#include "base/spec_text.h"
 #include "ps/optimizer.h"
 #include "ps/sync_rule.h"
 #include "sched/window_spec.h"
