@@ -12,8 +12,8 @@ namespace gw {
 namespace {
 
 // The descriptor is as long for every backend, so a backend's handle never changes a message.
-static_assert(sizeof(JoinMsg) == 8 + RemoteRegion::kEncodedBytes);
-static_assert(sizeof(WelcomeMsg) == RemoteRegion::kEncodedBytes + 3 * 8);
+static_assert(sizeof(JoinMsg) == sizeof(uint64_t) + RemoteRegion::kEncodedBytes);
+static_assert(sizeof(WelcomeMsg) == RemoteRegion::kEncodedBytes + 3 * sizeof(uint64_t));
 
 TEST(Messages, JoinAndWelcomeCarryTheDescriptorsHandleThrough) {
   JoinMsg join{.fingerprint = 0x1234, .params = {.id = 2, .length = 4096}};
