@@ -44,6 +44,8 @@ class Connection {
   virtual PeerId peer() const = 0;
   // One-sided write of src into dst at offset, carrying imm. src must stay valid and unchanged
   // until the kWriteDone completion with this wr_id. Writes on one connection land in order.
+  // dst comes from the peer's Region::Describe() on the same backend: a write past its length,
+  // or to a descriptor whose handle is another backend's, fails alone (kWriteDone, not ok).
   virtual void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
                      uint32_t imm, uint64_t wr_id) = 0;
   // A small typed control message (copied; at most kMaxControlBytes).

@@ -1,9 +1,9 @@
 // RDMA backend, hot path: one RC QP per peer. A one-sided write is an RDMA_WRITE of the
 // payload followed by a write notice (net/rdma/wire.h): a SEND of the same 32-byte frame
-// header (net/frame.h) the TCP backend uses (region, offset, length, immediate). RC ordering places
-// the payload before that receive completes, so the receiver learns what landed and where without
-// touching the payload. Writes queued together share one notice. Control messages are SENDs
-// from a small registered slab. Completions are polled by the device's
+// header the TCP backend uses (net/frame.h: region, offset, length, immediate). RC ordering
+// places the payload before that receive completes, so the receiver learns what landed and
+// where without touching the payload. Writes queued together share one notice. Control
+// messages are SENDs from a small registered slab. Completions are polled by the device's
 // poll thread, which calls Poll().
 #pragma once
 
