@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstddef>
+#include <numeric>
 #include <ostream>
 #include <string_view>
 
@@ -36,11 +37,10 @@ constexpr CsvColumn<typename MemberOf<decltype(kMember)>::type> MemberColumn(
 // compile time, so the public header constants (const char*) come from the table too.
 template <const auto& kColumns>
 constexpr auto CsvHeaderText() {
-  constexpr size_t kSize = [] {
-    size_t n = 0;  // each name and a ',' after it; the last ',' makes room for the '\0'
-    for (const auto& column : kColumns) n += column.name.size() + 1;
-    return n;
-  }();
+  // Each name and a ',' after it: the last ',' makes room for the '\0'.
+  constexpr size_t kSize =
+      std::accumulate(kColumns.begin(), kColumns.end(), size_t{0},
+                      [](size_t n, const auto& column) { return n + column.name.size() + 1; });
   std::array<char, kSize> text{};
   size_t i = 0;
   for (const auto& column : kColumns) {
@@ -50,6 +50,7 @@ constexpr auto CsvHeaderText() {
   text[i] = '\0';
   return text;
 }
+
 // That header, e.g. kCsvHeader<kRoundCsvColumns>.data().
 template <const auto& kColumns>
 inline constexpr auto kCsvHeader = CsvHeaderText<kColumns>();
