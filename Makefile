@@ -16,6 +16,9 @@
 #                   a worker's link cut and restored mid-job
 #   make test-launch  hostfile/ssh, Slurm (a local one) and mpirun launches match gradwire run
 #   make bench-rdma RDMA write bandwidth/latency beside ib_write_bw/ib_write_lat in that VM
+#   make compare-builds REF=path/to/gradwire  same behaviour as that build: identical
+#               per-iteration losses of seeded jobs under BSP, ASP, SSP, R2SP, each coding
+#               scheme and each window policy (~1 min)
 #   make deps   apt-get install whatever of debian-packages.txt is missing (as root)
 
 BUILD ?= build
@@ -23,7 +26,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all build test run bench bench-rdma coding windows tta asan tsan fuzz test-rdma test-topo test-launch deps format clean
+.PHONY: all build test run bench bench-rdma coding windows tta asan tsan fuzz test-rdma test-topo test-launch compare-builds deps format clean
 
 all: build
 
@@ -109,6 +112,12 @@ test-topo: build
 
 test-launch: build
 	experiments/launch/test.sh $(BUILD)/apps/gradwire/gradwire
+
+# The reference build (e.g. the code before a restructuring) against this one
+# (experiments/compare_builds.sh: the matrix and why each job is deterministic).
+compare-builds: build
+	@test -n "$(REF)" || { echo "usage: make compare-builds REF=path/to/gradwire" >&2; exit 2; }
+	experiments/compare_builds.sh $(REF) $(BUILD)/apps/gradwire/gradwire
 
 # RDMA write bandwidth and latency beside ib_write_bw / ib_write_lat on rxe0, same VM boot.
 bench-rdma: $(DEPS_STAMP)

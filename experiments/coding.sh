@@ -23,6 +23,8 @@ ns=${NS:-4 8 12 16}
 mus=${MUS:-0.1 1 10}
 rounds=${ROUNDS:-100}
 unit0=${UNIT:-0.32}
+# shellcheck source=experiments/lib/csv.sh
+source experiments/lib/csv.sh
 command -v gnuplot >/dev/null || { echo "coding.sh: gnuplot missing (make deps)" >&2; exit 1; }
 mkdir -p "$out/runs"
 csv="$out/coding.csv"
@@ -31,14 +33,13 @@ echo "mu,workers,scheme,rounds,measured_s,measured_se_s,same_draws_s,closed_form
 
 # Mean and standard error of duration_s over rounds 1.. (round 0 includes start-up).
 round_stats() {
-  awk -F, 'NR > 2 { s += $4; q += $4 * $4; n++ }
+  csv_awk 'col("round") >= 1 { d = col("duration_s"); s += d; q += d * d; n++ }
     END { m = s / n; v = (q - s * m) / (n - 1); if (v < 0) v = 0; printf "%.9g,%.9g\n", m, sqrt(v / n) }' "$1"
 }
 
 # The model's column for one scheme from `gradwire model` output.
 model_field() {  # csv scheme column-name
-  awk -F, -v s="$2" -v c="$3" 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == c) k = i }
-    NR > 1 && $1 == s { print $k }' "$1"
+  csv_awk -v s="$2" -v c="$3" 'col("scheme") == s { print col(c) }' "$1"
 }
 
 total=0
@@ -52,7 +53,8 @@ for mu in $mus; do
     straggler="shifted-exp:mu=$mu,base=$base"
     model="$out/runs/model-mu$mu-n$n.csv"
     "$gradwire" model --num-workers "$n" --straggler "$straggler" --coding mds --trials 4000 >"$model"
-    best_k=$(awk -F, 'NR > 1 && (best == "" || $3 < best) { best = $3; k = $1 } END { sub("mds:k=", "", k); print k }' "$model")
+    best_k=$(csv_awk 'best == "" || col("closed_form_s") < best { best = col("closed_form_s"); k = col("scheme") }
+      END { sub("mds:k=", "", k); print k }' "$model")
     schemes="uncoded replication:r=2 mds:k=$best_k gc-cr:s=1 mm:r=2"
     "$gradwire" model --num-workers "$n" --straggler "$straggler" --coding "${schemes// /,}" \
       --rounds "$rounds" --trials 20000 >"$model"
@@ -87,10 +89,12 @@ panels=0
 for mu in $mus; do
   panels=$((panels + 1))
   for kind in uncoded replication mds gc-cr mm; do
-    awk -F, -v mu="$mu" -v k="$kind" 'NR > 1 && $1 == mu && index($3, k) == 1 {
-        print $2, 1e3 * $5, 1e3 * $6, 1e3 * $9 }' "$csv" | sort -n >"$tmp/$mu-$kind.dat"
+    csv_awk -v mu="$mu" -v k="$kind" 'col("mu") == mu && index(col("scheme"), k) == 1 {
+        print col("workers"), 1e3 * col("measured_s"), 1e3 * col("measured_se_s"), 1e3 * col("monte_carlo_s") }' \
+      "$csv" | sort -n >"$tmp/$mu-$kind.dat"
   done
-  awk -F, -v mu="$mu" 'NR > 1 && $1 == mu { t[$2, $3] = $5; if ($3 == "uncoded") u[$2] = $5; ns[$2] = 1 }
+  csv_awk -v mu="$mu" 'col("mu") == mu { n = col("workers"); s = col("scheme"); t[n, s] = col("measured_s")
+      if (s == "uncoded") u[n] = col("measured_s"); ns[n] = 1 }
     END { for (n in ns) for (k in t) { split(k, p, SUBSEP); if (p[1] == n && p[2] != "uncoded") {
       kind = p[2]; sub(/:.*/, "", kind); print kind, n, u[n] / t[k] } } }' "$csv" |
     sort -k1,1 -k2,2n >"$tmp/$mu-speedup.dat"
@@ -149,12 +153,15 @@ GP
   echo
   echo "| mu | n | scheme | measured ms | model, same draws ms | closed form ms | Monte Carlo ms | measured / model |"
   echo "|---|---|---|---|---|---|---|---|"
-  awk -F, 'NR > 1 { printf "| %s | %s | %s | %.2f ± %.2f | %.2f | %s | %.2f | %s |\n", $1, $2, $3,
-    1e3 * $5, 1e3 * $6, 1e3 * $7, ($8 == "nan" ? "–" : sprintf("%.2f", 1e3 * $8)), 1e3 * $9, $10 }' "$csv"
+  csv_awk '{ closed = col("closed_form_s")
+    printf "| %s | %s | %s | %.2f ± %.2f | %.2f | %s | %.2f | %s |\n", col("mu"), col("workers"), col("scheme"),
+      1e3 * col("measured_s"), 1e3 * col("measured_se_s"), 1e3 * col("same_draws_s"),
+      (closed == "nan" ? "–" : sprintf("%.2f", 1e3 * closed)), 1e3 * col("monte_carlo_s"), col("measured_over_model") }' "$csv"
   echo
   echo "What agrees with the model, what does not, and why: FINDINGS.md (written by hand from"
   echo "these numbers)."
 } >"$out/README.md"
-worst=$(awk -F, 'NR > 1 { d = $10 - 1; if (d < 0) d = -d; if (d > w) { w = d; r = $1 " n=" $2 " " $3 } }
+worst=$(csv_awk '{ d = col("measured_over_model") - 1; if (d < 0) d = -d
+    if (d > w) { w = d; r = col("mu") " n=" col("workers") " " col("scheme") } }
   END { printf "%.1f%% (%s)", 100 * w, r }' "$csv")
 echo "coding.sh: done in $(($(date +%s) - ${started:-$(date +%s)})) s; largest measured/model gap $worst; $out/README.md"

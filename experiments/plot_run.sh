@@ -7,14 +7,16 @@ dir=${1:?usage: experiments/plot_run.sh DIR [TITLE]}
 title=${2:-$(basename "$dir")}
 [[ -f "$dir/iterations.csv" ]] || { echo "plot_run.sh: no $dir/iterations.csv" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "plot_run.sh: gnuplot missing (make deps)" >&2; exit 1; }
+# shellcheck source=experiments/lib/csv.sh
+source "$(dirname "$0")/lib/csv.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # iteration -> mean loss over workers, and its exponential moving average (alpha 0.05)
-awk -F, 'NR > 1 { s[$2] += $7; n[$2]++ } END { for (i in s) print i, s[i] / n[i] }' \
+csv_awk '{ i = col("iteration"); s[i] += col("loss"); n[i]++ } END { for (i in s) print i, s[i] / n[i] }' \
   "$dir/iterations.csv" | sort -n |
   awk 'NR == 1 { e = $2 } { e = 0.95 * e + 0.05 * $2; print $1, $2, e }' >"$tmp/loss.dat"
 # worker -> mean compute, write, wait (ms)
-awk -F, 'NR > 1 { c[$1] += $3; w[$1] += $4; t[$1] += $5; n[$1]++ }
+csv_awk '{ k = col("worker"); c[k] += col("compute_s"); w[k] += col("write_s"); t[k] += col("wait_s"); n[k]++ }
   END { for (k in n) printf "%s %.4f %.4f %.4f\n", k, 1e3*c[k]/n[k], 1e3*w[k]/n[k], 1e3*t[k]/n[k] }' \
   "$dir/iterations.csv" | sort -n >"$tmp/time.dat"
 gnuplot <<GP

@@ -6,14 +6,15 @@
 set -euo pipefail
 gradwire=${1:?usage: experiments/quickstart.sh PATH/TO/gradwire}
 cd "$(dirname "$0")/.."
+# shellcheck source=experiments/lib/csv.sh
+source experiments/lib/csv.sh
 out=results/quickstart
 args=(--num-workers 4 --num-servers 1 --workload softmax --sync bsp --batch 64
       --iterations 2000 --lr 0.1 --lr-schedule cosine:total=2000 --momentum 0.9 --seed 1
       --out "$out")
 "$gradwire" run "${args[@]}"
 experiments/plot_run.sh "$out" "softmax, Fashion-MNIST, 1 server + 4 workers, BSP"
-acc=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "test_accuracy") c = i }
-               NR == 2 { print $c }' "$out/summary.csv")
+acc=$(csv_awk 'FNR == 2 { print col("test_accuracy") }' "$out/summary.csv")
 {
   echo "# results/quickstart"
   echo

@@ -53,6 +53,8 @@ csv=$out/runs.csv
 topo=experiments/topo/topo.sh
 # shellcheck source=experiments/lib/netns_job.sh
 source experiments/lib/netns_job.sh
+# shellcheck source=experiments/lib/csv.sh
+source experiments/lib/csv.sh
 
 # A scheme as one CSV cell: its commas become semicolons.
 cell() { tr ',' ';' <<<"$*"; }
@@ -113,22 +115,21 @@ if [[ $mode != --plot-only ]]; then
           --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme || exit 1
         bytes=$(numfmt --from=iec "$grad")
         # An iteration is compute + injected straggler delay (delay_s, 0 without --straggler)
-        # + write + wait; columns by name. rows_per_s: minibatch rows per second, summed over
-        # workers (each its rows over its time): the fair measure when --batch-tuning gives
-        # workers different batches; empty for runs without a batch column.
-        row=$(awk -F, -v from="$MEASURE_FROM" -v n="$n" -v b="$bytes" '
-          NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-          $col["iteration"] >= from { k++; c += $col["compute_s"]; w += $col["write_s"]
-            q += $col["wait_s"]; g += $col["gate_s"]; d = ("delay_s" in col) ? $col["delay_s"] : 0
-            s += d; t[$col["worker"]] += $col["compute_s"] + d + $col["write_s"] + $col["wait_s"]
-            if ("batch" in col) r[$col["worker"]] += $col["batch"] }
+        # + write + wait. rows_per_s: minibatch rows per second, summed over workers (each
+        # its rows over its time): the fair measure when --batch-tuning gives workers
+        # different batches; empty for runs without a batch column.
+        row=$(csv_awk -v from="$MEASURE_FROM" -v n="$n" -v b="$bytes" '
+          col("iteration") >= from { k++; c += col("compute_s"); w += col("write_s")
+            q += col("wait_s"); g += col("gate_s"); d = has("delay_s") ? col("delay_s") : 0
+            s += d; t[col("worker")] += col("compute_s") + d + col("write_s") + col("wait_s")
+            if (has("batch")) r[col("worker")] += col("batch") }
           END { it = (c + s + w + q) / k; rps = ""
-            if ("batch" in col) { rps = 0; for (x in t) if (t[x] > 0) rps += r[x] / t[x]; rps = sprintf("%.1f", rps) }
+            if (has("batch")) { rps = 0; for (x in t) if (t[x] > 0) rps += r[x] / t[x]; rps = sprintf("%.1f", rps) }
             printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.3f,%.1f\t%s", it, c / k, w / k, g / k, q / k, n / it, n * b * 8 / it / 1e6, rps }' \
           "$run/iterations.csv")
         rps=${row#*$'\t'}
         row=${row%$'\t'*}
-        wall=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_s") c = i } NR == 2 { print $c }' "$run/server-0.csv")
+        wall=$(csv_awk 'FNR == 2 { print col("wall_s") }' "$run/server-0.csv")
         echo "$n,$bytes,$(cell "$scheme"),$rep,$row,$wall,$d,$rps" >>"$csv"
       done
     done; done
@@ -139,8 +140,8 @@ fi
 [[ -f $csv ]] || { echo "runner.sh: no $csv" >&2; exit 1; }
 data=$(mktemp -d)
 trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
-# Mean iteration time against runs.csv column XCOL, one panel per gradient size, a line per
-# scheme. Extra gnuplot settings (axis label, log scale) come as the last argument.
+# Mean iteration time against the runs.csv column named XCOL, one panel per gradient size, a
+# line per scheme. Extra gnuplot settings (axis label, log scale) come as the last argument.
 line_plot() {  # xcol title settings
   local xcol=$1 title=$2 settings=$3 grad bytes plot i scheme width=480 height=480 key="top left"
   # Many schemes: the key goes below each panel, where it hides no data.
@@ -162,8 +163,8 @@ line_plot() {  # xcol title settings
       i=0
       for scheme in "${SCHEMES[@]}"; do
         i=$((i + 1))
-        awk -F, -v b="$bytes" -v s="$(cell "$scheme")" -v x="$xcol" \
-          'NR > 1 && $2 == b && $3 == s { print $x "," $5 }' "$csv" |
+        csv_awk -v b="$bytes" -v s="$(cell "$scheme")" -v x="$xcol" \
+          'col("grad_bytes") == b && col("scheme") == s { print col(x) "," col("iteration_s") }' "$csv" |
           sort -t, -k1,1n >"$data/$bytes-$i.csv"
         [[ $plot != plot ]] && plot+=","
         # gnuplot's 8 colours come round again: the 9th line on is dashed.
@@ -176,10 +177,10 @@ line_plot() {  # xcol title settings
   } | gnuplot
 }
 if ((${#DELAYS_MS[@]} > 1)); then
-  line_plot 13 "${TITLE:-$NAME} (${WORKERS[0]} workers)" \
+  line_plot delay_ms "${TITLE:-$NAME} (${WORKERS[0]} workers)" \
     "set xlabel \"one-way delay worker<->server, ms\""
 elif ((${#WORKERS[@]} > 1)); then
-  line_plot 1 "${TITLE:-$NAME}" "set xlabel \"workers\"; set logscale x 2"
+  line_plot workers "${TITLE:-$NAME}" "set xlabel \"workers\"; set logscale x 2"
 else
   # One worker count: clustered bars, a cluster per gradient size, a bar per scheme.
   {
@@ -190,7 +191,8 @@ else
       bytes=$(numfmt --from=iec "$grad")
       printf "%s" "$grad"
       for scheme in "${SCHEMES[@]}"; do
-        printf ",%s" "$(awk -F, -v b="$bytes" -v s="$(cell "$scheme")" 'NR > 1 && $2 == b && $3 == s { print $5; exit }' "$csv")"
+        printf ",%s" "$(csv_awk -v b="$bytes" -v s="$(cell "$scheme")" \
+          'col("grad_bytes") == b && col("scheme") == s { print col("iteration_s"); exit }' "$csv")"
       done
       echo
     done

@@ -8,6 +8,8 @@
 #       the mean iteration time (compute + delay + write + wait, iterations.csv) of the listed
 #       workers and of the others, iterations >= FROM (default 6), one line per job
 set -euo pipefail
+# shellcheck source=experiments/lib/csv.sh
+source "$(dirname "$0")/lib/csv.sh"
 usage="usage: experiments/summarize.sh rounds DIR [FROM TO] | workers DIR W1,W2,... [FROM]"
 what=${1:-}
 dir=${2:-}
@@ -17,8 +19,8 @@ case $what in
     from=${3:-6} to=${4:-13}
     for job in "$dir"/runs/*/; do
       [[ -f $job/rounds.csv ]] || continue
-      awk -F, -v j="$(basename "$job")" -v a="$from" -v b="$to" \
-        'NR > 1 && $1 >= a && $1 <= b { s += $4; n++ }
+      csv_awk -v j="$(basename "$job")" -v a="$from" -v b="$to" \
+        'col("round") >= a && col("round") <= b { s += col("duration_s"); n++ }
          END { if (n) printf "%-70s %.3f s (rounds %d-%d, n=%d)\n", j, s / n, a, b, n }' \
         "$job/rounds.csv"
     done
@@ -28,12 +30,11 @@ case $what in
     from=${4:-6}
     for job in "$dir"/runs/*/; do
       [[ -f $job/iterations.csv ]] || continue
-      # Columns by name: worker,iteration,compute_s,write_s,wait_s,...,delay_s
-      awk -F, -v j="$(basename "$job")" -v l="$list" -v a="$from" '
-        NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; n = split(l, w, ","); for (i = 1; i <= n; i++) pick[w[i]] = 1; next }
-        $c["iteration"] >= a {
-          t = $c["compute_s"] + $c["write_s"] + $c["wait_s"] + $c["delay_s"]
-          if ($c["worker"] in pick) { s += t; ns++ } else { o += t; no++ }
+      csv_awk -v j="$(basename "$job")" -v l="$list" -v a="$from" '
+        BEGIN { n = split(l, w, ","); for (i = 1; i <= n; i++) pick[w[i]] = 1 }
+        col("iteration") >= a {
+          t = col("compute_s") + col("write_s") + col("wait_s") + col("delay_s")
+          if (col("worker") in pick) { s += t; ns++ } else { o += t; no++ }
         }
         END { printf "%-60s workers %s %.3f s, others %.3f s\n", j, l, ns ? s / ns : 0, no ? o / no : 0 }' \
         "$job/iterations.csv"

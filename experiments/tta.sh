@@ -32,6 +32,8 @@ straggler=${STRAGGLER:-none}
 topo=experiments/topo/topo.sh
 # shellcheck source=experiments/lib/netns_job.sh
 source experiments/lib/netns_job.sh
+# shellcheck source=experiments/lib/csv.sh
+source experiments/lib/csv.sh
 command -v gnuplot >/dev/null || { echo "tta.sh: gnuplot missing (make deps)" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "tta.sh: needs root (network namespaces)" >&2; exit 1; }
 
@@ -61,12 +63,14 @@ for rule in $rules; do
   run="$out/runs/${rule//:/-}"
   [[ -f $run/iterations.csv ]] || merge_iterations "$run"
   # First kept model at or above the target (interpolation would claim more than we measured).
-  reach=$(awk -F, -v t="$target" 'NR > 1 && $4 >= t { printf "%.3f,%d", $2, $1; f = 1; exit }
+  reach=$(csv_awk -v t="$target" 'col("test_accuracy") >= t {
+      printf "%.3f,%d", col("elapsed_s"), col("iteration"); f = 1; exit }
     END { if (!f) print "," }' "$run/accuracy.csv")
-  final=$(awk -F, 'NR > 1 { a = $4 } END { printf "%.4f", a }' "$run/accuracy.csv")
-  wall=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "wall_s") k = i } NR == 2 { printf "%.2f", $k }' "$run/summary.csv")
-  # compute includes the emulated straggler delay (delay_s, $8; 0 without --straggler).
-  split=$(awk -F, 'NR > 1 { n++; c += $3 + $8; w += $4; q += $5; g += $10 }
+  final=$(csv_awk '{ a = col("test_accuracy") } END { printf "%.4f", a }' "$run/accuracy.csv")
+  wall=$(csv_awk 'FNR == 2 { printf "%.2f", col("wall_s") }' "$run/summary.csv")
+  # compute includes the emulated straggler delay (delay_s; 0 without --straggler).
+  split=$(csv_awk '{ n++; c += col("compute_s") + col("delay_s"); w += col("write_s")
+      q += col("wait_s"); g += col("gate_s") }
     END { printf "%.4f,%.4f,%.4f,%.4f,%.4f", (c + w + q) / n, c / n, w / n, g / n, q / n }' "$run/iterations.csv")
   echo "$rule,$target,$reach,$final,$wall,$split" >>"$csv"
 done
@@ -75,12 +79,13 @@ column -s, -t "$csv" >&2
 plot=""
 for rule in $rules; do
   [[ -n $plot ]] && plot+=", "
-  plot+="\"$out/runs/${rule//:/-}/accuracy.csv\" using 2:4 with linespoints lw 2 pt 7 ps 0.5 title \"$rule\""
+  plot+="\"$out/runs/${rule//:/-}/accuracy.csv\" using \"elapsed_s\":\"test_accuracy\" with linespoints lw 2 pt 7 ps 0.5 title \"$rule\""
 done
 gnuplot <<EOF
 set terminal pngcairo size 1000,560 font ",11"
 set output "$out/accuracy.png"
 set datafile separator ","
+set datafile columnheaders
 set title "Fashion-MNIST, MLP 784-$hidden-10, $workers workers behind a $rate server link"
 set xlabel "time since the workers joined, s"
 set ylabel "test accuracy (worker 0's model)"

@@ -32,6 +32,8 @@ policies=${POLICIES:-burst round-robin}
 topo=experiments/topo/topo.sh
 # shellcheck source=experiments/lib/netns_job.sh
 source experiments/lib/netns_job.sh
+# shellcheck source=experiments/lib/csv.sh
+source experiments/lib/csv.sh
 command -v gnuplot >/dev/null || { echo "windows.sh: gnuplot missing (make deps)" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "windows.sh: iperf3 missing (make deps)" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "windows.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -63,8 +65,10 @@ done
 pushes="$out/pushes.csv"
 echo "policy,worker,iteration,requested_s,landed_s,completion_s" >"$pushes"
 for policy in $policies; do
-  awk -F, -v p="$policy" -v w0="$warmup" 'NR > 1 && $8 !~ /nan/ && $2 >= w0 {
-      k = $1 "," $2; if (!(k in req)) { req[k] = $3; land[k] = $8 } }
+  # A push's first window row holds its request; sorted by iteration, then worker.
+  csv_awk -v p="$policy" -v w0="$warmup" 'col("landed_s") !~ /nan/ && col("iteration") >= w0 {
+      k = col("worker") "," col("iteration")
+      if (!(k in req)) { req[k] = col("requested_s"); land[k] = col("landed_s") } }
     END { for (k in req) printf "%s,%s,%.9f,%.9f,%.9f\n", p, k, req[k], land[k], land[k] - req[k] }' \
     "$out/runs/$policy/windows.csv" | sort -t, -k3,3n -k2,2n >>"$pushes"
 done
@@ -73,19 +77,29 @@ echo "policy,pushes,mean_completion_s,max_completion_s,mean_makespan_s,ideal_mak
 ideal=$(awk -v n="$workers" -v b="$grad_bytes" -v g="$goodput_bps" 'BEGIN { printf "%.6f", n * b * 8 / g }')
 burst_mean=""
 for policy in $policies; do
-  line=$(awk -F, -v p="$policy" -v ideal="$ideal" -v g="$goodput_bps" 'NR > 1 && $1 == p {
-      n++; s += $6; if ($6 > mx) mx = $6
-      it = $3; if (!(it in lo) || $4 < lo[it]) lo[it] = $4; if ($5 > hi[it]) hi[it] = $5 }
+  # The ratio divides the means as printed (4 decimals); burst's own row gets 1.
+  csv_awk -v p="$policy" -v ideal="$ideal" -v g="$goodput_bps" -v burst="$burst_mean" '
+    col("policy") == p {
+      n++; c = col("completion_s"); s += c; if (c > mx) mx = c
+      it = col("iteration"); if (!(it in lo) || col("requested_s") < lo[it]) lo[it] = col("requested_s")
+      if (col("landed_s") > hi[it]) hi[it] = col("landed_s") }
     END { for (it in lo) { m += hi[it] - lo[it]; k++ }
-      printf "%s,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f", p, n, s / n, mx, m / k, ideal, m / k / ideal, g / 1e6 }' "$pushes")
-  mean=$(echo "$line" | cut -d, -f3)
-  [[ $policy == burst ]] && burst_mean=$mean
-  ratio=$(awk -v m="$mean" -v b="$burst_mean" 'BEGIN { if (b == "") print ""; else printf "%.4f", m / b }')
-  echo "$line,$ratio" >>"$summary"
+      mean = sprintf("%.4f", s / n); if (p == "burst") burst = mean
+      ratio = (burst == "") ? "" : sprintf("%.4f", mean / burst)
+      printf "%s,%d,%s,%.4f,%.4f,%.4f,%.4f,%.1f,%s\n", p, n, mean, mx, m / k, ideal, m / k / ideal, g / 1e6,
+        ratio }' "$pushes" >>"$summary"
+  [[ $policy != burst ]] ||
+    burst_mean=$(csv_awk 'col("policy") == "burst" { print col("mean_completion_s") }' "$summary")
 done
 column -s, -t "$summary" >&2
 
 # Push completion per worker, both policies: each push from its request to its landing.
+completions=$(mktemp -d)
+trap 'rm -rf "$completions"; "$topo" down >/dev/null 2>&1 || true' EXIT
+for policy in burst round-robin; do
+  csv_awk -v p="$policy" 'col("policy") == p { print col("completion_s") }' "$pushes" |
+    sort -n >"$completions/$policy"
+done
 gnuplot <<EOF
 set terminal pngcairo size 1000,560 font ",11"
 set output "$out/pushes.png"
@@ -95,10 +109,10 @@ set xlabel "push completion (landed - requested), s"
 set ylabel "fraction of pushes"
 set key bottom right
 set grid
-stats "< awk -F, '\$1 == \"burst\"' $pushes" using 6 nooutput name "B"
-stats "< awk -F, '\$1 == \"round-robin\"' $pushes" using 6 nooutput name "R"
-plot "< awk -F, '\$1 == \"burst\"' $pushes | sort -t, -k6,6n" using 6:(1.0/B_records) smooth cumulative lw 2 title "burst (all at once)", \
-     "< awk -F, '\$1 == \"round-robin\"' $pushes | sort -t, -k6,6n" using 6:(1.0/R_records) smooth cumulative lw 2 title "round-robin (R2SP turns)"
+stats "$completions/burst" using 1 nooutput name "B"
+stats "$completions/round-robin" using 1 nooutput name "R"
+plot "$completions/burst" using 1:(1.0/B_records) smooth cumulative lw 2 title "burst (all at once)", \
+     "$completions/round-robin" using 1:(1.0/R_records) smooth cumulative lw 2 title "round-robin (R2SP turns)"
 EOF
 
 {
@@ -117,9 +131,11 @@ EOF
   column -s, -t "$summary"
   echo '```'
   echo
-  awk -F, 'NR > 1 && $1 == "round-robin" {
-      printf "- round-robin makespan / ideal: %.3f (target <= 1.05): %s\n", $7, ($7 <= 1.05 ? "met" : "NOT met")
-      if ($9 != "") printf "- round-robin mean push completion / burst: %.3f (target <= 0.75): %s\n", $9, ($9 <= 0.75 ? "met" : "NOT met") }' "$summary"
+  csv_awk 'col("policy") == "round-robin" {
+      r = col("makespan_over_ideal")
+      printf "- round-robin makespan / ideal: %.3f (target <= 1.05): %s\n", r, (r <= 1.05 ? "met" : "NOT met")
+      r = col("mean_completion_over_burst")
+      if (r != "") printf "- round-robin mean push completion / burst: %.3f (target <= 0.75): %s\n", r, (r <= 0.75 ? "met" : "NOT met") }' "$summary"
   echo
   echo "![push completion](pushes.png)"
   echo

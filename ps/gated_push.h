@@ -22,22 +22,11 @@
 #include <vector>
 
 #include "net/device.h"
+#include "ps/results.h"  // WriteRecord
 #include "sched/time.h"
 #include "sched/window_gate.h"
 
 namespace gw {
-
-struct WriteRecord {
-  uint64_t iteration = 0;
-  uint32_t server = 0;
-  uint32_t part = 0;
-  uint64_t bytes = 0;
-  double gate_s = 0;    // of ready → posted: the window was closed
-  double queued_s = 0;  // of ready → posted: behind the push's own outstanding writes
-  double wire_s = 0;    // posted → done
-};
-
-inline constexpr const char* kWriteCsvHeader = "iteration,server,part,bytes,gate_s,queued_s,wire_s";
 
 class GatedPush {
  public:

@@ -5,11 +5,14 @@
 #include <sstream>
 
 #include "base/error.h"
-#include "ps/gated_push.h"
 
 namespace gw {
 
 namespace {
+// Significant digits of every double cell (as every results CSV has had them: scripts and
+// the two-build comparison read these cells as text).
+static constexpr int kCsvDigits = 9;
+
 std::ofstream OpenForWrite(const std::string& path) {
   const auto parent = std::filesystem::path(path).parent_path();
   std::error_code ec;
@@ -18,63 +21,36 @@ std::ofstream OpenForWrite(const std::string& path) {
   if (!out) throw Error("cannot write results file " + path + " (check --out)");
   return out;
 }
+
+// path gets kColumns' header, then one line per row.
+template <const auto& kColumns, typename Row>
+void WriteTable(const std::string& path, const std::vector<Row>& rows) {
+  auto out = OpenForWrite(path);
+  out << kCsvHeader<kColumns>.data() << '\n';
+  out.precision(kCsvDigits);
+  for (const auto& row : rows) WriteCsvRow(out, kColumns, row);
+  if (!out) throw Error("failed writing " + path);
+}
 }  // namespace
 
 void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>& rows) {
-  auto out = OpenForWrite(path);
-  out << kIterationCsvHeader << '\n';
-  out.precision(9);
-  for (const auto& r : rows) {
-    out << r.worker << ',' << r.iteration << ',' << r.compute_s << ',' << r.write_s << ','
-        << r.wait_s << ',' << r.bytes << ',' << r.loss << ',' << r.delay_s << ',' << r.messages
-        << ',' << r.gate_s << ',' << r.batch << '\n';
-  }
-  if (!out) throw Error("failed writing " + path);
+  WriteTable<kIterationCsvColumns>(path, rows);
 }
 
 void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows) {
-  auto out = OpenForWrite(path);
-  out << kRoundCsvHeader << '\n';
-  out.precision(9);
-  for (const auto& r : rows) {
-    out << r.round << ',' << r.iteration << ',' << r.phase << ',' << r.duration_s << ','
-        << r.decode_s << ',' << r.messages_used << ',' << r.workers_used << ',' << r.loss << '\n';
-  }
-  if (!out) throw Error("failed writing " + path);
+  WriteTable<kRoundCsvColumns>(path, rows);
 }
 
 void WriteAccuracyCsv(const std::string& path, const std::vector<AccuracyRow>& rows) {
-  auto out = OpenForWrite(path);
-  out << kAccuracyCsvHeader << '\n';
-  out.precision(9);
-  for (const auto& r : rows) {
-    out << r.iteration << ',' << r.elapsed_s << ',' << r.test_loss << ',' << r.test_accuracy
-        << '\n';
-  }
-  if (!out) throw Error("failed writing " + path);
+  WriteTable<kAccuracyCsvColumns>(path, rows);
 }
 
 void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows) {
-  auto out = OpenForWrite(path);
-  out << kWindowCsvHeader << '\n';
-  out.precision(9);
-  for (const auto& r : rows) {
-    out << r.worker << ',' << r.iteration << ',' << r.requested_s << ',' << r.start_s << ','
-        << r.end_s << ',' << r.bound_s << ',' << r.end << ',' << r.landed_s << ',' << r.message
-        << '\n';
-  }
-  if (!out) throw Error("failed writing " + path);
+  WriteTable<kWindowCsvColumns>(path, rows);
 }
 
 void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows) {
-  auto out = OpenForWrite(path);
-  out << kWriteCsvHeader << '\n';
-  out.precision(9);
-  for (const auto& r : rows) {
-    out << r.iteration << ',' << r.server << ',' << r.part << ',' << r.bytes << ',' << r.gate_s
-        << ',' << r.queued_s << ',' << r.wire_s << '\n';
-  }
-  if (!out) throw Error("failed writing " + path);
+  WriteTable<kWriteCsvColumns>(path, rows);
 }
 
 void WriteSummaryCsv(const std::string& path,
@@ -86,10 +62,6 @@ void WriteSummaryCsv(const std::string& path,
   out << '\n';
   if (!out) throw Error("failed writing " + path);
 }
-
-}  // namespace gw
-
-namespace gw {
 
 void AppendSummaryCsv(const std::string& path,
                       const std::vector<std::pair<std::string, std::string>>& fields) {

@@ -1,10 +1,15 @@
-// Machine-readable results: one CSV row per worker per iteration, and a summary.
+// Machine-readable results: one CSV row per worker per iteration, and a summary. Each CSV's
+// columns are one table (ps/csv_columns.h) that gives both its header and its rows.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "ps/csv_columns.h"
 
 namespace gw {
 
@@ -23,8 +28,20 @@ struct IterationRow {
 };
 
 // Coded jobs: iteration is the round (mds: two rounds per iteration).
-inline constexpr const char* kIterationCsvHeader =
-    "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages,gate_s,batch";
+inline constexpr auto kIterationCsvColumns = std::to_array<CsvColumn<IterationRow>>({
+    MemberColumn<&IterationRow::worker>("worker"),
+    MemberColumn<&IterationRow::iteration>("iteration"),
+    MemberColumn<&IterationRow::compute_s>("compute_s"),
+    MemberColumn<&IterationRow::write_s>("write_s"),
+    MemberColumn<&IterationRow::wait_s>("wait_s"),
+    MemberColumn<&IterationRow::bytes>("bytes"),
+    MemberColumn<&IterationRow::loss>("loss"),
+    MemberColumn<&IterationRow::delay_s>("delay_s"),
+    MemberColumn<&IterationRow::messages>("messages"),
+    MemberColumn<&IterationRow::gate_s>("gate_s"),
+    MemberColumn<&IterationRow::batch>("batch"),
+});
+inline constexpr const char* kIterationCsvHeader = kCsvHeader<kIterationCsvColumns>.data();
 
 // One row per round of a coded job, from the server.
 struct RoundRow {
@@ -38,8 +55,17 @@ struct RoundRow {
   double loss = std::numeric_limits<double>::quiet_NaN();  // mds even rounds: 0.5|Ax−y|²/m
 };
 
-inline constexpr const char* kRoundCsvHeader =
-    "round,iteration,phase,duration_s,decode_s,messages_used,workers_used,loss";
+inline constexpr auto kRoundCsvColumns = std::to_array<CsvColumn<RoundRow>>({
+    MemberColumn<&RoundRow::round>("round"),
+    MemberColumn<&RoundRow::iteration>("iteration"),
+    MemberColumn<&RoundRow::phase>("phase"),
+    MemberColumn<&RoundRow::duration_s>("duration_s"),
+    MemberColumn<&RoundRow::decode_s>("decode_s"),
+    MemberColumn<&RoundRow::messages_used>("messages_used"),
+    MemberColumn<&RoundRow::workers_used>("workers_used"),
+    MemberColumn<&RoundRow::loss>("loss"),
+});
+inline constexpr const char* kRoundCsvHeader = kCsvHeader<kRoundCsvColumns>.data();
 
 void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows);
 
@@ -51,7 +77,13 @@ struct AccuracyRow {
   double test_accuracy = 0;
 };
 
-inline constexpr const char* kAccuracyCsvHeader = "iteration,elapsed_s,test_loss,test_accuracy";
+inline constexpr auto kAccuracyCsvColumns = std::to_array<CsvColumn<AccuracyRow>>({
+    MemberColumn<&AccuracyRow::iteration>("iteration"),
+    MemberColumn<&AccuracyRow::elapsed_s>("elapsed_s"),
+    MemberColumn<&AccuracyRow::test_loss>("test_loss"),
+    MemberColumn<&AccuracyRow::test_accuracy>("test_accuracy"),
+});
+inline constexpr const char* kAccuracyCsvHeader = kCsvHeader<kAccuracyCsvColumns>.data();
 
 void WriteAccuracyCsv(const std::string& path, const std::vector<AccuracyRow>& rows);
 
@@ -75,12 +107,44 @@ struct WindowRow {
   uint32_t message = 0;  // coded jobs: the message of the round (iteration = the round)
 };
 
-inline constexpr const char* kWindowCsvHeader =
-    "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message";
+inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
+    MemberColumn<&WindowRow::worker>("worker"),
+    MemberColumn<&WindowRow::iteration>("iteration"),
+    MemberColumn<&WindowRow::requested_s>("requested_s"),
+    MemberColumn<&WindowRow::start_s>("start_s"),
+    MemberColumn<&WindowRow::end_s>("end_s"),
+    MemberColumn<&WindowRow::bound_s>("bound_s"),
+    MemberColumn<&WindowRow::end>("end"),
+    MemberColumn<&WindowRow::landed_s>("landed_s"),
+    MemberColumn<&WindowRow::message>("message"),
+});
+inline constexpr const char* kWindowCsvHeader = kCsvHeader<kWindowCsvColumns>.data();
 
 void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows);
-struct WriteRecord;
-// Per-write records of a worker's gated pushes (ps/gated_push.h).
+
+// One gradient write of a worker's gated push (ps/gated_push.h records them).
+struct WriteRecord {
+  uint64_t iteration = 0;
+  uint32_t server = 0;
+  uint32_t part = 0;
+  uint64_t bytes = 0;
+  double gate_s = 0;    // of ready → posted: the window was closed
+  double queued_s = 0;  // of ready → posted: behind the push's own outstanding writes
+  double wire_s = 0;    // posted → done
+};
+
+inline constexpr auto kWriteCsvColumns = std::to_array<CsvColumn<WriteRecord>>({
+    MemberColumn<&WriteRecord::iteration>("iteration"),
+    MemberColumn<&WriteRecord::server>("server"),
+    MemberColumn<&WriteRecord::part>("part"),
+    MemberColumn<&WriteRecord::bytes>("bytes"),
+    MemberColumn<&WriteRecord::gate_s>("gate_s"),
+    MemberColumn<&WriteRecord::queued_s>("queued_s"),
+    MemberColumn<&WriteRecord::wire_s>("wire_s"),
+});
+inline constexpr const char* kWriteCsvHeader = kCsvHeader<kWriteCsvColumns>.data();
+
+// Per-write records of a worker's gated pushes, writes-W.csv.
 void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows);
 
 // Writes rows (with the header) to path, creating parent directories. Throws gw::Error.

@@ -270,9 +270,10 @@ struct Csv {
   }
 };
 
-inline Csv ReadCsv(const std::string& path) {
+// CSV text (a file's, or a command's output) as header + rows.
+inline Csv ParseCsv(const std::string& text) {
   Csv csv;
-  const auto lines = Lines(ReadFile(path));
+  const auto lines = Lines(text);
   if (lines.empty()) return csv;
   csv.header = Split(lines[0]);
   for (size_t i = 1; i < lines.size(); ++i) {
@@ -280,6 +281,8 @@ inline Csv ReadCsv(const std::string& path) {
   }
   return csv;
 }
+
+inline Csv ReadCsv(const std::string& path) { return ParseCsv(ReadFile(path)); }
 
 // One value of a two-line summary CSV, or nullopt if missing or not a number.
 inline std::optional<double> SummaryValue(const std::string& path, const std::string& key) {

@@ -470,13 +470,18 @@ TEST_F(PsE2eTest, ModelPrintsClosedFormsBesideMonteCarlo) {
   const auto lines = Lines(p.out());
   ASSERT_EQ(lines.size(), 1u + 2u + 8u) << p.out();  // header, uncoded, mds:k=6, mm:r=1..8
   ASSERT_EQ(lines[0], "scheme,workers,closed_form_s,monte_carlo_s,monte_carlo_se_s,same_draws_s");
-  for (size_t i = 1; i < 3; ++i) {
-    const auto cells = Split(lines[i]);
-    const double closed = std::stod(cells[2]), mc = std::stod(cells[3]), se = std::stod(cells[4]);
-    EXPECT_NEAR(mc, closed, 4 * se) << lines[i];
-    EXPECT_GT(std::stod(cells[5]), 0) << lines[i];
+  const Csv model = ParseCsv(p.out());
+  const auto cell = [&](size_t row, const std::string& column) {
+    return model.rows.at(row).at(static_cast<size_t>(model.Column(column)));
+  };
+  for (size_t i = 0; i < 2; ++i) {
+    const double closed = std::stod(cell(i, "closed_form_s")),
+                 mc = std::stod(cell(i, "monte_carlo_s")),
+                 se = std::stod(cell(i, "monte_carlo_se_s"));
+    EXPECT_NEAR(mc, closed, 4 * se) << lines[i + 1];
+    EXPECT_GT(std::stod(cell(i, "same_draws_s")), 0) << lines[i + 1];
   }
-  EXPECT_EQ(Split(lines[3])[2], "nan") << "multi-message has no closed form";
+  EXPECT_EQ(cell(2, "closed_form_s"), "nan") << "multi-message has no closed form";
   Proc& bad = procs_.Start(
       "model bad", {"model", "--num-workers", "4", "--straggler", "none", "--coding", "mds:k=5"});
   EXPECT_EQ(bad.Wait(milliseconds(10000)), std::optional<int>(2));
