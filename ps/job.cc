@@ -129,7 +129,7 @@ void CheckModelSize(const JobConfig& job) {
   Naming("--workload " + job.workload.kind, [&] {
     num_params = MakeWorkload(job.workload, 0, job.num_workers, /*load_data=*/false)->num_params();
   });
-  ModelLayout(num_params, job.PartFloats(num_params), job.num_servers);
+  ModelLayout::Check(num_params, job.PartFloats(num_params), job.num_servers);
   if (job.coding) CodedShape::Make(job, num_params);
 }
 
