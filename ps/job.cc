@@ -1,9 +1,146 @@
 #include "ps/job.h"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
+#include <vector>
+
+#include "base/error.h"
+#include "ps/coded_shape.h"
+#include "ps/layout.h"
+#include "ps/sync/registry.h"
 
 namespace gw {
+
+// The largest minibatch: rows travel as 32-bit counts (window requests) and batch tuning
+// scales them up to 8x.
+static constexpr size_t kMaxBatch = size_t{1} << 24;
+
+namespace {
+
+// Runs check, prefixing what it refuses with the flags it is about.
+template <typename Check>
+void Naming(const std::string& flags, Check check) {
+  try {
+    check();
+  } catch (const Error& e) {
+    throw Error(flags + ": " + e.what());
+  }
+}
+
+// A flag's value as given (std::to_string would print -1 as -1.000000).
+std::string Text(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+// The worker indices a straggler model names, for checking them against --num-workers.
+std::vector<int> NamedWorkers(const coding::StragglerModel& m) {
+  switch (m.kind()) {
+    case coding::StragglerKind::kPersistent:
+      return m.slow_workers();
+    case coding::StragglerKind::kFailStop:
+      return {m.fail_worker()};
+    default:
+      return {};
+  }
+}
+
+// Values that are wrong whatever else the job says.
+void CheckRanges(const JobConfig& job) {
+  if (job.num_workers == 0 || job.num_servers == 0) {
+    throw Error("--num-workers and --num-servers must be at least 1");
+  }
+  if (job.part_bytes < sizeof(float)) throw Error("--part-bytes must be at least 4");
+  if (job.workload.batch_size == 0 || job.workload.batch_size > kMaxBatch) {
+    throw Error("--batch must be between 1 and " + std::to_string(kMaxBatch) + " rows");
+  }
+  if (job.iterations == 0) throw Error("--iterations must be at least 1");
+  if (job.timeout.count() <= 0) throw Error("--timeout must be at least 1 ms");
+  const OptimizerSpec& opt = job.optimizer;
+  if (!(opt.lr.base_lr > 0) || !std::isfinite(opt.lr.base_lr)) {
+    throw Error("--lr must be a positive finite number, not " + Text(opt.lr.base_lr));
+  }
+  // momentum >= 1 makes the velocity a sum that never forgets: the steps grow without bound.
+  if (!(opt.momentum >= 0 && opt.momentum < 1)) {
+    throw Error("--momentum must be in [0, 1), not " + Text(opt.momentum));
+  }
+  if (!(opt.weight_decay >= 0) || !std::isfinite(opt.weight_decay)) {
+    throw Error("--weight-decay must be a finite number >= 0, not " + Text(opt.weight_decay));
+  }
+}
+
+// Settings that name workers or depend on how many there are.
+void CheckAgainstWorkers(const JobConfig& job) {
+  const uint32_t n = job.num_workers;
+  for (const int w : NamedWorkers(job.straggler)) {
+    if (w < 0 || static_cast<uint32_t>(w) >= n) {
+      throw Error("--straggler " + job.straggler.ToString() + " names worker " + std::to_string(w) +
+                  ", past --num-workers " + std::to_string(n) + " (workers 0.." +
+                  std::to_string(n - 1) + ")");
+    }
+  }
+  if (job.windows) Naming("--windows", [&] { job.windows->Validate(n); });
+  if (job.coding) {
+    Naming("--coding " + job.coding->ToString() + " with --num-workers " + std::to_string(n),
+           [&] { job.coding->Validate(static_cast<int>(n)); });
+  }
+}
+
+// The sync rule, the windows and coded rounds, which replace the sync rule.
+void CheckSyncAndCoding(const JobConfig& job) {
+  const SyncRuleEntry& rule = job.sync.rule();
+  const auto& windows = job.windows;
+  if (rule.takes_turns && (!windows || (windows->kind != sched::WindowKind::kRoundRobin &&
+                                        windows->kind != sched::WindowKind::kTopology))) {
+    throw Error("--sync " + job.sync.ToString() +
+                " takes turns: it needs --windows round-robin (the default) or topology, not " +
+                (windows ? windows->ToString() : "none"));
+  }
+  if (job.batch_tuning && (!rule.takes_turns || job.coding)) {
+    throw Error(
+        "--batch-tuning sizes R2SP workers' minibatches from the speeds their window "
+        "requests report: it needs --sync r2sp (and no --coding)");
+  }
+  if (!job.coding) return;
+  if (rule.takes_turns) {
+    throw Error("--sync " + job.sync.ToString() +
+                " is a sync rule and --coding replaces the sync rule with rounds; for turns in "
+                "coded rounds give --windows round-robin (or another policy) instead");
+  }
+  if (job.sync.kind != SyncSpec{}.kind) {
+    throw Error(
+        "--coding runs its own rounds, each closed as soon as the code can decode: --sync " +
+        job.sync.ToString() + " would not apply (leave --sync at its default, " +
+        SyncSpec{}.ToString() + ")");
+  }
+  if (job.eval_every > 0) {
+    throw Error(
+        "--eval-every keeps snapshots of the plain training loop: coded rounds (--coding) "
+        "would write no accuracy.csv");
+  }
+}
+
+// The model's size decides its layout over the servers and a coded round's writes: what the
+// processes build at start-up, refused here before any of them starts.
+void CheckModelSize(const JobConfig& job) {
+  size_t num_params = 0;
+  Naming("--workload " + job.workload.kind, [&] {
+    num_params = MakeWorkload(job.workload, 0, job.num_workers, /*load_data=*/false)->num_params();
+  });
+  ModelLayout::Check(num_params, job.PartFloats(num_params), job.num_servers);
+  if (job.coding) CodedShape::Make(job, num_params);
+}
+
+}  // namespace
+
+void JobConfig::Validate() const {
+  CheckRanges(*this);
+  CheckAgainstWorkers(*this);
+  CheckSyncAndCoding(*this);
+  CheckModelSize(*this);
+}
 
 std::string JobConfig::Describe() const {
   std::ostringstream os;

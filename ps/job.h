@@ -49,6 +49,12 @@ struct JobConfig {
   // uses it.
   uint64_t eval_every = 0;
 
+  // Refuses every contradictory or out-of-range combination, with one line naming the flags
+  // (gw::Error): the one place a job's configuration is checked, before any process starts
+  // (the CLI calls it for run, server and worker). Checks of one process's own options (its
+  // rank, its addresses, its checkpoints) stay with that process.
+  void Validate() const;
+
   // Floats per part: part_bytes, shrunk where needed so every server gets at least one part.
   size_t PartFloats(size_t num_params) const;
   uint64_t Fingerprint() const;  // over the fields that must match across processes

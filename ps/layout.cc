@@ -8,11 +8,7 @@
 
 namespace gw {
 
-// Every part holds part_floats floats except possibly the last, so balancing by floats means
-// part counts differ by at most one, with the extra parts on the last servers: the server
-// holding the short final part then also holds an extra one when there is one to give.
-ModelLayout::ModelLayout(size_t num_params, size_t part_floats, uint32_t num_servers)
-    : num_params_(num_params) {
+void ModelLayout::Check(size_t num_params, size_t part_floats, uint32_t num_servers) {
   if (num_servers == 0) throw Error("model layout: need at least one server");
   if (part_floats == 0) throw Error("model layout: parts must hold at least one float");
   const size_t num_parts = (num_params + part_floats - 1) / part_floats;
@@ -28,6 +24,16 @@ ModelLayout::ModelLayout(size_t num_params, size_t part_floats, uint32_t num_ser
                 std::to_string(num_servers) + " servers exceed " + std::to_string(Imm::kMaxParts) +
                 " parts per server; raise --part-bytes or add servers");
   }
+}
+
+// Every part holds part_floats floats except possibly the last, so balancing by floats means
+// part counts differ by at most one, with the extra parts on the last servers: the server
+// holding the short final part then also holds an extra one when there is one to give.
+ModelLayout::ModelLayout(size_t num_params, size_t part_floats, uint32_t num_servers)
+    : num_params_(num_params) {
+  Check(num_params, part_floats, num_servers);
+  const size_t num_parts = (num_params + part_floats - 1) / part_floats;
+  const size_t base = num_parts / num_servers, extra = num_parts % num_servers;
   shard_begin_.resize(num_servers);
   shard_size_.resize(num_servers);
   parts_.resize(num_servers);

@@ -20,6 +20,9 @@ class ModelLayout {
   // or more than Imm::kMaxParts parts per server. Part counts per server differ by at most
   // one, the larger counts on the last servers (the last, short part then evens out).
   ModelLayout(size_t num_params, size_t part_floats, uint32_t num_servers);
+  // What the constructor refuses, without building the layout (a job is validated before
+  // any process starts, whatever its number of servers).
+  static void Check(size_t num_params, size_t part_floats, uint32_t num_servers);
 
   size_t num_params() const { return num_params_; }
   uint32_t num_servers() const { return static_cast<uint32_t>(shard_begin_.size()); }

@@ -1,150 +1,113 @@
 #include "ps/sync_rule.h"
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
+#include <string_view>
 
 #include "base/error.h"
+#include "ps/sync/registry.h"
 
 namespace gw {
 
-SyncSpec SyncSpec::Parse(const std::string& text) {
-  if (text == "bsp") return {SyncKind::kBsp, 0};
-  if (text == "asp") return {SyncKind::kAsp, 0};
-  if (text == "ssp") return {SyncKind::kSsp, 1};
-  if (text == "r2sp") return {SyncKind::kR2sp, 0};
-  if (text.starts_with("ssp:")) {
-    const char* first = text.data() + 4;
-    const char* last = text.data() + text.size();
-    uint32_t s = 0;
-    auto [end, ec] = std::from_chars(first, last, s);
-    if (first != last && ec == std::errc() && end == last) return {SyncKind::kSsp, s};
+namespace {
+
+[[noreturn]] void BadSyncText(const std::string& text, const std::string& why) {
+  std::string rules;
+  for (const SyncRuleEntry* rule : SyncRules()) {
+    rules += (rules.empty() ? "" : ", ") + std::string(rule->syntax);
   }
-  throw Error("bad sync rule \"" + text +
-              "\": expected bsp, asp, ssp (= ssp:1), ssp:N with N a staleness bound >= 0, or r2sp "
-              "(round-robin write windows, see --windows)");
+  throw Error("bad sync rule \"" + text + "\": " + why + "; the rules are " + rules);
+}
+
+}  // namespace
+
+SyncSpec SyncSpec::Parse(const std::string& text) {
+  const size_t colon = text.find(':');
+  const std::string name = text.substr(0, colon);
+  const SyncRuleEntry* rule = FindSyncRule(name);
+  if (rule == nullptr) BadSyncText(text, "no rule is called \"" + name + "\"");
+  std::optional<std::string_view> param;
+  if (colon != std::string::npos) param = std::string_view(text).substr(colon + 1);
+  SyncSpec spec;
+  spec.kind = name;
+  if (rule->parse == nullptr) {
+    if (param) BadSyncText(text, name + " takes no parameter");
+    return spec;
+  }
+  try {
+    rule->parse(param, &spec);
+  } catch (const Error& e) {
+    BadSyncText(text, e.what());
+  }
+  return spec;
 }
 
 std::string SyncSpec::ToString() const {
-  switch (kind) {
-    case SyncKind::kBsp:
-      return "bsp";
-    case SyncKind::kAsp:
-      return "asp";
-    case SyncKind::kR2sp:
-      return "r2sp";
-    case SyncKind::kSsp:
-      break;
-  }
-  return "ssp:" + std::to_string(staleness);
+  const SyncRuleEntry& r = rule();
+  return r.to_string ? r.to_string(*this) : std::string(r.name);
+}
+
+const SyncRuleEntry& SyncSpec::rule() const {
+  const SyncRuleEntry* r = FindSyncRule(kind);
+  if (r == nullptr) throw Error("internal: no sync rule is called \"" + kind + "\"");
+  return *r;
 }
 
 SyncRule::SyncRule(SyncSpec spec, uint32_t num_workers, uint32_t r2sp_warmup)
-    : spec_(spec),
-      n_(num_workers),
-      clock_(num_workers, 0),
-      live_(num_workers, true),
-      arrived_(num_workers, false),
-      waiting_(num_workers, false),
-      r2sp_warmup_(r2sp_warmup) {
-  if (spec_.kind == SyncKind::kR2sp) spec_.staleness = num_workers;
-}
+    : spec_(std::move(spec)),
+      entry_(&spec_.rule()),
+      workers_{std::vector<uint64_t>(num_workers, 0), std::vector<bool>(num_workers, true)},
+      policy_(entry_->make(spec_, {num_workers, r2sp_warmup})) {}
 
-SyncKind SyncRule::Phase() const {
-  if (spec_.kind != SyncKind::kR2sp) return spec_.kind;
-  return bsp_iter_ < r2sp_warmup_ ? SyncKind::kBsp : SyncKind::kSsp;
-}
+SyncRule::~SyncRule() = default;
+SyncRule::SyncRule(SyncRule&&) noexcept = default;
+SyncRule& SyncRule::operator=(SyncRule&&) noexcept = default;
 
-// A worker is "held" between an accepted push and its release: BSP until the barrier
-// completes (arrived_), SSP while over the staleness bound (waiting_). A held worker has
-// not received parameters, so any further push from it is a protocol violation: rejected.
+// A worker the rule "holds" (between an accepted push and its release) has not received
+// parameters, so any further push from it is a protocol violation: rejected.
 SyncRule::Decision SyncRule::OnArrival(uint32_t worker, uint64_t iteration, bool* accepted) {
-  *accepted = worker < n_ && live_[worker] && iteration == clock_[worker] && !arrived_[worker] &&
-              !waiting_[worker];
+  *accepted = worker < workers_.size() && workers_.live[worker] &&
+              iteration == workers_.clock[worker] && !policy_->Holds(worker);
   Decision d;
   if (!*accepted) return d;
-  ++clock_[worker];
-  switch (Phase()) {
-    case SyncKind::kBsp:
-      arrived_[worker] = true;
-      CompleteBspIfReady(&d);
-      break;
-    case SyncKind::kAsp:
-      d.apply = {worker};
-      d.release = {worker};
-      break;
-    case SyncKind::kSsp:
-    case SyncKind::kR2sp:  // (Phase() never returns it)
-      d.apply = {worker};
-      waiting_[worker] = true;
-      ReleaseSspWaiters(&d);
-      break;
-  }
+  ++workers_.clock[worker];
+  policy_->OnArrival(worker, workers_, &d);
   return d;
 }
 
 SyncRule::Decision SyncRule::OnWorkerGone(uint32_t worker) {
   Decision d;
-  if (worker >= n_ || !live_[worker]) return d;
-  live_[worker] = false;
-  waiting_[worker] = false;
-  if (Phase() == SyncKind::kBsp) CompleteBspIfReady(&d);
-  if (Phase() == SyncKind::kSsp) ReleaseSspWaiters(&d);
+  if (worker >= workers_.size() || !workers_.live[worker]) return d;
+  workers_.live[worker] = false;
+  policy_->OnWorkerGone(worker, workers_, &d);
   return d;
 }
 
-// Completes bsp_iter_ once something arrived for it and every live worker has. Gradients of
-// workers that arrived and then died are still applied (they were accepted).
-void SyncRule::CompleteBspIfReady(Decision* d) {
-  bool any = false;
-  for (uint32_t w = 0; w < n_; ++w) {
-    if (live_[w] && !arrived_[w]) return;
-    any = any || arrived_[w];
-  }
-  if (!any) return;
-  d->aggregate = true;
-  for (uint32_t w = 0; w < n_; ++w) {
-    if (arrived_[w]) d->apply.push_back(w);
-    if (live_[w]) d->release.push_back(w);
-    arrived_[w] = false;
-  }
-  ++bsp_iter_;
-}
-
-void SyncRule::ReleaseSspWaiters(Decision* d) {
-  const uint64_t min = min_live_clock();
-  for (uint32_t w = 0; w < n_; ++w) {
-    if (waiting_[w] && clock_[w] - min <= spec_.staleness) {
-      waiting_[w] = false;
-      d->release.push_back(w);
-    }
-  }
-}
-
-uint64_t SyncRule::clock(uint32_t worker) const { return clock_.at(worker); }
-
-uint64_t SyncRule::min_live_clock() const {
-  std::optional<uint64_t> min;
-  for (uint32_t w = 0; w < n_; ++w) {
-    if (live_[w] && (!min || clock_[w] < *min)) min = clock_[w];
-  }
-  return min.value_or(0);
-}
-
 void SyncRule::ResumeBspAt(uint64_t iteration) {
-  if (spec_.kind != SyncKind::kBsp) {
+  if (!policy_->ResumeAt(iteration)) {
     throw Error("resuming is implemented for BSP only, not " + spec_.ToString());
   }
-  std::fill(clock_.begin(), clock_.end(), iteration);
-  bsp_iter_ = iteration;
+  std::fill(workers_.clock.begin(), workers_.clock.end(), iteration);
 }
 
-uint64_t SyncRule::bsp_iteration() const { return bsp_iter_; }
+uint64_t SyncRule::clock(uint32_t worker) const { return workers_.clock.at(worker); }
 
-bool SyncRule::live(uint32_t worker) const { return live_.at(worker); }
+uint64_t SyncRule::min_live_clock() const { return workers_.min_live(); }
+
+uint64_t SyncRule::bsp_iteration() const { return policy_->barrier_iteration(); }
+
+bool SyncRule::live(uint32_t worker) const { return workers_.live.at(worker); }
 
 uint32_t SyncRule::num_live() const {
-  return static_cast<uint32_t>(std::count(live_.begin(), live_.end(), true));
+  return static_cast<uint32_t>(std::count(workers_.live.begin(), workers_.live.end(), true));
+}
+
+bool SyncRule::aggregating() const { return policy_->aggregating(); }
+
+bool SyncRule::releases_together() const { return entry_->releases_together; }
+
+bool SyncRule::goes_on_without_lost_workers(bool continue_without_lost) const {
+  return !entry_->needs_every_worker || continue_without_lost;
 }
 
 }  // namespace gw

@@ -1,50 +1,50 @@
 // When may the server apply a worker's gradient, and when may a worker start its next
 // iteration? Pure bookkeeping, no I/O: the server feeds it arrivals and asks what to do.
-//
-//   BSP     the update for iteration t is applied once all live workers' gradients for t
-//           arrived (summed, averaged); then every worker gets the new parameters.
-//   ASP     each arrival is applied at once; the sender gets the new parameters at once.
-//   SSP(s)  each arrival is applied at once; worker w, having pushed c gradients, receives
-//           parameters (i.e. may start iteration c) only while c - min_clock <= s, where
-//           min_clock is the smallest push count over live workers. Deferred releases are
-//           handed out as the slowest worker catches up.
-//   R2SP    (Chen, Wang, Li, INFOCOM 2019) BSP for the first `warmup` iterations (while the
-//           write windows measure T_iter), then each arrival is applied at once, as the
-//           round-robin windows (sched/) let it in, and its sender released; staleness is
-//           bounded by N (SSP with s = N), which turns never reach unless a worker misses
-//           whole rings. The turns themselves are the windows' business, not this rule's.
+// SyncRule keeps each worker's clock and liveness and refuses arrivals out of turn; the rule
+// named by --sync (BSP, ASP, SSP(s), R2SP: one file each in ps/sync/, listed in
+// ps/sync/registry.cc) decides what to apply and whom to release.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "ps/sync/policy.h"
+
 namespace gw {
 
-enum class SyncKind { kBsp, kAsp, kSsp, kR2sp };
+struct SyncRuleEntry;
+
+// The names of the built-in rules, for code that must name one (defaults, tests). A rule
+// needs no constant here: --sync reaches every registered rule by its name.
+struct SyncKind {
+  static constexpr char kBsp[] = "bsp";
+  static constexpr char kAsp[] = "asp";
+  static constexpr char kSsp[] = "ssp";
+  static constexpr char kR2sp[] = "r2sp";
+};
 
 struct SyncSpec {
-  SyncKind kind = SyncKind::kBsp;
-  uint32_t staleness = 0;  // SSP's s (R2SP: set to N by SyncRule)
-  // Parses "bsp", "asp", "ssp:3" (or "ssp" = ssp:1), "r2sp"; throws gw::Error otherwise.
+  std::string kind = SyncKind::kBsp;  // a registered rule's name
+  uint32_t staleness = 0;             // SSP's s (R2SP's bound, N, is set when it is built)
+  // Parses "name" or "name:param" for a registered rule ("bsp", "asp", "ssp:3" (or "ssp" =
+  // ssp:1), "r2sp"); throws gw::Error saying why and listing the rules otherwise.
   static SyncSpec Parse(const std::string& text);
   std::string ToString() const;
+  // The registered rule this spec names (Parse only makes specs that name one).
+  const SyncRuleEntry& rule() const;
 };
 
 class SyncRule {
  public:
   // r2sp_warmup: R2SP's BSP iterations (the write windows' warm-up); unused by other rules.
   SyncRule(SyncSpec spec, uint32_t num_workers, uint32_t r2sp_warmup = 0);
+  ~SyncRule();
+  SyncRule(SyncRule&&) noexcept;
+  SyncRule& operator=(SyncRule&&) noexcept;
 
-  struct Decision {
-    // Workers whose gradients (for their respective iterations) are to be applied now, in
-    // this order. Under BSP all of one iteration at once (aggregated); otherwise one each.
-    std::vector<uint32_t> apply;
-    // apply is one BSP barrier's set: sum it into one update (else one update per worker).
-    bool aggregate = false;
-    // Workers to send the updated parameters to now (they may start their next iteration).
-    std::vector<uint32_t> release;
-  };
+  using Decision = SyncDecision;
 
   // Worker w's gradient for iteration `iteration` (0-based, its clock) has fully landed.
   // Late (iteration < expected) or duplicate arrivals return an empty decision and set
@@ -68,22 +68,22 @@ class SyncRule {
   uint32_t num_live() const;
   const SyncSpec& spec() const { return spec_; }
   // Arrivals are summed into one update per iteration now (BSP, R2SP's warm-up).
-  bool aggregating() const { return Phase() == SyncKind::kBsp; }
+  bool aggregating() const;
+
+  // What the rule does, for callers that would otherwise test which rule it is:
+  // All live workers are released at once (BSP), so parameters can go out from the shared
+  // model; else (ASP, SSP, R2SP) one at a time while others' are still on the wire, so each
+  // worker's parameters go out from its own copy and an update never waits for a slow link.
+  bool releases_together() const;
+  // The others train on when a worker is lost: always under ASP, SSP and R2SP; under BSP
+  // only with --continue-without-lost-workers (continue_without_lost), else the job ends.
+  bool goes_on_without_lost_workers(bool continue_without_lost) const;
 
  private:
-  void CompleteBspIfReady(Decision* d);
-  void ReleaseSspWaiters(Decision* d);
-  // The rule in force now: R2SP is BSP during its warm-up, then SSP(N).
-  SyncKind Phase() const;
-
   SyncSpec spec_;
-  uint32_t n_;
-  std::vector<uint64_t> clock_;  // accepted pushes per worker
-  std::vector<bool> live_;
-  std::vector<bool> arrived_;  // BSP: arrived for bsp_iter_
-  std::vector<bool> waiting_;  // SSP: pushed, release deferred
-  uint64_t bsp_iter_ = 0;
-  uint32_t r2sp_warmup_ = 0;
+  const SyncRuleEntry* entry_;  // spec_'s rule: its capabilities and factory
+  WorkerClocks workers_;
+  std::unique_ptr<SyncPolicy> policy_;
 };
 
 }  // namespace gw

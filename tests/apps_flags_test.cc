@@ -2,9 +2,11 @@
 // the flags forwarded to child processes. Regressions from fuzzing (tests/fuzz/).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -114,6 +116,86 @@ TEST(FlagsTest, BatchTuningNeedsR2sp) {
   EXPECT_THAT(UsageErrorOf({"--num-workers=4", "--coding", "uncoded", "--batch-tuning"}),
               HasSubstr("needs --sync r2sp"));
   EXPECT_THAT(UsageErrorOf({"--num-workers=4", "--batch", "0"}), HasSubstr("--batch must be"));
+}
+
+// Was sync=coded in the summary: --coding runs its own rounds and silently ignored --sync.
+TEST(FlagsTest, CodingRefusesAnotherSyncRule) {
+  for (const std::string sync : {"asp", "ssp:2"}) {
+    const std::string error =
+        UsageErrorOf({"--num-workers=4", "--coding", "uncoded", "--sync", sync});
+    EXPECT_THAT(error, HasSubstr("--coding")) << sync;
+    EXPECT_THAT(error, HasSubstr("--sync " + sync)) << sync;
+  }
+  EXPECT_TRUE(RunArgs({"--num-workers=4", "--coding", "uncoded", "--sync", "bsp"}).job.coding);
+}
+
+// Was accepted, and the coded run wrote no accuracy.csv.
+TEST(FlagsTest, EvalEveryRefusesCoding) {
+  EXPECT_THAT(UsageErrorOf({"--num-workers=4", "--coding", "uncoded", "--eval-every", "5"}),
+              HasSubstr("--eval-every"));
+  EXPECT_EQ(RunArgs({"--num-workers=4", "--eval-every", "5"}).job.eval_every, 5u);
+}
+
+// Were accepted: a negative or zero learning rate, or a momentum that never forgets.
+TEST(FlagsTest, OptimizerValuesAreInRange) {
+  for (const std::string lr : {"-1", "0", "nan", "inf"}) {
+    EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--lr", lr}), HasSubstr("--lr")) << lr;
+  }
+  for (const std::string momentum : {"1", "-0.1", "nan"}) {
+    EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--momentum", momentum}), HasSubstr("--momentum"))
+        << momentum;
+  }
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--weight-decay", "-1"}),
+              HasSubstr("--weight-decay"));
+  EXPECT_EQ(RunArgs({"--num-workers=2", "--momentum", "0", "--lr", "0.5"}).job.optimizer.momentum,
+            0.0);
+}
+
+// Were accepted: a straggler model naming a worker the job does not have did nothing.
+TEST(FlagsTest, StragglerWorkersAreWithinTheJob) {
+  for (const std::string model : {"persistent:workers=0+4,factor=2", "fail-stop:worker=9,at=3"}) {
+    const std::string error = UsageErrorOf({"--num-workers=4", "--straggler", model});
+    EXPECT_THAT(error, HasSubstr("--straggler")) << model;
+    EXPECT_THAT(error, HasSubstr("--num-workers 4")) << model;
+  }
+  EXPECT_THAT(UsageErrorOf({"--num-workers=4", "--straggler", "fail-stop:worker=9,at=3"}),
+              HasSubstr("worker 9"));
+  RunArgs({"--num-workers=4", "--straggler", "persistent:workers=0+3,factor=2"});
+}
+
+// Were accepted: no iteration to run, and a timeout that rounds to 0 ms.
+TEST(FlagsTest, IterationsAndTimeoutArePositive) {
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--iterations", "0"}), HasSubstr("--iterations"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--timeout", "0.0001"}), HasSubstr("--timeout"));
+}
+
+// Were accepted here and refused only once the servers or workers had started.
+TEST(FlagsTest, ModelSizeIsCheckedBeforeStarting) {
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--num-servers=3", "--workload", "synthetic",
+                            "--grad-bytes", "8"}),
+              HasSubstr("fewer servers"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--workload", "nonesuch"}),
+              HasSubstr("--workload nonesuch"));
+  // A coded round of the softmax model in parts of one float needs more writes than the
+  // immediate numbers.
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--coding", "uncoded", "--part-bytes", "4"}),
+              HasSubstr("--part-bytes"));
+}
+
+// Was ignored: `gradwire bench` runs over TCP on loopback.
+TEST(FlagsTest, BenchRefusesRdmaOptions) {
+  for (const std::string flag : {"--rdma-device=rxe0", "--rdma-busy-poll"}) {
+    const std::string command = std::string(GW_BINARY) + " bench " + flag + " 2>&1";
+    FILE* out = popen(command.c_str(), "r");
+    ASSERT_NE(out, nullptr);
+    std::string text;
+    char buf[256];
+    while (fgets(buf, sizeof buf, out) != nullptr) text += buf;
+    const int status = pclose(out);
+    ASSERT_TRUE(WIFEXITED(status)) << text;
+    EXPECT_EQ(WEXITSTATUS(status), 2) << text;
+    EXPECT_THAT(text, HasSubstr(flag.substr(0, flag.find('=')) + " does not apply")) << text;
+  }
 }
 
 }  // namespace

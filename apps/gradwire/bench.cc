@@ -19,8 +19,8 @@
 #include "apps/gradwire/flags.h"
 #include "apps/gradwire/process.h"
 #include "base/error.h"
-#include "ps/imm.h"
 #include "base/log.h"
+#include "ps/imm.h"
 #include "ps/messages.h"
 
 namespace gw::cli {
@@ -254,6 +254,14 @@ int BenchCommand(const std::string& self, const std::vector<std::string>& args) 
   const auto vm =
       Parse("bench", "[--len 4M] [--repeat 100] [--mode push-only] [--num-workers 1]", all, args);
   if (!vm) return 0;
+  // Its server and workers talk over TCP on loopback: an RDMA option would go unused.
+  for (const std::string rdma : {"rdma-device", "rdma-busy-poll"}) {
+    if (!(*vm)[rdma].defaulted()) {
+      throw UsageError("gradwire bench runs over TCP on loopback: --" + rdma +
+                       " does not apply (to measure RDMA, start gradwire bench-server --listen "
+                       "rdma://ADDR:0 and gradwire bench-worker --server rdma://ADDR:PORT)");
+    }
+  }
   const BenchSpec spec = SpecFrom(*vm);
   DeviceFrom(*vm, LauncherEnv::Read());
   const auto dir =

@@ -9,7 +9,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "ps/coded_shape.h"
+#include "ps/sync/registry.h"
 
 namespace gw::cli {
 
@@ -113,8 +113,8 @@ po::options_description JobFlags() {
       "num-servers", po::value<uint32_t>(), "servers sharding the model (DMLC_NUM_SERVER)")(
       "part-bytes", po::value<std::string>()->default_value("4M"),
       "the model travels in parts of at most this size")(
-      "sync", po::value<std::string>()->default_value("bsp"),
-      "bsp | asp | ssp:S | r2sp (BSP warm-up, then each update in its round-robin turn)")(
+      "sync", po::value<std::string>()->default_value(SyncSpec{}.ToString()),
+      SyncRulesHelp().c_str())(
       "windows", po::value<std::string>(),
       "write windows: none | burst | round-robin[:warmup=I,factor=F,window=G,min-window=MS] | "
       "slots:period=MS,slot=MS | topology:racks=R (or rack-of=0+0+1+1); a worker posts its "
@@ -212,27 +212,13 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     }
     j.num_servers =
         vm.count("num-servers") ? vm["num-servers"].as<uint32_t>() : env.num_servers.value_or(1);
-    if (j.num_workers == 0 || j.num_servers == 0) {
-      throw UsageError("--num-workers and --num-servers must be at least 1");
-    }
     j.part_bytes = ParseBytes(vm["part-bytes"].as<std::string>(), "part-bytes");
-    if (j.part_bytes < sizeof(float)) throw UsageError("--part-bytes must be at least 4");
     j.sync = SyncSpec::Parse(vm["sync"].as<std::string>());
-    const std::string windows = vm.count("windows")              ? vm["windows"].as<std::string>()
-                                : j.sync.kind == SyncKind::kR2sp ? "round-robin"
-                                                                 : "none";
-    if (windows != "none") {
-      j.windows = sched::WindowSpec::Parse(windows);
-      j.windows->Validate(j.num_workers);
-    }
-    if (j.sync.kind == SyncKind::kR2sp &&
-        (!j.windows || (j.windows->kind != sched::WindowKind::kRoundRobin &&
-                        j.windows->kind != sched::WindowKind::kTopology))) {
-      throw UsageError(
-          "--sync r2sp takes turns: it needs --windows round-robin (the default) or "
-          "topology, not " +
-          windows);
-    }
+    // A rule that takes turns takes them through round-robin windows unless told otherwise.
+    const std::string windows = vm.count("windows")         ? vm["windows"].as<std::string>()
+                                : j.sync.rule().takes_turns ? "round-robin"
+                                                            : "none";
+    if (windows != "none") j.windows = sched::WindowSpec::Parse(windows);
     if (const auto coding = vm["coding"].as<std::string>(); coding != "none") {
       j.coding = coding::CodingSpec::Parse(coding);
     }
@@ -250,24 +236,9 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
     j.batch_tuning = vm["batch-tuning"].as<bool>();
-    if (j.batch_tuning && (j.sync.kind != SyncKind::kR2sp || j.coding)) {
-      throw UsageError(
-          "--batch-tuning sizes R2SP workers' minibatches from the speeds their window "
-          "requests report: it needs --sync r2sp (and no --coding)");
-    }
-    // Rows travel as 32-bit counts (window requests) and tuning scales them up to 8x.
-    constexpr size_t kMaxBatch = size_t{1} << 24;
-    if (j.workload.batch_size == 0 || j.workload.batch_size > kMaxBatch) {
-      throw UsageError("--batch must be between 1 and " + std::to_string(kMaxBatch) + " rows");
-    }
-    if (j.coding) CodedShape::Check(j);
-    if (j.coding && j.sync.kind == SyncKind::kR2sp) {
-      throw UsageError(
-          "--sync r2sp is a sync rule and --coding replaces the sync rule with rounds; for "
-          "turns in coded rounds give --windows round-robin (or another policy) instead");
-    }
+    j.Validate();
   } catch (const Error& e) {
-    throw UsageError(e.what());  // SyncSpec/LrSchedule say what is wrong with the value
+    throw UsageError(e.what());  // the parsers and Validate say what is wrong, naming flags
   }
   return j;
 }

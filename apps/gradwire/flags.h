@@ -44,6 +44,7 @@ po::options_description ConnectionFlags();
 std::optional<po::variables_map> Parse(const std::string& command, const std::string& synopsis,
                                        const po::options_description& desc,
                                        const std::vector<std::string>& args);
+// The job the flags describe, validated (JobConfig::Validate): a contradiction is a UsageError.
 JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env);
 DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env);
 // The job and connection flags as given, re-serialised for child processes (without
