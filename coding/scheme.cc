@@ -24,11 +24,11 @@ const CodingScheme& CodingSpec::scheme() const { return SchemeOf(kind); }
 CodingSpec CodingSpec::Parse(std::string_view text) {
   const size_t colon = text.find(':');
   const std::string_view name = text.substr(0, colon);
-  const CodingScheme* scheme = SchemeNamed(name);
-  if (scheme == nullptr) Bad(text, "unknown scheme");
-  const std::string scheme_name(scheme->name()), key(scheme->key());
+  const CodingScheme* found = SchemeNamed(name);
+  if (found == nullptr) Bad(text, "unknown scheme");
+  const std::string scheme_name(found->name()), key(found->key());
   CodingSpec spec;
-  spec.kind = scheme->kind();
+  spec.kind = found->kind();
   if (key.empty()) {
     if (colon != std::string_view::npos) Bad(text, scheme_name + " takes no parameter");
     return spec;
@@ -53,9 +53,9 @@ CodingSpec CodingSpec::Parse(std::string_view text) {
 }
 
 std::optional<CodingKind> CodingSpec::KindNamed(std::string_view name) {
-  const CodingScheme* scheme = SchemeNamed(name);
-  if (scheme == nullptr) return std::nullopt;
-  return scheme->kind();
+  const CodingScheme* found = SchemeNamed(name);
+  if (found == nullptr) return std::nullopt;
+  return found->kind();
 }
 
 std::string CodingSpec::ToString() const {
