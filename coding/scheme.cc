@@ -7,161 +7,77 @@
 #include <tuple>
 
 #include "base/error.h"
+#include "coding/scheme_registry.h"
 
 namespace gw::coding {
 namespace {
 
-constexpr const char* kForms =
-    "uncoded | replication:r=R | gc-fr:s=S | gc-cr:s=S | mm:r=R | mds:k=K";
-
-struct KindName {
-  CodingKind kind;
-  const char* name;
-  const char* key;  // its one parameter ("" for none)
-};
-constexpr KindName kKinds[] = {
-    {CodingKind::kUncoded, "uncoded", ""},     {CodingKind::kReplication, "replication", "r"},
-    {CodingKind::kGcFractional, "gc-fr", "s"}, {CodingKind::kGcCyclic, "gc-cr", "s"},
-    {CodingKind::kMultiMessage, "mm", "r"},    {CodingKind::kMds, "mds", "k"},
-};
-
 [[noreturn]] void Bad(std::string_view text, const std::string& why) {
-  throw Error("coding scheme \"" + std::string(text) + "\": " + why + " (expected " + kForms + ")");
-}
-
-const KindName& Find(CodingKind kind) {
-  for (const auto& k : kKinds) {
-    if (k.kind == kind) return k;
-  }
-  throw Error("unknown coding kind");
+  throw Error("coding scheme \"" + std::string(text) + "\": " + why + " (expected " +
+              SchemeForms() + ")");
 }
 
 }  // namespace
 
+const CodingScheme& CodingSpec::scheme() const { return SchemeOf(kind); }
+
 CodingSpec CodingSpec::Parse(std::string_view text) {
   const size_t colon = text.find(':');
   const std::string_view name = text.substr(0, colon);
-  for (const auto& k : kKinds) {
-    if (name != k.name) continue;
-    CodingSpec spec;
-    spec.kind = k.kind;
-    if (*k.key == '\0') {
-      if (colon != std::string_view::npos) Bad(text, std::string(k.name) + " takes no parameter");
-      return spec;
-    }
-    if (colon == std::string_view::npos) Bad(text, "missing " + std::string(k.key) + "=");
-    const std::string_view kv = text.substr(colon + 1);
-    const std::string prefix = std::string(k.key) + "=";
-    if (kv.substr(0, prefix.size()) != prefix) {
-      Bad(text, std::string(k.name) + " takes exactly one parameter, " + prefix + "N");
-    }
-    const std::string_view value = kv.substr(prefix.size());
-    if (value.find(',') != std::string_view::npos) {
-      Bad(text, std::string(k.name) + " takes exactly one parameter, " + prefix + "N");
-    }
-    int v = 0;
-    const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
-    if (ec != std::errc() || p != value.data() + value.size() || value.empty() || v < 0) {
-      Bad(text, "value of " + std::string(k.key) + " is not a non-negative integer");
-    }
-    spec.param = v;
+  const CodingScheme* found = SchemeNamed(name);
+  if (found == nullptr) Bad(text, "unknown scheme");
+  const std::string scheme_name(found->name()), key(found->key());
+  CodingSpec spec;
+  spec.kind = found->kind();
+  if (key.empty()) {
+    if (colon != std::string_view::npos) Bad(text, scheme_name + " takes no parameter");
     return spec;
   }
-  Bad(text, "unknown scheme");
+  if (colon == std::string_view::npos) Bad(text, "missing " + key + "=");
+  const std::string_view kv = text.substr(colon + 1);
+  const std::string prefix = key + "=";
+  if (kv.substr(0, prefix.size()) != prefix) {
+    Bad(text, scheme_name + " takes exactly one parameter, " + prefix + "N");
+  }
+  const std::string_view value = kv.substr(prefix.size());
+  if (value.find(',') != std::string_view::npos) {
+    Bad(text, scheme_name + " takes exactly one parameter, " + prefix + "N");
+  }
+  int v = 0;
+  const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || p != value.data() + value.size() || value.empty() || v < 0) {
+    Bad(text, "value of " + key + " is not a non-negative integer");
+  }
+  spec.param = v;
+  return spec;
 }
 
 std::optional<CodingKind> CodingSpec::KindNamed(std::string_view name) {
-  for (const auto& k : kKinds) {
-    if (name == k.name) return k.kind;
-  }
-  return std::nullopt;
+  const CodingScheme* found = SchemeNamed(name);
+  if (found == nullptr) return std::nullopt;
+  return found->kind();
 }
 
 std::string CodingSpec::ToString() const {
-  const KindName& k = Find(kind);
-  if (*k.key == '\0') return k.name;
-  return std::string(k.name) + ":" + k.key + "=" + std::to_string(param);
+  const CodingScheme& s = scheme();
+  if (s.key().empty()) return std::string(s.name());
+  return std::string(s.name()) + ":" + std::string(s.key()) + "=" + std::to_string(param);
 }
 
 void CodingSpec::Validate(int n) const {
   const std::string what =
       "coding scheme " + ToString() + " with " + std::to_string(n) + " worker(s): ";
   if (n < 1) throw Error(what + "need at least one worker");
-  switch (kind) {
-    case CodingKind::kUncoded:
-      return;
-    case CodingKind::kReplication:
-      if (param < 1 || n % param != 0) throw Error(what + "r must divide the number of workers");
-      return;
-    case CodingKind::kGcFractional:
-      if (param < 0 || param >= n || n % (param + 1) != 0) {
-        throw Error(what +
-                    "fractional repetition needs 0 <= s < n and s+1 dividing n (or use "
-                    "gc-cr, which takes any s < n)");
-      }
-      return;
-    case CodingKind::kGcCyclic:
-      if (param < 0 || param >= n) throw Error(what + "need 0 <= s < n");
-      return;
-    case CodingKind::kMultiMessage:
-      if (param < 1 || param > n) throw Error(what + "need 1 <= r <= n");
-      return;
-    case CodingKind::kMds:
-      if (param < 1 || param > n) throw Error(what + "need 1 <= k <= n");
-      return;
-  }
+  if (const std::optional<std::string> why = scheme().Misfit(param, n)) throw Error(what + *why);
 }
 
-int CodingSpec::Blocks(int n) const {
-  switch (kind) {
-    case CodingKind::kReplication:
-      return n / param;
-    case CodingKind::kMds:
-      return param;
-    default:
-      return n;
-  }
-}
+int CodingSpec::Blocks(int n) const { return scheme().Blocks(param, n); }
 
 std::vector<int> CodingSpec::BlocksOf(int worker, int n) const {
-  switch (kind) {
-    case CodingKind::kReplication:
-      return {worker % (n / param)};
-    case CodingKind::kGcFractional: {
-      const int group = worker / (param + 1);
-      std::vector<int> blocks;
-      for (int i = 0; i <= param; ++i) blocks.push_back(group * (param + 1) + i);
-      return blocks;
-    }
-    case CodingKind::kGcCyclic:
-    case CodingKind::kMultiMessage: {
-      const int count = kind == CodingKind::kGcCyclic ? param + 1 : param;
-      std::vector<int> blocks;
-      for (int i = 0; i < count; ++i) blocks.push_back((worker + i) % n);
-      if (kind == CodingKind::kGcCyclic) std::sort(blocks.begin(), blocks.end());
-      return blocks;
-    }
-    default:
-      return {worker};
-  }
+  return scheme().BlocksOf(param, worker, n);
 }
 
-double CodingSpec::UnitsBefore(int j, int n) const {
-  switch (kind) {
-    case CodingKind::kUncoded:
-      return 1;
-    case CodingKind::kReplication:
-      return param;
-    case CodingKind::kGcFractional:
-    case CodingKind::kGcCyclic:
-      return param + 1;
-    case CodingKind::kMultiMessage:
-      return j + 1;
-    case CodingKind::kMds:
-      return static_cast<double>(n) / param;
-  }
-  return 1;
-}
+double CodingSpec::UnitsBefore(int j, int n) const { return scheme().UnitsBefore(param, j, n); }
 
 std::vector<double> MessageTimes(const CodingSpec& spec, int n, const StragglerModel& model,
                                  int worker, uint64_t round) {
@@ -173,9 +89,7 @@ std::vector<double> MessageTimes(const CodingSpec& spec, int n, const StragglerM
 
 RoundTracker::RoundTracker(const CodingSpec& spec, int n) : spec_(spec), n_(n) {
   spec.Validate(n);
-  needed_ = spec.is_gradient_code()         ? n - spec.param
-            : spec.kind == CodingKind::kMds ? spec.param
-                                            : spec.Blocks(n);
+  needed_ = spec.scheme().Needed(spec.param, n);
   Reset();
 }
 
@@ -194,8 +108,8 @@ bool RoundTracker::Arrive(int worker, int j) {
   if (arrived_[worker][j]) return false;
   arrived_[worker][j] = true;
   if (complete_) return false;
-  // gc and mds count distinct workers (each sends one message, its "block" is itself).
-  const bool per_worker = spec_.is_gradient_code() || spec_.kind == CodingKind::kMds;
+  // kFirstWorkers counts distinct workers (each sends one message, its "block" is itself).
+  const bool per_worker = spec_.scheme().round_rule() == RoundRule::kFirstWorkers;
   const int block = per_worker ? worker : spec_.BlocksOf(worker, n_)[j];
   if (block_seen_[block]) return false;
   block_seen_[block] = true;

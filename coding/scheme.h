@@ -1,7 +1,8 @@
 // Coded-computation schemes as the parameter server runs them: which data blocks each of n
 // workers computes in a round, how many messages it sends, and when the server has enough to
-// finish the round. Pure bookkeeping; the decoding arithmetic lives in mds.h and
-// gradient_code.h.
+// finish the round. Pure bookkeeping; each scheme is one file implementing
+// coding/coding_scheme.h, listed in coding/scheme_registry.cc; the decoding arithmetic lives
+// in mds.h and gradient_code.h. The schemes registered today (their files say more):
 //
 //   uncoded          n blocks; worker w computes block w; wait for every block.
 //   replication:r=R  R | n; n/R blocks, each on R workers (worker w: block w mod n/R); wait
@@ -25,18 +26,17 @@
 #include <utility>
 #include <vector>
 
+#include "coding/coding_scheme.h"
 #include "coding/straggler.h"
 
 namespace gw::coding {
-
-enum class CodingKind { kUncoded, kReplication, kGcFractional, kGcCyclic, kMultiMessage, kMds };
 
 struct CodingSpec {
   CodingKind kind = CodingKind::kUncoded;
   int param = 0;  // replication R, gc S, mm R, mds K; 0 for uncoded
 
   // "uncoded", "replication:r=2", "gc-fr:s=1", "gc-cr:s=1", "mm:r=2", "mds:k=8"; throws
-  // gw::Error naming the problem and the valid forms.
+  // gw::Error naming the problem and the valid forms (every registered scheme).
   static CodingSpec Parse(std::string_view text);
   // The kind a bare name ("mds", "gc-cr", …) stands for, or nullopt.
   static std::optional<CodingKind> KindNamed(std::string_view name);
@@ -44,15 +44,15 @@ struct CodingSpec {
   // Throws gw::Error when the scheme does not fit n workers (e.g. R not dividing n, K > n).
   void Validate(int n) const;
 
-  bool is_gradient_code() const {
-    return kind == CodingKind::kGcFractional || kind == CodingKind::kGcCyclic;
-  }
+  // The registered scheme of `kind` (coding/scheme_registry.h).
+  const CodingScheme& scheme() const;
+  bool is_gradient_code() const { return scheme().is_gradient_code(); }
   // Number of data blocks the job's data is split into.
   int Blocks(int n) const;
   // Blocks worker w computes, in order (gc: the blocks it combines; mds: its coded block id).
   std::vector<int> BlocksOf(int worker, int n) const;
   // Messages worker w sends per round (mm: R; otherwise 1).
-  int Messages() const { return kind == CodingKind::kMultiMessage ? param : 1; }
+  int Messages() const { return scheme().Messages(param); }
   // Work (in units of 1/n of the job) done before message j (0-based) is ready.
   double UnitsBefore(int j, int n) const;
 };
@@ -76,11 +76,7 @@ class RoundTracker {
   // Could the round still complete if the workers with gone[w] == true send nothing more?
   bool Possible(const std::vector<bool>& gone) const;
   // What decoding uses, in arrival order: (worker, message j, block).
-  struct Used {
-    int worker;
-    int message;
-    int block;
-  };
+  using Used = UsedMessage;
   const std::vector<Used>& used() const { return used_; }
   void Reset();
 
@@ -90,7 +86,7 @@ class RoundTracker {
   std::vector<std::vector<bool>> arrived_;  // [worker][message]
   std::vector<bool> block_seen_;
   std::vector<Used> used_;
-  int needed_;  // distinct blocks (coverage schemes) or workers (gc, mds) to finish
+  int needed_;  // distinct blocks (kEveryBlock) or workers (kFirstWorkers) to finish
   bool complete_ = false;
 };
 

@@ -1,17 +1,17 @@
 #include "ps/coded_decoder.h"
 
 #include "base/error.h"
-#include "ps/coded_task.h"
 #include "ps/workload/linreg.h"
 
 namespace gw {
 
 CodedDecoder::CodedDecoder(const JobConfig& job, const CodedShape& shape) : shape_(shape) {
-  if (shape.spec.is_gradient_code()) gradient_code_ = MakeGradientCode(shape, job.workload.seed);
   if (shape.mds) {
-    mds_.emplace(shape.n, shape.spec.param, job.workload.seed);
+    mds_.emplace(shape.n, shape.spec.Blocks(shape.n), job.workload.seed);
     y_ = MakeLinregProblem(job.workload).y;
+    return;
   }
+  combiner_ = shape.spec.scheme().MakeCombiner(shape.spec.param, shape.n, job.workload.seed);
 }
 
 void CodedDecoder::Decode(int phase, const std::vector<coding::RoundTracker::Used>& used,
@@ -38,13 +38,9 @@ void CodedDecoder::Decode(int phase, const std::vector<coding::RoundTracker::Use
   }
   if (out.size() != shape_.d) throw Error("coded decoder: output of the wrong size");
   result.setZero();
-  if (gradient_code_) {
-    std::vector<int> survivors;
-    for (const auto& u : used) survivors.push_back(u.worker);
-    const Eigen::VectorXd a = gradient_code_->DecodingVector(survivors);
-    for (const auto& u : used) result += static_cast<float>(a(u.worker)) * view(u.worker, 0);
-  } else {
-    for (const auto& u : used) result += view(u.worker, u.message);  // one copy of each block
+  const std::vector<float> weights = combiner_->Decoding(used);
+  for (size_t i = 0; i < used.size(); ++i) {
+    result += weights[i] * view(used[i].worker, used[i].message);
   }
   // The mean over blocks: each block's gradient is a mean over its minibatch.
   result /= static_cast<float>(shape_.spec.Blocks(shape_.n));

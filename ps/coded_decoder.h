@@ -1,7 +1,7 @@
 // The server's arithmetic at the end of a coded round (ps/coded_shape.h): from the messages
-// the round's tracker marked as used, the mean gradient (gradient schemes), A·x (mds, even
-// rounds) or the gradient Aᵀ·r / m (mds, odd rounds). Pure compute; decoding in double where
-// the codes need it.
+// the round's tracker marked as used, the mean gradient (gradient schemes: the scheme's
+// combiner weighs the messages), A·x (mds, even rounds) or the gradient Aᵀ·r / m (mds, odd
+// rounds). Pure compute; decoding in double where the codes need it.
 #pragma once
 
 #include <functional>
@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "coding/gradient_code.h"
+#include "coding/coding_scheme.h"
 #include "coding/mds.h"
 #include "coding/scheme.h"
 #include "ps/coded_shape.h"
@@ -32,7 +32,7 @@ class CodedDecoder {
 
  private:
   CodedShape shape_;
-  std::optional<coding::GradientCode> gradient_code_;
+  std::unique_ptr<coding::GradientCombiner> combiner_;  // gradient schemes
   std::optional<coding::MdsCode> mds_;
   Eigen::VectorXf y_;  // mds: targets
 };

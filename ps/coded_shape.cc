@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/error.h"
+#include "coding/scheme_registry.h"
 #include "ps/imm.h"
 
 namespace gw {
@@ -16,10 +17,17 @@ void CodedShape::Check(const JobConfig& job) {
         "whole messages; this job has " +
         std::to_string(job.num_servers));
   }
-  if (job.coding->kind == coding::CodingKind::kMds && job.workload.kind != "linreg") {
+  if (job.coding->scheme().computes() == coding::Computes::kMatrixVectorProducts &&
+      job.workload.kind != "linreg") {
+    std::string gradient_schemes;
+    for (const coding::CodingScheme* s : coding::CodingSchemes()) {
+      if (s->computes() != coding::Computes::kGradients) continue;
+      gradient_schemes += (gradient_schemes.empty() ? "" : ", ") + std::string(s->name());
+    }
     throw Error("--coding " + job.coding->ToString() +
                 " codes matrix-vector products: it needs --workload linreg (gradient "
-                "schemes: uncoded, replication, gc-fr, gc-cr, mm work with any workload)");
+                "schemes: " +
+                gradient_schemes + " work with any workload)");
   }
 }
 
@@ -29,9 +37,9 @@ CodedShape CodedShape::Make(const JobConfig& job, size_t num_params) {
   s.spec = *job.coding;
   s.n = static_cast<int>(job.num_workers);
   s.d = num_params;
-  s.mds = s.spec.kind == coding::CodingKind::kMds;
+  s.mds = s.spec.scheme().computes() == coding::Computes::kMatrixVectorProducts;
   if (s.mds) {
-    const auto k = static_cast<size_t>(s.spec.param);
+    const auto k = static_cast<size_t>(s.spec.Blocks(s.n));
     s.m = job.workload.linreg_rows;
     s.rows_a = (s.m + k - 1) / k;
     s.rows_at = (s.d + k - 1) / k;

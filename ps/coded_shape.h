@@ -20,8 +20,10 @@ namespace gw {
 
 struct CodedShape {
   coding::CodingSpec spec;
-  int n = 0;               // workers
-  bool mds = false;        // two rounds per iteration, matrix-vector products
+  int n = 0;  // workers
+  // The scheme computes matrix-vector products (coding::Computes::kMatrixVectorProducts):
+  // two rounds per iteration on the linreg workload's A, k = spec.Blocks(n) data blocks.
+  bool mds = false;
   size_t d = 0;            // parameters
   size_t m = 0;            // mds: rows of A (linreg_rows)
   size_t rows_a = 0;       // mds: rows of a coded block of A, ceil(m / k)

@@ -3,18 +3,11 @@
 #include <cmath>
 #include <limits>
 
-#include "coding/mds.h"
 #include "base/error.h"
+#include "coding/mds.h"
 #include "ps/workload/linreg.h"
 
 namespace gw {
-
-coding::GradientCode MakeGradientCode(const CodedShape& shape, uint64_t seed) {
-  if (shape.spec.kind == coding::CodingKind::kGcFractional) {
-    return coding::GradientCode::FractionalRepetition(shape.n, shape.spec.param);
-  }
-  return coding::GradientCode::CyclicRepetition(shape.n, shape.spec.param, seed);
-}
 
 CodedTask::CodedTask(const JobConfig& job, const CodedShape& shape, uint32_t rank)
     : shape_(shape), rank_(static_cast<int>(rank)), blocks_(shape.spec.BlocksOf(rank_, shape.n)) {
@@ -22,7 +15,7 @@ CodedTask::CodedTask(const JobConfig& job, const CodedShape& shape, uint32_t ran
     // Every worker encodes the whole matrix and keeps its own coded block: encoding is a
     // one-off cost at start-up, and it keeps the data out of the network.
     const LinregProblem problem = MakeLinregProblem(job.workload);
-    const coding::MdsCode code(shape.n, shape.spec.param, job.workload.seed);
+    const coding::MdsCode code(shape.n, shape.spec.Blocks(shape.n), job.workload.seed);
     block_a_ = code.Encode(problem.a)[rank_];
     const Eigen::MatrixXf at = problem.a.transpose();
     block_at_ = code.Encode(at)[rank_];
@@ -32,10 +25,7 @@ CodedTask::CodedTask(const JobConfig& job, const CodedShape& shape, uint32_t ran
   for (int b : blocks_) {
     workloads_.push_back(MakeWorkload(job.workload, static_cast<uint32_t>(b), num_blocks, true));
   }
-  if (shape.spec.is_gradient_code()) {
-    code_ = MakeGradientCode(shape, job.workload.seed);
-    scratch_.resize(shape.d);
-  }
+  combiner_ = shape.spec.scheme().MakeCombiner(shape.spec.param, shape.n, job.workload.seed);
 }
 
 double CodedTask::Compute(uint64_t round, int j, std::span<const float> input,
@@ -52,21 +42,24 @@ double CodedTask::Compute(uint64_t round, int j, std::span<const float> input,
     return std::numeric_limits<double>::quiet_NaN();
   }
   const uint64_t iteration = round;  // gradient schemes: one round per iteration
-  if (!code_) {
-    Workload& w = *workloads_.at(static_cast<size_t>(j));
+  const std::vector<coding::GradientCombiner::Term> terms = combiner_->Encoding(rank_, j, blocks_);
+  if (terms.size() == 1 && terms[0].coef == 1.0f) {  // one block's gradient: straight into out
+    Workload& w = *workloads_.at(terms[0].index);
     w.SeekBatch(iteration);
     return w.ComputeGradient(input, out);
   }
-  // Gradient code: Σ_b B(rank, b)·g_b over the worker's blocks.
+  // Σ coef·g over the terms' blocks, through one block's worth of scratch.
+  scratch_.resize(shape_.d);
   result.setZero();
   double loss = 0;
   Eigen::Map<const Eigen::VectorXf> g(scratch_.data(), static_cast<Eigen::Index>(scratch_.size()));
-  for (size_t i = 0; i < blocks_.size(); ++i) {
-    workloads_[i]->SeekBatch(iteration);
-    loss += workloads_[i]->ComputeGradient(input, scratch_);
-    result += static_cast<float>(code_->B()(rank_, blocks_[i])) * g;
+  for (const auto& t : terms) {
+    Workload& w = *workloads_.at(t.index);
+    w.SeekBatch(iteration);
+    loss += w.ComputeGradient(input, scratch_);
+    result += t.coef * g;
   }
-  return loss / static_cast<double>(blocks_.size());
+  return loss / static_cast<double>(terms.size());
 }
 
 }  // namespace gw

@@ -4,17 +4,17 @@
 //   gradient schemes   one workload per data block the worker holds (the job's data split
 //                      into coding::CodingSpec::Blocks(n) partitions); every block's
 //                      minibatch is chosen by the iteration, so replicas agree. Message j:
-//                      the block's gradient (uncoded, replication, mm) or the gradient-code
-//                      combination of the worker's blocks (gc-fr, gc-cr).
+//                      the combination of its blocks' gradients the scheme's combiner names
+//                      (one block's gradient for uncoded, replication, mm; the gradient-code
+//                      combination for gc-fr, gc-cr).
 //   mds                the worker's coded row block of A (for A·x) and of Aᵀ (for Aᵀ·r).
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <span>
 #include <vector>
 
-#include "coding/gradient_code.h"
+#include "coding/coding_scheme.h"
 #include "ps/coded_shape.h"
 #include "ps/workload/dataset.h"
 #include "ps/workload/workload.h"
@@ -34,13 +34,10 @@ class CodedTask {
   const CodedShape shape_;
   const int rank_;
   std::vector<int> blocks_;  // data blocks this worker holds, in computing order
-  std::vector<std::unique_ptr<Workload>> workloads_;  // per block (gradient schemes)
-  std::optional<coding::GradientCode> code_;          // gc
-  std::vector<float> scratch_;
+  std::vector<std::unique_ptr<Workload>> workloads_;    // per block (gradient schemes)
+  std::unique_ptr<coding::GradientCombiner> combiner_;  // gradient schemes
+  std::vector<float> scratch_;      // one block's gradient, when a message combines several
   RowMatrixXf block_a_, block_at_;  // mds: coded row blocks of A and Aᵀ
 };
-
-// The gradient code of a gc job (both sides build the same one from the seed).
-coding::GradientCode MakeGradientCode(const CodedShape& shape, uint64_t seed);
 
 }  // namespace gw

@@ -7,7 +7,9 @@
 // without Done is revoked: its window ends at the deadline (its gate refuses posts from then
 // on), its request stays pending and it is granted again at its next turn or slot.
 //
-// Policies (sched/window_spec.h):
+// Policies (sched/window_spec.h; each one file, sched/<name>_policy.cc, behind
+// sched/window_policy.h; the ring machinery of round-robin and topology in
+// sched/window_rings.h):
 //   burst        every pending request is granted at once, deadline = TimePoint::max().
 //   round-robin  burst until warm-up is over. Then rings (below) over all workers, gap =
 //                T_iter / (factor·N). Windows still open from warm-up get a deadline at the
@@ -64,34 +66,35 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
 
 #include "sched/iteration_estimator.h"
 #include "sched/time.h"
+#include "sched/window_policy.h"
+#include "sched/window_rings.h"
 #include "sched/window_spec.h"
 
 namespace gw::sched {
 
 class WindowScheduler {
  public:
-  // Weight of one push in the ring's push-time mean: follows a changed link within about 10
-  // pushes (65 % in 5), one slow push moves it by a fifth of its excess.
-  static constexpr double kPushWeight = 0.2;
-  static_assert(kPushWeight > 0 && kPushWeight <= 1);
+  static constexpr double kPushWeight = WindowRings::kPushWeight;
 
-  struct Grant {
-    uint32_t worker;
-    TimePoint start;  // == the Poll time
-    TimePoint deadline;
-  };
-
-  enum class Pacing { kIterations, kRounds };  // see the top of this file
+  using Grant = WindowGrant;
+  using Pacing = sched::Pacing;  // see the top of this file
 
   // Throws gw::Error if spec.Validate(num_workers) does.
   WindowScheduler(const WindowSpec& spec, uint32_t num_workers,
                   Pacing pacing = Pacing::kIterations);
+  // Copies carry the policy's state: a copy goes on exactly as the original would.
+  WindowScheduler(const WindowScheduler& other);
+  WindowScheduler& operator=(const WindowScheduler& other);
+  WindowScheduler(WindowScheduler&&) = default;
+  WindowScheduler& operator=(WindowScheduler&&) = default;
+  ~WindowScheduler();
 
   // Worker w has a push ready (all its writes for one iteration). No-op while w already has
   // one pending or holds a window, or after Remove(w).
@@ -146,55 +149,19 @@ class WindowScheduler {
   Pacing pacing() const { return pacing_; }
 
  private:
-  struct Worker {
-    bool live = true;
-    bool pending = false;     // has a push not Done yet (held or waiting)
-    bool holding = false;     // has an open window
-    bool progressed = false;  // Progress seen in the open window
-    TimePoint start;          // of the open window
-    TimePoint deadline;       // of the open window
-    TimePoint queued;         // when its request started waiting (kRounds: turn order)
-    uint32_t ring = 0;        // index into rings_
-  };
-  // Workers taking turns in rank order (all workers, or one rack).
-  struct Ring {
-    std::vector<uint32_t> members;            // ascending ranks
-    size_t next = 0;                          // position whose turn it is (if live)
-    uint32_t open = 0;                        // open windows (> 1 only in warm-up)
-    TimePoint not_before = TimePoint::min();  // last grant + gap
-    TimePoint free_since = TimePoint::min();  // when the last window ended
-    Duration push = Duration::zero();         // typical push time (see the bound above)
-    bool push_known = false;
-  };
+  class Opener;
 
-  bool RingsActive() const;  // rings decide (vs burst or slots)
   void Check(uint32_t w) const;
   void Seen(TimePoint now);
+  WindowView View() const { return {workers_, warmed_up(), last_seen_}; }
   void Open(uint32_t w, TimePoint now, TimePoint deadline, std::vector<Grant>* grants);
   void Close(uint32_t w, TimePoint end);
-  // Ring r's push time learned a sample (Done) or a floor (revoked with progress).
-  void ObservePush(uint32_t r, Duration sample);
-  void RaisePush(uint32_t r, Duration floor);
-  void UpdateBound(uint32_t r);
-  void StartRings(TimePoint now, std::vector<Grant>* grants);
-  // When ring r may grant next, and to whom (position in members), or nullopt if nobody live
-  // is pending. The time may be in the past.
-  struct Turn {
-    TimePoint at;
-    size_t position;
-  };
-  std::optional<Turn> NextTurn(const Ring& ring, uint32_t r) const;
-  // Start of w's next slot at or after t (t itself if inside it) and that slot's end.
-  std::pair<TimePoint, TimePoint> SlotAt(uint32_t w, TimePoint t) const;
 
   WindowSpec spec_;
   Pacing pacing_;
-  std::vector<Worker> workers_;
-  std::vector<Ring> rings_;
-  std::vector<Duration> ring_gap_;    // per ring, updated by ObserveIteration
-  std::vector<Duration> ring_bound_;  // per ring: max(window·gap, min-window)
+  std::vector<WindowWorker> workers_;
+  std::unique_ptr<WindowPolicy> policy_;
   IterationEstimator estimator_;
-  bool rings_started_ = false;  // round-robin: warm-up windows bounded, rings in charge
   TimePoint last_seen_ = TimePoint::min();
   uint64_t revocations_ = 0;
 };

@@ -20,6 +20,8 @@
 //   "topology:racks=R" (R racks of consecutive ranks, sizes differing by at most one) or
 //   "topology:rack-of=0+0+1+1" (the rack of each worker); both take the round-robin keys.
 // `window` bounds a ring window: deadline = start + max(window·gap, min-window).
+// Each policy reads, prints and checks its own keys (sched/<name>_policy.cc, listed in
+// sched/window_registry.cc); this struct holds every policy's fields.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,83 @@
+#include "sched/window_keys.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "base/error.h"
+#include "sched/window_registry.h"
+
+namespace gw::sched {
+
+void BadWindowSpec(std::string_view text, const std::string& why) {
+  throw Error("window spec \"" + std::string(text) + "\": " + why + " (expected " +
+              WindowPolicyForms() + ")");
+}
+
+std::string_view SpecKeys::Take(const std::string& key) {
+  return items_->Take(key, [this](const std::string& why) { Bad(why); });
+}
+
+double SpecKeys::TakeDouble(const std::string& key) {
+  const std::string_view value = Take(key);
+  double v = 0;
+  const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || p != value.data() + value.size() || value.empty() || !std::isfinite(v)) {
+    Bad("value of " + key + " is not a number: \"" + std::string(value) + "\"");
+  }
+  return v;
+}
+
+uint32_t SpecKeys::TakeUint32(const std::string& key) { return ParseUint32(key, Take(key)); }
+
+uint32_t SpecKeys::ParseUint32(const std::string& key, std::string_view value) const {
+  uint32_t v = 0;
+  const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+  if (ec != std::errc() || p != value.data() + value.size() || value.empty()) {
+    Bad("value of " + key + " is not an integer in [0, 2^32): \"" + std::string(value) + "\"");
+  }
+  return v;
+}
+
+std::string FormatNumber(double x) {
+  char buf[32];
+  const auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), x);
+  return std::string(buf, ec == std::errc() ? p : buf);
+}
+
+void CheckPositiveMs(const char* key, double ms) {
+  if (!(ms > 0) || !(ms <= WindowSpec::kMaxMs)) {
+    throw Error(std::string(key) + " must be > 0 and <= " + FormatNumber(WindowSpec::kMaxMs) +
+                " ms, got " + FormatNumber(ms));
+  }
+}
+
+void TakeRingKeys(SpecKeys& keys, WindowSpec* s) {
+  if (keys.has("warmup")) s->warmup = keys.TakeUint32("warmup");
+  if (keys.has("factor")) s->factor = keys.TakeDouble("factor");
+  if (keys.has("window")) s->window_gaps = keys.TakeDouble("window");
+  if (keys.has("min-window")) s->min_window_ms = keys.TakeDouble("min-window");
+}
+
+std::string RingKeysToString(const WindowSpec& s) {
+  return "warmup=" + std::to_string(s.warmup) + ",factor=" + FormatNumber(s.factor) +
+         ",window=" + FormatNumber(s.window_gaps) + ",min-window=" + FormatNumber(s.min_window_ms);
+}
+
+void CheckRingFields(const WindowSpec& s) {
+  if (s.warmup < WindowSpec::kMinWarmup) {
+    throw Error("warmup must be >= " + std::to_string(WindowSpec::kMinWarmup) +
+                ": T_iter is measured from worker 0's iteration " +
+                std::to_string(WindowSpec::kSkippedIterations + 1) + " on, got " +
+                std::to_string(s.warmup));
+  }
+  if (!(s.factor > 0) || !std::isfinite(s.factor)) {
+    throw Error("factor must be > 0 (R2SP uses 1.2), got " + FormatNumber(s.factor));
+  }
+  if (!(s.window_gaps >= 1) || !(s.window_gaps <= 1e6)) {
+    throw Error("window (a multiple of the gap) must be in [1, 1e6], got " +
+                FormatNumber(s.window_gaps));
+  }
+  CheckPositiveMs("min-window", s.min_window_ms);
+}
+
+}  // namespace gw::sched

@@ -1,0 +1,46 @@
+// Reading and writing a policy's keys in a window spec text (sched/window_spec.h): the number
+// parsers and formatter every policy uses, and the ring keys round-robin and topology share.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/spec_text.h"
+#include "sched/window_spec.h"
+
+namespace gw::sched {
+
+// Throws the gw::Error of a refused spec text: it quotes the text, says why and lists the
+// forms of every registered policy.
+[[noreturn]] void BadWindowSpec(std::string_view text, const std::string& why);
+
+// The key=value items of one spec text, as a policy takes them; WindowSpec::Parse refuses
+// any left untaken.
+class SpecKeys {
+ public:
+  SpecKeys(std::string_view text, SpecText* items) : text_(text), items_(items) {}
+
+  [[noreturn]] void Bad(const std::string& why) const { BadWindowSpec(text_, why); }
+  bool has(const std::string& key) const { return items_->has(key); }
+  std::string_view Take(const std::string& key);  // refuses a missing key
+  double TakeDouble(const std::string& key);      // finite
+  uint32_t TakeUint32(const std::string& key);
+  uint32_t ParseUint32(const std::string& key, std::string_view value) const;
+
+ private:
+  std::string_view text_;
+  SpecText* items_;
+};
+
+// Shortest text that reads back as the same double ("1.2", not "1.19999999999999996").
+std::string FormatNumber(double x);
+// Throws gw::Error unless 0 < ms <= WindowSpec::kMaxMs.
+void CheckPositiveMs(const char* key, double ms);
+
+// The ring keys (warmup, factor, window, min-window): absent ones keep their defaults.
+void TakeRingKeys(SpecKeys& keys, WindowSpec* s);
+std::string RingKeysToString(const WindowSpec& s);  // every key written
+void CheckRingFields(const WindowSpec& s);          // throws gw::Error
+
+}  // namespace gw::sched
