@@ -74,12 +74,13 @@ void CheckRanges(const JobConfig& job) {
 // Settings that name workers or depend on how many there are.
 void CheckAgainstWorkers(const JobConfig& job) {
   const uint32_t n = job.num_workers;
-  for (const int w : NamedWorkers(job.straggler)) {
-    if (w < 0 || static_cast<uint32_t>(w) >= n) {
-      throw Error("--straggler " + job.straggler.ToString() + " names worker " + std::to_string(w) +
-                  ", past --num-workers " + std::to_string(n) + " (workers 0.." +
-                  std::to_string(n - 1) + ")");
-    }
+  const std::vector<int> named = NamedWorkers(job.straggler);
+  const auto past = std::find_if(named.begin(), named.end(),
+                                 [n](int w) { return w < 0 || static_cast<uint32_t>(w) >= n; });
+  if (past != named.end()) {
+    throw Error("--straggler " + job.straggler.ToString() + " names worker " +
+                std::to_string(*past) + ", past --num-workers " + std::to_string(n) +
+                " (workers 0.." + std::to_string(n - 1) + ")");
   }
   if (job.windows) Naming("--windows", [&] { job.windows->Validate(n); });
   if (job.coding) {

@@ -24,18 +24,18 @@ namespace {
 SyncSpec SyncSpec::Parse(const std::string& text) {
   const size_t colon = text.find(':');
   const std::string name = text.substr(0, colon);
-  const SyncRuleEntry* rule = FindSyncRule(name);
-  if (rule == nullptr) BadSyncText(text, "no rule is called \"" + name + "\"");
+  const SyncRuleEntry* entry = FindSyncRule(name);
+  if (entry == nullptr) BadSyncText(text, "no rule is called \"" + name + "\"");
   std::optional<std::string_view> param;
   if (colon != std::string::npos) param = std::string_view(text).substr(colon + 1);
   SyncSpec spec;
   spec.kind = name;
-  if (rule->parse == nullptr) {
+  if (entry->parse == nullptr) {
     if (param) BadSyncText(text, name + " takes no parameter");
     return spec;
   }
   try {
-    rule->parse(param, &spec);
+    entry->parse(param, &spec);
   } catch (const Error& e) {
     BadSyncText(text, e.what());
   }

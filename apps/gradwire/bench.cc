@@ -9,6 +9,7 @@
 // aggregate, so this measures the transport path end to end. Goodput counts payload bytes
 // moved in both directions, from the first request to the last answer.
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -255,12 +256,13 @@ int BenchCommand(const std::string& self, const std::vector<std::string>& args) 
       Parse("bench", "[--len 4M] [--repeat 100] [--mode push-only] [--num-workers 1]", all, args);
   if (!vm) return 0;
   // Its server and workers talk over TCP on loopback: an RDMA option would go unused.
-  for (const std::string rdma : {"rdma-device", "rdma-busy-poll"}) {
-    if (!(*vm)[rdma].defaulted()) {
-      throw UsageError("gradwire bench runs over TCP on loopback: --" + rdma +
-                       " does not apply (to measure RDMA, start gradwire bench-server --listen "
-                       "rdma://ADDR:0 and gradwire bench-worker --server rdma://ADDR:PORT)");
-    }
+  static constexpr std::array<const char*, 2> kRdmaFlags = {"rdma-device", "rdma-busy-poll"};
+  const auto given = std::find_if(kRdmaFlags.begin(), kRdmaFlags.end(),
+                                  [&](const char* flag) { return !(*vm)[flag].defaulted(); });
+  if (given != kRdmaFlags.end()) {
+    throw UsageError(std::string("gradwire bench runs over TCP on loopback: --") + *given +
+                     " does not apply (to measure RDMA, start gradwire bench-server --listen "
+                     "rdma://ADDR:0 and gradwire bench-worker --server rdma://ADDR:PORT)");
   }
   const BenchSpec spec = SpecFrom(*vm);
   DeviceFrom(*vm, LauncherEnv::Read());

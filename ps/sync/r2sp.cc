@@ -34,7 +34,10 @@ class R2spPolicy final : public SyncPolicy {
 
  private:
   bool warming_up() const { return bsp_.barrier_iteration() < warmup_; }
-  SyncPolicy& Phase() { return warming_up() ? static_cast<SyncPolicy&>(bsp_) : ssp_; }
+  SyncPolicy& Phase() {
+    if (warming_up()) return bsp_;
+    return ssp_;
+  }
 
   BspPolicy bsp_;
   SspPolicy ssp_;

@@ -1,5 +1,8 @@
 #include "ps/sync/registry.h"
 
+#include <algorithm>
+#include <iterator>
+
 namespace gw {
 
 // Defined in their own files, ps/sync/<name>.cc.
@@ -14,10 +17,9 @@ static constexpr const SyncRuleEntry* kRules[] = {&kBspRule, &kAspRule, &kSspRul
 std::span<const SyncRuleEntry* const> SyncRules() { return kRules; }
 
 const SyncRuleEntry* FindSyncRule(std::string_view name) {
-  for (const SyncRuleEntry* rule : kRules) {
-    if (rule->name == name) return rule;
-  }
-  return nullptr;
+  const auto* it = std::find_if(std::begin(kRules), std::end(kRules),
+                                [&](const SyncRuleEntry* rule) { return rule->name == name; });
+  return it == std::end(kRules) ? nullptr : *it;
 }
 
 std::string SyncRulesHelp() {
