@@ -4,6 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <Eigen/Dense>
+#include <algorithm>
+#include <random>
 #include <set>
 #include <string>
 
@@ -80,6 +83,57 @@ TEST(SchemeRegistry, GradientCombinersNameOnlyTheWorkersBlocks) {
         EXPECT_FALSE(terms.empty());
         for (const auto& t : terms) EXPECT_LT(t.index, blocks.size());
       }
+    }
+  }
+}
+
+// The algebra of every gradient scheme, whatever it is: encode random block gradients with
+// the combiner, let the round tracker pick the messages in a random arrival order, and the
+// decoding weights must give back the sum of every block's gradient.
+TEST(SchemeRegistry, EveryGradientSchemeDecodesTheSumOfItsBlocks) {
+  constexpr int kWorkers = 6;
+  constexpr int kLength = 5;
+  std::mt19937_64 rng(2026);
+  std::normal_distribution<float> normal;
+  for (const CodingScheme* s : CodingSchemes()) {
+    if (s->computes() != Computes::kGradients) continue;
+    for (int param = 0; param <= kWorkers; ++param) {
+      if (s->Misfit(param, kWorkers)) continue;
+      SCOPED_TRACE(std::string(s->name()) + " param=" + std::to_string(param));
+      const int blocks = s->Blocks(param, kWorkers);
+      std::vector<Eigen::VectorXf> g(blocks, Eigen::VectorXf(kLength));
+      Eigen::VectorXf want = Eigen::VectorXf::Zero(kLength);
+      for (auto& v : g) {
+        for (int i = 0; i < kLength; ++i) v(i) = normal(rng);
+        want += v;
+      }
+      const auto combiner = s->MakeCombiner(param, kWorkers, /*seed=*/7);
+      std::vector<std::vector<Eigen::VectorXf>> messages(kWorkers);
+      std::vector<std::pair<int, int>> order;
+      for (int w = 0; w < kWorkers; ++w) {
+        const std::vector<int> held = s->BlocksOf(param, w, kWorkers);
+        for (int j = 0; j < s->Messages(param); ++j) {
+          Eigen::VectorXf m = Eigen::VectorXf::Zero(kLength);
+          for (const auto& t : combiner->Encoding(w, j, held)) m += t.coef * g[held.at(t.index)];
+          messages[w].push_back(m);
+          order.emplace_back(w, j);
+        }
+      }
+      std::shuffle(order.begin(), order.end(), rng);
+      RoundTracker tracker(CodingSpec{s->kind(), param}, kWorkers);
+      for (const auto& [w, j] : order) {
+        if (tracker.Complete()) break;
+        tracker.Arrive(w, j);
+      }
+      ASSERT_TRUE(tracker.Complete());
+      const std::vector<float> weights = combiner->Decoding(tracker.used());
+      ASSERT_EQ(weights.size(), tracker.used().size());
+      Eigen::VectorXf got = Eigen::VectorXf::Zero(kLength);
+      for (size_t i = 0; i < weights.size(); ++i) {
+        const auto& u = tracker.used()[i];
+        got += weights[i] * messages[u.worker][u.message];
+      }
+      EXPECT_LT((got - want).norm(), 1e-3f * want.norm());
     }
   }
 }
