@@ -119,9 +119,8 @@ void Checkpointer::Write(const Checkpoint& c) {
       std::lock_guard lock(mu_);
       ++written_;
     }
-    GW_INFO("checkpoint at iteration " << c.iteration << ": " << path << " (" << bytes
-                                       << " bytes, " << Ms(GetClock().Now() - t).count()
-                                       << " ms)");
+    GW_INFO("checkpoint at iteration " << c.iteration << ": " << path << " (" << bytes << " bytes, "
+                                       << Ms(GetClock().Now() - t).count() << " ms)");
   } catch (const Error& e) {
     GW_ERROR("checkpoint at iteration " << c.iteration << " failed (training goes on; the "
                                         << "previous checkpoint stays): " << e.what());

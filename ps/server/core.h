@@ -107,7 +107,7 @@ class ServerCore {
   SyncRule rule_;
   WindowDesk desk_;
   std::unique_ptr<Checkpointer> checkpointer_;
-  std::unique_ptr<SyncPath> sync_;       // uncoded jobs
+  std::unique_ptr<SyncPath> sync_;      // uncoded jobs
   std::unique_ptr<CodedRounds> coded_;  // coded jobs
   std::unique_ptr<Device> dev_;
   std::vector<WorkerState> workers_;

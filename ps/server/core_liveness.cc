@@ -70,8 +70,8 @@ void ServerCore::CheckProgress() {
     if (!ws.joined) {
       who += " worker " + std::to_string(w) + " never joined;";
     } else if (rule_.clock(w) == rule_.min_live_clock()) {
-      who += " worker " + std::to_string(w) + " is at iteration " +
-             std::to_string(rule_.clock(w)) + ";";
+      who += " worker " + std::to_string(w) + " is at iteration " + std::to_string(rule_.clock(w)) +
+             ";";
     }
   }
   Fail("no progress for " + Seconds(job_.timeout) + ":" + who +

@@ -23,8 +23,7 @@ void ServerCore::Apply(const SyncRule::Decision& d) {
   auto update = [this, d] {
     sync_->Apply(d, desk_.Rows());
     if (!d.apply.empty()) {
-      checkpointer_->AfterUpdate(sync_->updates(), sync_->params(),
-                                 sync_->optimizer().velocity());
+      checkpointer_->AfterUpdate(sync_->updates(), sync_->params(), sync_->optimizer().velocity());
     }
     for (uint32_t w : d.release) Release(w);
   };
@@ -102,8 +101,7 @@ void ServerCore::CloseRound(TimePoint since) {
   Carry(closed.actions);
 }
 
-void ServerCore::WhenSettled(bool writes, std::optional<uint32_t> only,
-                             std::function<void()> run) {
+void ServerCore::WhenSettled(bool writes, std::optional<uint32_t> only, std::function<void()> run) {
   HeldStep step;
   step.writes = writes;
   step.only = only;

@@ -13,7 +13,8 @@ SyncPath::SyncPath(const JobConfig& job, std::vector<float> params)
       agg_(params_.size()),
       optimizer_(std::make_unique<SgdMomentum>(job.optimizer, params_.size())) {
   // One copy per worker, made up front: the memory limit is checked at start.
-  if (SendsFromSnapshots(job)) snapshots_.assign(job.num_workers, std::vector<float>(params_.size()));
+  if (SendsFromSnapshots(job))
+    snapshots_.assign(job.num_workers, std::vector<float>(params_.size()));
 }
 
 void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& rows) {

@@ -197,8 +197,7 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     grant.msg.iteration = ws.push;
     ws.granted_push = ws.push;
     const bool open_ended = g.deadline == sched::TimePoint::max();
-    grant.msg.window_ns =
-        open_ended ? WindowGrantMsg::kOpenEnded : (g.deadline - g.start).count();
+    grant.msg.window_ns = open_ended ? WindowGrantMsg::kOpenEnded : (g.deadline - g.start).count();
     grant.msg.next_batch = NextBatch(g.worker);
     grants.push_back(grant);
     WindowRow row;

@@ -84,9 +84,9 @@ class WindowDesk {
     uint32_t message = 0;
     std::optional<uint64_t> granted_push;  // coded: the last push granted a window
     TimePoint asked_at;
-    std::optional<size_t> row;  // the open window's row in rows_
+    std::optional<size_t> row;      // the open window's row in rows_
     std::vector<size_t> push_rows;  // every window row of the push asked for
-    uint32_t push_batch = 0;  // --batch-tuning: the rows behind the push being received
+    uint32_t push_batch = 0;        // --batch-tuning: the rows behind the push being received
   };
 
   void Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t message, TimePoint now);
