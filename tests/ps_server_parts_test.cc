@@ -1,6 +1,7 @@
 // The server's parts (ps/server/) on their own, without a device: the checkpointer's
 // background writes (same files, last two kept, resume), the window desk's grants and log,
-// and the sync path's per-worker release copies.
+// the sync path's per-worker release copies and push assembly, and the held steps that
+// replace a second event loop inside an update.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +13,7 @@
 #include "ps/checkpoint.h"
 #include "ps/layout.h"
 #include "ps/server/checkpointer.h"
+#include "ps/server/held_steps.h"
 #include "ps/server/sync_path.h"
 #include "ps/server/window_desk.h"
 #include "tests/e2e_util.h"
@@ -109,7 +111,7 @@ TEST(SyncPathTest, AsynchronousReleasesSendACopyTheNextUpdateDoesNotTouch) {
   job.num_workers = 2;
   job.sync = SyncSpec::Parse("asp");
   std::vector<float> slot0(4, 1.0f), slot1(4, 0.0f);
-  SyncPath path(job, std::vector<float>(4, 0.0f));
+  SyncPath path(job, std::vector<float>(4, 0.0f), /*parts=*/2);
   path.SetSlots({slot0, slot1});
   const std::vector<float> released(path.ReleaseSource(1).begin(), path.ReleaseSource(1).end());
   SyncRule::Decision d;
@@ -120,6 +122,78 @@ TEST(SyncPathTest, AsynchronousReleasesSendACopyTheNextUpdateDoesNotTouch) {
   EXPECT_EQ(path.gradients_applied(), 1u);
   EXPECT_NE(path.params()[0], 0.0f);
   EXPECT_EQ(path.snapshot(1)[0], released[0]) << "worker 1's copy is its writes' source";
+}
+
+TEST(SyncPathTest, APushIsWholeWhenEveryPartOfTheExpectedIterationLanded) {
+  JobConfig job;
+  job.num_workers = 2;
+  SyncPath path(job, std::vector<float>(4, 0.0f), /*parts=*/2);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(1, 0)), 0), SyncPath::Landing::kDropped);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 2)), 0), SyncPath::Landing::kDropped);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 1)), 0), SyncPath::Landing::kPartial);
+  EXPECT_EQ(path.OnLanded(1, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kPartial);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kWhole);
+}
+
+HeldSteps::Step Release(uint32_t w, bool writes) {
+  HeldSteps::Step s;
+  s.kind = HeldSteps::Step::Kind::kRelease;
+  s.worker = w;
+  s.writes = writes;
+  s.only = w;
+  return s;
+}
+
+TEST(HeldStepsTest, AStepWaitsForItsWritesAndForACheckpointInProgress) {
+  HeldSteps held(2);
+  held.Posted(0);
+  EXPECT_FALSE(held.RunsNow(Release(0, true), false));
+  EXPECT_TRUE(held.RunsNow(Release(1, true), false)) << "only worker 0's writes are in flight";
+  EXPECT_FALSE(held.RunsNow(Release(1, false), /*checkpoint_busy=*/true));
+  held.Hold(Release(0, true));
+  EXPECT_FALSE(held.RunsNow(Release(1, false), false)) << "nothing overtakes a held step";
+  EXPECT_FALSE(held.TakeSettled(false));
+  std::deque<Completion> pending(2);
+  pending[0].kind = CompletionKind::kWriteDone;
+  pending[0].peer = {Role::kWorker, 0};
+  pending[1].kind = CompletionKind::kControl;
+  held.TakeWriteCompletions(&pending);
+  ASSERT_EQ(pending.size(), 1u) << "other completions stay queued for the loop";
+  EXPECT_EQ(pending[0].kind, CompletionKind::kControl);
+  const auto step = held.TakeSettled(false);
+  ASSERT_TRUE(step.has_value());
+  EXPECT_EQ(step->worker, 0u);
+  held.Ran();
+  EXPECT_TRUE(held.empty());
+}
+
+TEST(HeldStepsTest, WhatAStepSetsOffGoesBeforeTheStepsHeldBehindIt) {
+  HeldSteps held(3);
+  held.Posted(0);
+  held.Hold(Release(0, true));
+  held.Hold(Release(1, false));
+  held.Completed(0);
+  ASSERT_TRUE(held.TakeSettled(false).has_value());
+  held.Hold(Release(2, false));  // set off while the first one ran
+  held.Ran();
+  EXPECT_EQ(held.TakeSettled(false)->worker, 2u);
+  held.Ran();
+  EXPECT_EQ(held.TakeSettled(false)->worker, 1u);
+}
+
+TEST(HeldStepsTest, WritesNotCompletedWithinTheTimeoutAreOverdue) {
+  HeldSteps held(2);
+  held.Posted(1);
+  HeldSteps::Step all;
+  all.writes = true;
+  held.Hold(all);
+  const TimePoint now = GetClock().Now();
+  const Duration timeout = std::chrono::seconds(1);
+  EXPECT_TRUE(held.Overdue(now, timeout).empty());
+  EXPECT_TRUE(held.Overdue(now + timeout, timeout).empty());
+  EXPECT_EQ(held.Overdue(now + 2 * timeout, timeout), std::vector<uint32_t>{1});
+  held.Forget(1);  // lost
+  EXPECT_TRUE(held.TakeSettled(false).has_value());
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
       layout_(shape_->num_params(), job.PartFloats(shape_->num_params()), job.num_servers),
       rule_(job.sync, job.num_workers, job.windows ? job.windows->warmup : 0),
       desk_(job_, opt.rank, rule_, t0_),
-      workers_(job.num_workers) {
+      workers_(job.num_workers),
+      held_(job.num_workers) {
   if (opt.rank >= job.num_servers) {
     throw Error("server rank " + std::to_string(opt.rank) + " out of range: the job has " +
                 std::to_string(job.num_servers) + " server(s)");
@@ -46,7 +47,8 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
     }
     slot_floats = coded_->slot_floats();
   } else {
-    sync_ = std::make_unique<SyncPath>(job_, std::move(params));
+    sync_ = std::make_unique<SyncPath>(job_, std::move(params),
+                                       static_cast<uint32_t>(layout_.parts(opt.rank).size()));
     if (resumed) {
       sync_->Restore(*resumed);
       rule_.ResumeBspAt(resumed->iteration);
@@ -78,7 +80,7 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
 void ServerCore::Run() {
   const auto t0 = GetClock().Now();
   last_progress_ = t0;
-  while (!Finished() || !held_.empty()) {
+  while (!workers_.Finished() || !held_.empty()) {
     if (held_.empty()) {
       if (pending_.empty()) Fetch(FetchTimeout());
       if (!pending_.empty()) {
@@ -124,14 +126,6 @@ void ServerCore::WriteSummary(double wall_s) {
   if (desk_.enabled()) WriteWindowCsv(opt_.out_dir + "/windows.csv", desk_.log());
 }
 
-bool ServerCore::Finished() const {
-  if (joined_ < job_.num_workers) return false;
-  for (const auto& w : workers_) {
-    if (!w.done && !w.lost) return false;
-  }
-  return true;
-}
-
 void ServerCore::Handle(const Completion& c) {
   if (c.peer.role != Role::kWorker || c.peer.rank >= job_.num_workers) {
     if (c.kind == CompletionKind::kPeerConnected) {
@@ -150,8 +144,7 @@ void ServerCore::Handle(const Completion& c) {
     case CompletionKind::kWriteLanded:
       return OnLanded(c.peer.rank, ws, c);
     case CompletionKind::kWriteDone:
-      if (ws.writes_in_flight > 0) --ws.writes_in_flight;
-      return;
+      return held_.Completed(c.peer.rank);
     case CompletionKind::kPeerClosed:
       if (ws.done || ws.lost) return;
       if (!ws.joined) {
@@ -190,34 +183,21 @@ void ServerCore::OnControl(uint32_t w, WorkerState& ws, const Completion& c) {
 }
 
 void ServerCore::OnJoin(uint32_t w, WorkerState& ws, const Completion& c) {
-  const auto join = Decode<JoinMsg>(c.payload);
   auto conn = dev_->Find(c.peer);
   if (!conn) return;
-  if (!join) return Refuse(conn, "malformed join message");
-  if (join->fingerprint != job_.Fingerprint()) {
-    return Refuse(conn, "worker " + std::to_string(w) +
-                            " runs a different job configuration (flags differ from the "
-                            "server's: " +
-                            job_.Describe() + ")");
-  }
-  if (ws.joined) return Refuse(conn, "worker " + std::to_string(w) + " joined twice");
   const size_t input_floats = coded_ ? coded_->input_floats() : layout_.shard_size(opt_.rank);
-  if (join->params.length != input_floats * sizeof(float)) {
-    return Refuse(conn, "parameter region of the wrong size");
+  if (auto why = workers_.Join(w, Decode<JoinMsg>(c.payload), job_, input_floats, conn)) {
+    return Refuse(conn, *why);
   }
-  ws.joined = true;
-  ws.params = join->params;
-  ws.conn = conn;
   WelcomeMsg welcome;
   welcome.slot = ws.slot->Describe();
   welcome.shard_begin = layout_.shard_begin(opt_.rank);
   welcome.shard_size = layout_.shard_size(opt_.rank);
   welcome.resume_iteration = coded_ ? 0 : rule_.clock(w);
   conn->Send(static_cast<uint16_t>(MsgType::kWelcome), Encode(welcome));
-  ++joined_;
   last_progress_ = GetClock().Now();
-  GW_INFO("worker " << w << " joined (" << joined_ << "/" << job_.num_workers << ")");
-  if (joined_ < job_.num_workers) return;
+  GW_INFO("worker " << w << " joined (" << workers_.joined() << "/" << job_.num_workers << ")");
+  if (!workers_.all_joined()) return;
   if (coded_) return StartRounds();
   for (uint32_t i = 0; i < job_.num_workers; ++i) {
     if (!workers_[i].lost) Release(i);
@@ -267,7 +247,8 @@ void ServerCore::OnLanded(uint32_t w, WorkerState& ws, const Completion& c) {
   if (coded_) return OnCodedLanded(w, c);
   const uint64_t expected = rule_.clock(w);
   const Imm imm = Imm::Decode(c.imm);
-  if (!Imm::Matches(imm.iteration_tag, expected) || imm.part >= layout_.parts(opt_.rank).size()) {
+  const auto landing = sync_->OnLanded(w, imm, expected);
+  if (landing == SyncPath::Landing::kDropped) {
     if (dropped_++ < 10) {
       GW_WARN("dropping a late or duplicate write from worker "
               << w << " (iteration tag " << imm.iteration_tag << ", part " << imm.part
@@ -277,8 +258,7 @@ void ServerCore::OnLanded(uint32_t w, WorkerState& ws, const Completion& c) {
   }
   bytes_in_ += c.length;
   desk_.OnPartLanded(w, GetClock().Now());
-  if (++ws.parts_landed < layout_.parts(opt_.rank).size()) return;
-  ws.parts_landed = 0;
+  if (landing == SyncPath::Landing::kPartial) return;
   ++pushes_received_;
   // The link is free: the next window is granted before this update is applied.
   Send(desk_.OnPushLanded(w, expected, GetClock().Now()));
@@ -313,7 +293,11 @@ void ServerCore::OnCodedLanded(uint32_t w, const Completion& c) {
   if (landing == CodedRounds::Landing::kRoundComplete) {
     last_progress_ = now;
     // The model and residual are the sources of input writes still in flight.
-    return WhenSettled(/*writes=*/true, std::nullopt, [this, now] { CloseRound(now); });
+    HeldSteps::Step step;
+    step.kind = HeldSteps::Step::Kind::kCloseRound;
+    step.since = now;
+    step.writes = true;
+    return WhenSettled(std::move(step));
   }
   if (landing == CodedRounds::Landing::kArrived) last_progress_ = now;
   if (ended_window) Send(desk_.Poll(GetClock().Now()));

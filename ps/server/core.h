@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,6 +20,8 @@
 #include "ps/server.h"
 #include "ps/server/checkpointer.h"
 #include "ps/server/coded_rounds.h"
+#include "ps/server/held_steps.h"
+#include "ps/server/members.h"
 #include "ps/server/sync_path.h"
 #include "ps/server/window_desk.h"
 #include "ps/sync_rule.h"
@@ -36,28 +37,8 @@ class ServerCore {
   void Run();
 
  private:
-  struct WorkerState {
-    bool joined = false;
-    bool done = false;
-    bool lost = false;
-    RemoteRegion params;  // the worker's memory for our shard (coded: its input)
-    Region* slot = nullptr;
-    uint32_t parts_landed = 0;  // of the iteration being received
-    uint32_t writes_in_flight = 0;
-    std::shared_ptr<Connection> conn;
-  };
-  // An update, release or round close that must not run yet: parameter writes still in
-  // flight read the memory it would change or send (to every worker, or to `only`), or a
-  // checkpoint of that memory is being written. The main loop runs it once they are done;
-  // a worker whose writes do not complete within the job's timeout is lost.
-  struct HeldStep {
-    bool writes = false;  // waits for parameter writes
-    std::optional<uint32_t> only;
-    std::optional<TimePoint> deadline;  // set when it is first waited for
-    std::function<void()> run;
-  };
+  using WorkerState = Members::Member;
 
-  bool Finished() const;
   void Handle(const Completion& c);
   void OnControl(uint32_t w, WorkerState& ws, const Completion& c);
   void OnJoin(uint32_t w, WorkerState& ws, const Completion& c);
@@ -69,23 +50,22 @@ class ServerCore {
 
   // Uncoded: the rule's decision carried out through the sync path.
   void Apply(const SyncRule::Decision& d);
+  void Update(const SyncRule::Decision& d);
   void Release(uint32_t w);
+  void WriteRelease(uint32_t w);
   // Coded: the coded rounds' actions carried out.
   void StartRounds();
   void Carry(const CodedRounds::Actions& actions);
   void Feed(uint32_t w);
   void CloseRound(TimePoint since);
 
-  // Runs `run` now if nothing is held and it is settled, else holds it (after the held ones).
-  // writes: it waits for parameter writes (to every worker, or only to `only`).
-  void WhenSettled(bool writes, std::optional<uint32_t> only, std::function<void()> run);
-  bool InFlight(const HeldStep& step, uint32_t w) const;
-  bool Settled(const HeldStep& step) const;
-  // Runs the held steps that are settled; if one is still not, waits a little for
+  // Takes step now if nothing is held and it is settled, else holds it (after the held ones).
+  void WhenSettled(HeldSteps::Step step);
+  void Take(const HeldSteps::Step& step);
+  // Takes the held steps that are settled; if one is still not, waits a little for
   // completions (taking only write completions) and returns to the loop.
   void DriveHeld();
   void Fetch(std::chrono::nanoseconds timeout);
-  void TakeWriteCompletions();
   std::chrono::nanoseconds FetchTimeout() const;
 
   void Lose(uint32_t w, const std::string& why);
@@ -110,11 +90,10 @@ class ServerCore {
   std::unique_ptr<SyncPath> sync_;      // uncoded jobs
   std::unique_ptr<CodedRounds> coded_;  // coded jobs
   std::unique_ptr<Device> dev_;
-  std::vector<WorkerState> workers_;
+  Members workers_;
   std::deque<Completion> pending_;  // fetched from the transport, not handled yet
   std::vector<Completion> fetched_;
-  std::deque<HeldStep> held_;
-  uint32_t joined_ = 0;
+  HeldSteps held_;
   uint64_t dropped_ = 0, lost_ = 0, bytes_in_ = 0;
   uint64_t pushes_received_ = 0;  // uncoded pushes that landed whole
   TimePoint last_progress_;

@@ -11,10 +11,10 @@ void ServerCore::Lose(uint32_t w, const std::string& why) {
   WorkerState& ws = workers_[w];
   if (ws.lost || ws.done) return;
   ws.lost = true;
-  ws.writes_in_flight = 0;
+  held_.Forget(w);
   ++lost_;
   Send(desk_.OnGone(w, GetClock().Now()));
-  if (!ws.joined) ++joined_;  // it will never join: do not wait for it
+  workers_.NeverJoins(w);  // if it never joined: do not wait for it
   const std::string what = "worker " + std::to_string(w) + " lost at " +
                            (coded_ ? "round " + std::to_string(coded_->round())
                                    : "iteration " + std::to_string(rule_.clock(w))) +
@@ -38,7 +38,7 @@ void ServerCore::Lose(uint32_t w, const std::string& why) {
 }
 
 void ServerCore::CheckProgress() {
-  if (Finished() || GetClock().Now() - last_progress_ < job_.timeout) return;
+  if (workers_.Finished() || GetClock().Now() - last_progress_ < job_.timeout) return;
   if (coded_ && coded_->finishing()) {
     // The model is final: a worker that does not take it in time costs nothing but itself.
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
@@ -63,28 +63,13 @@ void ServerCore::CheckProgress() {
     last_progress_ = GetClock().Now();
     return;
   }
-  std::string who;
-  for (uint32_t w = 0; w < job_.num_workers; ++w) {
-    const auto& ws = workers_[w];
-    if (ws.done || ws.lost) continue;
-    if (!ws.joined) {
-      who += " worker " + std::to_string(w) + " never joined;";
-    } else if (rule_.clock(w) == rule_.min_live_clock()) {
-      who += " worker " + std::to_string(w) + " is at iteration " + std::to_string(rule_.clock(w)) +
-             ";";
-    }
-  }
-  Fail("no progress for " + Seconds(job_.timeout) + ":" + who +
+  Fail("no progress for " + Seconds(job_.timeout) + ":" + workers_.Laggards(rule_) +
        " (alive but silent: stalled? raise --timeout if it is just slow)");
 }
 
 void ServerCore::Fail(const std::string& why) {
   GW_ERROR(why);
-  for (auto& ws : workers_) {
-    if (ws.conn && ws.conn->open()) {
-      ws.conn->Send(static_cast<uint16_t>(MsgType::kAbort), EncodeText(why));
-    }
-  }
+  workers_.AbortAll(why);
   dev_->Shutdown();  // orderly: the abort messages go out first
   throw Error(why);
 }

@@ -1,7 +1,6 @@
 // ServerCore: carrying out what the sync path and the coded rounds decide (updates, releases,
-// feeding, closing rounds), and holding a step while the memory it changes or sends is still
-// the source of writes in flight, or being checkpointed. The main loop drives held steps: no
-// update runs a loop of its own.
+// feeding, closing rounds), through HeldSteps when the memory a step changes or sends is
+// still the source of writes in flight, or being checkpointed.
 #include <algorithm>
 
 #include "base/log.h"
@@ -20,39 +19,48 @@ constexpr std::chrono::milliseconds kCheckpointPoll{1};
 }  // namespace
 
 void ServerCore::Apply(const SyncRule::Decision& d) {
-  auto update = [this, d] {
-    sync_->Apply(d, desk_.Rows());
-    if (!d.apply.empty()) {
-      checkpointer_->AfterUpdate(sync_->updates(), sync_->params(), sync_->optimizer().velocity());
-    }
-    for (uint32_t w : d.release) Release(w);
-  };
+  HeldSteps::Step step;
+  step.kind = HeldSteps::Step::Kind::kUpdate;
+  step.decision = d;
   // The parameters being the source of writes still in flight, those finish first. With
   // snapshots they are not: one worker's slow link never holds back the others' updates.
-  const bool waits = !d.apply.empty() && !SyncPath::SendsFromSnapshots(job_);
-  WhenSettled(waits, std::nullopt, std::move(update));
+  step.writes = !d.apply.empty() && !SyncPath::SendsFromSnapshots(job_);
+  WhenSettled(std::move(step));
+}
+
+void ServerCore::Update(const SyncRule::Decision& d) {
+  sync_->Apply(d, desk_.Rows());
+  if (!d.apply.empty()) {
+    checkpointer_->AfterUpdate(sync_->updates(), sync_->params(), sync_->optimizer().velocity());
+  }
+  for (uint32_t w : d.release) Release(w);
 }
 
 void ServerCore::Release(uint32_t w) {
-  auto release = [this, w] {
-    WorkerState& ws = workers_[w];
-    if (!ws.joined || ws.done || ws.lost) return;
-    const auto& parts = layout_.parts(opt_.rank);
-    const size_t begin = layout_.shard_begin(opt_.rank);
-    const auto bytes = std::as_bytes(sync_->ReleaseSource(w));
-    for (uint32_t p = 0; p < parts.size(); ++p) {
-      const size_t off = (parts[p].begin - begin) * sizeof(float);
-      ws.conn->Write(bytes.subspan(off, parts[p].size * sizeof(float)), ws.params, off,
-                     Imm::Encode(rule_.clock(w), p), p);
-      ++ws.writes_in_flight;
-    }
-  };
-  // With snapshots: w's previous parameters have landed (it pushed since), but their
-  // completions may not have been counted yet: its snapshot is their source until they are.
-  const bool snapshots = SyncPath::SendsFromSnapshots(job_);
   const WorkerState& ws = workers_[w];
   if (!ws.joined || ws.done || ws.lost) return;
-  WhenSettled(snapshots, w, std::move(release));
+  HeldSteps::Step step;
+  step.kind = HeldSteps::Step::Kind::kRelease;
+  step.worker = w;
+  // With snapshots: w's previous parameters have landed (it pushed since), but their
+  // completions may not have been counted yet: its snapshot is their source until they are.
+  step.writes = SyncPath::SendsFromSnapshots(job_);
+  step.only = w;
+  WhenSettled(std::move(step));
+}
+
+void ServerCore::WriteRelease(uint32_t w) {
+  WorkerState& ws = workers_[w];
+  if (!ws.joined || ws.done || ws.lost) return;
+  const auto& parts = layout_.parts(opt_.rank);
+  const size_t begin = layout_.shard_begin(opt_.rank);
+  const auto bytes = std::as_bytes(sync_->ReleaseSource(w));
+  for (uint32_t p = 0; p < parts.size(); ++p) {
+    const size_t off = (parts[p].begin - begin) * sizeof(float);
+    ws.conn->Write(bytes.subspan(off, parts[p].size * sizeof(float)), ws.params, off,
+                   Imm::Encode(rule_.clock(w), p), p);
+    held_.Posted(w);
+  }
 }
 
 void ServerCore::StartRounds() {
@@ -88,7 +96,7 @@ void ServerCore::Feed(uint32_t w) {
   for (size_t off = 0, p = 0; off < bytes.size(); off += part_bytes, ++p) {
     ws.conn->Write(bytes.subspan(off, std::min(part_bytes, bytes.size() - off)), ws.params, off,
                    Imm::Encode(feeding->round, static_cast<uint32_t>(p)), p);
-    ++ws.writes_in_flight;
+    held_.Posted(w);
   }
 }
 
@@ -101,59 +109,40 @@ void ServerCore::CloseRound(TimePoint since) {
   Carry(closed.actions);
 }
 
-void ServerCore::WhenSettled(bool writes, std::optional<uint32_t> only, std::function<void()> run) {
-  HeldStep step;
-  step.writes = writes;
-  step.only = only;
-  step.run = std::move(run);
-  if (writes) TakeWriteCompletions();
-  if (held_.empty() && Settled(step)) return step.run();
-  held_.push_back(std::move(step));
+void ServerCore::WhenSettled(HeldSteps::Step step) {
+  if (step.writes) held_.TakeWriteCompletions(&pending_);
+  if (held_.RunsNow(step, checkpointer_->busy())) return Take(step);
+  held_.Hold(std::move(step));
 }
 
-bool ServerCore::InFlight(const HeldStep& step, uint32_t w) const {
-  return step.writes && (!step.only || *step.only == w) && workers_[w].writes_in_flight > 0 &&
-         !workers_[w].lost;
-}
-
-bool ServerCore::Settled(const HeldStep& step) const {
-  for (uint32_t w = 0; w < job_.num_workers; ++w) {
-    if (InFlight(step, w)) return false;
+void ServerCore::Take(const HeldSteps::Step& step) {
+  switch (step.kind) {
+    case HeldSteps::Step::Kind::kUpdate:
+      return Update(step.decision);
+    case HeldSteps::Step::Kind::kRelease:
+      return WriteRelease(step.worker);
+    case HeldSteps::Step::Kind::kCloseRound:
+      return CloseRound(step.since);
   }
-  return !checkpointer_->busy();
 }
 
 void ServerCore::DriveHeld() {
-  while (!held_.empty()) {
-    HeldStep& front = held_.front();
-    if (front.writes) TakeWriteCompletions();
-    if (Settled(front)) {
-      HeldStep step = std::move(front);
-      held_.pop_front();
-      // What it sets off goes before the steps held behind it, as if it had run at once.
-      std::deque<HeldStep> behind;
-      behind.swap(held_);
-      step.run();
-      for (auto& s : behind) held_.push_back(std::move(s));
-      continue;
-    }
-    const auto now = GetClock().Now();
-    if (!front.deadline) front.deadline = now + job_.timeout;
-    if (now > *front.deadline) {
-      front.deadline = TimePoint::max();  // the losses below settle its writes
-      for (uint32_t w = 0; w < job_.num_workers; ++w) {
-        if (!InFlight(front, w)) continue;
-        workers_[w].conn->Abort("not reading its parameters");
-        Lose(w, "did not take its parameters within " + Seconds(job_.timeout) +
-                    " (stalled or stopped?)");
-      }
-      continue;
-    }
-    Fetch(checkpointer_->busy() ? kCheckpointPoll : kWritesPoll);
-    TakeWriteCompletions();
-    Send(desk_.PollIfDue(GetClock().Now()));  // a turn or deadline may pass while we wait
-    return;
+  held_.TakeWriteCompletions(&pending_);
+  while (const auto step = held_.TakeSettled(checkpointer_->busy())) {
+    Take(*step);
+    held_.Ran();
   }
+  if (held_.empty()) return;
+  const auto overdue = held_.Overdue(GetClock().Now(), job_.timeout);
+  for (uint32_t w : overdue) {
+    workers_[w].conn->Abort("not reading its parameters");
+    Lose(w,
+         "did not take its parameters within " + Seconds(job_.timeout) + " (stalled or stopped?)");
+  }
+  if (!overdue.empty()) return;  // settled now: the loop takes it next
+  Fetch(checkpointer_->busy() ? kCheckpointPoll : kWritesPoll);
+  held_.TakeWriteCompletions(&pending_);
+  Send(desk_.PollIfDue(GetClock().Now()));  // a turn or deadline may pass while we wait
 }
 
 // Moves what the transport completed into pending_, waiting up to timeout for the first.
@@ -161,21 +150,6 @@ void ServerCore::Fetch(std::chrono::nanoseconds timeout) {
   fetched_.clear();
   dev_->cq().Wait(fetched_, timeout);
   for (auto& c : fetched_) pending_.push_back(std::move(c));
-}
-
-// Counts off write completions among those fetched but not handled yet; others stay queued
-// in order for the main loop.
-void ServerCore::TakeWriteCompletions() {
-  for (auto it = pending_.begin(); it != pending_.end();) {
-    if (it->kind == CompletionKind::kWriteDone && it->peer.role == Role::kWorker &&
-        it->peer.rank < job_.num_workers) {
-      auto& n = workers_[it->peer.rank].writes_in_flight;
-      if (n > 0) --n;
-      it = pending_.erase(it);
-    } else {
-      ++it;
-    }
-  }
 }
 
 // How long the main loop may sleep: until the windows' next event, at most 100 ms.

@@ -7,14 +7,23 @@
 
 namespace gw {
 
-SyncPath::SyncPath(const JobConfig& job, std::vector<float> params)
+SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, uint32_t parts)
     : job_(job),
       params_(std::move(params)),
       agg_(params_.size()),
+      parts_(parts),
+      parts_landed_(job.num_workers, 0),
       optimizer_(std::make_unique<SgdMomentum>(job.optimizer, params_.size())) {
   // One copy per worker, made up front: the memory limit is checked at start.
   if (SendsFromSnapshots(job))
     snapshots_.assign(job.num_workers, std::vector<float>(params_.size()));
+}
+
+SyncPath::Landing SyncPath::OnLanded(uint32_t w, const Imm& imm, uint64_t expected) {
+  if (!Imm::Matches(imm.iteration_tag, expected) || imm.part >= parts_) return Landing::kDropped;
+  if (++parts_landed_[w] < parts_) return Landing::kPartial;
+  parts_landed_[w] = 0;
+  return Landing::kWhole;
 }
 
 void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& rows) {

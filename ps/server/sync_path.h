@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ps/checkpoint.h"
+#include "ps/imm.h"
 #include "ps/job.h"
 #include "ps/optimizer.h"
 #include "ps/sync_rule.h"
@@ -20,8 +21,8 @@ namespace gw {
 
 class SyncPath {
  public:
-  // params: the shard's initial values.
-  SyncPath(const JobConfig& job, std::vector<float> params);
+  // params: the shard's initial values; parts: the writes one push of it arrives in.
+  SyncPath(const JobConfig& job, std::vector<float> params, uint32_t parts);
 
   // Asynchronous rules release workers one at a time while others' parameters are still on
   // the wire; each worker's writes then come from its own copy, so an update never waits for
@@ -36,6 +37,9 @@ class SyncPath {
   // Every worker's gradient slot, once the core registered them (valid for the server's life).
   void SetSlots(std::vector<std::span<const float>> slots) { slots_ = std::move(slots); }
 
+  // A write landed in worker w's slot; expected: the iteration its push must be (its clock).
+  enum class Landing { kDropped, kPartial, kWhole };
+  Landing OnLanded(uint32_t w, const Imm& imm, uint64_t expected);
   // Steps the optimizer with the gradients of d.apply; rows[w] is the minibatch rows behind
   // worker w's gradient (weights it when updates are not aggregated).
   void Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& rows);
@@ -54,6 +58,8 @@ class SyncPath {
   std::vector<float> params_, agg_;
   std::vector<std::vector<float>> snapshots_;  // SendsFromSnapshots: one per worker
   std::vector<std::span<const float>> slots_;
+  const uint32_t parts_;
+  std::vector<uint32_t> parts_landed_;  // per worker, of the push being received
   std::unique_ptr<SgdMomentum> optimizer_;
   // Gradients the optimizer took and the minibatch rows behind them (the load test compares
   // them with the workers' pushes_sent).
