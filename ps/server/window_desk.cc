@@ -75,7 +75,7 @@ WindowDesk::Grants WindowDesk::OnRequest(uint32_t w, const WindowRequestMsg& req
 WindowDesk::Grants WindowDesk::OnCodedRequest(uint32_t w, uint64_t push, TimePoint now) {
   const uint64_t round = push / static_cast<uint64_t>(messages_);
   const uint32_t message = static_cast<uint32_t>(push % static_cast<uint64_t>(messages_));
-  Worker& ws = workers_[w];
+  const Worker& ws = workers_[w];
   if (ws.asked) {
     if (ws.push == push) return {};  // asked twice: the first stands
     if (ws.iteration != round || ws.message >= message) {
