@@ -1,0 +1,81 @@
+// ServerCore: losing workers (a closed connection, silence, parameters not taken), the
+// progress check that finds them, and ending the job when it cannot go on.
+#include "base/error.h"
+#include "base/log.h"
+#include "ps/messages.h"
+#include "ps/server/core.h"
+
+namespace gw {
+
+void ServerCore::Lose(uint32_t w, const std::string& why) {
+  WorkerState& ws = workers_[w];
+  if (ws.lost || ws.done) return;
+  ws.lost = true;
+  held_.Forget(w);
+  ++lost_;
+  Send(desk_.OnGone(w, GetClock().Now()));
+  workers_.NeverJoins(w);  // if it never joined: do not wait for it
+  const std::string what = "worker " + std::to_string(w) + " lost at " +
+                           (coded_ ? "round " + std::to_string(coded_->round())
+                                   : "iteration " + std::to_string(rule_.clock(w))) +
+                           ": " + why;
+  if (coded_) {
+    coded_->OnGone(w, /*lost=*/true);
+    if (!coded_->CanGoOn()) {
+      Fail(what + "; " + coded_->spec() +
+           " cannot finish the round without it (too many workers lost for this code)");
+    }
+    GW_WARN(what << "; the code goes on without it");
+    return;
+  }
+  if (!MayGoOnWithoutLost()) {
+    Fail(what +
+         "; under BSP the job cannot go on without it (or pass "
+         "--continue-without-lost-workers)");
+  }
+  GW_WARN(what << "; going on with " << rule_.num_live() - 1 << " worker(s)");
+  Apply(rule_.OnWorkerGone(w));
+}
+
+void ServerCore::CheckProgress() {
+  if (workers_.Finished() || GetClock().Now() - last_progress_ < job_.timeout) return;
+  if (coded_ && coded_->finishing()) {
+    // The model is final: a worker that does not take it in time costs nothing but itself.
+    for (uint32_t w = 0; w < job_.num_workers; ++w) {
+      if (!workers_[w].done && !workers_[w].lost) {
+        if (workers_[w].conn) workers_[w].conn->Abort("did not finish");
+        Lose(w, "did not take the final model within " + Seconds(job_.timeout));
+      }
+    }
+    return;
+  }
+  // A rule that can go on without a worker loses the ones holding it back (a stalled process,
+  // a cut link: alive to TCP, silent to us) instead of ending the job.
+  if (!coded_ && MayGoOnWithoutLost()) {
+    const uint64_t laggard = rule_.min_live_clock();
+    for (uint32_t w = 0; w < job_.num_workers; ++w) {
+      WorkerState& ws = workers_[w];
+      if (ws.done || ws.lost || (ws.joined && rule_.clock(w) != laggard)) continue;
+      if (ws.conn) ws.conn->Abort("silent for " + Seconds(job_.timeout));
+      Lose(w, ws.joined ? "silent for " + Seconds(job_.timeout) + " (stalled, or its link is down)"
+                        : "never joined within " + Seconds(job_.timeout));
+    }
+    last_progress_ = GetClock().Now();
+    return;
+  }
+  Fail("no progress for " + Seconds(job_.timeout) + ":" + workers_.Laggards(rule_) +
+       " (alive but silent: stalled? raise --timeout if it is just slow)");
+}
+
+void ServerCore::Fail(const std::string& why) {
+  GW_ERROR(why);
+  workers_.AbortAll(why);
+  dev_->Shutdown();  // orderly: the abort messages go out first
+  throw Error(why);
+}
+
+std::string ServerCore::Seconds(std::chrono::milliseconds ms) {
+  return std::to_string(ms.count()) + " ms";
+}
+
+}  // namespace gw

@@ -1,0 +1,56 @@
+#include "ps/server/held_steps.h"
+
+#include <utility>
+
+namespace gw {
+
+void HeldSteps::Completed(uint32_t w) {
+  if (in_flight_[w] > 0) --in_flight_[w];
+}
+
+void HeldSteps::TakeWriteCompletions(std::deque<Completion>* pending) {
+  for (auto it = pending->begin(); it != pending->end();) {
+    if (it->kind == CompletionKind::kWriteDone && it->peer.role == Role::kWorker &&
+        it->peer.rank < in_flight_.size()) {
+      Completed(it->peer.rank);
+      it = pending->erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+bool HeldSteps::Settled(const Step& s, bool checkpoint_busy) const {
+  for (uint32_t w = 0; w < in_flight_.size(); ++w) {
+    if (InFlight(s, w)) return false;
+  }
+  return !checkpoint_busy;
+}
+
+std::optional<HeldSteps::Step> HeldSteps::TakeSettled(bool checkpoint_busy) {
+  if (held_.empty() || !Settled(held_.front(), checkpoint_busy)) return std::nullopt;
+  Step s = std::move(held_.front());
+  held_.pop_front();
+  behind_ = std::move(held_);
+  held_.clear();
+  return s;
+}
+
+void HeldSteps::Ran() {
+  for (auto& s : behind_) held_.push_back(std::move(s));
+  behind_.clear();
+}
+
+std::vector<uint32_t> HeldSteps::Overdue(TimePoint now, Duration timeout) {
+  std::vector<uint32_t> overdue;
+  if (held_.empty()) return overdue;
+  Step& front = held_.front();
+  if (!front.deadline) front.deadline = now + timeout;
+  if (now <= *front.deadline) return overdue;
+  for (uint32_t w = 0; w < in_flight_.size(); ++w) {
+    if (InFlight(front, w)) overdue.push_back(w);
+  }
+  return overdue;
+}
+
+}  // namespace gw

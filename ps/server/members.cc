@@ -1,0 +1,63 @@
+#include "ps/server/members.h"
+
+#include <utility>
+
+namespace gw {
+
+std::optional<std::string> Members::Join(uint32_t w, const std::optional<JoinMsg>& join,
+                                         const JobConfig& job, size_t input_floats,
+                                         std::shared_ptr<Connection> conn) {
+  if (!join) return "malformed join message";
+  if (join->fingerprint != job.Fingerprint()) {
+    return "worker " + std::to_string(w) +
+           " runs a different job configuration (flags differ from the server's: " +
+           job.Describe() + ")";
+  }
+  Member& m = members_[w];
+  if (m.joined) return "worker " + std::to_string(w) + " joined twice";
+  if (join->params.length != input_floats * sizeof(float)) {
+    return "parameter region of the wrong size";
+  }
+  m.joined = true;
+  m.params = join->params;
+  m.conn = std::move(conn);
+  ++joined_;
+  return std::nullopt;
+}
+
+void Members::NeverJoins(uint32_t w) {
+  if (!members_[w].joined) ++joined_;
+}
+
+bool Members::Finished() const {
+  if (!all_joined()) return false;
+  for (const auto& m : members_) {
+    if (!m.done && !m.lost) return false;
+  }
+  return true;
+}
+
+std::string Members::Laggards(const SyncRule& rule) const {
+  std::string who;
+  for (uint32_t w = 0; w < members_.size(); ++w) {
+    const Member& m = members_[w];
+    if (m.done || m.lost) continue;
+    if (!m.joined) {
+      who += " worker " + std::to_string(w) + " never joined;";
+    } else if (rule.clock(w) == rule.min_live_clock()) {
+      who += " worker " + std::to_string(w) + " is at iteration " + std::to_string(rule.clock(w)) +
+             ";";
+    }
+  }
+  return who;
+}
+
+void Members::AbortAll(const std::string& why) {
+  for (auto& m : members_) {
+    if (m.conn && m.conn->open()) {
+      m.conn->Send(static_cast<uint16_t>(MsgType::kAbort), EncodeText(why));
+    }
+  }
+}
+
+}  // namespace gw

@@ -1,0 +1,56 @@
+// Who is in the job, as the server core sees it: each worker's join (its connection and the
+// memory it offered), whether it is done or lost, and the checks and messages about them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/device.h"
+#include "ps/job.h"
+#include "ps/messages.h"
+#include "ps/sync_rule.h"
+
+namespace gw {
+
+class Members {
+ public:
+  struct Member {
+    bool joined = false;
+    bool done = false;
+    bool lost = false;
+    RemoteRegion params;  // the worker's memory for our shard (coded: its input)
+    Region* slot = nullptr;
+    std::shared_ptr<Connection> conn;
+  };
+
+  explicit Members(uint32_t num_workers) : members_(num_workers) {}
+  Member& operator[](uint32_t w) { return members_[w]; }
+  const Member& operator[](uint32_t w) const { return members_[w]; }
+  auto begin() { return members_.begin(); }
+  auto end() { return members_.end(); }
+
+  // Worker w's join message: nullopt once it joined, else why it is refused. input_floats:
+  // the size its parameter (coded: input) region must have.
+  std::optional<std::string> Join(uint32_t w, const std::optional<JoinMsg>& join,
+                                  const JobConfig& job, size_t input_floats,
+                                  std::shared_ptr<Connection> conn);
+  // Worker w is lost: if it never joined, the join count no longer waits for it.
+  void NeverJoins(uint32_t w);
+  uint32_t joined() const { return joined_; }
+  bool all_joined() const { return joined_ == members_.size(); }
+  // Every worker joined (or never will) and is done or lost.
+  bool Finished() const;
+  // For the no-progress message: the workers that never joined or are at the slowest clock.
+  std::string Laggards(const SyncRule& rule) const;
+  // Ends the job on every open connection with `why` (an abort message).
+  void AbortAll(const std::string& why);
+
+ private:
+  std::vector<Member> members_;
+  uint32_t joined_ = 0;
+};
+
+}  // namespace gw

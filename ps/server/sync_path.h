@@ -1,0 +1,69 @@
+// The uncoded server's update path: the shard's parameters and optimizer, the sum of a BSP
+// barrier's gradient slots, and what each release sends (the parameters themselves, or under
+// asynchronous rules a per-worker copy). It decides nothing (the SyncRule does) and writes on
+// no connection: the core asks it to apply a decision and for a release's source, then posts
+// the writes itself.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "ps/checkpoint.h"
+#include "ps/imm.h"
+#include "ps/job.h"
+#include "ps/optimizer.h"
+#include "ps/sync_rule.h"
+
+namespace gw {
+
+class SyncPath {
+ public:
+  // params: the shard's initial values; parts: the writes one push of it arrives in.
+  SyncPath(const JobConfig& job, std::vector<float> params, uint32_t parts);
+
+  // Asynchronous rules release workers one at a time while others' parameters are still on
+  // the wire; each worker's writes then come from its own copy, so an update never waits for
+  // a slow link. BSP releases everyone together and sends from the parameters (no copies).
+  static bool SendsFromSnapshots(const JobConfig& job) {
+    return !job.coding && job.sync.kind != SyncKind::kBsp;
+  }
+
+  // The memory to register for writes: the parameters, and each worker's copy (if any).
+  std::span<float> params() { return params_; }
+  std::span<float> snapshot(uint32_t w) { return snapshots_.at(w); }
+  // Every worker's gradient slot, once the core registered them (valid for the server's life).
+  void SetSlots(std::vector<std::span<const float>> slots) { slots_ = std::move(slots); }
+
+  // A write landed in worker w's slot; expected: the iteration its push must be (its clock).
+  enum class Landing { kDropped, kPartial, kWhole };
+  Landing OnLanded(uint32_t w, const Imm& imm, uint64_t expected);
+  // Steps the optimizer with the gradients of d.apply; rows[w] is the minibatch rows behind
+  // worker w's gradient (weights it when updates are not aggregated).
+  void Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& rows);
+  // What worker w's release writes: the parameters now (copied into its snapshot when
+  // SendsFromSnapshots: call only once its previous writes completed).
+  std::span<const float> ReleaseSource(uint32_t w);
+
+  void Restore(const Checkpoint& c);
+  const SgdMomentum& optimizer() const { return *optimizer_; }
+  uint64_t updates() const { return optimizer_->steps(); }
+  uint64_t gradients_applied() const { return gradients_applied_; }
+  uint64_t rows_applied() const { return rows_applied_; }
+
+ private:
+  const JobConfig& job_;
+  std::vector<float> params_, agg_;
+  std::vector<std::vector<float>> snapshots_;  // SendsFromSnapshots: one per worker
+  std::vector<std::span<const float>> slots_;
+  const uint32_t parts_;
+  std::vector<uint32_t> parts_landed_;  // per worker, of the push being received
+  std::unique_ptr<SgdMomentum> optimizer_;
+  // Gradients the optimizer took and the minibatch rows behind them (the load test compares
+  // them with the workers' pushes_sent).
+  uint64_t gradients_applied_ = 0, rows_applied_ = 0;
+};
+
+}  // namespace gw

@@ -1,0 +1,255 @@
+#include "ps/server/window_desk.h"
+
+#include <algorithm>
+#include <limits>
+#include <string>
+
+#include "base/log.h"
+
+namespace gw {
+
+WindowDesk::WindowDesk(const JobConfig& job, uint32_t rank, const SyncRule& rule, TimePoint t0)
+    : job_(job),
+      rule_(rule),
+      messages_(job.coding ? job.coding->Messages() : 0),
+      t0_(t0),
+      workers_(job.num_workers) {
+  if (job.windows) {
+    // Coded rounds start every worker at once: turns first come, first served, back to back.
+    windows_.emplace(*job.windows, job.num_workers,
+                     job.coding ? sched::WindowScheduler::Pacing::kRounds
+                                : sched::WindowScheduler::Pacing::kIterations);
+  }
+  // Server 0 sizes the batches; every server weights gradients by the rows they report.
+  if (job.batch_tuning && rank == 0) {
+    tuner_.emplace(job.num_workers, static_cast<uint32_t>(job.workload.batch_size));
+  }
+}
+
+const char* WindowDesk::Name(End e) {
+  switch (e) {
+    case End::kLanded:
+      return "landed";
+    case End::kRemoved:
+      return "removed";
+    case End::kClosed:
+      return "closed";
+    case End::kAbandoned:
+      return "abandoned";
+  }
+  return "?";
+}
+
+bool WindowDesk::Expects(uint32_t w, const WindowRequestMsg& req) const {
+  return windows_ && !workers_[w].asked && req.iteration == rule_.clock(w);
+}
+
+WindowDesk::Grants WindowDesk::OnRequest(uint32_t w, const WindowRequestMsg& req, TimePoint now) {
+  if (req.iteration > 0) {
+    // One sample enters R2SP's average with weight 0.1: a bogus or paused one (a worker
+    // stopped for minutes) is capped at the job's timeout so it cannot swamp the gap.
+    auto clamp = [&](int64_t ns) {
+      return std::clamp<sched::Duration>(std::chrono::nanoseconds(ns), sched::Duration::zero(),
+                                         job_.timeout);
+    };
+    windows_->ObserveIteration(w, clamp(req.last_iteration_ns), clamp(req.last_blocked_ns));
+    // Start-up iterations (allocation, cold caches) are not the worker's speed.
+    if (tuner_ && req.iteration > sched::WindowSpec::kSkippedIterations) {
+      tuner_->Observe(w, req.last_batch, clamp(req.last_compute_ns));
+    }
+  }
+  if (job_.batch_tuning) {
+    const uint32_t nominal = static_cast<uint32_t>(job_.workload.batch_size);
+    workers_[w].push_batch = req.batch;
+    if (req.batch == 0 || req.batch > sched::BatchTuner::kMaxScale * nominal) {
+      GW_WARN("worker " << w << " reported a gradient of " << req.batch << " rows, outside 1.."
+                        << sched::BatchTuner::kMaxScale * nominal << "; weighting it as --batch "
+                        << nominal);
+      workers_[w].push_batch = nominal;
+    }
+  }
+  Ask(w, req.iteration, req.iteration, 0, now);
+  return Poll(now);
+}
+
+WindowDesk::Grants WindowDesk::OnCodedRequest(uint32_t w, uint64_t push, TimePoint now) {
+  const uint64_t round = push / static_cast<uint64_t>(messages_);
+  const uint32_t message = static_cast<uint32_t>(push % static_cast<uint64_t>(messages_));
+  const Worker& ws = workers_[w];
+  if (ws.asked) {
+    if (ws.push == push) return {};  // asked twice: the first stands
+    if (ws.iteration != round || ws.message >= message) {
+      GW_WARN("worker " << w << " asked a window for round " << round << " message " << message
+                        << " after message " << ws.message << "; ignored");
+      return {};
+    }
+    EndWindow(w, End::kAbandoned, now);
+  }
+  Ask(w, push, round, message, now);
+  return Poll(now);
+}
+
+void WindowDesk::Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t message,
+                     TimePoint now) {
+  Worker& ws = workers_[w];
+  ws.asked = true;
+  ws.push_rows.clear();
+  ws.push = push;
+  ws.iteration = iteration;
+  ws.message = message;
+  ws.asked_at = now;
+  windows_->Request(w, now);
+}
+
+void WindowDesk::OnPartLanded(uint32_t w, TimePoint now) {
+  if (windows_) windows_->Progress(w, now);
+}
+
+void WindowDesk::OnCodedPartLanded(uint32_t w, uint64_t push, uint32_t part, TimePoint now) {
+  if (!windows_) return;
+  // Every write of a message goes out inside a window granted for it (ps/gated_push.h); the
+  // worker asks for its next one only after this one's writes are out, and they arrive
+  // before that request, so the last grant must be this message's.
+  if (workers_[w].granted_push != push && unwindowed_writes_++ < 10) {
+    GW_WARN("worker " << w << " wrote part " << part << " of round "
+                      << push / static_cast<uint64_t>(messages_) << " without a window for it");
+  }
+  windows_->Progress(w, now);
+}
+
+WindowDesk::Grants WindowDesk::OnPushLanded(uint32_t w, uint64_t iteration, TimePoint now) {
+  Worker& ws = workers_[w];
+  if (!ws.asked) ws.push_batch = 0;  // no request told its rows
+  if (windows_ && !ws.asked && unwindowed_++ < 10) {
+    GW_WARN("worker " << w << " pushed iteration " << iteration
+                      << " without asking for a write window");
+  }
+  return EndWindow(w, End::kLanded, now) ? Poll(now) : Grants{};
+}
+
+bool WindowDesk::OnMessageLanded(uint32_t w, uint64_t push, TimePoint now) {
+  return windows_ && workers_[w].asked && workers_[w].push == push &&
+         EndWindow(w, End::kLanded, now);
+}
+
+WindowDesk::Grants WindowDesk::OnGone(uint32_t w, TimePoint now) {
+  Grants grants = EndWindow(w, End::kRemoved, now) ? Poll(now) : Grants{};
+  if (tuner_) tuner_->Remove(w);
+  return grants;
+}
+
+WindowDesk::Grants WindowDesk::OnRoundClosed(Duration round, TimePoint now) {
+  if (!windows_) return {};
+  // A straggler's message is not needed any more; late requests for the closed round are
+  // ignored (OnCodedRequest).
+  for (uint32_t w = 0; w < job_.num_workers; ++w) EndWindow(w, End::kClosed, now);
+  windows_->ObserveRound(round);  // round-robin's warm-up
+  return Poll(now);
+}
+
+bool WindowDesk::EndWindow(uint32_t w, End how, TimePoint now) {
+  Worker& ws = workers_[w];
+  if (!windows_ || !ws.asked) return false;
+  switch (how) {
+    case End::kLanded:
+      windows_->Done(w, now);
+      for (size_t i : ws.push_rows) rows_[i].landed_s = Since(now);
+      break;
+    case End::kRemoved:
+      windows_->Remove(w, now);
+      break;
+    case End::kClosed:
+    case End::kAbandoned:
+      windows_->Cancel(w, now);
+      break;
+  }
+  if (ws.row) {
+    rows_[*ws.row].end_s = Since(now);
+    rows_[*ws.row].end = Name(how);
+    ws.row.reset();
+  }
+  ws.asked = false;
+  return true;
+}
+
+WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
+  if (!windows_) return {};
+  due_.clear();
+  windows_->Poll(now, &due_);
+  for (uint32_t w = 0; w < job_.num_workers; ++w) {
+    Worker& ws = workers_[w];
+    if (!ws.row) continue;
+    const bool regranted =
+        std::any_of(due_.begin(), due_.end(), [&](const auto& g) { return g.worker == w; });
+    if (windows_->holding(w) && !regranted) continue;
+    // Revoked at its deadline, or (end of round-robin's warm-up) given a new deadline.
+    WindowRow& row = rows_[*ws.row];
+    const double end = std::min(Since(now), row.start_s + row.bound_s);
+    row.end_s = end;
+    row.end = end < Since(now) ? "revoked" : "replaced";
+    ws.row.reset();
+  }
+  Grants grants;
+  for (const auto& g : due_) {
+    Worker& ws = workers_[g.worker];
+    if (!ws.asked) continue;
+    Grant grant{g.worker, {}};
+    grant.msg.iteration = ws.push;
+    ws.granted_push = ws.push;
+    const bool open_ended = g.deadline == sched::TimePoint::max();
+    grant.msg.window_ns = open_ended ? WindowGrantMsg::kOpenEnded : (g.deadline - g.start).count();
+    grant.msg.next_batch = NextBatch(g.worker);
+    grants.push_back(grant);
+    WindowRow row;
+    row.worker = g.worker;
+    row.iteration = ws.iteration;
+    row.message = ws.message;
+    row.requested_s = Since(ws.asked_at);
+    row.start_s = Since(g.start);
+    row.bound_s = open_ended ? std::numeric_limits<double>::infinity()
+                             : std::chrono::duration<double>(g.deadline - g.start).count();
+    ws.row = rows_.size();
+    ws.push_rows.push_back(rows_.size());
+    rows_.push_back(row);
+  }
+  return grants;
+}
+
+WindowDesk::Grants WindowDesk::PollIfDue(TimePoint now) {
+  if (!windows_) return {};
+  const auto next = windows_->NextEvent();
+  return next && *next <= now ? Poll(now) : Grants{};
+}
+
+std::optional<TimePoint> WindowDesk::NextEvent() const {
+  return windows_ ? windows_->NextEvent() : std::nullopt;
+}
+
+// --batch-tuning: the rows of worker w's next minibatch, for its grant; 0 (unchanged) while
+// updates aggregate (R2SP's warm-up: equal batches there keep the plain mean right), on
+// servers other than 0, or without tuning.
+uint32_t WindowDesk::NextBatch(uint32_t w) {
+  if (!tuner_ || rule_.aggregating()) return 0;
+  if (!tuning_logged_ && tuner_->tuned()) {
+    tuning_logged_ = true;
+    std::string batches;
+    for (uint32_t i = 0; i < job_.num_workers; ++i) {
+      batches += (i ? " " : "") + std::to_string(tuner_->BatchFor(i));
+    }
+    GW_INFO("batch tuning: workers' batches " << batches << " (measured speeds)");
+  }
+  return tuner_->BatchFor(w);
+}
+
+uint64_t WindowDesk::RowsOf(uint32_t w) const {
+  const uint32_t reported = workers_[w].push_batch;
+  return job_.batch_tuning && reported != 0 ? reported : job_.workload.batch_size;
+}
+
+std::vector<uint64_t> WindowDesk::Rows() const {
+  std::vector<uint64_t> rows(job_.num_workers);
+  for (uint32_t w = 0; w < job_.num_workers; ++w) rows[w] = RowsOf(w);
+  return rows;
+}
+
+}  // namespace gw

@@ -1,0 +1,200 @@
+// The server's parts (ps/server/) on their own, without a device: the checkpointer's
+// background writes (same files, last two kept, resume), the window desk's grants and log,
+// the sync path's per-worker release copies and push assembly, and the held steps that
+// replace a second event loop inside an update.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "ps/checkpoint.h"
+#include "ps/layout.h"
+#include "ps/server/checkpointer.h"
+#include "ps/server/held_steps.h"
+#include "ps/server/sync_path.h"
+#include "ps/server/window_desk.h"
+#include "tests/e2e_util.h"
+
+namespace gw {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kParams = 100;
+
+class CheckpointerTest : public ::testing::Test {
+ protected:
+  CheckpointerTest() : layout_(kParams, kParams, 1) {
+    opt_.checkpoint_dir = dir_.path();
+    opt_.checkpoint_every = 2;
+  }
+  std::vector<float> Values(float base) const {
+    std::vector<float> v(kParams);
+    for (size_t i = 0; i < kParams; ++i) v[i] = base + static_cast<float>(i);
+    return v;
+  }
+
+  e2e::TempDir dir_;
+  JobConfig job_;
+  ServerOptions opt_;
+  ModelLayout layout_;
+};
+
+TEST_F(CheckpointerTest, WritesEveryNthVersionInTheBackgroundKeepingTheLastTwo) {
+  Checkpointer c(job_, opt_, layout_);
+  for (uint64_t version = 1; version <= 6; ++version) {
+    c.AfterUpdate(version, Values(static_cast<float>(version)), Values(-1.0f));
+  }
+  c.Finish();
+  EXPECT_FALSE(c.busy());
+  EXPECT_EQ(c.written(), 3u);
+  EXPECT_FALSE(fs::exists(CheckpointPath(dir_.path(), 0, 2)));
+  EXPECT_TRUE(fs::exists(CheckpointPath(dir_.path(), 0, 4)));
+  const Checkpoint newest = ReadCheckpoint(CheckpointPath(dir_.path(), 0, 6));
+  EXPECT_EQ(newest.iteration, 6u);
+  EXPECT_EQ(newest.params, Values(6.0f));
+  EXPECT_EQ(newest.velocity, Values(-1.0f));
+}
+
+TEST_F(CheckpointerTest, ResumesFromTheNewestAndSaysWhereItStarted) {
+  {
+    Checkpointer first(job_, opt_, layout_);
+    first.AfterUpdate(2, Values(2.0f), Values(0.0f));
+    first.AfterUpdate(4, Values(4.0f), Values(0.0f));
+  }  // the destructor finishes the write in progress
+  opt_.resume = true;
+  Checkpointer second(job_, opt_, layout_);
+  const auto resumed = second.Resume();
+  ASSERT_TRUE(resumed.has_value());
+  EXPECT_EQ(resumed->iteration, 4u);
+  EXPECT_EQ(resumed->params, Values(4.0f));
+  EXPECT_EQ(second.resumed_from(), std::optional<uint64_t>(4));
+}
+
+TEST_F(CheckpointerTest, RefusesRulesItCannotRestore) {
+  job_.sync = SyncSpec::Parse("asp");
+  EXPECT_THROW(Checkpointer(job_, opt_, layout_), Error);
+  opt_.checkpoint_dir.clear();
+  job_.sync = SyncSpec::Parse("bsp");
+  EXPECT_THROW(Checkpointer(job_, opt_, layout_), Error);
+}
+
+TEST(WindowDeskTest, BurstGrantsAtOnceAndLogsTheWindowUntilThePushLands) {
+  JobConfig job;
+  job.num_workers = 2;
+  job.windows = sched::WindowSpec::Parse("burst");
+  SyncRule rule(job.sync, job.num_workers);
+  const TimePoint t0 = GetClock().Now();
+  WindowDesk desk(job, 0, rule, t0);
+  WindowRequestMsg req;
+  req.iteration = 0;
+  ASSERT_TRUE(desk.Expects(1, req));
+  const auto grants = desk.OnRequest(1, req, t0);
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].worker, 1u);
+  EXPECT_EQ(grants[0].msg.window_ns, WindowGrantMsg::kOpenEnded);
+  EXPECT_FALSE(desk.Expects(1, req)) << "one request at a time";
+  req.iteration = 3;
+  EXPECT_FALSE(desk.Expects(0, req)) << "not the worker's iteration";
+  desk.OnPushLanded(1, 0, t0 + std::chrono::milliseconds(5));
+  ASSERT_EQ(desk.log().size(), 1u);
+  EXPECT_EQ(desk.log()[0].end, "landed");
+  EXPECT_NEAR(desk.log()[0].landed_s, 0.005, 1e-9);
+  EXPECT_EQ(desk.RowsOf(1), static_cast<uint64_t>(job.workload.batch_size));
+}
+
+TEST(SyncPathTest, AsynchronousReleasesSendACopyTheNextUpdateDoesNotTouch) {
+  JobConfig job;
+  job.num_workers = 2;
+  job.sync = SyncSpec::Parse("asp");
+  std::vector<float> slot0(4, 1.0f), slot1(4, 0.0f);
+  SyncPath path(job, std::vector<float>(4, 0.0f), /*parts=*/2);
+  path.SetSlots({slot0, slot1});
+  const std::vector<float> released(path.ReleaseSource(1).begin(), path.ReleaseSource(1).end());
+  SyncRule::Decision d;
+  d.apply = {0};
+  path.Apply(d, {static_cast<uint64_t>(job.workload.batch_size),
+                 static_cast<uint64_t>(job.workload.batch_size)});
+  EXPECT_EQ(path.updates(), 1u);
+  EXPECT_EQ(path.gradients_applied(), 1u);
+  EXPECT_NE(path.params()[0], 0.0f);
+  EXPECT_EQ(path.snapshot(1)[0], released[0]) << "worker 1's copy is its writes' source";
+}
+
+TEST(SyncPathTest, APushIsWholeWhenEveryPartOfTheExpectedIterationLanded) {
+  JobConfig job;
+  job.num_workers = 2;
+  SyncPath path(job, std::vector<float>(4, 0.0f), /*parts=*/2);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(1, 0)), 0), SyncPath::Landing::kDropped);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 2)), 0), SyncPath::Landing::kDropped);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 1)), 0), SyncPath::Landing::kPartial);
+  EXPECT_EQ(path.OnLanded(1, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kPartial);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kWhole);
+}
+
+HeldSteps::Step Release(uint32_t w, bool writes) {
+  HeldSteps::Step s;
+  s.kind = HeldSteps::Step::Kind::kRelease;
+  s.worker = w;
+  s.writes = writes;
+  s.only = w;
+  return s;
+}
+
+TEST(HeldStepsTest, AStepWaitsForItsWritesAndForACheckpointInProgress) {
+  HeldSteps held(2);
+  held.Posted(0);
+  EXPECT_FALSE(held.RunsNow(Release(0, true), false));
+  EXPECT_TRUE(held.RunsNow(Release(1, true), false)) << "only worker 0's writes are in flight";
+  EXPECT_FALSE(held.RunsNow(Release(1, false), /*checkpoint_busy=*/true));
+  held.Hold(Release(0, true));
+  EXPECT_FALSE(held.RunsNow(Release(1, false), false)) << "nothing overtakes a held step";
+  EXPECT_FALSE(held.TakeSettled(false));
+  std::deque<Completion> pending(2);
+  pending[0].kind = CompletionKind::kWriteDone;
+  pending[0].peer = {Role::kWorker, 0};
+  pending[1].kind = CompletionKind::kControl;
+  held.TakeWriteCompletions(&pending);
+  ASSERT_EQ(pending.size(), 1u) << "other completions stay queued for the loop";
+  EXPECT_EQ(pending[0].kind, CompletionKind::kControl);
+  const auto step = held.TakeSettled(false);
+  ASSERT_TRUE(step.has_value());
+  EXPECT_EQ(step->worker, 0u);
+  held.Ran();
+  EXPECT_TRUE(held.empty());
+}
+
+TEST(HeldStepsTest, WhatAStepSetsOffGoesBeforeTheStepsHeldBehindIt) {
+  HeldSteps held(3);
+  held.Posted(0);
+  held.Hold(Release(0, true));
+  held.Hold(Release(1, false));
+  held.Completed(0);
+  ASSERT_TRUE(held.TakeSettled(false).has_value());
+  held.Hold(Release(2, false));  // set off while the first one ran
+  held.Ran();
+  EXPECT_EQ(held.TakeSettled(false)->worker, 2u);
+  held.Ran();
+  EXPECT_EQ(held.TakeSettled(false)->worker, 1u);
+}
+
+TEST(HeldStepsTest, WritesNotCompletedWithinTheTimeoutAreOverdue) {
+  HeldSteps held(2);
+  held.Posted(1);
+  HeldSteps::Step all;
+  all.writes = true;
+  held.Hold(all);
+  const TimePoint now = GetClock().Now();
+  const Duration timeout = std::chrono::seconds(1);
+  EXPECT_TRUE(held.Overdue(now, timeout).empty());
+  EXPECT_TRUE(held.Overdue(now + timeout, timeout).empty());
+  EXPECT_EQ(held.Overdue(now + 2 * timeout, timeout), std::vector<uint32_t>{1});
+  held.Forget(1);  // lost
+  EXPECT_TRUE(held.TakeSettled(false).has_value());
+}
+
+}  // namespace
+}  // namespace gw
