@@ -7,14 +7,16 @@
 #include "base/clock.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "ps/sync/registry.h"
 
 namespace gw {
 namespace {
 
-// Checkpoints restore a BSP barrier's state; the other rules' in-flight pushes, coded rounds
-// and window turns are not in the file.
+// Checkpoints restore a barrier's state (every worker at the same iteration); rules that
+// release one worker at a time have pushes in flight, and coded rounds and window turns are
+// not in the file either.
 bool CheckpointsSupported(const JobConfig& job) {
-  return job.sync.kind == SyncKind::kBsp && !job.coding && !job.windows;
+  return job.sync.rule().releases_together && !job.coding && !job.windows;
 }
 
 }  // namespace

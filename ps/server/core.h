@@ -70,9 +70,10 @@ class ServerCore {
 
   void Lose(uint32_t w, const std::string& why);
   void CheckProgress();
-  // BSP ends the job when a worker is lost unless told to go on; the other rules go on.
+  // A rule that waits for every worker (BSP) ends the job when one is lost unless told to go
+  // on; the other rules go on.
   bool MayGoOnWithoutLost() const {
-    return job_.sync.kind != SyncKind::kBsp || job_.continue_without_lost;
+    return rule_.goes_on_without_lost_workers(job_.continue_without_lost);
   }
   [[noreturn]] void Fail(const std::string& why);
   static std::string Seconds(std::chrono::milliseconds ms);

@@ -15,6 +15,7 @@
 #include "ps/imm.h"
 #include "ps/job.h"
 #include "ps/optimizer.h"
+#include "ps/sync/registry.h"
 #include "ps/sync_rule.h"
 
 namespace gw {
@@ -28,7 +29,7 @@ class SyncPath {
   // the wire; each worker's writes then come from its own copy, so an update never waits for
   // a slow link. BSP releases everyone together and sends from the parameters (no copies).
   static bool SendsFromSnapshots(const JobConfig& job) {
-    return !job.coding && job.sync.kind != SyncKind::kBsp;
+    return !job.coding && !job.sync.rule().releases_together;
   }
 
   // The memory to register for writes: the parameters, and each worker's copy (if any).
