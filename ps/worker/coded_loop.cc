@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
 #include <span>
 #include <tuple>
 
@@ -35,7 +36,7 @@ CodedLoop::CodedLoop(const JobConfig& job, const WorkerOptions& options, Workloa
 }
 
 void CodedLoop::Run() {
-  Clock& clock = GetClock();
+  const Clock& clock = GetClock();
   session_.Join();
   const TimePoint t0 = clock.Now();
   TimePoint last_progress = t0;
@@ -67,7 +68,8 @@ void CodedLoop::Run() {
   report_.WriteCsvs(rows, SortedWrites());
   if (options_.evaluate) {
     // The final model is the last input the server wrote.
-    const std::vector<float> params(input_.begin(), input_.begin() + shape_.d);
+    std::vector<float> params(shape_.d);
+    std::copy_n(input_.begin(), shape_.d, params.begin());
     report_.Summarize(rows, wall, params);
   }
   session_.Shutdown();
@@ -91,7 +93,7 @@ std::vector<WriteRecord> CodedLoop::SortedWrites() {
 // worker), and a round that closes withdraws the push under way (its unposted writes are
 // dropped; the server withdrew the window or request on its side).
 void CodedLoop::RunRound(uint64_t round, IterationRow* row) {
-  Clock& clock = GetClock();
+  const Clock& clock = GetClock();
   const TimePoint start = clock.Now();
   const int phase = shape_.phase(round);
   const bool gated = job_.windows.has_value();
@@ -105,8 +107,7 @@ void CodedLoop::RunRound(uint64_t round, IterationRow* row) {
   const size_t msg_floats = shape_.message_floats(phase);
   // Message buffers are the sources of our last round's writes.
   session_.WaitUntil([&] { return MessagesOut(); }, "our last writes to finish");
-  sched::Duration gate_before{};
-  for (const auto& push : message_push_) gate_before += push.gate_waited();
+  const sched::Duration gate_before = GateWaited();
   busy_ = true;
   double loss_sum = 0;
   int losses = 0;
@@ -144,13 +145,11 @@ void CodedLoop::RunRound(uint64_t round, IterationRow* row) {
   if (closed_round_ == static_cast<int64_t>(round)) {
     for (int j = 0; j < begun; ++j) message_push_[j].Cancel(clock.Now());
   }
-  sched::Duration gate_after{};
   for (int j = 0; j < begun; ++j) {
     row->bytes += message_push_[j].bytes();
     if (!message_push_[j].cancelled()) ++row->messages;
   }
-  for (const auto& push : message_push_) gate_after += push.gate_waited();
-  row->gate_s = std::chrono::duration<double>(gate_after - gate_before).count();
+  row->gate_s = std::chrono::duration<double>(GateWaited() - gate_before).count();
   busy_ = false;
   row->loss = losses > 0 ? loss_sum / losses : std::nan("");
   last_round_ = static_cast<int64_t>(round);
@@ -187,6 +186,12 @@ bool CodedLoop::Pushed(int j, uint64_t round) {
     faults_.MidMessagePush(round, message_push_[0].writes_done(), message_push_[0].finished());
   }
   return message_push_[j].finished();
+}
+
+sched::Duration CodedLoop::GateWaited() const {
+  return std::accumulate(
+      message_push_.begin(), message_push_.end(), sched::Duration{},
+      [](sched::Duration sum, const GatedPush& p) { return sum + p.gate_waited(); });
 }
 
 bool CodedLoop::MessagesOut() const {

@@ -53,6 +53,8 @@ class CodedLoop final : public SessionEvents {
   void BeginPush(int j, uint64_t round, std::span<const float> out);
   // Message j's push of this round finished (the stop:I fault point is here).
   bool Pushed(int j, uint64_t round);
+  // Time every message push waited for windows so far.
+  sched::Duration GateWaited() const;
   // Every message push of the last round finished (their buffers may be written again).
   bool MessagesOut() const;
   // Handles completions until done() holds (true) or the server closed `round` (false).

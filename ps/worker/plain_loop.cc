@@ -46,7 +46,7 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
 }
 
 void PlainLoop::Run() {
-  Clock& clock = GetClock();
+  const Clock& clock = GetClock();
   session_.Join();
   const TimePoint t0 = clock.Now();
   TimePoint last_progress = t0;
@@ -107,7 +107,7 @@ void PlainLoop::PrintProgress(uint64_t it, const std::vector<IterationRow>& rows
 // Iteration it: its gradient on the parameters that arrived for it, pushed, and the
 // parameters for it + 1 awaited.
 IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
-  Clock& clock = GetClock();
+  const Clock& clock = GetClock();
   report_.Snapshot(it, t0, params_);
   IterationRow row;
   row.worker = options_.rank;

@@ -9,7 +9,7 @@
 namespace gw {
 
 void Reconnector::Reconnect(const ServerLost& lost, uint64_t it) {
-  Clock& clock = GetClock();
+  const Clock& clock = GetClock();
   if (!deadline_) deadline_ = clock.Now() + timeout_;
   const TimePoint deadline = *deadline_;
   const std::string bound = std::to_string(timeout_.count()) + " ms";

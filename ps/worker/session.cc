@@ -5,6 +5,15 @@
 #include "base/log.h"
 
 namespace gw {
+namespace {
+
+std::unique_ptr<Device> MakeDevice(const WorkerOptions& options, PeerId self) {
+  DeviceOptions dopt = options.device;
+  dopt.self = self;
+  return CreateDevice(options.servers[0].transport, dopt);
+}
+
+}  // namespace
 
 WorkerSession::WorkerSession(const JobConfig& job, const WorkerOptions& options,
                              const ModelLayout& layout, bool recover_lost_servers)
@@ -13,11 +22,8 @@ WorkerSession::WorkerSession(const JobConfig& job, const WorkerOptions& options,
       layout_(layout),
       recover_lost_(recover_lost_servers),
       self_{Role::kWorker, options.rank},
-      links_(job.num_servers) {
-  DeviceOptions dopt = options.device;
-  dopt.self = self_;
-  dev_ = CreateDevice(options.servers[0].transport, dopt);
-}
+      dev_(MakeDevice(options, self_)),
+      links_(job.num_servers) {}
 
 void WorkerSession::RegisterWriteSource(std::span<std::byte> memory) {
   dev_->RegisterMemory(memory, self_);
