@@ -105,6 +105,17 @@ TEST(FaultPoints, StopMidPullStopsOnceInThePartialPull) {
   EXPECT_FALSE(out.stopped_again);
 }
 
+TEST(FaultPoints, StopMidPullStopsAgainInAPullRedoneAfterAReconnect) {
+  const StopOutcome out = RunForStop([] {
+    FaultPoints faults(InjectedFault::Parse("stop-mid-pull:3"));
+    faults.MidPull(3, 1, 4);
+    faults.OnReconnect();
+    faults.MidPull(3, 2, 4);
+  });
+  EXPECT_TRUE(out.stopped);
+  EXPECT_TRUE(out.stopped_again);
+}
+
 TEST(FaultPoints, CodedStopStopsOnceInTheFirstMessagePushFromItsRound) {
   const StopOutcome out = RunForStop([] {
     FaultPoints faults(InjectedFault::Parse("stop:4"));

@@ -31,17 +31,17 @@ void FaultPoints::AfterPush(uint64_t it) const {
 }
 
 void FaultPoints::MidPull(uint64_t it, size_t landed, size_t parts) {
-  if (fault_.At(Point::kStopMidPull, it) && !stopped_ && landed > 0 && landed < parts) {
-    stopped_ = true;
+  if (fault_.At(Point::kStopMidPull, it) && !pull_stopped_ && landed > 0 && landed < parts) {
+    pull_stopped_ = true;
     GW_WARN("--inject-fault: SIGSTOP in the middle of the parameters of iteration " << it);
     std::raise(SIGSTOP);  // until someone sends SIGCONT
   }
 }
 
 void FaultPoints::MidMessagePush(uint64_t round, size_t done, bool finished) {
-  if (fault_.point == Point::kStop && !stopped_ && round >= fault_.iteration && done > 0 &&
+  if (fault_.point == Point::kStop && !coded_stopped_ && round >= fault_.iteration && done > 0 &&
       !finished) {
-    stopped_ = true;
+    coded_stopped_ = true;
     GW_WARN("--inject-fault: SIGSTOP in the middle of the push of round " << round);
     std::raise(SIGSTOP);  // until someone sends SIGCONT
   }

@@ -24,9 +24,12 @@ class FaultPoints {
   // kill-mid-push:I whose push finished within one batch of completions.
   void AfterPush(uint64_t it) const;
   // While iteration `it`'s parameters are awaited: `landed` of server 0's `parts` parts are
-  // in. stop-mid-pull:I stops once some (not all) have landed; it stops once only, so the
-  // same partial pull seen again after SIGCONT goes on.
+  // in. stop-mid-pull:I stops once some (not all) have landed, once per wait: the same
+  // partial pull seen again after SIGCONT goes on.
   void MidPull(uint64_t it, size_t landed, size_t parts);
+  // The worker reconnected and redoes iterations: a redone wait for iteration I's parameters
+  // may stop again (each wait is a wait of its own).
+  void OnReconnect() { pull_stopped_ = false; }
   // Coded jobs: message 0's push of `round` has `done` writes finished (`finished`: all).
   // stop:I stops once, in the middle of the first such push of round I or later.
   void MidMessagePush(uint64_t round, size_t done, bool finished);
@@ -36,7 +39,8 @@ class FaultPoints {
   [[noreturn]] static void Kill(const char* where, uint64_t it);
 
   const InjectedFault fault_;
-  bool stopped_ = false;  // a once-only SIGSTOP (mid-pull, coded stop) fired
+  bool pull_stopped_ = false;   // stop-mid-pull fired in the current wait
+  bool coded_stopped_ = false;  // the coded stop fired (once per run)
 };
 
 }  // namespace gw

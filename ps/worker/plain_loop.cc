@@ -167,6 +167,7 @@ uint64_t PlainLoop::ResumeAt(uint64_t it, std::vector<IterationRow>* rows) {
 void PlainLoop::ForgetServers() {
   std::fill(parts_landed_.begin(), parts_landed_.end(), 0);
   for (auto& push : pushes_) push.Abandon();
+  faults_.OnReconnect();
 }
 
 // Writes this iteration's gradient into every server's slot, each server's parts inside

@@ -43,7 +43,8 @@ class PlainLoop final : public SessionEvents {
   // After (re)joining, the iteration the servers start this worker at: 0, or the iteration
   // of the checkpoint they resumed. `it` is the iteration this worker was in.
   uint64_t ResumeAt(uint64_t it, std::vector<IterationRow>* rows);
-  // Forgets the pushes and parameters under way: their connections are being replaced.
+  // Forgets the pushes and parameters under way: their connections are being replaced
+  // (and re-arms the faults of a wait, which may be redone).
   void ForgetServers();
   double PushGradient(uint64_t it);
   void SendWindowRequest(uint32_t server, uint64_t it);
