@@ -12,7 +12,7 @@ struct InjectedFault {
   enum class Point : uint8_t {
     kNever,
     kBeforePush,   // before the iteration's first write (or window request) is posted
-    kMidPush,      // once some, not all, of the push's writes are done (see worker.cc)
+    kMidPush,      // once some, not all, of the push's writes are done (ps/worker/fault_points.h)
     kAfterPush,    // once all of the push's writes are done, before the next pull
     kStop,         // SIGSTOP before the push (alive to the transport, silent to the server);
                    // coded jobs with windows: in the middle of the first message push of

@@ -1,0 +1,290 @@
+#include "ps/worker/plain_loop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <span>
+#include <string>
+
+#include "base/error.h"
+#include "base/log.h"
+#include "ps/imm.h"
+#include "ps/messages.h"
+#include "sched/batch_tuner.h"
+
+namespace gw {
+namespace {
+
+int64_t Nanoseconds(double seconds) { return static_cast<int64_t>(seconds * 1e9); }
+
+}  // namespace
+
+PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workload& workload,
+                     const ModelLayout& layout, WorkerSession& session)
+    : job_(job),
+      options_(options),
+      workload_(workload),
+      layout_(layout),
+      session_(session),
+      faults_(options.fault),
+      reconnector_(session, options.reconnect_timeout),
+      report_(job, options, workload),
+      params_(layout.num_params()),
+      grad_(layout.num_params()),
+      parts_landed_(job.num_servers, 0),
+      batch_(static_cast<uint32_t>(job.workload.batch_size)),
+      push_batch_(batch_) {
+  for (uint32_t s = 0; s < job.num_servers; ++s) pushes_.emplace_back(s, job.windows.has_value());
+  session.RegisterWriteSource(std::as_writable_bytes(std::span(grad_)));
+  for (uint32_t s = 0; s < job.num_servers; ++s) {
+    session.RegisterServerRegion(s, std::as_writable_bytes(std::span(params_))
+                                        .subspan(layout.shard_begin(s) * sizeof(float),
+                                                 layout.shard_size(s) * sizeof(float)));
+  }
+  session.SetEvents(this);
+}
+
+void PlainLoop::Run() {
+  const Clock& clock = GetClock();
+  session_.Join();
+  const TimePoint t0 = clock.Now();
+  TimePoint last_progress = t0;
+  std::vector<IterationRow> rows;
+  rows.reserve(job_.iterations);
+  uint64_t it = 0;
+  bool have_params = false;  // for iteration it
+  std::optional<ServerLost> lost;
+  while (true) {
+    try {
+      if (lost) {
+        ForgetServers();
+        reconnector_.Reconnect(*lost, it);
+        lost.reset();
+      }
+      if (!have_params) {
+        it = ResumeAt(it, &rows);
+        WaitParams(it);
+        have_params = true;
+        reconnector_.OnParamsArrived();
+      }
+      if (it >= job_.iterations) break;
+      rows.push_back(RunIteration(it, t0));
+      ++it;
+    } catch (const ServerLost& e) {
+      lost = e;
+      have_params = false;
+      continue;
+    }
+    if (options_.progress && clock.SecondsSince(last_progress) >= kProgressEveryS) {
+      last_progress = clock.Now();
+      PrintProgress(it, rows, t0);
+    }
+  }
+  const double wall = clock.SecondsSince(t0);
+  report_.Snapshot(job_.iterations, t0, params_);
+  for (uint32_t s = 0; s < job_.num_servers; ++s) session_.Send(s, MsgType::kDone);
+  std::vector<WriteRecord> writes;
+  for (auto& push : pushes_) {
+    writes.insert(writes.end(), push.records().begin(), push.records().end());
+  }
+  report_.WriteCsvs(rows, writes);
+  GW_INFO("sent " << pushes_sent_ << " whole pushes (" << job_.num_servers << " per iteration)");
+  if (options_.evaluate) report_.Summarize(rows, wall, params_);
+  session_.Shutdown();
+}
+
+void PlainLoop::PrintProgress(uint64_t it, const std::vector<IterationRow>& rows,
+                              TimePoint t0) const {
+  const double rate = static_cast<double>(rows.size()) / GetClock().SecondsSince(t0);
+  std::fprintf(stderr, "gradwire: iteration %llu/%llu (%.0f%%) loss %.4f, %.1f it/s, ETA %.0f s\n",
+               static_cast<unsigned long long>(it),
+               static_cast<unsigned long long>(job_.iterations),
+               100.0 * static_cast<double>(it) / static_cast<double>(job_.iterations),
+               rows.back().loss, rate, static_cast<double>(job_.iterations - it) / rate);
+}
+
+// Iteration it: its gradient on the parameters that arrived for it, pushed, and the
+// parameters for it + 1 awaited.
+IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
+  const Clock& clock = GetClock();
+  report_.Snapshot(it, t0, params_);
+  IterationRow row;
+  row.worker = options_.rank;
+  row.iteration = it;
+  TimePoint t = clock.Now();
+  row.batch = batch_;
+  if (job_.batch_tuning) {
+    // Batches change size: the walk through the partition goes on from where it is
+    // (the same batches as seeking while they do not; resuming is BSP-only anyway).
+    workload_.SetBatchSize(batch_);
+  } else {
+    // The minibatch is a function of (seed, rank, iteration): a resumed run draws the same.
+    workload_.SeekBatch(it);
+  }
+  row.loss = workload_.ComputeGradient(params_, grad_);
+  row.compute_s = clock.SecondsSince(t);
+  // An emulated compute time is that of the nominal batch; it scales with the rows.
+  row.delay_s = InjectDelay(t, it, static_cast<double>(batch_) / job_.workload.batch_size);
+  push_batch_ = batch_;
+  t = clock.Now();
+  row.gate_s = PushGradient(it);
+  row.write_s = clock.SecondsSince(t);
+  row.bytes = layout_.num_params() * sizeof(float);
+  pushed_row_ = row;  // the servers may resume after this push: the row is then complete
+  t = clock.Now();
+  WaitParams(it + 1);
+  pushed_row_.reset();
+  row.wait_s = clock.SecondsSince(t);
+  // R2SP's T_iter counts what this iteration did, not what it waited for.
+  last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
+  last_blocked_s_ = row.gate_s + row.wait_s;
+  last_compute_s_ = row.compute_s + row.delay_s;
+  last_batch_ = row.batch;
+  return row;
+}
+
+uint64_t PlainLoop::ResumeAt(uint64_t it, std::vector<IterationRow>* rows) {
+  const uint64_t r = session_.ResumeIteration();
+  if (r > it && pushed_row_ && pushed_row_->iteration == it) {
+    rows->push_back(*pushed_row_);  // its push made it into the checkpoint
+  }
+  pushed_row_.reset();
+  if (r == it && !reconnector_.reconnected()) return r;
+  if (!reconnector_.reconnected()) {
+    GW_INFO("the servers resumed from a checkpoint: starting at iteration " << r);
+  } else {
+    // Finished iterations the checkpoint does not hold (their rows stay in the CSV; the
+    // redone ones follow), not counting the one under way when the server was lost.
+    GW_INFO("resuming at iteration " << r << " (the servers' checkpoint): redoing "
+                                     << (it > r ? it - r : 0) << " finished iteration(s)");
+  }
+  report_.ForgetSnapshotsFrom(r);
+  expected_iteration_ = r;
+  return r;
+}
+
+void PlainLoop::ForgetServers() {
+  std::fill(parts_landed_.begin(), parts_landed_.end(), 0);
+  for (auto& push : pushes_) push.Abandon();
+  faults_.OnReconnect();
+}
+
+// Writes this iteration's gradient into every server's slot, each server's parts inside
+// the windows it grants (if the job has windows). Returns the seconds spent waiting for
+// windows (the longest over the servers: their pushes run side by side).
+double PlainLoop::PushGradient(uint64_t it) {
+  // The server may answer before our own write completions are seen: from here on the
+  // parameters that land are those for the next iteration.
+  expected_iteration_ = it + 1;
+  faults_.BeforePush(it);
+  const auto bytes = std::as_bytes(std::span(grad_));
+  const TimePoint now = GetClock().Now();
+  std::vector<sched::Duration> waited_before;
+  for (uint32_t s = 0; s < job_.num_servers; ++s) {
+    GatedPush& push = pushes_[s];
+    const auto& parts = layout_.parts(s);
+    const size_t begin = layout_.shard_begin(s);
+    push.Begin(it);
+    for (uint32_t p = 0; p < parts.size(); ++p) {
+      push.Add(bytes.subspan(parts[p].begin * sizeof(float), parts[p].size * sizeof(float)),
+               (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p));
+    }
+    if (job_.windows) SendWindowRequest(s, it);
+    waited_before.push_back(push.gate_waited());
+    push.Start(now);
+  }
+  // The gradient buffer is the writes' source: it must not change until they are out.
+  session_.WaitUntil(
+      [&] {
+        // Mid-push: some of server 0's writes are done and some are not; a push that
+        // finishes within one batch of completions dies right after it instead.
+        faults_.MidPush(it, pushes_[0].writes_done());
+        return std::all_of(pushes_.begin(), pushes_.end(),
+                           [](const GatedPush& p) { return p.finished(); });
+      },
+      job_.windows ? "write windows and our gradient writes to finish"
+                   : "our gradient writes to finish");
+  pushes_sent_ += job_.num_servers;
+  faults_.AfterPush(it);
+  sched::Duration gate{};
+  for (uint32_t s = 0; s < job_.num_servers; ++s) {
+    gate = std::max(gate, pushes_[s].gate_waited() - waited_before[s]);
+  }
+  return std::chrono::duration<double>(gate).count();
+}
+
+void PlainLoop::SendWindowRequest(uint32_t server, uint64_t it) {
+  WindowRequestMsg req;
+  req.iteration = it;
+  req.last_iteration_ns = Nanoseconds(last_iteration_s_);
+  req.last_blocked_ns = Nanoseconds(last_blocked_s_);
+  if (job_.batch_tuning) {
+    req.batch = push_batch_;
+    req.last_batch = last_batch_;
+    req.last_compute_ns = Nanoseconds(last_compute_s_);
+  }
+  session_.Send(server, MsgType::kWindowRequest, Encode(req));
+}
+
+void PlainLoop::WaitParams(uint64_t it) {
+  session_.WaitUntil(
+      [&] {
+        faults_.MidPull(it, parts_landed_[0], layout_.parts(0).size());
+        for (uint32_t s = 0; s < job_.num_servers; ++s) {
+          if (parts_landed_[s] < layout_.parts(s).size()) return false;
+        }
+        return true;
+      },
+      "parameters for iteration " + std::to_string(it));
+  std::fill(parts_landed_.begin(), parts_landed_.end(), 0);
+}
+
+// Sleeps until the straggler model's finish time for this iteration, counted from `start`.
+double PlainLoop::InjectDelay(TimePoint start, uint64_t it, double scale) {
+  if (job_.straggler.kind() == coding::StragglerKind::kNone) return 0;
+  const double t = job_.straggler.Sample(static_cast<int>(options_.rank), it, 1)[0] * scale;
+  if (!std::isfinite(t)) {
+    throw Error("straggler model " + job_.straggler.ToString() +
+                " stops this worker at iteration " + std::to_string(it));
+  }
+  Clock& clock = GetClock();
+  const TimePoint before = clock.Now();
+  clock.SleepUntil(start + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(t)));
+  return clock.SecondsSince(before);
+}
+
+void PlainLoop::OnWelcome(uint32_t server, const std::shared_ptr<Connection>& conn,
+                          const RemoteRegion& slot, uint64_t resume_iteration) {
+  pushes_[server].Bind(conn, slot);
+  // The parameters the server writes next, right behind the welcome, are those for the
+  // iteration it starts us at (they may be in this very batch of completions).
+  expected_iteration_ = resume_iteration;
+}
+
+bool PlainLoop::OnParamsLanded(uint32_t server, const Imm& imm) {
+  if (!Imm::Matches(imm.iteration_tag, expected_iteration_)) return false;
+  ++parts_landed_[server];
+  return true;
+}
+
+bool PlainLoop::OnWriteDone(uint32_t server, uint64_t wr_id) {
+  // After reconnecting, a late completion of the connection before.
+  if (session_.recovers_lost_servers() && pushes_[server].idle()) return false;
+  pushes_[server].OnWriteDone(wr_id, GetClock().Now());
+  return true;
+}
+
+void PlainLoop::OnGrant(uint32_t server, const WindowGrantMsg& grant) {
+  pushes_[server].OnGrant(grant.iteration, GetClock().Now(), grant.window_ns);
+  if (grant.next_batch == 0 || !job_.batch_tuning || server != 0) return;
+  if (grant.next_batch > sched::BatchTuner::kMaxScale * job_.workload.batch_size) {
+    throw Error("server 0 sized our next batch at " + std::to_string(grant.next_batch) +
+                " rows, over " + std::to_string(sched::BatchTuner::kMaxScale) + " x --batch " +
+                std::to_string(job_.workload.batch_size) +
+                " (does it run the same gradwire version?)");
+  }
+  batch_ = grant.next_batch;  // from our next iteration on
+}
+
+}  // namespace gw

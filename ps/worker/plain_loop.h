@@ -1,0 +1,78 @@
+// The worker's run loop under the plain sync rules (BSP, ASP, SSP, R2SP): each iteration
+// computes a gradient on the parameters that arrived for it, pushes it to every server
+// (inside granted windows, if the job has them), and waits for the next parameters. A server
+// lost mid-run is reconnected to when WorkerOptions::reconnect_timeout allows it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/clock.h"
+#include "ps/gated_push.h"
+#include "ps/job.h"
+#include "ps/layout.h"
+#include "ps/results.h"
+#include "ps/worker.h"
+#include "ps/worker/fault_points.h"
+#include "ps/worker/reconnect.h"
+#include "ps/worker/report.h"
+#include "ps/worker/session.h"
+#include "ps/workload/workload.h"
+
+namespace gw {
+
+class PlainLoop final : public SessionEvents {
+ public:
+  // Registers the gradient and the parameter shards with the session's device.
+  PlainLoop(const JobConfig& job, const WorkerOptions& options, Workload& workload,
+            const ModelLayout& layout, WorkerSession& session);
+
+  // Joins, trains job.iterations iterations, writes the results and shuts the session down.
+  void Run();
+
+  void OnWelcome(uint32_t server, const std::shared_ptr<Connection>& conn, const RemoteRegion& slot,
+                 uint64_t resume_iteration) override;
+  bool OnParamsLanded(uint32_t server, const Imm& imm) override;
+  bool OnWriteDone(uint32_t server, uint64_t wr_id) override;
+  void OnGrant(uint32_t server, const WindowGrantMsg& grant) override;
+
+ private:
+  IterationRow RunIteration(uint64_t it, TimePoint t0);
+  // After (re)joining, the iteration the servers start this worker at: 0, or the iteration
+  // of the checkpoint they resumed. `it` is the iteration this worker was in.
+  uint64_t ResumeAt(uint64_t it, std::vector<IterationRow>* rows);
+  // Forgets the pushes and parameters under way: their connections are being replaced
+  // (and re-arms the faults of a wait, which may be redone).
+  void ForgetServers();
+  double PushGradient(uint64_t it);
+  void SendWindowRequest(uint32_t server, uint64_t it);
+  void WaitParams(uint64_t it);
+  double InjectDelay(TimePoint start, uint64_t it, double scale);
+  void PrintProgress(uint64_t it, const std::vector<IterationRow>& rows, TimePoint t0) const;
+
+  const JobConfig& job_;
+  const WorkerOptions& options_;
+  Workload& workload_;
+  const ModelLayout& layout_;
+  WorkerSession& session_;
+  FaultPoints faults_;
+  Reconnector reconnector_;
+  WorkerReport report_;
+  std::vector<float> params_, grad_;
+  std::vector<GatedPush> pushes_;       // our gradient writes to server s
+  std::vector<uint32_t> parts_landed_;  // of the parameters server s is writing
+  // The iteration whose parameters land next (tags are checked against it).
+  uint64_t expected_iteration_ = 0;
+  std::optional<IterationRow> pushed_row_;            // the iteration whose push went out, if any
+  double last_iteration_s_ = 0, last_blocked_s_ = 0;  // reported in window requests
+  // --batch-tuning: rows of the next minibatch (server 0's grants set it), of the gradient
+  // being pushed, and of the previous iteration with its compute time (reported).
+  uint32_t batch_;
+  uint32_t push_batch_, last_batch_ = 0;
+  double last_compute_s_ = 0;
+  uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
+};
+
+}  // namespace gw

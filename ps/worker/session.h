@@ -1,0 +1,140 @@
+// A worker's session with the job's servers, shared by the plain and the coded run loop: the
+// device, one connection per server, the join and the welcomes, and the dispatch of every
+// completion. The session handles what means the same to both loops (a welcome, a refusal or
+// an abort, a lost server, a failed write) and hands the rest (parameters landed, our writes
+// done, grants, rounds closed, the final model) to the loop's SessionEvents, which owns the
+// state those change.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/error.h"
+#include "net/device.h"
+#include "ps/imm.h"
+#include "ps/job.h"
+#include "ps/layout.h"
+#include "ps/messages.h"
+#include "ps/worker.h"
+
+namespace gw {
+
+// A server connection ended while the session recovers lost servers: the plain loop catches
+// it and reconnects (ps/worker/reconnect.h).
+struct ServerLost {
+  uint32_t server = 0;
+  std::string why;
+};
+
+// What a run loop does with the completions that carry training state.
+class SessionEvents {
+ public:
+  virtual ~SessionEvents() = default;
+  // Server `server` welcomed us: our writes for it go over `conn` into `slot`; it starts us
+  // at `resume_iteration` (its parameters for it may follow in the same batch).
+  virtual void OnWelcome(uint32_t server, const std::shared_ptr<Connection>& conn,
+                         const RemoteRegion& slot, uint64_t resume_iteration) = 0;
+  // A part landed in the region registered for `server`. False: not one the loop expects
+  // (the session warns and drops it).
+  virtual bool OnParamsLanded(uint32_t server, const Imm& imm) = 0;
+  // Our write `wr_id` to `server` finished. False: a late one of a connection given up
+  // while reconnecting (the session drops it).
+  virtual bool OnWriteDone(uint32_t server, uint64_t wr_id) = 0;
+  virtual void OnGrant(uint32_t server, const WindowGrantMsg& grant) = 0;
+  // Coded jobs: the server closed `round`, or sent the final model.
+  virtual void OnRoundClosed(uint64_t /*round*/) {}
+  virtual void OnFinal() {}
+};
+
+class WorkerSession {
+ public:
+  // Creates the device. `layout` gives the shard sizes each welcome must match.
+  // `recover_lost_servers`: a lost server is thrown as ServerLost (the loop reconnects)
+  // instead of ending the worker with gw::Error.
+  WorkerSession(const JobConfig& job, const WorkerOptions& options, const ModelLayout& layout,
+                bool recover_lost_servers);
+
+  void SetEvents(SessionEvents* events) { events_ = events; }
+  bool recovers_lost_servers() const { return recover_lost_; }
+  uint32_t num_servers() const { return job_.num_servers; }
+
+  // Registers the source of our writes (read by the transport, written by no peer).
+  void RegisterWriteSource(std::span<std::byte> memory);
+  // Registers `memory` as server `server`'s destination: its writes to us land there.
+  void RegisterServerRegion(uint32_t server, std::span<std::byte> memory);
+
+  // Connects to every server, joins, and waits for every welcome.
+  void Join();
+  // The pieces of Join, for reconnecting: one server's connection (Device::Connect retries a
+  // refused one for its connect timeout; throws gw::Error), the join on it, the welcomes.
+  void Connect(uint32_t server);
+  void SendJoin(uint32_t server);
+  void WaitWelcomes(const std::string& what);
+
+  // The iteration the servers start us at (each welcome's); throws gw::Error if they differ.
+  uint64_t ResumeIteration() const;
+
+  void Send(uint32_t server, MsgType type, const std::vector<uint8_t>& payload = {});
+  void Shutdown() { dev_->Shutdown(); }
+
+  // Handles completions until done() holds. Throws gw::Error after twice the job's timeout
+  // (the server knows who is missing and reports it first), and ServerLost once a batch of
+  // completions (it may hold other servers' closes too) saw a server lost.
+  template <typename Pred>
+  void WaitUntil(Pred done, const std::string& what) {
+    const TimePoint deadline = GetClock().Now() + 2 * job_.timeout;
+    while (!done()) {
+      if (GetClock().Now() > deadline) ThrowTimedOut(what);
+      Poll(kPollInterval);
+      if (lost_) throw *lost_;
+    }
+  }
+  // Waits up to `max_wait` for completions and handles those that came.
+  void Poll(Duration max_wait);
+
+  // Reconnecting (ps/worker/reconnect.h). Aborts every open server connection.
+  void AbortAll(const std::string& why);
+  bool AllClosed() const;
+  // Waits up to `max_wait` for completions, noting closes and dropping everything else: no
+  // completion of an old connection is taken for its successor's.
+  void DropAllButCloses(Duration max_wait);
+  // Forgets every connection (all closed) and the loss, before connecting again.
+  void ForgetConnections();
+  const Address& address(uint32_t server) const { return options_.servers[server]; }
+
+  // How long one wait on the completion queue blocks at most: deadlines and faults are
+  // checked at least this often.
+  static constexpr std::chrono::milliseconds kPollInterval{100};
+
+ private:
+  struct ServerLink {
+    std::shared_ptr<Connection> conn;
+    Region* region = nullptr;  // our copy of its shard (or the coded input), written by it
+    bool welcomed = false;
+    bool closed = false;            // its connection's kPeerClosed was seen
+    uint64_t resume_iteration = 0;  // from its welcome
+  };
+
+  void Handle(const Completion& c);
+  void HandleControl(const Completion& c);
+  [[noreturn]] void ThrowTimedOut(const std::string& what) const;
+
+  const JobConfig& job_;
+  const WorkerOptions& options_;
+  const ModelLayout& layout_;
+  const bool recover_lost_;
+  const PeerId self_;
+  std::unique_ptr<Device> dev_;
+  std::vector<ServerLink> links_;
+  SessionEvents* events_ = nullptr;
+  std::optional<ServerLost> lost_;  // seen by Handle, thrown by WaitUntil
+  std::vector<Completion> batch_;   // reused by Poll
+};
+
+}  // namespace gw
