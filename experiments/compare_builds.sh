@@ -3,7 +3,9 @@
 # (say, before and after a restructuring) and checks that every per-iteration loss is the
 # same, cell for cell as written: each worker's worker-W.csv loss per iteration and, for
 # coded jobs, the server's rounds.csv loss per round, where defined (mds: even rounds'
-# 0.5|Ax-y|^2/m; its workers compute products, not losses, and write nan).
+# 0.5|Ax-y|^2/m; its workers compute products, not losses, and write nan). In coded jobs a
+# worker may miss a round that closed before it got to it (timing): a row one run lacks is
+# no difference there, as long as every round's losses are compared.
 # One line per configuration, "same" or "DIFFERENT" with the first differing row; exits 1 on
 # any difference (or a job that failed), 0 when every configuration is the same.
 #
