@@ -18,7 +18,7 @@
 #   make bench-rdma RDMA write bandwidth/latency beside ib_write_bw/ib_write_lat in that VM
 #   make compare-builds REF=path/to/gradwire  same behaviour as that build: identical
 #               per-iteration losses of seeded jobs under BSP, ASP, SSP, R2SP, each coding
-#               scheme and each window policy (~1 min)
+#               scheme and each window policy (~1.5 min)
 #   make deps   apt-get install whatever of debian-packages.txt is missing (as root)
 
 BUILD ?= build
