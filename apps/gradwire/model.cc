@@ -9,9 +9,9 @@
 
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
-#include "base/error.h"
 #include "coding/expected_time.h"
 #include "coding/scheme.h"
+#include "base/error.h"
 
 namespace gw::cli {
 namespace {
