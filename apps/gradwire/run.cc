@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -20,8 +19,6 @@
 #include "ps/results.h"
 
 namespace gw::cli {
-
-namespace fs = std::filesystem;
 
 namespace {
 
