@@ -19,10 +19,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A job that runs far longer than any test: it only ends by a signal.
+// A job that runs far longer than any test (minutes at a few thousand iterations per second):
+// it only ends by a signal.
 const std::vector<std::string> kEndlessJob = {"run",        "--num-workers", "2",
                                               "--workload", "synthetic",     "--grad-bytes",
-                                              "4K",         "--iterations",  "1000000000"};
+                                              "4K",         "--iterations",  "1000000"};
 
 // The processes whose parent is `parent` (from /proc/<pid>/stat).
 std::set<pid_t> ChildrenOf(pid_t parent) {
@@ -50,6 +51,20 @@ bool Alive(pid_t pid) {
   return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
 }
 
+// The server and both workers of kEndlessJob once both workers joined; fewer if run ended.
+std::set<pid_t> TrainingChildren(Proc& run) {
+  std::set<pid_t> children;
+  WaitUntil(
+      [&] {
+        children = ChildrenOf(run.pid);
+        return (children.size() == 3 && run.err().find("joined (2/2)") != std::string::npos) ||
+               run.Poll();
+      },
+      milliseconds(60000));
+  std::erase_if(children, [](pid_t c) { return !Alive(c); });
+  return children;
+}
+
 class RunStopSignalTest : public ::testing::TestWithParam<int> {};
 
 // Was: only run died; its server and workers went on under PID 1 until the job's end.
@@ -60,15 +75,8 @@ TEST_P(RunStopSignalTest, StopsEveryChildAndSaysItWasInterrupted) {
   std::vector<std::string> args = kEndlessJob;
   args.push_back("--out=" + (dir / "out"));
   Proc& run = procs.Start("run", args);
-  std::set<pid_t> children;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        children = ChildrenOf(run.pid);
-        return children.size() == 3 || run.Poll();
-      },
-      milliseconds(60000)))
-      << procs.DescribeAll();
-  ASSERT_EQ(children.size(), 3u) << procs.DescribeAll();  // 1 server, 2 workers
+  const std::set<pid_t> children = TrainingChildren(run);
+  ASSERT_EQ(children.size(), 3u) << procs.DescribeAll();
 
   run.Signal(sig);
   const auto code = run.Wait(milliseconds(30000));
@@ -95,14 +103,8 @@ TEST(RunStopSignalTest, ChildrenEndWhenRunIsKilled) {
   std::vector<std::string> args = kEndlessJob;
   args.push_back("--out=" + (dir / "out"));
   Proc& run = procs.Start("run", args);
-  std::set<pid_t> children;
-  ASSERT_TRUE(WaitUntil(
-      [&] {
-        children = ChildrenOf(run.pid);
-        return children.size() == 3 || run.Poll();
-      },
-      milliseconds(60000)))
-      << procs.DescribeAll();
+  const std::set<pid_t> children = TrainingChildren(run);
+  ASSERT_EQ(children.size(), 3u) << procs.DescribeAll();
   run.Signal(SIGKILL);
   ASSERT_TRUE(run.Wait(milliseconds(30000)).has_value());
   for (pid_t c : children) {
