@@ -222,9 +222,10 @@ void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::strin
 int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   po::options_description own("Run");
   own.add_options()("out", po::value<std::string>(),
-                    "results directory (default results/runs/<time>); of a previous run there, "
-                    "its outputs (command.txt, *.csv and *.port it wrote) are replaced and every "
-                    "other file is kept")(
+                    "results directory (default results/runs/<time>); a previous run's outputs "
+                    "there (command.txt, iterations.csv, summary.csv, rounds.csv, windows.csv, "
+                    "accuracy.csv, server-S.csv, server-S.port, worker-W.csv, writes-W.csv) are "
+                    "replaced, every other file is kept")(
       "transport", po::value<std::string>()->default_value("tcp"), "tcp | rdma")(
       "host", po::value<std::string>()->default_value("127.0.0.1"),
       "address the servers listen on (rdma: an address of the RDMA netdev)");
@@ -285,7 +286,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
     children.push_back(Spawn("worker " + std::to_string(w), self, a, child_env));
   }
   // The servers' own timeout decides a lost worker; give them that long to say so, unless
-  // the job cannot go on at all (StartFailure).
+  // the job cannot go on at all (JobCannotGoOn).
   StartupProgress progress(cfg);
   const bool ok =
       WaitAll(children, cfg.timeout + kServerVerdictMargin, [&](const std::vector<Child>& c) {
