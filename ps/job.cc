@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -134,6 +136,33 @@ void CheckModelSize(const JobConfig& job) {
   if (job.coding) CodedShape::Make(job, num_params);
 }
 
+// A field Describe() leaves out (a flag at its "off" value, or one of another workload).
+static constexpr const char* kUnset = "(not set)";
+
+// Describe()'s "key=value key=value" as a map.
+std::map<std::string, std::string> DescribedFields(const std::string& description) {
+  std::map<std::string, std::string> fields;
+  std::istringstream is(description);
+  std::string token;
+  while (is >> token) {
+    const size_t eq = token.find('=');
+    if (eq != std::string::npos) fields[token.substr(0, eq)] = token.substr(eq + 1);
+  }
+  return fields;
+}
+
+// The flag that sets a field of Describe().
+std::string FlagOf(const std::string& key) {
+  static const std::map<std::string, std::string> kFlags = {
+      {"workers", "num-workers"},       {"servers", "num-servers"},
+      {"part_bytes", "part-bytes"},     {"lr_schedule", "lr-schedule"},
+      {"weight_decay", "weight-decay"}, {"rows", "linreg-rows"},
+      {"dims", "linreg-dims"},          {"noise", "linreg-noise"},
+      {"batch_tuning", "batch-tuning"}, {"grad_bytes", "grad-bytes"}};
+  const auto it = kFlags.find(key);
+  return "--" + (it == kFlags.end() ? key : it->second);
+}
+
 }  // namespace
 
 void JobConfig::Validate() const {
@@ -162,6 +191,25 @@ std::string JobConfig::Describe() const {
   if (straggler.kind() != coding::StragglerKind::kNone) os << " straggler=" << straggler.ToString();
   if (workload.kind == "synthetic") os << " grad_bytes=" << workload.synthetic_bytes;
   return os.str();
+}
+
+std::string JobConfig::DiffFlags(const std::string& other_description, const std::string& this_name,
+                                 const std::string& other_name) const {
+  const auto mine = DescribedFields(Describe());
+  const auto theirs = DescribedFields(other_description);
+  std::set<std::string> keys;
+  for (const auto& [key, value] : mine) keys.insert(key);
+  for (const auto& [key, value] : theirs) keys.insert(key);
+  std::string out;
+  for (const auto& key : keys) {
+    const auto a = mine.find(key), b = theirs.find(key);
+    const std::string here = a == mine.end() ? kUnset : a->second;
+    const std::string there = b == theirs.end() ? kUnset : b->second;
+    if (here == there) continue;
+    out += (out.empty() ? "" : "; ") + FlagOf(key) + ": " + this_name + " " + here + ", " +
+           other_name + " " + there;
+  }
+  return out;
 }
 
 size_t JobConfig::PartFloats(size_t num_params) const {

@@ -59,6 +59,12 @@ struct JobConfig {
   size_t PartFloats(size_t num_params) const;
   uint64_t Fingerprint() const;  // over the fields that must match across processes
   std::string Describe() const;  // one line for logs and summaries
+  // The flags on which this job and the one `other_description` (another process's Describe())
+  // differ, each with both values: "--batch: server 64, worker 32; --lr: server 0.1, worker
+  // 0.2" for names "server" and "worker"; "" when they agree. For refusing a join by the flags
+  // to fix instead of two whole descriptions to compare by eye.
+  std::string DiffFlags(const std::string& other_description, const std::string& this_name,
+                        const std::string& other_name) const;
 };
 
 }  // namespace gw

@@ -198,5 +198,30 @@ TEST(FlagsTest, BenchRefusesRdmaOptions) {
   }
 }
 
+// Was 4294967295 workers (Boost reads -1 into an unsigned flag) and "unexpected error:
+// std::bad_alloc" from the server it started.
+TEST(FlagsTest, NegativeCountsAreRefused) {
+  EXPECT_THAT(UsageErrorOf({"--num-workers", "-1"}), HasSubstr("--num-workers"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=-1"}), HasSubstr("not -1"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--iterations=-3"}), HasSubstr("--iterations"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--batch", " -5"}), HasSubstr("--batch"));
+  EXPECT_EQ(UsageErrorOf({"--num-workers=2", "--lr=0.5"}), "");  // a number that may be signed
+}
+
+// Was two whole descriptions for a refused worker to compare by eye.
+TEST(FlagsTest, DiffFlagsNamesOnlyTheFlagsThatDiffer) {
+  const JobConfig server = RunArgs({"--num-workers=2", "--batch=64"}).job;
+  const JobConfig worker = RunArgs({"--num-workers=2", "--batch=32", "--lr=0.2"}).job;
+  EXPECT_EQ(server.DiffFlags(worker.Describe(), "server", "worker"),
+            "--batch: server 64, worker 32; --lr: server 0.10000000000000001, worker "
+            "0.20000000000000001");
+  EXPECT_EQ(server.DiffFlags(server.Describe(), "server", "worker"), "");
+  const JobConfig mlp = RunArgs({"--num-workers=2", "--batch=64", "--workload=mlp"}).job;
+  EXPECT_EQ(server.DiffFlags(mlp.Describe(), "server", "worker"),
+            "--hidden: server (not set), worker 128; --workload: server softmax, worker mlp");
+  EXPECT_THAT(server.DiffFlags(RunArgs({"--num-workers=3"}).job.Describe(), "a", "b"),
+              HasSubstr("--num-workers: a 2, b 3"));
+}
+
 }  // namespace
 }  // namespace gw::cli

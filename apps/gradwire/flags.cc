@@ -54,6 +54,22 @@ bool HasPlaceholder(const std::string& text) {
   return false;
 }
 
+// Boost reads "-1" into an unsigned flag as its largest value (--num-workers -1 became
+// 4294967295 workers and a std::bad_alloc in the server): refuse the sign instead.
+void RefuseNegativeCounts(const po::parsed_options& parsed, const po::variables_map& vm) {
+  for (const auto& o : parsed.options) {
+    if (o.value.empty() || !vm.count(o.string_key)) continue;
+    const auto& v = vm[o.string_key].value();
+    const bool is_unsigned = boost::any_cast<uint32_t>(&v) || boost::any_cast<uint64_t>(&v) ||
+                             boost::any_cast<size_t>(&v) || boost::any_cast<uint16_t>(&v);
+    const std::string& text = o.value.front();
+    const size_t first = text.find_first_not_of(" \t");
+    if (is_unsigned && first != std::string::npos && text[first] == '-') {
+      throw UsageError("--" + o.string_key + " must be a whole number >= 0, not " + text);
+    }
+  }
+}
+
 }  // namespace
 
 LauncherEnv LauncherEnv::Read() {
@@ -173,8 +189,10 @@ std::optional<po::variables_map> Parse(const std::string& command, const std::st
   all.add(desc);
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(args).options(all).run(), vm);
+    const po::parsed_options parsed = po::command_line_parser(args).options(all).run();
+    po::store(parsed, vm);
     po::notify(vm);
+    RefuseNegativeCounts(parsed, vm);
   } catch (const po::error& e) {
     // Boost 1.74 formats what() by substituting placeholders like %option% with the offending
     // token until none is left: a token that holds one makes that loop endless.

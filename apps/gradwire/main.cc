@@ -35,10 +35,14 @@ int main(int argc, char** argv) {
   using namespace gw::cli;
   std::vector<std::string> args(argv + 1, argv + argc);
   std::string command;
-  if (!args.empty() && args[0].rfind("-", 0) != 0) {
+  const char* role = std::getenv("DMLC_ROLE");
+  // `gradwire --help` asks for this usage, unless DMLC_ROLE picked a command to ask it of.
+  const bool asked_for_help =
+      role == nullptr && !args.empty() && (args[0] == "--help" || args[0] == "-h");
+  if (!args.empty() && (args[0].rfind("-", 0) != 0 || asked_for_help)) {
     command = args[0];
     args.erase(args.begin());
-  } else if (const char* role = std::getenv("DMLC_ROLE")) {
+  } else if (role != nullptr) {
     command = role;
   }
   try {

@@ -1,6 +1,8 @@
 // `gradwire server` and `gradwire worker`: one process each, addresses and ranks from flags
 // or from the launcher's variables.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 #include "apps/gradwire/commands.h"
@@ -71,10 +73,15 @@ int ServerCommand(const std::vector<std::string>& args) {
   if (vm->count("port-file")) {
     // Written atomically (rename) once the server listens, for `gradwire run` to read.
     opt.on_listening = [path = (*vm)["port-file"].as<std::string>()](uint16_t port) {
-      std::ofstream f(path + ".tmp");
+      const std::string tmp = path + ".tmp";
+      std::ofstream f(tmp);
       f << port << "\n";
+      errno = 0;
       f.close();
-      std::rename((path + ".tmp").c_str(), path.c_str());
+      if (!f || std::rename(tmp.c_str(), path.c_str()) != 0) {
+        throw Error("cannot write --port-file " + path + ": " +
+                    (errno ? std::strerror(errno) : "write failed (disk full?)"));
+      }
     };
   }
   RunServer(job, opt);
@@ -125,6 +132,8 @@ int WorkerCommand(const std::vector<std::string>& args) {
     }
   }
   opt.device = DeviceFrom(*vm, env);
+  // A server still starting (or loading a checkpoint) is waited for as long as any silent peer.
+  opt.device.connect_timeout = job.timeout;
   opt.out_dir = (*vm)["out"].as<std::string>();
   opt.evaluate = vm->count("evaluate") ? (*vm)["evaluate"].as<bool>() : opt.rank == 0;
   opt.progress = vm->count("progress") ? (*vm)["progress"].as<bool>() : opt.rank == 0;

@@ -1,10 +1,11 @@
 // `gradwire run`: S servers and N workers as separate processes on this machine over
 // loopback; collects their CSVs into one results directory and prints a table.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -12,15 +13,99 @@
 
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
+#include "apps/gradwire/out_dir.h"
 #include "apps/gradwire/process.h"
 #include "base/error.h"
 #include "ps/results.h"
 
 namespace gw::cli {
 
-namespace fs = std::filesystem;
-
 namespace {
+
+// How long the servers may take to listen (they load no data before they do).
+static constexpr std::chrono::seconds kListenTimeout{30};
+// After a failure, the servers' own --timeout decides a lost worker; they get this much more
+// to say so and write their results.
+static constexpr std::chrono::seconds kServerVerdictMargin{5};
+// During start-up (the first --timeout), run says how far it is this often.
+static constexpr std::chrono::seconds kProgressEvery{5};
+
+bool IsServer(const Child& c) { return c.name.starts_with("server "); }
+
+// Why the job cannot go on, so that run stops at once instead of waiting for the servers'
+// --timeout ("": it may): a server failed (every worker needs every server), or every worker
+// failed (no one is left to join; typically a bad flag or missing data, said by each worker).
+std::string JobCannotGoOn(const std::vector<Child>& children) {
+  bool any_worker = false, every_worker_failed = true;
+  for (const auto& c : children) {
+    const bool failed = !c.running && c.status != 0 && !c.stopped;
+    if (IsServer(c)) {
+      if (failed) return c.name + " failed (exit " + std::to_string(c.status) + ")";
+      continue;
+    }
+    any_worker = true;
+    every_worker_failed = every_worker_failed && failed;
+  }
+  return any_worker && every_worker_failed ? "every worker failed: see their messages above" : "";
+}
+
+// " worker 0 (exit 1) server 0 (stopped)": who failed, and whom run stopped.
+std::string FailureList(const std::vector<Child>& children) {
+  std::string list;
+  for (const auto& c : children) {
+    if (c.status == 0) continue;
+    list += " " + c.name + (c.stopped ? " (stopped)" : " (exit " + std::to_string(c.status) + ")");
+  }
+  return list;
+}
+
+// Start-up can be slow (16 workers loading Fashion-MNIST on a few cores): a line every
+// kProgressEvery during the first --timeout, the time the servers wait for every join.
+class StartupProgress {
+ public:
+  explicit StartupProgress(const JobConfig& cfg)
+      : start_(std::chrono::steady_clock::now()),
+        timeout_(cfg.timeout),
+        next_(start_ + kProgressEvery) {}
+
+  void Report(const std::vector<Child>& children) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_ || now - start_ > timeout_) return;
+    next_ += kProgressEvery;
+    const auto running = std::count_if(children.begin(), children.end(),
+                                       [](const Child& c) { return c.running && !IsServer(c); });
+    std::printf(
+        "gradwire run: start-up: %.0f s of the %.0f s the servers wait for joins; %ld worker "
+        "process(es) running\n",
+        std::chrono::duration<double>(now - start_).count(),
+        std::chrono::duration<double>(timeout_).count(), static_cast<long>(running));
+    std::fflush(stdout);
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::milliseconds timeout_;
+  std::chrono::steady_clock::time_point next_;
+};
+
+// Closes f, throwing an Error that names path and the reason if anything failed to be written.
+void CloseOrThrow(std::ofstream& f, const std::string& path) {
+  errno = 0;
+  f.close();
+  if (!f) {
+    throw Error("cannot write " + path + ": " +
+                (errno ? std::strerror(errno) : "write failed (disk full?)"));
+  }
+}
+
+void WriteCommandLine(const std::string& out, const std::vector<std::string>& args) {
+  const std::string path = out + "/command.txt";
+  std::ofstream cmd(path);
+  cmd << kRunMarker;
+  for (const auto& a : args) cmd << " " << a;
+  cmd << "\n";
+  CloseOrThrow(cmd, path);
+}
 
 std::string DefaultOut() {
   const std::time_t t = std::time(nullptr);
@@ -29,7 +114,8 @@ std::string DefaultOut() {
   return std::string("results/runs/") + buf;
 }
 
-// Waits for every server's port file; fails early if a server exited.
+// Waits for every server's port file; fails early if a server exited. Empty if a stop signal
+// came first.
 std::vector<uint16_t> WaitForPorts(std::vector<Child>& servers, const std::string& out,
                                    std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -47,6 +133,7 @@ std::vector<uint16_t> WaitForPorts(std::vector<Child>& servers, const std::strin
       }
     }
     if (all) return ports;
+    if (StopSignal()) return {};
     ReapSome(servers);
     for (const auto& c : servers) {
       if (!c.running)
@@ -77,7 +164,8 @@ static_assert(kIterationColumns == 11, "the table below reads cells 2..9 by posi
 // Concatenates worker-*.csv into iterations.csv and sums per-worker times.
 std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_t workers) {
   std::map<uint32_t, WorkerTotals> totals;
-  std::ofstream merged(out + "/iterations.csv");
+  const std::string path = out + "/iterations.csv";
+  std::ofstream merged(path);
   merged << kIterationCsvHeader << "\n";
   for (uint32_t w = 0; w < workers; ++w) {
     std::ifstream f(out + "/worker-" + std::to_string(w) + ".csv");
@@ -100,6 +188,7 @@ std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_
       t.gate += std::stod(cells[9]);
     }
   }
+  CloseOrThrow(merged, path);
   return totals;
 }
 
@@ -133,7 +222,10 @@ void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::strin
 int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   po::options_description own("Run");
   own.add_options()("out", po::value<std::string>(),
-                    "results directory (default results/runs/<time>)")(
+                    "results directory (default results/runs/<time>); a previous run's outputs "
+                    "there (command.txt, iterations.csv, summary.csv, rounds.csv, windows.csv, "
+                    "accuracy.csv, server-S.csv, server-S.port, worker-W.csv, writes-W.csv) are "
+                    "replaced, every other file is kept")(
       "transport", po::value<std::string>()->default_value("tcp"), "tcp | rdma")(
       "host", po::value<std::string>()->default_value("127.0.0.1"),
       "address the servers listen on (rdma: an address of the RDMA netdev)");
@@ -142,31 +234,25 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   all.add(own).add(job).add(conn);
   const auto vm = Parse("run", "--num-workers N [--num-servers S] [flags]", all, args);
   if (!vm) return 0;
+  // Every flag is checked before anything is written or started.
   const auto env = LauncherEnv::Read();
-  const JobConfig cfg = JobFrom(*vm, env);  // validate before starting anything
+  const JobConfig cfg = JobFrom(*vm, env);
   DeviceFrom(*vm, env);
-  const std::string out = vm->count("out") ? (*vm)["out"].as<std::string>() : DefaultOut();
-  fs::create_directories(out);
-  for (const auto& e : fs::directory_iterator(out)) {
-    const auto name = e.path().filename().string();
-    if (name.ends_with(".port") || name.ends_with(".csv")) fs::remove(e.path());
-  }
-  {
-    std::ofstream cmd(out + "/command.txt");
-    cmd << "gradwire run";
-    for (const auto& a : args) cmd << " " << a;
-    cmd << "\n";
-  }
   const std::string transport = (*vm)["transport"].as<std::string>();
   if (transport != "tcp" && transport != "rdma") {
     throw UsageError("--transport must be tcp or rdma");
   }
+  const std::string out = vm->count("out") ? (*vm)["out"].as<std::string>() : DefaultOut();
+  PrepareOutDir(out);
+  WriteCommandLine(out, args);
   const std::string base = transport + "://" + (*vm)["host"].as<std::string>() + ":";
   const std::vector<std::string> forwarded = Forwarded(*vm, {job, conn});
   const std::vector<std::string> child_env = {"GRADWIRE_TOKEN=" + RandomToken()};
 
-  std::vector<Child> servers;
-  for (uint32_t s = 0; s < cfg.num_servers; ++s) {
+  CatchStopSignals();
+  std::vector<Child> children;
+  const StopOnExit stop_on_exit(children);
+  for (uint32_t s = 0; s < cfg.num_servers && !StopSignal(); ++s) {
     std::vector<std::string> a = {"server",
                                   "--rank=" + std::to_string(s),
                                   "--listen=" + base + "0",
@@ -175,23 +261,21 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
                                   "--num-servers=" + std::to_string(cfg.num_servers),
                                   "--num-workers=" + std::to_string(cfg.num_workers)};
     a.insert(a.end(), forwarded.begin(), forwarded.end());
-    servers.push_back(Spawn("server " + std::to_string(s), self, a, child_env));
+    children.push_back(Spawn("server " + std::to_string(s), self, a, child_env));
   }
-  std::vector<uint16_t> ports;
-  try {
-    ports = WaitForPorts(servers, out, std::chrono::seconds(30));
-  } catch (const Error&) {
-    WaitAll(servers, std::chrono::milliseconds(0));
-    throw;
-  }
+  const std::vector<uint16_t> ports = WaitForPorts(children, out, kListenTimeout);
   std::string addrs;
   for (uint16_t p : ports) addrs += (addrs.empty() ? "" : ",") + (base + std::to_string(p));
-  std::printf("gradwire run: %u server(s) on %s, starting %u worker(s); results in %s/\n",
-              cfg.num_servers, addrs.c_str(), cfg.num_workers, out.c_str());
-  std::fflush(stdout);
-
-  std::vector<Child> children = std::move(servers);
-  for (uint32_t w = 0; w < cfg.num_workers; ++w) {
+  if (!StopSignal()) {
+    std::printf(
+        "gradwire run: %u server(s) on %s, starting %u worker(s); results in %s/\n"
+        "gradwire run: each worker loads its data, then joins; the servers give up on a worker "
+        "not joined within --timeout (%.0f s) from now\n",
+        cfg.num_servers, addrs.c_str(), cfg.num_workers, out.c_str(),
+        std::chrono::duration<double>(cfg.timeout).count());
+    std::fflush(stdout);
+  }
+  for (uint32_t w = 0; w < cfg.num_workers && !StopSignal(); ++w) {
     std::vector<std::string> a = {"worker",
                                   "--rank=" + std::to_string(w),
                                   "--servers=" + addrs,
@@ -201,16 +285,23 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
     a.insert(a.end(), forwarded.begin(), forwarded.end());
     children.push_back(Spawn("worker " + std::to_string(w), self, a, child_env));
   }
-  // The servers' own timeout decides a lost worker; give them that long to say so.
-  const bool ok = WaitAll(children, cfg.timeout + std::chrono::seconds(5));
+  // The servers' own timeout decides a lost worker; give them that long to say so, unless
+  // the job cannot go on at all (JobCannotGoOn).
+  StartupProgress progress(cfg);
+  const bool ok =
+      WaitAll(children, cfg.timeout + kServerVerdictMargin, [&](const std::vector<Child>& c) {
+        progress.Report(c);
+        return JobCannotGoOn(c);
+      });
   PrintTable(MergeWorkerCsvs(out, cfg.num_workers), out);
-  if (!ok) {
-    std::string failed;
-    for (const auto& c : children) {
-      if (c.status != 0) failed += " " + c.name + " (exit " + std::to_string(c.status) + ")";
-    }
-    throw Error("the run failed:" + failed + "; see the messages above");
+  if (const int sig = StopSignal()) {
+    std::fprintf(stderr,
+                 "gradwire run: interrupted by %s: stopped every server and worker; what they "
+                 "wrote is in %s/\n",
+                 SignalName(sig).c_str(), out.c_str());
+    return 128 + sig;
   }
+  if (!ok) throw Error("the run failed:" + FailureList(children) + "; see the messages above");
   return 0;
 }
 
