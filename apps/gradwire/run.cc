@@ -4,12 +4,16 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <string>
+#include <string_view>
 #include <thread>
+#include <vector>
 
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
@@ -153,13 +157,37 @@ struct WorkerTotals {
   double compute = 0, write = 0, wait = 0, delay = 0, gate = 0, last_loss = 0;
 };
 
-// Cells per row of the iteration CSV, from its header.
-constexpr size_t kIterationColumns = [] {
-  size_t n = 1;
-  for (const char* c = kIterationCsvHeader; *c; ++c) n += *c == ',';
-  return n;
-}();
-static_assert(kIterationColumns == 11, "the table below reads cells 2..9 by position");
+// The cells of one CSV line.
+std::vector<std::string> SplitCsv(const std::string& line) {
+  std::vector<std::string> cells;
+  std::istringstream is(line);
+  std::string cell;
+  while (std::getline(is, cell, ',')) cells.push_back(cell);
+  return cells;
+}
+
+// The columns MergeWorkerCsvs sums, found by name in each file's own header (a column added
+// or moved cannot shift what is read); -1 where a file lacks one.
+struct TotalsColumns {
+  int compute = -1, write = -1, wait = -1, loss = -1, delay = -1, gate = -1;
+  size_t cells = 0;
+
+  explicit TotalsColumns(const std::vector<std::string>& header) : cells(header.size()) {
+    auto find = [&](std::string_view name) {
+      const auto it = std::find(header.begin(), header.end(), name);
+      return it == header.end() ? -1 : static_cast<int>(it - header.begin());
+    };
+    compute = find("compute_s");
+    write = find("write_s");
+    wait = find("wait_s");
+    loss = find("loss");
+    delay = find("delay_s");
+    gate = find("gate_s");
+  }
+  static double Cell(const std::vector<std::string>& row, int column) {
+    return column < 0 ? 0.0 : std::strtod(row[static_cast<size_t>(column)].c_str(), nullptr);
+  }
+};
 
 // Concatenates worker-*.csv into iterations.csv and sums per-worker times.
 std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_t workers) {
@@ -171,21 +199,19 @@ std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_
     std::ifstream f(out + "/worker-" + std::to_string(w) + ".csv");
     std::string line;
     if (!std::getline(f, line)) continue;  // that worker wrote nothing (it failed)
+    const TotalsColumns columns(SplitCsv(line));
     while (std::getline(f, line)) {
       merged << line << "\n";
-      std::istringstream is(line);
-      std::string cell;
-      std::vector<std::string> cells;
-      while (std::getline(is, cell, ',')) cells.push_back(cell);
-      if (cells.size() != kIterationColumns) continue;
+      const std::vector<std::string> cells = SplitCsv(line);
+      if (cells.size() != columns.cells) continue;
       auto& t = totals[w];
       ++t.iterations;
-      t.compute += std::stod(cells[2]);
-      t.write += std::stod(cells[3]);
-      t.wait += std::stod(cells[4]);
-      t.last_loss = std::stod(cells[6]);
-      t.delay += std::stod(cells[7]);
-      t.gate += std::stod(cells[9]);
+      t.compute += TotalsColumns::Cell(cells, columns.compute);
+      t.write += TotalsColumns::Cell(cells, columns.write);
+      t.wait += TotalsColumns::Cell(cells, columns.wait);
+      t.last_loss = TotalsColumns::Cell(cells, columns.loss);
+      t.delay += TotalsColumns::Cell(cells, columns.delay);
+      t.gate += TotalsColumns::Cell(cells, columns.gate);
     }
   }
   CloseOrThrow(merged, path);
