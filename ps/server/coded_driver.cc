@@ -71,11 +71,16 @@ CodedDriver::Landed CodedDriver::OnLanded(uint32_t w, const Completion& c) {
   // a round about to close would waste the link).
   const bool ended_window = desk_.OnMessageLanded(w, push, now);
   if (landing == CodedRounds::Landing::kRoundComplete) {
-    return {.progress = now, .completed = now};
+    // The model and residual are the sources of input writes still in flight.
+    HeldSteps::Step close;
+    close.kind = HeldSteps::Step::Kind::kCloseRound;
+    close.since = now;
+    close.writes = true;
+    return {.progress = now, .close = std::move(close)};
   }
   if (ended_window) members_.Send(desk_.Poll(GetClock().Now()));
   if (landing == CodedRounds::Landing::kArrived) {
-    return {.progress = now, .completed = std::nullopt};
+    return {.progress = now, .close = std::nullopt};
   }
   return {};
 }
@@ -117,6 +122,15 @@ void CodedDriver::Feed(uint32_t w) {
                   Imm::Encode(feeding->round, static_cast<uint32_t>(p)), p);
     held_.Posted(w);
   }
+}
+
+ServerSummary CodedDriver::Tally() const {
+  ServerSummary s;
+  s.updates = rounds_.updates();
+  s.dropped_writes = dropped_;
+  s.late_messages = rounds_.late();
+  s.gradient_bytes_received = bytes_in_;
+  return s;
 }
 
 }  // namespace gw

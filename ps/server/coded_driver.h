@@ -19,6 +19,7 @@
 #include "ps/server/coded_rounds.h"
 #include "ps/server/held_steps.h"
 #include "ps/server/members.h"
+#include "ps/server/summary.h"
 #include "ps/server/window_desk.h"
 
 namespace gw {
@@ -42,16 +43,17 @@ class CodedDriver {
 
   // What a write landing in a live worker's slot meant to the core.
   struct Landed {
-    std::optional<TimePoint> progress;   // a message of the open round arrived then
-    std::optional<TimePoint> completed;  // the round completed then: the core holds its close
+    std::optional<TimePoint> progress;  // a message of the open round arrived then
+    // The round completed: its close, to hold until the input writes from the model settle.
+    std::optional<HeldSteps::Step> close;
   };
   Landed OnLanded(uint32_t w, const Completion& c);
-  // The held close of a round completed at `since`, once settled. A failure: the next round
-  // cannot be decoded.
+  // Takes the held close of a round completed at `since` once it settled. A failure: the
+  // next round cannot be decoded.
   std::optional<std::string> CloseRound(TimePoint since);
 
-  uint64_t dropped() const { return dropped_; }
-  uint64_t bytes_in() const { return bytes_in_; }
+  // Its part of the summary: updates, drops, late messages, bytes.
+  ServerSummary Tally() const;
 
  private:
   void Carry(const CodedRounds::Actions& actions);

@@ -69,32 +69,21 @@ void ServerCore::Run() {
     CheckProgress();
   }
   checkpointer_->Finish();
-  const double wall = GetClock().SecondsSince(t0);
-  GW_INFO("done: " << updates() << " updates in " << wall << " s, " << dropped()
-                   << " late or duplicate writes dropped, " << lost_ << " worker(s) lost");
-  if (!opt_.out_dir.empty()) WriteSummary(wall);
+  ServerSummary summary = coded_ ? coded_->Tally() : sync_->Tally();
+  summary.wall_s = GetClock().SecondsSince(t0);
+  GW_INFO("done: " << summary.updates << " updates in " << summary.wall_s << " s, "
+                   << summary.dropped_writes << " late or duplicate writes dropped, " << lost_
+                   << " worker(s) lost");
+  if (!opt_.out_dir.empty()) WriteResults(summary);
   dev_->Shutdown();
 }
 
-void ServerCore::WriteSummary(double wall_s) {
-  // A resumed server appends its row (resumed_from: the checkpoint's iteration, -1 for a
-  // fresh start) after the one of the run before it, if that run got to write one.
-  const auto resumed_from = checkpointer_->resumed_from();
-  AppendSummaryCsv(
-      opt_.out_dir + "/server-" + std::to_string(opt_.rank) + ".csv",
-      {{"server", std::to_string(opt_.rank)},
-       {"updates", std::to_string(updates())},
-       {"pushes_received", std::to_string(sync_ ? sync_->pushes_received() : 0)},
-       {"gradients_applied", std::to_string(sync_ ? sync_->path().gradients_applied() : 0)},
-       {"rows_applied", std::to_string(sync_ ? sync_->path().rows_applied() : 0)},
-       {"dropped_writes", std::to_string(dropped())},
-       {"late_messages", std::to_string(coded_ ? coded_->rounds().late() : 0)},
-       {"unwindowed_writes", std::to_string(desk_.unwindowed_writes())},
-       {"workers_lost", std::to_string(lost_)},
-       {"gradient_bytes_received", std::to_string(coded_ ? coded_->bytes_in() : sync_->bytes_in())},
-       {"wall_s", std::to_string(wall_s)},
-       {"resumed_from", resumed_from ? std::to_string(*resumed_from) : "-1"},
-       {"checkpoints", std::to_string(checkpointer_->written())}});
+void ServerCore::WriteResults(ServerSummary summary) {
+  summary.unwindowed_writes = desk_.unwindowed_writes();
+  summary.workers_lost = lost_;
+  summary.resumed_from = checkpointer_->resumed_from();
+  summary.checkpoints = checkpointer_->written();
+  AppendServerSummary(opt_.out_dir, opt_.rank, summary);
   if (coded_) WriteRoundCsv(opt_.out_dir + "/rounds.csv", coded_->rounds().log());
   if (desk_.enabled()) WriteWindowCsv(opt_.out_dir + "/windows.csv", desk_.log());
 }
@@ -176,9 +165,7 @@ void ServerCore::OnJoin(uint32_t w, WorkerState& ws, const Completion& c) {
     return;
   }
   for (uint32_t i = 0; i < job_.num_workers; ++i) {
-    if (!workers_[i].lost) {
-      if (auto step = sync_->ReleaseStep(i)) WhenSettled(std::move(*step));
-    }
+    if (auto release = sync_->ReleaseStep(i)) WhenSettled(std::move(*release));
   }
 }
 
@@ -208,16 +195,9 @@ void ServerCore::OnLanded(uint32_t w, const WorkerState& ws, const Completion& c
     }
     return;
   }
-  const auto landed = coded_->OnLanded(w, c);
+  auto landed = coded_->OnLanded(w, c);
   if (landed.progress) last_progress_ = *landed.progress;
-  if (landed.completed) {
-    // The model and residual are the sources of input writes still in flight.
-    HeldSteps::Step step;
-    step.kind = HeldSteps::Step::Kind::kCloseRound;
-    step.since = *landed.completed;
-    step.writes = true;
-    WhenSettled(std::move(step));
-  }
+  if (landed.close) WhenSettled(std::move(*landed.close));
 }
 
 }  // namespace gw

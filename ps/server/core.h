@@ -22,6 +22,7 @@
 #include "ps/server/coded_driver.h"
 #include "ps/server/held_steps.h"
 #include "ps/server/members.h"
+#include "ps/server/summary.h"
 #include "ps/server/sync_driver.h"
 #include "ps/server/window_desk.h"
 #include "ps/sync_rule.h"
@@ -66,9 +67,9 @@ class ServerCore {
   }
   [[noreturn]] void Fail(const std::string& why);
   static std::string Seconds(std::chrono::milliseconds ms);
-  void WriteSummary(double wall_s);
-  uint64_t updates() const { return coded_ ? coded_->rounds().updates() : sync_->path().updates(); }
-  uint64_t dropped() const { return coded_ ? coded_->dropped() : sync_->dropped(); }
+  // The summary row (completed with what the core, the desk and the checkpointer counted),
+  // and the rounds and windows logs.
+  void WriteResults(ServerSummary summary);
 
   const JobConfig job_;
   const ServerOptions opt_;

@@ -108,4 +108,15 @@ void SyncDriver::WriteRelease(uint32_t w) {
   }
 }
 
+ServerSummary SyncDriver::Tally() const {
+  ServerSummary s;
+  s.updates = path_.updates();
+  s.pushes_received = pushes_received_;
+  s.gradients_applied = path_.gradients_applied();
+  s.rows_applied = path_.rows_applied();
+  s.dropped_writes = dropped_;
+  s.gradient_bytes_received = bytes_in_;
+  return s;
+}
+
 }  // namespace gw

@@ -19,6 +19,7 @@
 #include "ps/server/checkpointer.h"
 #include "ps/server/held_steps.h"
 #include "ps/server/members.h"
+#include "ps/server/summary.h"
 #include "ps/server/sync_path.h"
 #include "ps/server/window_desk.h"
 #include "ps/sync_rule.h"
@@ -48,9 +49,8 @@ class SyncDriver {
   std::vector<HeldSteps::Step> Update(const SyncRule::Decision& d);
   void WriteRelease(uint32_t w);
 
-  uint64_t dropped() const { return dropped_; }
-  uint64_t bytes_in() const { return bytes_in_; }
-  uint64_t pushes_received() const { return pushes_received_; }
+  // Its part of the summary: updates, pushes, gradients and rows applied, drops, bytes.
+  ServerSummary Tally() const;
 
  private:
   const JobConfig& job_;
