@@ -1,6 +1,6 @@
 #include "ps/server/core.h"
 
-#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "base/error.h"
