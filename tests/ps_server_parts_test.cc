@@ -1,7 +1,7 @@
 // The server's parts (ps/server/) on their own, without a device: the checkpointer's
 // background writes (same files, last two kept, resume), the window desk's grants and log,
-// the sync path's per-worker release copies and push assembly, and the held steps that
-// replace a second event loop inside an update.
+// the sync path's per-worker release copies and push assembly, the held steps that replace a
+// second event loop inside an update, and the summary row.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -14,6 +14,7 @@
 #include "ps/layout.h"
 #include "ps/server/checkpointer.h"
 #include "ps/server/held_steps.h"
+#include "ps/server/summary.h"
 #include "ps/server/sync_path.h"
 #include "ps/server/window_desk.h"
 #include "tests/e2e_util.h"
@@ -194,6 +195,30 @@ TEST(HeldStepsTest, WritesNotCompletedWithinTheTimeoutAreOverdue) {
   EXPECT_EQ(held.Overdue(now + 2 * timeout, timeout), std::vector<uint32_t>{1});
   held.Forget(1);  // lost
   EXPECT_TRUE(held.TakeSettled(false).has_value());
+}
+
+TEST(ServerSummaryTest, AResumedServerAppendsItsRowAfterTheRunBefore) {
+  e2e::TempDir dir;
+  ServerSummary fresh;
+  fresh.updates = 6;
+  fresh.checkpoints = 3;
+  AppendServerSummary(dir.path(), 1, fresh);
+  ServerSummary resumed;
+  resumed.resumed_from = 6;
+  AppendServerSummary(dir.path(), 1, resumed);
+  const e2e::Csv csv = e2e::ReadCsv(dir.path() + "/server-1.csv");
+  EXPECT_THAT(csv.header,
+              ::testing::ElementsAre("server", "updates", "pushes_received", "gradients_applied",
+                                     "rows_applied", "dropped_writes", "late_messages",
+                                     "unwindowed_writes", "workers_lost", "gradient_bytes_received",
+                                     "wall_s", "resumed_from", "checkpoints"));
+  ASSERT_EQ(csv.rows.size(), 2u);
+  const auto at = [&](size_t row, const char* key) { return csv.rows[row][csv.Column(key)]; };
+  EXPECT_EQ(at(0, "server"), "1");
+  EXPECT_EQ(at(0, "updates"), "6");
+  EXPECT_EQ(at(0, "resumed_from"), "-1") << "a fresh start";
+  EXPECT_EQ(at(0, "checkpoints"), "3");
+  EXPECT_EQ(at(1, "resumed_from"), "6");
 }
 
 }  // namespace

@@ -47,7 +47,7 @@ class CodedRounds {
   size_t slot_floats() const;
   size_t input_floats() const { return shape_.max_input_floats(); }
   size_t part_floats() const { return shape_.part_floats; }
-  // Every worker's slot region (slot_floats() floats), once the core registered them.
+  // Every worker's slot region (slot_floats() floats), once the coded driver registered them.
   void SetSlots(std::vector<std::span<const float>> slots) { slots_ = std::move(slots); }
 
   // Every worker joined or was lost: round 0 starts, every live worker fed. Possible() false

@@ -1,12 +1,10 @@
 #include "ps/server/core.h"
 
-#include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "base/error.h"
 #include "base/log.h"
-#include "ps/coded_shape.h"
-#include "ps/imm.h"
 #include "ps/messages.h"
 #include "ps/results.h"
 
@@ -37,38 +35,12 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
   DeviceOptions dopt = opt.device;
   dopt.self = {Role::kServer, opt.rank};
   dev_ = CreateDevice(opt.listen.transport, dopt);
-  size_t slot_floats = size;
   if (job.coding) {
-    coded_ = std::make_unique<CodedRounds>(job_, CodedShape::Make(job_, layout_.num_params()),
-                                           std::move(params));
-    dev_->RegisterMemory(std::as_writable_bytes(coded_->params()), dopt.self);
-    if (!coded_->residual().empty()) {
-      dev_->RegisterMemory(std::as_writable_bytes(coded_->residual()), dopt.self);
-    }
-    slot_floats = coded_->slot_floats();
+    coded_ = std::make_unique<CodedDriver>(job_, layout_.num_params(), std::move(params), *dev_,
+                                           dopt.self, workers_, desk_, held_);
   } else {
-    sync_ = std::make_unique<SyncPath>(job_, std::move(params),
-                                       static_cast<uint32_t>(layout_.parts(opt.rank).size()));
-    if (resumed) {
-      sync_->Restore(*resumed);
-      rule_.ResumeBspAt(resumed->iteration);
-    }
-    dev_->RegisterMemory(std::as_writable_bytes(sync_->params()), dopt.self);
-    if (SyncPath::SendsFromSnapshots(job_)) {
-      for (uint32_t w = 0; w < job.num_workers; ++w) {
-        dev_->RegisterMemory(std::as_writable_bytes(sync_->snapshot(w)), dopt.self);
-      }
-    }
-  }
-  std::vector<std::span<const float>> slots;
-  for (uint32_t w = 0; w < job.num_workers; ++w) {
-    workers_[w].slot = &dev_->RegisterRegion(slot_floats * sizeof(float), {Role::kWorker, w});
-    slots.push_back(workers_[w].slot->as<const float>());
-  }
-  if (coded_) {
-    coded_->SetSlots(std::move(slots));
-  } else {
-    sync_->SetSlots(std::move(slots));
+    sync_ = std::make_unique<SyncDriver>(job_, opt.rank, layout_, std::move(params), resumed, *dev_,
+                                         dopt.self, rule_, workers_, desk_, held_, *checkpointer_);
   }
   dev_->Listen(opt.listen);
   GW_INFO("listening on " << opt.listen.ToString() << " (port " << dev_->bound_port()
@@ -93,36 +65,26 @@ void ServerCore::Run() {
       DriveHeld();
       if (!held_.empty()) continue;
     }
-    Send(desk_.PollIfDue(GetClock().Now()));
+    workers_.Send(desk_.PollIfDue(GetClock().Now()));
     CheckProgress();
   }
   checkpointer_->Finish();
-  const double wall = GetClock().SecondsSince(t0);
-  GW_INFO("done: " << updates() << " updates in " << wall << " s, " << dropped_
-                   << " late or duplicate writes dropped, " << lost_ << " worker(s) lost");
-  if (!opt_.out_dir.empty()) WriteSummary(wall);
+  ServerSummary summary = coded_ ? coded_->Tally() : sync_->Tally();
+  summary.wall_s = GetClock().SecondsSince(t0);
+  GW_INFO("done: " << summary.updates << " updates in " << summary.wall_s << " s, "
+                   << summary.dropped_writes << " late or duplicate writes dropped, " << lost_
+                   << " worker(s) lost");
+  if (!opt_.out_dir.empty()) WriteResults(summary);
   dev_->Shutdown();
 }
 
-void ServerCore::WriteSummary(double wall_s) {
-  // A resumed server appends its row (resumed_from: the checkpoint's iteration, -1 for a
-  // fresh start) after the one of the run before it, if that run got to write one.
-  const auto resumed_from = checkpointer_->resumed_from();
-  AppendSummaryCsv(opt_.out_dir + "/server-" + std::to_string(opt_.rank) + ".csv",
-                   {{"server", std::to_string(opt_.rank)},
-                    {"updates", std::to_string(updates())},
-                    {"pushes_received", std::to_string(pushes_received_)},
-                    {"gradients_applied", std::to_string(sync_ ? sync_->gradients_applied() : 0)},
-                    {"rows_applied", std::to_string(sync_ ? sync_->rows_applied() : 0)},
-                    {"dropped_writes", std::to_string(dropped_)},
-                    {"late_messages", std::to_string(coded_ ? coded_->late() : 0)},
-                    {"unwindowed_writes", std::to_string(desk_.unwindowed_writes())},
-                    {"workers_lost", std::to_string(lost_)},
-                    {"gradient_bytes_received", std::to_string(bytes_in_)},
-                    {"wall_s", std::to_string(wall_s)},
-                    {"resumed_from", resumed_from ? std::to_string(*resumed_from) : "-1"},
-                    {"checkpoints", std::to_string(checkpointer_->written())}});
-  if (coded_) WriteRoundCsv(opt_.out_dir + "/rounds.csv", coded_->log());
+void ServerCore::WriteResults(ServerSummary summary) {
+  summary.unwindowed_writes = desk_.unwindowed_writes();
+  summary.workers_lost = lost_;
+  summary.resumed_from = checkpointer_->resumed_from();
+  summary.checkpoints = checkpointer_->written();
+  AppendServerSummary(opt_.out_dir, opt_.rank, summary);
+  if (coded_) WriteRoundCsv(opt_.out_dir + "/rounds.csv", coded_->rounds().log());
   if (desk_.enabled()) WriteWindowCsv(opt_.out_dir + "/windows.csv", desk_.log());
 }
 
@@ -163,16 +125,15 @@ void ServerCore::OnControl(uint32_t w, WorkerState& ws, const Completion& c) {
     case MsgType::kDone:
       ws.done = true;
       last_progress_ = GetClock().Now();
-      Send(desk_.OnGone(w, last_progress_));
-      if (coded_) return coded_->OnGone(w, /*lost=*/false);
+      workers_.Send(desk_.OnGone(w, last_progress_));
+      if (coded_) return coded_->rounds().OnGone(w, /*lost=*/false);
       return Apply(rule_.OnWorkerGone(w));
     case MsgType::kSkipped: {
       const auto msg = Decode<RoundMsg>(c.payload);
       if (!coded_ || !msg || !ws.joined || !coded_->OnSkipped(w, msg->round)) {
         GW_WARN("worker " << w << " sent an unexpected skipped message; ignored");
-        return;
       }
-      return Feed(w);
+      return;
     }
     case MsgType::kWindowRequest:
       return OnWindowRequest(w, ws, c);
@@ -185,7 +146,8 @@ void ServerCore::OnControl(uint32_t w, WorkerState& ws, const Completion& c) {
 void ServerCore::OnJoin(uint32_t w, WorkerState& ws, const Completion& c) {
   auto conn = dev_->Find(c.peer);
   if (!conn) return;
-  const size_t input_floats = coded_ ? coded_->input_floats() : layout_.shard_size(opt_.rank);
+  const size_t input_floats =
+      coded_ ? coded_->rounds().input_floats() : layout_.shard_size(opt_.rank);
   if (auto why = workers_.Join(w, Decode<JoinMsg>(c.payload), job_, input_floats, conn)) {
     return Refuse(conn, *why);
   }
@@ -198,42 +160,24 @@ void ServerCore::OnJoin(uint32_t w, WorkerState& ws, const Completion& c) {
   last_progress_ = GetClock().Now();
   GW_INFO("worker " << w << " joined (" << workers_.joined() << "/" << job_.num_workers << ")");
   if (!workers_.all_joined()) return;
-  if (coded_) return StartRounds();
+  if (coded_) {
+    if (auto failure = coded_->Start()) Fail(*failure);
+    return;
+  }
   for (uint32_t i = 0; i < job_.num_workers; ++i) {
-    if (!workers_[i].lost) Release(i);
+    if (auto release = sync_->ReleaseStep(i)) WhenSettled(std::move(*release));
   }
 }
 
 void ServerCore::OnWindowRequest(uint32_t w, const WorkerState& ws, const Completion& c) {
   const auto req = Decode<WindowRequestMsg>(c.payload);
-  const bool live = ws.joined && !ws.done && !ws.lost;
-  if (coded_ && desk_.enabled() && req && live) {
-    // A coded message is ready: push = round · messages + message. Only a request for the
-    // round that is open and that the worker is working on counts; one for a round that
-    // closed (it crossed our closed message, a straggler's) or that we do not know is
-    // ignored, so it holds no turn.
-    const uint64_t messages = static_cast<uint64_t>(coded_->messages());
-    const uint64_t round = req->iteration / messages;
-    if (!coded_->TakesRequest(w, round)) {
-      GW_DEBUG("worker " << w << " asked a window for round " << round << " message "
-                         << req->iteration % messages << " (open round: " << coded_->round()
-                         << "); ignored");
-      return;
-    }
-    return Send(desk_.OnCodedRequest(w, req->iteration, GetClock().Now()));
-  }
+  const bool live = ws.live();
+  if (coded_ && desk_.enabled() && req && live) return coded_->OnWindowRequest(w, *req);
   if (!req || !live || !desk_.Expects(w, *req)) {
     GW_WARN("worker " << w << " sent an unexpected window request; ignored");
     return;
   }
-  Send(desk_.OnRequest(w, *req, GetClock().Now()));
-}
-
-void ServerCore::Send(const WindowDesk::Grants& grants) {
-  for (const auto& g : grants) {
-    const auto& conn = workers_[g.worker].conn;
-    if (conn) conn->Send(static_cast<uint16_t>(MsgType::kWindowGrant), Encode(g.msg));
-  }
+  workers_.Send(desk_.OnRequest(w, *req, GetClock().Now()));
 }
 
 void ServerCore::Refuse(const std::shared_ptr<Connection>& conn, const std::string& why) {
@@ -242,65 +186,18 @@ void ServerCore::Refuse(const std::shared_ptr<Connection>& conn, const std::stri
   conn->Close();
 }
 
-void ServerCore::OnLanded(uint32_t w, WorkerState& ws, const Completion& c) {
-  if (!ws.joined || ws.done || ws.lost || c.region != ws.slot->id()) return;
-  if (coded_) return OnCodedLanded(w, c);
-  const uint64_t expected = rule_.clock(w);
-  const Imm imm = Imm::Decode(c.imm);
-  const auto landing = sync_->OnLanded(w, imm, expected);
-  if (landing == SyncPath::Landing::kDropped) {
-    if (dropped_++ < 10) {
-      GW_WARN("dropping a late or duplicate write from worker "
-              << w << " (iteration tag " << imm.iteration_tag << ", part " << imm.part
-              << "; expected iteration " << expected << ")");
+void ServerCore::OnLanded(uint32_t w, const WorkerState& ws, const Completion& c) {
+  if (!ws.live() || c.region != ws.slot->id()) return;
+  if (sync_) {
+    if (auto update = sync_->OnLanded(w, c)) {
+      last_progress_ = GetClock().Now();
+      WhenSettled(std::move(*update));
     }
     return;
   }
-  bytes_in_ += c.length;
-  desk_.OnPartLanded(w, GetClock().Now());
-  if (landing == SyncPath::Landing::kPartial) return;
-  ++pushes_received_;
-  // The link is free: the next window is granted before this update is applied.
-  Send(desk_.OnPushLanded(w, expected, GetClock().Now()));
-  bool accepted = false;
-  const auto decision = rule_.OnArrival(w, expected, &accepted);
-  if (!accepted) {
-    ++dropped_;
-    return;
-  }
-  last_progress_ = GetClock().Now();
-  Apply(decision);
-}
-
-void ServerCore::OnCodedLanded(uint32_t w, const Completion& c) {
-  const Imm imm = Imm::Decode(c.imm);
-  uint64_t push = 0;
-  const auto landing = coded_->OnLanded(w, imm, &push);
-  if (landing == CodedRounds::Landing::kDropped) {
-    if (dropped_++ < 10) {
-      GW_WARN("dropping an unexpected write from worker "
-              << w << " (round tag " << imm.iteration_tag << ", part " << imm.part << ")");
-    }
-    return;
-  }
-  bytes_in_ += c.length;
-  const auto now = GetClock().Now();
-  desk_.OnCodedPartLanded(w, push, imm.part, now);
-  if (landing == CodedRounds::Landing::kPartial) return;
-  // The link is free: the next window goes out once the round's fate is known (a grant for
-  // a round about to close would waste the link).
-  const bool ended_window = desk_.OnMessageLanded(w, push, now);
-  if (landing == CodedRounds::Landing::kRoundComplete) {
-    last_progress_ = now;
-    // The model and residual are the sources of input writes still in flight.
-    HeldSteps::Step step;
-    step.kind = HeldSteps::Step::Kind::kCloseRound;
-    step.since = now;
-    step.writes = true;
-    return WhenSettled(std::move(step));
-  }
-  if (landing == CodedRounds::Landing::kArrived) last_progress_ = now;
-  if (ended_window) Send(desk_.Poll(GetClock().Now()));
+  auto landed = coded_->OnLanded(w, c);
+  if (landed.progress) last_progress_ = *landed.progress;
+  if (landed.close) WhenSettled(std::move(*landed.close));
 }
 
 }  // namespace gw

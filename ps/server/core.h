@@ -1,15 +1,15 @@
 // The parameter server's core: membership (joined, done, lost), liveness and progress, the
 // event loop and the dispatch of completions. Its parts own the rest and are called one way:
-// the sync path (or, for coded jobs, the coded rounds), the window desk and the checkpointer
-// decide and return what to do; the core alone writes on connections and carries it out.
+// the window desk and the checkpointer decide and return what to do; the sync driver (or, for
+// coded jobs, the coded driver) carries out the sync path's (the coded rounds') work on the
+// workers' connections and returns the steps the core holds until their writes settle. No
+// part calls the core back.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <optional>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -19,10 +19,11 @@
 #include "ps/layout.h"
 #include "ps/server.h"
 #include "ps/server/checkpointer.h"
-#include "ps/server/coded_rounds.h"
+#include "ps/server/coded_driver.h"
 #include "ps/server/held_steps.h"
 #include "ps/server/members.h"
-#include "ps/server/sync_path.h"
+#include "ps/server/summary.h"
+#include "ps/server/sync_driver.h"
 #include "ps/server/window_desk.h"
 #include "ps/sync_rule.h"
 #include "ps/workload/workload.h"
@@ -43,21 +44,10 @@ class ServerCore {
   void OnControl(uint32_t w, WorkerState& ws, const Completion& c);
   void OnJoin(uint32_t w, WorkerState& ws, const Completion& c);
   void OnWindowRequest(uint32_t w, const WorkerState& ws, const Completion& c);
-  void OnLanded(uint32_t w, WorkerState& ws, const Completion& c);
-  void OnCodedLanded(uint32_t w, const Completion& c);
+  void OnLanded(uint32_t w, const WorkerState& ws, const Completion& c);
   void Refuse(const std::shared_ptr<Connection>& conn, const std::string& why);
-  void Send(const WindowDesk::Grants& grants);
-
-  // Uncoded: the rule's decision carried out through the sync path.
-  void Apply(const SyncRule::Decision& d);
-  void Update(const SyncRule::Decision& d);
-  void Release(uint32_t w);
-  void WriteRelease(uint32_t w);
-  // Coded: the coded rounds' actions carried out.
-  void StartRounds();
-  void Carry(const CodedRounds::Actions& actions);
-  void Feed(uint32_t w);
-  void CloseRound(TimePoint since);
+  // Uncoded: the rule's decision, held until settled and then applied.
+  void Apply(const SyncRule::Decision& d) { WhenSettled(sync_->UpdateStep(d)); }
 
   // Takes step now if nothing is held and it is settled, else holds it (after the held ones).
   void WhenSettled(HeldSteps::Step step);
@@ -77,8 +67,9 @@ class ServerCore {
   }
   [[noreturn]] void Fail(const std::string& why);
   static std::string Seconds(std::chrono::milliseconds ms);
-  void WriteSummary(double wall_s);
-  uint64_t updates() const { return coded_ ? coded_->updates() : sync_->updates(); }
+  // The summary row (completed with what the core, the desk and the checkpointer counted),
+  // and the rounds and windows logs.
+  void WriteResults(ServerSummary summary);
 
   const JobConfig job_;
   const ServerOptions opt_;
@@ -88,15 +79,15 @@ class ServerCore {
   SyncRule rule_;
   WindowDesk desk_;
   std::unique_ptr<Checkpointer> checkpointer_;
-  std::unique_ptr<SyncPath> sync_;      // uncoded jobs
-  std::unique_ptr<CodedRounds> coded_;  // coded jobs
+  // Declared before the device so that the memory they registered outlives it.
+  std::unique_ptr<SyncDriver> sync_;    // uncoded jobs
+  std::unique_ptr<CodedDriver> coded_;  // coded jobs
   std::unique_ptr<Device> dev_;
   Members workers_;
+  HeldSteps held_;
   std::deque<Completion> pending_;  // fetched from the transport, not handled yet
   std::vector<Completion> fetched_;
-  HeldSteps held_;
-  uint64_t dropped_ = 0, lost_ = 0, bytes_in_ = 0;
-  uint64_t pushes_received_ = 0;  // uncoded pushes that landed whole
+  uint64_t lost_ = 0;
   TimePoint last_progress_;
 };
 

@@ -13,16 +13,17 @@ void ServerCore::Lose(uint32_t w, const std::string& why) {
   ws.lost = true;
   held_.Forget(w);
   ++lost_;
-  Send(desk_.OnGone(w, GetClock().Now()));
+  workers_.Send(desk_.OnGone(w, GetClock().Now()));
   workers_.NeverJoins(w);  // if it never joined: do not wait for it
   const std::string what = "worker " + std::to_string(w) + " lost at " +
-                           (coded_ ? "round " + std::to_string(coded_->round())
+                           (coded_ ? "round " + std::to_string(coded_->rounds().round())
                                    : "iteration " + std::to_string(rule_.clock(w))) +
                            ": " + why;
   if (coded_) {
-    coded_->OnGone(w, /*lost=*/true);
-    if (!coded_->CanGoOn()) {
-      Fail(what + "; " + coded_->spec() +
+    CodedRounds& rounds = coded_->rounds();
+    rounds.OnGone(w, /*lost=*/true);
+    if (!rounds.CanGoOn()) {
+      Fail(what + "; " + rounds.spec() +
            " cannot finish the round without it (too many workers lost for this code)");
     }
     GW_WARN(what << "; the code goes on without it");
@@ -39,7 +40,7 @@ void ServerCore::Lose(uint32_t w, const std::string& why) {
 
 void ServerCore::CheckProgress() {
   if (workers_.Finished() || GetClock().Now() - last_progress_ < job_.timeout) return;
-  if (coded_ && coded_->finishing()) {
+  if (coded_ && coded_->rounds().finishing()) {
     // The model is final: a worker that does not take it in time costs nothing but itself.
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
       if (!workers_[w].done && !workers_[w].lost) {

@@ -52,6 +52,22 @@ std::string Members::Laggards(const SyncRule& rule) const {
   return who;
 }
 
+std::vector<std::span<const float>> Members::RegisterSlots(Device& dev, size_t floats) {
+  std::vector<std::span<const float>> slots;
+  for (uint32_t w = 0; w < members_.size(); ++w) {
+    members_[w].slot = &dev.RegisterRegion(floats * sizeof(float), {Role::kWorker, w});
+    slots.push_back(members_[w].slot->as<const float>());
+  }
+  return slots;
+}
+
+void Members::Send(const WindowDesk::Grants& grants) {
+  for (const auto& g : grants) {
+    const auto& conn = members_[g.worker].conn;
+    if (conn) conn->Send(static_cast<uint16_t>(MsgType::kWindowGrant), Encode(g.msg));
+  }
+}
+
 void Members::AbortAll(const std::string& why) {
   for (auto& m : members_) {
     if (m.conn && m.conn->open()) {

@@ -1,16 +1,19 @@
 // Who is in the job, as the server core sees it: each worker's join (its connection and the
-// memory it offered), whether it is done or lost, and the checks and messages about them.
+// memory it offered), whether it is done or lost, and the checks and messages about them
+// (grants, aborts).
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "net/device.h"
 #include "ps/job.h"
 #include "ps/messages.h"
+#include "ps/server/window_desk.h"
 #include "ps/sync_rule.h"
 
 namespace gw {
@@ -24,6 +27,8 @@ class Members {
     RemoteRegion params;  // the worker's memory for our shard (coded: its input)
     Region* slot = nullptr;
     std::shared_ptr<Connection> conn;
+    // Joined and neither done nor lost: the server still writes to it.
+    bool live() const { return joined && !done && !lost; }
   };
 
   explicit Members(uint32_t num_workers) : members_(num_workers) {}
@@ -45,6 +50,11 @@ class Members {
   bool Finished() const;
   // For the no-progress message: the workers that never joined or are at the slowest clock.
   std::string Laggards(const SyncRule& rule) const;
+  // Registers every worker's slot region (floats long, written by that worker only) with
+  // dev, in worker order; returns them for the part that reads them.
+  std::vector<std::span<const float>> RegisterSlots(Device& dev, size_t floats);
+  // Sends the window desk's grants to their workers.
+  void Send(const WindowDesk::Grants& grants);
   // Ends the job on every open connection with `why` (an abort message).
   void AbortAll(const std::string& why);
 

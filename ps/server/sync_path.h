@@ -35,7 +35,8 @@ class SyncPath {
   // The memory to register for writes: the parameters, and each worker's copy (if any).
   std::span<float> params() { return params_; }
   std::span<float> snapshot(uint32_t w) { return snapshots_.at(w); }
-  // Every worker's gradient slot, once the core registered them (valid for the server's life).
+  // Every worker's gradient slot, once the sync driver registered them (valid for the server's
+  // life).
   void SetSlots(std::vector<std::span<const float>> slots) { slots_ = std::move(slots); }
 
   // A write landed in worker w's slot; expected: the iteration its push must be (its clock).

@@ -1,0 +1,122 @@
+#include "ps/server/sync_driver.h"
+
+#include <utility>
+
+#include "base/log.h"
+#include "ps/imm.h"
+
+namespace gw {
+
+SyncDriver::SyncDriver(const JobConfig& job, uint32_t rank, const ModelLayout& layout,
+                       std::vector<float> params, const std::optional<Checkpoint>& resumed,
+                       Device& dev, PeerId self, SyncRule& rule, Members& members, WindowDesk& desk,
+                       HeldSteps& held, Checkpointer& checkpointer)
+    : job_(job),
+      rank_(rank),
+      layout_(layout),
+      path_(job, std::move(params), static_cast<uint32_t>(layout.parts(rank).size())),
+      rule_(rule),
+      members_(members),
+      desk_(desk),
+      held_(held),
+      checkpointer_(checkpointer) {
+  if (resumed) {
+    path_.Restore(*resumed);
+    rule_.ResumeBspAt(resumed->iteration);
+  }
+  dev.RegisterMemory(std::as_writable_bytes(path_.params()), self);
+  if (SyncPath::SendsFromSnapshots(job_)) {
+    for (uint32_t w = 0; w < job.num_workers; ++w) {
+      dev.RegisterMemory(std::as_writable_bytes(path_.snapshot(w)), self);
+    }
+  }
+  path_.SetSlots(members_.RegisterSlots(dev, layout.shard_size(rank)));
+}
+
+std::optional<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion& c) {
+  const uint64_t expected = rule_.clock(w);
+  const Imm imm = Imm::Decode(c.imm);
+  const auto landing = path_.OnLanded(w, imm, expected);
+  if (landing == SyncPath::Landing::kDropped) {
+    if (dropped_++ < 10) {
+      GW_WARN("dropping a late or duplicate write from worker "
+              << w << " (iteration tag " << imm.iteration_tag << ", part " << imm.part
+              << "; expected iteration " << expected << ")");
+    }
+    return std::nullopt;
+  }
+  bytes_in_ += c.length;
+  desk_.OnPartLanded(w, GetClock().Now());
+  if (landing == SyncPath::Landing::kPartial) return std::nullopt;
+  ++pushes_received_;
+  // The link is free: the next window is granted before this update is applied.
+  members_.Send(desk_.OnPushLanded(w, expected, GetClock().Now()));
+  bool accepted = false;
+  const auto decision = rule_.OnArrival(w, expected, &accepted);
+  if (!accepted) {
+    ++dropped_;
+    return std::nullopt;
+  }
+  return UpdateStep(decision);
+}
+
+HeldSteps::Step SyncDriver::UpdateStep(const SyncRule::Decision& d) const {
+  HeldSteps::Step step;
+  step.kind = HeldSteps::Step::Kind::kUpdate;
+  step.decision = d;
+  // The parameters being the source of writes still in flight, those finish first. With
+  // snapshots they are not: one worker's slow link never holds back the others' updates.
+  step.writes = !d.apply.empty() && !SyncPath::SendsFromSnapshots(job_);
+  return step;
+}
+
+std::optional<HeldSteps::Step> SyncDriver::ReleaseStep(uint32_t w) const {
+  if (!members_[w].live()) return std::nullopt;
+  HeldSteps::Step step;
+  step.kind = HeldSteps::Step::Kind::kRelease;
+  step.worker = w;
+  // With snapshots: w's previous parameters have landed (it pushed since), but their
+  // completions may not have been counted yet: its snapshot is their source until they are.
+  step.writes = SyncPath::SendsFromSnapshots(job_);
+  step.only = w;
+  return step;
+}
+
+std::vector<HeldSteps::Step> SyncDriver::Update(const SyncRule::Decision& d) {
+  path_.Apply(d, desk_.Rows());
+  if (!d.apply.empty()) {
+    checkpointer_.AfterUpdate(path_.updates(), path_.params(), path_.optimizer().velocity());
+  }
+  std::vector<HeldSteps::Step> releases;
+  for (uint32_t w : d.release) {
+    if (auto step = ReleaseStep(w)) releases.push_back(std::move(*step));
+  }
+  return releases;
+}
+
+void SyncDriver::WriteRelease(uint32_t w) {
+  const Members::Member& m = members_[w];
+  if (!m.live()) return;
+  const auto& parts = layout_.parts(rank_);
+  const size_t begin = layout_.shard_begin(rank_);
+  const auto bytes = std::as_bytes(path_.ReleaseSource(w));
+  for (uint32_t p = 0; p < parts.size(); ++p) {
+    const size_t off = (parts[p].begin - begin) * sizeof(float);
+    m.conn->Write(bytes.subspan(off, parts[p].size * sizeof(float)), m.params, off,
+                  Imm::Encode(rule_.clock(w), p), p);
+    held_.Posted(w);
+  }
+}
+
+ServerSummary SyncDriver::Tally() const {
+  ServerSummary s;
+  s.updates = path_.updates();
+  s.pushes_received = pushes_received_;
+  s.gradients_applied = path_.gradients_applied();
+  s.rows_applied = path_.rows_applied();
+  s.dropped_writes = dropped_;
+  s.gradient_bytes_received = bytes_in_;
+  return s;
+}
+
+}  // namespace gw
