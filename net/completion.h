@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "net/peer.h"
@@ -35,6 +36,17 @@ struct Completion {
   uint64_t wr_id = 0;            // kWriteDone: the caller's id for that write
   uint16_t control_type = 0;     // kControl
   std::vector<uint8_t> payload;  // kControl
+
+  // Our write wr_id to `peer` failed before it could land (both backends report it so).
+  static Completion FailedWrite(PeerId peer, uint64_t wr_id, std::string why) {
+    Completion c;
+    c.kind = CompletionKind::kWriteDone;
+    c.peer = peer;
+    c.ok = false;
+    c.error = std::move(why);
+    c.wr_id = wr_id;
+    return c;
+  }
 };
 
 class CompletionQueue {

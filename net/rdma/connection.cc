@@ -128,13 +128,7 @@ RdmaConnection::State RdmaConnection::state() const {
 }
 
 void RdmaConnection::FailWrite(uint64_t wr_id, const std::string& why) {
-  Completion c;
-  c.kind = CompletionKind::kWriteDone;
-  c.peer = peer_;
-  c.ok = false;
-  c.error = why;
-  c.wr_id = wr_id;
-  device_.cq().Push(std::move(c));
+  device_.cq().Push(Completion::FailedWrite(peer_, wr_id, why));
 }
 
 void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,

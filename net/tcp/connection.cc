@@ -52,13 +52,7 @@ void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& ds
 }
 
 void TcpConnection::FailWrite(uint64_t wr_id, const std::string& why) {
-  Completion c;
-  c.kind = CompletionKind::kWriteDone;
-  c.peer = peer_;
-  c.ok = false;
-  c.error = why;
-  c.wr_id = wr_id;
-  device_.cq().Push(std::move(c));
+  device_.cq().Push(Completion::FailedWrite(peer_, wr_id, why));
 }
 
 void TcpConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
