@@ -1,5 +1,7 @@
 #include "ps/results.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -29,9 +31,19 @@ void WriteTable(const std::string& path, const std::vector<Row>& rows) {
   out << kCsvHeader<kColumns>.data() << '\n';
   out.precision(kCsvDigits);
   for (const auto& row : rows) WriteCsvRow(out, kColumns, row);
-  if (!out) throw Error("failed writing " + path);
+  CloseOrThrow(out, path);
 }
 }  // namespace
+
+void CloseOrThrow(std::ofstream& out, const std::string& path) {
+  // Buffered rows reach the disk at close: a full disk shows there, not at the last <<.
+  errno = 0;
+  out.close();
+  if (!out) {
+    throw Error("cannot write " + path + ": " +
+                (errno ? std::strerror(errno) : "write failed (disk full?)"));
+  }
+}
 
 void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>& rows) {
   WriteTable<kIterationCsvColumns>(path, rows);
@@ -60,7 +72,7 @@ void WriteSummaryCsv(const std::string& path,
   out << '\n';
   for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i].second;
   out << '\n';
-  if (!out) throw Error("failed writing " + path);
+  CloseOrThrow(out, path);
 }
 
 void AppendSummaryCsv(const std::string& path,
@@ -79,7 +91,7 @@ void AppendSummaryCsv(const std::string& path,
   }
   std::ofstream out(path, std::ios::app);
   out << values.str() << '\n';
-  if (!out) throw Error("failed writing " + path);
+  CloseOrThrow(out, path);
 }
 
 }  // namespace gw

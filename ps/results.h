@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <iosfwd>
 #include <limits>
 #include <string>
 #include <utility>
@@ -66,6 +67,10 @@ inline constexpr auto kRoundCsvColumns = std::to_array<CsvColumn<RoundRow>>({
     MemberColumn<&RoundRow::loss>("loss"),
 });
 inline constexpr const char* kRoundCsvHeader = kCsvHeader<kRoundCsvColumns>.data();
+
+// Closes a results file, throwing gw::Error that names it and the errno text if any write
+// or the close failed (every results file ends here).
+void CloseOrThrow(std::ofstream& out, const std::string& path);
 
 void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows);
 

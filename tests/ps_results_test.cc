@@ -4,11 +4,15 @@
 // formatting, nan, inf) are pinned.
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "ps/results.h"
 #include "tests/e2e_util.h"
 
@@ -137,6 +141,19 @@ TEST_F(ResultsTest, EmptyTableIsTheHeaderAlone) {
   const auto lines = Written(WriteRoundCsv, std::vector<RoundRow>{});
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0], kRoundCsvHeader);
+}
+
+// A full disk shows when the buffered rows are written out at close: the error names the
+// file and the reason (it used to say only "failed writing", or nothing at all).
+TEST(ResultsWriteError, NamesTheFileAndTheErrno) {
+  if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this host";
+  try {
+    WriteIterationCsv("/dev/full", std::vector<IterationRow>(3));
+    FAIL() << "a write to /dev/full was reported as done";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("/dev/full"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(std::strerror(ENOSPC)), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace

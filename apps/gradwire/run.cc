@@ -93,15 +93,6 @@ class StartupProgress {
 };
 
 // Closes f, throwing an Error that names path and the reason if anything failed to be written.
-void CloseOrThrow(std::ofstream& f, const std::string& path) {
-  errno = 0;
-  f.close();
-  if (!f) {
-    throw Error("cannot write " + path + ": " +
-                (errno ? std::strerror(errno) : "write failed (disk full?)"));
-  }
-}
-
 void WriteCommandLine(const std::string& out, const std::vector<std::string>& args) {
   const std::string path = out + "/command.txt";
   std::ofstream cmd(path);
