@@ -48,8 +48,8 @@
 // N·(bound + 2·gap) of its request (plus one bound when round-robin's rings start).
 //
 // Pacing. Everything above is Pacing::kIterations, R2SP's, for the sync rules. Coded rounds
-// (ps/server.cc) use Pacing::kRounds: the server's input write starts every worker's round
-// at once and the round closes as soon as the code can decode, so there is no iteration to
+// (ps/server/window_desk.cc) use Pacing::kRounds: the server's input write starts every worker's
+// round at once and the round closes as soon as the code can decode, so there is no iteration to
 // spread pushes over, and which messages are ready first is up to the stragglers, not the
 // ranks. In rings (round-robin after warm-up, topology racks) it changes three things:
 //   - the gap is zero: a turn starts as soon as the previous window ended, with no grace, so
