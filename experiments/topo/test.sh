@@ -17,7 +17,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 topo="$here/topo.sh"
 secs=${T:-5}
 tol=${TOL:-0.05}
+# Added RTT within DELAY_TOL_MS plus DELAY_TOL_REL of the expected: the delay line wakes from a
+# timer per packet, which costs up to ~0.4 ms per direction on this 2-core host (20.78 ms was
+# seen for 2 x 10 ms once, 20.0-20.4 otherwise), so an absolute bound alone flakes at 10 ms.
 delay_tol=${DELAY_TOL_MS:-0.5}
+delay_tol_rel=${DELAY_TOL_REL:-0.05}
 srv=10.77.0.100
 goodput_per_l2=$(awk 'BEGIN { printf "%.6f", 1448 / 1514 }')
 
@@ -152,8 +156,10 @@ check_delay() {  # host one-way-ms baseline-ms
     return
   fi
   added=$(awk -v a="$rtt" -v b="$3" 'BEGIN { printf "%.3f", a - b }')
-  detail="median RTT $rtt ms - base $3 = $added ms vs 2 x $2 ms (tolerance $delay_tol)"
-  if awk -v a="$added" -v d="$2" -v t="$delay_tol" 'BEGIN { x = a - 2 * d; if (x < 0) x = -x; exit !(x <= t) }'; then
+  local tol_ms
+  tol_ms=$(awk -v d="$2" -v t="$delay_tol" -v r="$delay_tol_rel" 'BEGIN { printf "%.3f", t + r * 2 * d }')
+  detail="median RTT $rtt ms - base $3 = $added ms vs 2 x $2 ms (tolerance $tol_ms ms)"
+  if awk -v a="$added" -v d="$2" -v t="$tol_ms" 'BEGIN { x = a - 2 * d; if (x < 0) x = -x; exit !(x <= t) }'; then
     check "delay $1: ping -U added RTT" 0 "$detail"
   else
     check "delay $1: ping -U added RTT" 1 "$detail"
