@@ -29,8 +29,8 @@ trap 'rm -f "$out"' EXIT
 # Bandwidth rows: 3 repetitions, each one run of as many writes as ib_write_bw's (ratios use
 # medians); ib_write_bw runs 3 times at 64 KiB-1 MiB. Latency rows: one run of 8-200
 # ping-pongs each (--benchmark_min_time no longer matters: every row has fixed iterations).
-# shellcheck disable=SC2086  # RDMA_BENCH_ARGS is a list of flags
 set +e
+# shellcheck disable=SC2086  # RDMA_BENCH_ARGS is a list of flags
 "$bench" --ref_runs=3 --modes=event,busy --benchmark_min_time=0.3 \
   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true ${RDMA_BENCH_ARGS:-} |
   tee "$out"

@@ -27,7 +27,7 @@ for corpus in "$here"/corpus/*/; do
     ((${secs:-0} > 0)) || secs=1
     edges=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
     echo "fuzz: $target ok: ${runs:-?} runs in ${secs:-?} s ($((${runs:-0} / secs)) exec/s)," \
-      "coverage ${edges:-?} edges, corpus $(ls "$work/corpus" | wc -l) inputs"
+      "coverage ${edges:-?} edges, corpus $(find "$work/corpus" -type f | wc -l) inputs"
   else
     failed=1
     echo "fuzz: $target FAILED; what went wrong (whole log: $log):" >&2
