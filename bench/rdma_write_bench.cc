@@ -57,9 +57,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/error.h"
 #include "bench/bench_util.h"
 #include "net/device.h"
-#include "base/error.h"
+#include "ps/roles.h"
 
 extern char** environ;
 
@@ -450,6 +451,7 @@ class RdmaPair {
   static DeviceOptions Options(const Settings& s, PeerId self, bool busy) {
     DeviceOptions o;
     o.self = self;
+    o.roles = PsRoles();
     o.job_id = "rdma_write_bench";
     o.token = "bench";
     o.rdma_device = s.device;
@@ -575,6 +577,7 @@ int Run(int argc, char** argv) {
   try {  // fail early, with the backend's own explanation, when there is no RDMA device
     DeviceOptions probe;
     probe.self = kServerId;
+    probe.roles = PsRoles();
     probe.rdma_device = s.device;
     CreateDevice(TransportKind::kRdma, probe)->Shutdown();
   } catch (const Error& e) {

@@ -29,9 +29,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/error.h"
 #include "bench/bench_util.h"
 #include "net/device.h"
-#include "base/error.h"
+#include "ps/roles.h"
 
 extern char** environ;
 
@@ -174,6 +175,7 @@ class LoopbackPair {
   static DeviceOptions Options(PeerId self) {
     DeviceOptions o;
     o.self = self;
+    o.roles = PsRoles();
     o.job_id = "tcp_write_bench";
     o.token = "bench";
     o.congestion_control = kCongestionControl;

@@ -19,6 +19,8 @@ namespace gw {
 
 struct DeviceOptions {
   PeerId self;
+  // The roles peers may claim, with their names for messages; a claim of any other is refused.
+  PeerRoles roles;
   std::string job_id = "gradwire";
   std::string token;  // shared secret; a peer presenting another one is refused
   // Per-socket TCP congestion control ("" = system default). Experiments pin "cubic":

@@ -48,16 +48,11 @@ std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why
            std::to_string(Hello::kVersion);
     return std::nullopt;
   }
-  const uint8_t role = bytes[2];
-  if (role < static_cast<uint8_t>(Role::kServer) || role > static_cast<uint8_t>(Role::kTool)) {
-    *why = "unknown role " + std::to_string(role);
-    return std::nullopt;
-  }
   if (bytes[3] != 0) {
     *why = "hello reserved byte is " + std::to_string(bytes[3]) + ", not 0";
     return std::nullopt;
   }
-  h.peer.role = static_cast<Role>(role);
+  h.peer.role = bytes[2];
   std::memcpy(&h.peer.rank, bytes.data() + 4, 4);
   auto rest = bytes.subspan(8);
   if (!GetString(rest, &h.job_id) || !GetString(rest, &h.token) || !rest.empty()) {
@@ -67,16 +62,21 @@ std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why
   return h;
 }
 
-std::string CheckHello(const Hello& hello, const std::string& job_id, const std::string& token) {
+std::string CheckHello(const Hello& hello, const PeerRoles& roles, const std::string& job_id,
+                       const std::string& token) {
+  if (!roles.Accepts(hello.peer.role)) {
+    return "unknown role " + std::to_string(hello.peer.role) + " (rank " +
+           std::to_string(hello.peer.rank) + ")";
+  }
   if (hello.job_id != job_id) {
-    return "wrong job id '" + hello.job_id + "' from " + ToString(hello.peer) + " (this is job '" +
-           job_id + "')";
+    return "wrong job id '" + hello.job_id + "' from " + roles.Name(hello.peer) +
+           " (this is job '" + job_id + "')";
   }
   unsigned char diff = hello.token.size() == token.size() ? 0 : 1;
   for (size_t i = 0; i < std::min(hello.token.size(), token.size()); ++i) {
     diff |= static_cast<unsigned char>(hello.token[i] ^ token[i]);
   }
-  if (diff != 0) return "wrong token from " + ToString(hello.peer) + " in job '" + job_id + "'";
+  if (diff != 0) return "wrong token from " + roles.Name(hello.peer) + " in job '" + job_id + "'";
   return "";
 }
 

@@ -27,9 +27,12 @@ struct Hello {
 };
 
 std::vector<uint8_t> EncodeHello(const Hello& h);
+// The role byte is taken as it is: which roles exist is CheckHello's question.
 std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why);
-// The handshake policy of every backend: a peer of another job, or with another token
-// (compared in constant time), is refused. Returns why, or "" to accept.
-std::string CheckHello(const Hello& hello, const std::string& job_id, const std::string& token);
+// The handshake policy of every backend: a peer claiming a role not in `roles`, of another
+// job, or with another token (compared in constant time), is refused. Returns why, or "" to
+// accept.
+std::string CheckHello(const Hello& hello, const PeerRoles& roles, const std::string& job_id,
+                       const std::string& token);
 
 }  // namespace gw

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ps/roles.h"
 #include "tests/e2e_util.h"
 #include "tests/net_test_util.h"
 

@@ -10,14 +10,16 @@
 #include <string>
 #include <vector>
 
-#include "net/device.h"
 #include "base/error.h"
+#include "net/device.h"
+#include "ps/roles.h"
 
 namespace gw::testing {
 
 inline DeviceOptions Options(PeerId self, std::string token = "secret") {
   DeviceOptions o;
   o.self = self;
+  o.roles = PsRoles();
   o.job_id = "test-job";
   o.token = std::move(token);
   o.connect_timeout = std::chrono::milliseconds(3000);

@@ -12,6 +12,7 @@
 #include "net/frame.h"
 #include "net/handshake.h"
 #include "ps/imm.h"
+#include "ps/roles.h"
 #include "tests/net_test_util.h"
 
 namespace gw {
@@ -294,6 +295,26 @@ TEST_P(TransportTest, WrongTokenOrJobIsRefusedAndOthersKeepWorking) {
   EXPECT_THROW(other_job->Connect(ServerAddr(), kServer), Error);
   EXPECT_EQ(server_->Find(Worker(5)), nullptr);
 
+  auto friendly = Client(Worker(0));
+  auto conn = friendly->Connect(ServerAddr(), kServer);
+  const auto buf = Source(*friendly, 64);
+  conn->Write(buf, region.Describe(), 0, 1, 1);
+  EXPECT_EQ(
+      WaitFor(
+          server_->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1, &seen_),
+      1u);
+}
+
+// net/ gives a role byte no meaning: a device accepts the roles it was given and no other,
+// on either backend (the RDMA connect request is checked before a queue pair is made).
+TEST_P(TransportTest, APeerClaimingARoleTheDeviceWasNotGivenIsRefused) {
+  constexpr uint8_t kUnknownRole = 9;
+  ASSERT_FALSE(PsRoles().Accepts(kUnknownRole));
+  auto stranger = Client(PeerId{kUnknownRole, 0});
+  EXPECT_THROW(stranger->Connect(ServerAddr(), kServer), Error);
+  EXPECT_EQ(server_->Find(PeerId{kUnknownRole, 0}), nullptr);
+
+  Region& region = server_->RegisterRegion(64, Worker(0));
   auto friendly = Client(Worker(0));
   auto conn = friendly->Connect(ServerAddr(), kServer);
   const auto buf = Source(*friendly, 64);

@@ -9,6 +9,7 @@
 #include "net/frame.h"
 #include "net/handshake.h"
 #include "net/rdma/wire.h"
+#include "ps/roles.h"
 
 namespace gw {
 namespace {
@@ -82,9 +83,6 @@ TEST(Wire, HelloRoundTripAndRejects) {
   auto trailing = bytes;
   trailing.push_back(0);
   EXPECT_FALSE(ParseHello(trailing, &why));
-  auto bad_role = bytes;
-  bad_role[2] = 9;
-  EXPECT_FALSE(ParseHello(bad_role, &why));
   auto bad_version = bytes;
   bad_version[0] = 2;
   EXPECT_FALSE(ParseHello(bad_version, &why));
@@ -108,11 +106,54 @@ TEST(Wire, CheckHelloRefusesOtherJobsAndTokens) {
   h.peer = {Role::kWorker, 3};
   h.job_id = "job";
   h.token = "secret";
-  EXPECT_EQ(CheckHello(h, "job", "secret"), "");
-  EXPECT_NE(CheckHello(h, "other", "secret").find("wrong job id"), std::string::npos);
-  EXPECT_NE(CheckHello(h, "job", "secreT").find("wrong token"), std::string::npos);
-  EXPECT_NE(CheckHello(h, "job", "secret2").find("wrong token"), std::string::npos);
-  EXPECT_NE(CheckHello(h, "job", "").find("wrong token"), std::string::npos);
+  const PeerRoles& roles = PsRoles();
+  EXPECT_EQ(CheckHello(h, roles, "job", "secret"), "");
+  EXPECT_NE(CheckHello(h, roles, "other", "secret").find("wrong job id"), std::string::npos);
+  EXPECT_NE(CheckHello(h, roles, "other", "secret").find("worker 3"), std::string::npos);
+  EXPECT_NE(CheckHello(h, roles, "job", "secreT").find("wrong token"), std::string::npos);
+  EXPECT_NE(CheckHello(h, roles, "job", "secret2").find("wrong token"), std::string::npos);
+  EXPECT_NE(CheckHello(h, roles, "job", "").find("wrong token"), std::string::npos);
+}
+
+// net/ gives a role byte no meaning: the parse takes any, the check refuses what the device
+// was not told to accept, whatever the job and token.
+TEST(Wire, CheckHelloRefusesARoleTheDeviceDoesNotAccept) {
+  Hello h;
+  h.peer = {Role::kWorker, 3};
+  h.job_id = "job";
+  h.token = "secret";
+  auto bytes = EncodeHello(h);
+  bytes[2] = 9;
+  std::string why;
+  const auto parsed = ParseHello(bytes, &why);
+  ASSERT_TRUE(parsed) << why;
+  EXPECT_EQ(parsed->peer.role, 9);
+  EXPECT_EQ(CheckHello(*parsed, PsRoles(), "job", "secret"), "unknown role 9 (rank 3)");
+  const PeerRoles only_servers{{Role::kServer, "server"}};
+  EXPECT_EQ(CheckHello(h, only_servers, "job", "secret"), "unknown role 2 (rank 3)");
+  EXPECT_EQ(CheckHello(h, PeerRoles{}, "job", "secret"), "unknown role 2 (rank 3)");
+}
+
+TEST(Wire, PeerRolesNameAcceptedRolesAndRefuseBadTables) {
+  const PeerRoles roles{{7, "probe"}, {200, "relay"}};
+  EXPECT_TRUE(roles.Accepts(7));
+  EXPECT_TRUE(roles.Accepts(200));
+  EXPECT_FALSE(roles.Accepts(0));
+  EXPECT_FALSE(roles.Accepts(8));
+  EXPECT_EQ(roles.Name({200, 4}), "relay 4");
+  EXPECT_EQ(roles.Name({9, 4}), "role 9 rank 4");
+  EXPECT_THROW(PeerRoles({{0, "zero"}}), Error);
+  EXPECT_THROW(PeerRoles({{1, "a"}, {1, "b"}}), Error);
+  EXPECT_THROW(PeerRoles({{1, "a"},
+                          {2, "b"},
+                          {3, "c"},
+                          {4, "d"},
+                          {5, "e"},
+                          {6, "f"},
+                          {7, "g"},
+                          {8, "h"},
+                          {9, "i"}}),
+               Error);
 }
 
 // A notice naming several writes parses back to the same writes, in order.

@@ -12,6 +12,7 @@
 #include "base/error.h"
 #include "ps/checkpoint.h"
 #include "ps/layout.h"
+#include "ps/roles.h"
 #include "ps/server/checkpointer.h"
 #include "ps/server/held_steps.h"
 #include "ps/server/summary.h"

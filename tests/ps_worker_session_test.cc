@@ -16,6 +16,7 @@
 #include "ps/job.h"
 #include "ps/layout.h"
 #include "ps/messages.h"
+#include "ps/roles.h"
 #include "ps/worker.h"
 #include "ps/worker/session.h"
 

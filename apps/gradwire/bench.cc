@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "ps/imm.h"
 #include "ps/messages.h"
+#include "ps/roles.h"
 
 namespace gw::cli {
 
@@ -122,6 +123,7 @@ int BenchServerCommand(const std::vector<std::string>& args) {
   SetLogIdentity("bench server");
   DeviceOptions dopt = DeviceFrom(*vm, LauncherEnv::Read());
   dopt.self = {Role::kServer, 0};
+  dopt.roles = PsRoles();
   const Address listen = Address::Parse((*vm)["listen"].as<std::string>());
   auto dev = CreateDevice(listen.transport, dopt);
   const auto source = dev->RegisterRegion(spec.len, dopt.self).bytes();
@@ -183,6 +185,7 @@ int BenchWorkerCommand(const std::vector<std::string>& args) {
   SetLogIdentity("bench worker " + std::to_string(rank));
   DeviceOptions dopt = DeviceFrom(*vm, LauncherEnv::Read());
   dopt.self = {Role::kWorker, rank};
+  dopt.roles = PsRoles();
   const Address server = Address::Parse((*vm)["server"].as<std::string>());
   auto dev = CreateDevice(server.transport, dopt);
   const auto source = dev->RegisterRegion(spec.len, dopt.self).bytes();

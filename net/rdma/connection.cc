@@ -61,7 +61,8 @@ void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
   }
   const size_t recv_bytes = kRecvDepth * kSlotBytes;
   const size_t send_bytes = kSendSlots * kSlotBytes + kMaxSendsInFlight * WriteNotice::kMaxBytes;
-  device_.budget().Charge(recv_bytes + send_bytes, "message buffers for " + ToString(peer_));
+  device_.budget().Charge(recv_bytes + send_bytes,
+                          "message buffers for " + device_.options().roles.Name(peer_));
   recv_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, recv_bytes));
   send_slab_ = static_cast<std::byte*>(std::aligned_alloc(4096, send_bytes));
   if (recv_slab_ == nullptr || send_slab_ == nullptr)
@@ -106,7 +107,7 @@ void RdmaConnection::TuneEstablishedQp() {
   ibv_qp_attr attr{};
   attr.min_rnr_timer = kMinRnrTimer;
   if (const int rc = ibv_modify_qp(id_->qp, &attr, IBV_QP_MIN_RNR_TIMER); rc != 0) {
-    GW_DEBUG("could not shorten the RNR timer for " << ToString(peer_) << ": "
+    GW_DEBUG("could not shorten the RNR timer for " << device_.options().roles.Name(peer_) << ": "
                                                     << std::strerror(rc));
   }
 }
@@ -164,7 +165,8 @@ void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& d
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ != State::kOpen || bye_sent_) {
-      return FailWrite(wr_id, "connection to " + ToString(peer_) + " is closed");
+      return FailWrite(wr_id,
+                       "connection to " + device_.options().roles.Name(peer_) + " is closed");
     }
     broken = EnqueueLocked(std::move(p));
   }
@@ -223,7 +225,7 @@ void RdmaConnection::Close() {
 }
 
 void RdmaConnection::Abort(const std::string& why) {
-  GW_WARN("closing connection to " << ToString(peer_) << ": " << why);
+  GW_WARN("closing connection to " << device_.options().roles.Name(peer_) << ": " << why);
   Finish(false, why);
 }
 

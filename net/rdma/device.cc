@@ -110,7 +110,8 @@ Region& RdmaDevice::RegisterRegion(size_t bytes, PeerId writer) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto id = static_cast<uint32_t>(regions_.size());
   ibv_pd* pd = writer == options_.self ? nullptr : PdFor(writer);
-  regions_.push_back(std::make_unique<RdmaRegion>(id, nullptr, bytes, writer, pd, budget_));
+  regions_.push_back(std::make_unique<RdmaRegion>(id, nullptr, bytes, writer,
+                                                  options_.roles.Name(writer), pd, budget_));
   return *regions_.back();
 }
 
@@ -118,8 +119,8 @@ Region& RdmaDevice::RegisterMemory(std::span<std::byte> memory, PeerId writer) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto id = static_cast<uint32_t>(regions_.size());
   ibv_pd* pd = writer == options_.self ? nullptr : PdFor(writer);
-  regions_.push_back(
-      std::make_unique<RdmaRegion>(id, memory.data(), memory.size(), writer, pd, budget_));
+  regions_.push_back(std::make_unique<RdmaRegion>(id, memory.data(), memory.size(), writer,
+                                                  options_.roles.Name(writer), pd, budget_));
   return *regions_.back();
 }
 
@@ -408,15 +409,14 @@ void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& pr
   }
   std::memcpy(&claim, priv.data(), sizeof claim);
   if (claim.magic != FrameHeader::kMagic || claim.version != 1 ||
-      claim.role < static_cast<uint8_t>(Role::kServer) ||
-      claim.role > static_cast<uint8_t>(Role::kTool)) {
+      !options_.roles.Accepts(claim.role)) {
     // Logged before the destroy: it reads id's address.
     LogRefusal(id, "refused connection: not a gradwire peer (bad connect request)");
     rdma_reject(id, nullptr, 0);
     rdma_destroy_id(id);
     return;
   }
-  const PeerId peer{static_cast<Role>(claim.role), claim.rank};
+  const PeerId peer{claim.role, claim.rank};
   std::shared_ptr<RdmaConnection> conn;
   try {
     CheckDeviceOf(id, "an incoming connection");
@@ -433,7 +433,7 @@ void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& pr
       throw Error(std::string("rdma_accept: ") + std::strerror(errno));
     }
   } catch (const Error& e) {
-    LogRefusal(id, "dropped connection from " + ToString(peer) + ": " + e.what());
+    LogRefusal(id, "dropped connection from " + options_.roles.Name(peer) + ": " + e.what());
     if (conn) {
       rdma_reject(id, nullptr, 0);
       conn->Release();  // owns id
@@ -477,16 +477,16 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
   }
   std::optional<Hello> hello;
   if (why.empty()) hello = ParseHello(payload, &why);
-  if (hello) why = CheckHello(*hello, options_.job_id, options_.token);
+  if (hello) why = CheckHello(*hello, options_.roles, options_.job_id, options_.token);
   if (hello && why.empty() && !(hello->peer == conn.peer())) {
-    why = calling ? "the address is " + ToString(hello->peer) + ", not the expected " +
-                        ToString(conn.peer())
-                  : "the peer claimed to be " + ToString(conn.peer()) + " but says " +
-                        ToString(hello->peer);
+    why = calling ? "the address is " + options_.roles.Name(hello->peer) + ", not the expected " +
+                        options_.roles.Name(conn.peer())
+                  : "the peer claimed to be " + options_.roles.Name(conn.peer()) + " but says " +
+                        options_.roles.Name(hello->peer);
   }
   if (hello && why.empty() && !calling) {
     if (auto live = Find(conn.peer()); live && live->open()) {
-      why = ToString(conn.peer()) + " is already connected (duplicate rank?)";
+      why = options_.roles.Name(conn.peer()) + " is already connected (duplicate rank?)";
     }
   }
   if (!why.empty()) {
@@ -562,7 +562,7 @@ void RdmaDevice::CheckHandshakeDeadlines() {
     }
     if ((st == RdmaConnection::State::kHandshake || st == RdmaConnection::State::kConnecting) &&
         c->handshake_deadline() != Clock::time_point{} && now > c->handshake_deadline()) {
-      LogRefusal(c->id(), "dropped connection from " + ToString(c->peer()) +
+      LogRefusal(c->id(), "dropped connection from " + options_.roles.Name(c->peer()) +
                               ": no handshake within " +
                               std::to_string(options_.handshake_timeout.count()) + " ms");
       c->Finish(false, "no handshake in time");

@@ -49,7 +49,7 @@ void MemlockBudget::Charge(size_t bytes, const std::string& what) {
 }
 
 RdmaRegion::RdmaRegion(uint32_t id, std::byte* memory, size_t size, PeerId writer,
-                       ibv_pd* writer_pd, MemlockBudget& budget)
+                       const std::string& writer_name, ibv_pd* writer_pd, MemlockBudget& budget)
     : id_(id),
       data_(memory),
       size_(size),
@@ -66,13 +66,13 @@ RdmaRegion::RdmaRegion(uint32_t id, std::byte* memory, size_t size, PeerId write
     std::memset(data_, 0, rounded);
   }
   if (writer_pd != nullptr) {
-    budget_.Charge(size_, "region " + std::to_string(id) + " for " + ToString(writer));
+    budget_.Charge(size_, "region " + std::to_string(id) + " for " + writer_name);
     remote_mr_ = ibv_reg_mr(writer_pd, data_, std::max<size_t>(size_, 1),
                             IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
     if (remote_mr_ == nullptr) {
       const int err = errno;
       if (owned_) std::free(data_);
-      throw Error("ibv_reg_mr of " + Mib(size_) + " for " + ToString(writer) +
+      throw Error("ibv_reg_mr of " + Mib(size_) + " for " + writer_name +
                   " failed: " + std::strerror(err) +
                   (err == ENOMEM ? " (locked-memory limit? try: ulimit -l unlimited)" : ""));
     }

@@ -33,9 +33,9 @@ class MemlockBudget {
 class RdmaRegion : public Region {
  public:
   // memory == nullptr: allocate (page-aligned, zeroed, owned). writer_pd == nullptr: local
-  // only (sources of writes).
-  RdmaRegion(uint32_t id, std::byte* memory, size_t size, PeerId writer, ibv_pd* writer_pd,
-             MemlockBudget& budget);
+  // only (sources of writes). writer_name: the writer as messages call it ("worker 3").
+  RdmaRegion(uint32_t id, std::byte* memory, size_t size, PeerId writer,
+             const std::string& writer_name, ibv_pd* writer_pd, MemlockBudget& budget);
   ~RdmaRegion() override;
   RdmaRegion(const RdmaRegion&) = delete;
   RdmaRegion& operator=(const RdmaRegion&) = delete;

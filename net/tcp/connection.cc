@@ -105,7 +105,8 @@ void TcpConnection::Enqueue(SendOp op) {
           " MiB of control messages queued for it");
   }
   if (!queued) {
-    if (is_write) FailWrite(wr_id, "connection to " + ToString(peer_) + " is closed");
+    if (is_write)
+      FailWrite(wr_id, "connection to " + device_.options().roles.Name(peer_) + " is closed");
     return;
   }
   // One post per idle->busy transition, not per message: a running chain picks new ops up.
@@ -216,7 +217,7 @@ void TcpConnection::OnHeader() {
       }
       if (!(region->writer() == peer_)) {
         AbortNow("write to region " + std::to_string(rx_.region) + " which belongs to " +
-                 ToString(region->writer()));
+                 device_.options().roles.Name(region->writer()));
         return;
       }
       const size_t size = region->bytes().size();
@@ -290,7 +291,8 @@ void TcpConnection::Abort(const std::string& why) {
 
 void TcpConnection::AbortNow(const std::string& why) {
   if (finished_) return;
-  GW_WARN("closing connection to " << ToString(peer_) << " (" << remote_ << "): " << why);
+  GW_WARN("closing connection to " << device_.options().roles.Name(peer_) << " (" << remote_
+                                   << "): " << why);
   Finish(false, why);
 }
 

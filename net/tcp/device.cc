@@ -137,12 +137,12 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     std::string why;
     const auto hello = ParseHello(in_payload_, &why);
     if (!hello) return Refuse("malformed hello: " + why, !initiator_);
-    why = CheckHello(*hello, dev_.options().job_id, dev_.options().token);
+    why = CheckHello(*hello, dev_.options().roles, dev_.options().job_id, dev_.options().token);
     if (why.empty() && !initiator_) {
       // One connection per peer identity: a second claimant (a duplicate rank) must not
       // evict a live peer. A restarted peer gets in once its old connection is seen closed.
       if (auto live = dev_.Find(hello->peer); live && live->open()) {
-        why = ToString(hello->peer) + " is already connected (duplicate rank?)";
+        why = dev_.options().roles.Name(hello->peer) + " is already connected (duplicate rank?)";
       }
     }
     if (!why.empty()) return Refuse(why, !initiator_);
@@ -387,8 +387,8 @@ std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr, PeerId expec
     Result r = future.get();
     if (r.conn && !(r.conn->peer() == expected)) {
       r.conn->Close();
-      throw Error(addr.ToString() + " is " + ToString(r.conn->peer()) + ", not the expected " +
-                  ToString(expected));
+      throw Error(addr.ToString() + " is " + options_.roles.Name(r.conn->peer()) +
+                  ", not the expected " + options_.roles.Name(expected));
     }
     if (r.conn) return r.conn;
     last_error = r.error;

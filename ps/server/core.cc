@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "ps/messages.h"
 #include "ps/results.h"
+#include "ps/roles.h"
 
 namespace gw {
 
@@ -34,6 +35,7 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
 
   DeviceOptions dopt = opt.device;
   dopt.self = {Role::kServer, opt.rank};
+  dopt.roles = PsRoles();
   dev_ = CreateDevice(opt.listen.transport, dopt);
   if (job.coding) {
     coded_ = std::make_unique<CodedDriver>(job_, layout_.num_params(), std::move(params), *dev_,
@@ -91,7 +93,7 @@ void ServerCore::WriteResults(ServerSummary summary) {
 void ServerCore::Handle(const Completion& c) {
   if (c.peer.role != Role::kWorker || c.peer.rank >= job_.num_workers) {
     if (c.kind == CompletionKind::kPeerConnected) {
-      GW_WARN("refusing " << ToString(c.peer) << ": this job has workers 0.."
+      GW_WARN("refusing " << PsRoles().Name(c.peer) << ": this job has workers 0.."
                           << job_.num_workers - 1 << " only");
       if (auto conn = dev_->Find(c.peer)) conn->Abort("not a worker of this job");
     }
@@ -181,7 +183,7 @@ void ServerCore::OnWindowRequest(uint32_t w, const WorkerState& ws, const Comple
 }
 
 void ServerCore::Refuse(const std::shared_ptr<Connection>& conn, const std::string& why) {
-  GW_WARN("refusing " << ToString(conn->peer()) << ": " << why);
+  GW_WARN("refusing " << PsRoles().Name(conn->peer()) << ": " << why);
   conn->Send(static_cast<uint16_t>(MsgType::kAbort), EncodeText(why));
   conn->Close();
 }

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "ps/roles.h"
+
 namespace gw {
 
 void HeldSteps::Completed(uint32_t w) {

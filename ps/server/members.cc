@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "ps/roles.h"
+
 namespace gw {
 
 std::optional<std::string> Members::Join(uint32_t w, const std::optional<JoinMsg>& join,

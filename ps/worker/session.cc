@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "ps/roles.h"
 
 namespace gw {
 namespace {
@@ -10,6 +11,7 @@ namespace {
 std::unique_ptr<Device> MakeDevice(const WorkerOptions& options, PeerId self) {
   DeviceOptions dopt = options.device;
   dopt.self = self;
+  dopt.roles = PsRoles();
   return CreateDevice(options.servers[0].transport, dopt);
 }
 

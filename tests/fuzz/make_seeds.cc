@@ -14,6 +14,7 @@
 #include "net/rdma/wire.h"
 #include "ps/imm.h"
 #include "ps/messages.h"
+#include "ps/roles.h"
 #include "sched/window_spec.h"
 
 namespace {
@@ -95,7 +96,7 @@ void WriteNotices() {
 
 void Hellos() {
   using gw::Hello;
-  auto hello = [](gw::Role role, uint32_t rank, const std::string& job, const std::string& token) {
+  auto hello = [](uint8_t role, uint32_t rank, const std::string& job, const std::string& token) {
     Hello h;
     h.peer = {role, rank};
     h.job_id = job;
