@@ -16,7 +16,6 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
-#include <utility>
 
 #include "sched/push_order.h"
 
@@ -49,29 +48,32 @@ class PushQueue {
   // something in flight is Done. The partition counts as in flight from here on.
   std::optional<Partition> Next();
   // p's write completed. True if that was the last of its tensor: the tensor is wholly
-  // written. Throws gw::Error if p is not in flight (never handed out, or Done already).
+  // written. Throws gw::Error if p is not a partition Next handed out of a tensor not yet
+  // wholly written (a partition Done twice is caught at the latest by its tensor's last Done).
   bool Done(const Partition& p);
 
   // The priority of the partition Next would hand out if the order let it (for a window
   // request: sched/window_scheduler.h), or nullopt if nothing is pending.
   std::optional<uint32_t> next_priority() const;
   const Flight& in_flight() const { return flight_; }
-  uint64_t pending_bytes() const { return pending_bytes_; }
-  bool idle() const { return pending_.empty() && flight_.partitions == 0; }
+  bool idle() const { return unwritten_.empty(); }
 
  private:
-  struct Pending {
+  // A tensor not wholly written. Partitions are handed out in offset order, so what was handed
+  // out is a prefix, and the partition at each offset follows from the tensor's size alone.
+  struct Unwritten {
     Tensor tensor;
-    uint64_t offset = 0;  // of its next partition
+    uint64_t handed_out = 0;  // Next handed out [0, handed_out)
+    uint64_t done = 0;        // bytes Done
   };
+  uint64_t PartitionBytesAt(const Tensor& t, uint64_t offset) const;
 
   std::unique_ptr<PushOrder> order_;
   uint64_t partition_bytes_;
-  std::map<OrderKey, Pending> pending_;  // tensors with partitions not handed out yet
-  std::map<std::pair<uint32_t, uint64_t>, uint64_t> posted_;  // (tensor, offset) -> bytes
-  std::unordered_map<uint32_t, uint64_t> unwritten_;          // tensor id -> bytes not Done yet
+  // By tensor id; an unordered_map's elements keep their address, which pending_ holds.
+  std::unordered_map<uint32_t, Unwritten> unwritten_;
+  std::map<OrderKey, Unwritten*> pending_;  // those with bytes not handed out, in order
   Flight flight_;
-  uint64_t pending_bytes_ = 0;
   uint64_t readied_ = 0;  // Ready calls so far: the next tensor's place in ready order
 };
 
