@@ -34,6 +34,10 @@ struct WindowWorker {
   TimePoint start;          // of the open window
   TimePoint deadline;       // of the open window
   TimePoint queued;         // when its request started waiting (kRounds: turn order)
+  // Of the pending request: the forward-pass index of the most urgent tensor it carries (lower
+  // = needed sooner by the next forward pass). Only global-priority reads it; a request that
+  // carries none has 0, so every other policy sees all requests alike.
+  uint32_t priority = 0;
 
   bool waiting() const { return live && pending && !holding; }
 };

@@ -9,13 +9,12 @@ const WindowPolicyType& BurstPolicy();
 const WindowPolicyType& RoundRobinPolicy();
 const WindowPolicyType& SlotsPolicy();
 const WindowPolicyType& TopologyPolicy();
+const WindowPolicyType& GlobalPriorityPolicy();
 
 std::span<const WindowPolicyType* const> WindowPolicies() {
   static const WindowPolicyType* const kPolicies[] = {
-      &BurstPolicy(),
-      &RoundRobinPolicy(),
-      &SlotsPolicy(),
-      &TopologyPolicy(),
+      &BurstPolicy(),    &RoundRobinPolicy(),     &SlotsPolicy(),
+      &TopologyPolicy(), &GlobalPriorityPolicy(),
   };
   return kPolicies;
 }

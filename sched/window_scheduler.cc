@@ -57,13 +57,18 @@ void WindowScheduler::Check(uint32_t w) const {
 
 void WindowScheduler::Seen(TimePoint now) { last_seen_ = std::max(last_seen_, now); }
 
-void WindowScheduler::Request(uint32_t w, TimePoint now) {
+void WindowScheduler::Request(uint32_t w, TimePoint now, uint32_t priority) {
   Check(w);
   Seen(now);
   WindowWorker& x = workers_[w];
-  if (!x.live || x.pending) return;  // holding implies pending: nothing changes then
+  if (!x.live) return;
+  if (x.pending) {  // holding implies pending
+    if (!x.holding) x.priority = std::min(x.priority, priority);
+    return;
+  }
   x.pending = true;
   x.queued = now;
+  x.priority = priority;
 }
 
 void WindowScheduler::Done(uint32_t w, TimePoint now) {

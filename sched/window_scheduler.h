@@ -24,6 +24,10 @@
 //                T_iter / (factor·rack size). No warm-up: one writer per uplink is a capacity
 //                limit that holds from the first push; until T_iter is measured the gap is 0
 //                (turns pass as soon as a window ends) and the bound is min-window.
+//   global-priority  one window at a time, across all workers: when the link is free the
+//                waiting request with the lowest priority value (Request's priority) is
+//                granted at once; ties: longest waiting, then lowest rank. No warm-up, no gap;
+//                deadline = start + max(window·push, min-window), push as in rings (below).
 //
 // Ring rules (round-robin after warm-up, every topology rack), in rank order among live
 // workers:
@@ -97,8 +101,11 @@ class WindowScheduler {
   ~WindowScheduler();
 
   // Worker w has a push ready (all its writes for one iteration). No-op while w already has
-  // one pending or holds a window, or after Remove(w).
-  void Request(uint32_t w, TimePoint now);
+  // one pending or holds a window, or after Remove(w), except that a request still waiting
+  // takes a more urgent (lower) priority: a more urgent tensor joined the push it waits with.
+  // priority: the forward-pass index of the push's most urgent tensor (WindowWorker::priority);
+  // only global-priority reads it.
+  void Request(uint32_t w, TimePoint now, uint32_t priority = 0);
   // w's push completed: its window (if it holds one) ends now and its request is cleared.
   void Done(uint32_t w, TimePoint now);
   // w died: it loses its turn, its request and any window it held (ending now).

@@ -9,6 +9,8 @@
 //   slots         TDMA: worker i may write in [k·P + i·L, k·P + (i+1)·L) for every k.
 //   topology      one round-robin ring per rack, racks in parallel: at most one writer per
 //                 (oversubscribed) rack uplink at a time. Gated from the first push.
+//   global-priority  the link goes to the most urgent pending push across all workers (the
+//                 lowest forward-pass index of its tensors), one window at a time.
 // In coded jobs (--coding) every policy gates each message of a round; rings then take turns
 // first come, first served without a gap, and round-robin's warm-up counts rounds the server
 // closed (sched/window_scheduler.h, Pacing::kRounds).
@@ -19,6 +21,7 @@
 //   "slots:period=MS,slot=MS"
 //   "topology:racks=R" (R racks of consecutive ranks, sizes differing by at most one) or
 //   "topology:rack-of=0+0+1+1" (the rack of each worker); both take the round-robin keys.
+//   "global-priority" or "global-priority:window=4,min-window=10"
 // `window` bounds a ring window: deadline = start + max(window·gap, min-window).
 // Each policy reads, prints and checks its own keys (sched/<name>_policy.cc, listed in
 // sched/window_registry.cc); this struct holds every policy's fields.
@@ -33,7 +36,7 @@
 
 namespace gw::sched {
 
-enum class WindowKind { kBurst, kRoundRobin, kSlots, kTopology };
+enum class WindowKind { kBurst, kRoundRobin, kSlots, kTopology, kGlobalPriority };
 
 struct WindowSpec {
   // Worker 0's first iterations carry start-up costs (allocation, connection set-up, cold
@@ -56,7 +59,7 @@ struct WindowSpec {
   static_assert(kDefaultWindowGaps >= 1, "a window must be able to last one gap");
 
   WindowKind kind = WindowKind::kBurst;
-  // round-robin and topology.
+  // round-robin and topology (global-priority: window_gaps and min_window_ms only).
   uint32_t warmup = kDefaultWarmup;  // worker 0 iterations before T_iter is known
   double factor = kDefaultFactor;    // gap = T_iter / (factor · ring size)
   double window_gaps = kDefaultWindowGaps;

@@ -27,6 +27,7 @@ const std::map<std::string, std::string, std::less<>> kExamples = {
     {"round-robin", "round-robin:warmup=5"},
     {"slots", "slots:period=10,slot=2"},
     {"topology", "topology:racks=2"},
+    {"global-priority", "global-priority:min-window=5"},
 };
 
 std::string ExampleOf(const WindowPolicyType& p) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "coding/scheme.h"
@@ -15,6 +16,7 @@
 #include "ps/imm.h"
 #include "ps/messages.h"
 #include "ps/roles.h"
+#include "sched/push_order_spec.h"
 #include "sched/window_spec.h"
 
 namespace {
@@ -200,6 +202,7 @@ void ConfigTexts() {
   Config("window-slots", 0, 4, WindowSpec::Parse("slots:period=20,slot=5").ToString());
   Config("window-racks", 0, 5, WindowSpec::Parse("topology:racks=2").ToString());
   Config("window-rack-of", 0, 4, "topology:rack-of=0+0+1+1,min-window=2.5");
+  Config("window-global-priority", 0, 4, WindowSpec::Parse("global-priority").ToString());
   using gw::coding::CodingSpec;
   for (const char* s :
        {"uncoded", "replication:r=2", "gc-fr:s=1", "gc-cr:s=2", "mm:r=3", "mds:k=3"}) {
@@ -223,6 +226,20 @@ void ConfigTexts() {
   Config("bytes-100M", 7, 4, "100M");
   Config("bytes-plain", 7, 4, "4096");
   Config("edge-bytes-huge", 7, 4, "18446744073709551615G");
+}
+
+void PushOrderTexts() {
+  const std::pair<const char*, const char*> orders[] = {
+      {"fifo", "fifo"},
+      {"priority", "priority"},
+      {"priority-inflight", "priority:inflight=3"},
+      {"credit", "credit:credit=65536"}};
+  for (const auto& [name, text] : orders) {
+    Write("push_order", name, Of(gw::sched::ParsePushOrder(text).spec->ToString()));
+  }
+  // Edge cases: one past the in-flight bound, a credit one byte under a page.
+  Write("push_order", "edge-inflight-4097", Of("priority:inflight=4097"));
+  Write("push_order", "edge-credit-4095", Of("credit:credit=4095"));
 }
 
 void Flags(const std::string& name, const std::vector<std::string>& args) {
@@ -261,6 +278,7 @@ int main(int argc, char** argv) {
   ControlMessages();
   IdxFiles();
   ConfigTexts();
+  PushOrderTexts();
   FlagLists();
   return 0;
 }
