@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "ps/imm.h"
+#include "sched/push_order_registry.h"
 
 namespace gw {
 namespace {
@@ -19,11 +20,32 @@ void GatedPush::Begin(uint64_t id, uint64_t iteration) {
   iteration_ = iteration;
   cancelled_ = false;
   writes_.clear();
+  posted_order_.clear();
   posted_ = done_ = 0;
+  // Whole writes are the partitions: the layout already cut the model into parts.
+  if (order_) queue_.emplace(sched::MakePushOrder(*order_), 0);
 }
 
-void GatedPush::Add(std::span<const std::byte> src, uint64_t offset, uint32_t imm) {
-  writes_.push_back({src, offset, imm, {}, {}});
+void GatedPush::Add(std::span<const std::byte> src, uint64_t offset, uint32_t imm,
+                    uint32_t priority) {
+  Pending w;
+  w.src = src;
+  w.offset = offset;
+  w.imm = imm;
+  w.priority = priority;
+  writes_.push_back(w);
+}
+
+void GatedPush::Ready(size_t index, sched::TimePoint now) {
+  if (!queue_) throw Error("internal: Ready on a push that is not ordered");
+  if (index >= writes_.size() || writes_[index].ready) {
+    throw Error("internal: write " + std::to_string(index) + " of " +
+                std::to_string(writes_.size()) + " made ready twice or does not exist");
+  }
+  Pending& w = writes_[index];
+  w.ready = true;
+  queue_->Ready({static_cast<uint32_t>(index), w.priority, w.src.size()});
+  Pump(now);
 }
 
 void GatedPush::Start(sched::TimePoint now) {
@@ -52,7 +74,9 @@ void GatedPush::OnWriteDone(uint64_t wr_id, sched::TimePoint now) {
                 std::to_string(posted_) + " posted, " + std::to_string(done_) + " done");
   }
   // Writes on one connection complete in order.
-  const Pending& w = writes_[done_++];
+  const size_t index = posted_order_[done_++];
+  const Pending& w = writes_[index];
+  if (queue_) queue_->Done({static_cast<uint32_t>(index), w.priority, 0, w.src.size()});
   WriteRecord r;
   r.iteration = iteration_;
   r.server = server_;
@@ -70,6 +94,7 @@ void GatedPush::OnWriteDone(uint64_t wr_id, sched::TimePoint now) {
 }
 
 void GatedPush::Cancel(sched::TimePoint now) {
+  if (queue_) throw Error("internal: ordered pushes are not cancelled");
   if (posted_ == writes_.size()) return;  // everything is out: nothing to take back
   cancelled_ = true;
   writes_.resize(posted_);
@@ -85,12 +110,23 @@ uint64_t GatedPush::bytes() const {
 void GatedPush::Pump(sched::TimePoint now) {
   const size_t limit = gated_ ? kMaxPosted : writes_.size();
   while (posted_ < writes_.size() && posted_ - done_ < limit && gate_.MayPost(now)) {
-    Pending& w = writes_[posted_];
-    w.posted = now;
-    w.gate_before = gate_.waited() - gate_at_start_;
-    conn_->Write(w.src, dst_, w.offset, w.imm, wr_base_ + posted_);
-    ++posted_;
+    if (!queue_) {
+      Post(posted_, now);
+      continue;
+    }
+    const std::optional<sched::Partition> next = queue_->Next();
+    if (!next) return;  // nothing ready, or the order holds the rest until a write is done
+    Post(next->tensor, now);
   }
+}
+
+void GatedPush::Post(size_t index, sched::TimePoint now) {
+  Pending& w = writes_[index];
+  w.posted = now;
+  w.gate_before = gate_.waited() - gate_at_start_;
+  conn_->Write(w.src, dst_, w.offset, w.imm, wr_base_ + posted_);
+  posted_order_.push_back(index);
+  ++posted_;
 }
 
 }  // namespace gw

@@ -11,6 +11,11 @@
 // overlap as before): id = round · messages + message, iteration = the round. Cancel stops
 // a push whose round closed: what is not posted yet never is.
 //
+// Ordered pushes (a layered workload's: ps/workload/workload.h) hold each write until Ready says
+// backprop produced it; a push order (sched/push_queue.h: fifo, P3's priority, ByteScheduler's
+// credit) then decides which ready write goes next and how many may be in flight, each write
+// being one partition. Unordered pushes post in Add order, all ready at Start.
+//
 // Each write is recorded: how long it was held back by a closed window, how long it queued
 // behind the push's own earlier writes, and how long it was on the wire (posted until done:
 // TCP, handed to the kernel; RDMA, acknowledged by the server's NIC).
@@ -18,11 +23,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "net/device.h"
 #include "ps/results.h"  // WriteRecord
+#include "sched/push_order_spec.h"
+#include "sched/push_queue.h"
 #include "sched/time.h"
 #include "sched/window_gate.h"
 
@@ -38,6 +46,9 @@ class GatedPush {
   // those ids (several pushes can share a connection with distinct bases).
   GatedPush(uint32_t server, bool gated, uint64_t wr_base = 0)
       : server_(server), gated_(gated), wr_base_(wr_base) {}
+  // An ordered push (above) whose ready writes go in `order`.
+  GatedPush(uint32_t server, bool gated, const sched::PushOrderSpec& order)
+      : server_(server), gated_(gated), wr_base_(0), order_(order) {}
 
   void Bind(std::shared_ptr<Connection> conn, const RemoteRegion& dst) {
     conn_ = std::move(conn);
@@ -47,7 +58,11 @@ class GatedPush {
   void Begin(uint64_t iteration) { Begin(iteration, iteration); }
   // The same for a push whose grants carry `id` (coded messages, above).
   void Begin(uint64_t id, uint64_t iteration);
-  void Add(std::span<const std::byte> src, uint64_t offset, uint32_t imm);
+  // priority: the write's layer in forward order (lower: needed sooner); ordered pushes only.
+  void Add(std::span<const std::byte> src, uint64_t offset, uint32_t imm, uint32_t priority = 0);
+  // Ordered pushes: write `index` (in Add order) exists now and may be posted. Throws
+  // gw::Error for an unordered push, an index past the writes or one made ready twice.
+  void Ready(size_t index, sched::TimePoint now);
   // The push is ready: ungated, posts every write; gated, waits for OnGrant.
   void Start(sched::TimePoint now);
   // A grant from the server; one for another push id, or for a push with nothing left to
@@ -57,7 +72,8 @@ class GatedPush {
   // window allows.
   void OnWriteDone(uint64_t wr_id, sched::TimePoint now);
   // The push is no longer wanted (its coded round closed): writes not yet posted are dropped,
-  // those posted still complete (their source must stay valid until finished()).
+  // those posted still complete (their source must stay valid until finished()). Unordered
+  // pushes only (coded messages).
   void Cancel(sched::TimePoint now);
 
   bool finished() const { return done_ == writes_.size(); }
@@ -72,6 +88,8 @@ class GatedPush {
   // come (or are dropped by the caller), and the next Begin starts afresh.
   void Abandon() {
     writes_.clear();
+    posted_order_.clear();
+    queue_.reset();
     posted_ = done_ = 0;
   }
   // Total time pushes waited for windows (sched::WindowGate::waited).
@@ -85,10 +103,13 @@ class GatedPush {
     std::span<const std::byte> src;
     uint64_t offset = 0;
     uint32_t imm = 0;
+    uint32_t priority = 0;
+    bool ready = false;  // ordered pushes: Ready was called
     sched::TimePoint posted;
     sched::Duration gate_before{};  // gate_.waited() when posted, minus its value at Start
   };
   void Pump(sched::TimePoint now);
+  void Post(size_t index, sched::TimePoint now);
 
   const uint32_t server_;
   const bool gated_;
@@ -100,6 +121,12 @@ class GatedPush {
   uint64_t iteration_ = 0;
   bool cancelled_ = false;
   std::vector<Pending> writes_;
+  // Ordered pushes: the order, and the queue of the push under way (made at Begin).
+  std::optional<sched::PushOrderSpec> order_;
+  std::optional<sched::PushQueue> queue_;
+  // Index of each posted write, in posting order: a write's wr_id is wr_base + its place here
+  // (unordered pushes post in index order, so there it is the index itself).
+  std::vector<size_t> posted_order_;
   size_t posted_ = 0, done_ = 0;
   sched::TimePoint ready_;
   sched::Duration gate_at_start_{};

@@ -1,0 +1,159 @@
+// GatedPush (ps/gated_push.h) on a connection that only records what is posted: the order
+// writes go out in, their wr_ids, and what the window gate and a push order hold back.
+#include "ps/gated_push.h"
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/error.h"
+#include "ps/imm.h"
+#include "ps/roles.h"
+#include "sched/push_order_spec.h"
+
+namespace gw {
+namespace {
+
+struct Posted {
+  uint64_t offset;
+  uint32_t imm;
+  uint64_t wr_id;
+  size_t bytes;
+};
+
+class RecordingConnection final : public Connection {
+ public:
+  PeerId peer() const override { return {Role::kServer, 0}; }
+  void Write(std::span<const std::byte> src, const RemoteRegion&, uint64_t offset, uint32_t imm,
+             uint64_t wr_id) override {
+    posted.push_back({offset, imm, wr_id, src.size()});
+  }
+  void Send(uint16_t, std::span<const uint8_t>) override {}
+  bool open() const override { return true; }
+  void Close() override {}
+  void Abort(const std::string&) override {}
+
+  std::vector<Posted> posted;
+};
+
+constexpr size_t kPart = 64;
+
+class GatedPushTest : public ::testing::Test {
+ protected:
+  GatedPushTest() : conn_(std::make_shared<RecordingConnection>()), grad_(kPart * 4) {}
+
+  // Writes i = 0..3 of kPart bytes each, part i, priority `priorities[i]`.
+  void AddParts(GatedPush& push, const std::vector<uint32_t>& priorities) {
+    push.Bind(conn_, RemoteRegion{});
+    push.Begin(7);
+    const auto bytes = std::span<const std::byte>(grad_);
+    for (uint32_t i = 0; i < priorities.size(); ++i) {
+      push.Add(bytes.subspan(i * kPart, kPart), i * kPart, Imm::Encode(7, i), priorities[i]);
+    }
+  }
+  std::vector<uint32_t> PostedParts() const {
+    std::vector<uint32_t> parts;
+    for (const Posted& p : conn_->posted) parts.push_back(Imm::Decode(p.imm).part);
+    return parts;
+  }
+  // Completes the oldest posted write not yet completed.
+  void CompleteNext(GatedPush& push) { push.OnWriteDone(conn_->posted[done_++].wr_id, now_); }
+
+  std::shared_ptr<RecordingConnection> conn_;
+  std::vector<std::byte> grad_;
+  sched::TimePoint now_{};
+  size_t done_ = 0;
+};
+
+sched::PushOrderSpec Order(const std::string& text) {
+  const auto parsed = sched::ParsePushOrder(text);
+  EXPECT_TRUE(parsed.spec) << parsed.error;
+  return *parsed.spec;
+}
+
+TEST_F(GatedPushTest, AnUnorderedPushPostsEveryWriteAtStartInAddOrder) {
+  GatedPush push(0, false);
+  AddParts(push, {3, 2, 1, 0});
+  push.Start(now_);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{0, 1, 2, 3}));
+  for (size_t i = 0; i < conn_->posted.size(); ++i) EXPECT_EQ(conn_->posted[i].wr_id, i);
+  EXPECT_THROW(push.Ready(0, now_), Error);
+  for (int i = 0; i < 4; ++i) CompleteNext(push);
+  EXPECT_TRUE(push.finished());
+  ASSERT_EQ(push.records().size(), 4u);
+  EXPECT_EQ(push.records()[3].part, 3u);
+}
+
+TEST_F(GatedPushTest, AnOrderedPushPostsNothingUntilBackpropMakesItReady) {
+  GatedPush push(0, false, Order("fifo"));
+  AddParts(push, {0, 1, 2, 3});
+  push.Start(now_);
+  EXPECT_TRUE(conn_->posted.empty());
+  // Backprop: the last layer first. fifo posts in ready order, at once.
+  push.Ready(3, now_);
+  push.Ready(2, now_);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3, 2}));
+  push.Ready(0, now_);
+  push.Ready(1, now_);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3, 2, 0, 1}));
+  // wr_ids follow posting order, so completions (in order on one connection) match.
+  for (size_t i = 0; i < conn_->posted.size(); ++i) EXPECT_EQ(conn_->posted[i].wr_id, i);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(push.finished());
+    CompleteNext(push);
+  }
+  EXPECT_TRUE(push.finished());
+  EXPECT_EQ(push.bytes(), 4 * kPart);
+  std::vector<uint32_t> recorded;
+  for (const WriteRecord& r : push.records()) recorded.push_back(r.part);
+  EXPECT_EQ(recorded, (std::vector<uint32_t>{3, 2, 0, 1}));
+}
+
+TEST_F(GatedPushTest, PriorityLetsAMoreUrgentPartOvertakeAtTheNextBoundary) {
+  GatedPush push(0, false, Order("priority"));
+  AddParts(push, {0, 1, 2, 3});
+  push.Start(now_);
+  push.Ready(3, now_);
+  push.Ready(2, now_);
+  push.Ready(1, now_);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3}));  // one in flight
+  push.Ready(0, now_);
+  CompleteNext(push);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3, 0}));  // the most urgent went next
+  CompleteNext(push);
+  CompleteNext(push);
+  CompleteNext(push);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3, 0, 1, 2}));
+  EXPECT_TRUE(push.finished());
+  EXPECT_EQ(push.bytes(), 4 * kPart);  // the same bytes as fifo, in another order
+}
+
+TEST_F(GatedPushTest, AGatedOrderedPushPostsReadyWritesOnlyInsideAWindow) {
+  GatedPush push(0, true, Order("fifo"));
+  AddParts(push, {0, 1, 2, 3});
+  push.Start(now_);
+  push.Ready(3, now_);
+  push.Ready(2, now_);
+  push.Ready(1, now_);
+  EXPECT_TRUE(conn_->posted.empty());  // no window yet
+  push.OnGrant(7, now_, 1'000'000'000);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3, 2}));  // GatedPush::kMaxPosted
+  CompleteNext(push);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3, 2, 1}));
+}
+
+TEST_F(GatedPushTest, ReadyRefusesAnUnknownOrRepeatedWriteAndOrderedPushesAreNotCancelled) {
+  GatedPush push(0, false, Order("fifo"));
+  AddParts(push, {0, 1});
+  push.Start(now_);
+  push.Ready(1, now_);
+  EXPECT_THROW(push.Ready(1, now_), Error);
+  EXPECT_THROW(push.Ready(2, now_), Error);
+  EXPECT_THROW(push.Cancel(now_), Error);
+}
+
+}  // namespace
+}  // namespace gw
