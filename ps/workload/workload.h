@@ -9,6 +9,8 @@
 #include <span>
 #include <string>
 
+#include "base/clock.h"
+
 namespace gw {
 
 struct WorkloadSpec {
@@ -21,6 +23,17 @@ struct WorkloadSpec {
   size_t linreg_dims = 256;
   double linreg_noise = 0.01;
   uint64_t synthetic_bytes = 4 << 20;  // synthetic: gradient size in bytes (multiple of 4)
+};
+
+// A layer as backprop hands it over (layered workloads: the model zoo and traces): its floats
+// in the flat vector and the emulated time of its forward and backward passes on one minibatch
+// of the nominal batch size.
+struct WorkloadLayer {
+  std::string name;
+  size_t begin = 0;  // first float
+  size_t size = 0;   // floats
+  Duration forward{};
+  Duration backward{};
 };
 
 struct EvalResult {
@@ -49,6 +62,12 @@ class Workload {
   virtual EvalResult Evaluate(std::span<const float> params) const = 0;
   // Minibatches per pass over this worker's partition.
   virtual size_t batches_per_epoch() const = 0;
+  // Layered workloads: their layers in forward order, covering the model in order. The worker
+  // emulates their compute layer by layer (forward, then backward last layer first, on
+  // base/clock.h) and pushes each layer's gradient as soon as its backward pass ends;
+  // ComputeGradient then only fills the gradient. Empty for the others, whose compute is
+  // ComputeGradient itself.
+  virtual std::span<const WorkloadLayer> layers() const { return {}; }
 };
 
 // Builds a workload for worker `rank` of `num_workers` (the data set is partitioned across
