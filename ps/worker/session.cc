@@ -90,6 +90,13 @@ void WorkerSession::Poll(Duration max_wait) {
   for (const auto& c : batch_) Handle(c);
 }
 
+void WorkerSession::ComputeUntil(TimePoint end) {
+  for (TimePoint now = GetClock().Now(); now < end; now = GetClock().Now()) {
+    Poll(std::min<Duration>(end - now, kPollInterval));
+    if (lost_) throw *lost_;
+  }
+}
+
 void WorkerSession::ThrowTimedOut(const std::string& what) const {
   throw Error("no " + what + " within " + std::to_string(2 * job_.timeout.count()) +
               " ms (is every server up? raise --timeout if the job is just slow)");

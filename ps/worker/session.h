@@ -97,6 +97,9 @@ class WorkerSession {
   }
   // Waits up to `max_wait` for completions and handles those that came.
   void Poll(Duration max_wait);
+  // Emulated compute that lets communication go on: handles completions (pushes post their
+  // next writes, parameters land) until `end`. Throws ServerLost like WaitUntil.
+  void ComputeUntil(TimePoint end);
 
   // Reconnecting (ps/worker/reconnect.h). Aborts every open server connection.
   void AbortAll(const std::string& why);
