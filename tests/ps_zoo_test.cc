@@ -5,10 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "base/error.h"
+#include "ps/workload/zoo/compute_profile.h"
 #include "ps/workload/zoo/zoo.h"
 
 namespace gw::zoo {
@@ -194,6 +198,62 @@ TEST(ZooTest, UnknownModelMessageListsTheKnownOnes) {
   EXPECT_THAT(message, HasSubstr("'resnet'"));
   for (const std::string_view name : ModelNames()) EXPECT_THAT(message, HasSubstr(name));
   EXPECT_EQ(message.find('\n'), std::string::npos);
+}
+
+// VGG-16's fc6 at 1 TFLOP/s, batch 1, from the architecture: 25088 x 4096 multiply-adds, the
+// bias and the ReLU after it (4096 each) = 205,529,088 FLOPs = 205,529 ns (rounded);
+// backward twice that.
+TEST(ComputeProfileTest, Fc6TimeFollowsFromItsFlops) {
+  const ModelSpec& vgg = Model("vgg16");
+  const std::vector<LayerTime> times = ComputeTimes(vgg, {1.0, 1});
+  ASSERT_EQ(times.size(), vgg.layers.size());
+  ASSERT_EQ(vgg.layers[13].name, "classifier.0");
+  using std::chrono::nanoseconds;
+  EXPECT_EQ(times[13].forward, nanoseconds(205'529));
+  EXPECT_EQ(times[13].backward, nanoseconds(411'058));
+}
+
+// Times scale with the batch and inversely with the device; their sum is the model's FLOPs
+// at that rate (each layer rounded to the nanosecond).
+TEST(ComputeProfileTest, TimesAreFlopsAtTheDeviceRate) {
+  for (const std::string_view name : ModelNames()) {
+    const ModelSpec& m = Model(name);
+    const DeviceProfile device{14.0, 32};  // a V100's sustained fp32, ResNet's usual batch
+    const std::vector<LayerTime> times = ComputeTimes(m, device);
+    ASSERT_EQ(times.size(), m.layers.size());
+    double forward_s = 0;
+    for (size_t i = 0; i < times.size(); ++i) {
+      forward_s += std::chrono::duration<double>(times[i].forward).count();
+      EXPECT_LE(std::abs((times[i].backward - 2 * times[i].forward).count()), 1) << i;
+    }
+    const double expected_s = m.forward_flops() * 32 / 14e12;
+    EXPECT_NEAR(forward_s, expected_s, 1e-9 * static_cast<double>(times.size())) << name;
+    const std::vector<LayerTime> doubled = ComputeTimes(m, {7.0, 64});
+    for (size_t i = 0; i < times.size(); ++i) {
+      EXPECT_NEAR(doubled[i].forward.count(), 4 * times[i].forward.count(), 4) << name << i;
+    }
+  }
+}
+
+TEST(ComputeProfileTest, RefusesAnInvalidDevice) {
+  const ModelSpec& m = Model("alexnet");
+  for (const double tflops : {0.0, -1.0, std::nan(""), HUGE_VAL}) {
+    EXPECT_THROW(ComputeTimes(m, {tflops, 32}), Error) << tflops;
+  }
+  EXPECT_THROW(ComputeTimes(m, {14.0, 0}), Error);
+  try {
+    DeviceProfile{-2, 1}.Validate();
+    ADD_FAILURE() << "accepted -2 TFLOP/s";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("-2"));
+  }
+  // A rate off by 1e12 (FLOP/s given as TFLOP/s) would make a layer take days: refused.
+  try {
+    ComputeTimes(Model("gpt2_small"), {1e-9, 8});
+    ADD_FAILURE() << "accepted a pass of more than an hour";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("more than an hour"));
+  }
 }
 
 }  // namespace
