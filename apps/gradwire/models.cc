@@ -1,6 +1,7 @@
 // `gradwire models`: the model zoo (ps/workload/zoo/) with the sizes a parameter server moves
 // for each model, one row per model; the same row for a user's trace file (--trace); or the
 // per-layer table of one model (--layers).
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -30,11 +31,13 @@ void PrintModelHeader() {
 
 // One model's row; GFLOPs are "-" for a trace (it measured times instead).
 void PrintModelRow(const zoo::ModelSpec& m, bool has_flops) {
+  const auto by_params = [](const zoo::TensorSpec& a, const zoo::TensorSpec& b) {
+    return a.params < b.params;
+  };
   const zoo::TensorSpec* largest = nullptr;
   for (const zoo::LayerSpec& l : m.layers) {
-    for (const zoo::TensorSpec& t : l.tensors) {
-      if (largest == nullptr || t.params > largest->params) largest = &t;
-    }
+    const auto it = std::max_element(l.tensors.begin(), l.tensors.end(), by_params);
+    if (it != l.tensors.end() && (largest == nullptr || by_params(*largest, *it))) largest = &*it;
   }
   char gflops[32] = "-";
   if (has_flops) std::snprintf(gflops, sizeof gflops, "%.2f", m.forward_flops() / 1e9);
@@ -76,7 +79,8 @@ int ModelsCommand(const std::vector<std::string>& args) {
     if (!read.trace) throw UsageError(read.error);
     PrintModelHeader();
     PrintModelRow(read.trace->ToModel(), false);
-    double forward_ms = 0, backward_ms = 0;
+    double forward_ms = 0;
+    double backward_ms = 0;
     for (const zoo::TraceLayer& l : read.trace->layers) {
       forward_ms += l.forward_ms;
       backward_ms += l.backward_ms;

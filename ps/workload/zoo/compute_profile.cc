@@ -1,5 +1,6 @@
 #include "ps/workload/zoo/compute_profile.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <sstream>
@@ -47,11 +48,10 @@ std::vector<LayerTime> ComputeTimes(const ModelSpec& model, const DeviceProfile&
 }
 
 std::vector<LayerTime> ComputeTimes(const Trace& trace) {
-  std::vector<LayerTime> times;
-  times.reserve(trace.layers.size());
-  for (const TraceLayer& layer : trace.layers) {
-    times.push_back({FromMs(layer.forward_ms), FromMs(layer.backward_ms)});
-  }
+  std::vector<LayerTime> times(trace.layers.size());
+  std::transform(trace.layers.begin(), trace.layers.end(), times.begin(), [](const TraceLayer& l) {
+    return LayerTime{FromMs(l.forward_ms), FromMs(l.backward_ms)};
+  });
   return times;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,8 @@ struct LayerSpec {
   double forward_flops = 0;
 
   uint64_t params() const {
-    uint64_t n = 0;
-    for (const TensorSpec& t : tensors) n += t.params;
-    return n;
+    return std::accumulate(tensors.begin(), tensors.end(), uint64_t{0},
+                           [](uint64_t n, const TensorSpec& t) { return n + t.params; });
   }
 };
 
@@ -38,19 +38,16 @@ struct ModelSpec {
   std::vector<LayerSpec> layers;  // in forward order: backward produces them last to first
 
   uint64_t params() const {
-    uint64_t n = 0;
-    for (const LayerSpec& l : layers) n += l.params();
-    return n;
+    return std::accumulate(layers.begin(), layers.end(), uint64_t{0},
+                           [](uint64_t n, const LayerSpec& l) { return n + l.params(); });
   }
   size_t num_tensors() const {
-    size_t n = 0;
-    for (const LayerSpec& l : layers) n += l.tensors.size();
-    return n;
+    return std::accumulate(layers.begin(), layers.end(), size_t{0},
+                           [](size_t n, const LayerSpec& l) { return n + l.tensors.size(); });
   }
   double forward_flops() const {
-    double f = 0;
-    for (const LayerSpec& l : layers) f += l.forward_flops;
-    return f;
+    return std::accumulate(layers.begin(), layers.end(), 0.0,
+                           [](double f, const LayerSpec& l) { return f + l.forward_flops; });
   }
 };
 

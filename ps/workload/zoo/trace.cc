@@ -28,9 +28,7 @@ struct Field {
 };
 
 // Why a line is refused; the parser adds the file and line.
-struct Refusal {
-  std::string why;
-};
+using Refusal = std::string;
 
 std::string_view Trim(std::string_view s) {
   const size_t first = s.find_first_not_of(" \t");
@@ -149,9 +147,9 @@ class TraceParser {
       }
       const std::string_view text = Trim(line);
       if (text.empty() || text[0] == '#') continue;
-      if (const auto refused = SplitFields(line, fields_)) return Fail(line_no_, refused->why);
+      if (const auto refused = SplitFields(line, fields_)) return Fail(line_no_, *refused);
       const auto refused = header_line_ == 0 ? Header() : Row(trace);
-      if (refused) return Fail(line_no_, refused->why);
+      if (refused) return Fail(line_no_, *refused);
     }
     if (header_line_ == 0) {
       return Fail(0, "empty: no header line (expected " + std::string(kExpectedHeader) + ")");

@@ -1,5 +1,6 @@
 #include "ps/workload/zoo/zoo.h"
 
+#include <algorithm>
 #include <array>
 
 #include "ps/workload/zoo/architectures.h"
@@ -44,8 +45,8 @@ const ModelSpec* FindModel(std::string_view name) {
 }
 
 std::vector<std::string_view> ModelNames() {
-  std::vector<std::string_view> names;
-  for (const ZooEntry& e : kZoo) names.push_back(e.name);
+  std::vector<std::string_view> names(kZoo.size());
+  std::transform(kZoo.begin(), kZoo.end(), names.begin(), [](const ZooEntry& e) { return e.name; });
   return names;
 }
 
