@@ -13,7 +13,7 @@
 namespace gw::zoo {
 namespace {
 
-// The columns a trace must have, in the order ColumnIndex holds them.
+// The columns a trace must have, in the order TraceParser::index_ holds them.
 enum Column { kLayer, kParams, kForwardMs, kBackwardMs, kColumns };
 constexpr std::array<std::string_view, kColumns> kColumnNames = {"layer", "params", "forward_ms",
                                                                  "backward_ms"};
