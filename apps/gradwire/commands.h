@@ -12,6 +12,7 @@ int WorkerCommand(const std::vector<std::string>& args);
 int RunCommand(const std::string& self, const std::vector<std::string>& args);
 int BenchCommand(const std::string& self, const std::vector<std::string>& args);
 int ModelCommand(const std::vector<std::string>& args);
+int ModelsCommand(const std::vector<std::string>& args);
 // The two halves of `bench`, started by it as separate processes.
 int BenchServerCommand(const std::vector<std::string>& args);
 int BenchWorkerCommand(const std::vector<std::string>& args);

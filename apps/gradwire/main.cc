@@ -20,6 +20,7 @@ constexpr const char* kUsage =
     "  worker   train on one partition of the data against the servers\n"
     "  bench    push/pull goodput between separate processes (ps-lite test_benchmark style)\n"
     "  model    a coded job's round time as the straggler model predicts it\n"
+    "  models   the model zoo (real DNNs' layers, parameters, FLOPs) or a trace file's sizes\n"
     "\n"
     "Without a command, DMLC_ROLE=server|worker selects one (ps-lite launchers).\n";
 
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     if (command == "run") return RunCommand(SelfPath(argv[0]), args);
     if (command == "bench") return BenchCommand(SelfPath(argv[0]), args);
     if (command == "model") return ModelCommand(args);
+    if (command == "models") return ModelsCommand(args);
     if (command == "bench-server") return BenchServerCommand(args);
     if (command == "bench-worker") return BenchWorkerCommand(args);
     if (command.empty() || command == "help" || command == "--help" || command == "-h") {

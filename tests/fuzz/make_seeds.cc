@@ -187,6 +187,20 @@ void IdxFiles() {
   Write("idx", "edge-four-dims", Idx(0x804, {1, 1, 1, 1}, 1));
 }
 
+// trace_fuzz: trace files as PyTorch's csv module writes them, and next to what is refused.
+void TraceFiles() {
+  const std::string header = "layer,params,forward_ms,backward_ms\n";
+  Write("trace", "resnet-head",
+        Of("# resnet50, batch 32\n" + header +
+           "conv1,9408,1.92,3.71\nbn1,128,0.41,0.88\nlayer1.0.conv1,4096,0.5,1.1\n"));
+  Write("trace", "extra-columns-crlf",
+        Of("gpu,backward_ms,layer,forward_ms,params\r\n0,2.5,\"a,b\",1.25,590592\r\n"
+           "0,1e-3,\"say \"\"x\"\"\",0,1\r\n"));
+  Write("trace", "edge-params-2-40", Of(header + "fc,1099511627776,3600000,0\n"));
+  Write("trace", "edge-nan", Of(header + "fc,10,nan,1\n"));
+  Write("trace", "edge-second-header", Of(header + "fc,10,1,1\n" + header));
+}
+
 // config_fuzz: the first byte picks the parser (low 3 bits) and the worker count (high 5).
 void Config(const std::string& name, int parser, int workers, const std::string& text) {
   Bytes b = {static_cast<uint8_t>(((workers - 1) << 3) | parser)};
@@ -277,6 +291,7 @@ int main(int argc, char** argv) {
   Hellos();
   ControlMessages();
   IdxFiles();
+  TraceFiles();
   ConfigTexts();
   PushOrderTexts();
   FlagLists();
