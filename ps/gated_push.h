@@ -97,6 +97,7 @@ class GatedPush {
   uint64_t windows_expired() const { return gate_.expired(); }
   // Records of finished writes, appended push after push; the caller may clear it.
   std::vector<WriteRecord>& records() { return records_; }
+  const std::vector<WriteRecord>& records() const { return records_; }
 
  private:
   struct Pending {

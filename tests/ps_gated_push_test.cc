@@ -1,7 +1,5 @@
 // GatedPush (ps/gated_push.h) on a connection that only records what is posted: the order
 // writes go out in, their wr_ids, and what the window gate and a push order hold back.
-#include "ps/gated_push.h"
-
 #include <gtest/gtest.h>
 
 #include <cstddef>
@@ -10,6 +8,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "ps/gated_push.h"
 #include "ps/imm.h"
 #include "ps/roles.h"
 #include "sched/push_order_spec.h"

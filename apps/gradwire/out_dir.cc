@@ -18,14 +18,16 @@ namespace fs = std::filesystem;
 namespace {
 
 // One file per job, written by the servers, the workers or run itself.
-static constexpr std::array<std::string_view, 6> kJobFiles = {
-    "command.txt", "iterations.csv", "summary.csv", "rounds.csv", "windows.csv", "accuracy.csv"};
+static constexpr std::array<std::string_view, 7> kJobFiles = {
+    "command.txt", "iterations.csv", "summary.csv", "rounds.csv",
+    "windows.csv", "accuracy.csv",   "layers.csv"};
 
 // One file per process: <prefix><rank><suffix>.
 struct PerProcessFile {
   std::string_view prefix, suffix;
 };
-static constexpr std::array<PerProcessFile, 5> kProcessFiles = {{{"server-", ".csv"},
+static constexpr std::array<PerProcessFile, 6> kProcessFiles = {{{"server-", ".csv"},
+                                                                 {"layers-", ".csv"},
                                                                  {"server-", ".port"},
                                                                  {"server-", ".port.tmp"},
                                                                  {"worker-", ".csv"},

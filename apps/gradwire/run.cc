@@ -209,6 +209,23 @@ std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_
   return totals;
 }
 
+// Concatenates the layered workers' layers-*.csv into layers.csv (one header), if any.
+void MergeLayerCsvs(const std::string& out, uint32_t workers) {
+  const std::string path = out + "/layers.csv";
+  std::ofstream merged;
+  for (uint32_t w = 0; w < workers; ++w) {
+    std::ifstream f(out + "/layers-" + std::to_string(w) + ".csv");
+    std::string line;
+    if (!std::getline(f, line)) continue;  // not layered, or that worker failed
+    if (!merged.is_open()) {
+      merged.open(path);
+      merged << kLayerCsvHeader << "\n";
+    }
+    while (std::getline(f, line)) merged << line << "\n";
+  }
+  if (merged.is_open()) CloseOrThrow(merged, path);
+}
+
 void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::string& out) {
   std::printf("\n%-8s %10s %12s %12s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms",
               "delay ms", "write ms", "(gate ms)", "wait ms", "last loss");
@@ -238,11 +255,13 @@ void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::strin
 
 int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   po::options_description own("Run");
-  own.add_options()("out", po::value<std::string>(),
-                    "results directory (default results/runs/<time>); a previous run's outputs "
-                    "there (command.txt, iterations.csv, summary.csv, rounds.csv, windows.csv, "
-                    "accuracy.csv, server-S.csv, server-S.port, worker-W.csv, writes-W.csv) are "
-                    "replaced, every other file is kept")(
+  own.add_options()(
+      "out", po::value<std::string>(),
+      "results directory (default results/runs/<time>); a previous run's outputs "
+      "there (command.txt, iterations.csv, summary.csv, rounds.csv, windows.csv, "
+      "accuracy.csv, layers.csv, server-S.csv, server-S.port, worker-W.csv, writes-W.csv, "
+      "layers-W.csv) are "
+      "replaced, every other file is kept")(
       "transport", po::value<std::string>()->default_value("tcp"), "tcp | rdma")(
       "host", po::value<std::string>()->default_value("127.0.0.1"),
       "address the servers listen on (rdma: an address of the RDMA netdev)");
@@ -310,6 +329,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
         progress.Report(c);
         return JobCannotGoOn(c);
       });
+  MergeLayerCsvs(out, cfg.num_workers);
   PrintTable(MergeWorkerCsvs(out, cfg.num_workers), out);
   if (const int sig = StopSignal()) {
     std::fprintf(stderr,

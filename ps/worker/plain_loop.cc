@@ -35,7 +35,16 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       parts_landed_(job.num_servers, 0),
       batch_(static_cast<uint32_t>(job.workload.batch_size)),
       push_batch_(batch_) {
-  for (uint32_t s = 0; s < job.num_servers; ++s) pushes_.emplace_back(s, job.windows.has_value());
+  const bool gated = job.windows.has_value();
+  if (!workload.layers().empty()) {
+    backprop_.emplace(workload.layers(), layout);
+    for (uint32_t s = 0; s < job.num_servers; ++s) {
+      pushes_.emplace_back(s, gated, job.push_order);
+      landed_.emplace_back(layout.parts(s).size());
+    }
+  } else {
+    for (uint32_t s = 0; s < job.num_servers; ++s) pushes_.emplace_back(s, gated);
+  }
   session.RegisterWriteSource(std::as_writable_bytes(std::span(grad_)));
   for (uint32_t s = 0; s < job.num_servers; ++s) {
     session.RegisterServerRegion(s, std::as_writable_bytes(std::span(params_))
@@ -89,6 +98,7 @@ void PlainLoop::Run() {
     writes.insert(writes.end(), push.records().begin(), push.records().end());
   }
   report_.WriteCsvs(rows, writes);
+  if (backprop_) report_.WriteLayerCsv(layer_rows_);
   GW_INFO("sent " << pushes_sent_ << " whole pushes (" << job_.num_servers << " per iteration)");
   if (options_.evaluate) report_.Summarize(rows, wall, params_);
   session_.Shutdown();
@@ -127,15 +137,21 @@ IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
   // An emulated compute time is that of the nominal batch; it scales with the rows.
   row.delay_s = InjectDelay(t, it, static_cast<double>(batch_) / job_.workload.batch_size);
   push_batch_ = batch_;
-  t = clock.Now();
-  row.gate_s = PushGradient(it);
-  row.write_s = clock.SecondsSince(t);
+  if (backprop_) {
+    ComputeAndPushLayers(it, &row);
+  } else {
+    t = clock.Now();
+    BeginPush(it);
+    row.gate_s = FinishPush(it);
+    row.write_s = clock.SecondsSince(t);
+  }
   row.bytes = layout_.num_params() * sizeof(float);
   pushed_row_ = row;  // the servers may resume after this push: the row is then complete
   t = clock.Now();
   WaitParams(it + 1);
   pushed_row_.reset();
   row.wait_s = clock.SecondsSince(t);
+  if (backprop_) RecordLayers(it);
   // R2SP's T_iter counts what this iteration did, not what it waited for.
   last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
   last_blocked_s_ = row.gate_s + row.wait_s;
@@ -170,17 +186,53 @@ void PlainLoop::ForgetServers() {
   faults_.OnReconnect();
 }
 
+// A layered workload: forward, then backward with each layer's parts pushed the moment they
+// exist. compute_s is the forward and backward passes; write_s what the push took after them
+// (the part of communication that did not overlap compute).
+void PlainLoop::ComputeAndPushLayers(uint64_t it, IterationRow* row) {
+  const Clock& clock = GetClock();
+  LayeredIteration& li = layered_;
+  li.start = clock.Now();
+  for (auto& l : landed_) std::fill(l.begin(), l.end(), TimePoint{});
+  li.records_before.clear();
+  for (const GatedPush& push : pushes_) li.records_before.push_back(push.records().size());
+  BeginPush(it);
+  li.push_start = clock.Now();
+  backprop_->Run(session_, pushes_, li.start,
+                 static_cast<double>(batch_) / job_.workload.batch_size, &li.layers);
+  row->compute_s += clock.SecondsSince(li.start);
+  const TimePoint computed = clock.Now();
+  row->gate_s = FinishPush(it);
+  row->write_s = clock.SecondsSince(computed);
+}
+
+// Once the next parameters landed: each layer's push and landing times, kept for layers-W.csv.
+void PlainLoop::RecordLayers(uint64_t it) {
+  LayeredIteration& li = layered_;
+  std::vector<WriteRecord> writes;
+  for (uint32_t s = 0; s < pushes_.size(); ++s) {
+    const auto& r = pushes_[s].records();
+    writes.insert(writes.end(), r.begin() + static_cast<std::ptrdiff_t>(li.records_before[s]),
+                  r.end());
+  }
+  backprop_->Finish(writes, li.push_start, li.start, landed_, &li.layers);
+  for (LayerRecord& l : li.layers) {
+    l.worker = options_.rank;
+    l.iteration = it;
+    layer_rows_.push_back(l);
+  }
+}
+
 // Writes this iteration's gradient into every server's slot, each server's parts inside
-// the windows it grants (if the job has windows). Returns the seconds spent waiting for
-// windows (the longest over the servers: their pushes run side by side).
-double PlainLoop::PushGradient(uint64_t it) {
+// the windows it grants (if the job has windows).
+void PlainLoop::BeginPush(uint64_t it) {
   // The server may answer before our own write completions are seen: from here on the
   // parameters that land are those for the next iteration.
   expected_iteration_ = it + 1;
   faults_.BeforePush(it);
   const auto bytes = std::as_bytes(std::span(grad_));
   const TimePoint now = GetClock().Now();
-  std::vector<sched::Duration> waited_before;
+  gate_before_push_.clear();
   for (uint32_t s = 0; s < job_.num_servers; ++s) {
     GatedPush& push = pushes_[s];
     const auto& parts = layout_.parts(s);
@@ -188,12 +240,18 @@ double PlainLoop::PushGradient(uint64_t it) {
     push.Begin(it);
     for (uint32_t p = 0; p < parts.size(); ++p) {
       push.Add(bytes.subspan(parts[p].begin * sizeof(float), parts[p].size * sizeof(float)),
-               (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p));
+               (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p),
+               backprop_ ? backprop_->PartLayer(s, p) : 0);
     }
     if (job_.windows) SendWindowRequest(s, it);
-    waited_before.push_back(push.gate_waited());
+    gate_before_push_.push_back(push.gate_waited());
     push.Start(now);
   }
+}
+
+// Returns the seconds spent waiting for windows (the longest over the servers: their pushes
+// run side by side).
+double PlainLoop::FinishPush(uint64_t it) {
   // The gradient buffer is the writes' source: it must not change until they are out.
   session_.WaitUntil(
       [&] {
@@ -209,7 +267,7 @@ double PlainLoop::PushGradient(uint64_t it) {
   faults_.AfterPush(it);
   sched::Duration gate{};
   for (uint32_t s = 0; s < job_.num_servers; ++s) {
-    gate = std::max(gate, pushes_[s].gate_waited() - waited_before[s]);
+    gate = std::max(gate, pushes_[s].gate_waited() - gate_before_push_[s]);
   }
   return std::chrono::duration<double>(gate).count();
 }
@@ -265,6 +323,7 @@ void PlainLoop::OnWelcome(uint32_t server, const std::shared_ptr<Connection>& co
 bool PlainLoop::OnParamsLanded(uint32_t server, const Imm& imm) {
   if (!Imm::Matches(imm.iteration_tag, expected_iteration_)) return false;
   ++parts_landed_[server];
+  if (backprop_ && imm.part < landed_[server].size()) landed_[server][imm.part] = GetClock().Now();
   return true;
 }
 

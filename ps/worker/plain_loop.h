@@ -1,7 +1,9 @@
 // The worker's run loop under the plain sync rules (BSP, ASP, SSP, R2SP): each iteration
 // computes a gradient on the parameters that arrived for it, pushes it to every server
 // (inside granted windows, if the job has them), and waits for the next parameters. A server
-// lost mid-run is reconnected to when WorkerOptions::reconnect_timeout allows it.
+// lost mid-run is reconnected to when WorkerOptions::reconnect_timeout allows it. A layered
+// workload's gradient is pushed layer by layer as backprop produces it (ps/worker/backprop.h),
+// in the job's push order.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include "ps/layout.h"
 #include "ps/results.h"
 #include "ps/worker.h"
+#include "ps/worker/backprop.h"
 #include "ps/worker/fault_points.h"
 #include "ps/worker/reconnect.h"
 #include "ps/worker/report.h"
@@ -46,7 +49,14 @@ class PlainLoop final : public SessionEvents {
   // Forgets the pushes and parameters under way: their connections are being replaced
   // (and re-arms the faults of a wait, which may be redone).
   void ForgetServers();
-  double PushGradient(uint64_t it);
+  // The iteration's push to every server: Begin adds every write and asks for windows
+  // (ordered pushes then wait for Backprop to make them ready); Finish waits until every
+  // write is done and returns the seconds spent waiting for windows.
+  void BeginPush(uint64_t it);
+  double FinishPush(uint64_t it);
+  // A layered workload's compute and push, overlapped; fills the row's compute and write.
+  void ComputeAndPushLayers(uint64_t it, IterationRow* row);
+  void RecordLayers(uint64_t it);
   void SendWindowRequest(uint32_t server, uint64_t it);
   void WaitParams(uint64_t it);
   double InjectDelay(TimePoint start, uint64_t it, double scale);
@@ -73,6 +83,17 @@ class PlainLoop final : public SessionEvents {
   uint32_t push_batch_, last_batch_ = 0;
   double last_compute_s_ = 0;
   uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
+  std::vector<sched::Duration> gate_before_push_;  // each push's gate_waited() at BeginPush
+  // Layered workloads only: the backprop emulation, when each part of the parameters being
+  // awaited landed ([server][part]), and every layer's record so far.
+  std::optional<Backprop> backprop_;
+  std::vector<std::vector<TimePoint>> landed_;
+  std::vector<LayerRecord> layer_rows_;
+  struct LayeredIteration {  // the one under way
+    TimePoint start, push_start;
+    std::vector<size_t> records_before;  // pushes_[s].records().size() at its push's Begin
+    std::vector<LayerRecord> layers;
+  } layered_;
 };
 
 }  // namespace gw

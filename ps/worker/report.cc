@@ -39,6 +39,11 @@ void WorkerReport::WriteCsvs(const std::vector<IterationRow>& rows,
   if (job_.windows) WriteWriteCsv(options_.out_dir + "/writes-" + rank + ".csv", writes);
 }
 
+void WorkerReport::WriteLayerCsv(const std::vector<LayerRecord>& layers) const {
+  if (options_.out_dir.empty()) return;
+  gw::WriteLayerCsv(options_.out_dir + "/layers-" + std::to_string(options_.rank) + ".csv", layers);
+}
+
 // Evaluates the kept models into accuracy.csv, with a progress line (they can be many).
 void WorkerReport::EvaluateSnapshots() {
   if (snapshots_.empty() || options_.out_dir.empty()) return;

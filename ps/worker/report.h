@@ -28,6 +28,8 @@ class WorkerReport {
   // A resume redoes iterations from `it` on: their kept models are dropped.
   void ForgetSnapshotsFrom(uint64_t it);
   // worker-<rank>.csv and, with windows, writes-<rank>.csv (nothing without --out).
+  // layers-W.csv: every layer of every iteration (layered workloads).
+  void WriteLayerCsv(const std::vector<LayerRecord>& layers) const;
   void WriteCsvs(const std::vector<IterationRow>& rows,
                  const std::vector<WriteRecord>& writes) const;
   // Evaluates the kept models and the final one (`params`), logs the result and writes

@@ -1,0 +1,99 @@
+#include "ps/worker/backprop.h"
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "base/error.h"
+
+namespace gw {
+namespace {
+
+double SecondsBetween(TimePoint from, TimePoint to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+Duration Scaled(Duration d, double scale) {
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(d) * scale);
+}
+
+}  // namespace
+
+Backprop::Backprop(std::span<const WorkloadLayer> layers, const ModelLayout& layout)
+    : layers_(layers.begin(), layers.end()),
+      part_layer_(layout.num_servers()),
+      ready_at_(layers.size()),
+      layer_bytes_(layers.size(), 0) {
+  size_t next = 0;
+  for (const WorkloadLayer& l : layers_) {
+    if (l.begin != next || l.size == 0) {
+      throw Error("internal: layer '" + l.name + "' does not follow the previous one");
+    }
+    next += l.size;
+  }
+  if (next != layout.num_params()) {
+    throw Error("internal: the layers hold " + std::to_string(next) + " floats, the model " +
+                std::to_string(layout.num_params()));
+  }
+  for (uint32_t s = 0; s < layout.num_servers(); ++s) {
+    const auto& parts = layout.parts(s);
+    for (uint32_t p = 0; p < parts.size(); ++p) {
+      // The layer holding the part's first float: the last one with begin <= it.
+      const auto after =
+          std::upper_bound(layers_.begin(), layers_.end(), parts[p].begin,
+                           [](size_t at, const WorkloadLayer& l) { return at < l.begin; });
+      const auto layer = static_cast<uint32_t>(after - layers_.begin() - 1);
+      part_layer_[s].push_back(layer);
+      ready_at_[layer].emplace_back(s, p);
+      layer_bytes_[layer] += parts[p].size * sizeof(float);
+    }
+  }
+}
+
+void Backprop::Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint start,
+                   double scale, std::vector<LayerRecord>* records) const {
+  records->assign(layers_.size(), LayerRecord{});
+  // Deadlines are absolute: a late wake-up shortens the next layer instead of adding up.
+  TimePoint at = start;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    LayerRecord& r = (*records)[l];
+    r.layer = static_cast<uint32_t>(l);
+    r.bytes = layer_bytes_[l];
+    r.forward_start_s = SecondsBetween(start, at);
+    at += Scaled(layers_[l].forward, scale);
+    session.ComputeUntil(at);
+    r.forward_end_s = SecondsBetween(start, at);
+  }
+  for (size_t l = layers_.size(); l-- > 0;) {
+    at += Scaled(layers_[l].backward, scale);
+    session.ComputeUntil(at);
+    (*records)[l].backward_end_s = SecondsBetween(start, at);
+    const TimePoint now = GetClock().Now();
+    for (const auto& [s, p] : ready_at_[l]) pushes[s].Ready(p, now);
+  }
+}
+
+void Backprop::Finish(std::span<const WriteRecord> writes, TimePoint push_start, TimePoint start,
+                      const std::vector<std::vector<TimePoint>>& landed,
+                      std::vector<LayerRecord>* records) const {
+  const double offset = SecondsBetween(start, push_start);
+  std::vector<bool> seen(layers_.size(), false);
+  for (const WriteRecord& w : writes) {
+    if (w.server >= part_layer_.size() || w.part >= part_layer_[w.server].size()) continue;
+    LayerRecord& r = (*records)[part_layer_[w.server][w.part]];
+    const double posted = offset + w.gate_s + w.queued_s;
+    const double done = posted + w.wire_s;
+    const size_t l = r.layer;
+    r.push_start_s = seen[l] ? std::min(r.push_start_s, posted) : posted;
+    r.push_end_s = seen[l] ? std::max(r.push_end_s, done) : done;
+    seen[l] = true;
+  }
+  for (uint32_t s = 0; s < part_layer_.size(); ++s) {
+    for (uint32_t p = 0; p < part_layer_[s].size(); ++p) {
+      LayerRecord& r = (*records)[part_layer_[s][p]];
+      r.params_s = std::max(r.params_s, SecondsBetween(start, landed[s][p]));
+    }
+  }
+}
+
+}  // namespace gw

@@ -1,0 +1,56 @@
+// One iteration of a layered workload's compute (ps/workload/workload.h WorkloadLayer) as real
+// training runs it: the forward pass layer by layer, then the backward pass last layer first,
+// each layer's gradient parts made ready on their servers' pushes the moment its backward pass
+// ends (wait-free backprop, Zhang et al., ATC 2017). Communication goes on throughout: the
+// compute is emulated with WorkerSession::ComputeUntil, which keeps handling completions.
+//
+// A layout part is produced whole when the layer holding its first float finishes backward
+// (the rest of the part belongs to later layers, which finished earlier): that layer is the
+// part's priority, and when it becomes ready.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "base/clock.h"
+#include "ps/gated_push.h"
+#include "ps/layout.h"
+#include "ps/results.h"
+#include "ps/worker/session.h"
+#include "ps/workload/workload.h"
+
+namespace gw {
+
+class Backprop {
+ public:
+  // layers cover layout's model in order (gw::Error otherwise).
+  Backprop(std::span<const WorkloadLayer> layers, const ModelLayout& layout);
+
+  size_t num_layers() const { return layers_.size(); }
+  // The layer whose backward pass completes server s's part p (its push priority).
+  uint32_t PartLayer(uint32_t s, uint32_t p) const { return part_layer_[s][p]; }
+
+  // Forward, then backward from `start` (now or later), every layer's time scaled by `scale`
+  // (rows / nominal batch). pushes[s] must have begun, with server s's parts added in layout
+  // order; each part is made ready as backward produces it. Fills each layer's compute times
+  // in *records (one per layer, seconds since `start`).
+  void Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint start, double scale,
+           std::vector<LayerRecord>* records) const;
+
+  // Each layer's push start and end, from the pushes' write records of this iteration
+  // (records `from` on, with their push started at `push_start`), and when its parameters
+  // landed (landed[s][p], set by the caller), as seconds since `start`.
+  void Finish(std::span<const WriteRecord> writes, TimePoint push_start, TimePoint start,
+              const std::vector<std::vector<TimePoint>>& landed,
+              std::vector<LayerRecord>* records) const;
+
+ private:
+  std::vector<WorkloadLayer> layers_;
+  std::vector<std::vector<uint32_t>> part_layer_;  // [server][part] -> layer
+  // [layer] -> (server, part) pairs its backward pass completes
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> ready_at_;
+  std::vector<uint64_t> layer_bytes_;
+};
+
+}  // namespace gw
