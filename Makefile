@@ -9,7 +9,7 @@
 #   make tsan   ThreadSanitizer build in build-tsan/: the suite but two (see below), children too
 #   make fuzz   libFuzzer (clang) on every parser of untrusted bytes, FUZZ_SECONDS (20) each
 #               in build-fuzz/: frame_header, write_notice, hello, control_message, idx,
-#               config, flags, trace;
+#               config, flags, trace, push_order;
 #               the long run: make fuzz FUZZ_SECONDS=600
 #   make test-rdma  the same tests in a soft-RoCE VM (real rdma_rxe), RDMA cases active
 #   make test-topo  emulated topologies: build each, check reachability, shaped rates, delays;

@@ -8,7 +8,8 @@
 //   BM_SchedulerCycle/P/N   server side, once per push (not per write): Request + Poll (one
 //                           grant) + Done of one worker, policy P, N workers; the fake clock
 //                           advances to the next worker's turn or slot each cycle, so every
-//                           Poll grants. Round-robin is past warm-up, topology has 4 racks.
+//                           Poll grants. Round-robin is past warm-up, topology has 4 racks;
+//                           global-priority picks among the waiting (here: the one) at Poll.
 #include <benchmark/benchmark.h>
 
 #include <chrono>
@@ -72,6 +73,9 @@ void BM_SchedulerCycle(benchmark::State& state, WindowKind kind) {
     case WindowKind::kTopology:
       spec = WindowSpec::Parse("topology:racks=4");  // no T_iter: gap 0, turns pass at Done
       break;
+    case WindowKind::kGlobalPriority:
+      spec = WindowSpec::Parse("global-priority");  // the link is free at every Request
+      break;
   }
   WindowScheduler sched(spec, n);
   if (kind == WindowKind::kRoundRobin) {
@@ -110,6 +114,7 @@ int Run(int argc, char** argv) {
       {"round-robin", WindowKind::kRoundRobin},
       {"slots", WindowKind::kSlots},
       {"topology", WindowKind::kTopology},
+      {"global-priority", WindowKind::kGlobalPriority},
   };
   for (const auto& [name, kind] : policies) {
     benchmark::RegisterBenchmark(("BM_SchedulerCycle/" + std::string(name)).c_str(),

@@ -41,6 +41,11 @@ struct WindowRequestMsg {
   int64_t last_compute_ns = 0;
   uint32_t batch = 0;
   uint32_t last_batch = 0;
+  // Layered workloads: the forward-pass index of the push's most urgent tensor (lower: the
+  // next forward pass needs it sooner); global-priority windows grant the lowest first
+  // (sched::WindowScheduler::Request). 0 for a push of one flat gradient.
+  uint32_t priority = 0;
+  uint32_t reserved0 = 0;  // zeroed: no stack bytes on the wire
 };
 
 struct WindowGrantMsg {
@@ -71,9 +76,12 @@ struct WelcomeMsg {
   uint64_t resume_iteration = 0;
 };
 
-// What a byte count cannot check: a region descriptor's bounded handle (net/region.h).
+// What a byte count cannot check: a region descriptor's bounded handle (net/region.h), and
+// reserved fields, zero so that a later use of them is never misread as an old message's.
 inline bool WellFormed(const JoinMsg& msg) { return msg.params.WellFormed(); }
 inline bool WellFormed(const WelcomeMsg& msg) { return msg.slot.WellFormed(); }
+inline bool WellFormed(const WindowRequestMsg& msg) { return msg.reserved0 == 0; }
+inline bool WellFormed(const WindowGrantMsg& msg) { return msg.reserved0 == 0; }
 template <typename T>
 bool WellFormed(const T& /*msg*/) {
   return true;  // the others hold no field whose values the receiver does not check itself

@@ -65,6 +65,10 @@ void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows
   WriteTable<kWriteCsvColumns>(path, rows);
 }
 
+void WriteLayerCsv(const std::string& path, const std::vector<LayerRecord>& rows) {
+  WriteTable<kLayerCsvColumns>(path, rows);
+}
+
 void WriteSummaryCsv(const std::string& path,
                      const std::vector<std::pair<std::string, std::string>>& fields) {
   auto out = OpenForWrite(path);

@@ -152,6 +152,39 @@ inline constexpr const char* kWriteCsvHeader = kCsvHeader<kWriteCsvColumns>.data
 // Per-write records of a worker's gated pushes, writes-W.csv.
 void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows);
 
+// One layer of one iteration on one worker (layered workloads), seconds since that worker
+// began the iteration (its forward pass started at 0).
+struct LayerRecord {
+  uint32_t worker = 0;
+  uint64_t iteration = 0;
+  uint32_t layer = 0;          // index in forward order
+  uint64_t bytes = 0;          // of its gradient
+  double forward_start_s = 0;  // its forward pass began
+  double forward_end_s = 0;
+  double backward_end_s = 0;  // its gradient exists (its backward pass ended)
+  double push_start_s = 0;    // the first write of its gradient was posted
+  double push_end_s = 0;      // the last write of its gradient completed
+  double params_s = 0;        // its parameters for the next iteration had all landed
+};
+
+inline constexpr auto kLayerCsvColumns = std::to_array<CsvColumn<LayerRecord>>({
+    MemberColumn<&LayerRecord::worker>("worker"),
+    MemberColumn<&LayerRecord::iteration>("iteration"),
+    MemberColumn<&LayerRecord::layer>("layer"),
+    MemberColumn<&LayerRecord::bytes>("bytes"),
+    MemberColumn<&LayerRecord::forward_start_s>("forward_start_s"),
+    MemberColumn<&LayerRecord::forward_end_s>("forward_end_s"),
+    MemberColumn<&LayerRecord::backward_end_s>("backward_end_s"),
+    MemberColumn<&LayerRecord::push_start_s>("push_start_s"),
+    MemberColumn<&LayerRecord::push_end_s>("push_end_s"),
+    MemberColumn<&LayerRecord::params_s>("params_s"),
+});
+inline constexpr const char* kLayerCsvHeader = kCsvHeader<kLayerCsvColumns>.data();
+
+// Per-layer records of a worker's layered iterations, layers-W.csv beside writes-W.csv
+// (experiments/plot_timeline.sh draws one iteration of them).
+void WriteLayerCsv(const std::string& path, const std::vector<LayerRecord>& rows);
+
 // Writes rows (with the header) to path, creating parent directories. Throws gw::Error.
 void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>& rows);
 

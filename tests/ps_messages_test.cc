@@ -1,8 +1,10 @@
 // Control messages' encoding (ps/messages.h): the region descriptors inside a join and a
-// welcome are checked on receipt, not only the message's byte count.
+// welcome, and the reserved fields of window requests and grants, are checked on receipt,
+// not only the message's byte count.
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -14,6 +16,11 @@ namespace {
 // The descriptor is as long for every backend, so a backend's handle never changes a message.
 static_assert(sizeof(JoinMsg) == sizeof(uint64_t) + RemoteRegion::kEncodedBytes);
 static_assert(sizeof(WelcomeMsg) == RemoteRegion::kEncodedBytes + 3 * sizeof(uint64_t));
+// The request's layout: four 8-byte fields, then four 4-byte ones (priority and its padding
+// last), so a request of the layout before priority (40 bytes) is refused by its size.
+static_assert(offsetof(WindowRequestMsg, batch) == 4 * sizeof(uint64_t));
+static_assert(offsetof(WindowRequestMsg, priority) == 4 * sizeof(uint64_t) + 2 * sizeof(uint32_t));
+static_assert(sizeof(WindowRequestMsg) == 4 * sizeof(uint64_t) + 4 * sizeof(uint32_t));
 
 TEST(Messages, JoinAndWelcomeCarryTheDescriptorsHandleThrough) {
   JoinMsg join{.fingerprint = 0x1234, .params = {.id = 2, .length = 4096}};
@@ -48,6 +55,43 @@ TEST(Messages, DecodeRefusesAMalformedRegionDescriptor) {
   WelcomeMsg tail{.slot = {.id = 1, .length = 64}};
   tail.slot.handle.back() = 1;
   EXPECT_FALSE(Decode<WelcomeMsg>(Encode(tail)));
+}
+
+TEST(Messages, WindowRequestCarriesEveryFieldThrough) {
+  const WindowRequestMsg req{.iteration = 7,
+                             .last_iteration_ns = 2000000,
+                             .last_blocked_ns = 50000,
+                             .last_compute_ns = 1500000,
+                             .batch = 79,
+                             .last_batch = 64,
+                             .priority = 160};
+  const auto back = Decode<WindowRequestMsg>(Encode(req));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->iteration, 7u);
+  EXPECT_EQ(back->last_iteration_ns, 2000000);
+  EXPECT_EQ(back->last_blocked_ns, 50000);
+  EXPECT_EQ(back->last_compute_ns, 1500000);
+  EXPECT_EQ(back->batch, 79u);
+  EXPECT_EQ(back->last_batch, 64u);
+  EXPECT_EQ(back->priority, 160u);
+}
+
+// Stray bytes in a reserved field, or a request as long as one from before priority existed
+// (its bytes would otherwise be read with the new layout): refused like a wrong size.
+TEST(Messages, DecodeRefusesReservedBytesAndTheOldRequestLength) {
+  WindowRequestMsg req{.iteration = 3, .priority = 2};
+  ASSERT_TRUE(Decode<WindowRequestMsg>(Encode(req)));
+  req.reserved0 = 1;
+  EXPECT_FALSE(Decode<WindowRequestMsg>(Encode(req)));
+  req.reserved0 = 0;
+  std::vector<uint8_t> old = Encode(req);
+  old.resize(4 * sizeof(uint64_t) + 2 * sizeof(uint32_t));
+  EXPECT_FALSE(Decode<WindowRequestMsg>(old));
+
+  WindowGrantMsg grant{.iteration = 3, .window_ns = 1000};
+  ASSERT_TRUE(Decode<WindowGrantMsg>(Encode(grant)));
+  grant.reserved0 = 0x80000000u;
+  EXPECT_FALSE(Decode<WindowGrantMsg>(Encode(grant)));
 }
 
 }  // namespace

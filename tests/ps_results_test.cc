@@ -52,6 +52,9 @@ TEST_F(ResultsTest, HeadersAreTheColumnNamesInTableOrder) {
   EXPECT_STREQ(kWindowCsvHeader,
                "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message");
   EXPECT_STREQ(kWriteCsvHeader, "iteration,server,part,bytes,gate_s,queued_s,wire_s");
+  EXPECT_STREQ(kLayerCsvHeader,
+               "worker,iteration,layer,bytes,forward_start_s,forward_end_s,backward_end_s,"
+               "push_start_s,push_end_s,params_s");
 
   const std::vector<std::string> names = Split(kIterationCsvHeader);
   ASSERT_EQ(names.size(), kIterationCsvColumns.size());
@@ -135,6 +138,22 @@ TEST_F(ResultsTest, WriteRecordBytes) {
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kWriteCsvHeader);
   EXPECT_EQ(lines[1], "4,1,2,4194304,0,0.000325,0.0625");
+}
+
+TEST_F(ResultsTest, LayerRecordBytes) {
+  const auto lines = Written(WriteLayerCsv, std::vector<LayerRecord>{{.worker = 5,
+                                                                      .iteration = 11,
+                                                                      .layer = 160,
+                                                                      .bytes = 9437184,
+                                                                      .forward_start_s = 0.0125,
+                                                                      .forward_end_s = 0.0130,
+                                                                      .backward_end_s = 0.25,
+                                                                      .push_start_s = 0.2500001,
+                                                                      .push_end_s = 1.0 / 3.0,
+                                                                      .params_s = 2.5e-7}});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], kLayerCsvHeader);
+  EXPECT_EQ(lines[1], "5,11,160,9437184,0.0125,0.013,0.25,0.2500001,0.333333333,2.5e-07");
 }
 
 TEST_F(ResultsTest, EmptyTableIsTheHeaderAlone) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "base/clock.h"
@@ -98,14 +99,66 @@ TEST(WindowDeskTest, BurstGrantsAtOnceAndLogsTheWindowUntilThePushLands) {
   ASSERT_EQ(grants.size(), 1u);
   EXPECT_EQ(grants[0].worker, 1u);
   EXPECT_EQ(grants[0].msg.window_ns, WindowGrantMsg::kOpenEnded);
-  EXPECT_FALSE(desk.Expects(1, req)) << "one request at a time";
+  EXPECT_TRUE(desk.Expects(1, req)) << "a repeat of the open push";
+  EXPECT_TRUE(desk.OnRequest(1, req, t0).empty()) << "one window per push";
   req.iteration = 3;
+  EXPECT_FALSE(desk.Expects(1, req)) << "one push at a time";
   EXPECT_FALSE(desk.Expects(0, req)) << "not the worker's iteration";
   desk.OnPushLanded(1, 0, t0 + std::chrono::milliseconds(5));
   ASSERT_EQ(desk.log().size(), 1u);
   EXPECT_EQ(desk.log()[0].end, "landed");
   EXPECT_NEAR(desk.log()[0].landed_s, 0.005, 1e-9);
   EXPECT_EQ(desk.RowsOf(1), static_cast<uint64_t>(job.workload.batch_size));
+}
+
+// Global priority: worker 0 holds the link while 1 (its push's most urgent tensor: layer 5)
+// and 2 (layer 3) wait.
+class GlobalPriorityDeskTest : public ::testing::Test {
+ protected:
+  GlobalPriorityDeskTest()
+      : job_(ThreeWorkers()), rule_(job_.sync, job_.num_workers), desk_(job_, 0, rule_, t0_) {
+    EXPECT_EQ(Ask(0, 9).size(), 1u) << "the link is free";
+    EXPECT_TRUE(Ask(1, 5).empty());
+    EXPECT_TRUE(Ask(2, 3).empty());
+  }
+  static JobConfig ThreeWorkers() {
+    JobConfig job;
+    job.num_workers = 3;
+    job.windows = sched::WindowSpec::Parse("global-priority");
+    return job;
+  }
+  WindowDesk::Grants Ask(uint32_t w, uint32_t priority) {
+    WindowRequestMsg req;
+    req.priority = priority;
+    EXPECT_TRUE(desk_.Expects(w, req));
+    return desk_.OnRequest(w, req, t0_);
+  }
+  // w's push landed; the worker granted next, if any.
+  std::optional<uint32_t> Landed(uint32_t w, std::chrono::milliseconds at) {
+    const auto grants = desk_.OnPushLanded(w, 0, t0_ + at);
+    EXPECT_LE(grants.size(), 1u) << "one window at a time";
+    if (grants.empty()) return std::nullopt;
+    return grants[0].worker;
+  }
+
+  JobConfig job_;
+  const TimePoint t0_ = GetClock().Now();
+  SyncRule rule_;
+  WindowDesk desk_;
+};
+
+TEST_F(GlobalPriorityDeskTest, TheRequestsPriorityPicksTheNextWindow) {
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), 2u) << "layer 3 before layer 5";
+  EXPECT_EQ(Landed(2, std::chrono::milliseconds(2)), 1u);
+  EXPECT_EQ(Landed(1, std::chrono::milliseconds(3)), std::nullopt);
+}
+
+TEST_F(GlobalPriorityDeskTest, ARepeatedRequestMakesAWaitingPushMoreUrgent) {
+  EXPECT_TRUE(Ask(1, 1).empty()) << "layer 1 joined worker 1's push: no second window";
+  EXPECT_TRUE(Ask(1, 7).empty()) << "a less urgent repeat lowers nothing";
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), 1u);
+  EXPECT_EQ(Landed(1, std::chrono::milliseconds(2)), 2u);
+  EXPECT_EQ(desk_.log().size(), 3u) << "one window per push, repeats included";
 }
 
 TEST(SyncPathTest, AsynchronousReleasesSendACopyTheNextUpdateDoesNotTouch) {

@@ -41,10 +41,18 @@ const char* WindowDesk::Name(End e) {
 }
 
 bool WindowDesk::Expects(uint32_t w, const WindowRequestMsg& req) const {
-  return windows_ && !workers_[w].asked && req.iteration == rule_.clock(w);
+  if (!windows_ || req.iteration != rule_.clock(w)) return false;
+  const Worker& ws = workers_[w];
+  return !ws.asked || ws.push == req.iteration;
 }
 
 WindowDesk::Grants WindowDesk::OnRequest(uint32_t w, const WindowRequestMsg& req, TimePoint now) {
+  if (workers_[w].asked) {
+    // A repeat: a more urgent tensor joined the push. Its samples were in the first request;
+    // the scheduler takes the priority only while the request waits.
+    windows_->Request(w, now, req.priority);
+    return Poll(now);
+  }
   if (req.iteration > 0) {
     // One sample enters R2SP's average with weight 0.1: a bogus or paused one (a worker
     // stopped for minutes) is capped at the job's timeout so it cannot swamp the gap.
@@ -68,7 +76,7 @@ WindowDesk::Grants WindowDesk::OnRequest(uint32_t w, const WindowRequestMsg& req
       workers_[w].push_batch = nominal;
     }
   }
-  Ask(w, req.iteration, req.iteration, 0, now);
+  Ask(w, req.iteration, req.iteration, 0, req.priority, now);
   return Poll(now);
 }
 
@@ -85,12 +93,12 @@ WindowDesk::Grants WindowDesk::OnCodedRequest(uint32_t w, uint64_t push, TimePoi
     }
     EndWindow(w, End::kAbandoned, now);
   }
-  Ask(w, push, round, message, now);
+  Ask(w, push, round, message, /*priority=*/0, now);  // a coded message has no layers
   return Poll(now);
 }
 
 void WindowDesk::Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t message,
-                     TimePoint now) {
+                     uint32_t priority, TimePoint now) {
   Worker& ws = workers_[w];
   ws.asked = true;
   ws.push_rows.clear();
@@ -98,7 +106,7 @@ void WindowDesk::Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t mes
   ws.iteration = iteration;
   ws.message = message;
   ws.asked_at = now;
-  windows_->Request(w, now);
+  windows_->Request(w, now, priority);
 }
 
 void WindowDesk::OnPartLanded(uint32_t w, TimePoint now) {

@@ -36,8 +36,10 @@ class WindowDesk {
 
   bool enabled() const { return windows_.has_value(); }
 
-  // Uncoded: whether the request of a live worker w is the one expected (windows on, none
-  // open, for its current iteration); the core warns about others and drops them.
+  // Uncoded: whether the request of a live worker w is the one expected: windows on, for its
+  // current iteration, and none open or a repeat of the open one (a layered push asks again
+  // when a more urgent tensor joins it: req.priority, lower is sooner). The core warns about
+  // others and drops them.
   bool Expects(uint32_t w, const WindowRequestMsg& req) const;
   Grants OnRequest(uint32_t w, const WindowRequestMsg& req, TimePoint now);
   // Coded: worker w's message `push` is ready, for the open round it works on (the core
@@ -89,7 +91,8 @@ class WindowDesk {
     uint32_t push_batch = 0;        // --batch-tuning: the rows behind the push being received
   };
 
-  void Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t message, TimePoint now);
+  void Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t message, uint32_t priority,
+           TimePoint now);
   // Ends worker w's window or request (nothing if it has none open).
   bool EndWindow(uint32_t w, End how, TimePoint now);
   uint32_t NextBatch(uint32_t w);

@@ -154,6 +154,12 @@ void ControlMessages() {
   // --batch-tuning: the pushed gradient's rows, the previous iteration's rows and compute time.
   Control("window-request-tuned", MsgType::kWindowRequest,
           gw::WindowRequestMsg{7, 2000000, 50000, 1500000, 79, 64});
+  // Layered workloads: the forward index of the push's most urgent tensor.
+  Control("window-request-layered", MsgType::kWindowRequest,
+          gw::WindowRequestMsg{7, 2000000, 50000, 0, 0, 0, 42});
+  gw::WindowRequestMsg request_reserved{7};
+  request_reserved.reserved0 = 1;
+  Control("edge-window-request-reserved", MsgType::kWindowRequest, request_reserved);
   Control("window-grant", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000});
   Control("window-grant-batch", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000, 20});
   Control("window-grant-open", MsgType::kWindowGrant,
