@@ -64,7 +64,8 @@ std::vector<size_t> Split(const std::vector<size_t>& prefix, uint32_t num_server
   const size_t total = prefix[n];
   // The furthest end of a run starting at part i holding at most `cap` floats.
   auto run_end = [&](size_t i, size_t cap) {
-    return static_cast<size_t>(std::upper_bound(prefix.begin() + i, prefix.end(), prefix[i] + cap) -
+    return static_cast<size_t>(std::upper_bound(prefix.begin() + static_cast<ptrdiff_t>(i),
+                                                prefix.end(), prefix[i] + cap) -
                                prefix.begin()) -
            1;
   };
@@ -97,10 +98,10 @@ std::vector<size_t> Split(const std::vector<size_t>& prefix, uint32_t num_server
     const size_t share = (total - prefix[i]) / left;
     size_t end = run_end(i, share);
     // The fewest parts after which left - 1 servers can still cover the rest...
-    const size_t fewest =
-        static_cast<size_t>(std::partition_point(needed.begin() + i + 1, needed.end(),
-                                                 [&](size_t runs) { return runs > left - 1; }) -
-                            needed.begin());
+    const size_t fewest = static_cast<size_t>(
+        std::partition_point(needed.begin() + static_cast<ptrdiff_t>(i + 1), needed.end(),
+                             [&](size_t runs) { return runs > left - 1; }) -
+        needed.begin());
     // ... and the most: within cap, leaving a part for each of them.
     const size_t most = std::min(run_end(i, cap), n - (left - 1));
     first[s + 1] = std::clamp(end, fewest, most);
@@ -127,9 +128,9 @@ ModelLayout::ModelLayout(size_t num_params, size_t part_floats, uint32_t num_ser
 ModelLayout::ModelLayout(std::span<const size_t> segments, size_t part_floats,
                          uint32_t num_servers) {
   CheckCounts(segments, part_floats, num_servers);
-  const std::vector<Part> parts = Cut(segments, part_floats);
-  std::vector<size_t> prefix(parts.size() + 1, 0);
-  for (size_t j = 0; j < parts.size(); ++j) prefix[j + 1] = prefix[j] + parts[j].size;
+  const std::vector<Part> cut = Cut(segments, part_floats);
+  std::vector<size_t> prefix(cut.size() + 1, 0);
+  for (size_t j = 0; j < cut.size(); ++j) prefix[j + 1] = prefix[j] + cut[j].size;
   num_params_ = prefix.back();
   const std::vector<size_t> first = Split(prefix, num_servers);
   shard_begin_.resize(num_servers);
@@ -143,8 +144,8 @@ ModelLayout::ModelLayout(std::span<const size_t> segments, size_t part_floats,
                   std::to_string(Imm::kMaxParts) +
                   " an immediate can number; raise --part-bytes or add servers");
     }
-    parts_[s].assign(parts.begin() + static_cast<ptrdiff_t>(first[s]),
-                     parts.begin() + static_cast<ptrdiff_t>(first[s + 1]));
+    parts_[s].assign(cut.begin() + static_cast<ptrdiff_t>(first[s]),
+                     cut.begin() + static_cast<ptrdiff_t>(first[s + 1]));
     shard_begin_[s] = prefix[first[s]];
     shard_size_[s] = prefix[first[s + 1]] - prefix[first[s]];
   }

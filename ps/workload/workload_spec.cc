@@ -1,4 +1,5 @@
 // WorkloadSpec's text: what --workload says, and what a job's description prints back.
+#include <algorithm>
 #include <array>
 
 #include "ps/workload/workload.h"
@@ -17,22 +18,18 @@ constexpr std::array<NamedKind, 2> kNamedKinds = {
 }  // namespace
 
 std::string WorkloadSpec::Text() const {
-  for (const NamedKind& k : kNamedKinds) {
-    if (kind == k.kind) return kind + ":" + this->*k.name;
-  }
-  return kind;
+  const auto named = std::find_if(kNamedKinds.begin(), kNamedKinds.end(),
+                                  [&](const NamedKind& k) { return kind == k.kind; });
+  return named == kNamedKinds.end() ? kind : kind + ":" + this->*named->name;
 }
 
 void WorkloadSpec::SetText(std::string_view text) {
   const size_t colon = text.find(':');
-  for (const NamedKind& k : kNamedKinds) {
-    if (colon != std::string_view::npos && text.substr(0, colon) == k.kind) {
-      kind = k.kind;
-      this->*k.name = text.substr(colon + 1);
-      return;
-    }
-  }
-  kind = text;
+  const std::string_view prefix = colon == std::string_view::npos ? "" : text.substr(0, colon);
+  const auto named = std::find_if(kNamedKinds.begin(), kNamedKinds.end(),
+                                  [&](const NamedKind& k) { return prefix == k.kind; });
+  kind = named == kNamedKinds.end() ? text : named->kind;
+  if (named != kNamedKinds.end()) this->*named->name = text.substr(colon + 1);
 }
 
 }  // namespace gw
