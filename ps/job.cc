@@ -3,13 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <numeric>
 #include <set>
 #include <sstream>
 #include <vector>
 
 #include "base/error.h"
 #include "ps/coded_shape.h"
-#include "ps/layout.h"
 #include "ps/sync/registry.h"
 
 namespace gw {
@@ -55,6 +56,10 @@ void CheckRanges(const JobConfig& job) {
     throw Error("--num-workers and --num-servers must be at least 1");
   }
   if (job.part_bytes < sizeof(float)) throw Error("--part-bytes must be at least 4");
+  const double tflops = job.workload.device_tflops;
+  if (!(tflops > 0) || !std::isfinite(tflops)) {
+    throw Error("--device-tflops must be a positive finite number, not " + Text(tflops));
+  }
   if (job.workload.batch_size == 0 || job.workload.batch_size > kMaxBatch) {
     throw Error("--batch must be between 1 and " + std::to_string(kMaxBatch) + " rows");
   }
@@ -125,14 +130,37 @@ void CheckSyncAndCoding(const JobConfig& job) {
   }
 }
 
-// The model's size decides its layout over the servers and a coded round's writes: what the
-// processes build at start-up, refused here before any of them starts.
-void CheckModelSize(const JobConfig& job) {
-  size_t num_params = 0;
-  Naming("--workload " + job.workload.kind, [&] {
-    num_params = MakeWorkload(job.workload, 0, job.num_workers, /*load_data=*/false)->num_params();
-  });
-  ModelLayout::Check(num_params, job.PartFloats(num_params), job.num_servers);
+// What a layered workload's parts must be: partitions worth a write of their own (each has a
+// fixed cost, sched::kMinPartitionBytes) and no larger than the model.
+void CheckPartitions(const JobConfig& job, size_t num_params) {
+  const uint64_t model_bytes = uint64_t{num_params} * sizeof(float);
+  if (job.part_bytes < sched::kMinPartitionBytes || job.part_bytes > model_bytes) {
+    throw Error("--part-bytes " + std::to_string(job.part_bytes) + " with --workload " +
+                job.workload.Text() + ": its parts are the partitions a --push-order sends, " +
+                "between " + std::to_string(sched::kMinPartitionBytes) +
+                " bytes (below, each write's fixed cost dominates) and the model's " +
+                std::to_string(model_bytes) + " bytes");
+  }
+}
+
+// The model decides its layout over the servers, a coded round's writes and whether pushes
+// can be ordered: what the processes build at start-up, refused here before any of them starts.
+void CheckModel(const JobConfig& job) {
+  std::unique_ptr<Workload> workload;
+  Naming("--workload " + job.workload.Text(),
+         [&] { workload = MakeWorkload(job.workload, 0, job.num_workers, /*load_data=*/false); });
+  const size_t num_params = workload->num_params();
+  const bool layered = !workload->layers().empty();
+  if (!layered && job.push_order != sched::PushOrderSpec{}) {
+    throw Error("--push-order " + job.push_order.ToString() + " orders a gradient's layers: " +
+                "--workload " + job.workload.Text() + " has none (use model:NAME or trace:FILE)");
+  }
+  if (job.coding && job.push_order != sched::PushOrderSpec{}) {
+    throw Error("--push-order " + job.push_order.ToString() +
+                " orders a gradient's layers: --coding's rounds write whole coded messages");
+  }
+  if (layered) CheckPartitions(job, num_params);
+  job.Layout(*workload);
   if (job.coding) CodedShape::Make(job, num_params);
 }
 
@@ -158,7 +186,8 @@ std::string FlagOf(const std::string& key) {
       {"part_bytes", "part-bytes"},     {"lr_schedule", "lr-schedule"},
       {"weight_decay", "weight-decay"}, {"rows", "linreg-rows"},
       {"dims", "linreg-dims"},          {"noise", "linreg-noise"},
-      {"batch_tuning", "batch-tuning"}, {"grad_bytes", "grad-bytes"}};
+      {"batch_tuning", "batch-tuning"}, {"grad_bytes", "grad-bytes"},
+      {"push_order", "push-order"},     {"device_tflops", "device-tflops"}};
   const auto it = kFlags.find(key);
   return "--" + (it == kFlags.end() ? key : it->second);
 }
@@ -169,13 +198,13 @@ void JobConfig::Validate() const {
   CheckRanges(*this);
   CheckAgainstWorkers(*this);
   CheckSyncAndCoding(*this);
-  CheckModelSize(*this);
+  CheckModel(*this);
 }
 
 std::string JobConfig::Describe() const {
   std::ostringstream os;
   os.precision(17);  // every bit of a float flag counts in the fingerprint
-  os << "workload=" << workload.kind << " batch=" << workload.batch_size
+  os << "workload=" << workload.Text() << " batch=" << workload.batch_size
      << " seed=" << workload.seed << " workers=" << num_workers << " servers=" << num_servers
      << " sync=" << sync.ToString() << " iterations=" << iterations << " part_bytes=" << part_bytes
      << " lr=" << optimizer.lr.base_lr << " lr_schedule=" << optimizer.lr.ToString()
@@ -190,6 +219,8 @@ std::string JobConfig::Describe() const {
   if (batch_tuning) os << " batch_tuning=1";
   if (straggler.kind() != coding::StragglerKind::kNone) os << " straggler=" << straggler.ToString();
   if (workload.kind == "synthetic") os << " grad_bytes=" << workload.synthetic_bytes;
+  if (workload.kind == "model") os << " device_tflops=" << workload.device_tflops;
+  if (push_order != sched::PushOrderSpec{}) os << " push_order=" << push_order.ToString();
   return os.str();
 }
 
@@ -215,6 +246,20 @@ std::string JobConfig::DiffFlags(const std::string& other_description, const std
 size_t JobConfig::PartFloats(size_t num_params) const {
   const size_t per_server = (num_params + num_servers - 1) / num_servers;
   return std::max<size_t>(1, std::min<size_t>(part_bytes / sizeof(float), per_server));
+}
+
+ModelLayout JobConfig::Layout(const Workload& workload) const {
+  const size_t num_params = workload.num_params();
+  const std::span<const WorkloadLayer> layers = workload.layers();
+  std::vector<size_t> segments(layers.size());
+  std::transform(layers.begin(), layers.end(), segments.begin(),
+                 [](const WorkloadLayer& l) { return l.size; });
+  if (segments.empty()) segments.push_back(num_params);
+  if (std::accumulate(segments.begin(), segments.end(), size_t{0}) != num_params) {
+    throw Error("internal: the layers of " + workload.name() + " do not cover its " +
+                std::to_string(num_params) + " parameters");
+  }
+  return ModelLayout(segments, PartFloats(num_params), num_servers);
 }
 
 uint64_t JobConfig::Fingerprint() const {

@@ -10,6 +10,7 @@
 
 #include "coding/scheme.h"
 #include "coding/straggler.h"
+#include "ps/layout.h"
 #include "ps/optimizer.h"
 #include "ps/sync_rule.h"
 #include "ps/workload/workload.h"
@@ -22,7 +23,12 @@ struct JobConfig {
   WorkloadSpec workload;
   uint32_t num_workers = 1;
   uint32_t num_servers = 1;
-  uint64_t part_bytes = 4 << 20;  // the model travels in parts of at most this size
+  // The model travels in parts of at most this size. A layered workload's parts are cut
+  // within each layer: they are the partitions P3 and ByteScheduler slice tensors into.
+  uint64_t part_bytes = 4 << 20;
+  // The order in which a worker posts the ready parts of its gradient (sched/push_queue.h):
+  // fifo, or by layer priority for a layered workload (P3, ByteScheduler).
+  sched::PushOrderSpec push_order;
   SyncSpec sync;
   OptimizerSpec optimizer;
   uint64_t iterations = 100;  // per worker
@@ -61,6 +67,10 @@ struct JobConfig {
 
   // Floats per part: part_bytes, shrunk where needed so every server gets at least one part.
   size_t PartFloats(size_t num_params) const;
+  // The model's parts over the servers: the workload's layers as segments (one segment for a
+  // workload without layers), parts of PartFloats. The one place servers, workers and Validate
+  // build it, so they agree. Throws gw::Error as ModelLayout does.
+  ModelLayout Layout(const Workload& workload) const;
   uint64_t Fingerprint() const;  // over the fields that must match across processes
   std::string Describe() const;  // one line for logs and summaries
   // The flags on which this job and the one `other_description` (another process's Describe())

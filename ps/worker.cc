@@ -5,7 +5,6 @@
 
 #include "base/error.h"
 #include "base/log.h"
-#include "ps/layout.h"
 #include "ps/worker/coded_loop.h"
 #include "ps/worker/plain_loop.h"
 #include "ps/worker/session.h"
@@ -17,8 +16,7 @@ void RunWorker(const JobConfig& job, const WorkerOptions& options) {
   // A coded job's data lives in its CodedTask; this workload then only evaluates.
   const std::unique_ptr<Workload> workload = MakeWorkload(
       job.workload, options.rank, job.num_workers, /*load_data=*/!job.coding || options.evaluate);
-  const ModelLayout layout(workload->num_params(), job.PartFloats(workload->num_params()),
-                           job.num_servers);
+  const ModelLayout layout = job.Layout(*workload);
   if (options.rank >= job.num_workers) {
     throw Error("worker rank " + std::to_string(options.rank) + " out of range: the job has " +
                 std::to_string(job.num_workers) + " worker(s)");

@@ -223,5 +223,51 @@ TEST(FlagsTest, DiffFlagsNamesOnlyTheFlagsThatDiffer) {
               HasSubstr("--num-workers: a 2, b 3"));
 }
 
+TEST(FlagsTest, ModelWorkloadsAndTheirFlags) {
+  const Parsed p = RunArgs({"--num-workers=2", "--workload", "model:resnet50", "--device-tflops",
+                            "14", "--push-order", "priority:inflight=2"});
+  EXPECT_EQ(p.job.workload.kind, "model");
+  EXPECT_EQ(p.job.workload.model, "resnet50");
+  EXPECT_EQ(p.job.workload.device_tflops, 14);
+  EXPECT_EQ(p.job.push_order.name, "priority");
+  EXPECT_EQ(p.job.push_order.inflight, 2u);
+  const std::string described = p.job.Describe();
+  EXPECT_THAT(described, HasSubstr("workload=model:resnet50 "));
+  EXPECT_THAT(described, HasSubstr("device_tflops=14"));
+  EXPECT_THAT(described, HasSubstr("push_order=priority:inflight=2"));
+  // A child process gets the same job.
+  std::vector<std::string> child = p.forwarded;
+  child.push_back("--num-workers=2");
+  EXPECT_EQ(RunArgs(child).job.Fingerprint(), p.job.Fingerprint());
+  // The default device and order.
+  const JobConfig plain = RunArgs({"--num-workers=2", "--workload", "model:alexnet"}).job;
+  EXPECT_EQ(plain.workload.device_tflops, kDefaultDeviceTflops);
+  EXPECT_EQ(plain.push_order, sched::PushOrderSpec{});
+  EXPECT_EQ(p.job.DiffFlags(plain.Describe(), "a", "b"),
+            "--device-tflops: a 14, b 1; --push-order: a priority:inflight=2, b (not set); "
+            "--workload: a model:resnet50, b model:alexnet");
+}
+
+TEST(FlagsTest, ModelWorkloadRefusals) {
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--workload", "model:resnet"}),
+              HasSubstr("unknown model 'resnet' (known: resnet18, resnet50"));
+  EXPECT_THAT(
+      UsageErrorOf({"--num-workers=2", "--workload", "model:alexnet", "--device-tflops", "0"}),
+      HasSubstr("--device-tflops"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--push-order", "priority"}),
+              HasSubstr("--workload softmax has none"));
+  EXPECT_THAT(
+      UsageErrorOf({"--num-workers=2", "--workload", "model:alexnet", "--push-order", "lifo"}),
+      HasSubstr("--push-order"));
+  EXPECT_THAT(
+      UsageErrorOf({"--num-workers=2", "--workload", "model:alexnet", "--part-bytes", "1K"}),
+      HasSubstr("--part-bytes 1024 with --workload model:alexnet"));
+  EXPECT_THAT(
+      UsageErrorOf({"--num-workers=2", "--workload", "model:alexnet", "--part-bytes", "1G"}),
+      HasSubstr("the model's 244403360 bytes"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--workload", "trace:/nonexistent/t.csv"}),
+              HasSubstr("--workload trace:/nonexistent/t.csv: /nonexistent/t.csv"));
+}
+
 }  // namespace
 }  // namespace gw::cli

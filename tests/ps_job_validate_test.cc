@@ -4,12 +4,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
 #include <string>
 
 #include "base/error.h"
+#include "ps/imm.h"
 #include "ps/job.h"
 
 namespace gw {
@@ -132,6 +134,122 @@ TEST(JobValidate, RefusesAModelThatDoesNotLayOut) {
                 j.workload.synthetic_bytes = 16 << 10;  // 4096 parts: the layout takes them
               }),
               HasSubstr("--part-bytes"));
+}
+
+// A layered job (a zoo model): ordered pushes, its device, its partitions.
+JobConfig ModelJob(const std::string& name) {
+  JobConfig j = Job();
+  j.workload.SetText("model:" + name);
+  return j;
+}
+
+std::string ModelRefusal(const std::string& name, const std::function<void(JobConfig&)>& change) {
+  return RefusalOf([&](JobConfig& j) {
+    j.workload = ModelJob(name).workload;
+    change(j);
+  });
+}
+
+TEST(JobValidate, AcceptsALayeredJobWithEveryPushOrder) {
+  for (const char* order : {"fifo", "priority", "priority:inflight=4", "credit:credit=65536"}) {
+    EXPECT_EQ(ModelRefusal("resnet50",
+                           [&](JobConfig& j) {
+                             j.push_order = *sched::ParsePushOrder(order).spec;
+                             j.num_servers = 2;
+                           }),
+              "")
+        << order;
+  }
+}
+
+TEST(JobValidate, RefusesPushOrdersWithoutLayers) {
+  const std::string why =
+      RefusalOf([](JobConfig& j) { j.push_order = *sched::ParsePushOrder("priority").spec; });
+  EXPECT_THAT(why, HasSubstr("--push-order priority"));
+  EXPECT_THAT(why, HasSubstr("--workload synthetic has none"));
+  EXPECT_THAT(ModelRefusal("alexnet",
+                           [](JobConfig& j) {
+                             j.push_order = *sched::ParsePushOrder("credit:credit=8192").spec;
+                             j.coding = coding::CodingSpec::Parse("uncoded");
+                           }),
+              HasSubstr("--coding"));
+}
+
+TEST(JobValidate, RefusesADeviceWithoutASpeed) {
+  for (const double tflops : {0.0, -1.0, std::nan(""), HUGE_VAL}) {
+    EXPECT_THAT(ModelRefusal("alexnet", [&](JobConfig& j) { j.workload.device_tflops = tflops; }),
+                HasSubstr("--device-tflops"))
+        << tflops;
+  }
+}
+
+// A layered model's parts are the partitions of P3 and ByteScheduler: at least a page, at
+// most the model.
+TEST(JobValidate, RefusesPartitionsBelowAPageOrAboveTheModel) {
+  const std::string small = ModelRefusal("resnet18", [](JobConfig& j) { j.part_bytes = 4095; });
+  EXPECT_THAT(small, HasSubstr("--part-bytes 4095 with --workload model:resnet18"));
+  EXPECT_THAT(small, HasSubstr("4096 bytes"));
+  const std::string large =
+      ModelRefusal("resnet18", [](JobConfig& j) { j.part_bytes = 11'689'512 * 4 + 1; });
+  EXPECT_THAT(large, HasSubstr("the model's 46758048 bytes"));
+  EXPECT_EQ(ModelRefusal("resnet18", [](JobConfig& j) { j.part_bytes = 11'689'512 * 4; }), "");
+  // A page per part: 11,427 parts, which take 3 servers to number.
+  EXPECT_EQ(ModelRefusal("resnet18",
+                         [](JobConfig& j) {
+                           j.part_bytes = 4096;
+                           j.num_servers = 3;
+                         }),
+            "");
+  // 4096 bytes is no bound for the flat models: a part there is just a write.
+  EXPECT_EQ(RefusalOf([](JobConfig& j) { j.part_bytes = 4; }), "");
+}
+
+// ResNet-50 at the default --part-bytes lays out on one server; at a page per part its
+// 25,557,032 floats make about 25,000 parts, more than one server's immediate can number.
+TEST(JobValidate, ResNet50PartsFitTheImmediate) {
+  const JobConfig job = ModelJob("resnet50");
+  EXPECT_NO_THROW(job.Validate());
+  const auto workload = MakeWorkload(job.workload, 0, job.num_workers, false);
+  const ModelLayout layout = job.Layout(*workload);
+  EXPECT_GE(layout.parts(0).size(), workload->layers().size());  // a part per layer at least
+  EXPECT_LE(layout.parts(0).size(), Imm::kMaxParts);
+  EXPECT_THAT(ModelRefusal("resnet50", [](JobConfig& j) { j.part_bytes = 4096; }),
+              HasSubstr("raise --part-bytes"));
+  EXPECT_EQ(ModelRefusal("resnet50",
+                         [](JobConfig& j) {
+                           j.part_bytes = 4096;
+                           j.num_servers = 8;
+                         }),
+            "");
+}
+
+TEST(JobValidate, RefusesAnUnknownModelListingTheKnownOnes) {
+  const std::string why = ModelRefusal("resnet", [](JobConfig&) {});
+  EXPECT_THAT(why, HasSubstr("--workload model:resnet: unknown model 'resnet' (known: "));
+  EXPECT_THAT(why, HasSubstr("gpt2_small"));
+}
+
+// A layered job's layout cuts parts within layers: worker, server and Validate build it the
+// same way (JobConfig::Layout), here with a flat model's one segment for comparison.
+TEST(JobValidate, LayoutCutsWithinLayers) {
+  JobConfig job = ModelJob("resnet18");
+  job.part_bytes = 1 << 20;
+  job.num_servers = 2;
+  const auto workload = MakeWorkload(job.workload, 0, job.num_workers, false);
+  const ModelLayout layout = job.Layout(*workload);
+  const ModelLayout flat(workload->num_params(), job.PartFloats(workload->num_params()), 2);
+  size_t parts = 0;
+  std::vector<size_t> layer_ends;
+  for (const WorkloadLayer& l : workload->layers()) layer_ends.push_back(l.begin + l.size);
+  for (uint32_t s = 0; s < 2; ++s) {
+    for (const Part& p : layout.parts(s)) {
+      ++parts;
+      const auto layer = std::upper_bound(layer_ends.begin(), layer_ends.end(), p.begin);
+      ASSERT_NE(layer, layer_ends.end());
+      EXPECT_LE(p.begin + p.size, *layer) << "part at " << p.begin << " straddles a layer";
+    }
+  }
+  EXPECT_GT(parts, flat.parts(0).size() + flat.parts(1).size());
 }
 
 }  // namespace

@@ -114,9 +114,16 @@ po::options_description JobFlags() {
   d.add_options()(
       "workload", po::value<std::string>()->default_value("softmax"),
       "softmax | mlp (Fashion-MNIST) | linreg (synthetic linear regression) | synthetic "
-      "(fixed-size gradient, network only)")(
-      "data-dir", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
-      "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")(
+      "(fixed-size gradient, network only) | model:NAME (a real DNN's layers, network only: "
+      "see `gradwire models`) | trace:FILE (layers and times measured on a real framework: "
+      "layer,params,forward_ms,backward_ms)")(
+      "device-tflops", po::value<double>()->default_value(kDefaultDeviceTflops, "1"),
+      "model:NAME: sustained TFLOP/s of the emulated device that times each layer at --batch "
+      "samples. 1 keeps the papers' ratio of compute to communication: they ran V100-class "
+      "GPUs (~10-14 TFLOP/s sustained fp32) on 10 Gbit/s links, the emulated links here run "
+      "at 1 Gbit/s")("data-dir",
+                     po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
+                     "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")(
       "batch", po::value<size_t>()->default_value(64), "minibatch size per worker")(
       "seed", po::value<uint64_t>()->default_value(1), "seed for data order and init")(
       "hidden", po::value<size_t>()->default_value(128), "mlp: hidden units (784-H-10)")(
@@ -128,7 +135,13 @@ po::options_description JobFlags() {
                                               "workers in the job (DMLC_NUM_WORKER)")(
       "num-servers", po::value<uint32_t>(), "servers sharding the model (DMLC_NUM_SERVER)")(
       "part-bytes", po::value<std::string>()->default_value("4M"),
-      "the model travels in parts of at most this size")(
+      "the model travels in parts of at most this size; with model:NAME or trace:FILE each "
+      "layer is cut into its own parts, which are the partitions P3 and ByteScheduler slice "
+      "tensors into (at least 4K, at most the model)")(
+      "push-order", po::value<std::string>()->default_value(sched::PushOrderSpec{}.ToString()),
+      "order of a worker's ready gradient parts (model:NAME, trace:FILE): fifo | "
+      "priority[:inflight=N] (P3: front layers first, N parts in flight) | "
+      "credit:credit=BYTES (ByteScheduler: front layers first within BYTES in flight)")(
       "sync", po::value<std::string>()->default_value(SyncSpec{}.ToString()),
       SyncRulesHelp().c_str())(
       "windows", po::value<std::string>(),
@@ -212,7 +225,8 @@ std::optional<po::variables_map> Parse(const std::string& command, const std::st
 JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
   JobConfig j;
   try {
-    j.workload.kind = vm["workload"].as<std::string>();
+    j.workload.SetText(vm["workload"].as<std::string>());
+    j.workload.device_tflops = vm["device-tflops"].as<double>();
     j.workload.data_dir = vm["data-dir"].as<std::string>();
     j.workload.batch_size = vm["batch"].as<size_t>();
     j.workload.seed = vm["seed"].as<uint64_t>();
@@ -231,6 +245,9 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.num_servers =
         vm.count("num-servers") ? vm["num-servers"].as<uint32_t>() : env.num_servers.value_or(1);
     j.part_bytes = ParseBytes(vm["part-bytes"].as<std::string>(), "part-bytes");
+    const sched::PushOrderParse order = sched::ParsePushOrder(vm["push-order"].as<std::string>());
+    if (!order.spec) throw UsageError(order.error);
+    j.push_order = *order.spec;
     j.sync = SyncSpec::Parse(vm["sync"].as<std::string>());
     // A rule that takes turns takes them through round-robin windows unless told otherwise.
     const std::string windows = vm.count("windows")         ? vm["windows"].as<std::string>()

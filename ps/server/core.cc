@@ -16,7 +16,7 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
       opt_(opt),
       t0_(GetClock().Now()),
       shape_(MakeWorkload(job.workload, 0, job.num_workers, /*load_data=*/false)),
-      layout_(shape_->num_params(), job.PartFloats(shape_->num_params()), job.num_servers),
+      layout_(job.Layout(*shape_)),
       rule_(job.sync, job.num_workers, job.windows ? job.windows->warmup : 0),
       desk_(job_, opt.rank, rule_, t0_),
       workers_(job.num_workers),

@@ -9,9 +9,11 @@ std::unique_ptr<Workload> MakeWorkload(const WorkloadSpec& spec, uint32_t rank,
                                        uint32_t num_workers, bool load_data) {
   if (spec.kind == "linreg") return MakeLinreg(spec, rank, num_workers, load_data);
   if (spec.kind == "synthetic") return MakeSynthetic(spec, rank);
+  // No data to load: a server builds the same layers as the workers.
+  if (spec.kind == "model" || spec.kind == "trace") return MakeLayeredModel(spec, rank);
   if (spec.kind != "softmax" && spec.kind != "mlp") {
     throw Error("unknown workload kind '" + spec.kind +
-                "'; valid kinds: softmax, mlp, linreg, synthetic");
+                "'; valid kinds: softmax, mlp, linreg, synthetic, model:NAME, trace:FILE");
   }
   FashionMnist fashion = load_data ? LoadFashionMnist(spec.data_dir) : FashionMnist{};
   ClassifierData data{kFashionPixels, kFashionClasses, std::move(fashion.train),

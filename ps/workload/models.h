@@ -36,4 +36,12 @@ std::unique_ptr<Workload> MakeLinreg(const WorkloadSpec& spec, uint32_t rank, ui
 // Network-only: spec.synthetic_bytes / 4 params, a constant gradient, no data.
 std::unique_ptr<Workload> MakeSynthetic(const WorkloadSpec& spec, uint32_t rank);
 
+// Network-only, layered: kind "model" is spec.model from the zoo, each layer timed from its
+// FLOPs at spec.device_tflops and spec.batch_size samples; kind "trace" is spec.trace_file's
+// layers with their measured times (taken as one minibatch of batch_size). layers() lists
+// them in forward order, covering the model; parameters start at zero and the gradient is the
+// constant 1e-3 * (rank + 1), like synthetic's. Throws gw::Error with the zoo's list of names
+// for an unknown model and with "FILE:LINE: column N (NAME): why" for a bad trace.
+std::unique_ptr<Workload> MakeLayeredModel(const WorkloadSpec& spec, uint32_t rank);
+
 }  // namespace gw

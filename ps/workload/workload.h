@@ -8,13 +8,22 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "base/clock.h"
 
 namespace gw {
 
+// The emulated device of a model workload, in sustained TFLOP/s. The papers this prototype is
+// measured against (P3, ByteScheduler) ran V100-class GPUs, ~10-14 TFLOP/s sustained in fp32,
+// on 10 Gbit/s links; the links emulated here run at 1 Gbit/s, so a tenth of the device keeps
+// their ratio of compute to communication, which is what decides how much overlap and ordering
+// can win.
+inline constexpr double kDefaultDeviceTflops = 1;
+
 struct WorkloadSpec {
-  std::string kind = "softmax";                                // softmax | mlp | linreg | synthetic
+  // softmax | mlp | linreg | synthetic | model (a zoo model) | trace (a measured trace)
+  std::string kind = "softmax";
   std::string data_dir = "/usr/share/datasets/fashion-mnist";  // IDX files (.gz or plain)
   size_t batch_size = 64;                                      // per worker
   uint64_t seed = 1;
@@ -23,6 +32,16 @@ struct WorkloadSpec {
   size_t linreg_dims = 256;
   double linreg_noise = 0.01;
   uint64_t synthetic_bytes = 4 << 20;  // synthetic: gradient size in bytes (multiple of 4)
+  std::string model;                   // model: its name in the zoo (ps/workload/zoo/zoo.h)
+  std::string trace_file;              // trace: per-layer times (ps/workload/zoo/trace.h)
+  // model: the device whose FLOP rate times each layer at batch_size samples.
+  double device_tflops = kDefaultDeviceTflops;
+
+  // The workload as --workload names it: "model:resnet50", "trace:FILE", or the kind.
+  std::string Text() const;
+  // Takes --workload's text: "model:NAME" and "trace:FILE" set the kind and the name or file,
+  // any other text is the kind. Checks nothing (MakeWorkload refuses what it cannot build).
+  void SetText(std::string_view text);
 };
 
 // A layer as backprop hands it over (layered workloads: the model zoo and traces): its floats

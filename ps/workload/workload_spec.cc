@@ -1,0 +1,35 @@
+// WorkloadSpec's text: what --workload says, and what a job's description prints back.
+#include <algorithm>
+#include <array>
+
+#include "ps/workload/workload.h"
+
+namespace gw {
+namespace {
+
+// The kinds whose text names something after the colon, and the field that holds it.
+struct NamedKind {
+  std::string_view kind;
+  std::string WorkloadSpec::*name;
+};
+constexpr std::array<NamedKind, 2> kNamedKinds = {
+    {{"model", &WorkloadSpec::model}, {"trace", &WorkloadSpec::trace_file}}};
+
+}  // namespace
+
+std::string WorkloadSpec::Text() const {
+  const auto named = std::find_if(kNamedKinds.begin(), kNamedKinds.end(),
+                                  [&](const NamedKind& k) { return kind == k.kind; });
+  return named == kNamedKinds.end() ? kind : kind + ":" + this->*named->name;
+}
+
+void WorkloadSpec::SetText(std::string_view text) {
+  const size_t colon = text.find(':');
+  const std::string_view prefix = colon == std::string_view::npos ? "" : text.substr(0, colon);
+  const auto named = std::find_if(kNamedKinds.begin(), kNamedKinds.end(),
+                                  [&](const NamedKind& k) { return prefix == k.kind; });
+  kind = named == kNamedKinds.end() ? text : named->kind;
+  if (named != kNamedKinds.end()) this->*named->name = text.substr(colon + 1);
+}
+
+}  // namespace gw
