@@ -50,9 +50,6 @@ struct JobConfig {
   // worker's minibatch by its measured speed (global batch kept at N · batch) and every
   // server weights a gradient by its rows. --sync r2sp only.
   bool batch_tuning = false;
-  // Layered workloads: the order a worker posts its ready gradient parts in (fifo, P3's
-  // priority, ByteScheduler's credit: sched/push_order_spec.h).
-  sched::PushOrderSpec push_order;
   // The evaluating worker keeps a copy of its parameters every this many iterations (0 =
   // none) and, after training, evaluates each on the test set into accuracy.csv: accuracy
   // over time without evaluating during the run. Not in the fingerprint: only that worker
