@@ -155,6 +155,10 @@ void CheckModel(const JobConfig& job) {
     throw Error("--push-order " + job.push_order.ToString() + " orders a gradient's layers: " +
                 "--workload " + job.workload.Text() + " has none (use model:NAME or trace:FILE)");
   }
+  if (!layered && !job.overlap) {
+    throw Error("--no-overlap keeps a gradient's layers until backprop ends: --workload " +
+                job.workload.Text() + " has none (use model:NAME or trace:FILE)");
+  }
   if (job.coding && job.push_order != sched::PushOrderSpec{}) {
     throw Error("--push-order " + job.push_order.ToString() +
                 " orders a gradient's layers: --coding's rounds write whole coded messages");
@@ -187,7 +191,8 @@ std::string FlagOf(const std::string& key) {
       {"weight_decay", "weight-decay"}, {"rows", "linreg-rows"},
       {"dims", "linreg-dims"},          {"noise", "linreg-noise"},
       {"batch_tuning", "batch-tuning"}, {"grad_bytes", "grad-bytes"},
-      {"push_order", "push-order"},     {"device_tflops", "device-tflops"}};
+      {"push_order", "push-order"},     {"device_tflops", "device-tflops"},
+      {"no_overlap", "no-overlap"}};
   const auto it = kFlags.find(key);
   return "--" + (it == kFlags.end() ? key : it->second);
 }
@@ -221,6 +226,7 @@ std::string JobConfig::Describe() const {
   if (workload.kind == "synthetic") os << " grad_bytes=" << workload.synthetic_bytes;
   if (workload.kind == "model") os << " device_tflops=" << workload.device_tflops;
   if (push_order != sched::PushOrderSpec{}) os << " push_order=" << push_order.ToString();
+  if (!overlap) os << " no_overlap=1";
   return os.str();
 }
 

@@ -29,6 +29,9 @@ struct JobConfig {
   // The order in which a worker posts the ready parts of its gradient (sched/push_queue.h):
   // fifo, or by layer priority for a layered workload (P3, ByteScheduler).
   sched::PushOrderSpec push_order;
+  // Layered workloads: each layer's gradient is pushed as backprop produces it (wait-free
+  // backprop); false: only once the whole backward pass ended, as a flat push would.
+  bool overlap = true;
   SyncSpec sync;
   OptimizerSpec optimizer;
   uint64_t iterations = 100;  // per worker

@@ -142,8 +142,11 @@ po::options_description JobFlags() {
       "order of a worker's ready gradient parts (model:NAME, trace:FILE): fifo | "
       "priority[:inflight=N] (P3: front layers first, N parts in flight) | "
       "credit:credit=BYTES (ByteScheduler: front layers first within BYTES in flight)")(
-      "sync", po::value<std::string>()->default_value(SyncSpec{}.ToString()),
-      SyncRulesHelp().c_str())(
+      "no-overlap", po::bool_switch(),
+      "model:NAME, trace:FILE: push the gradient only once the whole backward pass ended, "
+      "not each layer as backprop produces it (the baseline wait-free backprop is measured "
+      "against)")("sync", po::value<std::string>()->default_value(SyncSpec{}.ToString()),
+                  SyncRulesHelp().c_str())(
       "windows", po::value<std::string>(),
       "write windows: none | burst | round-robin[:warmup=I,factor=F,window=G,min-window=MS] | "
       "slots:period=MS,slot=MS | topology:racks=R (or rack-of=0+0+1+1); a worker posts its "
@@ -248,6 +251,7 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     const sched::PushOrderParse order = sched::ParsePushOrder(vm["push-order"].as<std::string>());
     if (!order.spec) throw UsageError(order.error);
     j.push_order = *order.spec;
+    j.overlap = !vm["no-overlap"].as<bool>();
     j.sync = SyncSpec::Parse(vm["sync"].as<std::string>());
     // A rule that takes turns takes them through round-robin windows unless told otherwise.
     const std::string windows = vm.count("windows")         ? vm["windows"].as<std::string>()

@@ -51,7 +51,7 @@ Backprop::Backprop(std::span<const WorkloadLayer> layers, const ModelLayout& lay
 }
 
 void Backprop::Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint start,
-                   double scale, std::vector<LayerRecord>* records) const {
+                   double scale, bool overlap, std::vector<LayerRecord>* records) const {
   records->assign(layers_.size(), LayerRecord{});
   // Deadlines are absolute: a late wake-up shortens the next layer instead of adding up.
   TimePoint at = start;
@@ -68,9 +68,16 @@ void Backprop::Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimeP
     at += Scaled(layers_[l].backward, scale);
     session.ComputeUntil(at);
     (*records)[l].backward_end_s = SecondsBetween(start, at);
-    const TimePoint now = GetClock().Now();
-    for (const auto& [s, p] : ready_at_[l]) pushes[s].Ready(p, now);
+    if (overlap) MakeReady(l, pushes);
   }
+  if (!overlap) {
+    for (size_t l = layers_.size(); l-- > 0;) MakeReady(l, pushes);
+  }
+}
+
+void Backprop::MakeReady(size_t layer, std::vector<GatedPush>& pushes) const {
+  const TimePoint now = GetClock().Now();
+  for (const auto& [s, p] : ready_at_[layer]) pushes[s].Ready(p, now);
 }
 
 void Backprop::Finish(std::span<const WriteRecord> writes, TimePoint push_start, TimePoint start,

@@ -33,10 +33,11 @@ class Backprop {
 
   // Forward, then backward from `start` (now or later), every layer's time scaled by `scale`
   // (rows / nominal batch). pushes[s] must have begun, with server s's parts added in layout
-  // order; each part is made ready as backward produces it. Fills each layer's compute times
-  // in *records (one per layer, seconds since `start`).
+  // order; each part is made ready as backward produces it (overlap), or all of them once
+  // backward ended (no overlap: the baseline). Fills each layer's compute times in *records
+  // (one per layer, seconds since `start`).
   void Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint start, double scale,
-           std::vector<LayerRecord>* records) const;
+           bool overlap, std::vector<LayerRecord>* records) const;
 
   // Each layer's push start and end, from the pushes' write records of this iteration
   // (records `from` on, with their push started at `push_start`), and when its parameters
@@ -46,6 +47,9 @@ class Backprop {
               std::vector<LayerRecord>* records) const;
 
  private:
+  // Server s's parts that layer l's backward pass completes, ready to push.
+  void MakeReady(size_t layer, std::vector<GatedPush>& pushes) const;
+
   std::vector<WorkloadLayer> layers_;
   std::vector<std::vector<uint32_t>> part_layer_;  // [server][part] -> layer
   // [layer] -> (server, part) pairs its backward pass completes

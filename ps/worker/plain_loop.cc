@@ -199,7 +199,7 @@ void PlainLoop::ComputeAndPushLayers(uint64_t it, IterationRow* row) {
   BeginPush(it);
   li.push_start = clock.Now();
   backprop_->Run(session_, pushes_, li.start,
-                 static_cast<double>(batch_) / job_.workload.batch_size, &li.layers);
+                 static_cast<double>(batch_) / job_.workload.batch_size, job_.overlap, &li.layers);
   row->compute_s += clock.SecondsSince(li.start);
   const TimePoint computed = clock.Now();
   row->gate_s = FinishPush(it);
