@@ -216,6 +216,13 @@ TEST(ModelLayout, SegmentsAreCutWithinEachAndBalancedBySize) {
   }
 }
 
+// A flat model is checked from its sizes alone: 2^40 parts over 2^28 servers would take
+// dozens of terabytes to lay out.
+TEST(ModelLayout, CheckingOneSegmentAllocatesNothing) {
+  EXPECT_NO_THROW(ModelLayout::Check(size_t{1} << 40, 1, 1u << 28));
+  EXPECT_THROW(ModelLayout::Check((size_t{1} << 40) + 1, 1, 1u << 28), Error);
+}
+
 TEST(ModelLayout, ATinyLayerIsOneSmallPart) {
   const size_t segments[] = {100, 64, 100};  // conv, batch-norm, conv
   const ModelLayout layout(segments, 40, 1);
