@@ -223,6 +223,17 @@ TEST(JobValidate, ResNet50PartsFitTheImmediate) {
             "");
 }
 
+// A flat model is validated from its sizes: 2^40 parts of one float over 2^28 servers is
+// accepted (4096 parts each) without laying out 2^40 parts.
+TEST(JobValidate, ValidatingAFlatModelAllocatesNothing) {
+  EXPECT_EQ(RefusalOf([](JobConfig& j) {
+              j.workload.synthetic_bytes = uint64_t{4} << 40;
+              j.part_bytes = 4;
+              j.num_servers = 1u << 28;
+            }),
+            "");
+}
+
 TEST(JobValidate, RefusesAnUnknownModelListingTheKnownOnes) {
   const std::string why = ModelRefusal("resnet", [](JobConfig&) {});
   EXPECT_THAT(why, HasSubstr("--workload model:resnet: unknown model 'resnet' (known: "));
