@@ -40,10 +40,10 @@ void CheckCounts(std::span<const size_t> segments, size_t part_floats, uint32_t 
 std::vector<Part> Cut(std::span<const size_t> segments, size_t part_floats) {
   std::vector<Part> parts;
   size_t begin = 0;
-  for (const size_t size : segments) {
-    for (const size_t end = begin + size; begin < end;) {
+  for (size_t segment = 0; segment < segments.size(); ++segment) {
+    for (const size_t end = begin + segments[segment]; begin < end;) {
       const size_t floats = std::min(part_floats, end - begin);
-      parts.push_back({begin, floats});
+      parts.push_back({begin, floats, segment});
       begin += floats;
     }
   }

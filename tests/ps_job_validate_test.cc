@@ -258,6 +258,7 @@ TEST(JobValidate, LayoutCutsWithinLayers) {
       const auto layer = std::upper_bound(layer_ends.begin(), layer_ends.end(), p.begin);
       ASSERT_NE(layer, layer_ends.end());
       EXPECT_LE(p.begin + p.size, *layer) << "part at " << p.begin << " straddles a layer";
+      EXPECT_EQ(p.segment, static_cast<size_t>(layer - layer_ends.begin())) << p.begin;
     }
   }
   EXPECT_GT(parts, flat.parts(0).size() + flat.parts(1).size());
