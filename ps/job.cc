@@ -130,6 +130,21 @@ void CheckSyncAndCoding(const JobConfig& job) {
   }
 }
 
+// The workload's layers as the layout's segments; one segment for a workload without layers.
+std::vector<size_t> Segments(const Workload& workload) {
+  const size_t num_params = workload.num_params();
+  const std::span<const WorkloadLayer> layers = workload.layers();
+  std::vector<size_t> segments(layers.size());
+  std::transform(layers.begin(), layers.end(), segments.begin(),
+                 [](const WorkloadLayer& l) { return l.size; });
+  if (segments.empty()) segments.push_back(num_params);
+  if (std::accumulate(segments.begin(), segments.end(), size_t{0}) != num_params) {
+    throw Error("internal: the layers of " + workload.name() + " do not cover its " +
+                std::to_string(num_params) + " parameters");
+  }
+  return segments;
+}
+
 // What a layered workload's parts must be: partitions worth a write of their own (each has a
 // fixed cost, sched::kMinPartitionBytes) and no larger than the model.
 void CheckPartitions(const JobConfig& job, size_t num_params) {
@@ -164,7 +179,7 @@ void CheckModel(const JobConfig& job) {
                 " orders a gradient's layers: --coding's rounds write whole coded messages");
   }
   if (layered) CheckPartitions(job, num_params);
-  job.Layout(*workload);
+  ModelLayout::Check(Segments(*workload), job.PartFloats(num_params), job.num_servers);
   if (job.coding) CodedShape::Make(job, num_params);
 }
 
@@ -255,17 +270,7 @@ size_t JobConfig::PartFloats(size_t num_params) const {
 }
 
 ModelLayout JobConfig::Layout(const Workload& workload) const {
-  const size_t num_params = workload.num_params();
-  const std::span<const WorkloadLayer> layers = workload.layers();
-  std::vector<size_t> segments(layers.size());
-  std::transform(layers.begin(), layers.end(), segments.begin(),
-                 [](const WorkloadLayer& l) { return l.size; });
-  if (segments.empty()) segments.push_back(num_params);
-  if (std::accumulate(segments.begin(), segments.end(), size_t{0}) != num_params) {
-    throw Error("internal: the layers of " + workload.name() + " do not cover its " +
-                std::to_string(num_params) + " parameters");
-  }
-  return ModelLayout(segments, PartFloats(num_params), num_servers);
+  return ModelLayout(Segments(workload), PartFloats(workload.num_params()), num_servers);
 }
 
 uint64_t JobConfig::Fingerprint() const {

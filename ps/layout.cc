@@ -40,10 +40,10 @@ void CheckCounts(std::span<const size_t> segments, size_t part_floats, uint32_t 
 std::vector<Part> Cut(std::span<const size_t> segments, size_t part_floats) {
   std::vector<Part> parts;
   size_t begin = 0;
-  for (const size_t size : segments) {
-    for (const size_t end = begin + size; begin < end;) {
+  for (size_t segment = 0; segment < segments.size(); ++segment) {
+    for (const size_t end = begin + segments[segment]; begin < end;) {
       const size_t floats = std::min(part_floats, end - begin);
-      parts.push_back({begin, floats});
+      parts.push_back({begin, floats, segment});
       begin += floats;
     }
   }
@@ -118,8 +118,13 @@ void ModelLayout::Check(size_t num_params, size_t part_floats, uint32_t num_serv
 
 void ModelLayout::Check(std::span<const size_t> segments, size_t part_floats,
                         uint32_t num_servers) {
-  // Whether a server gets too many parts depends on the split: the layout is the check.
-  ModelLayout(segments, part_floats, num_servers);
+  CheckCounts(segments, part_floats, num_servers);
+  // One segment's parts are equal but the last, so part counts per server differ by at most
+  // one and the counts alone decide: nothing is allocated, however large the model (a job is
+  // validated before it starts, whatever its flags). With several segments, whether a server
+  // gets too many parts depends on the split: the layout is the check (a few dozen bytes per
+  // part, and CheckCounts bounds the parts by the servers).
+  if (segments.size() > 1) ModelLayout(segments, part_floats, num_servers);
 }
 
 ModelLayout::ModelLayout(size_t num_params, size_t part_floats, uint32_t num_servers)

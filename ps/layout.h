@@ -14,8 +14,9 @@
 namespace gw {
 
 struct Part {
-  size_t begin = 0;  // first float (global index)
-  size_t size = 0;   // floats
+  size_t begin = 0;    // first float (global index)
+  size_t size = 0;     // floats
+  size_t segment = 0;  // the segment (a layered workload's layer, in forward order) it lies in
 };
 
 class ModelLayout {

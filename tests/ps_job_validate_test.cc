@@ -223,6 +223,17 @@ TEST(JobValidate, ResNet50PartsFitTheImmediate) {
             "");
 }
 
+// A flat model is validated from its sizes: 2^40 parts of one float over 2^28 servers is
+// accepted (4096 parts each) without laying out 2^40 parts.
+TEST(JobValidate, ValidatingAFlatModelAllocatesNothing) {
+  EXPECT_EQ(RefusalOf([](JobConfig& j) {
+              j.workload.synthetic_bytes = uint64_t{4} << 40;
+              j.part_bytes = 4;
+              j.num_servers = 1u << 28;
+            }),
+            "");
+}
+
 TEST(JobValidate, RefusesAnUnknownModelListingTheKnownOnes) {
   const std::string why = ModelRefusal("resnet", [](JobConfig&) {});
   EXPECT_THAT(why, HasSubstr("--workload model:resnet: unknown model 'resnet' (known: "));
@@ -247,6 +258,7 @@ TEST(JobValidate, LayoutCutsWithinLayers) {
       const auto layer = std::upper_bound(layer_ends.begin(), layer_ends.end(), p.begin);
       ASSERT_NE(layer, layer_ends.end());
       EXPECT_LE(p.begin + p.size, *layer) << "part at " << p.begin << " straddles a layer";
+      EXPECT_EQ(p.segment, static_cast<size_t>(layer - layer_ends.begin())) << p.begin;
     }
   }
   EXPECT_GT(parts, flat.parts(0).size() + flat.parts(1).size());

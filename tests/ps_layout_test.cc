@@ -115,6 +115,7 @@ void ExpectCounted(const ModelLayout& layout, size_t num_params, size_t part_flo
     for (size_t i = 0; i < expected[s].size(); ++i) {
       ASSERT_EQ(layout.parts(s)[i].begin, expected[s][i].begin) << "server " << s << " part " << i;
       ASSERT_EQ(layout.parts(s)[i].size, expected[s][i].size) << "server " << s << " part " << i;
+      ASSERT_EQ(layout.parts(s)[i].segment, 0u);
     }
   }
 }
@@ -201,6 +202,7 @@ TEST(ModelLayout, SegmentsAreCutWithinEachAndBalancedBySize) {
         ASSERT_LE(part.size, part_floats);
         const auto segment = segment_of(part.begin);
         ASSERT_EQ(segment_of(part.begin + part.size - 1), segment) << "straddles at " << part.begin;
+        ASSERT_EQ(part.segment, static_cast<size_t>(segment)) << "part at " << part.begin;
         // Full unless it ends its segment.
         ASSERT_TRUE(part.size == part_floats || part.begin + part.size == ends[segment]);
         sizes.push_back(part.size);
@@ -214,6 +216,13 @@ TEST(ModelLayout, SegmentsAreCutWithinEachAndBalancedBySize) {
     ASSERT_EQ(busiest, FewestOnTheBusiest(sizes, servers));
     ASSERT_LE(busiest, (num_params + servers - 1) / servers + part_floats - 1);
   }
+}
+
+// A flat model is checked from its sizes alone: 2^40 parts over 2^28 servers would take
+// dozens of terabytes to lay out.
+TEST(ModelLayout, CheckingOneSegmentAllocatesNothing) {
+  EXPECT_NO_THROW(ModelLayout::Check(size_t{1} << 40, 1, 1u << 28));
+  EXPECT_THROW(ModelLayout::Check((size_t{1} << 40) + 1, 1, 1u << 28), Error);
 }
 
 TEST(ModelLayout, ATinyLayerIsOneSmallPart) {

@@ -3,7 +3,9 @@
 // kind of bad content is refused with the file, the line and the column, never an exception.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -169,6 +171,10 @@ TEST(TraceTest, FilesThatCannotBeReadAreErrorsNamingThem) {
   EXPECT_FALSE(missing.trace.has_value());
   EXPECT_EQ(missing.error, dir + "/missing.csv: cannot open: No such file or directory");
   EXPECT_EQ(ReadTraceFile(dir).error, dir + ": a directory");
+  // Was a read that never ends: a FIFO without a writer blocks the open.
+  ASSERT_TRUE(mkfifo((dir + "/fifo").c_str(), 0600) == 0 || errno == EEXIST);
+  EXPECT_EQ(ReadTraceFile(dir + "/fifo").error,
+            dir + "/fifo: not a regular file (every process reads the trace)");
   std::ofstream(dir + "/good.csv") << kHeader << "fc,10,1,2\n";
   const TraceResult good = ReadTraceFile(dir + "/good.csv");
   ASSERT_TRUE(good.trace.has_value()) << good.error;

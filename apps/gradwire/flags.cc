@@ -117,13 +117,8 @@ po::options_description JobFlags() {
       "(fixed-size gradient, network only) | model:NAME (a real DNN's layers, network only: "
       "see `gradwire models`) | trace:FILE (layers and times measured on a real framework: "
       "layer,params,forward_ms,backward_ms)")(
-      "device-tflops", po::value<double>()->default_value(kDefaultDeviceTflops, "1"),
-      "model:NAME: sustained TFLOP/s of the emulated device that times each layer at --batch "
-      "samples. 1 keeps the papers' ratio of compute to communication: they ran V100-class "
-      "GPUs (~10-14 TFLOP/s sustained fp32) on 10 Gbit/s links, the emulated links here run "
-      "at 1 Gbit/s")("data-dir",
-                     po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
-                     "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")(
+      "data-dir", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
+      "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")(
       "batch", po::value<size_t>()->default_value(64), "minibatch size per worker")(
       "seed", po::value<uint64_t>()->default_value(1), "seed for data order and init")(
       "hidden", po::value<size_t>()->default_value(128), "mlp: hidden units (784-H-10)")(
@@ -131,8 +126,12 @@ po::options_description JobFlags() {
       "linreg-dims", po::value<size_t>()->default_value(256), "linreg: columns of A")(
       "linreg-noise", po::value<double>()->default_value(0.01, "0.01"), "linreg: noise std")(
       "grad-bytes", po::value<std::string>()->default_value("4M"),
-      "synthetic: gradient size (e.g. 100M)")("num-workers", po::value<uint32_t>(),
-                                              "workers in the job (DMLC_NUM_WORKER)")(
+      "synthetic: gradient size (e.g. 100M)")(
+      "device-tflops", po::value<double>()->default_value(kDefaultDeviceTflops, "1"),
+      "model:NAME: sustained TFLOP/s of the emulated device that times each layer at --batch "
+      "samples. 1 keeps the papers' ratio of compute to communication: they ran V100-class "
+      "GPUs (~10-14 TFLOP/s sustained fp32) on 10 Gbit/s links, the emulated links here run "
+      "at 1 Gbit/s")("num-workers", po::value<uint32_t>(), "workers in the job (DMLC_NUM_WORKER)")(
       "num-servers", po::value<uint32_t>(), "servers sharding the model (DMLC_NUM_SERVER)")(
       "part-bytes", po::value<std::string>()->default_value("4M"),
       "the model travels in parts of at most this size; with model:NAME or trace:FILE each "

@@ -282,6 +282,11 @@ void FlagLists() {
   Flags("slots", {"--num-workers=3", "--windows=slots:period=30,slot=10", "--momentum=0",
                   "--congestion=system", "--continue-without-lost-workers"});
   Flags("edge-no-workers", {"--workload=softmax"});
+  Flags("model", {"--num-workers=8", "--num-servers=2", "--workload=model:resnet50",
+                  "--device-tflops=14", "--push-order=priority:inflight=2", "--part-bytes=64K"});
+  Flags("edge-model-unknown", {"--num-workers=2", "--workload=model:resnet"});
+  Flags("edge-trace-missing", {"--num-workers=2", "--workload=trace:missing.csv"});
+  Flags("edge-order-flat", {"--num-workers=2", "--push-order=credit:credit=8192"});
 }
 
 }  // namespace

@@ -260,9 +260,15 @@ TraceResult ParseTrace(std::istream& in, const std::string& file) {
 }
 
 TraceResult ReadTraceFile(const std::string& path) {
-  // A directory opens (and reads as empty) on Linux: say what it is instead.
+  // A directory opens (and reads as empty) on Linux: say what it is instead. A pipe or a
+  // device could be read once at best (every server and worker reads the trace) or block
+  // forever (a FIFO with no writer): only regular files are traces.
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return {std::nullopt, path + ": a directory"};
+  const std::filesystem::file_status status = std::filesystem::status(path, ec);
+  if (std::filesystem::is_directory(status)) return {std::nullopt, path + ": a directory"};
+  if (std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    return {std::nullopt, path + ": not a regular file (every process reads the trace)"};
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return {std::nullopt, path + ": cannot open: " + std::strerror(errno)};
   return ParseTrace(in, path);
