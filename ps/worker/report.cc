@@ -76,7 +76,9 @@ void WorkerReport::Summarize(const std::vector<IterationRow>& rows, double wall,
                                              : std::string()));
   if (options_.out_dir.empty()) return;
   WriteSummaryCsv(options_.out_dir + "/summary.csv",
-                  {{"workload", job_.workload.kind},
+                  {{"workload", CsvCell(job_.workload.Text())},
+                   {"push_order", CsvCell(job_.push_order.ToString())},
+                   {"overlap", job_.overlap ? "1" : "0"},
                    {"sync", job_.coding ? "coded" : job_.sync.ToString()},
                    {"coding", job_.coding ? job_.coding->ToString() : "none"},
                    {"straggler", CsvCell(job_.straggler.ToString())},
