@@ -77,6 +77,9 @@ class GatedPush {
   void Cancel(sched::TimePoint now);
 
   bool finished() const { return done_ == writes_.size(); }
+  // Gated, asked for a window and none granted yet: a repeat request may still change its
+  // priority.
+  bool awaiting_grant() const { return gated_ && gate_.asked(); }
   bool cancelled() const { return cancelled_; }
   uint64_t id() const { return id_; }
   // Bytes of the push's writes (after Cancel: of those posted).

@@ -37,6 +37,8 @@ class WindowGate {
   // now): the window closes.
   void OnDone(TimePoint now);
 
+  // A window was asked for and none granted since.
+  bool asked() const { return asked_; }
   Duration waited() const { return waited_; }
   Duration held() const { return held_; }
   uint64_t grants() const { return grants_; }

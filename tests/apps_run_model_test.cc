@@ -161,6 +161,37 @@ TEST(RunModelTest, LayerPushesOverlapTheBackwardPass) {
   }
 }
 
+// Under global-priority windows a waiting worker re-asks with each more urgent layer backprop
+// hands over (the server only re-ranks the waiting request): the link still goes to one
+// worker at a time and every byte arrives. A layered push lasts as long as the backward pass
+// that feeds it, so windows sized by push time get revoked and asked again: per-partition
+// grants are the better protocol (not built yet), so this asserts no count of windows.
+TEST(RunModelTest, GlobalPriorityWindowsKeepOneWriterAtATimeForLayeredPushes) {
+  TempDir dir;
+  {
+    std::ofstream trace(dir / "trace.csv");
+    trace << "layer,params,forward_ms,backward_ms\n";
+    for (int l = 0; l < 6; ++l) trace << "layer" << l << ",500000,2,5\n";
+  }
+  constexpr int kWorkers = 3, kIterations = 4;
+  const Outcome o =
+      Gradwire(dir, {"run", "--num-workers", std::to_string(kWorkers), "--workload",
+                     "trace:" + (dir / "trace.csv"), "--windows", "global-priority", "--part-bytes",
+                     "1M", "--iterations", std::to_string(kIterations), "--out", dir / "out"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  ExpectWholeModelPushed(dir, 3'000'000 * 4, kWorkers, 1, kIterations);
+  const Csv windows = ReadCsv(dir / "out/windows.csv");
+  ASSERT_GE(windows.rows.size(), static_cast<size_t>(kWorkers * kIterations));
+  std::vector<std::pair<double, double>> spans;
+  for (const auto& row : windows.rows) {
+    spans.emplace_back(Cell(windows, row, "start_s"), Cell(windows, row, "end_s"));
+  }
+  std::sort(spans.begin(), spans.end());
+  for (size_t i = 1; i < spans.size(); ++i) {
+    EXPECT_LE(spans[i - 1].second, spans[i].first + 1e-6) << "windows " << i - 1 << " and " << i;
+  }
+}
+
 TEST(RunModelTest, UnknownModelIsOneLineExit2) {
   TempDir dir;
   const Outcome o = Gradwire(dir, {"run", "--num-workers", "2", "--workload", "model:vgg"});

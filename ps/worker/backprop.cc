@@ -51,7 +51,8 @@ Backprop::Backprop(std::span<const WorkloadLayer> layers, const ModelLayout& lay
 }
 
 void Backprop::Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint start,
-                   double scale, bool overlap, std::vector<LayerRecord>* records) const {
+                   double scale, bool overlap, std::vector<LayerRecord>* records,
+                   const std::function<void(uint32_t)>& on_ready) const {
   records->assign(layers_.size(), LayerRecord{});
   // Deadlines are absolute: a late wake-up shortens the next layer instead of adding up.
   TimePoint at = start;
@@ -68,10 +69,16 @@ void Backprop::Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimeP
     at += Scaled(layers_[l].backward, scale);
     session.ComputeUntil(at);
     (*records)[l].backward_end_s = SecondsBetween(start, at);
-    if (overlap) MakeReady(l, pushes);
+    if (overlap) {
+      MakeReady(l, pushes);
+      if (on_ready) on_ready(static_cast<uint32_t>(l));
+    }
   }
   if (!overlap) {
-    for (size_t l = layers_.size(); l-- > 0;) MakeReady(l, pushes);
+    for (size_t l = layers_.size(); l-- > 0;) {
+      MakeReady(l, pushes);
+      if (on_ready) on_ready(static_cast<uint32_t>(l));
+    }
   }
 }
 

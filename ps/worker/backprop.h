@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -36,8 +37,10 @@ class Backprop {
   // order; each part is made ready as backward produces it (overlap), or all of them once
   // backward ended (no overlap: the baseline). Fills each layer's compute times in *records
   // (one per layer, seconds since `start`).
+  // on_ready(l), if given, is called once layer l's parts were made ready.
   void Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint start, double scale,
-           bool overlap, std::vector<LayerRecord>* records) const;
+           bool overlap, std::vector<LayerRecord>* records,
+           const std::function<void(uint32_t)>& on_ready = {}) const;
 
   // Each layer's push start and end, from the pushes' write records of this iteration
   // (records `from` on, with their push started at `push_start`), and when its parameters

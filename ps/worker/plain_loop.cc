@@ -198,8 +198,20 @@ void PlainLoop::ComputeAndPushLayers(uint64_t it, IterationRow* row) {
   for (const GatedPush& push : pushes_) li.records_before.push_back(push.records().size());
   BeginPush(it);
   li.push_start = clock.Now();
+  // Global-priority windows grant the most urgent pending part across workers: while a push
+  // waits for its window, each layer backprop hands over is more urgent than the last, and a
+  // repeat request says so (the server only updates the waiting request's priority).
+  std::function<void(uint32_t)> on_ready;
+  if (job_.windows && job_.windows->kind == sched::WindowKind::kGlobalPriority) {
+    on_ready = [this, it](uint32_t layer) {
+      for (uint32_t s = 0; s < job_.num_servers; ++s) {
+        if (pushes_[s].awaiting_grant()) SendWindowRequest(s, it, layer);
+      }
+    };
+  }
   backprop_->Run(session_, pushes_, li.start,
-                 static_cast<double>(batch_) / job_.workload.batch_size, job_.overlap, &li.layers);
+                 static_cast<double>(batch_) / job_.workload.batch_size, job_.overlap, &li.layers,
+                 on_ready);
   row->compute_s += clock.SecondsSince(li.start);
   const TimePoint computed = clock.Now();
   row->gate_s = FinishPush(it);
@@ -243,7 +255,10 @@ void PlainLoop::BeginPush(uint64_t it) {
                (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p),
                backprop_ ? backprop_->PartLayer(s, p) : 0);
     }
-    if (job_.windows) SendWindowRequest(s, it);
+    // The first part backprop hands over is the last layer's.
+    if (job_.windows) {
+      SendWindowRequest(s, it, backprop_ ? static_cast<uint32_t>(backprop_->num_layers() - 1) : 0);
+    }
     gate_before_push_.push_back(push.gate_waited());
     push.Start(now);
   }
@@ -272,9 +287,10 @@ double PlainLoop::FinishPush(uint64_t it) {
   return std::chrono::duration<double>(gate).count();
 }
 
-void PlainLoop::SendWindowRequest(uint32_t server, uint64_t it) {
+void PlainLoop::SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority) {
   WindowRequestMsg req;
   req.iteration = it;
+  req.priority = priority;
   req.last_iteration_ns = Nanoseconds(last_iteration_s_);
   req.last_blocked_ns = Nanoseconds(last_blocked_s_);
   if (job_.batch_tuning) {

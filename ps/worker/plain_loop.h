@@ -57,7 +57,8 @@ class PlainLoop final : public SessionEvents {
   // A layered workload's compute and push, overlapped; fills the row's compute and write.
   void ComputeAndPushLayers(uint64_t it, IterationRow* row);
   void RecordLayers(uint64_t it);
-  void SendWindowRequest(uint32_t server, uint64_t it);
+  // priority: the push's most urgent layer so far (0 for a flat gradient).
+  void SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority);
   void WaitParams(uint64_t it);
   double InjectDelay(TimePoint start, uint64_t it, double scale);
   void PrintProgress(uint64_t it, const std::vector<IterationRow>& rows, TimePoint t0) const;
