@@ -1,6 +1,5 @@
 #include "net/rdma/verbs.h"
 
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -10,14 +9,13 @@
 #include <cstring>
 
 #include "base/error.h"
+#include "base/huge_pages.h"
 #include "net/rdma/wire.h"
 
 namespace gw::rdma {
 
 namespace {
 constexpr size_t kPage = 4096;
-// Large regions on 2 MiB pages: copies of tens of MiB otherwise spend much time on TLB misses.
-constexpr size_t kHugePage = 2 << 20;
 
 std::string Mib(size_t bytes) { return std::to_string((bytes + (1 << 20) - 1) >> 20) + " MiB"; }
 }  // namespace
@@ -62,7 +60,7 @@ RdmaRegion::RdmaRegion(uint32_t id, std::byte* memory, size_t size, PeerId write
     data_ = static_cast<std::byte*>(std::aligned_alloc(align, rounded));
     if (data_ == nullptr)
       throw Error("cannot allocate a region of " + std::to_string(size) + " bytes");
-    if (align == kHugePage) madvise(data_, rounded, MADV_HUGEPAGE);  // advice only
+    AdviseHugePages(data_, rounded);  // large regions are aligned to huge pages
     std::memset(data_, 0, rounded);
   }
   if (writer_pd != nullptr) {

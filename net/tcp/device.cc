@@ -2,7 +2,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
@@ -15,6 +14,7 @@
 #include <future>
 
 #include "base/error.h"
+#include "base/huge_pages.h"
 #include "base/log.h"
 #include "net/frame.h"
 #include "net/handshake.h"
@@ -28,9 +28,6 @@ using asio::ip::tcp;
 namespace {
 
 constexpr size_t kRegionAlign = 4096;  // page-aligned, as an RDMA MR would be
-// Large regions are aligned to and advised for 2 MiB pages: copies of tens of MiB through
-// loopback otherwise spend a large share of their time on TLB misses (THP is often madvise-only).
-constexpr size_t kHugePage = 2 << 20;
 constexpr auto kConnectRetry = std::chrono::milliseconds(100);
 
 std::pair<int, uint32_t> Key(PeerId p) { return {static_cast<int>(p.role), p.rank}; }
@@ -199,7 +196,7 @@ TcpRegion::TcpRegion(uint32_t id, size_t bytes, PeerId writer)
   data_ = static_cast<std::byte*>(std::aligned_alloc(align, rounded));
   if (data_ == nullptr)
     throw Error("cannot allocate a region of " + std::to_string(bytes) + " bytes");
-  if (align == kHugePage) madvise(data_, rounded, MADV_HUGEPAGE);  // advice only: may be ignored
+  AdviseHugePages(data_, rounded);  // large regions are aligned to huge pages (base/huge_pages.h)
   std::memset(data_, 0, rounded);
 }
 

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/error.h"
+#include "base/huge_pages.h"
 #include "base/log.h"
 #include "ps/messages.h"
 #include "ps/results.h"
@@ -27,9 +28,10 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
   }
   const size_t begin = layout_.shard_begin(opt.rank);
   const size_t size = layout_.shard_size(opt.rank);
-  std::vector<float> full(layout_.num_params());
+  std::vector<float> full = HugeZeroedFloats(layout_.num_params());
   shape_->InitParams(full);
-  std::vector<float> params(full.begin() + begin, full.begin() + begin + size);
+  std::vector<float> params = HugeZeroedFloats(size);
+  std::copy(full.begin() + begin, full.begin() + begin + size, params.begin());
   checkpointer_ = std::make_unique<Checkpointer>(job_, opt_, layout_);
   const std::optional<Checkpoint> resumed = checkpointer_->Resume();
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/huge_pages.h"
 #include "ps/aggregate.h"
 
 namespace gw {
@@ -10,7 +11,7 @@ namespace gw {
 SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, uint32_t parts)
     : job_(job),
       params_(std::move(params)),
-      agg_(params_.size()),
+      agg_(HugeZeroedFloats(params_.size())),
       parts_(parts),
       parts_landed_(job.num_workers, 0),
       optimizer_(std::make_unique<SgdMomentum>(job.optimizer, params_.size())) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "base/huge_pages.h"
 #include "base/log.h"
 #include "ps/imm.h"
 #include "ps/messages.h"
@@ -30,8 +31,8 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       faults_(options.fault),
       reconnector_(session, options.reconnect_timeout),
       report_(job, options, workload),
-      params_(layout.num_params()),
-      grad_(layout.num_params()),
+      params_(HugeZeroedFloats(layout.num_params())),
+      grad_(HugeZeroedFloats(layout.num_params())),
       parts_landed_(job.num_servers, 0),
       batch_(static_cast<uint32_t>(job.workload.batch_size)),
       push_batch_(batch_) {
