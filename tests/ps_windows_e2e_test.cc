@@ -407,6 +407,7 @@ TEST_P(CodedWindowsOverTransport, RoundRobinLetsOneWorkerWriteAtATime) {
 TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) {
   constexpr uint64_t kStopRound = 8, kRounds = 16;
   constexpr uint64_t kRoundsAfterStop = 4;
+  constexpr uint64_t kWarmupRounds = 5;  // round-robin:warmup=5 below
   const std::string min_window = slow() ? "4000" : "1000", timeout = slow() ? "12" : "3";
   const std::string base = slow() ? "0.025" : "0.002";  // the slow ones' delay: 0.5 s / 40 ms
   const std::string out = dir_ / "stop";
@@ -415,7 +416,8 @@ TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) 
   job.insert(job.end(),
              {"--iterations", std::to_string(kRounds), "--coding", "gc-cr:s=1", "--straggler",
               "persistent:workers=0+1+3,factor=20,base=" + base, "--windows",
-              "round-robin:warmup=5,min-window=" + min_window, "--timeout", timeout});
+              "round-robin:warmup=" + std::to_string(kWarmupRounds) + ",min-window=" + min_window,
+              "--timeout", timeout});
   uint16_t port = 0;
   Proc& server = StartServer(job, &port, out);
   ASSERT_NE(port, 0) << "the server never listened";
@@ -458,9 +460,20 @@ TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) 
   ASSERT_GE(duration, 0);
   EXPECT_GE(std::stod(rounds.rows[stopped].at(static_cast<size_t>(duration))), *bound * 0.5)
       << "the stopped writer held its window: round " << stopped << " waited for it";
+  // A round that waited for the stale request takes a whole bound more than a round before
+  // the stop; one that did not stays within their spread. Measured against those rounds, not
+  // against the bound alone: in the soft-RoCE VM under load a normal round took 4.19 s, over
+  // the 4 s bound.
+  double before_stop = 0;
+  for (uint64_t r = kWarmupRounds; r < stopped; ++r) {
+    before_stop =
+        std::max(before_stop, std::stod(rounds.rows[r].at(static_cast<size_t>(duration))));
+  }
   for (uint64_t r = stopped + 1; r < kRounds; ++r) {
-    EXPECT_LT(std::stod(rounds.rows[r].at(static_cast<size_t>(duration))), *bound)
-        << "round " << r << " waited for the stopped writer's stale request";
+    EXPECT_LT(std::stod(rounds.rows[r].at(static_cast<size_t>(duration))),
+              before_stop + 0.5 * *bound)
+        << "round " << r << " waited for the stopped writer's stale request (rounds before the "
+        << "stop took at most " << before_stop << " s, the bound is " << *bound << " s)";
   }
   workers[2]->Signal(SIGKILL);
 }
