@@ -153,7 +153,9 @@ TEST(RunModelTest, LayerPushesOverlapTheBackwardPass) {
       const double compute = Cell(iterations, it_row, "compute_s");
       const double exposed = Cell(iterations, it_row, "write_s");
       SCOPED_TRACE("worker " + std::to_string(w) + " iteration " + std::to_string(it));
-      EXPECT_NEAR(compute, compute_end, 0.05);   // 8 x (10 + 40) ms, emulated
+      EXPECT_GE(compute, 8 * 0.050 - 0.001);  // 8 x (10 + 40) ms, emulated
+      // The last layer's backward pass ends it (posting that layer's writes comes after).
+      EXPECT_GE(compute, compute_end - 0.001);
       EXPECT_LT(first_push, compute_end - 0.1);  // the last layer went out early
       // compute + push time, as if one came after the other, is longer than what the
       // worker spent on both: compute + the push's exposed tail.

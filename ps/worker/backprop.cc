@@ -54,21 +54,23 @@ void Backprop::Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimeP
                    double scale, bool overlap, std::vector<LayerRecord>* records,
                    const std::function<void(uint32_t)>& on_ready) const {
   records->assign(layers_.size(), LayerRecord{});
-  // Deadlines are absolute: a late wake-up shortens the next layer instead of adding up.
+  // Deadlines are absolute: a late wake-up shortens the next layer instead of adding up. The
+  // records are when each pass actually ended (a busy worker wakes late).
+  const Clock& clock = GetClock();
   TimePoint at = start;
   for (size_t l = 0; l < layers_.size(); ++l) {
     LayerRecord& r = (*records)[l];
     r.layer = static_cast<uint32_t>(l);
     r.bytes = layer_bytes_[l];
-    r.forward_start_s = SecondsBetween(start, at);
+    r.forward_start_s = SecondsBetween(start, std::max(at, clock.Now()));
     at += Scaled(layers_[l].forward, scale);
     session.ComputeUntil(at);
-    r.forward_end_s = SecondsBetween(start, at);
+    r.forward_end_s = SecondsBetween(start, clock.Now());
   }
   for (size_t l = layers_.size(); l-- > 0;) {
     at += Scaled(layers_[l].backward, scale);
     session.ComputeUntil(at);
-    (*records)[l].backward_end_s = SecondsBetween(start, at);
+    (*records)[l].backward_end_s = SecondsBetween(start, clock.Now());
     if (overlap) {
       MakeReady(l, pushes);
       if (on_ready) on_ready(static_cast<uint32_t>(l));
