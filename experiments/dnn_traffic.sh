@@ -215,7 +215,8 @@ column -s, -t "$summary" >&2
 
 # ---- plot: samples/s per scheme (x), a series per model x sync, 95 % CI error bars ----
 data=$(mktemp -d)
-trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
+# The topology is down by now; --report-only must not take down one another run put up.
+trap 'rm -rf "$data"' EXIT
 configs=$(csv_awk '{ print col("model") " " col("sync") }' "$summary" | awk '!seen[$0]++')
 i=0
 plot=""
