@@ -10,6 +10,7 @@
 #include "base/error.h"
 #include "base/log.h"
 #include "ps/sync/registry.h"
+#include "sched/window_registry.h"
 
 namespace gw::cli {
 
@@ -147,11 +148,11 @@ po::options_description JobFlags() {
       "against)")("sync", po::value<std::string>()->default_value(SyncSpec{}.ToString()),
                   SyncRulesHelp().c_str())(
       "windows", po::value<std::string>(),
-      "write windows: none | burst | round-robin[:warmup=I,factor=F,window=G,min-window=MS] | "
-      "slots:period=MS,slot=MS | topology:racks=R (or rack-of=0+0+1+1); a worker posts its "
-      "gradient writes only inside a window the server granted (default: none, or "
-      "round-robin under --sync r2sp); with --coding, one window per message, turns first "
-      "come first served, warm-up in rounds")(
+      ("write windows: none | " + sched::WindowPolicyForms() +
+       ". A worker posts its gradient writes only inside a window the server granted "
+       "(default: none, or round-robin under --sync r2sp); with --coding, one window per "
+       "message, turns first come first served, warm-up in rounds")
+          .c_str())(
       "coding", po::value<std::string>()->default_value("none"),
       "none (the sync rule above) | uncoded | replication:r=R | gc-fr:s=S | gc-cr:s=S | "
       "mm:r=R | mds:k=K (linreg): server-driven rounds, each closed as soon as the code can "
