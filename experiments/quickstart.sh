@@ -15,10 +15,14 @@ args=(--num-workers 4 --num-servers 1 --workload softmax --sync bsp --batch 64
 "$gradwire" run "${args[@]}"
 experiments/plot_run.sh "$out" "softmax, Fashion-MNIST, 1 server + 4 workers, BSP"
 acc=$(csv_awk 'FNR == 2 { print col("test_accuracy") }' "$out/summary.csv")
+# The code that made it: the commit, marked when sources outside results/ differ from it.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo "unknown (not a git checkout)")
+[[ -n $(git status --porcelain -- . ':!results' 2>/dev/null) ]] && commit+=" + uncommitted changes"
 {
   echo "# results/quickstart"
   echo
-  echo "Made by \`make run\` (experiments/quickstart.sh) on $(nproc) cores, $(uname -sr):"
+  echo "Made by \`make run\` (experiments/quickstart.sh) at commit $commit, on $(nproc) cores,"
+  echo "$(uname -sr):"
   echo
   echo '```'
   echo "gradwire run ${args[*]}"
