@@ -139,7 +139,12 @@ fi
 # ---- plot: mean iteration time against workers, one panel per gradient size ----
 [[ -f $csv ]] || { echo "runner.sh: no $csv" >&2; exit 1; }
 data=$(mktemp -d)
-trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
+# Only a run takes down the topology it put up: --plot-only must not end another run's.
+if [[ $mode == --plot-only ]]; then
+  trap 'rm -rf "$data"' EXIT
+else
+  trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
+fi
 # Mean iteration time against the runs.csv column named XCOL, one panel per gradient size, a
 # line per scheme. Extra gnuplot settings (axis label, log scale) come as the last argument.
 line_plot() {  # xcol title settings
