@@ -87,7 +87,7 @@ std::string PushOrderSpec::ToString() const {
 }
 
 std::string PartitionBytesError(uint64_t partition_bytes, std::optional<uint64_t> model_bytes) {
-  const std::string what = std::string(kPartitionBytesFlag) + " " + std::to_string(partition_bytes);
+  const std::string what = std::string(kPartitionBytesName) + " " + std::to_string(partition_bytes);
   if (partition_bytes > 0 && partition_bytes < kMinPartitionBytes) {
     return what + ": below " + std::to_string(kMinPartitionBytes) +
            " bytes each write's fixed cost dominates; use at least that, or 0 for whole tensors";

@@ -7,8 +7,9 @@
 //                                      tensor first, at most N partitions in flight (1)
 //   --push-order credit:credit=BYTES   ByteScheduler (Peng et al., SOSP 2019): the most urgent
 //                                      first, while the bytes in flight stay within the credit
-//   --partition-bytes B                tensors are sliced into partitions of at most B bytes
-//                                      (0: whole tensors), for every order
+// A PushQueue can slice tensors into partitions of at most B bytes (0: whole tensors). gradwire
+// passes 0: a job's layout already cuts every layer into parts of at most --part-bytes, and
+// those parts are the partitions (JobConfig::Validate checks them against kMinPartitionBytes).
 //
 // The parser never throws: bad text gets a one-line error naming the flag. Each order reads,
 // prints and checks its own keys (sched/push_order_<name>.cc, listed in
@@ -29,7 +30,7 @@ namespace gw::sched {
 // Below one 4 KiB page that cost rivals the payload's own time on a 10 Gbit/s link (3.3 µs),
 // so smaller partitions would measure per-write overhead, not scheduling.
 inline constexpr uint64_t kMinPartitionBytes = 4096;
-inline constexpr std::string_view kPartitionBytesFlag = "--partition-bytes";
+inline constexpr std::string_view kPartitionBytesName = "partition size";
 
 struct PushOrderSpec {
   static constexpr std::string_view kFlag = "--push-order";
@@ -60,9 +61,9 @@ struct PushOrderParse {
 };
 PushOrderParse ParsePushOrder(std::string_view text);
 
-// "" if --partition-bytes B is usable: 0 (whole tensors) or at least kMinPartitionBytes, and
-// when the model's size is known, no larger than the model. Otherwise the one-line reason,
-// naming the flag.
+// "" if a partition size of B bytes is usable: 0 (whole tensors) or at least
+// kMinPartitionBytes, and when the model's size is known, no larger than the model. Otherwise
+// the one-line reason.
 std::string PartitionBytesError(uint64_t partition_bytes,
                                 std::optional<uint64_t> model_bytes = std::nullopt);
 

@@ -112,12 +112,12 @@ TEST(PushOrderSpec, PartitionBytesBelowAPageOrAboveTheModelAreRefused) {
   EXPECT_EQ(PartitionBytesError(kMinPartitionBytes), "");
   EXPECT_EQ(PartitionBytesError(1 << 30), "");
   EXPECT_THAT(PartitionBytesError(kMinPartitionBytes - 1),
-              StartsWith("--partition-bytes 4095: below 4096 bytes"));
+              StartsWith("partition size 4095: below 4096 bytes"));
   EXPECT_THAT(PartitionBytesError(1), HasSubstr("or 0 for whole tensors"));
   EXPECT_EQ(PartitionBytesError(0, 100), "");
   EXPECT_EQ(PartitionBytesError(8192, 8192), "");
   EXPECT_THAT(PartitionBytesError(8193, 8192),
-              StartsWith("--partition-bytes 8193: larger than the whole model (8192 bytes)"));
+              StartsWith("partition size 8193: larger than the whole model (8192 bytes)"));
   EXPECT_THROW(Queue("fifo", 100), Error);
   EXPECT_THROW(MakePushOrder(PushOrderSpec{.name = "lifo"}), Error);
 }
