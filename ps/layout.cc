@@ -130,8 +130,8 @@ void ModelLayout::Check(std::span<const size_t> segments, size_t part_floats,
 ModelLayout::ModelLayout(size_t num_params, size_t part_floats, uint32_t num_servers)
     : ModelLayout(std::span<const size_t>(&num_params, 1), part_floats, num_servers) {}
 
-ModelLayout::ModelLayout(std::span<const size_t> segments, size_t part_floats,
-                         uint32_t num_servers) {
+ModelLayout::ModelLayout(std::span<const size_t> segments, size_t part_floats, uint32_t num_servers)
+    : num_segments_(segments.size()) {
   CheckCounts(segments, part_floats, num_servers);
   const std::vector<Part> cut = Cut(segments, part_floats);
   std::vector<size_t> prefix(cut.size() + 1, 0);

@@ -36,6 +36,8 @@ class ModelLayout {
   static void Check(std::span<const size_t> segments, size_t part_floats, uint32_t num_servers);
 
   size_t num_params() const { return num_params_; }
+  // Segments it was cut from (1 for a flat model; a layered workload's layer count).
+  size_t num_segments() const { return num_segments_; }
   uint32_t num_servers() const { return static_cast<uint32_t>(shard_begin_.size()); }
   // Server s's shard: [shard_begin(s), shard_begin(s) + shard_size(s)).
   size_t shard_begin(uint32_t s) const { return shard_begin_[s]; }
@@ -45,6 +47,7 @@ class ModelLayout {
 
  private:
   size_t num_params_ = 0;
+  size_t num_segments_ = 1;
   std::vector<size_t> shard_begin_, shard_size_;
   std::vector<std::vector<Part>> parts_;
 };

@@ -166,15 +166,26 @@ void SgdMomentum::Step(std::span<float> params, std::span<const float> grad, flo
                 std::to_string(grad.size()) + " gradients for a shard of " +
                 std::to_string(velocity_.size()));
   }
-  const auto n = static_cast<Eigen::Index>(velocity_.size());
-  Eigen::Map<Eigen::ArrayXf> p(params.data(), n), v(velocity_.data(), n);
+  StepRange(params, grad, scale, 0);
+  EndStep();
+}
+
+void SgdMomentum::StepRange(std::span<float> params, std::span<const float> grad, float scale,
+                            size_t offset) {
+  if (grad.size() != params.size() || offset > velocity_.size() ||
+      params.size() > velocity_.size() - offset) {
+    throw Error("SgdMomentum::StepRange: " + std::to_string(params.size()) + " params and " +
+                std::to_string(grad.size()) + " gradients at float " + std::to_string(offset) +
+                " of a shard of " + std::to_string(velocity_.size()));
+  }
+  const auto n = static_cast<Eigen::Index>(params.size());
+  Eigen::Map<Eigen::ArrayXf> p(params.data(), n), v(velocity_.data() + offset, n);
   Eigen::Map<const Eigen::ArrayXf> g(grad.data(), n);
   const auto momentum = static_cast<float>(spec_.momentum);
   const auto weight_decay = static_cast<float>(spec_.weight_decay);
   const auto lr = static_cast<float>(spec_.lr.At(steps_));
   v = momentum * v + (scale * g + weight_decay * p);
   p -= lr * v;
-  ++steps_;
 }
 
 }  // namespace gw

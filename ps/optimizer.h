@@ -37,6 +37,12 @@ class SgdMomentum {
   SgdMomentum(OptimizerSpec spec, size_t size);
   // One update with gradient g scaled by `scale` (e.g. 1/N for a sum of N gradients).
   void Step(std::span<float> params, std::span<const float> grad, float scale);
+  // One update made of pieces (a BSP barrier applied part by part as each part completes):
+  // StepRange updates params and grad, the floats [offset, offset + params.size()) of the
+  // shard, at the current step's learning rate; EndStep counts the step once every piece was
+  // applied. Pieces covering the shard once equal one Step.
+  void StepRange(std::span<float> params, std::span<const float> grad, float scale, size_t offset);
+  void EndStep() { ++steps_; }
   uint64_t steps() const { return steps_; }
   const OptimizerSpec& spec() const { return spec_; }
   // The state a checkpoint keeps: the momentum buffer and the step count (the schedule's t).

@@ -157,9 +157,11 @@ void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows
 struct LayerRecord {
   uint32_t worker = 0;
   uint64_t iteration = 0;
-  uint32_t layer = 0;          // index in forward order
-  uint64_t bytes = 0;          // of its gradient
-  double forward_start_s = 0;  // its forward pass began
+  uint32_t layer = 0;  // index in forward order
+  double start_s = 0;  // the iteration began (seconds since the worker's training did)
+  uint64_t bytes = 0;  // of its gradient
+  // The rest are seconds since start_s.
+  double forward_start_s = 0;  // its forward pass began (its parameters had landed)
   double forward_end_s = 0;
   double backward_end_s = 0;  // its gradient exists (its backward pass ended)
   double push_start_s = 0;    // the first write of its gradient was posted
@@ -171,6 +173,7 @@ inline constexpr auto kLayerCsvColumns = std::to_array<CsvColumn<LayerRecord>>({
     MemberColumn<&LayerRecord::worker>("worker"),
     MemberColumn<&LayerRecord::iteration>("iteration"),
     MemberColumn<&LayerRecord::layer>("layer"),
+    MemberColumn<&LayerRecord::start_s>("start_s"),
     MemberColumn<&LayerRecord::bytes>("bytes"),
     MemberColumn<&LayerRecord::forward_start_s>("forward_start_s"),
     MemberColumn<&LayerRecord::forward_end_s>("forward_end_s"),

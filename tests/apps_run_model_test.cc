@@ -124,12 +124,16 @@ TEST(RunModelTest, FifoAndPriorityMoveTheSameBytesAndApplyTheSameUpdates) {
 // Wait-free backprop: a layer's gradient is pushed while the layers before it still compute,
 // so the push started before the compute ended and only its tail is left once it has.
 // Eight 8 MB layers of 40 ms backward each: pushing one takes a few ms on loopback.
-TEST(RunModelTest, LayerPushesOverlapTheBackwardPass) {
+// Per-tensor BSP: a part's update goes back as soon as both workers pushed that part, so the
+// last layer's new parameters land while the first layer's gradient is not even computed; and
+// each layer's next forward pass starts once its own parameters are there, never before.
+TEST(RunModelTest, LayerPushesOverlapBackwardAndEachLayerGoesBackAsSoonAsBothPushedIt) {
   TempDir dir;
+  constexpr int kLayers = 8;
   {
     std::ofstream trace(dir / "trace.csv");
     trace << "layer,params,forward_ms,backward_ms\n";
-    for (int l = 0; l < 8; ++l) trace << "layer" << l << ",2000000,10,40\n";
+    for (int l = 0; l < kLayers; ++l) trace << "layer" << l << ",2000000,10,40\n";
   }
   constexpr int kIterations = 4;
   const Outcome o =
@@ -137,29 +141,53 @@ TEST(RunModelTest, LayerPushesOverlapTheBackwardPass) {
                      "--iterations", std::to_string(kIterations), "--out", dir / "out"});
   ASSERT_EQ(o.code, 0) << o.err;
   const Csv layers = ReadCsv(dir / "out/layers.csv");
-  ASSERT_EQ(layers.rows.size(), 8u * 2 * kIterations);
+  ASSERT_EQ(layers.rows.size(), size_t{kLayers} * 2 * kIterations);
+  // [worker][iteration][layer] -> the row
+  std::vector<std::vector<std::vector<const std::vector<std::string>*>>> at(
+      2, std::vector<std::vector<const std::vector<std::string>*>>(
+             kIterations, std::vector<const std::vector<std::string>*>(kLayers, nullptr)));
+  for (const auto& row : layers.rows) {
+    const auto w = static_cast<size_t>(Cell(layers, row, "worker"));
+    const auto it = static_cast<size_t>(Cell(layers, row, "iteration"));
+    const auto l = static_cast<size_t>(Cell(layers, row, "layer"));
+    ASSERT_TRUE(w < 2 && it < kIterations && l < kLayers && !at[w][it][l]) << "a row twice";
+    at[w][it][l] = &row;
+  }
   for (int w = 0; w < 2; ++w) {
     const Csv iterations = ReadCsv(dir / ("out/worker-" + std::to_string(w) + ".csv"));
     ASSERT_EQ(iterations.rows.size(), static_cast<size_t>(kIterations));
     for (const auto& it_row : iterations.rows) {
-      const double it = Cell(iterations, it_row, "iteration");
-      double first_push = 1e9, last_push = 0, compute_end = 0;
-      for (const auto& row : layers.rows) {
-        if (Cell(layers, row, "worker") != w || Cell(layers, row, "iteration") != it) continue;
-        first_push = std::min(first_push, Cell(layers, row, "push_start_s"));
-        last_push = std::max(last_push, Cell(layers, row, "push_end_s"));
-        compute_end = std::max(compute_end, Cell(layers, row, "backward_end_s"));
+      const auto it = static_cast<size_t>(Cell(iterations, it_row, "iteration"));
+      double first_push = 1e9, last_push = 0, compute_end = 0, first_params = 1e9;
+      for (const auto* row : at[w][it]) {
+        first_push = std::min(first_push, Cell(layers, *row, "push_start_s"));
+        last_push = std::max(last_push, Cell(layers, *row, "push_end_s"));
+        compute_end = std::max(compute_end, Cell(layers, *row, "backward_end_s"));
+        first_params = std::min(first_params, Cell(layers, *row, "params_s"));
       }
       const double compute = Cell(iterations, it_row, "compute_s");
+      const double waited = Cell(iterations, it_row, "wait_s");
       const double exposed = Cell(iterations, it_row, "write_s");
       SCOPED_TRACE("worker " + std::to_string(w) + " iteration " + std::to_string(it));
-      EXPECT_GE(compute, 8 * 0.050 - 0.001);  // 8 x (10 + 40) ms, emulated
+      EXPECT_GE(compute, kLayers * 0.050 - 0.001);  // 8 x (10 + 40) ms, emulated
       // The last layer's backward pass ends it (posting that layer's writes comes after).
-      EXPECT_GE(compute, compute_end - 0.001);
+      EXPECT_GE(compute + waited + exposed, compute_end - 0.001);
       EXPECT_LT(first_push, compute_end - 0.1);  // the last layer went out early
       // compute + push time, as if one came after the other, is longer than what the
       // worker spent on both: compute + the push's exposed tail.
       EXPECT_LT(compute + exposed, compute + (last_push - first_push) - 0.1);
+      // Some parameters of the next iteration were back ~250 ms before the push ended.
+      EXPECT_LT(first_params, last_push - 0.1);
+      if (it + 1 == kIterations) continue;
+      // The next forward pass: each layer after its parameters landed (absolute times).
+      const double start = Cell(layers, *at[w][it][0], "start_s");
+      for (int l = 0; l < kLayers; ++l) {
+        const double landed = start + Cell(layers, *at[w][it][l], "params_s");
+        const auto& next = *at[w][it + 1][l];
+        EXPECT_GE(Cell(layers, next, "start_s") + Cell(layers, next, "forward_start_s"),
+                  landed - 1e-6)
+            << "layer " << l << "'s forward pass began before its parameters landed";
+      }
     }
   }
 }

@@ -1,8 +1,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <random>
+#include <span>
+#include <vector>
 
 #include "base/error.h"
 #include "ps/optimizer.h"
@@ -46,6 +50,47 @@ TEST(SgdMomentum, SizeMismatchThrows) {
   EXPECT_THROW(opt.Step(short_vec, g, 1.0f), Error);
   EXPECT_THROW(opt.Step(p, short_vec, 1.0f), Error);
   EXPECT_EQ(opt.steps(), 0u);
+}
+
+// Property: a step applied as pieces (a BSP barrier updated part by part) is the whole step,
+// at the step's learning rate, for any cut into pieces and over several steps.
+TEST(SgdMomentum, PiecesCoveringTheShardAreOneStep) {
+  const size_t n = 1013;
+  for (uint32_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+    std::uniform_int_distribution<size_t> cut(0, n);
+    SgdMomentum whole(Spec(0.9, 0.01, "step:every=1,gamma=0.5", 0.1), n);
+    SgdMomentum pieces(Spec(0.9, 0.01, "step:every=1,gamma=0.5", 0.1), n);
+    std::vector<float> p(n), q, g(n);
+    for (float& x : p) x = value(rng);
+    q = p;
+    for (int step = 0; step < 3; ++step) {
+      for (float& x : g) x = value(rng);
+      whole.Step(p, g, 0.25f);
+      std::vector<size_t> cuts = {0, n, cut(rng), cut(rng), cut(rng)};
+      std::sort(cuts.begin(), cuts.end());
+      // Pieces in any order: the last first.
+      for (size_t i = cuts.size() - 1; i-- > 0;) {
+        const size_t at = cuts[i], len = cuts[i + 1] - cuts[i];
+        pieces.StepRange(std::span(q).subspan(at, len), std::span(g).subspan(at, len), 0.25f, at);
+      }
+      EXPECT_EQ(pieces.steps(), whole.steps() - 1) << "a piece counted as a step";
+      pieces.EndStep();
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_NEAR(q[i], p[i], 1e-6f * (1.0f + std::abs(p[i]))) << seed << " " << step << " " << i;
+      }
+    }
+  }
+}
+
+TEST(SgdMomentum, APieceOutsideTheShardThrows) {
+  SgdMomentum opt(Spec(0.9, 0.0, "const", 0.1), 8);
+  std::vector<float> p(4), g(4), short_vec(3);
+  EXPECT_THROW(opt.StepRange(p, g, 1.0f, 5), Error);
+  EXPECT_THROW(opt.StepRange(p, short_vec, 1.0f, 0), Error);
+  EXPECT_THROW(opt.StepRange(p, g, 1.0f, SIZE_MAX - 1), Error);
+  EXPECT_NO_THROW(opt.StepRange(p, g, 1.0f, 4));
 }
 
 TEST(LrSchedule, Const) {

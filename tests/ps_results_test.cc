@@ -53,8 +53,8 @@ TEST_F(ResultsTest, HeadersAreTheColumnNamesInTableOrder) {
                "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message");
   EXPECT_STREQ(kWriteCsvHeader, "iteration,server,part,bytes,gate_s,queued_s,wire_s");
   EXPECT_STREQ(kLayerCsvHeader,
-               "worker,iteration,layer,bytes,forward_start_s,forward_end_s,backward_end_s,"
-               "push_start_s,push_end_s,params_s");
+               "worker,iteration,layer,start_s,bytes,forward_start_s,forward_end_s,"
+               "backward_end_s,push_start_s,push_end_s,params_s");
 
   const std::vector<std::string> names = Split(kIterationCsvHeader);
   ASSERT_EQ(names.size(), kIterationCsvColumns.size());
@@ -144,6 +144,7 @@ TEST_F(ResultsTest, LayerRecordBytes) {
   const auto lines = Written(WriteLayerCsv, std::vector<LayerRecord>{{.worker = 5,
                                                                       .iteration = 11,
                                                                       .layer = 160,
+                                                                      .start_s = 12.5,
                                                                       .bytes = 9437184,
                                                                       .forward_start_s = 0.0125,
                                                                       .forward_end_s = 0.0130,
@@ -153,7 +154,7 @@ TEST_F(ResultsTest, LayerRecordBytes) {
                                                                       .params_s = 2.5e-7}});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kLayerCsvHeader);
-  EXPECT_EQ(lines[1], "5,11,160,9437184,0.0125,0.013,0.25,0.2500001,0.333333333,2.5e-07");
+  EXPECT_EQ(lines[1], "5,11,160,12.5,9437184,0.0125,0.013,0.25,0.2500001,0.333333333,2.5e-07");
 }
 
 TEST_F(ResultsTest, EmptyTableIsTheHeaderAlone) {

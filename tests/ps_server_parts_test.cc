@@ -1,7 +1,7 @@
 // The server's parts (ps/server/) on their own, without a device: the checkpointer's
 // background writes (same files, last two kept, resume), the window desk's grants and log,
 // the sync path's per-worker release copies and push assembly, the held steps that replace a
-// second event loop inside an update, and the summary row.
+// second event loop inside an update, a BSP barrier taken part by part, and the summary row.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -16,6 +16,7 @@
 #include "ps/roles.h"
 #include "ps/server/checkpointer.h"
 #include "ps/server/held_steps.h"
+#include "ps/server/part_barrier.h"
 #include "ps/server/summary.h"
 #include "ps/server/sync_path.h"
 #include "ps/server/window_desk.h"
@@ -190,6 +191,81 @@ TEST(SyncPathTest, APushIsWholeWhenEveryPartOfTheExpectedIterationLanded) {
   EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kWhole);
 }
 
+TEST(SyncPathTest, APartThatLandsTwiceDoesNotCompleteAPush) {
+  JobConfig job;
+  job.num_workers = 1;
+  SyncPath path(job, std::vector<float>(6, 0.0f), /*parts=*/3);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kPartial);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kDropped);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 1)), 0), SyncPath::Landing::kPartial)
+      << "part 0 twice counts once: part 2 is still missing";
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 2)), 0), SyncPath::Landing::kWhole);
+  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(1, 0)), 1), SyncPath::Landing::kPartial)
+      << "the next push starts empty";
+}
+
+// A barrier applied part by part, each part's mean over the workers that pushed it, is the
+// barrier's one update (up to float rounding), counted once.
+TEST(SyncPathTest, PartsAppliedOneByOneAreTheBarriersUpdate) {
+  JobConfig job;
+  job.num_workers = 3;
+  std::vector<std::vector<float>> slots(3, std::vector<float>(10));
+  for (uint32_t w = 0; w < 3; ++w) {
+    for (size_t i = 0; i < 10; ++i)
+      slots[w][i] = static_cast<float>(w) - 0.1f * static_cast<float>(i);
+  }
+  std::vector<float> init(10);
+  for (size_t i = 0; i < 10; ++i) init[i] = 0.5f * static_cast<float>(i);
+  SyncPath whole(job, init, 2), parts(job, init, 2);
+  whole.SetSlots({slots[0], slots[1], slots[2]});
+  parts.SetSlots({slots[0], slots[1], slots[2]});
+  SyncRule::Decision d;
+  d.apply = {2, 0, 1};
+  d.aggregate = true;
+  const std::vector<uint64_t> rows(3, 1);
+  for (int round = 0; round < 2; ++round) {
+    whole.Apply(d, rows);
+    const std::vector<uint32_t> late = {1, 2, 0};
+    parts.ApplyPart(late, 6, 4);  // the second part completes first
+    parts.ApplyPart(d.apply, 0, 6);
+    EXPECT_EQ(parts.updates(), whole.updates() - 1);
+    parts.EndBarrier(d, rows);
+  }
+  EXPECT_EQ(parts.updates(), 2u);
+  EXPECT_EQ(parts.gradients_applied(), whole.gradients_applied());
+  for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(parts.params()[i], whole.params()[i], 1e-6) << i;
+}
+
+TEST(PartBarrierTest, APartIsCompleteOnceEveryLiveWorkersCopyLanded) {
+  PartBarrier barrier(3, 2);
+  EXPECT_FALSE(barrier.OnLanded(2, 1, 3));
+  EXPECT_FALSE(barrier.OnLanded(0, 1, 3));
+  EXPECT_FALSE(barrier.OnLanded(0, 0, 3));
+  EXPECT_TRUE(barrier.OnLanded(1, 1, 3));
+  EXPECT_EQ(barrier.from(1), (std::vector<uint32_t>{2, 0, 1})) << "in landing order";
+  barrier.MarkApplied(1);
+  EXPECT_FALSE(barrier.OnLanded(1, 1, 3)) << "an applied part takes nothing more";
+  EXPECT_FALSE(barrier.OnLanded(1, 2, 3)) << "no part 2";
+  EXPECT_EQ(barrier.Unapplied(), std::vector<uint32_t>{0});
+  barrier.Reset();
+  EXPECT_EQ(barrier.Unapplied(), (std::vector<uint32_t>{0, 1}));
+  EXPECT_TRUE(barrier.from(1).empty());
+}
+
+TEST(PartBarrierTest, AGoneWorkersCopiesNoLongerCountForPartsNotApplied) {
+  PartBarrier barrier(3, 2);
+  EXPECT_FALSE(barrier.OnLanded(2, 0, 3));
+  EXPECT_FALSE(barrier.OnLanded(2, 1, 3));
+  EXPECT_FALSE(barrier.OnLanded(0, 1, 3));
+  EXPECT_TRUE(barrier.OnLanded(1, 1, 3));
+  barrier.MarkApplied(1);
+  barrier.Forget(2);  // lost: two live workers left
+  EXPECT_EQ(barrier.from(0), std::vector<uint32_t>{}) << "its copy of part 0 is not summed";
+  EXPECT_EQ(barrier.from(1), (std::vector<uint32_t>{2, 0, 1})) << "part 1 was applied with it";
+  EXPECT_FALSE(barrier.OnLanded(0, 0, 2)) << "one of the two live workers is not enough";
+  EXPECT_TRUE(barrier.OnLanded(1, 0, 2));
+}
+
 HeldSteps::Step Release(uint32_t w, bool writes) {
   HeldSteps::Step s;
   s.kind = HeldSteps::Step::Kind::kRelease;
@@ -249,6 +325,34 @@ TEST(HeldStepsTest, WritesNotCompletedWithinTheTimeoutAreOverdue) {
   EXPECT_EQ(held.Overdue(now + 2 * timeout, timeout), std::vector<uint32_t>{1});
   held.Forget(1);  // lost
   EXPECT_TRUE(held.TakeSettled(false).has_value());
+}
+
+TEST(HeldStepsTest, APartsUpdateWaitsOnlyForThatPartsWrites) {
+  HeldSteps held(2);
+  held.TrackParts(3);
+  held.Posted(0, 1);
+  held.Posted(1, 2);
+  HeldSteps::Step part;
+  part.kind = HeldSteps::Step::Kind::kPartUpdate;
+  part.writes = true;
+  part.part = 0;
+  EXPECT_TRUE(held.RunsNow(part, false)) << "no write of part 0 is in flight";
+  part.part = 1;
+  EXPECT_FALSE(held.RunsNow(part, false));
+  HeldSteps::Step all;
+  all.writes = true;
+  EXPECT_FALSE(held.RunsNow(all, false));
+  held.Completed(0, 1);
+  EXPECT_TRUE(held.RunsNow(part, false));
+  EXPECT_FALSE(held.RunsNow(all, false)) << "worker 1's write of part 2 is still in flight";
+  part.part = 2;
+  held.Hold(part);
+  EXPECT_EQ(held.Overdue(GetClock().Now(), Duration{}).size(), 0u);
+  EXPECT_EQ(held.Overdue(GetClock().Now() + std::chrono::seconds(1), Duration{}),
+            std::vector<uint32_t>{1});
+  held.Forget(1);
+  EXPECT_TRUE(held.TakeSettled(false).has_value()) << "a lost worker's writes hold nothing";
+  EXPECT_TRUE(held.RunsNow(all, false));
 }
 
 TEST(ServerSummaryTest, AResumedServerAppendsItsRowAfterTheRunBefore) {

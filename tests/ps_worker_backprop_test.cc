@@ -1,13 +1,16 @@
 // Backprop (ps/worker/backprop.h): which layer's backward pass completes each layout part, and
-// each layer's push and landing times from the write records.
+// each layer's push and landing times from the write records, and the parts each layer's
+// forward pass waits for.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "base/error.h"
 #include "ps/worker/backprop.h"
+#include "ps/worker/landed_parts.h"
 
 namespace gw {
 namespace {
@@ -57,6 +60,58 @@ TEST(BackpropTest, EachPartIsCompletedByTheLayerHoldingItsFirstFloat) {
   }
 }
 
+// A layer's forward pass waits for exactly the parts holding some of its floats (a part may
+// hold several small layers, and a layer span several parts and servers).
+TEST(BackpropTest, EachLayerWaitsForEveryPartHoldingSomeOfItAndNoOther) {
+  std::mt19937_64 rng(11);
+  for (int trial = 0; trial < 200; ++trial) {
+    std::vector<size_t> sizes(1 + rng() % 12);
+    size_t total = 0;
+    for (size_t& s : sizes) total += s = 1 + rng() % 50;
+    const auto servers = static_cast<uint32_t>(1 + rng() % 3);
+    const size_t part_floats = 1 + rng() % 30;
+    if ((total + part_floats - 1) / part_floats < servers) continue;
+    const auto layers = Layers(sizes);
+    const ModelLayout layout(total, part_floats, servers);
+    const Backprop bp(layers, layout);
+    for (size_t l = 0; l < layers.size(); ++l) {
+      std::vector<std::pair<uint32_t, uint32_t>> expected;
+      for (uint32_t s = 0; s < servers; ++s) {
+        for (uint32_t p = 0; p < layout.parts(s).size(); ++p) {
+          const Part& part = layout.parts(s)[p];
+          const bool overlaps = part.begin < layers[l].begin + layers[l].size &&
+                                layers[l].begin < part.begin + part.size;
+          if (overlaps) expected.emplace_back(s, p);
+        }
+      }
+      EXPECT_EQ(bp.LayerParts(l), expected) << "trial " << trial << " layer " << l;
+    }
+  }
+}
+
+TEST(LandedPartsTest, APartCountsOnceAndOnlyIfTheServerHasIt) {
+  const ModelLayout layout(24, 8, 2);  // server 0: part 0; server 1: parts 0 and 1
+  ASSERT_EQ(layout.parts(0).size(), 1u);
+  ASSERT_EQ(layout.parts(1).size(), 2u);
+  LandedParts landed(layout);
+  const TimePoint t{};
+  EXPECT_FALSE(landed.Land(0, 1, t)) << "server 0 has one part";
+  EXPECT_FALSE(landed.Land(2, 0, t)) << "there is no server 2";
+  EXPECT_TRUE(landed.Land(1, 1, t));
+  EXPECT_FALSE(landed.Land(1, 1, t)) << "a repeat";
+  EXPECT_EQ(landed.count(1), 1u);
+  EXPECT_FALSE(landed.AllOf(1));
+  EXPECT_TRUE(landed.Land(1, 0, t));
+  EXPECT_TRUE(landed.AllOf(1));
+  EXPECT_FALSE(landed.All());
+  EXPECT_TRUE(landed.Land(0, 0, t));
+  EXPECT_TRUE(landed.All());
+  landed.Clear();
+  EXPECT_FALSE(landed.landed(1, 1));
+  EXPECT_EQ(landed.count(1), 0u);
+  EXPECT_TRUE(landed.Land(1, 1, t)) << "the next iteration's may land";
+}
+
 TEST(BackpropTest, LayersThatDoNotCoverTheModelInOrderAreRefused) {
   const ModelLayout layout(30, 8, 1);
   EXPECT_THROW(Backprop(Layers({10, 10}), layout), Error);  // 20 of 30 floats
@@ -81,9 +136,10 @@ TEST(BackpropTest, FinishGivesEachLayerItsFirstPostLastCompletionAndLastLanding)
   writes[0] = {0, 0, 1, 32, 0.0, 0.050, 0.010};  // layer 1: posted 0.150, done 0.160
   writes[1] = {0, 0, 2, 32, 0.0, 0.060, 0.010};  // layer 1: posted 0.160, done 0.170
   writes[2] = {0, 0, 0, 32, 0.0, 0.200, 0.020};  // layer 0: posted 0.300, done 0.320
-  const std::vector<std::vector<TimePoint>> landed = {{start + std::chrono::milliseconds(400),
-                                                       start + std::chrono::milliseconds(380),
-                                                       start + std::chrono::milliseconds(390)}};
+  LandedParts landed(layout);
+  ASSERT_TRUE(landed.Land(0, 0, start + std::chrono::milliseconds(400)));
+  ASSERT_TRUE(landed.Land(0, 1, start + std::chrono::milliseconds(380)));
+  ASSERT_TRUE(landed.Land(0, 2, start + std::chrono::milliseconds(390)));
   std::vector<LayerRecord> records(2);
   records[0].layer = 0;
   records[1].layer = 1;

@@ -110,7 +110,7 @@ void ServerCore::Handle(const Completion& c) {
     case CompletionKind::kWriteLanded:
       return OnLanded(c.peer.rank, ws, c);
     case CompletionKind::kWriteDone:
-      return held_.Completed(c.peer.rank);
+      return held_.Completed(c.peer.rank, c.wr_id);
     case CompletionKind::kPeerClosed:
       if (ws.done || ws.lost) return;
       if (!ws.joined) {
@@ -131,7 +131,7 @@ void ServerCore::OnControl(uint32_t w, WorkerState& ws, const Completion& c) {
       last_progress_ = GetClock().Now();
       workers_.Send(desk_.OnGone(w, last_progress_));
       if (coded_) return coded_->rounds().OnGone(w, /*lost=*/false);
-      return Apply(rule_.OnWorkerGone(w));
+      return Apply(sync_->OnWorkerGone(w));
     case MsgType::kSkipped: {
       const auto msg = Decode<RoundMsg>(c.payload);
       if (!coded_ || !msg || !ws.joined || !coded_->OnSkipped(w, msg->round)) {
@@ -193,10 +193,9 @@ void ServerCore::Refuse(const std::shared_ptr<Connection>& conn, const std::stri
 void ServerCore::OnLanded(uint32_t w, const WorkerState& ws, const Completion& c) {
   if (!ws.live() || c.region != ws.slot->id()) return;
   if (sync_) {
-    if (auto update = sync_->OnLanded(w, c)) {
-      last_progress_ = GetClock().Now();
-      WhenSettled(std::move(*update));
-    }
+    auto steps = sync_->OnLanded(w, c);
+    if (!steps.empty()) last_progress_ = GetClock().Now();
+    for (auto& step : steps) WhenSettled(std::move(step));
     return;
   }
   auto landed = coded_->OnLanded(w, c);

@@ -35,7 +35,7 @@ void ServerCore::Lose(uint32_t w, const std::string& why) {
          "--continue-without-lost-workers)");
   }
   GW_WARN(what << "; going on with " << rule_.num_live() - 1 << " worker(s)");
-  Apply(rule_.OnWorkerGone(w));
+  Apply(sync_->OnWorkerGone(w));
 }
 
 void ServerCore::CheckProgress() {

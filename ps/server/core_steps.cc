@@ -24,8 +24,12 @@ void ServerCore::WhenSettled(HeldSteps::Step step) {
 void ServerCore::Take(const HeldSteps::Step& step) {
   switch (step.kind) {
     case HeldSteps::Step::Kind::kUpdate:
-      for (auto& release : sync_->Update(step.decision)) WhenSettled(std::move(release));
+      for (auto& release : sync_->Update(step.decision, step.parts)) {
+        WhenSettled(std::move(release));
+      }
       return;
+    case HeldSteps::Step::Kind::kPartUpdate:
+      return sync_->UpdatePart(step.part, step.decision.apply, step.iteration);
     case HeldSteps::Step::Kind::kRelease:
       return sync_->WriteRelease(step.worker);
     case HeldSteps::Step::Kind::kCloseRound: {

@@ -1,20 +1,41 @@
 #include "ps/server/held_steps.h"
 
+#include <algorithm>
+#include <cstddef>
 #include <utility>
 
 #include "ps/roles.h"
 
 namespace gw {
 
-void HeldSteps::Completed(uint32_t w) {
+void HeldSteps::TrackParts(uint32_t parts) {
+  parts_ = parts;
+  part_in_flight_.assign(in_flight_.size() * parts, 0);
+}
+
+void HeldSteps::Posted(uint32_t w, uint64_t wr_id) {
+  ++in_flight_[w];
+  if (parts_ > 0 && wr_id < parts_) ++part_in_flight_[size_t{w} * parts_ + wr_id];
+}
+
+void HeldSteps::Completed(uint32_t w, uint64_t wr_id) {
   if (in_flight_[w] > 0) --in_flight_[w];
+  if (parts_ == 0 || wr_id >= parts_) return;
+  uint32_t& n = part_in_flight_[size_t{w} * parts_ + wr_id];
+  if (n > 0) --n;
+}
+
+void HeldSteps::Forget(uint32_t w) {
+  in_flight_[w] = 0;
+  if (parts_ == 0) return;
+  std::fill_n(part_in_flight_.begin() + static_cast<std::ptrdiff_t>(size_t{w} * parts_), parts_, 0);
 }
 
 void HeldSteps::TakeWriteCompletions(std::deque<Completion>* pending) {
   for (auto it = pending->begin(); it != pending->end();) {
     if (it->kind == CompletionKind::kWriteDone && it->peer.role == Role::kWorker &&
         it->peer.rank < in_flight_.size()) {
-      Completed(it->peer.rank);
+      Completed(it->peer.rank, it->wr_id);
       it = pending->erase(it);
     } else {
       ++it;

@@ -20,12 +20,19 @@ namespace gw {
 class HeldSteps {
  public:
   struct Step {
-    enum class Kind { kUpdate, kRelease, kCloseRound };
+    // kPartUpdate: one part of a BSP barrier (ps/server/part_barrier.h), applied and released
+    // on its own; its writes are only those from that part's floats.
+    enum class Kind { kUpdate, kRelease, kCloseRound, kPartUpdate };
     Kind kind = Kind::kUpdate;
-    SyncRule::Decision decision;  // kUpdate
+    // kUpdate; a kPartUpdate's `apply` is the workers whose copies of its part are summed.
+    SyncRule::Decision decision;
+    std::vector<uint32_t> parts;  // kUpdate of a barrier taken part by part: parts left to apply
     uint32_t worker = 0;          // kRelease
     TimePoint since;              // kCloseRound: when the round completed
-    // Waits for the parameter writes to every worker, or only to `only`.
+    uint32_t part = 0;            // kPartUpdate: the part
+    uint64_t iteration = 0;       // kPartUpdate: the iteration its new parameters are for
+    // Waits for the parameter writes to every worker, or only to `only` (a kPartUpdate: for
+    // the writes of its part, with TrackParts).
     bool writes = false;
     std::optional<uint32_t> only;
     std::optional<TimePoint> deadline;  // set when first waited for
@@ -33,10 +40,13 @@ class HeldSteps {
 
   explicit HeldSteps(uint32_t num_workers) : in_flight_(num_workers, 0) {}
 
-  // Parameter writes to worker w: posted, completed, never to complete (w is lost).
-  void Posted(uint32_t w) { ++in_flight_[w]; }
-  void Completed(uint32_t w);
-  void Forget(uint32_t w) { in_flight_[w] = 0; }
+  // Counts the writes of each of `parts` parts too, told apart by their wr_id (the part):
+  // every write posted to a worker must then be one part's.
+  void TrackParts(uint32_t parts);
+  // Parameter writes to worker w: posted, completed (by wr_id), never to complete (w is lost).
+  void Posted(uint32_t w, uint64_t wr_id = 0);
+  void Completed(uint32_t w, uint64_t wr_id = 0);
+  void Forget(uint32_t w);
   // Counts off the write completions among those fetched but not handled yet; the others
   // stay queued in order.
   void TakeWriteCompletions(std::deque<Completion>* pending);
@@ -57,11 +67,17 @@ class HeldSteps {
 
  private:
   bool InFlight(const Step& s, uint32_t w) const {
-    return s.writes && (!s.only || *s.only == w) && in_flight_[w] > 0;
+    if (!s.writes || (s.only && *s.only != w)) return false;
+    if (s.kind == Step::Kind::kPartUpdate && parts_ > 0) {
+      return s.part < parts_ && part_in_flight_[size_t{w} * parts_ + s.part] > 0;
+    }
+    return in_flight_[w] > 0;
   }
   bool Settled(const Step& s, bool checkpoint_busy) const;
 
   std::vector<uint32_t> in_flight_;
+  uint32_t parts_ = 0;                    // TrackParts
+  std::vector<uint32_t> part_in_flight_;  // [worker * parts_ + part]
   std::deque<Step> held_;
   std::deque<Step> behind_;  // held behind the step running now
 };

@@ -20,6 +20,11 @@ SyncDriver::SyncDriver(const JobConfig& job, uint32_t rank, const ModelLayout& l
       desk_(desk),
       held_(held),
       checkpointer_(checkpointer) {
+  if (SyncPath::UpdatesPerPart(job, layout)) {
+    const auto parts = static_cast<uint32_t>(layout.parts(rank).size());
+    barrier_.emplace(job.num_workers, parts);
+    held_.TrackParts(parts);
+  }
   if (resumed) {
     path_.Restore(*resumed);
     rule_.ResumeBspAt(resumed->iteration);
@@ -33,7 +38,8 @@ SyncDriver::SyncDriver(const JobConfig& job, uint32_t rank, const ModelLayout& l
   path_.SetSlots(members_.RegisterSlots(dev, layout.shard_size(rank)));
 }
 
-std::optional<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion& c) {
+std::vector<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion& c) {
+  std::vector<HeldSteps::Step> steps;
   const uint64_t expected = rule_.clock(w);
   const Imm imm = Imm::Decode(c.imm);
   const auto landing = path_.OnLanded(w, imm, expected);
@@ -43,11 +49,22 @@ std::optional<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion
               << w << " (iteration tag " << imm.iteration_tag << ", part " << imm.part
               << "; expected iteration " << expected << ")");
     }
-    return std::nullopt;
+    return steps;
   }
   bytes_in_ += c.length;
   desk_.OnPartLanded(w, GetClock().Now());
-  if (landing == SyncPath::Landing::kPartial) return std::nullopt;
+  if (barrier_ && expected == rule_.bsp_iteration() &&
+      barrier_->OnLanded(w, imm.part, rule_.num_live())) {
+    HeldSteps::Step part;
+    part.kind = HeldSteps::Step::Kind::kPartUpdate;
+    part.part = imm.part;
+    part.iteration = expected + 1;
+    part.decision.apply = barrier_->from(imm.part);
+    part.writes = true;  // the previous release's writes of this part
+    barrier_->MarkApplied(imm.part);
+    steps.push_back(std::move(part));
+  }
+  if (landing == SyncPath::Landing::kPartial) return steps;
   ++pushes_received_;
   // The link is free: the next window is granted before this update is applied.
   members_.Send(desk_.OnPushLanded(w, expected, GetClock().Now()));
@@ -55,18 +72,32 @@ std::optional<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion
   const auto decision = rule_.OnArrival(w, expected, &accepted);
   if (!accepted) {
     ++dropped_;
-    return std::nullopt;
+    return steps;
   }
-  return UpdateStep(decision);
+  steps.push_back(UpdateStep(decision));
+  return steps;
 }
 
-HeldSteps::Step SyncDriver::UpdateStep(const SyncRule::Decision& d) const {
+SyncRule::Decision SyncDriver::OnWorkerGone(uint32_t w) {
+  if (barrier_) barrier_->Forget(w);
+  return rule_.OnWorkerGone(w);
+}
+
+HeldSteps::Step SyncDriver::UpdateStep(const SyncRule::Decision& d) {
   HeldSteps::Step step;
   step.kind = HeldSteps::Step::Kind::kUpdate;
   step.decision = d;
   // The parameters being the source of writes still in flight, those finish first. With
   // snapshots they are not: one worker's slow link never holds back the others' updates.
   step.writes = !d.apply.empty() && !SyncPath::SendsFromSnapshots(job_);
+  if (barrier_ && !d.apply.empty()) {
+    // The barrier is over: each part was applied as it completed, but for those a lost worker
+    // left (every live worker's push is whole: they come from d.apply). The next barrier's
+    // writes can only land once this one's parameters went out, after this step.
+    step.parts = barrier_->Unapplied();
+    step.writes = !step.parts.empty();
+    barrier_->Reset();
+  }
   return step;
 }
 
@@ -82,7 +113,15 @@ std::optional<HeldSteps::Step> SyncDriver::ReleaseStep(uint32_t w) const {
   return step;
 }
 
-std::vector<HeldSteps::Step> SyncDriver::Update(const SyncRule::Decision& d) {
+std::vector<HeldSteps::Step> SyncDriver::Update(const SyncRule::Decision& d,
+                                                std::span<const uint32_t> parts) {
+  if (barrier_) {
+    if (d.apply.empty()) return {};
+    for (uint32_t p : parts) UpdatePart(p, d.apply, rule_.bsp_iteration());
+    path_.EndBarrier(d, desk_.Rows());
+    checkpointer_.AfterUpdate(path_.updates(), path_.params(), path_.optimizer().velocity());
+    return {};  // every part went out as it was applied
+  }
   path_.Apply(d, desk_.Rows());
   if (!d.apply.empty()) {
     checkpointer_.AfterUpdate(path_.updates(), path_.params(), path_.optimizer().velocity());
@@ -104,8 +143,26 @@ void SyncDriver::WriteRelease(uint32_t w) {
     const size_t off = (parts[p].begin - begin) * sizeof(float);
     m.conn->Write(bytes.subspan(off, parts[p].size * sizeof(float)), m.params, off,
                   Imm::Encode(rule_.clock(w), p), p);
-    held_.Posted(w);
+    held_.Posted(w, p);
   }
+}
+
+void SyncDriver::UpdatePart(uint32_t part, std::span<const uint32_t> from, uint64_t iteration) {
+  const Part& p = layout_.parts(rank_)[part];
+  const size_t begin = p.begin - layout_.shard_begin(rank_);
+  path_.ApplyPart(from, begin, p.size);
+  for (uint32_t w = 0; w < job_.num_workers; ++w) WritePart(w, part, iteration);
+}
+
+void SyncDriver::WritePart(uint32_t w, uint32_t p, uint64_t iteration) {
+  const Members::Member& m = members_[w];
+  if (!m.live()) return;
+  const Part& part = layout_.parts(rank_)[p];
+  const size_t off = (part.begin - layout_.shard_begin(rank_)) * sizeof(float);
+  const auto bytes = std::as_bytes(std::span<const float>(path_.params()));
+  m.conn->Write(bytes.subspan(off, part.size * sizeof(float)), m.params, off,
+                Imm::Encode(iteration, p), p);
+  held_.Posted(w, p);
 }
 
 ServerSummary SyncDriver::Tally() const {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "net/device.h"
@@ -18,6 +19,7 @@
 #include "ps/server/checkpointer.h"
 #include "ps/server/held_steps.h"
 #include "ps/server/members.h"
+#include "ps/server/part_barrier.h"
 #include "ps/server/summary.h"
 #include "ps/server/sync_path.h"
 #include "ps/server/window_desk.h"
@@ -38,20 +40,33 @@ class SyncDriver {
   const SyncPath& path() const { return path_; }
   SyncPath& path() { return path_; }
 
-  // A write landed in live worker w's slot: the update to hold, when it completed a push
-  // the rule took.
-  std::optional<HeldSteps::Step> OnLanded(uint32_t w, const Completion& c);
+  // A write landed in live worker w's slot: the steps to hold, in order: a part's update when
+  // it completed that part of a BSP barrier (SyncPath::UpdatesPerPart), the rule's update
+  // when it completed a push the rule took.
+  std::vector<HeldSteps::Step> OnLanded(uint32_t w, const Completion& c);
+  // Worker w is gone (lost or done): the rule's decision (w's parts of a barrier taken part
+  // by part no longer count).
+  SyncRule::Decision OnWorkerGone(uint32_t w);
   // The rule's decision d, and worker w's release (nullopt: w is not live), as steps to hold.
-  HeldSteps::Step UpdateStep(const SyncRule::Decision& d) const;
+  // A decision that completes a barrier taken part by part ends it here (the parts it left
+  // go in the step).
+  HeldSteps::Step UpdateStep(const SyncRule::Decision& d);
   std::optional<HeldSteps::Step> ReleaseStep(uint32_t w) const;
-  // Settled steps taken: an update returns the releases it sets off; a release is written.
-  std::vector<HeldSteps::Step> Update(const SyncRule::Decision& d);
+  // Settled steps taken: an update returns the releases it sets off; a release is written;
+  // a part's update (the mean of the copies of `from`) is applied and written to every live
+  // worker, tagged `iteration`.
+  std::vector<HeldSteps::Step> Update(const SyncRule::Decision& d,
+                                      std::span<const uint32_t> parts = {});
   void WriteRelease(uint32_t w);
+  void UpdatePart(uint32_t part, std::span<const uint32_t> from, uint64_t iteration);
 
   // Its part of the summary: updates, pushes, gradients and rows applied, drops, bytes.
   ServerSummary Tally() const;
 
  private:
+  // Part p of the shard written to live worker w from the parameters, tagged `iteration`.
+  void WritePart(uint32_t w, uint32_t p, uint64_t iteration);
+
   const JobConfig& job_;
   const uint32_t rank_;
   const ModelLayout& layout_;
@@ -61,9 +76,10 @@ class SyncDriver {
   WindowDesk& desk_;
   HeldSteps& held_;
   Checkpointer& checkpointer_;
-  uint64_t dropped_ = 0;          // late or duplicate writes, pushes the rule refused
-  uint64_t bytes_in_ = 0;         // of gradient writes taken
-  uint64_t pushes_received_ = 0;  // that landed whole
+  std::optional<PartBarrier> barrier_;  // SyncPath::UpdatesPerPart
+  uint64_t dropped_ = 0;                // late or duplicate writes, pushes the rule refused
+  uint64_t bytes_in_ = 0;               // of gradient writes taken
+  uint64_t pushes_received_ = 0;        // that landed whole
 };
 
 }  // namespace gw

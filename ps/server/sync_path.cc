@@ -14,6 +14,7 @@ SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, uint32_t par
       agg_(HugeZeroedFloats(params_.size())),
       parts_(parts),
       parts_landed_(job.num_workers, 0),
+      part_seen_(job.num_workers, std::vector<uint8_t>(parts, 0)),
       optimizer_(std::make_unique<SgdMomentum>(job.optimizer, params_.size())) {
   // One copy per worker, made up front: the memory limit is checked at start.
   if (SendsFromSnapshots(job))
@@ -22,8 +23,12 @@ SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, uint32_t par
 
 SyncPath::Landing SyncPath::OnLanded(uint32_t w, const Imm& imm, uint64_t expected) {
   if (!Imm::Matches(imm.iteration_tag, expected) || imm.part >= parts_) return Landing::kDropped;
+  uint8_t& seen = part_seen_[w][imm.part];
+  if (seen) return Landing::kDropped;
+  seen = 1;
   if (++parts_landed_[w] < parts_) return Landing::kPartial;
   parts_landed_[w] = 0;
+  std::fill(part_seen_[w].begin(), part_seen_[w].end(), 0);
   return Landing::kWhole;
 }
 
@@ -45,6 +50,23 @@ void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& r
     const float weight = static_cast<float>(rows[w]) / static_cast<float>(job_.workload.batch_size);
     optimizer_->Step(params_, slots_[w], scale * weight);
   }
+}
+
+void SyncPath::ApplyPart(std::span<const uint32_t> from, size_t begin, size_t size) {
+  if (from.empty()) return;
+  std::vector<std::span<const float>> slots;
+  slots.reserve(from.size());
+  for (uint32_t w : from) slots.push_back(slots_[w].subspan(begin, size));
+  const std::span<float> sum = std::span(agg_).subspan(begin, size);
+  SumSlots(sum, slots);
+  optimizer_->StepRange(std::span(params_).subspan(begin, size), sum,
+                        1.0f / static_cast<float>(from.size()), begin);
+}
+
+void SyncPath::EndBarrier(const SyncRule::Decision& d, const std::vector<uint64_t>& rows) {
+  gradients_applied_ += d.apply.size();
+  for (uint32_t w : d.apply) rows_applied_ += rows[w];
+  optimizer_->EndStep();
 }
 
 std::span<const float> SyncPath::ReleaseSource(uint32_t w) {

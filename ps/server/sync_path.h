@@ -14,6 +14,7 @@
 #include "ps/checkpoint.h"
 #include "ps/imm.h"
 #include "ps/job.h"
+#include "ps/layout.h"
 #include "ps/optimizer.h"
 #include "ps/sync/registry.h"
 #include "ps/sync_rule.h"
@@ -32,6 +33,14 @@ class SyncPath {
     return !job.coding && !job.sync.rule().releases_together;
   }
 
+  // Under BSP a layered model's (ps/layout.h: more than one segment) update is applied part
+  // by part, each as soon as every worker's copy of it landed, and released at once (P3),
+  // instead of once the whole barrier is in (ps/server/part_barrier.h). Flat models keep the
+  // one update per barrier: their parts are not tensors of their own.
+  static bool UpdatesPerPart(const JobConfig& job, const ModelLayout& layout) {
+    return !job.coding && job.sync.rule().releases_together && layout.num_segments() > 1;
+  }
+
   // The memory to register for writes: the parameters, and each worker's copy (if any).
   std::span<float> params() { return params_; }
   std::span<float> snapshot(uint32_t w) { return snapshots_.at(w); }
@@ -45,6 +54,11 @@ class SyncPath {
   // Steps the optimizer with the gradients of d.apply; rows[w] is the minibatch rows behind
   // worker w's gradient (weights it when updates are not aggregated).
   void Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& rows);
+  // UpdatesPerPart: the shard's floats [begin, begin + size) stepped with the sum of the
+  // slots of `from` (their mean), at the barrier's learning rate. EndBarrier counts the
+  // barrier's one optimizer step and the gradients of d.apply, once every part was applied.
+  void ApplyPart(std::span<const uint32_t> from, size_t begin, size_t size);
+  void EndBarrier(const SyncRule::Decision& d, const std::vector<uint64_t>& rows);
   // What worker w's release writes: the parameters now (copied into its snapshot when
   // SendsFromSnapshots: call only once its previous writes completed).
   std::span<const float> ReleaseSource(uint32_t w);
@@ -62,6 +76,8 @@ class SyncPath {
   std::vector<std::span<const float>> slots_;
   const uint32_t parts_;
   std::vector<uint32_t> parts_landed_;  // per worker, of the push being received
+  // [worker][part]: landed in that push (a part counts once: a repeat is dropped).
+  std::vector<std::vector<uint8_t>> part_seen_;
   std::unique_ptr<SgdMomentum> optimizer_;
   // Gradients the optimizer took and the minibatch rows behind them (the load test compares
   // them with the workers' pushes_sent).

@@ -22,6 +22,7 @@ Duration Scaled(Duration d, double scale) {
 Backprop::Backprop(std::span<const WorkloadLayer> layers, const ModelLayout& layout)
     : layers_(layers.begin(), layers.end()),
       part_layer_(layout.num_servers()),
+      layer_parts_(layers.size()),
       ready_at_(layers.size()),
       layer_bytes_(layers.size(), 0) {
   size_t next = 0;
@@ -46,14 +47,20 @@ Backprop::Backprop(std::span<const WorkloadLayer> layers, const ModelLayout& lay
       part_layer_[s].push_back(layer);
       ready_at_[layer].emplace_back(s, p);
       layer_bytes_[layer] += parts[p].size * sizeof(float);
+      // Layers from that one on, up to the one holding the part's last float.
+      for (size_t l = layer;
+           l < layers_.size() && layers_[l].begin < parts[p].begin + parts[p].size; ++l) {
+        layer_parts_[l].emplace_back(s, p);
+      }
     }
   }
 }
 
-void Backprop::Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint start,
-                   double scale, bool overlap, std::vector<LayerRecord>* records,
-                   const std::function<void(uint32_t)>& on_ready) const {
+TimePoint Backprop::Forward(WorkerSession& session, const LandedParts& landed, uint64_t it,
+                            TimePoint start, double scale, std::vector<LayerRecord>* records,
+                            double* waited_s) const {
   records->assign(layers_.size(), LayerRecord{});
+  *waited_s = 0;
   // Deadlines are absolute: a late wake-up shortens the next layer instead of adding up. The
   // records are when each pass actually ended (a busy worker wakes late).
   const Clock& clock = GetClock();
@@ -62,11 +69,31 @@ void Backprop::Run(WorkerSession& session, std::vector<GatedPush>& pushes, TimeP
     LayerRecord& r = (*records)[l];
     r.layer = static_cast<uint32_t>(l);
     r.bytes = layer_bytes_[l];
+    const auto& parts = layer_parts_[l];
+    const auto here = [&] {
+      return std::all_of(parts.begin(), parts.end(),
+                         [&](const auto& sp) { return landed.landed(sp.first, sp.second); });
+    };
+    if (!here()) {
+      const TimePoint before = clock.Now();
+      session.WaitUntil(
+          here, "layer " + layers_[l].name + "'s parameters for iteration " + std::to_string(it));
+      *waited_s += clock.SecondsSince(before);
+      at = std::max(at, clock.Now());
+    }
     r.forward_start_s = SecondsBetween(start, std::max(at, clock.Now()));
     at += Scaled(layers_[l].forward, scale);
     session.ComputeUntil(at);
     r.forward_end_s = SecondsBetween(start, clock.Now());
   }
+  return at;
+}
+
+void Backprop::Backward(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint at,
+                        TimePoint start, double scale, bool overlap,
+                        std::vector<LayerRecord>* records,
+                        const std::function<void(uint32_t)>& on_ready) const {
+  const Clock& clock = GetClock();
   for (size_t l = layers_.size(); l-- > 0;) {
     at += Scaled(layers_[l].backward, scale);
     session.ComputeUntil(at);
@@ -90,8 +117,7 @@ void Backprop::MakeReady(size_t layer, std::vector<GatedPush>& pushes) const {
 }
 
 void Backprop::Finish(std::span<const WriteRecord> writes, TimePoint push_start, TimePoint start,
-                      const std::vector<std::vector<TimePoint>>& landed,
-                      std::vector<LayerRecord>* records) const {
+                      const LandedParts& landed, std::vector<LayerRecord>* records) const {
   const double offset = SecondsBetween(start, push_start);
   std::vector<bool> seen(layers_.size(), false);
   for (const WriteRecord& w : writes) {
@@ -104,10 +130,11 @@ void Backprop::Finish(std::span<const WriteRecord> writes, TimePoint push_start,
     r.push_end_s = seen[l] ? std::max(r.push_end_s, done) : done;
     seen[l] = true;
   }
-  for (uint32_t s = 0; s < part_layer_.size(); ++s) {
-    for (uint32_t p = 0; p < part_layer_[s].size(); ++p) {
-      LayerRecord& r = (*records)[part_layer_[s][p]];
-      r.params_s = std::max(r.params_s, SecondsBetween(start, landed[s][p]));
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    LayerRecord& r = (*records)[l];
+    for (const auto& [s, p] : layer_parts_[l]) {
+      if (landed.landed(s, p))
+        r.params_s = std::max(r.params_s, SecondsBetween(start, landed.at(s, p)));
     }
   }
 }

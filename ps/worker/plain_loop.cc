@@ -33,16 +33,13 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       report_(job, options, workload),
       params_(HugeZeroedFloats(layout.num_params())),
       grad_(HugeZeroedFloats(layout.num_params())),
-      parts_landed_(job.num_servers, 0),
+      landed_(layout),
       batch_(static_cast<uint32_t>(job.workload.batch_size)),
       push_batch_(batch_) {
   const bool gated = job.windows.has_value();
   if (!workload.layers().empty()) {
     backprop_.emplace(workload.layers(), layout);
-    for (uint32_t s = 0; s < job.num_servers; ++s) {
-      pushes_.emplace_back(s, gated, job.push_order);
-      landed_.emplace_back(layout.parts(s).size());
-    }
+    for (uint32_t s = 0; s < job.num_servers; ++s) pushes_.emplace_back(s, gated, job.push_order);
   } else {
     for (uint32_t s = 0; s < job.num_servers; ++s) pushes_.emplace_back(s, gated);
   }
@@ -81,6 +78,7 @@ void PlainLoop::Run() {
       if (it >= job_.iterations) break;
       rows.push_back(RunIteration(it, t0));
       ++it;
+      if (backprop_ && it >= job_.iterations) FinishLayered(it, &rows.back());
     } catch (const ServerLost& e) {
       lost = e;
       have_params = false;
@@ -118,6 +116,7 @@ void PlainLoop::PrintProgress(uint64_t it, const std::vector<IterationRow>& rows
 // Iteration it: its gradient on the parameters that arrived for it, pushed, and the
 // parameters for it + 1 awaited.
 IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
+  if (backprop_) return RunLayeredIteration(it, t0);
   const Clock& clock = GetClock();
   report_.Snapshot(it, t0, params_);
   IterationRow row;
@@ -138,21 +137,16 @@ IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
   // An emulated compute time is that of the nominal batch; it scales with the rows.
   row.delay_s = InjectDelay(t, it, static_cast<double>(batch_) / job_.workload.batch_size);
   push_batch_ = batch_;
-  if (backprop_) {
-    ComputeAndPushLayers(it, &row);
-  } else {
-    t = clock.Now();
-    BeginPush(it);
-    row.gate_s = FinishPush(it);
-    row.write_s = clock.SecondsSince(t);
-  }
+  t = clock.Now();
+  BeginPush(it);
+  row.gate_s = FinishPush(it);
+  row.write_s = clock.SecondsSince(t);
   row.bytes = layout_.num_params() * sizeof(float);
   pushed_row_ = row;  // the servers may resume after this push: the row is then complete
   t = clock.Now();
   WaitParams(it + 1);
   pushed_row_.reset();
   row.wait_s = clock.SecondsSince(t);
-  if (backprop_) RecordLayers(it);
   // R2SP's T_iter counts what this iteration did, not what it waited for.
   last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
   last_blocked_s_ = row.gate_s + row.wait_s;
@@ -182,19 +176,49 @@ uint64_t PlainLoop::ResumeAt(uint64_t it, std::vector<IterationRow>* rows) {
 }
 
 void PlainLoop::ForgetServers() {
-  std::fill(parts_landed_.begin(), parts_landed_.end(), 0);
+  landed_.Clear();
+  push_pending_ = false;
   for (auto& push : pushes_) push.Abandon();
   faults_.OnReconnect();
 }
 
-// A layered workload: forward, then backward with each layer's parts pushed the moment they
-// exist. compute_s is the forward and backward passes; write_s what the push took after them
-// (the part of communication that did not overlap compute).
-void PlainLoop::ComputeAndPushLayers(uint64_t it, IterationRow* row) {
+// A layered workload's iteration it: its forward pass layer by layer as the parameters for it
+// land, then (the gradient buffer being about to change) the end of the push of it - 1, then
+// backward with each layer's parts pushed the moment they exist. The push of it ends in the
+// next iteration: its last writes overlap that forward pass.
+// wait_s is what the forward pass waited for parameters; write_s what the previous push took
+// after that; compute_s the rest (forward, backward, the gradient itself).
+IterationRow PlainLoop::RunLayeredIteration(uint64_t it, TimePoint t0) {
   const Clock& clock = GetClock();
+  IterationRow row;
+  row.worker = options_.rank;
+  row.iteration = it;
+  row.batch = batch_;
+  if (job_.batch_tuning) {
+    workload_.SetBatchSize(batch_);
+  } else {
+    workload_.SeekBatch(it);
+  }
+  const double scale = static_cast<double>(batch_) / job_.workload.batch_size;
+  const TimePoint start = clock.Now();
+  std::vector<LayerRecord> layers;
+  const TimePoint forward_end =
+      backprop_->Forward(session_, landed_, it, start, scale, &layers, &row.wait_s);
+  TimePoint t = clock.Now();
+  if (push_pending_) {
+    row.gate_s = FinishPendingPush(it);
+    RecordLayers(it - 1);  // its push ended, and the parameters it brought all landed
+  }
+  row.write_s = clock.SecondsSince(t);
+  report_.Snapshot(it, t0, params_);  // every part of it landed
+  t = clock.Now();
+  row.loss = workload_.ComputeGradient(params_, grad_);
+  row.delay_s = InjectDelay(t, it, scale);
+  push_batch_ = batch_;
   LayeredIteration& li = layered_;
-  li.start = clock.Now();
-  for (auto& l : landed_) std::fill(l.begin(), l.end(), TimePoint{});
+  li.start = start;
+  li.layers = std::move(layers);
+  for (LayerRecord& l : li.layers) l.start_s = std::chrono::duration<double>(start - t0).count();
   li.records_before.clear();
   for (const GatedPush& push : pushes_) li.records_before.push_back(push.records().size());
   BeginPush(it);
@@ -210,13 +234,35 @@ void PlainLoop::ComputeAndPushLayers(uint64_t it, IterationRow* row) {
       }
     };
   }
-  backprop_->Run(session_, pushes_, li.start,
-                 static_cast<double>(batch_) / job_.workload.batch_size, job_.overlap, &li.layers,
-                 on_ready);
-  row->compute_s += clock.SecondsSince(li.start);
-  const TimePoint computed = clock.Now();
-  row->gate_s = FinishPush(it);
-  row->write_s = clock.SecondsSince(computed);
+  backprop_->Backward(session_, pushes_, std::max(forward_end, clock.Now()), start, scale,
+                      job_.overlap, &li.layers, on_ready);
+  push_pending_ = true;
+  row.bytes = layout_.num_params() * sizeof(float);
+  row.compute_s = clock.SecondsSince(start) - row.wait_s - row.write_s - row.delay_s;
+  last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
+  last_blocked_s_ = row.gate_s + row.wait_s;
+  last_compute_s_ = row.compute_s + row.delay_s;
+  last_batch_ = row.batch;
+  return row;
+}
+
+// After the last iteration: its push's end and the final parameters, counted in its row.
+void PlainLoop::FinishLayered(uint64_t it, IterationRow* last) {
+  const Clock& clock = GetClock();
+  TimePoint t = clock.Now();
+  const bool pending = push_pending_;
+  if (pending) last->gate_s += FinishPendingPush(it);
+  last->write_s += clock.SecondsSince(t);
+  t = clock.Now();
+  WaitParams(it);
+  last->wait_s += clock.SecondsSince(t);
+  if (pending) RecordLayers(it - 1);
+}
+
+double PlainLoop::FinishPendingPush(uint64_t it) {
+  const double gate_s = FinishPush(it - 1);
+  push_pending_ = false;
+  return gate_s;
 }
 
 // Once the next parameters landed: each layer's push and landing times, kept for layers-W.csv.
@@ -242,6 +288,7 @@ void PlainLoop::BeginPush(uint64_t it) {
   // The server may answer before our own write completions are seen: from here on the
   // parameters that land are those for the next iteration.
   expected_iteration_ = it + 1;
+  landed_.Clear();
   faults_.BeforePush(it);
   const auto bytes = std::as_bytes(std::span(grad_));
   const TimePoint now = GetClock().Now();
@@ -305,14 +352,10 @@ void PlainLoop::SendWindowRequest(uint32_t server, uint64_t it, uint32_t priorit
 void PlainLoop::WaitParams(uint64_t it) {
   session_.WaitUntil(
       [&] {
-        faults_.MidPull(it, parts_landed_[0], layout_.parts(0).size());
-        for (uint32_t s = 0; s < job_.num_servers; ++s) {
-          if (parts_landed_[s] < layout_.parts(s).size()) return false;
-        }
-        return true;
+        faults_.MidPull(it, landed_.count(0), layout_.parts(0).size());
+        return landed_.All();
       },
       "parameters for iteration " + std::to_string(it));
-  std::fill(parts_landed_.begin(), parts_landed_.end(), 0);
 }
 
 // Sleeps until the straggler model's finish time for this iteration, counted from `start`.
@@ -338,10 +381,9 @@ void PlainLoop::OnWelcome(uint32_t server, const std::shared_ptr<Connection>& co
 }
 
 bool PlainLoop::OnParamsLanded(uint32_t server, const Imm& imm) {
-  if (!Imm::Matches(imm.iteration_tag, expected_iteration_)) return false;
-  ++parts_landed_[server];
-  if (backprop_ && imm.part < landed_[server].size()) landed_[server][imm.part] = GetClock().Now();
-  return true;
+  // Another iteration's, a part the server does not have, or one that already landed.
+  return Imm::Matches(imm.iteration_tag, expected_iteration_) &&
+         landed_.Land(server, imm.part, GetClock().Now());
 }
 
 bool PlainLoop::OnWriteDone(uint32_t server, uint64_t wr_id) {

@@ -3,7 +3,8 @@
 // (inside granted windows, if the job has them), and waits for the next parameters. A server
 // lost mid-run is reconnected to when WorkerOptions::reconnect_timeout allows it. A layered
 // workload's gradient is pushed layer by layer as backprop produces it (ps/worker/backprop.h),
-// in the job's push order.
+// in the job's push order, and its next forward pass starts layer by layer as each layer's
+// parameters land, while the end of the push is still on the wire.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include "ps/worker.h"
 #include "ps/worker/backprop.h"
 #include "ps/worker/fault_points.h"
+#include "ps/worker/landed_parts.h"
 #include "ps/worker/reconnect.h"
 #include "ps/worker/report.h"
 #include "ps/worker/session.h"
@@ -43,6 +45,13 @@ class PlainLoop final : public SessionEvents {
 
  private:
   IterationRow RunIteration(uint64_t it, TimePoint t0);
+  // A layered workload's iteration: forward (as the parameters land), the previous push's
+  // last writes, backward with the push begun. Its push ends in the next iteration, or in
+  // FinishLayered after the last one (which waits for the final parameters too).
+  IterationRow RunLayeredIteration(uint64_t it, TimePoint t0);
+  void FinishLayered(uint64_t it, IterationRow* last);
+  // The previous push's last writes (and its layer records): the seconds waited for windows.
+  double FinishPendingPush(uint64_t it);
   // After (re)joining, the iteration the servers start this worker at: 0, or the iteration
   // of the checkpoint they resumed. `it` is the iteration this worker was in.
   uint64_t ResumeAt(uint64_t it, std::vector<IterationRow>* rows);
@@ -54,8 +63,6 @@ class PlainLoop final : public SessionEvents {
   // write is done and returns the seconds spent waiting for windows.
   void BeginPush(uint64_t it);
   double FinishPush(uint64_t it);
-  // A layered workload's compute and push, overlapped; fills the row's compute and write.
-  void ComputeAndPushLayers(uint64_t it, IterationRow* row);
   void RecordLayers(uint64_t it);
   // priority: the push's most urgent layer so far (0 for a flat gradient).
   void SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority);
@@ -72,8 +79,8 @@ class PlainLoop final : public SessionEvents {
   Reconnector reconnector_;
   WorkerReport report_;
   std::vector<float> params_, grad_;
-  std::vector<GatedPush> pushes_;       // our gradient writes to server s
-  std::vector<uint32_t> parts_landed_;  // of the parameters server s is writing
+  std::vector<GatedPush> pushes_;  // our gradient writes to server s
+  LandedParts landed_;             // the parameters for expected_iteration_, part by part
   // The iteration whose parameters land next (tags are checked against it).
   uint64_t expected_iteration_ = 0;
   std::optional<IterationRow> pushed_row_;            // the iteration whose push went out, if any
@@ -85,12 +92,12 @@ class PlainLoop final : public SessionEvents {
   double last_compute_s_ = 0;
   uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
   std::vector<sched::Duration> gate_before_push_;  // each push's gate_waited() at BeginPush
-  // Layered workloads only: the backprop emulation, when each part of the parameters being
-  // awaited landed ([server][part]), and every layer's record so far.
+  // Layered workloads only: the backprop emulation, every layer's record so far, and the
+  // iteration whose push is under way (ended in the next iteration, push_pending_ till then).
   std::optional<Backprop> backprop_;
-  std::vector<std::vector<TimePoint>> landed_;
   std::vector<LayerRecord> layer_rows_;
-  struct LayeredIteration {  // the one under way
+  bool push_pending_ = false;
+  struct LayeredIteration {
     TimePoint start, push_start;
     std::vector<size_t> records_before;  // pushes_[s].records().size() at its push's Begin
     std::vector<LayerRecord> layers;
