@@ -30,6 +30,8 @@
 #                               racks of WORKERS/2 behind 400 Mbit/s uplinks, 1 Gbit/s server link
 #   --workers N (8)  --batch B (32)  --iterations I (3)  --warmup W (1)  --reps R (5)
 #   --part-bytes BYTES (4194304)  --credit BYTES (4 x part-bytes)
+#   --device-tflops X (1)       the emulated device (gradwire run --device-tflops): sets the
+#                               ratio of compute to communication
 #   --out DIR                   results folder (default results/dnn-traffic)
 #   --dry-run                   print every job and start nothing
 #   --report-only               redo summary, plots and README from an existing runs.csv
@@ -37,10 +39,11 @@
 set -euo pipefail
 usage="usage: experiments/dnn_traffic.sh [--models M] [--syncs S] [--schemes S] [--topology star|tree]
   [--workers N] [--batch B] [--iterations I] [--warmup W] [--reps R] [--part-bytes B] [--credit B]
+  [--device-tflops X]
   [--out DIR] [--dry-run | --report-only]   (see the comment at the top of the script)"
 all_schemes="no-overlap overlap priority credit global-priority"
 models=resnet50 syncs=bsp schemes=$all_schemes topology=star workers=8 batch=32 iterations=3
-warmup=1 reps=5 part_bytes=4194304 credit="" out=results/dnn-traffic mode=run
+warmup=1 reps=5 part_bytes=4194304 credit="" tflops=1 out=results/dnn-traffic mode=run
 args=("$@")
 while (($# > 0)); do
   case $1 in
@@ -61,6 +64,7 @@ while (($# > 0)); do
     --reps) reps=$2 ;;
     --part-bytes) part_bytes=$2 ;;
     --credit) credit=$2 ;;
+    --device-tflops) tflops=$2 ;;
     --out) out=$2 ;;
     *) echo "dnn_traffic.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
   esac
@@ -69,6 +73,10 @@ done
 for v in workers batch iterations reps part_bytes; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "dnn_traffic.sh: ${v//_/-} '${!v}' is not a positive integer" >&2; exit 2; }
 done
+if ! [[ $tflops =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] || ! awk -v x="$tflops" 'BEGIN { exit !(x > 0) }'; then
+  echo "dnn_traffic.sh: --device-tflops '$tflops' is not a positive number" >&2
+  exit 2
+fi
 if ! [[ $warmup =~ ^[0-9]+$ ]] || ((warmup >= iterations)); then
   echo "dnn_traffic.sh: --warmup must be a count below --iterations ($iterations)" >&2
   exit 2
@@ -135,7 +143,7 @@ if [[ " ${sync_list[*]} " == *" r2sp "* ]] && ((warmup < 5)); then
     "BSP warm-up: give --warmup 5 and --iterations > 5 to measure its turns" >&2
 fi
 common=(--num-workers "$workers" --batch "$batch" --iterations "$iterations"
-  --part-bytes "$part_bytes" --timeout 300)
+  --part-bytes "$part_bytes" --device-tflops "$tflops" --timeout 300)
 
 if [[ $mode == dry-run ]]; then
   echo "dnn_traffic.sh: $total jobs into $out/; topo.sh up ${topo_up[*]}"
