@@ -40,9 +40,11 @@ $(DEPS_STAMP): debian-packages.txt experiments/install-deps.sh
 $(BUILD)/CMakeCache.txt: $(DEPS_STAMP)
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
 
-# BUILD_TARGETS: only these targets (default: all).
+# BUILD_TARGETS: only these targets (default: all). A build dir made before a target existed
+# learns of it by configuring again first (a build of all would do that itself).
 BUILD_TARGETS ?=
 build: $(BUILD)/CMakeCache.txt
+	$(if $(BUILD_TARGETS),cmake -S . -B $(BUILD) >/dev/null)
 	cmake --build $(BUILD) -j $(JOBS) $(if $(BUILD_TARGETS),--target $(BUILD_TARGETS))
 
 test: build
