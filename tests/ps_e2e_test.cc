@@ -543,7 +543,7 @@ TEST_F(PsE2eTest, FlagMismatchIsRefused) {
   job.insert(job.end(), {"--lr", "0.2"});  // the server has the default, 0.1
   Proc& w = StartWorker(0, port, job, {}, "worker 0 with --lr 0.2");
   ExpectRefusedForFlags(w);
-  EXPECT_GE(CountLines(server.err(), {"refusing worker 0"}), 1) << server.err();
+  EXPECT_GE(CountLines(server.err(), {"refused: ", "(worker 0)"}), 1) << server.err();
 }
 
 // Same with a flag the fingerprint does cover (the batch size).
@@ -555,7 +555,7 @@ TEST_F(PsE2eTest, BatchMismatchIsRefused) {
   job.insert(job.end(), {"--batch", "32"});
   Proc& w = StartWorker(0, port, job, {}, "worker 0 with --batch 32");
   ExpectRefusedForFlags(w);
-  EXPECT_GE(CountLines(server.err(), {"refusing worker 0"}), 1) << server.err();
+  EXPECT_GE(CountLines(server.err(), {"refused: ", "(worker 0)"}), 1) << server.err();
 }
 
 // Refusing a misconfigured worker must not end the job: the right workers can still come.

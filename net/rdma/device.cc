@@ -394,7 +394,7 @@ void RdmaDevice::LogRefusal(rdma_cm_id* id, const std::string& line) {
   } else if (sa != nullptr && sa->sa_family == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr, ip, sizeof ip);
   }
-  const std::string logged = refusals_.Note(ip, line, RefusalLog::Clock::now());
+  const std::string logged = refusals_.Note(ip, line, GetClock().Now());
   if (!logged.empty()) GW_WARN(logged);
 }
 

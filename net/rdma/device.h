@@ -15,10 +15,10 @@
 #include <thread>
 #include <vector>
 
+#include "base/rate_limited_log.h"
 #include "net/device.h"
 #include "net/rdma/connection.h"
 #include "net/rdma/verbs.h"
-#include "net/refusal_log.h"
 
 namespace gw::rdma {
 
@@ -71,7 +71,7 @@ class RdmaDevice final : public Device {
   DeviceOptions options_;
   CompletionQueue cq_;
   MemlockBudget budget_;
-  RefusalLog refusals_;
+  RateLimitedLog refusals_{"refusals"};
   ibv_context* ctx_ = nullptr;  // owned by librdmacm's device list
   ibv_context** devices_ = nullptr;
   rdma_event_channel* cm_channel_ = nullptr;

@@ -294,7 +294,7 @@ void TcpDevice::Accept() {
                   refusals_.Note(source,
                                  (refused ? "refused connection: " : "dropped connection: ") +
                                      error.substr(0, error.rfind(" (")),
-                                 RefusalLog::Clock::now());
+                                 GetClock().Now());
               if (!line.empty()) GW_WARN(line);
               return;
             }

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
+#include "base/rate_limited_log.h"
 #include "net/device.h"
-#include "net/refusal_log.h"
 
 namespace gw::tcp {
 
@@ -71,7 +71,7 @@ class TcpDevice final : public Device {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
   uint16_t bound_port_ = 0;
-  RefusalLog refusals_;  // accepted connections that failed their handshake
+  RateLimitedLog refusals_{"refusals"};  // accepted connections that failed their handshake
 
   std::mutex mu_;
   std::vector<std::unique_ptr<TcpRegion>> regions_;  // id = index

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "base/rate_limited_log.h"
 #include "ps/coded_shape.h"
 #include "ps/imm.h"
 
@@ -57,10 +58,10 @@ CodedDriver::Landed CodedDriver::OnLanded(uint32_t w, const Completion& c) {
   uint64_t push = 0;
   const auto landing = rounds_.OnLanded(w, imm, &push);
   if (landing == CodedRounds::Landing::kDropped) {
-    if (dropped_++ < 10) {
-      GW_WARN("dropping an unexpected write from worker "
-              << w << " (round tag " << imm.iteration_tag << ", part " << imm.part << ")");
-    }
+    ++dropped_;
+    WarnOfPeer("worker " + std::to_string(w), "dropped an unexpected write (round tag " +
+                                                  std::to_string(imm.iteration_tag) + ", part " +
+                                                  std::to_string(imm.part) + ")");
     return {};
   }
   bytes_in_ += c.length;

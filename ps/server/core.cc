@@ -6,6 +6,7 @@
 #include "base/error.h"
 #include "base/huge_pages.h"
 #include "base/log.h"
+#include "base/rate_limited_log.h"
 #include "ps/messages.h"
 #include "ps/results.h"
 #include "ps/roles.h"
@@ -95,8 +96,8 @@ void ServerCore::WriteResults(ServerSummary summary) {
 void ServerCore::Handle(const Completion& c) {
   if (c.peer.role != Role::kWorker || c.peer.rank >= job_.num_workers) {
     if (c.kind == CompletionKind::kPeerConnected) {
-      GW_WARN("refusing " << PsRoles().Name(c.peer) << ": this job has workers 0.."
-                          << job_.num_workers - 1 << " only");
+      WarnOfPeer(PsRoles().Name(c.peer), "refused: this job has workers 0.." +
+                                             std::to_string(job_.num_workers - 1) + " only");
       if (auto conn = dev_->Find(c.peer)) conn->Abort("not a worker of this job");
     }
     return;
@@ -135,14 +136,15 @@ void ServerCore::OnControl(uint32_t w, WorkerState& ws, const Completion& c) {
     case MsgType::kSkipped: {
       const auto msg = Decode<RoundMsg>(c.payload);
       if (!coded_ || !msg || !ws.joined || !coded_->OnSkipped(w, msg->round)) {
-        GW_WARN("worker " << w << " sent an unexpected skipped message; ignored");
+        WarnOfPeer("worker " + std::to_string(w), "an unexpected skipped message, ignored");
       }
       return;
     }
     case MsgType::kWindowRequest:
       return OnWindowRequest(w, ws, c);
     default:
-      GW_WARN("worker " << w << " sent unknown control message " << c.control_type);
+      WarnOfPeer("worker " + std::to_string(w),
+                 "unknown control message " + std::to_string(c.control_type) + ", ignored");
       return;
   }
 }
@@ -178,14 +180,14 @@ void ServerCore::OnWindowRequest(uint32_t w, const WorkerState& ws, const Comple
   const bool live = ws.live();
   if (coded_ && desk_.enabled() && req && live) return coded_->OnWindowRequest(w, *req);
   if (!req || !live || !desk_.Expects(w, *req)) {
-    GW_WARN("worker " << w << " sent an unexpected window request; ignored");
+    WarnOfPeer("worker " + std::to_string(w), "an unexpected window request, ignored");
     return;
   }
   workers_.Send(desk_.OnRequest(w, *req, GetClock().Now()));
 }
 
 void ServerCore::Refuse(const std::shared_ptr<Connection>& conn, const std::string& why) {
-  GW_WARN("refusing " << PsRoles().Name(conn->peer()) << ": " << why);
+  WarnOfPeer(PsRoles().Name(conn->peer()), "refused: " + why);
   conn->Send(static_cast<uint16_t>(MsgType::kAbort), EncodeText(why));
   conn->Close();
 }

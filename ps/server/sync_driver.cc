@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "base/log.h"
+#include "base/rate_limited_log.h"
 #include "ps/imm.h"
 
 namespace gw {
@@ -44,11 +45,11 @@ std::vector<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion& 
   const Imm imm = Imm::Decode(c.imm);
   const auto landing = path_.OnLanded(w, imm, expected);
   if (landing == SyncPath::Landing::kDropped) {
-    if (dropped_++ < 10) {
-      GW_WARN("dropping a late or duplicate write from worker "
-              << w << " (iteration tag " << imm.iteration_tag << ", part " << imm.part
-              << "; expected iteration " << expected << ")");
-    }
+    ++dropped_;
+    WarnOfPeer("worker " + std::to_string(w),
+               "dropped a late or duplicate write (iteration tag " +
+                   std::to_string(imm.iteration_tag) + ", part " + std::to_string(imm.part) +
+                   "; expected iteration " + std::to_string(expected) + ")");
     return steps;
   }
   bytes_in_ += c.length;

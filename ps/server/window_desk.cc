@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/log.h"
+#include "base/rate_limited_log.h"
 
 namespace gw {
 
@@ -70,9 +71,10 @@ WindowDesk::Grants WindowDesk::OnRequest(uint32_t w, const WindowRequestMsg& req
     const uint32_t nominal = static_cast<uint32_t>(job_.workload.batch_size);
     workers_[w].push_batch = req.batch;
     if (req.batch == 0 || req.batch > sched::BatchTuner::kMaxScale * nominal) {
-      GW_WARN("worker " << w << " reported a gradient of " << req.batch << " rows, outside 1.."
-                        << sched::BatchTuner::kMaxScale * nominal << "; weighting it as --batch "
-                        << nominal);
+      WarnOfPeer("worker " + std::to_string(w),
+                 "reported a gradient of " + std::to_string(req.batch) + " rows, outside 1.." +
+                     std::to_string(sched::BatchTuner::kMaxScale * nominal) +
+                     "; weighted as --batch " + std::to_string(nominal));
       workers_[w].push_batch = nominal;
     }
   }
@@ -87,8 +89,10 @@ WindowDesk::Grants WindowDesk::OnCodedRequest(uint32_t w, uint64_t push, TimePoi
   if (ws.asked) {
     if (ws.push == push) return {};  // asked twice: the first stands
     if (ws.iteration != round || ws.message >= message) {
-      GW_WARN("worker " << w << " asked a window for round " << round << " message " << message
-                        << " after message " << ws.message << "; ignored");
+      WarnOfPeer("worker " + std::to_string(w), "asked a window for round " +
+                                                    std::to_string(round) + " message " +
+                                                    std::to_string(message) + " after message " +
+                                                    std::to_string(ws.message) + ", ignored");
       return {};
     }
     EndWindow(w, End::kAbandoned, now);
@@ -118,9 +122,12 @@ void WindowDesk::OnCodedPartLanded(uint32_t w, uint64_t push, uint32_t part, Tim
   // Every write of a message goes out inside a window granted for it (ps/gated_push.h); the
   // worker asks for its next one only after this one's writes are out, and they arrive
   // before that request, so the last grant must be this message's.
-  if (workers_[w].granted_push != push && unwindowed_writes_++ < 10) {
-    GW_WARN("worker " << w << " wrote part " << part << " of round "
-                      << push / static_cast<uint64_t>(messages_) << " without a window for it");
+  if (workers_[w].granted_push != push) {
+    ++unwindowed_writes_;
+    WarnOfPeer("worker " + std::to_string(w),
+               "wrote part " + std::to_string(part) + " of round " +
+                   std::to_string(push / static_cast<uint64_t>(messages_)) +
+                   " without a window for it");
   }
   windows_->Progress(w, now);
 }
@@ -128,9 +135,10 @@ void WindowDesk::OnCodedPartLanded(uint32_t w, uint64_t push, uint32_t part, Tim
 WindowDesk::Grants WindowDesk::OnPushLanded(uint32_t w, uint64_t iteration, TimePoint now) {
   Worker& ws = workers_[w];
   if (!ws.asked) ws.push_batch = 0;  // no request told its rows
-  if (windows_ && !ws.asked && unwindowed_++ < 10) {
-    GW_WARN("worker " << w << " pushed iteration " << iteration
-                      << " without asking for a write window");
+  if (windows_ && !ws.asked) {
+    ++unwindowed_;
+    WarnOfPeer("worker " + std::to_string(w), "pushed iteration " + std::to_string(iteration) +
+                                                  " without asking for a write window");
   }
   return EndWindow(w, End::kLanded, now) ? Poll(now) : Grants{};
 }

@@ -10,6 +10,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "base/rate_limited_log.h"
 #include "ps/imm.h"
 #include "ps/messages.h"
 
@@ -242,20 +243,22 @@ void CodedLoop::OnWelcome(uint32_t /*server*/, const std::shared_ptr<Connection>
   for (auto& push : message_push_) push.Bind(conn, slot);
 }
 
-bool CodedLoop::OnParamsLanded(uint32_t /*server*/, const Imm& imm) {
+bool CodedLoop::OnParamsLanded(uint32_t server, const Imm& imm) {
   if (!incoming_round_) {
     // Rounds only move forward; the one fed next is any newer than the last we worked on.
     const uint64_t next = static_cast<uint64_t>(last_round_ + 1);
     const uint64_t ahead = (imm.iteration_tag - next) & Imm::kIterMask;
     if (ahead >= (Imm::kIterMask >> 1)) {
-      GW_WARN("ignoring input for an old round (tag " << imm.iteration_tag << ")");
+      WarnOfPeer("server " + std::to_string(server),
+                 "input for an old round (tag " + std::to_string(imm.iteration_tag) + "), ignored");
       return true;
     }
     incoming_round_ = next + ahead;
   }
   if (!Imm::Matches(imm.iteration_tag, *incoming_round_)) {
-    GW_WARN("ignoring input tagged " << imm.iteration_tag << " while receiving round "
-                                     << *incoming_round_);
+    WarnOfPeer("server " + std::to_string(server),
+               "input tagged " + std::to_string(imm.iteration_tag) + " while receiving round " +
+                   std::to_string(*incoming_round_) + ", ignored");
     return true;
   }
   ++input_parts_;

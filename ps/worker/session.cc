@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "base/rate_limited_log.h"
 #include "ps/roles.h"
 
 namespace gw {
@@ -142,8 +143,9 @@ void WorkerSession::Handle(const Completion& c) {
     case CompletionKind::kWriteLanded: {
       const Imm imm = Imm::Decode(c.imm);
       if (c.region != link.region->id() || !events_->OnParamsLanded(server, imm)) {
-        GW_WARN("ignoring unexpected parameters from server " << server << " (tag "
-                                                              << imm.iteration_tag << ")");
+        WarnOfPeer("server " + std::to_string(server),
+                   "unexpected parameters (tag " + std::to_string(imm.iteration_tag) + ", part " +
+                       std::to_string(imm.part) + "), ignored");
       }
       return;
     }

@@ -1,11 +1,33 @@
-#include "net/refusal_log.h"
+#include "base/rate_limited_log.h"
 
 #include <algorithm>
+#include <cstdio>
+
+#include "base/log.h"
 
 namespace gw {
+namespace {
 
-std::string RefusalLog::Note(const std::string& source, const std::string& reason,
-                             Clock::time_point now) {
+std::string Printable(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+      continue;
+    }
+    char hex[5];
+    std::snprintf(hex, sizeof hex, "\\x%02x", c);
+    out += hex;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RateLimitedLog::Note(const std::string& source, const std::string& reason,
+                                 TimePoint now) {
   std::lock_guard<std::mutex> lock(mu_);
   const std::string key = source + "\n" + reason;
   auto it = keys_.find(key);
@@ -34,13 +56,19 @@ std::string RefusalLog::Note(const std::string& source, const std::string& reaso
   }
   ++budget_used_;
   it->second = {now, 0};
-  std::string line = reason + " (" + source + ")";
+  std::string line = Printable(reason) + " (" + Printable(source) + ")";
   if (quiet > 0) line += "; " + std::to_string(quiet) + " more like it since its last line";
   if (over_budget_ > 0) {
-    line += "; " + std::to_string(over_budget_) + " other refusals not logged (too many)";
+    line += "; " + std::to_string(over_budget_) + " other " + what_ + " not logged (too many)";
     over_budget_ = 0;
   }
   return line;
+}
+
+void WarnOfPeer(const std::string& source, const std::string& reason) {
+  static RateLimitedLog log("lines about peers");
+  const std::string line = log.Note(source, reason, GetClock().Now());
+  if (!line.empty()) GW_WARN(line);
 }
 
 }  // namespace gw
