@@ -102,8 +102,11 @@ fuzz: $(DEPS_STAMP)
 # make its RDMA device fails. Only their binaries are built (gw_rdma_tests), for x86-64-v3 in
 # their own dir: the VM's emulated CPU has no AVX-512. Every other test runs on the host
 # (make test, asan, tsan): under emulation it runs 20-50x slower and proves nothing more.
+# Left out: R2spTrainsToBspAccuracy, a statistical claim about the rule (two 1500-iteration
+# jobs, 3 min under emulation) that no transport changes; its /tcp case runs on the host, and
+# R2SP over RDMA runs in the StalledWorker, KilledWorker and WindowsOverTransport cases here.
 VM_BUILD ?= build-vm
-RDMA_CTEST_ARGS ?= -R '/rdma( |$$)'
+RDMA_CTEST_ARGS ?= -R '/rdma( |$$)' -E 'R2spTrainsToBspAccuracy'
 test-rdma:
 	@experiments/softroce-vm/prepare.sh
 	@$(MAKE) --no-print-directory build BUILD=$(VM_BUILD) BUILD_TARGETS=gw_rdma_tests \
