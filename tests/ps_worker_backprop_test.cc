@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -34,17 +35,30 @@ uint32_t LayerOf(const std::vector<WorkloadLayer>& layers, size_t i) {
   return 0;
 }
 
+// A random model of 1-12 layers of 1-50 floats, cut into parts of 1-30 floats over 1-3 servers
+// (parts straddle layers: the flat layout); nullopt when the servers outnumber the parts.
+struct RandomModel {
+  std::vector<size_t> sizes;
+  std::vector<WorkloadLayer> layers;
+  ModelLayout layout;
+  uint32_t servers;
+};
+std::optional<RandomModel> MakeRandomModel(std::mt19937_64& rng) {
+  std::vector<size_t> sizes(1 + rng() % 12);
+  size_t total = 0;
+  for (size_t& s : sizes) total += s = 1 + rng() % 50;
+  const auto servers = static_cast<uint32_t>(1 + rng() % 3);
+  const size_t part_floats = 1 + rng() % 30;
+  if ((total + part_floats - 1) / part_floats < servers) return std::nullopt;
+  return RandomModel{sizes, Layers(sizes), ModelLayout(total, part_floats, servers), servers};
+}
+
 TEST(BackpropTest, EachPartIsCompletedByTheLayerHoldingItsFirstFloat) {
   std::mt19937_64 rng(7);
   for (int trial = 0; trial < 200; ++trial) {
-    std::vector<size_t> sizes(1 + rng() % 12);
-    size_t total = 0;
-    for (size_t& s : sizes) total += s = 1 + rng() % 50;
-    const auto servers = static_cast<uint32_t>(1 + rng() % 3);
-    const size_t part_floats = 1 + rng() % 30;
-    if (total < servers || (total + part_floats - 1) / part_floats < servers) continue;
-    const auto layers = Layers(sizes);
-    const ModelLayout layout(total, part_floats, servers);
+    const auto model = MakeRandomModel(rng);
+    if (!model) continue;
+    const auto& [sizes, layers, layout, servers] = *model;
     const Backprop bp(layers, layout);
     EXPECT_EQ(bp.num_layers(), sizes.size());
     for (uint32_t s = 0; s < servers; ++s) {
@@ -65,14 +79,9 @@ TEST(BackpropTest, EachPartIsCompletedByTheLayerHoldingItsFirstFloat) {
 TEST(BackpropTest, EachLayerWaitsForEveryPartHoldingSomeOfItAndNoOther) {
   std::mt19937_64 rng(11);
   for (int trial = 0; trial < 200; ++trial) {
-    std::vector<size_t> sizes(1 + rng() % 12);
-    size_t total = 0;
-    for (size_t& s : sizes) total += s = 1 + rng() % 50;
-    const auto servers = static_cast<uint32_t>(1 + rng() % 3);
-    const size_t part_floats = 1 + rng() % 30;
-    if ((total + part_floats - 1) / part_floats < servers) continue;
-    const auto layers = Layers(sizes);
-    const ModelLayout layout(total, part_floats, servers);
+    const auto model = MakeRandomModel(rng);
+    if (!model) continue;
+    const auto& [sizes, layers, layout, servers] = *model;
     const Backprop bp(layers, layout);
     for (size_t l = 0; l < layers.size(); ++l) {
       std::vector<std::pair<uint32_t, uint32_t>> expected;
