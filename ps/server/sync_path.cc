@@ -54,11 +54,10 @@ void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& r
 
 void SyncPath::ApplyPart(std::span<const uint32_t> from, size_t begin, size_t size) {
   if (from.empty()) return;
-  std::vector<std::span<const float>> slots;
-  slots.reserve(from.size());
-  for (uint32_t w : from) slots.push_back(slots_[w].subspan(begin, size));
+  part_slots_.clear();  // reused: no allocation per part once it has grown
+  for (uint32_t w : from) part_slots_.push_back(slots_[w].subspan(begin, size));
   const std::span<float> sum = std::span(agg_).subspan(begin, size);
-  SumSlots(sum, slots);
+  SumSlots(sum, part_slots_);
   optimizer_->StepRange(std::span(params_).subspan(begin, size), sum,
                         1.0f / static_cast<float>(from.size()), begin);
 }

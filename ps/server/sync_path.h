@@ -74,6 +74,7 @@ class SyncPath {
   std::vector<float> params_, agg_;
   std::vector<std::vector<float>> snapshots_;  // SendsFromSnapshots: one per worker
   std::vector<std::span<const float>> slots_;
+  std::vector<std::span<const float>> part_slots_;  // ApplyPart's, kept between calls
   const uint32_t parts_;
   std::vector<uint32_t> parts_landed_;  // per worker, of the push being received
   // [worker][part]: landed in that push (a part counts once: a repeat is dropped).
