@@ -137,14 +137,9 @@ std::vector<HeldSteps::Step> SyncDriver::Update(const SyncRule::Decision& d,
 void SyncDriver::WriteRelease(uint32_t w) {
   const Members::Member& m = members_[w];
   if (!m.live()) return;
-  const auto& parts = layout_.parts(rank_);
-  const size_t begin = layout_.shard_begin(rank_);
-  const auto bytes = std::as_bytes(path_.ReleaseSource(w));
-  for (uint32_t p = 0; p < parts.size(); ++p) {
-    const size_t off = (parts[p].begin - begin) * sizeof(float);
-    m.conn->Write(bytes.subspan(off, parts[p].size * sizeof(float)), m.params, off,
-                  Imm::Encode(rule_.clock(w), p), p);
-    held_.Posted(w, p);
+  const auto source = std::as_bytes(path_.ReleaseSource(w));
+  for (uint32_t p = 0; p < layout_.parts(rank_).size(); ++p) {
+    WritePart(w, source, p, rule_.clock(w));
   }
 }
 
@@ -152,16 +147,18 @@ void SyncDriver::UpdatePart(uint32_t part, std::span<const uint32_t> from, uint6
   const Part& p = layout_.parts(rank_)[part];
   const size_t begin = p.begin - layout_.shard_begin(rank_);
   path_.ApplyPart(from, begin, p.size);
-  for (uint32_t w = 0; w < job_.num_workers; ++w) WritePart(w, part, iteration);
+  const auto source = std::as_bytes(std::span<const float>(path_.params()));
+  for (uint32_t w = 0; w < job_.num_workers; ++w) {
+    if (members_[w].live()) WritePart(w, source, part, iteration);
+  }
 }
 
-void SyncDriver::WritePart(uint32_t w, uint32_t p, uint64_t iteration) {
+void SyncDriver::WritePart(uint32_t w, std::span<const std::byte> source, uint32_t p,
+                           uint64_t iteration) {
   const Members::Member& m = members_[w];
-  if (!m.live()) return;
   const Part& part = layout_.parts(rank_)[p];
   const size_t off = (part.begin - layout_.shard_begin(rank_)) * sizeof(float);
-  const auto bytes = std::as_bytes(std::span<const float>(path_.params()));
-  m.conn->Write(bytes.subspan(off, part.size * sizeof(float)), m.params, off,
+  m.conn->Write(source.subspan(off, part.size * sizeof(float)), m.params, off,
                 Imm::Encode(iteration, p), p);
   held_.Posted(w, p);
 }

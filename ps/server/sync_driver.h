@@ -64,8 +64,9 @@ class SyncDriver {
   ServerSummary Tally() const;
 
  private:
-  // Part p of the shard written to live worker w from the parameters, tagged `iteration`.
-  void WritePart(uint32_t w, uint32_t p, uint64_t iteration);
+  // Part p of the shard written to live worker w from `source` (the shard's bytes: the
+  // parameters, or w's copy of them), tagged `iteration`: every parameter write goes here.
+  void WritePart(uint32_t w, std::span<const std::byte> source, uint32_t p, uint64_t iteration);
 
   const JobConfig& job_;
   const uint32_t rank_;

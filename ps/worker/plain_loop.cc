@@ -113,16 +113,11 @@ void PlainLoop::PrintProgress(uint64_t it, const std::vector<IterationRow>& rows
                rows.back().loss, rate, static_cast<double>(job_.iterations - it) / rate);
 }
 
-// Iteration it: its gradient on the parameters that arrived for it, pushed, and the
-// parameters for it + 1 awaited.
-IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
-  if (backprop_) return RunLayeredIteration(it, t0);
-  const Clock& clock = GetClock();
-  report_.Snapshot(it, t0, params_);
+// Iteration it's row, its minibatch drawn.
+IterationRow PlainLoop::StartRow(uint64_t it) {
   IterationRow row;
   row.worker = options_.rank;
   row.iteration = it;
-  TimePoint t = clock.Now();
   row.batch = batch_;
   if (job_.batch_tuning) {
     // Batches change size: the walk through the partition goes on from where it is
@@ -132,6 +127,26 @@ IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
     // The minibatch is a function of (seed, rank, iteration): a resumed run draws the same.
     workload_.SeekBatch(it);
   }
+  return row;
+}
+
+// What the next window requests report of this iteration. R2SP's T_iter counts what it did,
+// not what it waited for.
+void PlainLoop::Remember(const IterationRow& row) {
+  last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
+  last_blocked_s_ = row.gate_s + row.wait_s;
+  last_compute_s_ = row.compute_s + row.delay_s;
+  last_batch_ = row.batch;
+}
+
+// Iteration it: its gradient on the parameters that arrived for it, pushed, and the
+// parameters for it + 1 awaited.
+IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
+  if (backprop_) return RunLayeredIteration(it, t0);
+  const Clock& clock = GetClock();
+  report_.Snapshot(it, t0, params_);
+  IterationRow row = StartRow(it);
+  TimePoint t = clock.Now();
   row.loss = workload_.ComputeGradient(params_, grad_);
   row.compute_s = clock.SecondsSince(t);
   // An emulated compute time is that of the nominal batch; it scales with the rows.
@@ -147,11 +162,7 @@ IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
   WaitParams(it + 1);
   pushed_row_.reset();
   row.wait_s = clock.SecondsSince(t);
-  // R2SP's T_iter counts what this iteration did, not what it waited for.
-  last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
-  last_blocked_s_ = row.gate_s + row.wait_s;
-  last_compute_s_ = row.compute_s + row.delay_s;
-  last_batch_ = row.batch;
+  Remember(row);
   return row;
 }
 
@@ -190,15 +201,7 @@ void PlainLoop::ForgetServers() {
 // after that; compute_s the rest (forward, backward, the gradient itself).
 IterationRow PlainLoop::RunLayeredIteration(uint64_t it, TimePoint t0) {
   const Clock& clock = GetClock();
-  IterationRow row;
-  row.worker = options_.rank;
-  row.iteration = it;
-  row.batch = batch_;
-  if (job_.batch_tuning) {
-    workload_.SetBatchSize(batch_);
-  } else {
-    workload_.SeekBatch(it);
-  }
+  IterationRow row = StartRow(it);
   const double scale = static_cast<double>(batch_) / job_.workload.batch_size;
   const TimePoint start = clock.Now();
   std::vector<LayerRecord> layers;
@@ -239,10 +242,7 @@ IterationRow PlainLoop::RunLayeredIteration(uint64_t it, TimePoint t0) {
   push_pending_ = true;
   row.bytes = layout_.num_params() * sizeof(float);
   row.compute_s = clock.SecondsSince(start) - row.wait_s - row.write_s - row.delay_s;
-  last_iteration_s_ = row.compute_s + row.delay_s + row.write_s + row.wait_s;
-  last_blocked_s_ = row.gate_s + row.wait_s;
-  last_compute_s_ = row.compute_s + row.delay_s;
-  last_batch_ = row.batch;
+  Remember(row);
   return row;
 }
 

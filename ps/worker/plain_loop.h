@@ -45,6 +45,8 @@ class PlainLoop final : public SessionEvents {
 
  private:
   IterationRow RunIteration(uint64_t it, TimePoint t0);
+  IterationRow StartRow(uint64_t it);
+  void Remember(const IterationRow& row);
   // A layered workload's iteration: forward (as the parameters land), the previous push's
   // last writes, backward with the push begun. Its push ends in the next iteration, or in
   // FinishLayered after the last one (which waits for the final parameters too).
