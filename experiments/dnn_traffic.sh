@@ -8,7 +8,9 @@
 #   overlap          wait-free backprop: each layer's parts pushed as backward produces them
 #   priority         overlap, front layers first (P3)
 #   credit           overlap, front layers first within CREDIT bytes in flight (ByteScheduler)
-#   global-priority  overlap, the server grants the link to the most urgent push of any worker
+#   global-priority  overlap, front layers first, and the server grants the link one partition
+#                    at a time to the most urgent ready partition of any worker (per rack
+#                    uplink on the tree: --windows global-priority:racks=2)
 #
 # Writes OUT (default results/dnn-traffic/):
 #   runs.csv      one row per job, appended as each job ends (a crash keeps what was measured)
@@ -111,7 +113,12 @@ scheme_flags() {  # scheme -> gradwire flags
     overlap) echo "" ;;
     priority) echo "--push-order priority" ;;
     credit) echo "--push-order credit:credit=$credit" ;;
-    global-priority) echo "--windows global-priority" ;;
+    global-priority)
+      if [[ $topology == tree ]]; then
+        echo "--push-order priority --windows global-priority:racks=2"
+      else
+        echo "--push-order priority --windows global-priority"
+      fi ;;
   esac
 }
 # Dots, not underscores: plot_timeline.sh titles its plot with the name, and gnuplot would

@@ -22,6 +22,9 @@ void GatedPush::Begin(uint64_t id, uint64_t iteration) {
   writes_.clear();
   posted_order_.clear();
   posted_ = done_ = 0;
+  started_ = false;
+  asked_part_.reset();
+  granted_part_ = false;
   // Whole writes are the partitions: the layout already cut the model into parts.
   if (order_) queue_.emplace(sched::MakePushOrder(*order_), 0);
 }
@@ -49,18 +52,24 @@ void GatedPush::Ready(size_t index, sched::TimePoint now) {
 }
 
 void GatedPush::Start(sched::TimePoint now) {
+  started_ = true;
   ready_ = now;
   gate_at_start_ = gate_.waited();
   if (!gated_) {
     gate_.OnGrant(now, sched::TimePoint::max());
-  } else {
+  } else if (!gating_.per_part) {
     gate_.OnRequest(now);
+    gating_.ask(id_, 0, 0);  // whole-push policies grant in their own order
   }
   Pump(now);
 }
 
-void GatedPush::OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns) {
+void GatedPush::OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, uint32_t part_index) {
   if (!gated_ || id != id_ || posted_ == writes_.size()) return;
+  if (gating_.per_part) {
+    if (part_index != posted_ || asked_part_ != posted_) return;  // for one already posted
+    granted_part_ = true;
+  }
   // The server's deadline is on its clock; ours starts when the grant arrives, so our
   // window ends later than the server's by the grant's one-way delay.
   gate_.OnGrant(now, sched::LocalDeadline(now, window_ns));
@@ -108,8 +117,14 @@ uint64_t GatedPush::bytes() const {
 }
 
 void GatedPush::Pump(sched::TimePoint now) {
+  PostReady(now);
+  if (gating_.per_part) AskForPart(now);
+}
+
+void GatedPush::PostReady(sched::TimePoint now) {
   const size_t limit = gated_ ? kMaxPosted : writes_.size();
-  while (posted_ < writes_.size() && posted_ - done_ < limit && gate_.MayPost(now)) {
+  while (posted_ < writes_.size() && posted_ - done_ < limit && gate_.MayPost(now) &&
+         (granted_part_ || !gating_.per_part)) {
     if (!queue_) {
       Post(posted_, now);
       continue;
@@ -127,6 +142,29 @@ void GatedPush::Post(size_t index, sched::TimePoint now) {
   conn_->Write(w.src, dst_, w.offset, w.imm, wr_base_ + posted_);
   posted_order_.push_back(index);
   ++posted_;
+  if (gating_.per_part) {  // the window was for this one write
+    granted_part_ = false;
+    gate_.OnDone(now);
+  }
+}
+
+void GatedPush::AskForPart(sched::TimePoint now) {
+  if (!started_ || granted_part_ || posted_ == writes_.size()) return;
+  std::optional<uint32_t> priority;
+  if (queue_) {
+    priority = queue_->next_priority();
+  } else {
+    priority = writes_[posted_].priority;
+  }
+  if (!priority) return;  // nothing ready
+  if (asked_part_ == posted_) {
+    if (*priority >= asked_priority_) return;
+  } else {
+    asked_part_ = posted_;
+    gate_.OnRequest(now);
+  }
+  asked_priority_ = *priority;
+  gating_.ask(id_, *priority, static_cast<uint32_t>(posted_));
 }
 
 }  // namespace gw

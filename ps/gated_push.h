@@ -11,6 +11,12 @@
 // overlap as before): id = round · messages + message, iteration = the round. Cancel stops
 // a push whose round closed: what is not posted yet never is.
 //
+// Gated, the push asks its server for windows itself (Gating::ask): once at Start for the
+// whole push, or, per partition (a policy that grants_parts: global-priority), for each
+// partition it has ready, with that partition's priority, one at a time. A per-partition grant
+// lets exactly one write be posted; a grant for a partition already posted (a re-grant after
+// the server revoked its window while it was on the wire) is ignored.
+//
 // Ordered pushes (a layered workload's: ps/workload/workload.h) hold each write until Ready says
 // backprop produced it; a push order (sched/push_queue.h: fifo, P3's priority, ByteScheduler's
 // credit) then decides which ready write goes next and how many may be in flight, each write
@@ -22,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +43,17 @@
 
 namespace gw {
 
+// Sends a window request for push `id` (WindowRequestMsg): the priority of the most urgent
+// write it has ready, and per partition which one (counted in posting order; 0 otherwise).
+using WindowAsker = std::function<void(uint64_t id, uint32_t priority, uint32_t part_index)>;
+
+// How a push gets its windows: none (ask empty: every write is posted at once), or by asking,
+// for the whole push or one partition at a time.
+struct Gating {
+  WindowAsker ask;
+  bool per_part = false;
+};
+
 class GatedPush {
  public:
   // Two parts outstanding keep the link busy (one on the wire while the next is handed to
@@ -44,11 +62,15 @@ class GatedPush {
 
   // Writes are posted with wr_id = wr_base + their index in the push; OnWriteDone takes
   // those ids (several pushes can share a connection with distinct bases).
-  GatedPush(uint32_t server, bool gated, uint64_t wr_base = 0)
-      : server_(server), gated_(gated), wr_base_(wr_base) {}
+  GatedPush(uint32_t server, Gating gating, uint64_t wr_base = 0)
+      : server_(server), gating_(std::move(gating)), gated_(bool(gating_.ask)), wr_base_(wr_base) {}
   // An ordered push (above) whose ready writes go in `order`.
-  GatedPush(uint32_t server, bool gated, const sched::PushOrderSpec& order)
-      : server_(server), gated_(gated), wr_base_(0), order_(order) {}
+  GatedPush(uint32_t server, Gating gating, const sched::PushOrderSpec& order)
+      : server_(server),
+        gating_(std::move(gating)),
+        gated_(bool(gating_.ask)),
+        wr_base_(0),
+        order_(order) {}
 
   void Bind(std::shared_ptr<Connection> conn, const RemoteRegion& dst) {
     conn_ = std::move(conn);
@@ -63,11 +85,13 @@ class GatedPush {
   // Ordered pushes: write `index` (in Add order) exists now and may be posted. Throws
   // gw::Error for an unordered push, an index past the writes or one made ready twice.
   void Ready(size_t index, sched::TimePoint now);
-  // The push is ready: ungated, posts every write; gated, waits for OnGrant.
+  // The push is ready: ungated, posts every write; gated, asks for a window and waits for
+  // OnGrant.
   void Start(sched::TimePoint now);
-  // A grant from the server; one for another push id, or for a push with nothing left to
-  // post (finished or cancelled), is stale: ignored.
-  void OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns);
+  // A grant from the server (per partition: for partition part_index); one for another push
+  // id or partition, or for a push with nothing left to post (finished or cancelled), is
+  // stale: ignored.
+  void OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, uint32_t part_index = 0);
   // Our write wr_id (wr_base + its index in the push) finished; posts the next one if the
   // window allows.
   void OnWriteDone(uint64_t wr_id, sched::TimePoint now);
@@ -77,9 +101,6 @@ class GatedPush {
   void Cancel(sched::TimePoint now);
 
   bool finished() const { return done_ == writes_.size(); }
-  // Gated, asked for a window and none granted yet: a repeat request may still change its
-  // priority.
-  bool awaiting_grant() const { return gated_ && gate_.asked(); }
   bool cancelled() const { return cancelled_; }
   uint64_t id() const { return id_; }
   // Bytes of the push's writes (after Cancel: of those posted).
@@ -94,6 +115,9 @@ class GatedPush {
     posted_order_.clear();
     queue_.reset();
     posted_ = done_ = 0;
+    started_ = false;
+    asked_part_.reset();
+    granted_part_ = false;
   }
   // Total time pushes waited for windows (sched::WindowGate::waited).
   sched::Duration gate_waited() const { return gate_.waited(); }
@@ -113,9 +137,14 @@ class GatedPush {
     sched::Duration gate_before{};  // gate_.waited() when posted, minus its value at Start
   };
   void Pump(sched::TimePoint now);
+  void PostReady(sched::TimePoint now);
   void Post(size_t index, sched::TimePoint now);
+  // Per partition: asks for the next partition's window if one is ready and none is asked
+  // for or granted, or asks again if a more urgent one became ready while waiting.
+  void AskForPart(sched::TimePoint now);
 
   const uint32_t server_;
+  const Gating gating_;
   const bool gated_;
   const uint64_t wr_base_;
   std::shared_ptr<Connection> conn_;
@@ -132,6 +161,12 @@ class GatedPush {
   // (unordered pushes post in index order, so there it is the index itself).
   std::vector<size_t> posted_order_;
   size_t posted_ = 0, done_ = 0;
+  // Per partition: the partition (== posted_ when it was asked) a window was asked for and its
+  // priority, and whether its grant came and is not used yet.
+  bool started_ = false;
+  std::optional<size_t> asked_part_;
+  uint32_t asked_priority_ = 0;
+  bool granted_part_ = false;
   sched::TimePoint ready_;
   sched::Duration gate_at_start_{};
   std::vector<WriteRecord> records_;

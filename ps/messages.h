@@ -45,7 +45,10 @@ struct WindowRequestMsg {
   // next forward pass needs it sooner); global-priority windows grant the lowest first
   // (sched::WindowScheduler::Request). 0 for a push of one flat gradient.
   uint32_t priority = 0;
-  uint32_t reserved0 = 0;  // zeroed: no stack bytes on the wire
+  // Per-partition windows (sched::GrantsParts: global-priority, uncoded): the partition this
+  // request asks a window for, as the count of the push's partitions the worker posted before
+  // it (0, 1, ...); 0 for whole-push windows.
+  uint32_t part_index = 0;
 };
 
 struct WindowGrantMsg {
@@ -56,7 +59,9 @@ struct WindowGrantMsg {
   static constexpr int64_t kOpenEnded = -1;
   // --batch-tuning (server 0 only): the rows of the worker's next minibatch; 0: unchanged.
   uint32_t next_batch = 0;
-  uint32_t reserved0 = 0;  // zeroed: no stack bytes on the wire
+  // Per-partition windows: the partition (WindowRequestMsg::part_index) this window is for; a
+  // worker that already posted it ignores the grant. 0 for whole-push windows.
+  uint32_t part_index = 0;
 };
 
 struct RoundMsg {
@@ -80,8 +85,6 @@ struct WelcomeMsg {
 // reserved fields, zero so that a later use of them is never misread as an old message's.
 inline bool WellFormed(const JoinMsg& msg) { return msg.params.WellFormed(); }
 inline bool WellFormed(const WelcomeMsg& msg) { return msg.slot.WellFormed(); }
-inline bool WellFormed(const WindowRequestMsg& msg) { return msg.reserved0 == 0; }
-inline bool WellFormed(const WindowGrantMsg& msg) { return msg.reserved0 == 0; }
 template <typename T>
 bool WellFormed(const T& /*msg*/) {
   return true;  // the others hold no field whose values the receiver does not check itself

@@ -110,6 +110,8 @@ struct WindowRow {
   // When the push's last part landed (on every window row of that push); NaN if it never did.
   double landed_s = std::numeric_limits<double>::quiet_NaN();
   uint32_t message = 0;  // coded jobs: the message of the round (iteration = the round)
+  // Per-partition windows (global-priority): the push's partition it was for, in posting order.
+  uint32_t part = 0;
 };
 
 inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
@@ -122,6 +124,7 @@ inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
     MemberColumn<&WindowRow::end>("end"),
     MemberColumn<&WindowRow::landed_s>("landed_s"),
     MemberColumn<&WindowRow::message>("message"),
+    MemberColumn<&WindowRow::part>("part"),
 });
 inline constexpr const char* kWindowCsvHeader = kCsvHeader<kWindowCsvColumns>.data();
 

@@ -36,32 +36,11 @@ class TopologyType final : public WindowPolicyType {
     if (keys.has("racks") == keys.has("rack-of")) {
       keys.Bad("give exactly one of racks= and rack-of=");
     }
-    if (keys.has("racks")) {
-      s->racks = keys.TakeUint32("racks");
-      if (s->racks == 0) keys.Bad("racks must be >= 1");
-    } else {
-      const std::string_view list = keys.Take("rack-of");
-      size_t start = 0;
-      while (true) {
-        const size_t plus = list.find('+', start);
-        s->rack_of.push_back(keys.ParseUint32("rack-of", list.substr(start, plus - start)));
-        if (plus == std::string_view::npos) break;
-        start = plus + 1;
-      }
-    }
+    TakeRackKeys(keys, s);
     TakeRingKeys(keys, s);
   }
   std::string KeysToString(const WindowSpec& s) const override {
-    std::string racks;
-    if (s.racks > 0) {
-      racks = "racks=" + std::to_string(s.racks);
-    } else {
-      racks = "rack-of=";
-      for (size_t i = 0; i < s.rack_of.size(); ++i) {
-        racks += (i ? "+" : "") + std::to_string(s.rack_of[i]);
-      }
-    }
-    return racks + "," + RingKeysToString(s);
+    return RackKeysToString(s) + "," + RingKeysToString(s);
   }
   void CheckFields(const WindowSpec& s) const override {
     if ((s.racks == 0) == s.rack_of.empty()) {
@@ -70,14 +49,7 @@ class TopologyType final : public WindowPolicyType {
     CheckRingFields(s);
   }
   void CheckWorkers(const WindowSpec& s, uint32_t n, const std::string& what) const override {
-    if (s.racks > n) {
-      throw Error(what + "racks=" + std::to_string(s.racks) +
-                  " leaves some rack without a worker; use racks <= workers");
-    }
-    if (s.racks == 0 && s.rack_of.size() != n) {
-      throw Error(what + "rack-of lists " + std::to_string(s.rack_of.size()) +
-                  " workers; give one rack per worker");
-    }
+    CheckRackWorkers(s, n, what);
   }
   std::unique_ptr<WindowPolicy> Make(const WindowSpec& s, uint32_t n,
                                      Pacing pacing) const override {

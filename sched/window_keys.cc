@@ -80,4 +80,42 @@ void CheckRingFields(const WindowSpec& s) {
   CheckPositiveMs("min-window", s.min_window_ms);
 }
 
+void TakeRackKeys(SpecKeys& keys, WindowSpec* s) {
+  if (keys.has("racks") && keys.has("rack-of")) keys.Bad("give one of racks= and rack-of=");
+  if (keys.has("racks")) {
+    s->racks = keys.TakeUint32("racks");
+    if (s->racks == 0) keys.Bad("racks must be >= 1");
+  } else if (keys.has("rack-of")) {
+    const std::string_view list = keys.Take("rack-of");
+    size_t start = 0;
+    while (true) {
+      const size_t plus = list.find('+', start);
+      s->rack_of.push_back(keys.ParseUint32("rack-of", list.substr(start, plus - start)));
+      if (plus == std::string_view::npos) break;
+      start = plus + 1;
+    }
+  }
+}
+
+std::string RackKeysToString(const WindowSpec& s) {
+  if (s.racks > 0) return "racks=" + std::to_string(s.racks);
+  if (s.rack_of.empty()) return "";
+  std::string racks = "rack-of=";
+  for (size_t i = 0; i < s.rack_of.size(); ++i) {
+    racks += (i ? "+" : "") + std::to_string(s.rack_of[i]);
+  }
+  return racks;
+}
+
+void CheckRackWorkers(const WindowSpec& s, uint32_t n, const std::string& what) {
+  if (s.racks > n) {
+    throw Error(what + "racks=" + std::to_string(s.racks) +
+                " leaves some rack without a worker; use racks <= workers");
+  }
+  if (s.racks == 0 && !s.rack_of.empty() && s.rack_of.size() != n) {
+    throw Error(what + "rack-of lists " + std::to_string(s.rack_of.size()) +
+                " workers; give one rack per worker");
+  }
+}
+
 }  // namespace gw::sched

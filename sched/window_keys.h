@@ -43,4 +43,11 @@ void TakeRingKeys(SpecKeys& keys, WindowSpec* s);
 std::string RingKeysToString(const WindowSpec& s);  // every key written
 void CheckRingFields(const WindowSpec& s);          // throws gw::Error
 
+// The rack keys (racks=R or rack-of=R+R+..): refuses both; takes neither if absent (topology
+// requires one: its CheckFields says so).
+void TakeRackKeys(SpecKeys& keys, WindowSpec* s);
+std::string RackKeysToString(const WindowSpec& s);  // "racks=R", "rack-of=..", or "" if none
+// Checks the racks against n workers; throws gw::Error(what + why).
+void CheckRackWorkers(const WindowSpec& s, uint32_t n, const std::string& what);
+
 }  // namespace gw::sched

@@ -30,6 +30,10 @@ class WindowPolicyType {
   virtual void CheckFields(const WindowSpec& s) const = 0;
   // Checks against n >= 1 workers; throws gw::Error(what + why).
   virtual void CheckWorkers(const WindowSpec& s, uint32_t n, const std::string& what) const {}
+  // Whether a window opens for one partition of a push at a time (the worker asks again for
+  // each, WindowRequestMsg::part_index) rather than for the whole push. Uncoded pushes only:
+  // a coded message is one window whatever the policy.
+  virtual bool grants_parts() const { return false; }
   // The policy's state for a scheduler of n workers (s validated for n).
   virtual std::unique_ptr<WindowPolicy> Make(const WindowSpec& s, uint32_t n,
                                              Pacing pacing) const = 0;

@@ -56,6 +56,7 @@ void WindowSpec::Validate(uint32_t num_workers) const {
 }
 
 std::vector<uint32_t> WindowSpec::RackOf(uint32_t num_workers) const {
+  if (racks == 0 && rack_of.empty()) return std::vector<uint32_t>(num_workers, 0);  // one rack
   if (racks == 0) return rack_of;
   // The first n % r racks get one worker more: sizes differ by at most one, ranks consecutive.
   const uint32_t small = num_workers / racks, big_racks = num_workers % racks;
@@ -66,6 +67,8 @@ std::vector<uint32_t> WindowSpec::RackOf(uint32_t num_workers) const {
   }
   return out;
 }
+
+bool WindowSpec::grants_parts() const { return WindowPolicyOf(kind).grants_parts(); }
 
 Duration WindowSpec::period() const { return FromMs(period_ms); }
 Duration WindowSpec::slot() const { return FromMs(slot_ms); }

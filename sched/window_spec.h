@@ -9,8 +9,9 @@
 //   slots         TDMA: worker i may write in [k·P + i·L, k·P + (i+1)·L) for every k.
 //   topology      one round-robin ring per rack, racks in parallel: at most one writer per
 //                 (oversubscribed) rack uplink at a time. Gated from the first push.
-//   global-priority  the link goes to the most urgent pending push across all workers (the
-//                 lowest forward-pass index of its tensors), one window at a time.
+//   global-priority  the link goes to the most urgent pending partition across all workers
+//                 (the lowest forward-pass index), one window (of one partition) at a time;
+//                 with racks, one at a time per rack uplink, racks in parallel.
 // In coded jobs (--coding) every policy gates each message of a round; rings then take turns
 // first come, first served without a gap, and round-robin's warm-up counts rounds the server
 // closed (sched/window_scheduler.h, Pacing::kRounds).
@@ -21,7 +22,8 @@
 //   "slots:period=MS,slot=MS"
 //   "topology:racks=R" (R racks of consecutive ranks, sizes differing by at most one) or
 //   "topology:rack-of=0+0+1+1" (the rack of each worker); both take the round-robin keys.
-//   "global-priority" or "global-priority:window=4,min-window=10"
+//   "global-priority" or "global-priority:window=4,min-window=10", optionally with racks=R or
+//   rack-of=.. as topology's
 // `window` bounds a ring window: deadline = start + max(window·gap, min-window).
 // Each policy reads, prints and checks its own keys (sched/<name>_policy.cc, listed in
 // sched/window_registry.cc); this struct holds every policy's fields.
@@ -59,7 +61,7 @@ struct WindowSpec {
   static_assert(kDefaultWindowGaps >= 1, "a window must be able to last one gap");
 
   WindowKind kind = WindowKind::kBurst;
-  // round-robin and topology (global-priority: window_gaps and min_window_ms only).
+  // round-robin and topology (global-priority: window_gaps, min_window_ms and the racks).
   uint32_t warmup = kDefaultWarmup;  // worker 0 iterations before T_iter is known
   double factor = kDefaultFactor;    // gap = T_iter / (factor · ring size)
   double window_gaps = kDefaultWindowGaps;
@@ -67,7 +69,8 @@ struct WindowSpec {
   // slots.
   double period_ms = 0;
   double slot_ms = 0;
-  // topology: either racks > 0 (consecutive split) or rack_of (explicit, one per worker).
+  // topology: either racks > 0 (consecutive split) or rack_of (explicit, one per worker);
+  // global-priority: either or neither (one rack).
   uint32_t racks = 0;
   std::vector<uint32_t> rack_of;
 
@@ -80,11 +83,13 @@ struct WindowSpec {
   // period (N·slot <= period), racks <= N, rack_of has exactly N entries.
   void Validate(uint32_t num_workers) const;
 
-  // The rack of every worker (topology only; call Validate first).
+  // The rack of every worker (call Validate first); all in rack 0 if no racks were given.
   std::vector<uint32_t> RackOf(uint32_t num_workers) const;
   Duration period() const;      // slots
   Duration slot() const;        // slots
-  Duration min_window() const;  // round-robin, topology
+  Duration min_window() const;  // round-robin, topology, global-priority
+  // Its policy grants one partition at a time (WindowPolicyType::grants_parts).
+  bool grants_parts() const;
 
   bool operator==(const WindowSpec&) const = default;
 };

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "e2e_util.h"
@@ -205,12 +207,10 @@ TEST(RunModelTest, LayerPushesOverlapBackwardAndEachLayerGoesBackAsSoonAsBothPus
   }
 }
 
-// Under global-priority windows a waiting worker re-asks with each more urgent layer backprop
-// hands over (the server only re-ranks the waiting request): the link still goes to one
-// worker at a time and every byte arrives. A layered push lasts as long as the backward pass
-// that feeds it, so windows sized by push time get revoked and asked again: per-partition
-// grants are the better protocol (not built yet), so this asserts no count of windows.
-TEST(RunModelTest, GlobalPriorityWindowsKeepOneWriterAtATimeForLayeredPushes) {
+// Global-priority windows are granted per partition: the link goes to one worker's partition
+// at a time, every partition of every push has exactly one window that ended when it landed,
+// and every byte arrives.
+TEST(RunModelTest, GlobalPriorityWindowsGrantEachPartitionOnceOneWriterAtATime) {
   TempDir dir;
   {
     std::ofstream trace(dir / "trace.csv");
@@ -218,6 +218,7 @@ TEST(RunModelTest, GlobalPriorityWindowsKeepOneWriterAtATimeForLayeredPushes) {
     for (int l = 0; l < 6; ++l) trace << "layer" << l << ",500000,2,5\n";
   }
   constexpr int kWorkers = 3, kIterations = 4;
+  constexpr int kParts = 6 * 2;  // 2 MB layers in 1 MB parts
   const Outcome o =
       Gradwire(dir, {"run", "--num-workers", std::to_string(kWorkers), "--workload",
                      "trace:" + (dir / "trace.csv"), "--windows", "global-priority", "--part-bytes",
@@ -225,10 +226,19 @@ TEST(RunModelTest, GlobalPriorityWindowsKeepOneWriterAtATimeForLayeredPushes) {
   ASSERT_EQ(o.code, 0) << o.err;
   ExpectWholeModelPushed(dir, 3'000'000 * 4, kWorkers, 1, kIterations);
   const Csv windows = ReadCsv(dir / "out/windows.csv");
-  ASSERT_GE(windows.rows.size(), static_cast<size_t>(kWorkers * kIterations));
   std::vector<std::pair<double, double>> spans;
+  std::map<std::tuple<int, int, int>, int> landed;  // (worker, iteration, part) -> windows
   for (const auto& row : windows.rows) {
     spans.emplace_back(Cell(windows, row, "start_s"), Cell(windows, row, "end_s"));
+    const auto key = std::tuple(static_cast<int>(Cell(windows, row, "worker")),
+                                static_cast<int>(Cell(windows, row, "iteration")),
+                                static_cast<int>(Cell(windows, row, "part")));
+    landed[key] += row[windows.Column("end")] == "landed";
+  }
+  EXPECT_EQ(landed.size(), static_cast<size_t>(kWorkers * kIterations * kParts));
+  for (const auto& [key, n] : landed) {
+    EXPECT_EQ(n, 1) << "worker " << std::get<0>(key) << " iteration " << std::get<1>(key)
+                    << " part " << std::get<2>(key);
   }
   std::sort(spans.begin(), spans.end());
   for (size_t i = 1; i < spans.size(); ++i) {

@@ -58,6 +58,19 @@ class GatedPushTest : public ::testing::Test {
     for (const Posted& p : conn_->posted) parts.push_back(Imm::Decode(p.imm).part);
     return parts;
   }
+  struct Ask {
+    uint64_t id;
+    uint32_t priority;
+    uint32_t part_index;
+    bool operator==(const Ask&) const = default;
+  };
+  // Gated pushes record their window requests in asks_.
+  Gating Asking(bool per_part) {
+    return Gating{[this](uint64_t id, uint32_t priority, uint32_t part) {
+                    asks_.push_back({id, priority, part});
+                  },
+                  per_part};
+  }
   // Completes the oldest posted write not yet completed.
   void CompleteNext(GatedPush& push) { push.OnWriteDone(conn_->posted[done_++].wr_id, now_); }
 
@@ -65,6 +78,7 @@ class GatedPushTest : public ::testing::Test {
   std::vector<std::byte> grad_;
   sched::TimePoint now_{};
   size_t done_ = 0;
+  std::vector<Ask> asks_;
 };
 
 sched::PushOrderSpec Order(const std::string& text) {
@@ -74,7 +88,7 @@ sched::PushOrderSpec Order(const std::string& text) {
 }
 
 TEST_F(GatedPushTest, AnUnorderedPushPostsEveryWriteAtStartInAddOrder) {
-  GatedPush push(0, false);
+  GatedPush push(0, Gating{});
   AddParts(push, {3, 2, 1, 0});
   push.Start(now_);
   EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{0, 1, 2, 3}));
@@ -87,7 +101,7 @@ TEST_F(GatedPushTest, AnUnorderedPushPostsEveryWriteAtStartInAddOrder) {
 }
 
 TEST_F(GatedPushTest, AnOrderedPushPostsNothingUntilBackpropMakesItReady) {
-  GatedPush push(0, false, Order("fifo"));
+  GatedPush push(0, Gating{}, Order("fifo"));
   AddParts(push, {0, 1, 2, 3});
   push.Start(now_);
   EXPECT_TRUE(conn_->posted.empty());
@@ -112,7 +126,7 @@ TEST_F(GatedPushTest, AnOrderedPushPostsNothingUntilBackpropMakesItReady) {
 }
 
 TEST_F(GatedPushTest, PriorityLetsAMoreUrgentPartOvertakeAtTheNextBoundary) {
-  GatedPush push(0, false, Order("priority"));
+  GatedPush push(0, Gating{}, Order("priority"));
   AddParts(push, {0, 1, 2, 3});
   push.Start(now_);
   push.Ready(3, now_);
@@ -131,9 +145,10 @@ TEST_F(GatedPushTest, PriorityLetsAMoreUrgentPartOvertakeAtTheNextBoundary) {
 }
 
 TEST_F(GatedPushTest, AGatedOrderedPushPostsReadyWritesOnlyInsideAWindow) {
-  GatedPush push(0, true, Order("fifo"));
+  GatedPush push(0, Asking(/*per_part=*/false), Order("fifo"));
   AddParts(push, {0, 1, 2, 3});
   push.Start(now_);
+  EXPECT_EQ(asks_, (std::vector<Ask>{{7, 0, 0}})) << "one request for the whole push, at Start";
   push.Ready(3, now_);
   push.Ready(2, now_);
   push.Ready(1, now_);
@@ -142,10 +157,59 @@ TEST_F(GatedPushTest, AGatedOrderedPushPostsReadyWritesOnlyInsideAWindow) {
   EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3, 2}));  // GatedPush::kMaxPosted
   CompleteNext(push);
   EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{3, 2, 1}));
+  EXPECT_EQ(asks_.size(), 1u);
+}
+
+// Per partition (global-priority): one request per ready partition, naming it and its
+// priority, one write per grant; a more urgent partition made ready while a request waits asks
+// again with its priority; a grant for a partition already posted is ignored.
+TEST_F(GatedPushTest, PerPartitionGrantsLetOneWriteGoEachAndTheMostUrgentReadyIsAskedFor) {
+  GatedPush push(0, Asking(/*per_part=*/true), Order("priority:inflight=4"));
+  AddParts(push, {0, 1, 2, 3});
+  push.Start(now_);
+  EXPECT_TRUE(asks_.empty()) << "nothing ready yet";
+  push.Ready(3, now_);
+  EXPECT_EQ(asks_, (std::vector<Ask>{{7, 3, 0}}));
+  push.Ready(2, now_);  // more urgent: asked again for the same partition
+  push.Ready(1, now_);
+  EXPECT_EQ(asks_, (std::vector<Ask>{{7, 3, 0}, {7, 2, 0}, {7, 1, 0}}));
+  push.OnGrant(7, now_, 1'000'000'000, /*part_index=*/1);  // not the partition asked for
+  EXPECT_TRUE(conn_->posted.empty());
+  push.OnGrant(7, now_, 1'000'000'000, 0);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{1})) << "one write per grant, the most urgent";
+  EXPECT_EQ(asks_.back(), (Ask{7, 2, 1})) << "the next partition asked for at once";
+  push.OnGrant(7, now_, 1'000'000'000, 0);  // a re-grant of partition 0: already posted
+  EXPECT_EQ(conn_->posted.size(), 1u);
+  push.Ready(0, now_);  // while partition 1's request waits: asked again, more urgent
+  EXPECT_EQ(asks_.back(), (Ask{7, 0, 1}));
+  push.OnGrant(7, now_, 1'000'000'000, 1);
+  CompleteNext(push);
+  push.OnGrant(7, now_, 1'000'000'000, 2);
+  CompleteNext(push);
+  push.OnGrant(7, now_, 1'000'000'000, 3);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{1, 0, 2, 3}));
+  const size_t asked = asks_.size();
+  CompleteNext(push);
+  CompleteNext(push);
+  EXPECT_TRUE(push.finished());
+  EXPECT_EQ(asks_.size(), asked) << "nothing left to ask for";
+}
+
+TEST_F(GatedPushTest, PerPartitionUnorderedPushesAskForTheirWritesInOrder) {
+  GatedPush push(0, Asking(/*per_part=*/true));
+  AddParts(push, {0, 0, 0});
+  push.Start(now_);
+  EXPECT_EQ(asks_, (std::vector<Ask>{{7, 0, 0}}));
+  push.OnGrant(7, now_, 1'000'000'000, 0);
+  push.OnGrant(7, now_, 1'000'000'000, 1);
+  CompleteNext(push);
+  push.OnGrant(7, now_, 1'000'000'000, 2);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{0, 1, 2}));
+  EXPECT_EQ(asks_, (std::vector<Ask>{{7, 0, 0}, {7, 0, 1}, {7, 0, 2}}));
 }
 
 TEST_F(GatedPushTest, ReadyRefusesAnUnknownOrRepeatedWriteAndOrderedPushesAreNotCancelled) {
-  GatedPush push(0, false, Order("fifo"));
+  GatedPush push(0, Gating{}, Order("fifo"));
   AddParts(push, {0, 1});
   push.Start(now_);
   push.Ready(1, now_);

@@ -76,22 +76,21 @@ TEST(Messages, WindowRequestCarriesEveryFieldThrough) {
   EXPECT_EQ(back->priority, 160u);
 }
 
-// Stray bytes in a reserved field, or a request as long as one from before priority existed
-// (its bytes would otherwise be read with the new layout): refused like a wrong size.
-TEST(Messages, DecodeRefusesReservedBytesAndTheOldRequestLength) {
-  WindowRequestMsg req{.iteration = 3, .priority = 2};
-  ASSERT_TRUE(Decode<WindowRequestMsg>(Encode(req)));
-  req.reserved0 = 1;
-  EXPECT_FALSE(Decode<WindowRequestMsg>(Encode(req)));
-  req.reserved0 = 0;
+// A request as long as one from before priority existed (its bytes would otherwise be read
+// with the new layout): refused like a wrong size. Per-partition windows' part index travels.
+TEST(Messages, DecodeRefusesTheOldRequestLengthAndCarriesThePartIndex) {
+  WindowRequestMsg req{.iteration = 3, .priority = 2, .part_index = 5};
+  const auto back = Decode<WindowRequestMsg>(Encode(req));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->part_index, 5u);
   std::vector<uint8_t> old = Encode(req);
   old.resize(4 * sizeof(uint64_t) + 2 * sizeof(uint32_t));
   EXPECT_FALSE(Decode<WindowRequestMsg>(old));
 
-  WindowGrantMsg grant{.iteration = 3, .window_ns = 1000};
-  ASSERT_TRUE(Decode<WindowGrantMsg>(Encode(grant)));
-  grant.reserved0 = 0x80000000u;
-  EXPECT_FALSE(Decode<WindowGrantMsg>(Encode(grant)));
+  WindowGrantMsg grant{.iteration = 3, .window_ns = 1000, .part_index = 0x80000000u};
+  const auto grant_back = Decode<WindowGrantMsg>(Encode(grant));
+  ASSERT_TRUE(grant_back);
+  EXPECT_EQ(grant_back->part_index, 0x80000000u);
 }
 
 }  // namespace

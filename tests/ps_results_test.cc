@@ -50,7 +50,7 @@ TEST_F(ResultsTest, HeadersAreTheColumnNamesInTableOrder) {
                "round,iteration,phase,duration_s,decode_s,messages_used,workers_used,loss");
   EXPECT_STREQ(kAccuracyCsvHeader, "iteration,elapsed_s,test_loss,test_accuracy");
   EXPECT_STREQ(kWindowCsvHeader,
-               "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message");
+               "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message,part");
   EXPECT_STREQ(kWriteCsvHeader, "iteration,server,part,bytes,gate_s,queued_s,wire_s");
   EXPECT_STREQ(kLayerCsvHeader,
                "worker,iteration,layer,start_s,bytes,forward_start_s,forward_end_s,"
@@ -121,10 +121,11 @@ TEST_F(ResultsTest, WindowRowBytesWithOpenBoundAndNoLanding) {
   row.bound_s = std::numeric_limits<double>::infinity();
   row.end = "removed";
   row.message = 3;
+  row.part = 5;
   const auto lines = Written(WriteWindowCsv, std::vector<WindowRow>{row});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kWindowCsvHeader);
-  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3");
+  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5");
 }
 
 TEST_F(ResultsTest, WriteRecordBytes) {

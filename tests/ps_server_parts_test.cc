@@ -112,8 +112,8 @@ TEST(WindowDeskTest, BurstGrantsAtOnceAndLogsTheWindowUntilThePushLands) {
   EXPECT_EQ(desk.RowsOf(1), static_cast<uint64_t>(job.workload.batch_size));
 }
 
-// Global priority: worker 0 holds the link while 1 (its push's most urgent tensor: layer 5)
-// and 2 (layer 3) wait.
+// Global priority grants one partition at a time: worker 0 holds the link for its partition 0
+// while 1 (its most urgent ready tensor: layer 5) and 2 (layer 3) wait with theirs.
 class GlobalPriorityDeskTest : public ::testing::Test {
  protected:
   GlobalPriorityDeskTest()
@@ -128,19 +128,21 @@ class GlobalPriorityDeskTest : public ::testing::Test {
     job.windows = sched::WindowSpec::Parse("global-priority");
     return job;
   }
-  WindowDesk::Grants Ask(uint32_t w, uint32_t priority) {
+  WindowDesk::Grants Ask(uint32_t w, uint32_t priority, uint32_t part = 0) {
     WindowRequestMsg req;
     req.priority = priority;
+    req.part_index = part;
     EXPECT_TRUE(desk_.Expects(w, req));
     return desk_.OnRequest(w, req, t0_);
   }
-  // w's push landed; the worker granted next, if any.
-  std::optional<uint32_t> Landed(uint32_t w, std::chrono::milliseconds at) {
-    const auto grants = desk_.OnPushLanded(w, 0, t0_ + at);
+  // A part of w's push landed; the worker granted next and the partition, if any.
+  std::optional<std::pair<uint32_t, uint32_t>> Landed(uint32_t w, std::chrono::milliseconds at) {
+    const auto grants = desk_.OnPartLanded(w, t0_ + at);
     EXPECT_LE(grants.size(), 1u) << "one window at a time";
     if (grants.empty()) return std::nullopt;
-    return grants[0].worker;
+    return std::pair(grants[0].worker, grants[0].msg.part_index);
   }
+  using Next = std::optional<std::pair<uint32_t, uint32_t>>;
 
   JobConfig job_;
   const TimePoint t0_ = GetClock().Now();
@@ -149,17 +151,48 @@ class GlobalPriorityDeskTest : public ::testing::Test {
 };
 
 TEST_F(GlobalPriorityDeskTest, TheRequestsPriorityPicksTheNextWindow) {
-  EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), 2u) << "layer 3 before layer 5";
-  EXPECT_EQ(Landed(2, std::chrono::milliseconds(2)), 1u);
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), Next({2, 0})) << "layer 3 before layer 5";
+  EXPECT_EQ(Landed(2, std::chrono::milliseconds(2)), Next({1, 0}));
   EXPECT_EQ(Landed(1, std::chrono::milliseconds(3)), std::nullopt);
+  EXPECT_EQ(desk_.log().size(), 3u);
+  for (const WindowRow& row : desk_.log()) EXPECT_EQ(row.end, "landed");
 }
 
-TEST_F(GlobalPriorityDeskTest, ARepeatedRequestMakesAWaitingPushMoreUrgent) {
-  EXPECT_TRUE(Ask(1, 1).empty()) << "layer 1 joined worker 1's push: no second window";
+TEST_F(GlobalPriorityDeskTest, ARepeatedRequestMakesAWaitingPartitionMoreUrgent) {
+  EXPECT_TRUE(Ask(1, 1).empty()) << "layer 1 became ready before 1's partition 0 went";
   EXPECT_TRUE(Ask(1, 7).empty()) << "a less urgent repeat lowers nothing";
-  EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), 1u);
-  EXPECT_EQ(Landed(1, std::chrono::milliseconds(2)), 2u);
-  EXPECT_EQ(desk_.log().size(), 3u) << "one window per push, repeats included";
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), Next({1, 0}));
+  EXPECT_EQ(Landed(1, std::chrono::milliseconds(2)), Next({2, 0}));
+  EXPECT_EQ(desk_.log().size(), 3u) << "one window per partition, repeats included";
+}
+
+// The worker asks for its next partition right after posting one: that request waits until
+// the partition on the wire landed, and then competes like any other.
+TEST_F(GlobalPriorityDeskTest, TheNextPartitionAskedWhileOneIsOnTheWireWaitsUntilItLands) {
+  EXPECT_TRUE(Ask(0, 0, /*part=*/1).empty()) << "partition 0 is still on the wire";
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), Next({0, 1})) << "layer 0 beats them all";
+  EXPECT_TRUE(Ask(0, 8, /*part=*/1).empty()) << "a repeat for a partition granted";
+  EXPECT_TRUE(Ask(0, 0, /*part=*/0).empty()) << "stale: partition 0 is in";
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(2)), Next({2, 0}));
+  EXPECT_EQ(desk_.unwindowed_writes(), 0u);
+  EXPECT_TRUE(Landed(0, std::chrono::milliseconds(3)) == std::nullopt)
+      << "a third part of 0's push, with no window asked for it";
+  EXPECT_EQ(desk_.unwindowed_writes(), 1u);
+  EXPECT_EQ(desk_.log()[1].part, 1u);
+}
+
+// A window revoked while its partition is on the wire: the link moves on; the partition's
+// request stays pending, and ends when the partition lands (nobody is granted a window for it
+// again after that).
+TEST_F(GlobalPriorityDeskTest, ARevokedPartitionEndsWhenItLands) {
+  const auto bound = std::chrono::milliseconds(10);  // min-window: no push time known yet
+  const auto grants = desk_.Poll(t0_ + bound);
+  ASSERT_EQ(grants.size(), 1u);
+  EXPECT_EQ(grants[0].worker, 2u) << "0 revoked; the most urgent waiting goes";
+  EXPECT_EQ(desk_.log()[0].end, "revoked");
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(12)), std::nullopt) << "2 holds the link";
+  EXPECT_EQ(Landed(2, std::chrono::milliseconds(13)), Next({1, 0})) << "0's partition is in";
+  EXPECT_EQ(Landed(1, std::chrono::milliseconds(14)), std::nullopt);
 }
 
 TEST(SyncPathTest, AsynchronousReleasesSendACopyTheNextUpdateDoesNotTouch) {

@@ -1,8 +1,8 @@
-// The global-priority window policy (sched/global_priority_policy.cc): one window at a time,
-// always to the waiting request with the lowest priority value (ties: longest waiting, then
-// lowest rank), deadline max(window·push, min-window). Examples first, then a seeded
-// simulation on a fake clock that checks every grant against the test's own record of who was
-// waiting with what priority since when.
+// The global-priority window policy (sched/global_priority_policy.cc): one window at a time
+// (per rack, with racks), always to the waiting request with the lowest priority value (ties:
+// longest waiting, then lowest rank), deadline max(window·push, min-window). Examples first, then a
+// seeded simulation on a fake clock that checks every grant against the test's own record of who
+// was waiting with what priority since when.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,6 +14,7 @@
 #include <tuple>
 #include <vector>
 
+#include "base/error.h"
 #include "sched/window_scheduler.h"
 #include "sched/window_spec.h"
 
@@ -58,6 +59,39 @@ TEST(GlobalPriority, GrantsTheLowestPriorityValueOneWindowAtATime) {
   s.Done(2, At(8ms));
   EXPECT_TRUE(s.Poll(At(8ms)).empty());
   EXPECT_EQ(s.NextEvent(), std::nullopt);
+}
+
+TEST(GlobalPriority, WithRacksEachRackUplinkHasItsOwnWindow) {
+  WindowScheduler s = Make(4, ":racks=2");  // {0, 1} and {2, 3}
+  s.Request(0, At(0ms), 5);
+  s.Request(1, At(1ms), 2);
+  s.Request(3, At(2ms), 9);
+  ASSERT_EQ(Granted(&s, At(2ms)), (Ranks{1, 3})) << "each rack's most urgent, side by side";
+  s.Request(2, At(3ms), 0);
+  EXPECT_TRUE(s.Poll(At(3ms)).empty()) << "3 holds rack 1's window";
+  s.Done(1, At(4ms));
+  ASSERT_EQ(Granted(&s, At(4ms)), Ranks{0}) << "rack 0 is free; 2's urgency is rack 1's";
+  s.Done(3, At(5ms));
+  ASSERT_EQ(Granted(&s, At(5ms)), Ranks{2});
+  WindowScheduler by_list = Make(4, ":rack-of=7+3+7+3");
+  by_list.Request(0, At(0ms), 1);
+  by_list.Request(2, At(0ms), 0);
+  by_list.Request(1, At(0ms), 4);
+  EXPECT_EQ(Granted(&by_list, At(0ms)), (Ranks{1, 2}));
+}
+
+TEST(GlobalPriority, GrantsOnePartitionAtATimeAndNamesItsRacksInItsText) {
+  const WindowSpec spec = WindowSpec::Parse("global-priority:racks=2");
+  EXPECT_TRUE(spec.grants_parts());
+  EXPECT_EQ(spec.ToString(), "global-priority:window=4,min-window=10,racks=2");
+  EXPECT_EQ(WindowSpec::Parse("global-priority").ToString(),
+            "global-priority:window=4,min-window=10");
+  EXPECT_FALSE(WindowSpec::Parse("topology:racks=2").grants_parts());
+  EXPECT_FALSE(WindowSpec::Parse("round-robin").grants_parts());
+  EXPECT_THROW(WindowSpec::Parse("global-priority:racks=3").Validate(2), Error);
+  EXPECT_THROW(WindowSpec::Parse("global-priority:rack-of=0+1").Validate(3), Error);
+  EXPECT_THROW(WindowSpec::Parse("global-priority:racks=2,rack-of=0+1"), Error);
+  EXPECT_THROW(WindowSpec::Parse("global-priority:racks=0"), Error);
 }
 
 TEST(GlobalPriority, TiesGoToTheLongestWaitingThenTheLowestRank) {
@@ -162,12 +196,18 @@ struct Config {
   uint64_t seed = 1;
   double stuck = 0;
   bool removals = false;
+  uint32_t racks = 1;  // racks=R (consecutive ranks): one window at a time per rack
 };
 
 class Sim {
  public:
   explicit Sim(const Config& c)
-      : c_(c), sched_(WindowSpec::Parse("global-priority:min-window=20"), c.n), rng_(c.seed) {
+      : c_(c),
+        spec_(WindowSpec::Parse("global-priority:min-window=20" +
+                                (c.racks > 1 ? ",racks=" + std::to_string(c.racks) : ""))),
+        sched_(spec_, c.n),
+        rack_of_(spec_.RackOf(c.n)),
+        rng_(c.seed) {
     workers_.resize(c.n);
     for (Worker& x : workers_) {
       x.ready_at = now_ + Uniform(0ms, 30ms);
@@ -198,6 +238,7 @@ class Sim {
 
   uint64_t grants() const { return grants_; }
   uint64_t overtakes() const { return overtakes_; }
+  uint64_t parallel() const { return parallel_; }
   uint64_t revocations() const { return sched_.revocations(); }
 
  private:
@@ -262,35 +303,44 @@ class Sim {
         x.ready_at = now_ + Uniform(1ms, 40ms);
       }
     }
-    std::optional<uint32_t> best;  // the test's own choice: (priority, queued, rank)
-    bool anyone_holds = false;
+    // The test's own choice per rack: (priority, queued, rank), unless somebody there holds.
+    std::vector<std::optional<uint32_t>> best(c_.racks);
+    std::vector<bool> holds(c_.racks, false);
     for (uint32_t w = 0; w < c_.n; ++w) {
       const Worker& x = workers_[w];
-      anyone_holds = anyone_holds || x.state == kHolding;
+      const uint32_t r = rack_of_[w];
+      holds[r] = holds[r] || x.state == kHolding;
       if (x.state != kWaiting) continue;
-      const Worker& b = workers_[best.value_or(w)];
-      if (!best || std::tie(x.priority, x.queued) < std::tie(b.priority, b.queued)) best = w;
+      const Worker& b = workers_[best[r].value_or(w)];
+      if (!best[r] || std::tie(x.priority, x.queued) < std::tie(b.priority, b.queued)) best[r] = w;
     }
     const std::vector<Grant> granted = sched_.Poll(now_);
-    ASSERT_LE(granted.size(), 1u) << "two windows granted at once";
-    if (anyone_holds) {
-      ASSERT_TRUE(granted.empty()) << "a window granted while another is open";
-    } else {
-      // Work-conserving: the link is never idle while somebody waits.
-      ASSERT_EQ(granted.size(), best ? 1u : 0u);
+    std::vector<uint32_t> granted_in(c_.racks, 0);
+    for (const Grant& g : granted) ++granted_in[rack_of_[g.worker]];
+    for (uint32_t r = 0; r < c_.racks; ++r) {
+      SCOPED_TRACE("rack " + std::to_string(r));
+      ASSERT_LE(granted_in[r], 1u) << "two windows granted at once";
+      if (holds[r]) {
+        ASSERT_EQ(granted_in[r], 0u) << "a window granted while another is open";
+      } else {
+        // Work-conserving: the link is never idle while somebody waits.
+        ASSERT_EQ(granted_in[r], best[r] ? 1u : 0u);
+      }
     }
-    if (granted.empty()) return;
-    const Grant& g = granted[0];
-    ASSERT_EQ(g.worker, *best) << "granted " << g.worker << " (priority "
-                               << workers_[g.worker].priority << ") over " << *best << " (priority "
-                               << workers_[*best].priority << ")";
+    for (const Grant& g : granted) Granted(g, *best[rack_of_[g.worker]]);
+  }
+
+  void Granted(const Grant& g, uint32_t best) {
+    ASSERT_EQ(g.worker, best) << "granted " << g.worker << " (priority "
+                              << workers_[g.worker].priority << ") over " << best << " (priority "
+                              << workers_[best].priority << ")";
     Worker& x = workers_[g.worker];
     EXPECT_EQ(g.deadline, now_ + sched_.window_bound(g.worker));
     // No starvation among equals: no worker is granted twice ahead of a waiting one of the
-    // same priority.
+    // same priority in its rack.
     for (uint32_t w = 0; w < c_.n; ++w) {
       Worker& other = workers_[w];
-      if (w == g.worker || other.state != kWaiting) continue;
+      if (w == g.worker || other.state != kWaiting || rack_of_[w] != rack_of_[g.worker]) continue;
       if (other.priority == x.priority) {
         EXPECT_LE(++other.passed_by[g.worker], 1u)
             << "worker " << w << " passed over twice by " << g.worker;
@@ -300,15 +350,20 @@ class Sim {
     x.state = kHolding;
     x.deadline = g.deadline;
     ++grants_;
+    parallel_ += std::count_if(workers_.begin(), workers_.end(),
+                               [](const Worker& y) { return y.state == kHolding; }) > 1;
   }
 
   Config c_;
+  WindowSpec spec_;
   WindowScheduler sched_;
+  std::vector<uint32_t> rack_of_;
   std::mt19937_64 rng_;
   std::vector<Worker> workers_;
   TimePoint now_ = At(1h);
   uint64_t grants_ = 0;
   uint64_t overtakes_ = 0;  // grants made while a less urgent request waited
+  uint64_t parallel_ = 0;   // grants made while another rack's window was open
 };
 
 TEST(GlobalPriorityProperty, EveryGrantGoesToTheMostUrgentWaitingRequest) {
@@ -319,15 +374,20 @@ TEST(GlobalPriorityProperty, EveryGrantGoesToTheMostUrgentWaitingRequest) {
     c.priorities = 1 + static_cast<uint32_t>(seed % 5);
     c.stuck = seed % 3 == 0 ? 0.05 : 0;
     c.removals = seed % 4 == 0;
-    SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(c.n) + " workers, " +
-                 std::to_string(c.priorities) + " priorities");
+    c.racks = seed % 2 == 0 ? std::min<uint32_t>(c.n, 2 + seed % 3) : 1;
+    SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(c.n) + " workers in " +
+                 std::to_string(c.racks) + " racks, " + std::to_string(c.priorities) +
+                 " priorities");
     Sim sim(c);
     sim.Run();
     EXPECT_GT(sim.grants(), 100u);
-    // The runs exercise what is checked: more urgent requests do overtake waiting ones, and
-    // stuck pushes are revoked.
-    if (c.priorities > 1 && c.n > 2) {
+    // The runs exercise what is checked: more urgent requests do overtake waiting ones, stuck
+    // pushes are revoked, and racks' windows do overlap.
+    if (c.priorities > 1 && c.n > 2 * c.racks) {
       EXPECT_GT(sim.overtakes(), 0u);
+    }
+    if (c.racks > 1) {
+      EXPECT_GT(sim.parallel(), 0u);
     }
     if (c.stuck > 0) {
       EXPECT_GT(sim.revocations(), 0u);

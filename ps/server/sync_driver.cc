@@ -53,7 +53,7 @@ std::vector<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion& 
     return steps;
   }
   bytes_in_ += c.length;
-  desk_.OnPartLanded(w, GetClock().Now());
+  members_.Send(desk_.OnPartLanded(w, GetClock().Now()));
   if (barrier_ && expected == rule_.bsp_iteration() &&
       barrier_->OnLanded(w, imm.part, rule_.num_live())) {
     HeldSteps::Step part;

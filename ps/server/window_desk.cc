@@ -13,6 +13,7 @@ WindowDesk::WindowDesk(const JobConfig& job, uint32_t rank, const SyncRule& rule
     : job_(job),
       rule_(rule),
       messages_(job.coding ? job.coding->Messages() : 0),
+      per_part_(job.windows && !job.coding && job.windows->grants_parts()),
       t0_(t0),
       workers_(job.num_workers) {
   if (job.windows) {
@@ -48,6 +49,7 @@ bool WindowDesk::Expects(uint32_t w, const WindowRequestMsg& req) const {
 }
 
 WindowDesk::Grants WindowDesk::OnRequest(uint32_t w, const WindowRequestMsg& req, TimePoint now) {
+  if (per_part_ && workers_[w].asked) return OnPartRequest(w, req, now);
   if (workers_[w].asked) {
     // A repeat: a more urgent tensor joined the push. Its samples were in the first request;
     // the scheduler takes the priority only while the request waits.
@@ -79,7 +81,38 @@ WindowDesk::Grants WindowDesk::OnRequest(uint32_t w, const WindowRequestMsg& req
     }
   }
   Ask(w, req.iteration, req.iteration, 0, req.priority, now);
+  if (per_part_) {
+    workers_[w].parts_landed = 0;
+    workers_[w].next_part.reset();
+    AskPart(w, req.part_index, req.priority, now);
+  }
   return Poll(now);
+}
+
+WindowDesk::Grants WindowDesk::OnPartRequest(uint32_t w, const WindowRequestMsg& req,
+                                             TimePoint now) {
+  Worker& ws = workers_[w];
+  const uint32_t k = req.part_index;
+  // Asked before the worker saw its grant for ws.part, or a repeat for a partition served.
+  if (k < ws.part || (k == ws.part && !ws.part_open)) return {};
+  if (k == ws.part) {  // a more urgent tensor is ready while k waits: it goes in k's window
+    windows_->Request(w, now, req.priority);
+    return Poll(now);
+  }
+  if (ws.part_open) {  // the next partition, asked while k's is on the wire
+    ws.next_part.emplace(k, req.priority);
+    return {};
+  }
+  AskPart(w, k, req.priority, now);
+  return Poll(now);
+}
+
+void WindowDesk::AskPart(uint32_t w, uint32_t part, uint32_t priority, TimePoint now) {
+  Worker& ws = workers_[w];
+  ws.part = part;
+  ws.part_open = true;
+  ws.asked_at = now;
+  windows_->Request(w, now, priority);
 }
 
 WindowDesk::Grants WindowDesk::OnCodedRequest(uint32_t w, uint64_t push, TimePoint now) {
@@ -113,8 +146,29 @@ void WindowDesk::Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t mes
   windows_->Request(w, now, priority);
 }
 
-void WindowDesk::OnPartLanded(uint32_t w, TimePoint now) {
-  if (windows_) windows_->Progress(w, now);
+WindowDesk::Grants WindowDesk::OnPartLanded(uint32_t w, TimePoint now) {
+  if (!windows_) return {};
+  windows_->Progress(w, now);
+  Worker& ws = workers_[w];
+  if (!per_part_ || !ws.asked) return {};
+  ++ws.parts_landed;
+  if (ws.parts_landed > ws.part + 1) {
+    ++unwindowed_writes_;
+    WarnOfPeer("worker " + std::to_string(w), "wrote part " + std::to_string(ws.parts_landed - 1) +
+                                                  " of iteration " + std::to_string(ws.iteration) +
+                                                  " without a window for it");
+  }
+  if (!ws.part_open || ws.parts_landed <= ws.part) return {};
+  // Partition ws.part is in: its window ends, and the link goes to whoever is most urgent.
+  ws.part_open = false;
+  windows_->Done(w, now);
+  EndRow(w, "landed", now);
+  if (ws.next_part) {
+    const auto [part, priority] = *ws.next_part;
+    ws.next_part.reset();
+    AskPart(w, part, priority, now);
+  }
+  return Poll(now);
 }
 
 void WindowDesk::OnCodedPartLanded(uint32_t w, uint64_t push, uint32_t part, TimePoint now) {
@@ -179,13 +233,19 @@ bool WindowDesk::EndWindow(uint32_t w, End how, TimePoint now) {
       windows_->Cancel(w, now);
       break;
   }
-  if (ws.row) {
-    rows_[*ws.row].end_s = Since(now);
-    rows_[*ws.row].end = Name(how);
-    ws.row.reset();
-  }
+  EndRow(w, Name(how), now);
   ws.asked = false;
+  ws.part_open = false;
+  ws.next_part.reset();
   return true;
+}
+
+void WindowDesk::EndRow(uint32_t w, const char* how, TimePoint now) {
+  Worker& ws = workers_[w];
+  if (!ws.row) return;
+  rows_[*ws.row].end_s = Since(now);
+  rows_[*ws.row].end = how;
+  ws.row.reset();
 }
 
 WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
@@ -200,9 +260,11 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     if (windows_->holding(w) && !regranted) continue;
     // Revoked at its deadline, or (end of round-robin's warm-up) given a new deadline.
     WindowRow& row = rows_[*ws.row];
-    const double end = std::min(Since(now), row.start_s + row.bound_s);
-    row.end_s = end;
-    row.end = end < Since(now) ? "revoked" : "replaced";
+    // At or past its deadline it was revoked (possibly granted again at once); before it, the
+    // new grant replaced its deadline.
+    const double deadline = row.start_s + row.bound_s;
+    row.end_s = std::min(Since(now), deadline);
+    row.end = deadline <= Since(now) ? "revoked" : "replaced";
     ws.row.reset();
   }
   Grants grants;
@@ -211,6 +273,7 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     if (!ws.asked) continue;
     Grant grant{g.worker, {}};
     grant.msg.iteration = ws.push;
+    grant.msg.part_index = per_part_ ? ws.part : 0;
     ws.granted_push = ws.push;
     const bool open_ended = g.deadline == sched::TimePoint::max();
     grant.msg.window_ns = open_ended ? WindowGrantMsg::kOpenEnded : (g.deadline - g.start).count();
@@ -220,6 +283,7 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     row.worker = g.worker;
     row.iteration = ws.iteration;
     row.message = ws.message;
+    row.part = per_part_ ? ws.part : 0;
     row.requested_s = Since(ws.asked_at);
     row.start_s = Since(g.start);
     row.bound_s = open_ended ? std::numeric_limits<double>::infinity()

@@ -6,6 +6,14 @@
 //
 // A push's id is what requests and grants carry: the iteration, or for coded jobs
 // round · messages + message (a window's iteration is then the round).
+//
+// Per-partition windows (a policy that grants_parts, uncoded jobs): a push stays asked from
+// its first request until it landed whole, and the scheduler sees one request per partition.
+// A request names its partition (part_index, counted in posting order); a window for
+// partition k ends when the push's (k+1)-th part landed (parts land in posting order, and the
+// worker posts partition k only inside k's window). A request for the next partition that
+// comes while k's window is still open waits until then. A grant says which partition it is
+// for: a re-grant after a revocation, for a partition already on the wire, is ignored.
 #pragma once
 
 #include <cstdint>
@@ -48,7 +56,8 @@ class WindowDesk {
   Grants OnCodedRequest(uint32_t w, uint64_t push, TimePoint now);
 
   // Part of w's push landed (coded: part `part` of push `push`, checked against its grant).
-  void OnPartLanded(uint32_t w, TimePoint now);
+  // Per-partition windows: may end w's window and grant the next.
+  Grants OnPartLanded(uint32_t w, TimePoint now);
   void OnCodedPartLanded(uint32_t w, uint64_t push, uint32_t part, TimePoint now);
   // Uncoded: w's push for `iteration` landed whole; the link is free, so the next windows
   // are granted before its update is applied.
@@ -89,18 +98,29 @@ class WindowDesk {
     std::optional<size_t> row;      // the open window's row in rows_
     std::vector<size_t> push_rows;  // every window row of the push asked for
     uint32_t push_batch = 0;        // --batch-tuning: the rows behind the push being received
+    // Per-partition windows: the partition asked for (its request or window open while
+    // part_open), the push's parts landed, and a request for a later one waiting its turn.
+    uint32_t part = 0;
+    bool part_open = false;
+    uint32_t parts_landed = 0;
+    std::optional<std::pair<uint32_t, uint32_t>> next_part;  // (part_index, priority)
   };
 
   void Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t message, uint32_t priority,
            TimePoint now);
+  // Per-partition windows: a request of the asked push w for partition req.part_index.
+  Grants OnPartRequest(uint32_t w, const WindowRequestMsg& req, TimePoint now);
+  void AskPart(uint32_t w, uint32_t part, uint32_t priority, TimePoint now);
   // Ends worker w's window or request (nothing if it has none open).
   bool EndWindow(uint32_t w, End how, TimePoint now);
+  void EndRow(uint32_t w, const char* how, TimePoint now);  // of w's open window, if any
   uint32_t NextBatch(uint32_t w);
   double Since(TimePoint t) const { return std::chrono::duration<double>(t - t0_).count(); }
 
   const JobConfig& job_;
   const SyncRule& rule_;
-  const int messages_;  // coded: a round's messages per worker (0 uncoded)
+  const int messages_;   // coded: a round's messages per worker (0 uncoded)
+  const bool per_part_;  // uncoded, and the policy grants_parts
   const TimePoint t0_;
   std::optional<sched::WindowScheduler> windows_;
   std::optional<sched::BatchTuner> tuner_;  // --batch-tuning, server 0

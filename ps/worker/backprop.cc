@@ -91,23 +91,16 @@ TimePoint Backprop::Forward(WorkerSession& session, const LandedParts& landed, u
 
 void Backprop::Backward(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint at,
                         TimePoint start, double scale, bool overlap,
-                        std::vector<LayerRecord>* records,
-                        const std::function<void(uint32_t)>& on_ready) const {
+                        std::vector<LayerRecord>* records) const {
   const Clock& clock = GetClock();
   for (size_t l = layers_.size(); l-- > 0;) {
     at += Scaled(layers_[l].backward, scale);
     session.ComputeUntil(at);
     (*records)[l].backward_end_s = SecondsBetween(start, clock.Now());
-    if (overlap) {
-      MakeReady(l, pushes);
-      if (on_ready) on_ready(static_cast<uint32_t>(l));
-    }
+    if (overlap) MakeReady(l, pushes);
   }
   if (!overlap) {
-    for (size_t l = layers_.size(); l-- > 0;) {
-      MakeReady(l, pushes);
-      if (on_ready) on_ready(static_cast<uint32_t>(l));
-    }
+    for (size_t l = layers_.size(); l-- > 0;) MakeReady(l, pushes);
   }
 }
 

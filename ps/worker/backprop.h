@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -51,11 +50,10 @@ class Backprop {
   // The backward pass from `at` (now or later). pushes[s] must have begun, with server s's
   // parts added in layout order; each part is made ready as backward produces it (overlap), or
   // all of them once backward ended (no overlap: the baseline). Fills each layer's
-  // backward_end_s in *records (seconds since `start`). on_ready(l), if given, is called once
-  // layer l's parts were made ready.
+  // backward_end_s in *records (seconds since `start`).
   void Backward(WorkerSession& session, std::vector<GatedPush>& pushes, TimePoint at,
-                TimePoint start, double scale, bool overlap, std::vector<LayerRecord>* records,
-                const std::function<void(uint32_t)>& on_ready = {}) const;
+                TimePoint start, double scale, bool overlap,
+                std::vector<LayerRecord>* records) const;
 
   // Each layer's push start and end, from the pushes' write records of this iteration
   // (with their push started at `push_start`), and when its parameters for the next

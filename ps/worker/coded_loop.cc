@@ -28,8 +28,16 @@ CodedLoop::CodedLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       input_(shape_.max_input_floats()),
       messages_(static_cast<size_t>(shape_.spec.Messages()) * shape_.max_message_floats()) {
   for (int j = 0; j < shape_.spec.Messages(); ++j) {
-    message_push_.emplace_back(0, job.windows.has_value(),
-                               static_cast<uint64_t>(j) << kMessageWrShift);
+    Gating gating;  // a coded message is one window whatever the policy
+    if (job.windows) {
+      // The estimate of T_iter comes from the server's rounds (WindowScheduler::kRounds).
+      gating.ask = [this](uint64_t id, uint32_t, uint32_t) {
+        WindowRequestMsg req;
+        req.iteration = id;
+        session_.Send(0, MsgType::kWindowRequest, Encode(req));
+      };
+    }
+    message_push_.emplace_back(0, std::move(gating), static_cast<uint64_t>(j) << kMessageWrShift);
   }
   session.RegisterWriteSource(std::as_writable_bytes(std::span(messages_)));
   session.RegisterServerRegion(0, std::as_writable_bytes(std::span(input_)));
@@ -169,12 +177,6 @@ void CodedLoop::BeginPush(int j, uint64_t round, std::span<const float> out) {
     push.Add(bytes.subspan(off, std::min(part_bytes, bytes.size() - off)),
              j * shape_.max_message_floats() * sizeof(float) + off,
              Imm::Encode(round, shape_.PartId(j, p)));
-  }
-  if (job_.windows) {
-    // The estimate of T_iter comes from the server's rounds (WindowScheduler::kRounds).
-    WindowRequestMsg req;
-    req.iteration = id;
-    session_.Send(0, MsgType::kWindowRequest, Encode(req));
   }
   push.Start(GetClock().Now());
 }

@@ -36,12 +36,20 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       landed_(layout),
       batch_(static_cast<uint32_t>(job.workload.batch_size)),
       push_batch_(batch_) {
-  const bool gated = job.windows.has_value();
-  if (!workload.layers().empty()) {
-    backprop_.emplace(workload.layers(), layout);
-    for (uint32_t s = 0; s < job.num_servers; ++s) pushes_.emplace_back(s, gated, job.push_order);
-  } else {
-    for (uint32_t s = 0; s < job.num_servers; ++s) pushes_.emplace_back(s, gated);
+  if (!workload.layers().empty()) backprop_.emplace(workload.layers(), layout);
+  for (uint32_t s = 0; s < job.num_servers; ++s) {
+    Gating gating;
+    if (job.windows) {
+      gating.ask = [this, s](uint64_t it, uint32_t priority, uint32_t part_index) {
+        SendWindowRequest(s, it, priority, part_index);
+      };
+      gating.per_part = job.windows->grants_parts();
+    }
+    if (backprop_) {
+      pushes_.emplace_back(s, std::move(gating), job.push_order);
+    } else {
+      pushes_.emplace_back(s, std::move(gating));
+    }
   }
   session.RegisterWriteSource(std::as_writable_bytes(std::span(grad_)));
   for (uint32_t s = 0; s < job.num_servers; ++s) {
@@ -226,19 +234,8 @@ IterationRow PlainLoop::RunLayeredIteration(uint64_t it, TimePoint t0) {
   for (const GatedPush& push : pushes_) li.records_before.push_back(push.records().size());
   BeginPush(it);
   li.push_start = clock.Now();
-  // Global-priority windows grant the most urgent pending part across workers: while a push
-  // waits for its window, each layer backprop hands over is more urgent than the last, and a
-  // repeat request says so (the server only updates the waiting request's priority).
-  std::function<void(uint32_t)> on_ready;
-  if (job_.windows && job_.windows->kind == sched::WindowKind::kGlobalPriority) {
-    on_ready = [this, it](uint32_t layer) {
-      for (uint32_t s = 0; s < job_.num_servers; ++s) {
-        if (pushes_[s].awaiting_grant()) SendWindowRequest(s, it, layer);
-      }
-    };
-  }
   backprop_->Backward(session_, pushes_, std::max(forward_end, clock.Now()), start, scale,
-                      job_.overlap, &li.layers, on_ready);
+                      job_.overlap, &li.layers);
   push_pending_ = true;
   row.bytes = layout_.num_params() * sizeof(float);
   row.compute_s = clock.SecondsSince(start) - row.wait_s - row.write_s - row.delay_s;
@@ -303,10 +300,6 @@ void PlainLoop::BeginPush(uint64_t it) {
                (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p),
                backprop_ ? backprop_->PartLayer(s, p) : 0);
     }
-    // The first part backprop hands over is the last layer's.
-    if (job_.windows) {
-      SendWindowRequest(s, it, backprop_ ? static_cast<uint32_t>(backprop_->num_layers() - 1) : 0);
-    }
     gate_before_push_.push_back(push.gate_waited());
     push.Start(now);
   }
@@ -335,10 +328,12 @@ double PlainLoop::FinishPush(uint64_t it) {
   return std::chrono::duration<double>(gate).count();
 }
 
-void PlainLoop::SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority) {
+void PlainLoop::SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority,
+                                  uint32_t part_index) {
   WindowRequestMsg req;
   req.iteration = it;
   req.priority = priority;
+  req.part_index = part_index;
   req.last_iteration_ns = Nanoseconds(last_iteration_s_);
   req.last_blocked_ns = Nanoseconds(last_blocked_s_);
   if (job_.batch_tuning) {
@@ -394,7 +389,7 @@ bool PlainLoop::OnWriteDone(uint32_t server, uint64_t wr_id) {
 }
 
 void PlainLoop::OnGrant(uint32_t server, const WindowGrantMsg& grant) {
-  pushes_[server].OnGrant(grant.iteration, GetClock().Now(), grant.window_ns);
+  pushes_[server].OnGrant(grant.iteration, GetClock().Now(), grant.window_ns, grant.part_index);
   if (grant.next_batch == 0 || !job_.batch_tuning || server != 0) return;
   if (grant.next_batch > sched::BatchTuner::kMaxScale * job_.workload.batch_size) {
     throw Error("server 0 sized our next batch at " + std::to_string(grant.next_batch) +

@@ -67,7 +67,7 @@ class PlainLoop final : public SessionEvents {
   double FinishPush(uint64_t it);
   void RecordLayers(uint64_t it);
   // priority: the push's most urgent layer so far (0 for a flat gradient).
-  void SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority);
+  void SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority, uint32_t part_index);
   void WaitParams(uint64_t it);
   double InjectDelay(TimePoint start, uint64_t it, double scale);
   void PrintProgress(uint64_t it, const std::vector<IterationRow>& rows, TimePoint t0) const;

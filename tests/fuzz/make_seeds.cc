@@ -157,14 +157,17 @@ void ControlMessages() {
   // Layered workloads: the forward index of the push's most urgent tensor.
   Control("window-request-layered", MsgType::kWindowRequest,
           gw::WindowRequestMsg{7, 2000000, 50000, 0, 0, 0, 42});
-  gw::WindowRequestMsg request_reserved{7};
-  request_reserved.reserved0 = 1;
-  Control("edge-window-request-reserved", MsgType::kWindowRequest, request_reserved);
+  // Per-partition windows: the partition asked for.
+  Control("window-request-part", MsgType::kWindowRequest,
+          gw::WindowRequestMsg{7, 2000000, 50000, 0, 0, 0, 42, 3});
+  Control("edge-window-request-last-part", MsgType::kWindowRequest,
+          gw::WindowRequestMsg{7, 0, 0, 0, 0, 0, 0, UINT32_MAX});
   Control("window-grant", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000});
   Control("window-grant-batch", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000, 20});
   Control("window-grant-open", MsgType::kWindowGrant,
           gw::WindowGrantMsg{7, gw::WindowGrantMsg::kOpenEnded});
   Control("edge-window-grant-longest", MsgType::kWindowGrant, gw::WindowGrantMsg{7, INT64_MAX});
+  Control("window-grant-part", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000, 0, 3});
   Bytes abort = {static_cast<uint8_t>(MsgType::kAbort), 0};
   const Bytes why = gw::EncodeText("flags differ");
   abort.insert(abort.end(), why.begin(), why.end());
