@@ -52,6 +52,12 @@ class Connection {
                      uint32_t imm, uint64_t wr_id) = 0;
   // A small typed control message (copied; at most kMaxControlBytes).
   virtual void Send(uint16_t type, std::span<const uint8_t> payload) = 0;
+  // The same, for a message that need not keep its place behind the writes and messages
+  // posted before it (a window grant: it must not wait behind megabytes of parameters). A
+  // backend that sends_ahead() sends it before every write or message it has not started; the
+  // others send it in order, as Send.
+  virtual void SendAhead(uint16_t type, std::span<const uint8_t> payload) { Send(type, payload); }
+  virtual bool sends_ahead() const { return false; }
   virtual bool open() const = 0;
   // Orderly close: queued writes go out first, then the peer is told goodbye.
   virtual void Close() = 0;

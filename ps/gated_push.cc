@@ -5,6 +5,7 @@
 
 #include "base/error.h"
 #include "ps/imm.h"
+#include "ps/messages.h"
 #include "sched/push_order_registry.h"
 
 namespace gw {
@@ -67,8 +68,13 @@ void GatedPush::Start(sched::TimePoint now) {
 void GatedPush::OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, uint32_t part_index) {
   if (!gated_ || id != id_ || posted_ == writes_.size()) return;
   if (gating_.per_part) {
-    if (part_index != posted_ || asked_part_ != posted_) return;  // for one already posted
-    granted_part_ = true;
+    const bool renewal = granted_part_ && part_index == window_first_;
+    if (!renewal && (part_index != posted_ || asked_part_ != posted_)) return;  // stale
+    if (!renewal) {
+      granted_part_ = true;
+      window_first_ = posted_;
+      window_posted_bytes_ = 0;
+    }
   }
   // The server's deadline is on its clock; ours starts when the grant arrives, so our
   // window ends later than the server's by the grant's one-way delay.
@@ -118,18 +124,25 @@ uint64_t GatedPush::bytes() const {
 
 void GatedPush::Pump(sched::TimePoint now) {
   PostReady(now);
-  if (gating_.per_part) AskForPart(now);
+  if (!gating_.per_part) return;
+  // Nothing ready is left for the window in use (what the order holds back for a completion
+  // is still ready: the window waits for it).
+  if (granted_part_ && !NextReadyPriority()) EndWindowUse(now);
+  AskForPart(now);
 }
 
 void GatedPush::PostReady(sched::TimePoint now) {
-  const size_t limit = gated_ ? kMaxPosted : writes_.size();
+  // A per-partition window's bytes bound what leaves after it ends; so the window's writes go
+  // at once, not kMaxPosted or the order's in-flight limit at a time (a completion round trip
+  // per small tensor would idle the link that the window reserves).
+  const size_t limit = gated_ && !gating_.per_part ? kMaxPosted : writes_.size();
   while (posted_ < writes_.size() && posted_ - done_ < limit && gate_.MayPost(now) &&
          (granted_part_ || !gating_.per_part)) {
     if (!queue_) {
       Post(posted_, now);
       continue;
     }
-    const std::optional<sched::Partition> next = queue_->Next();
+    const std::optional<sched::Partition> next = queue_->Next(gating_.per_part);
     if (!next) return;  // nothing ready, or the order holds the rest until a write is done
     Post(next->tensor, now);
   }
@@ -142,21 +155,34 @@ void GatedPush::Post(size_t index, sched::TimePoint now) {
   conn_->Write(w.src, dst_, w.offset, w.imm, wr_base_ + posted_);
   posted_order_.push_back(index);
   ++posted_;
-  if (gating_.per_part) {  // the window was for this one write
-    granted_part_ = false;
-    gate_.OnDone(now);
+  if (gating_.per_part) {
+    window_posted_bytes_ += w.src.size();
+    if (window_posted_bytes_ >= gating_.window_bytes) EndWindowUse(now);
   }
 }
 
-void GatedPush::AskForPart(sched::TimePoint now) {
-  if (!started_ || granted_part_ || posted_ == writes_.size()) return;
-  std::optional<uint32_t> priority;
-  if (queue_) {
-    priority = queue_->next_priority();
-  } else {
-    priority = writes_[posted_].priority;
+std::optional<uint32_t> GatedPush::NextReadyPriority() const {
+  if (posted_ == writes_.size()) return std::nullopt;
+  if (queue_) return queue_->next_priority();
+  return writes_[posted_].priority;  // unordered: posted in index order, all ready
+}
+
+void GatedPush::EndWindowUse(sched::TimePoint now) {
+  granted_part_ = false;
+  gate_.OnDone(now);
+  const std::optional<uint32_t> priority = NextReadyPriority();
+  if (priority) {
+    asked_part_ = posted_;
+    asked_priority_ = *priority;
+    gate_.OnRequest(now);
   }
-  if (!priority) return;  // nothing ready
+  gating_.ask(id_, priority.value_or(WindowRequestMsg::kNoneReady), static_cast<uint32_t>(posted_));
+}
+
+void GatedPush::AskForPart(sched::TimePoint now) {
+  if (!started_ || granted_part_) return;
+  const std::optional<uint32_t> priority = NextReadyPriority();
+  if (!priority) return;
   if (asked_part_ == posted_) {
     if (*priority >= asked_priority_) return;
   } else {

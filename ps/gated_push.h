@@ -12,10 +12,15 @@
 // a push whose round closed: what is not posted yet never is.
 //
 // Gated, the push asks its server for windows itself (Gating::ask): once at Start for the
-// whole push, or, per partition (a policy that grants_parts: global-priority), for each
-// partition it has ready, with that partition's priority, one at a time. A per-partition grant
-// lets exactly one write be posted; a grant for a partition already posted (a re-grant after
-// the server revoked its window while it was on the wire) is ignored.
+// whole push, or, per partition (a policy that grants_parts: global-priority), for the ready
+// partitions one window at a time. A per-partition window is asked for with the priority of the
+// most urgent ready partition and carries ready partitions, most urgent first, until
+// Gating::window_bytes were posted (at least one partition) or none is ready; the push then
+// reports where the window's writes ended (the next request, with kNoneReady if nothing is
+// ready), so the server knows when the window's last write landed. A grant names the first
+// partition of its window; one for a partition already posted is ignored, except that a
+// re-grant of the window in use (the server revoked it at its deadline and granted it again)
+// reopens it.
 //
 // Ordered pushes (a layered workload's: ps/workload/workload.h) hold each write until Ready says
 // backprop produced it; a push order (sched/push_queue.h: fifo, P3's priority, ByteScheduler's
@@ -52,12 +57,14 @@ using WindowAsker = std::function<void(uint64_t id, uint32_t priority, uint32_t 
 struct Gating {
   WindowAsker ask;
   bool per_part = false;
+  uint64_t window_bytes = 0;  // per partition: bytes a window carries (0: one partition)
 };
 
 class GatedPush {
  public:
   // Two parts outstanding keep the link busy (one on the wire while the next is handed to
-  // the transport) and bound what still leaves after a window ends.
+  // the transport) and bound what still leaves after a whole-push window ends (a per-partition
+  // window's bytes bound it there).
   static constexpr size_t kMaxPosted = 2;
 
   // Writes are posted with wr_id = wr_base + their index in the push; OnWriteDone takes
@@ -142,6 +149,10 @@ class GatedPush {
   // Per partition: asks for the next partition's window if one is ready and none is asked
   // for or granted, or asks again if a more urgent one became ready while waiting.
   void AskForPart(sched::TimePoint now);
+  // Per partition: the window in use carried what it may; reports where its writes ended.
+  void EndWindowUse(sched::TimePoint now);
+  // Per partition: the priority of the most urgent ready partition not posted yet.
+  std::optional<uint32_t> NextReadyPriority() const;
 
   const uint32_t server_;
   const Gating gating_;
@@ -162,11 +173,13 @@ class GatedPush {
   std::vector<size_t> posted_order_;
   size_t posted_ = 0, done_ = 0;
   // Per partition: the partition (== posted_ when it was asked) a window was asked for and its
-  // priority, and whether its grant came and is not used yet.
+  // priority; whether a window is in use, from which partition on, with how many bytes posted.
   bool started_ = false;
   std::optional<size_t> asked_part_;
   uint32_t asked_priority_ = 0;
   bool granted_part_ = false;
+  size_t window_first_ = 0;
+  uint64_t window_posted_bytes_ = 0;
   sched::TimePoint ready_;
   sched::Duration gate_at_start_{};
   std::vector<WriteRecord> records_;

@@ -45,10 +45,12 @@ struct WindowRequestMsg {
   // next forward pass needs it sooner); global-priority windows grant the lowest first
   // (sched::WindowScheduler::Request). 0 for a push of one flat gradient.
   uint32_t priority = 0;
-  // Per-partition windows (sched::GrantsParts: global-priority, uncoded): the partition this
-  // request asks a window for, as the count of the push's partitions the worker posted before
-  // it (0, 1, ...); 0 for whole-push windows.
+  // Per-partition windows (WindowSpec::grants_parts: global-priority, uncoded): the partition
+  // this request asks a window for, as the count of the push's partitions the worker posted
+  // before it (0, 1, ...), which also says where the previous window's writes ended; 0 for
+  // whole-push windows. priority kNoneReady: only that report, nothing is ready to ask for.
   uint32_t part_index = 0;
+  static constexpr uint32_t kNoneReady = UINT32_MAX;
 };
 
 struct WindowGrantMsg {

@@ -29,12 +29,12 @@ void PushQueue::Ready(const Tensor& t) {
   pending_.emplace(order_->KeyOf(t.priority, readied_++), &it->second);
 }
 
-std::optional<Partition> PushQueue::Next() {
+std::optional<Partition> PushQueue::Next(bool unlimited) {
   if (pending_.empty()) return std::nullopt;
   const auto first = pending_.begin();
   Unwritten& u = *first->second;
   const uint64_t bytes = PartitionBytesAt(u.tensor, u.handed_out);
-  if (flight_.partitions > 0 && !order_->Admits(flight_, bytes)) return std::nullopt;
+  if (!unlimited && flight_.partitions > 0 && !order_->Admits(flight_, bytes)) return std::nullopt;
   const Partition out{u.tensor.id, u.tensor.priority, u.handed_out, bytes};
   u.handed_out += bytes;
   if (u.handed_out == u.tensor.bytes) pending_.erase(first);

@@ -45,8 +45,10 @@ class PushQueue {
   // not wholly written yet (its id still has bytes pending or in flight).
   void Ready(const Tensor& t);
   // The partition to post now, or nullopt: nothing pending, or the order holds it back until
-  // something in flight is Done. The partition counts as in flight from here on.
-  std::optional<Partition> Next();
+  // something in flight is Done. The partition counts as in flight from here on. With
+  // `unlimited` the order only ranks: its in-flight limit is not applied (a per-partition
+  // window, sched/window_scheduler.h, bounds what is in flight instead).
+  std::optional<Partition> Next(bool unlimited = false);
   // p's write completed. True if that was the last of its tensor: the tensor is wholly
   // written. Throws gw::Error if p is not a partition Next handed out of a tensor not yet
   // wholly written (a partition Done twice is caught at the latest by its tensor's last Done).

@@ -373,6 +373,45 @@ TEST_P(TransportTest, ControlMessagesBothWays) {
   EXPECT_THROW(conn->Send(1, std::vector<uint8_t>(Connection::kMaxControlBytes + 1)), Error);
 }
 
+// A message sent ahead overtakes the writes queued before it where the backend declares it
+// can (TCP: it waits only for the frame on the wire), and keeps its place where it cannot;
+// every write lands either way.
+TEST_P(TransportTest, SendAheadOvertakesQueuedWritesWhereTheBackendCan) {
+  constexpr size_t kWrites = 16, kBytes = 4 << 20;
+  Region& region = server_->RegisterRegion(kWrites * kBytes, Worker(0));
+  auto client = Client(Worker(0));
+  auto conn = client->Connect(ServerAddr(), kServer);
+  const auto src = Source(*client, kWrites * kBytes);
+  for (size_t i = 0; i < kWrites; ++i) {
+    conn->Write(src.subspan(i * kBytes, kBytes), region.Describe(), i * kBytes,
+                static_cast<uint32_t>(i), i);
+  }
+  conn->SendAhead(7, std::vector<uint8_t>{1});
+  conn->Send(8, std::vector<uint8_t>{2});
+  std::vector<Completion> got;
+  const auto kSlowEnough = std::chrono::milliseconds(120000);  // soft-RoCE under emulation
+  ASSERT_EQ(WaitFor(
+                server_->cq(), [](auto& c) { return Is(c, CompletionKind::kControl); }, 2, &got,
+                kSlowEnough),
+            2u);
+  size_t landed_before_ahead = 0, landed_before_last = 0;
+  bool ahead_seen = false;
+  for (const auto& c : got) {
+    if (Is(c, CompletionKind::kWriteLanded)) {
+      ++landed_before_last;
+      if (!ahead_seen) ++landed_before_ahead;
+    }
+    if (Is(c, CompletionKind::kControl) && c.control_type == 7) ahead_seen = true;
+  }
+  EXPECT_EQ(landed_before_last, kWrites) << "the ordered message comes after every write";
+  if (conn->sends_ahead()) {
+    EXPECT_LE(landed_before_ahead, kWrites / 2) << "it waited for the writes queued before it";
+  } else {
+    EXPECT_EQ(landed_before_ahead, kWrites);
+  }
+  EXPECT_EQ(std::memcmp(region.bytes().data(), src.data(), src.size()), 0);
+}
+
 TEST_P(TransportTest, OrderlyCloseAndReconnect) {
   Region& region = server_->RegisterRegion(16, Worker(0));
   for (int round = 0; round < 3; ++round) {

@@ -2,6 +2,7 @@
 // writes go out in, their wr_ids, and what the window gate and a push order hold back.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -10,6 +11,7 @@
 #include "base/error.h"
 #include "ps/gated_push.h"
 #include "ps/imm.h"
+#include "ps/messages.h"
 #include "ps/roles.h"
 #include "sched/push_order_spec.h"
 
@@ -65,12 +67,13 @@ class GatedPushTest : public ::testing::Test {
     bool operator==(const Ask&) const = default;
   };
   // Gated pushes record their window requests in asks_.
-  Gating Asking(bool per_part) {
+  Gating Asking(bool per_part, uint64_t window_bytes = 0) {
     return Gating{[this](uint64_t id, uint32_t priority, uint32_t part) {
                     asks_.push_back({id, priority, part});
                   },
-                  per_part};
+                  per_part, window_bytes};
   }
+  static constexpr uint32_t kNone = WindowRequestMsg::kNoneReady;
   // Completes the oldest posted write not yet completed.
   void CompleteNext(GatedPush& push) { push.OnWriteDone(conn_->posted[done_++].wr_id, now_); }
 
@@ -160,9 +163,11 @@ TEST_F(GatedPushTest, AGatedOrderedPushPostsReadyWritesOnlyInsideAWindow) {
   EXPECT_EQ(asks_.size(), 1u);
 }
 
-// Per partition (global-priority): one request per ready partition, naming it and its
-// priority, one write per grant; a more urgent partition made ready while a request waits asks
-// again with its priority; a grant for a partition already posted is ignored.
+// Per partition (global-priority), windows of one partition: one request per ready partition,
+// naming it and its priority, one write per grant, each window's end reported by the next
+// request (kNoneReady when nothing is left); a more urgent partition made ready while a
+// request waits asks again with its priority; a grant for a partition already posted is
+// ignored.
 TEST_F(GatedPushTest, PerPartitionGrantsLetOneWriteGoEachAndTheMostUrgentReadyIsAskedFor) {
   GatedPush push(0, Asking(/*per_part=*/true), Order("priority:inflight=4"));
   AddParts(push, {0, 1, 2, 3});
@@ -188,6 +193,7 @@ TEST_F(GatedPushTest, PerPartitionGrantsLetOneWriteGoEachAndTheMostUrgentReadyIs
   CompleteNext(push);
   push.OnGrant(7, now_, 1'000'000'000, 3);
   EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{1, 0, 2, 3}));
+  EXPECT_EQ(asks_.back(), (Ask{7, kNone, 4})) << "the last window's end, nothing ready";
   const size_t asked = asks_.size();
   CompleteNext(push);
   CompleteNext(push);
@@ -205,7 +211,45 @@ TEST_F(GatedPushTest, PerPartitionUnorderedPushesAskForTheirWritesInOrder) {
   CompleteNext(push);
   push.OnGrant(7, now_, 1'000'000'000, 2);
   EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{0, 1, 2}));
-  EXPECT_EQ(asks_, (std::vector<Ask>{{7, 0, 0}, {7, 0, 1}, {7, 0, 2}}));
+  EXPECT_EQ(asks_, (std::vector<Ask>{{7, 0, 0}, {7, 0, 1}, {7, 0, 2}, {7, kNone, 3}}));
+}
+
+// A window of window_bytes carries ready partitions, most urgent first, until that many bytes
+// went out, or until nothing is ready: small tensors share one window.
+TEST_F(GatedPushTest, PerPartitionWindowsCarryReadyPartitionsUpToTheirBytes) {
+  GatedPush push(0, Asking(/*per_part=*/true, 3 * kPart), Order("priority:inflight=4"));
+  AddParts(push, {0, 1, 2, 3});
+  push.Start(now_);
+  push.Ready(3, now_);
+  push.Ready(2, now_);
+  push.OnGrant(7, now_, 1'000'000'000, 0);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{2, 3}));
+  EXPECT_EQ(asks_.back(), (Ask{7, kNone, 2})) << "nothing else ready: the window ends at 2";
+  push.Ready(1, now_);
+  push.Ready(0, now_);
+  EXPECT_EQ(asks_.back(), (Ask{7, 0, 2}));
+  CompleteNext(push);
+  CompleteNext(push);
+  push.OnGrant(7, now_, 1'000'000'000, 2);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{2, 3, 0, 1}));
+  EXPECT_EQ(asks_.back(), (Ask{7, kNone, 4}));
+}
+
+// A window that ran out before its writes could go (the server's deadline passed on the way)
+// is reopened by a re-grant of the window in use (the server revoked it and granted it again);
+// a grant of another partition does not.
+TEST_F(GatedPushTest, ARegrantOfTheWindowInUseReopensIt) {
+  GatedPush push(0, Asking(/*per_part=*/true, 4 * kPart), Order("fifo"));
+  AddParts(push, {0, 1, 2, 3});
+  push.Start(now_);
+  for (size_t i = 0; i < 4; ++i) push.Ready(i, now_);
+  push.OnGrant(7, now_, /*window_ns=*/0, 0);
+  EXPECT_TRUE(conn_->posted.empty()) << "the window ran out on its way";
+  push.OnGrant(7, now_, 1000, 1);  // not the window in use
+  EXPECT_TRUE(conn_->posted.empty());
+  push.OnGrant(7, now_, 1000, 0);
+  EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{0, 1, 2, 3})) << "all at once: 4 parts' bytes";
+  EXPECT_EQ(asks_.back(), (Ask{7, kNone, 4}));
 }
 
 TEST_F(GatedPushTest, ReadyRefusesAnUnknownOrRepeatedWriteAndOrderedPushesAreNotCancelled) {

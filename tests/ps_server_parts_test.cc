@@ -142,6 +142,11 @@ class GlobalPriorityDeskTest : public ::testing::Test {
     if (grants.empty()) return std::nullopt;
     return std::pair(grants[0].worker, grants[0].msg.part_index);
   }
+  // w's window's writes end before partition `end` (the next request's report).
+  WindowDesk::Grants Report(uint32_t w, uint32_t end,
+                            uint32_t priority = WindowRequestMsg::kNoneReady) {
+    return Ask(w, priority, end);
+  }
   using Next = std::optional<std::pair<uint32_t, uint32_t>>;
 
   JobConfig job_;
@@ -151,47 +156,57 @@ class GlobalPriorityDeskTest : public ::testing::Test {
 };
 
 TEST_F(GlobalPriorityDeskTest, TheRequestsPriorityPicksTheNextWindow) {
+  EXPECT_TRUE(Report(0, 1).empty()) << "0's partition is not in yet";
   EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), Next({2, 0})) << "layer 3 before layer 5";
-  EXPECT_EQ(Landed(2, std::chrono::milliseconds(2)), Next({1, 0}));
+  EXPECT_EQ(Landed(2, std::chrono::milliseconds(2)), std::nullopt) << "its end is not known";
+  EXPECT_EQ(Report(2, 1).size(), 1u) << "now it is: 1 goes";
   EXPECT_EQ(Landed(1, std::chrono::milliseconds(3)), std::nullopt);
+  EXPECT_TRUE(Report(1, 1).empty());
   EXPECT_EQ(desk_.log().size(), 3u);
   for (const WindowRow& row : desk_.log()) EXPECT_EQ(row.end, "landed");
 }
 
-TEST_F(GlobalPriorityDeskTest, ARepeatedRequestMakesAWaitingPartitionMoreUrgent) {
-  EXPECT_TRUE(Ask(1, 1).empty()) << "layer 1 became ready before 1's partition 0 went";
+TEST_F(GlobalPriorityDeskTest, ARepeatedRequestMakesAWaitingWindowMoreUrgent) {
+  EXPECT_TRUE(Ask(1, 1).empty()) << "layer 1 became ready before 1's window came";
   EXPECT_TRUE(Ask(1, 7).empty()) << "a less urgent repeat lowers nothing";
+  Report(0, 1);
   EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), Next({1, 0}));
+  Report(1, 1);
   EXPECT_EQ(Landed(1, std::chrono::milliseconds(2)), Next({2, 0}));
-  EXPECT_EQ(desk_.log().size(), 3u) << "one window per partition, repeats included";
+  EXPECT_EQ(desk_.log().size(), 3u) << "one window per request, repeats included";
 }
 
-// The worker asks for its next partition right after posting one: that request waits until
-// the partition on the wire landed, and then competes like any other.
-TEST_F(GlobalPriorityDeskTest, TheNextPartitionAskedWhileOneIsOnTheWireWaitsUntilItLands) {
+// The worker asks for its next window right after its writes went out: that request (also
+// the report of where the window ended) waits until they all landed, then competes.
+TEST_F(GlobalPriorityDeskTest, TheNextWindowAskedWhileOneIsOnTheWireWaitsUntilItLands) {
   EXPECT_TRUE(Ask(0, 0, /*part=*/1).empty()) << "partition 0 is still on the wire";
   EXPECT_EQ(Landed(0, std::chrono::milliseconds(1)), Next({0, 1})) << "layer 0 beats them all";
-  EXPECT_TRUE(Ask(0, 8, /*part=*/1).empty()) << "a repeat for a partition granted";
+  EXPECT_TRUE(Ask(0, 8, /*part=*/1).empty()) << "a repeat for a window granted";
   EXPECT_TRUE(Ask(0, 0, /*part=*/0).empty()) << "stale: partition 0 is in";
+  EXPECT_TRUE(Report(0, 3).empty()) << "this window carries partitions 1 and 2";
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(2)), std::nullopt);
   EXPECT_EQ(Landed(0, std::chrono::milliseconds(2)), Next({2, 0}));
   EXPECT_EQ(desk_.unwindowed_writes(), 0u);
-  EXPECT_TRUE(Landed(0, std::chrono::milliseconds(3)) == std::nullopt)
-      << "a third part of 0's push, with no window asked for it";
+  EXPECT_EQ(Landed(0, std::chrono::milliseconds(3)), std::nullopt)
+      << "a fourth part of 0's push, with no window for it";
   EXPECT_EQ(desk_.unwindowed_writes(), 1u);
   EXPECT_EQ(desk_.log()[1].part, 1u);
 }
 
-// A window revoked while its partition is on the wire: the link moves on; the partition's
-// request stays pending, and ends when the partition lands (nobody is granted a window for it
-// again after that).
-TEST_F(GlobalPriorityDeskTest, ARevokedPartitionEndsWhenItLands) {
+// A window revoked while its writes are on the wire: the link moves on; the window's request
+// stays pending, and ends when its writes landed (nobody is granted a window for them again
+// after that).
+TEST_F(GlobalPriorityDeskTest, ARevokedWindowEndsWhenItsWritesLand) {
   const auto bound = std::chrono::milliseconds(10);  // min-window: no push time known yet
   const auto grants = desk_.Poll(t0_ + bound);
   ASSERT_EQ(grants.size(), 1u);
   EXPECT_EQ(grants[0].worker, 2u) << "0 revoked; the most urgent waiting goes";
   EXPECT_EQ(desk_.log()[0].end, "revoked");
   EXPECT_EQ(Landed(0, std::chrono::milliseconds(12)), std::nullopt) << "2 holds the link";
-  EXPECT_EQ(Landed(2, std::chrono::milliseconds(13)), Next({1, 0})) << "0's partition is in";
+  EXPECT_TRUE(Report(0, 1).empty());
+  Report(2, 1);
+  EXPECT_EQ(Landed(2, std::chrono::milliseconds(13)), Next({1, 0})) << "0's window is over";
+  Report(1, 1);
   EXPECT_EQ(Landed(1, std::chrono::milliseconds(14)), std::nullopt);
 }
 

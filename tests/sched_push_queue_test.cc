@@ -171,6 +171,12 @@ TEST(PushQueue, PriorityInflightBoundsThePartitionsInFlight) {
   EXPECT_EQ(q.Next(), std::nullopt);
   q.Done(*a);
   EXPECT_EQ(q.Next(), (Partition{3, 3, 2 * 4096, 4096}));
+  // Unlimited (a per-partition window bounds the flight): the order only ranks.
+  q.Ready({5, 0, 4096});
+  EXPECT_EQ(q.Next(), std::nullopt);
+  EXPECT_EQ(q.Next(/*unlimited=*/true), (Partition{5, 0, 0, 4096})) << "the most urgent first";
+  EXPECT_EQ(q.Next(/*unlimited=*/true), (Partition{3, 3, 3 * 4096, 4096}));
+  EXPECT_EQ(q.in_flight().partitions, 4u);
 }
 
 TEST(PushQueue, CreditBoundsTheBytesInFlightButAlwaysLetsOnePartitionGo) {

@@ -55,7 +55,8 @@ void TcpConnection::FailWrite(uint64_t wr_id, const std::string& why) {
   device_.cq().Push(Completion::FailedWrite(peer_, wr_id, why));
 }
 
-void TcpConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
+TcpConnection::SendOp TcpConnection::ControlOp(uint16_t type,
+                                               std::span<const uint8_t> payload) const {
   if (payload.size() > kMaxControlBytes) {
     throw Error("control message of " + std::to_string(payload.size()) + " bytes exceeds " +
                 std::to_string(kMaxControlBytes));
@@ -68,7 +69,15 @@ void TcpConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
   op.header = EncodeHeader(h);
   op.owned.assign(payload.begin(), payload.end());
   op.payload = std::as_bytes(std::span<const uint8_t>(op.owned));
-  Enqueue(std::move(op));
+  return op;
+}
+
+void TcpConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
+  Enqueue(ControlOp(type, payload));
+}
+
+void TcpConnection::SendAhead(uint16_t type, std::span<const uint8_t> payload) {
+  Enqueue(ControlOp(type, payload), /*ahead=*/true);
 }
 
 void TcpConnection::Close() {
@@ -80,7 +89,7 @@ void TcpConnection::Close() {
   Enqueue(std::move(op));
 }
 
-void TcpConnection::Enqueue(SendOp op) {
+void TcpConnection::Enqueue(SendOp op, bool ahead) {
   const bool is_write = op.is_write;
   const uint64_t wr_id = op.wr_id;
   bool queued = false;
@@ -93,7 +102,9 @@ void TcpConnection::Enqueue(SendOp op) {
         overflow = true;
       } else {
         queued_control_bytes_ += op.owned.size();
-        send_q_.push_back(std::move(op));
+        bye_queued_ = bye_queued_ || op.is_bye;
+        // deque::push_back keeps references to other elements valid: the op on the wire stays.
+        (ahead && !bye_queued_ ? ahead_q_ : send_q_).push_back(std::move(op));
         queued = true;
         start = !sending_;
         sending_ = true;
@@ -113,15 +124,24 @@ void TcpConnection::Enqueue(SendOp op) {
   if (start) asio::post(device_.io(), [self = shared_from_this()] { self->SendNext(); });
 }
 
+TcpConnection::SendOp* TcpConnection::CurrentOp() {
+  if (!in_frame_) {
+    if (ahead_q_.empty() && send_q_.empty()) return nullptr;
+    frame_from_ahead_ = !ahead_q_.empty();
+    in_frame_ = true;
+  }
+  return frame_from_ahead_ ? &ahead_q_.front() : &send_q_.front();
+}
+
 void TcpConnection::SendNext() {
   SendOp* op = nullptr;
   {
     std::lock_guard<std::mutex> lock(send_mu_);
-    if (send_q_.empty() || finished_) {
+    op = finished_ ? nullptr : CurrentOp();
+    if (op == nullptr) {
       sending_ = false;
       return;
     }
-    op = &send_q_.front();  // deque references stay valid while others push_back
   }
   // write_some with the whole remainder: the kernel takes what fits (asio's async_write would
   // cap each call at 64 KiB, costing line rate on fast links). Buffer sequences go by value:
@@ -150,7 +170,7 @@ void TcpConnection::OnSent(const boost::system::error_code& ec, size_t n) {
   SendOp* op;
   {
     std::lock_guard<std::mutex> lock(send_mu_);
-    op = &send_q_.front();
+    op = CurrentOp();
   }
   op->sent += n;
   if (op->sent < FrameHeader::kSize + op->payload.size()) {
@@ -168,8 +188,10 @@ void TcpConnection::OnSent(const boost::system::error_code& ec, size_t n) {
   const bool bye = op->is_bye;
   {
     std::lock_guard<std::mutex> lock(send_mu_);
-    queued_control_bytes_ -= send_q_.front().owned.size();
-    send_q_.pop_front();
+    std::deque<SendOp>& q = frame_from_ahead_ ? ahead_q_ : send_q_;
+    queued_control_bytes_ -= q.front().owned.size();
+    q.pop_front();
+    in_frame_ = false;
   }
   if (bye) {
     // Half-close and keep reading until the peer's end of stream, so nothing it sent before
@@ -306,6 +328,8 @@ void TcpConnection::Finish(bool ok, const std::string& why) {
   {
     std::lock_guard<std::mutex> lock(send_mu_);
     pending.swap(send_q_);
+    ahead_q_.clear();  // control messages only: nothing to report
+    in_frame_ = false;
     queued_control_bytes_ = 0;
     sending_ = false;
   }

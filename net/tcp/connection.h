@@ -27,6 +27,10 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
   void Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset, uint32_t imm,
              uint64_t wr_id) override;
   void Send(uint16_t type, std::span<const uint8_t> payload) override;
+  // Ahead of every frame not yet started: frames are never interleaved, so it waits for the
+  // rest of the one on the wire (and for what the kernel's send buffer already holds).
+  void SendAhead(uint16_t type, std::span<const uint8_t> payload) override;
+  bool sends_ahead() const override { return true; }
   bool open() const override { return open_.load(); }
   void Close() override;
   void Abort(const std::string& why) override;
@@ -49,7 +53,10 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
 
   // Reports a write that was never sent as done and failed.
   void FailWrite(uint64_t wr_id, const std::string& why);
-  void Enqueue(SendOp op);
+  void Enqueue(SendOp op, bool ahead = false);
+  SendOp ControlOp(uint16_t type, std::span<const uint8_t> payload) const;
+  // Under send_mu_: the op on the wire (picked from ahead_q_ first when none is), or nullptr.
+  SendOp* CurrentOp();
   void SendNext();
   void OnSent(const boost::system::error_code& ec, size_t n);
   void ReadHeader();
@@ -70,7 +77,11 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
 
   std::mutex send_mu_;
   std::deque<SendOp> send_q_;
-  size_t queued_control_bytes_ = 0;  // sum of send_q_'s owned payloads
+  std::deque<SendOp> ahead_q_;       // SendAhead's, sent before send_q_'s next frame
+  bool in_frame_ = false;            // an op was started and is not wholly sent
+  bool frame_from_ahead_ = false;    // ... and it is ahead_q_'s front (else send_q_'s)
+  bool bye_queued_ = false;          // after a bye nothing goes ahead of it
+  size_t queued_control_bytes_ = 0;  // sum of both queues' owned payloads
   bool sending_ = false;             // a SendNext chain is running on the I/O thread
   std::atomic<bool> open_{true};
   bool closing_ = false;  // we sent our bye; waiting for the peer's end of stream

@@ -66,7 +66,9 @@ std::vector<std::span<const float>> Members::RegisterSlots(Device& dev, size_t f
 void Members::Send(const WindowDesk::Grants& grants) {
   for (const auto& g : grants) {
     const auto& conn = members_[g.worker].conn;
-    if (conn) conn->Send(static_cast<uint16_t>(MsgType::kWindowGrant), Encode(g.msg));
+    // A grant must not wait behind the parameters queued for that worker: the link it opens
+    // would idle meanwhile.
+    if (conn) conn->SendAhead(static_cast<uint16_t>(MsgType::kWindowGrant), Encode(g.msg));
   }
 }
 

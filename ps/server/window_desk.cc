@@ -93,17 +93,22 @@ WindowDesk::Grants WindowDesk::OnPartRequest(uint32_t w, const WindowRequestMsg&
                                              TimePoint now) {
   Worker& ws = workers_[w];
   const uint32_t k = req.part_index;
-  // Asked before the worker saw its grant for ws.part, or a repeat for a partition served.
-  if (k < ws.part || (k == ws.part && !ws.part_open)) return {};
+  const bool ready = req.priority != WindowRequestMsg::kNoneReady;
+  // Asked before the worker saw its grant, or a repeat for a window served.
+  if (k < ws.part || (k == ws.part && (!ws.part_open || ws.part_end))) return {};
   if (k == ws.part) {  // a more urgent tensor is ready while k waits: it goes in k's window
-    windows_->Request(w, now, req.priority);
+    if (ready) windows_->Request(w, now, req.priority);
     return Poll(now);
   }
-  if (ws.part_open) {  // the next partition, asked while k's is on the wire
-    ws.next_part.emplace(k, req.priority);
-    return {};
+  if (ws.part_open) {  // the window's writes end before k; k's window comes after it
+    if (!ws.part_end) ws.part_end = k;
+    if (ready && k == *ws.part_end) {
+      if (!ws.next_part || ws.next_part->first != k) ws.next_part.emplace(k, req.priority);
+      ws.next_part->second = std::min(ws.next_part->second, req.priority);
+    }
+    return MaybeEndPart(w, now) ? Poll(now) : Grants{};
   }
-  AskPart(w, k, req.priority, now);
+  if (ready) AskPart(w, k, req.priority, now);
   return Poll(now);
 }
 
@@ -111,8 +116,25 @@ void WindowDesk::AskPart(uint32_t w, uint32_t part, uint32_t priority, TimePoint
   Worker& ws = workers_[w];
   ws.part = part;
   ws.part_open = true;
+  ws.part_granted = false;
+  ws.part_end.reset();
   ws.asked_at = now;
   windows_->Request(w, now, priority);
+}
+
+bool WindowDesk::MaybeEndPart(uint32_t w, TimePoint now) {
+  Worker& ws = workers_[w];
+  if (!ws.part_open || !ws.part_end || ws.parts_landed < *ws.part_end) return false;
+  // Every write of the window is in: it ends, and the link goes to whoever is most urgent.
+  ws.part_open = false;
+  windows_->Done(w, now);
+  EndRow(w, "landed", now);
+  if (ws.next_part) {
+    const auto [part, priority] = *ws.next_part;
+    ws.next_part.reset();
+    AskPart(w, part, priority, now);
+  }
+  return true;
 }
 
 WindowDesk::Grants WindowDesk::OnCodedRequest(uint32_t w, uint64_t push, TimePoint now) {
@@ -152,23 +174,13 @@ WindowDesk::Grants WindowDesk::OnPartLanded(uint32_t w, TimePoint now) {
   Worker& ws = workers_[w];
   if (!per_part_ || !ws.asked) return {};
   ++ws.parts_landed;
-  if (ws.parts_landed > ws.part + 1) {
+  if (!ws.part_open || !ws.part_granted) {
     ++unwindowed_writes_;
     WarnOfPeer("worker " + std::to_string(w), "wrote part " + std::to_string(ws.parts_landed - 1) +
                                                   " of iteration " + std::to_string(ws.iteration) +
                                                   " without a window for it");
   }
-  if (!ws.part_open || ws.parts_landed <= ws.part) return {};
-  // Partition ws.part is in: its window ends, and the link goes to whoever is most urgent.
-  ws.part_open = false;
-  windows_->Done(w, now);
-  EndRow(w, "landed", now);
-  if (ws.next_part) {
-    const auto [part, priority] = *ws.next_part;
-    ws.next_part.reset();
-    AskPart(w, part, priority, now);
-  }
-  return Poll(now);
+  return MaybeEndPart(w, now) ? Poll(now) : Grants{};
 }
 
 void WindowDesk::OnCodedPartLanded(uint32_t w, uint64_t push, uint32_t part, TimePoint now) {
@@ -236,6 +248,7 @@ bool WindowDesk::EndWindow(uint32_t w, End how, TimePoint now) {
   EndRow(w, Name(how), now);
   ws.asked = false;
   ws.part_open = false;
+  ws.part_end.reset();
   ws.next_part.reset();
   return true;
 }
@@ -274,6 +287,7 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     Grant grant{g.worker, {}};
     grant.msg.iteration = ws.push;
     grant.msg.part_index = per_part_ ? ws.part : 0;
+    ws.part_granted = true;
     ws.granted_push = ws.push;
     const bool open_ended = g.deadline == sched::TimePoint::max();
     grant.msg.window_ns = open_ended ? WindowGrantMsg::kOpenEnded : (g.deadline - g.start).count();

@@ -8,12 +8,12 @@
 // round · messages + message (a window's iteration is then the round).
 //
 // Per-partition windows (a policy that grants_parts, uncoded jobs): a push stays asked from
-// its first request until it landed whole, and the scheduler sees one request per partition.
-// A request names its partition (part_index, counted in posting order); a window for
-// partition k ends when the push's (k+1)-th part landed (parts land in posting order, and the
-// worker posts partition k only inside k's window). A request for the next partition that
-// comes while k's window is still open waits until then. A grant says which partition it is
-// for: a re-grant after a revocation, for a partition already on the wire, is ignored.
+// its first request until it landed whole, and the scheduler sees one request per window. A
+// request names the partition its window starts at (part_index, counted in posting order); a
+// request naming a later partition while that window is open says where the window's writes
+// ended (ps/gated_push.h), and the window ends once they all landed (parts land in posting
+// order). That request then waits for its turn unless it said kNoneReady. A grant names the
+// partition its window starts at.
 #pragma once
 
 #include <cstdint>
@@ -98,10 +98,13 @@ class WindowDesk {
     std::optional<size_t> row;      // the open window's row in rows_
     std::vector<size_t> push_rows;  // every window row of the push asked for
     uint32_t push_batch = 0;        // --batch-tuning: the rows behind the push being received
-    // Per-partition windows: the partition asked for (its request or window open while
-    // part_open), the push's parts landed, and a request for a later one waiting its turn.
+    // Per-partition windows: the partition the window asked for starts at (its request or
+    // window open while part_open; granted once a grant went out), where its writes end once
+    // reported, the push's parts landed, and a request for the next window waiting its turn.
     uint32_t part = 0;
     bool part_open = false;
+    bool part_granted = false;
+    std::optional<uint32_t> part_end;
     uint32_t parts_landed = 0;
     std::optional<std::pair<uint32_t, uint32_t>> next_part;  // (part_index, priority)
   };
@@ -111,6 +114,8 @@ class WindowDesk {
   // Per-partition windows: a request of the asked push w for partition req.part_index.
   Grants OnPartRequest(uint32_t w, const WindowRequestMsg& req, TimePoint now);
   void AskPart(uint32_t w, uint32_t part, uint32_t priority, TimePoint now);
+  // Ends w's per-partition window if every write of it landed, and asks for the next one.
+  bool MaybeEndPart(uint32_t w, TimePoint now);
   // Ends worker w's window or request (nothing if it has none open).
   bool EndWindow(uint32_t w, End how, TimePoint now);
   void EndRow(uint32_t w, const char* how, TimePoint now);  // of w's open window, if any

@@ -44,6 +44,7 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
         SendWindowRequest(s, it, priority, part_index);
       };
       gating.per_part = job.windows->grants_parts();
+      gating.window_bytes = job.part_bytes;  // small tensors share a partition's window
     }
     if (backprop_) {
       pushes_.emplace_back(s, std::move(gating), job.push_order);
