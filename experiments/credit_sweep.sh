@@ -65,6 +65,12 @@ for p in "${part_list[@]}"; do
   for k in "${credit_list[@]}"; do points+=("p$p-k$k credit $p $((k * p))"); done
 done
 
+if [[ $mode == run ]]; then
+  # The commit the jobs ran at, and when they started (kept for --report-only).
+  mkdir -p "$out"
+  printf '%s\n' "experiments/credit_sweep.sh ${args[*]}" "$(git rev-parse HEAD)" \
+    "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$out/provenance.txt"
+fi
 if [[ $mode != report ]]; then
   k=0
   for point in "${points[@]}"; do
@@ -81,9 +87,6 @@ if [[ $mode != report ]]; then
     experiments/dnn_traffic.sh "${flags[@]}" || echo "credit_sweep.sh: point $dir failed" >&2
   done
   [[ $mode == dry-run ]] && exit 0
-  mkdir -p "$out"
-  printf '%s\n' "experiments/credit_sweep.sh ${args[*]}" "$(git rev-parse HEAD)" \
-    "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$out/provenance.txt"
 fi
 
 # ---- sweep.csv: one row per point, from each point's summary.csv ----
@@ -119,6 +122,8 @@ for p in "${part_list[@]}"; do
   plot+="${plot:+, }\"$data/$p.dat\" using 1:2:3:4 with yerrorlines pt 7 lw 2 title \"partition $((p >> 10)) KiB\""
 done
 [[ -n $ref ]] && plot+=", $ref with lines dt 2 lw 2 title \"overlap (fifo), $((ref_part >> 10)) KiB parts\""
+# Room on both sides of the extreme credits, so their error bars show.
+xmax=$(printf '%s\n' "${credit_list[@]}" | sort -n | tail -1 | awk '{ print $1 * 1.25 }')
 gnuplot <<EOF
 set terminal pngcairo size 900,520 font ",11"
 set output "$out/sweep.png"
@@ -126,6 +131,7 @@ set title "credit push order: $model, $workers workers, $topology, $tflops TFLOP
 set xlabel "credit (partitions in flight)"
 set ylabel "samples/s (all workers)"
 set logscale x 2
+set xrange [0.8:$xmax]
 set yrange [0:*]
 set key bottom right
 plot $plot
@@ -150,11 +156,16 @@ EOF
   echo
   if [[ -n $best ]]; then
     read -r bp bc bm blo bhi <<<"$best"
-    echo "Best point: partitions of $bp bytes, credit $bc bytes ($((bc / bp)) partitions):"
+    echo "Best point: partitions of $bp bytes, credit $bc bytes ($((bc / bp)) x the partition):"
     echo "$bm samples/s (95 % CI $blo-$bhi). Points whose CIs overlap it are not distinguishable"
     echo "from it by these repetitions."
   fi
   echo
   echo "![samples/s against the credit](sweep.png)"
+  # What the numbers mean is written by hand, next to them.
+  if [[ -f $out/findings.md ]]; then
+    echo
+    cat "$out/findings.md"
+  fi
 } >"$out/README.md"
 echo "credit_sweep.sh: wrote $out/" >&2
