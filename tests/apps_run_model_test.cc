@@ -227,22 +227,23 @@ TEST(RunModelTest, GlobalPriorityWindowsCarryPartitionsOneWriterAtATime) {
   ExpectWholeModelPushed(dir, 3'000'000 * 4, kWorkers, 1, kIterations);
   const Csv windows = ReadCsv(dir / "out/windows.csv");
   std::vector<std::pair<double, double>> spans;
-  std::map<std::pair<int, int>, std::vector<int>> starts;  // (worker, iteration) -> parts
+  // (worker, iteration) -> the partitions its windows started at, in grant order (a window
+  // revoked at its deadline and granted again has two rows for one start).
+  std::map<std::pair<int, int>, std::vector<int>> starts;
   for (const auto& row : windows.rows) {
     spans.emplace_back(Cell(windows, row, "start_s"), Cell(windows, row, "end_s"));
-    if (row[windows.Column("end")] != "landed") continue;
     starts[{static_cast<int>(Cell(windows, row, "worker")),
             static_cast<int>(Cell(windows, row, "iteration"))}]
         .push_back(static_cast<int>(Cell(windows, row, "part")));
   }
   EXPECT_EQ(starts.size(), static_cast<size_t>(kWorkers * kIterations));
-  for (const auto& [push, parts] : starts) {
+  for (auto& [push, parts] : starts) {
     SCOPED_TRACE("worker " + std::to_string(push.first) + " iteration " +
                  std::to_string(push.second));
     ASSERT_FALSE(parts.empty());
+    EXPECT_TRUE(std::is_sorted(parts.begin(), parts.end())) << "windows go forward";
+    parts.erase(std::unique(parts.begin(), parts.end()), parts.end());
     EXPECT_EQ(parts.front(), 0);
-    EXPECT_TRUE(std::is_sorted(parts.begin(), parts.end()) &&
-                std::adjacent_find(parts.begin(), parts.end()) == parts.end());
     EXPECT_LT(parts.back(), kParts);
     EXPECT_GE(parts.size(), static_cast<size_t>(kParts / 2));
   }
