@@ -226,6 +226,7 @@ void ConfigTexts() {
   Config("window-racks", 0, 5, WindowSpec::Parse("topology:racks=2").ToString());
   Config("window-rack-of", 0, 4, "topology:rack-of=0+0+1+1,min-window=2.5");
   Config("window-global-priority", 0, 4, WindowSpec::Parse("global-priority").ToString());
+  Config("window-global-priority-racks", 0, 4, "global-priority:rack-of=0+1+0+1,window=2");
   using gw::coding::CodingSpec;
   for (const char* s :
        {"uncoded", "replication:r=2", "gc-fr:s=1", "gc-cr:s=2", "mm:r=3", "mds:k=3"}) {
