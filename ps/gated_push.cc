@@ -20,14 +20,18 @@ void GatedPush::Begin(uint64_t id, uint64_t iteration) {
   id_ = id;
   iteration_ = iteration;
   cancelled_ = false;
+  Clear();
+  // Whole writes are the partitions: the layout already cut the model into parts.
+  if (order_) queue_.emplace(sched::MakePushOrder(*order_), 0);
+}
+
+void GatedPush::Clear() {
   writes_.clear();
   posted_order_.clear();
   posted_ = done_ = 0;
   started_ = false;
   asked_part_.reset();
   granted_part_ = false;
-  // Whole writes are the partitions: the layout already cut the model into parts.
-  if (order_) queue_.emplace(sched::MakePushOrder(*order_), 0);
 }
 
 void GatedPush::Add(std::span<const std::byte> src, uint64_t offset, uint32_t imm,
@@ -56,7 +60,7 @@ void GatedPush::Start(sched::TimePoint now) {
   started_ = true;
   ready_ = now;
   gate_at_start_ = gate_.waited();
-  if (!gated_) {
+  if (!gated()) {
     gate_.OnGrant(now, sched::TimePoint::max());
   } else if (!gating_.per_part) {
     gate_.OnRequest(now);
@@ -66,7 +70,7 @@ void GatedPush::Start(sched::TimePoint now) {
 }
 
 void GatedPush::OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, uint32_t part_index) {
-  if (!gated_ || id != id_ || posted_ == writes_.size()) return;
+  if (!gated() || id != id_ || posted_ == writes_.size()) return;
   if (gating_.per_part) {
     const bool renewal = granted_part_ && part_index == window_first_;
     if (!renewal && (part_index != posted_ || asked_part_ != posted_)) return;  // stale
@@ -135,7 +139,7 @@ void GatedPush::PostReady(sched::TimePoint now) {
   // A per-partition window's bytes bound what leaves after it ends; so the window's writes go
   // at once, not kMaxPosted or the order's in-flight limit at a time (a completion round trip
   // per small tensor would idle the link that the window reserves).
-  const size_t limit = gated_ && !gating_.per_part ? kMaxPosted : writes_.size();
+  const size_t limit = gated() && !gating_.per_part ? kMaxPosted : writes_.size();
   while (posted_ < writes_.size() && posted_ - done_ < limit && gate_.MayPost(now) &&
          (granted_part_ || !gating_.per_part)) {
     if (!queue_) {

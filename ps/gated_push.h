@@ -70,14 +70,10 @@ class GatedPush {
   // Writes are posted with wr_id = wr_base + their index in the push; OnWriteDone takes
   // those ids (several pushes can share a connection with distinct bases).
   GatedPush(uint32_t server, Gating gating, uint64_t wr_base = 0)
-      : server_(server), gating_(std::move(gating)), gated_(bool(gating_.ask)), wr_base_(wr_base) {}
+      : server_(server), gating_(std::move(gating)), wr_base_(wr_base) {}
   // An ordered push (above) whose ready writes go in `order`.
   GatedPush(uint32_t server, Gating gating, const sched::PushOrderSpec& order)
-      : server_(server),
-        gating_(std::move(gating)),
-        gated_(bool(gating_.ask)),
-        wr_base_(0),
-        order_(order) {}
+      : server_(server), gating_(std::move(gating)), wr_base_(0), order_(order) {}
 
   void Bind(std::shared_ptr<Connection> conn, const RemoteRegion& dst) {
     conn_ = std::move(conn);
@@ -118,13 +114,8 @@ class GatedPush {
   // Forgets the push under way, e.g. when its connection was lost: its completions never
   // come (or are dropped by the caller), and the next Begin starts afresh.
   void Abandon() {
-    writes_.clear();
-    posted_order_.clear();
+    Clear();
     queue_.reset();
-    posted_ = done_ = 0;
-    started_ = false;
-    asked_part_.reset();
-    granted_part_ = false;
   }
   // Total time pushes waited for windows (sched::WindowGate::waited).
   sched::Duration gate_waited() const { return gate_.waited(); }
@@ -143,6 +134,9 @@ class GatedPush {
     sched::TimePoint posted;
     sched::Duration gate_before{};  // gate_.waited() when posted, minus its value at Start
   };
+  // Forgets the writes and the window state of the push under way (Begin and Abandon).
+  void Clear();
+  bool gated() const { return static_cast<bool>(gating_.ask); }
   void Pump(sched::TimePoint now);
   void PostReady(sched::TimePoint now);
   void Post(size_t index, sched::TimePoint now);
@@ -156,7 +150,6 @@ class GatedPush {
 
   const uint32_t server_;
   const Gating gating_;
-  const bool gated_;
   const uint64_t wr_base_;
   std::shared_ptr<Connection> conn_;
   RemoteRegion dst_;
