@@ -14,13 +14,16 @@
 #
 # Writes OUT (default results/dnn-traffic/):
 #   runs.csv      one row per job, appended as each job ends (a crash keeps what was measured)
-#   summary.csv   per model x sync x scheme: samples/s mean, sd, n, 95 % CI (Student t)
+#   summary.csv   per model x sync x scheme: samples/s mean, sd, n, 95 % CI (Student t), and
+#                 the most memory one job took from the machine (mem_peak_gib, see below)
 #   dnn-traffic.png   samples/s per scheme with those error bars
 #   timeline-<model>-<sync>-<scheme>.png   one iteration of repetition 1 (plot_timeline.sh)
 #   README.md     the command, commit, machine, settings and the table
 #   runs/<job>/   each job's CSVs, logs and command.txt
 # samples/s = workers x batch / mean iteration time (compute + write + wait, every worker's
-# iterations >= WARMUP).
+# iterations >= WARMUP). mem_peak_gib: how far the machine's MemAvailable fell below where it
+# was before the job started (sampled every 0.5 s): server, workers and the kernel's socket
+# buffers together, which is what decides whether WORKERS copies of a model fit the machine.
 #
 # Usage: experiments/dnn_traffic.sh [options]   (as root: network namespaces)
 #   --models "resnet50 vgg16"   models (default resnet50; see `gradwire models`)
@@ -135,6 +138,19 @@ job_row() {
     "$1/iterations.csv"
 }
 
+# mem_watch FILE: until killed, writes to FILE the largest fall of MemAvailable (KiB) below its
+# value when it started. mem_gib FILE: that fall in GiB.
+mem_watch() {
+  local base now peak=0
+  base=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+  while :; do
+    now=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)
+    ((base - now > peak)) && { peak=$((base - now)); echo "$peak" >"$1"; }
+    sleep 0.5
+  done
+}
+mem_gib() { awk '{ printf "%.2f", $1 / 1048576 }' "$1" 2>/dev/null || true; }
+
 read -ra model_list <<<"$models"
 read -ra sync_list <<<"$syncs"
 read -ra scheme_list <<<"$schemes"
@@ -172,7 +188,7 @@ if [[ $mode == run ]]; then
   # Kept for the README: a later --report-only must still say how the jobs were run.
   printf '%s\n' "experiments/dnn_traffic.sh ${args[*]}" "$(git rev-parse HEAD)" \
     "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$out/provenance.txt"
-  echo "model,topology,sync,scheme,rep,workers,batch,iteration_s,compute_s,write_s,gate_s,wait_s,samples_per_s,wall_s,status" >"$csv"
+  echo "model,topology,sync,scheme,rep,workers,batch,iteration_s,compute_s,write_s,gate_s,wait_s,samples_per_s,wall_s,mem_peak_gib,status" >"$csv"
   trap '"$topo" down >/dev/null 2>&1 || true' EXIT
   "$topo" up "${topo_up[@]}" >/dev/null
   k=0
@@ -185,6 +201,10 @@ if [[ $mode == run ]]; then
       eta=$((k > 1 ? elapsed * (total - k + 1) / (k - 1) : 0))
       echo "dnn_traffic.sh: [$k/$total] $m, $s, $sc, rep $r (${elapsed} s, ETA ${eta} s)" >&2
       run=$(job_dir "$m" "$s" "$sc" "$r")
+      mem_file=$(mktemp)
+      echo 0 >"$mem_file"
+      mem_watch "$mem_file" &
+      watcher=$!
       # A failed job is a row with status failed: the others still count.
       # shellcheck disable=SC2046  # a scheme is a list of flags
       if netns_job "$gradwire" "$run" "$workers" --workload "model:$m" --sync "$s" "${common[@]}" \
@@ -194,7 +214,11 @@ if [[ $mode == run ]]; then
       else
         row=",,,,," wall="" status=failed
       fi
-      echo "$m,$topology,$s,$sc,$r,$workers,$batch,$row,$wall,$status" >>"$csv"
+      kill "$watcher" 2>/dev/null || true
+      wait "$watcher" 2>/dev/null || true
+      mem=$(mem_gib "$mem_file")
+      rm -f "$mem_file"
+      echo "$m,$topology,$s,$sc,$r,$workers,$batch,$row,$wall,$mem,$status" >>"$csv"
     done
   done; done; done
   "$topo" down >/dev/null
@@ -202,7 +226,7 @@ fi
 
 # ---- summary: samples/s per model x sync x scheme, mean, sd, n, 95 % CI (Student t) ----
 [[ -f $csv ]] || { echo "dnn_traffic.sh: no $csv (run without --report-only first)" >&2; exit 1; }
-echo "model,topology,sync,scheme,n,samples_per_s,sd,ci95_low,ci95_high,iteration_s,compute_s,write_s,wait_s,vs_no_overlap" >"$summary"
+echo "model,topology,sync,scheme,n,samples_per_s,sd,ci95_low,ci95_high,iteration_s,compute_s,write_s,wait_s,vs_no_overlap,mem_peak_gib" >"$summary"
 # Rows in the order the schemes ran; vs_no_overlap = samples/s over the no-overlap baseline's.
 # t: the two-sided 97.5 % quantile of Student's t for n - 1 degrees of freedom (1..30; the
 # normal's 1.96 beyond).
@@ -214,7 +238,10 @@ csv_awk -v order="$all_schemes" '
     if (!(key in seen)) { seen[key] = 1; keys[++nk] = key }
     k = key SUBSEP col("scheme"); v = col("samples_per_s")
     n[k]++; s[k] += v; ss[k] += v * v; it[k] += col("iteration_s"); c[k] += col("compute_s")
-    w[k] += col("write_s"); q[k] += col("wait_s") }
+    w[k] += col("write_s"); q[k] += col("wait_s")
+    # Runs older than the column have no memory figure: their cell stays empty.
+    if (has("mem_peak_gib") && col("mem_peak_gib") != "" && (!(k in mem) || col("mem_peak_gib") + 0 > mem[k]))
+      mem[k] = col("mem_peak_gib") + 0 }
   END {
     for (i = 1; i <= nk; i++) {
       base = keys[i] SUBSEP "no-overlap"; b = (base in n) ? s[base] / n[base] : 0
@@ -223,8 +250,9 @@ csv_awk -v order="$all_schemes" '
         m = s[k] / n[k]; sd = n[k] > 1 ? sqrt((ss[k] - n[k] * m * m) / (n[k] - 1)) : 0
         if (sd != sd || ss[k] - n[k] * m * m < 0) sd = 0
         h = n[k] > 1 ? (n[k] - 1 <= 30 ? t[n[k] - 1] : 1.96) * sd / sqrt(n[k]) : 0
-        printf "%s,%s,%d,%.2f,%.2f,%.2f,%.2f,%.4f,%.4f,%.4f,%.4f,%s\n", keys[i], scheme[j], n[k], m, sd,
-          m - h, m + h, it[k] / n[k], c[k] / n[k], w[k] / n[k], q[k] / n[k], b ? sprintf("%.3f", m / b) : ""
+        printf "%s,%s,%d,%.2f,%.2f,%.2f,%.2f,%.4f,%.4f,%.4f,%.4f,%s,%s\n", keys[i], scheme[j], n[k], m, sd,
+          m - h, m + h, it[k] / n[k], c[k] / n[k], w[k] / n[k], q[k] / n[k], b ? sprintf("%.3f", m / b) : "",
+          (k in mem) ? sprintf("%.2f", mem[k]) : ""
       } } }' "$csv" >>"$summary"
 column -s, -t "$summary" >&2
 
@@ -300,7 +328,9 @@ done <<<"$configs"
   echo "every worker's iterations >= $warmup of 0..$((iterations - 1))). n repetitions per row;"
   echo "sd their standard deviation; ci95 the 95 % confidence interval of the mean (Student t,"
   echo "n - 1 degrees of freedom). vs_no_overlap: samples/s over the no-overlap row's."
-  echo "Times in seconds per iteration (means)."
+  echo "Times in seconds per iteration (means). mem_peak_gib: the most any one job took from the"
+  echo "machine's MemAvailable (server, workers and socket buffers; empty for runs before it was kept),"
+  echo "of $(awk '/^MemTotal:/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo) GiB here."
   echo
   echo '```'
   column -s, -t "$summary"

@@ -17,21 +17,26 @@ netns_job() {
   "$topo" exec server "$gradwire" server --rank 0 --listen "$addr" --out "$run" "$@" \
     2>"$run/server.log" &
   local server=$! w
+  # Only this job's processes are waited for: the caller may have background children of its
+  # own (a sampler that runs until killed) that a bare `wait` would wait for forever.
+  local others=()
   for ((w = 0; w < workers; w++)); do
     "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "$addr" --out "$run" \
       --progress "$([[ $w == 0 ]] && echo true || echo false)" "$@" 2>"$run/worker-$w.log" &
+    others+=($!)
   done
   # Worker 0's progress lines as they come (its log may not exist yet).
   sleep 0.2
   tail -n +1 -f "$run/worker-0.log" --pid "$server" 2>/dev/null |
     grep --line-buffered "gradwire:" >&2 &
+  others+=($!)
   if ! wait "$server"; then
     echo "the server failed; see $run/server.log:" >&2
     tail -5 "$run/server.log" >&2
-    wait
+    wait "${others[@]}" || true
     return 1
   fi
-  wait
+  wait "${others[@]}" || true
   merge_iterations "$run"
 }
 
