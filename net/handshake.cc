@@ -62,12 +62,22 @@ std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why
   return h;
 }
 
-std::string CheckHello(const Hello& hello, const PeerRoles& roles, const std::string& job_id,
-                       const std::string& token) {
-  if (!roles.Accepts(hello.peer.role)) {
-    return "unknown role " + std::to_string(hello.peer.role) + " (rank " +
-           std::to_string(hello.peer.rank) + ")";
+std::string CheckAdmission(const PeerId& claim, const PeerRoles& roles, const PeerId& self) {
+  if (claim == self) {
+    return "a peer claims to be " + roles.Name(claim) + ", this process itself";
   }
+  if (roles.Accepts(claim)) return "";
+  if (roles.Name(claim).starts_with("role ")) {
+    return "unknown role " + std::to_string(claim.role) + " (rank " + std::to_string(claim.rank) +
+           ")";
+  }
+  return roles.Name(claim) + " may not connect here (this process accepts " +
+         roles.DescribeAccepted() + ")";
+}
+
+std::string CheckHello(const Hello& hello, const PeerRoles& roles, const PeerId& self,
+                       const std::string& job_id, const std::string& token) {
+  if (std::string why = CheckAdmission(hello.peer, roles, self); !why.empty()) return why;
   if (hello.job_id != job_id) {
     return "wrong job id '" + hello.job_id + "' from " + roles.Name(hello.peer) +
            " (this is job '" + job_id + "')";

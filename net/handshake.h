@@ -29,10 +29,14 @@ struct Hello {
 std::vector<uint8_t> EncodeHello(const Hello& h);
 // The role byte is taken as it is: which roles exist is CheckHello's question.
 std::optional<Hello> ParseHello(std::span<const uint8_t> bytes, std::string* why);
-// The handshake policy of every backend: a peer claiming a role not in `roles`, of another
-// job, or with another token (compared in constant time), is refused. Returns why, or "" to
-// accept.
-std::string CheckHello(const Hello& hello, const PeerRoles& roles, const std::string& job_id,
-                       const std::string& token);
+// Whether an accepting device lets in a peer claiming `claim`: a role it does not know, a
+// role or rank it does not accept (PeerRoles::AcceptingOnly), or its own identity (which
+// would reach the memory it registered for itself) is refused. Returns why, or "" to accept.
+// Both backends ask it before anything of theirs is reachable (RDMA: before the queue pair).
+std::string CheckAdmission(const PeerId& claim, const PeerRoles& roles, const PeerId& self);
+// The handshake policy of every backend: CheckAdmission, then a peer of another job or with
+// another token (compared in constant time) is refused. Returns why, or "" to accept.
+std::string CheckHello(const Hello& hello, const PeerRoles& roles, const PeerId& self,
+                       const std::string& job_id, const std::string& token);
 
 }  // namespace gw

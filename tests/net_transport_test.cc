@@ -322,6 +322,52 @@ TEST_P(TransportTest, APeerClaimingARoleTheDeviceWasNotGivenIsRefused) {
   ExpectAWorkerStillWrites(region);
 }
 
+// A server admits its workers and nobody else, token or not: a peer claiming the server's
+// own identity (the memory it registered for itself: its parameters), another server or a
+// rank the job lacks is refused in the handshake (RDMA: before a queue pair exists), and the
+// server's memory stays untouched.
+TEST_P(TransportTest, AClaimOfTheServersOwnIdentityOrARankItLacksIsRefused) {
+  auto o = Options(kServer);
+  o.roles = PsRoles().AcceptingOnly(Role::kWorker, 2);
+  std::string why;
+  auto guarded = testing::MakeDevice(GetParam(), o, &why);
+  ASSERT_TRUE(guarded) << why;
+  guarded->Listen(Loopback(GetParam(), 0));
+  const Address addr = Loopback(GetParam(), guarded->bound_port());
+  Region& own = guarded->RegisterRegion(64, kServer);
+  for (const PeerId claim : {kServer, PeerId{Role::kServer, 1}, Worker(2), PeerId{Role::kTool, 0}}) {
+    auto impostor = Client(claim);
+    try {
+      impostor->Connect(addr, kServer);
+      ADD_FAILURE() << PsRoles().Name(claim) << " was let in";
+    } catch (const Error& e) {
+      // TCP answers with the reason; RDMA rejects the connect request without one.
+      if (tcp()) {
+        const std::string msg = e.what();
+        EXPECT_TRUE(msg.find("this process itself") != std::string::npos ||
+                    msg.find("may not connect here") != std::string::npos)
+            << msg;
+      }
+    }
+    EXPECT_EQ(guarded->Find(claim), nullptr) << PsRoles().Name(claim);
+  }
+  EXPECT_TRUE(std::all_of(own.bytes().begin(), own.bytes().end(),
+                          [](std::byte b) { return b == std::byte{0}; }));
+  // Its workers still get in and write.
+  Region& slot = guarded->RegisterRegion(64, Worker(1));
+  auto worker = Client(Worker(1));
+  auto conn = worker->Connect(addr, kServer);
+  const auto buf = Source(*worker, 64);
+  std::fill(buf.begin(), buf.end(), std::byte{5});
+  conn->Write(buf, slot.Describe(), 0, 1, 1);
+  std::vector<Completion> got;
+  ASSERT_EQ(
+      WaitFor(
+          guarded->cq(), [](auto& c) { return Is(c, CompletionKind::kWriteLanded); }, 1, &got),
+      1u);
+  EXPECT_EQ(std::to_integer<int>(slot.bytes()[63]), 5);
+}
+
 TEST_P(TransportTest, RefusalsFromOneSourceAreLoggedOnceNotPerAttempt) {
   // A worker with the wrong token retrying in a loop must not flood the server's log.
   constexpr int kAttempts = 20;

@@ -101,18 +101,21 @@ TEST(Wire, HelloRefusesANonZeroReservedByte) {
   EXPECT_NE(why.find("reserved"), std::string::npos) << why;
 }
 
+// The identity of the process checking a hello (a server).
+constexpr PeerId kSelf{Role::kServer, 0};
+
 TEST(Wire, CheckHelloRefusesOtherJobsAndTokens) {
   Hello h;
   h.peer = {Role::kWorker, 3};
   h.job_id = "job";
   h.token = "secret";
   const PeerRoles& roles = PsRoles();
-  EXPECT_EQ(CheckHello(h, roles, "job", "secret"), "");
-  EXPECT_NE(CheckHello(h, roles, "other", "secret").find("wrong job id"), std::string::npos);
-  EXPECT_NE(CheckHello(h, roles, "other", "secret").find("worker 3"), std::string::npos);
-  EXPECT_NE(CheckHello(h, roles, "job", "secreT").find("wrong token"), std::string::npos);
-  EXPECT_NE(CheckHello(h, roles, "job", "secret2").find("wrong token"), std::string::npos);
-  EXPECT_NE(CheckHello(h, roles, "job", "").find("wrong token"), std::string::npos);
+  EXPECT_EQ(CheckHello(h, roles, kSelf, "job", "secret"), "");
+  EXPECT_NE(CheckHello(h, roles, kSelf, "other", "secret").find("wrong job id"), std::string::npos);
+  EXPECT_NE(CheckHello(h, roles, kSelf, "other", "secret").find("worker 3"), std::string::npos);
+  EXPECT_NE(CheckHello(h, roles, kSelf, "job", "secreT").find("wrong token"), std::string::npos);
+  EXPECT_NE(CheckHello(h, roles, kSelf, "job", "secret2").find("wrong token"), std::string::npos);
+  EXPECT_NE(CheckHello(h, roles, kSelf, "job", "").find("wrong token"), std::string::npos);
 }
 
 // net/ gives a role byte no meaning: the parse takes any, the check refuses what the device
@@ -128,10 +131,57 @@ TEST(Wire, CheckHelloRefusesARoleTheDeviceDoesNotAccept) {
   const auto parsed = ParseHello(bytes, &why);
   ASSERT_TRUE(parsed) << why;
   EXPECT_EQ(parsed->peer.role, 9);
-  EXPECT_EQ(CheckHello(*parsed, PsRoles(), "job", "secret"), "unknown role 9 (rank 3)");
+  EXPECT_EQ(CheckHello(*parsed, PsRoles(), kSelf, "job", "secret"), "unknown role 9 (rank 3)");
   const PeerRoles only_servers{{Role::kServer, "server"}};
-  EXPECT_EQ(CheckHello(h, only_servers, "job", "secret"), "unknown role 2 (rank 3)");
-  EXPECT_EQ(CheckHello(h, PeerRoles{}, "job", "secret"), "unknown role 2 (rank 3)");
+  EXPECT_EQ(CheckHello(h, only_servers, kSelf, "job", "secret"), "unknown role 2 (rank 3)");
+  EXPECT_EQ(CheckHello(h, PeerRoles{}, kSelf, "job", "secret"), "unknown role 2 (rank 3)");
+}
+
+// A server lets in its workers and nobody else, token or not: a claim of its own identity
+// (whose memory it registered for itself), of another server, or of a rank the job lacks.
+TEST(Wire, CheckHelloRefusesTheCheckersOwnIdentityAndRanksItDoesNotAccept) {
+  const PeerRoles workers_only = PsRoles().AcceptingOnly(Role::kWorker, 8);
+  Hello h;
+  h.job_id = "job";
+  h.token = "secret";
+  h.peer = {Role::kWorker, 7};
+  EXPECT_EQ(CheckHello(h, workers_only, kSelf, "job", "secret"), "");
+  h.peer = kSelf;
+  EXPECT_EQ(CheckHello(h, workers_only, kSelf, "job", "secret"),
+            "a peer claims to be server 0, this process itself");
+  // Even where the table accepts servers.
+  EXPECT_NE(CheckHello(h, PsRoles(), kSelf, "job", "secret"), "");
+  h.peer = {Role::kServer, 1};
+  EXPECT_EQ(CheckHello(h, workers_only, kSelf, "job", "secret"),
+            "server 1 may not connect here (this process accepts worker 0..7)");
+  h.peer = {Role::kWorker, 8};
+  EXPECT_EQ(CheckHello(h, workers_only, kSelf, "job", "secret"),
+            "worker 8 may not connect here (this process accepts worker 0..7)");
+  h.peer = {Role::kTool, 0};
+  EXPECT_NE(CheckHello(h, workers_only, kSelf, "job", "secret").find("may not connect"),
+            std::string::npos);
+  // The same answer for the claim alone (what RDMA checks before making a queue pair).
+  EXPECT_EQ(CheckAdmission({Role::kWorker, 8}, workers_only, kSelf),
+            "worker 8 may not connect here (this process accepts worker 0..7)");
+  EXPECT_EQ(CheckAdmission({Role::kWorker, 0}, workers_only, kSelf), "");
+}
+
+TEST(Wire, PeerRolesAcceptingOnlyBoundsOneRoleAndKeepsTheOthersNames) {
+  const PeerRoles all = PsRoles();
+  EXPECT_EQ(all.DescribeAccepted(), "server, worker, tool");
+  EXPECT_TRUE(all.Accepts(PeerId{Role::kWorker, 0xffffffff}));
+  const PeerRoles two = all.AcceptingOnly(Role::kWorker, 2);
+  EXPECT_EQ(two.DescribeAccepted(), "worker 0..1");
+  EXPECT_TRUE(two.Accepts(PeerId{Role::kWorker, 1}));
+  EXPECT_FALSE(two.Accepts(PeerId{Role::kWorker, 2}));
+  EXPECT_FALSE(two.Accepts(PeerId{Role::kServer, 0}));
+  EXPECT_FALSE(two.Accepts(Role::kServer));
+  EXPECT_TRUE(two.Accepts(Role::kWorker));
+  EXPECT_EQ(two.Name({Role::kServer, 3}), "server 3");
+  const PeerRoles none = all.AcceptingOnly(Role::kWorker, 0);
+  EXPECT_FALSE(none.Accepts(Role::kWorker));
+  EXPECT_EQ(none.DescribeAccepted(), "nobody");
+  EXPECT_THROW(all.AcceptingOnly(9, 1), Error);
 }
 
 TEST(Wire, PeerRolesNameAcceptedRolesAndRefuseBadTables) {

@@ -123,7 +123,7 @@ int BenchServerCommand(const std::vector<std::string>& args) {
   SetLogIdentity("bench server");
   DeviceOptions dopt = DeviceFrom(*vm, LauncherEnv::Read());
   dopt.self = {Role::kServer, 0};
-  dopt.roles = PsRoles();
+  dopt.roles = PsRoles().AcceptingOnly(Role::kWorker, spec.workers);
   const Address listen = Address::Parse((*vm)["listen"].as<std::string>());
   auto dev = CreateDevice(listen.transport, dopt);
   const auto source = dev->RegisterRegion(spec.len, dopt.self).bytes();

@@ -408,15 +408,21 @@ void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& pr
     return;
   }
   std::memcpy(&claim, priv.data(), sizeof claim);
-  if (claim.magic != FrameHeader::kMagic || claim.version != 1 ||
-      !options_.roles.Accepts(claim.role)) {
+  const PeerId peer{claim.role, claim.rank};
+  std::string why;
+  if (claim.magic != FrameHeader::kMagic || claim.version != 1) {
+    why = "not a gradwire peer (bad connect request)";
+  } else {
+    // Before a queue pair exists in the claimed identity's protection domain.
+    why = CheckAdmission(peer, options_.roles, options_.self);
+  }
+  if (!why.empty()) {
     // Logged before the destroy: it reads id's address.
-    LogRefusal(id, "refused connection: not a gradwire peer (bad connect request)");
+    LogRefusal(id, "refused connection: " + why);
     rdma_reject(id, nullptr, 0);
     rdma_destroy_id(id);
     return;
   }
-  const PeerId peer{claim.role, claim.rank};
   std::shared_ptr<RdmaConnection> conn;
   try {
     CheckDeviceOf(id, "an incoming connection");
@@ -477,7 +483,9 @@ void RdmaDevice::OnHandshakeFrame(RdmaConnection& conn, FrameType type,
   }
   std::optional<Hello> hello;
   if (why.empty()) hello = ParseHello(payload, &why);
-  if (hello) why = CheckHello(*hello, options_.roles, options_.job_id, options_.token);
+  if (hello) {
+    why = CheckHello(*hello, options_.roles, options_.self, options_.job_id, options_.token);
+  }
   if (hello && why.empty() && !(hello->peer == conn.peer())) {
     why = calling ? "the address is " + options_.roles.Name(hello->peer) + ", not the expected " +
                         options_.roles.Name(conn.peer())

@@ -134,7 +134,8 @@ class Handshake : public std::enable_shared_from_this<Handshake> {
     std::string why;
     const auto hello = ParseHello(in_payload_, &why);
     if (!hello) return Refuse("malformed hello: " + why, !initiator_);
-    why = CheckHello(*hello, dev_.options().roles, dev_.options().job_id, dev_.options().token);
+    const DeviceOptions& o = dev_.options();
+    why = CheckHello(*hello, o.roles, o.self, o.job_id, o.token);
     if (why.empty() && !initiator_) {
       // One connection per peer identity: a second claimant (a duplicate rank) must not
       // evict a live peer. A restarted peer gets in once its old connection is seen closed.

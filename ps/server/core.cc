@@ -38,7 +38,10 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
 
   DeviceOptions dopt = opt.device;
   dopt.self = {Role::kServer, opt.rank};
-  dopt.roles = PsRoles();
+  // Its workers and nobody else: a peer claiming a server (this one, whose parameters are
+  // registered for itself) or a rank the job lacks is refused in the handshake, before any
+  // region is reachable.
+  dopt.roles = PsRoles().AcceptingOnly(Role::kWorker, job.num_workers);
   dev_ = CreateDevice(opt.listen.transport, dopt);
   if (job.coding) {
     coded_ = std::make_unique<CodedDriver>(job_, layout_.num_params(), std::move(params), *dev_,
@@ -94,14 +97,9 @@ void ServerCore::WriteResults(ServerSummary summary) {
 }
 
 void ServerCore::Handle(const Completion& c) {
-  if (c.peer.role != Role::kWorker || c.peer.rank >= job_.num_workers) {
-    if (c.kind == CompletionKind::kPeerConnected) {
-      WarnOfPeer(PsRoles().Name(c.peer), "refused: this job has workers 0.." +
-                                             std::to_string(job_.num_workers - 1) + " only");
-      if (auto conn = dev_->Find(c.peer)) conn->Abort("not a worker of this job");
-    }
-    return;
-  }
+  // The device admits this job's workers only (the constructor's AcceptingOnly): nothing else
+  // can complete; the check keeps workers_[rank] in bounds whatever a backend delivers.
+  if (c.peer.role != Role::kWorker || c.peer.rank >= job_.num_workers) return;
   WorkerState& ws = workers_[c.peer.rank];
   switch (c.kind) {
     case CompletionKind::kPeerConnected:
