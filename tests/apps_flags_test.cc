@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,40 @@ std::string UsageErrorOf(const std::vector<std::string>& args) {
     return e.what();
   }
   return "";
+}
+
+// The connection flags of a server or worker (source kGiven) or of a launcher (kMadeHere),
+// with GRADWIRE_TOKEN = env_token; the UsageError's text, or "" if they were taken.
+std::string DeviceErrorOf(const std::vector<std::string>& args, TokenSource source,
+                          std::optional<std::string> env_token = std::nullopt) {
+  const auto vm = Parse("server", "", ConnectionFlags(), args);
+  LauncherEnv env;
+  env.token = std::move(env_token);
+  try {
+    DeviceFrom(*vm, env, source);
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// A server or worker without a token would let anyone in: it refuses to start unless told
+// --insecure-no-token; a launcher makes its own. A job id or token longer than the handshake
+// carries would never match: refused when parsed, not at every connect.
+TEST(FlagsTest, AServerOrWorkerNeedsATokenThatFitsTheHandshake) {
+  EXPECT_THAT(DeviceErrorOf({}, TokenSource::kGiven), HasSubstr("no token: set GRADWIRE_TOKEN"));
+  EXPECT_THAT(DeviceErrorOf({}, TokenSource::kGiven, ""), HasSubstr("no token"));
+  EXPECT_EQ(DeviceErrorOf({}, TokenSource::kGiven, "s3cret"), "");
+  EXPECT_EQ(DeviceErrorOf({"--token", "s3cret"}, TokenSource::kGiven), "");
+  EXPECT_EQ(DeviceErrorOf({"--insecure-no-token"}, TokenSource::kGiven), "");
+  EXPECT_EQ(DeviceErrorOf({}, TokenSource::kMadeHere), "");
+  const std::string longest(128, 't'), too_long(129, 't');
+  EXPECT_EQ(DeviceErrorOf({"--token", longest, "--job-id", longest}, TokenSource::kGiven), "");
+  EXPECT_THAT(DeviceErrorOf({"--token", too_long}, TokenSource::kGiven),
+              HasSubstr("is 129 bytes; at most 128"));
+  EXPECT_THAT(DeviceErrorOf({}, TokenSource::kGiven, too_long), HasSubstr("GRADWIRE_TOKEN"));
+  EXPECT_THAT(DeviceErrorOf({"--job-id", too_long}, TokenSource::kMadeHere),
+              HasSubstr("--job-id is 129 bytes; at most 128"));
 }
 
 TEST(FlagsTest, ParseBytesReadsUnits) {

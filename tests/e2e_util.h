@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -151,6 +152,10 @@ struct Proc {
   }
 };
 
+// The token every process a test starts presents (GRADWIRE_TOKEN), unless the test gives
+// its own: `gradwire server` and `worker` refuse to start without one.
+inline constexpr const char* kTestToken = "e2e-test-token";
+
 class Processes {
  public:
   explicit Processes(std::string dir) : dir_(std::move(dir)) {}
@@ -159,7 +164,8 @@ class Processes {
   Processes& operator=(const Processes&) = delete;
 
   // Starts `gradwire args...` in its own process group with a clean launcher environment
-  // plus extra_env ("NAME=VALUE"), stdout/stderr to files in dir named after `name`.
+  // plus GRADWIRE_TOKEN=kTestToken and extra_env ("NAME=VALUE", a GRADWIRE_TOKEN there
+  // replacing the test's), stdout/stderr to files in dir named after `name`.
   Proc& Start(const std::string& name, const std::vector<std::string>& args,
               const std::vector<std::string>& extra_env = {}) {
     auto p = std::make_unique<Proc>();
@@ -180,6 +186,10 @@ class Processes {
         continue;
       }
       env_store.push_back(kv);
+    }
+    if (std::none_of(extra_env.begin(), extra_env.end(),
+                     [](const std::string& kv) { return kv.starts_with("GRADWIRE_TOKEN="); })) {
+      env_store.push_back(std::string("GRADWIRE_TOKEN=") + kTestToken);
     }
     env_store.insert(env_store.end(), extra_env.begin(), extra_env.end());
     const std::string bin = Binary();

@@ -335,7 +335,8 @@ TEST_P(TransportTest, AClaimOfTheServersOwnIdentityOrARankItLacksIsRefused) {
   guarded->Listen(Loopback(GetParam(), 0));
   const Address addr = Loopback(GetParam(), guarded->bound_port());
   Region& own = guarded->RegisterRegion(64, kServer);
-  for (const PeerId claim : {kServer, PeerId{Role::kServer, 1}, Worker(2), PeerId{Role::kTool, 0}}) {
+  for (const PeerId claim :
+       {kServer, PeerId{Role::kServer, 1}, Worker(2), PeerId{Role::kTool, 0}}) {
     auto impostor = Client(claim);
     try {
       impostor->Connect(addr, kServer);

@@ -558,6 +558,75 @@ TEST_F(PsE2eTest, BatchMismatchIsRefused) {
   EXPECT_GE(CountLines(server.err(), {"refused: ", "(worker 0)"}), 1) << server.err();
 }
 
+// No token, no job: a server or worker started without one refuses to start (exit 2, naming
+// GRADWIRE_TOKEN) rather than letting any peer in; --insecure-no-token runs it, warning once.
+TEST_F(PsE2eTest, WithoutATokenNothingStartsUnlessToldInsecure) {
+  const std::vector<std::string> no_token = {"GRADWIRE_TOKEN="};
+  for (const char* role : {"server", "worker"}) {
+    std::vector<std::string> args = {role, "--rank", "0", "--servers", "tcp://127.0.0.1:1"};
+    if (std::string(role) == "server")
+      args = {role, "--rank", "0", "--listen", "tcp://127.0.0.1:0"};
+    args.insert(args.end(), kShortSyntheticJob.begin(), kShortSyntheticJob.end());
+    Proc& p = procs_.Start(std::string(role) + " without a token", args, no_token);
+    EXPECT_EQ(p.Wait(milliseconds(10000)), std::optional<int>(2)) << p.err();
+    EXPECT_NE(p.err().find("no token: set GRADWIRE_TOKEN"), std::string::npos) << p.err();
+    EXPECT_EQ(Lines(p.err()).size(), 1u) << p.err();
+  }
+  auto job = kShortSyntheticJob;
+  job.push_back("--insecure-no-token");
+  uint16_t port = 0;
+  Proc& server = StartServer(job, no_token, &port);
+  ASSERT_NE(port, 0);
+  Proc& w0 = StartWorker(0, port, job, no_token);
+  Proc& w1 = StartWorker(1, port, job, no_token);
+  EXPECT_EQ(server.Wait(milliseconds(20000)), std::optional<int>(0)) << server.err();
+  EXPECT_EQ(w0.Wait(milliseconds(5000)), std::optional<int>(0));
+  EXPECT_EQ(w1.Wait(milliseconds(5000)), std::optional<int>(0));
+  EXPECT_EQ(CountLines(server.err(), {"--insecure-no-token: any peer"}), 1) << server.err();
+}
+
+// A worker that says it is done before its last iteration is lost by name, not dropped as if
+// it had finished: under BSP the job fails naming it (a model missing a worker's share never
+// ends with exit 0); told to go on without lost workers, the others finish and it is counted.
+class DoneEarly : public PsE2eTest {
+ protected:
+  void RunWithAWorkerDoneEarly(bool go_on);
+};
+
+void DoneEarly::RunWithAWorkerDoneEarly(bool go_on) {
+  auto job = kShortSyntheticJob;
+  if (go_on) job.push_back("--continue-without-lost-workers");
+  auto liar = job;
+  liar.insert(liar.end(), {"--inject-fault", "done-early:50"});
+  uint16_t port = 0;
+  Proc& server = StartServer(job, {}, &port);
+  ASSERT_NE(port, 0);
+  Proc& w0 = StartWorker(0, port, job, {});
+  Proc& w1 = StartWorker(1, port, liar, {});
+  const auto code = server.Wait(milliseconds(20000));
+  ASSERT_TRUE(code.has_value()) << "the server still runs";
+  const std::string err = server.err();
+  // Once in the log (and, when it ends the job, again as the exit message).
+  EXPECT_GE(CountLines(err, {"worker 1 lost at iteration 50: said done after 50 of 200"}), 1)
+      << err;
+  EXPECT_EQ(w1.Wait(milliseconds(5000)), std::optional<int>(0)) << w1.err();
+  if (go_on) {
+    EXPECT_EQ(*code, 0) << err;
+    EXPECT_EQ(w0.Wait(milliseconds(5000)), std::optional<int>(0));
+    EXPECT_EQ(ReadCsv(dir_ / "worker-0.csv").rows.size(), 200u);
+    EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(1));
+  } else {
+    EXPECT_NE(*code, 0) << err;
+    EXPECT_GE(CountLines(err, {"under BSP the job cannot go on without it"}), 1) << err;
+  }
+}
+
+TEST_F(DoneEarly, UnderBspTheJobEndsNamingTheWorker) { RunWithAWorkerDoneEarly(/*go_on=*/false); }
+
+TEST_F(DoneEarly, WithContinueTheWorkerIsCountedLostAndTheOthersFinish) {
+  RunWithAWorkerDoneEarly(/*go_on=*/true);
+}
+
 // Refusing a misconfigured worker must not end the job: the right workers can still come.
 TEST_F(PsE2eTest, RefusedWorkerDoesNotEndTheJob) {
   uint16_t port = 0;

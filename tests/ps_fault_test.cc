@@ -19,6 +19,8 @@ TEST(InjectedFaultParse, PointsAndIterations) {
   EXPECT_EQ(InjectedFault::Parse("stop:3").point, InjectedFault::Point::kStop);
   EXPECT_EQ(InjectedFault::Parse("stop-mid-pull:4").point, InjectedFault::Point::kStopMidPull);
   EXPECT_EQ(InjectedFault::Parse("stop-mid-pull:4").iteration, 4u);
+  EXPECT_EQ(InjectedFault::Parse("done-early:5").point, InjectedFault::Point::kDoneEarly);
+  EXPECT_EQ(InjectedFault::Parse("done-early:5").iteration, 5u);
 }
 
 TEST(InjectedFaultParse, BadTextSaysWhatIsAccepted) {

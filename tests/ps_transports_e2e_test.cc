@@ -53,6 +53,40 @@ TEST_P(PsOverTransport, PeerVanishingMidTransferLeavesServerRunning) {
   EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(1));
 }
 
+// Role impersonation: a peer holding the job's token but claiming the server's own identity
+// (whose parameters it registered for itself), another server or a rank the job lacks is
+// refused in the handshake, before any region is reachable, and the job trains on.
+TEST_P(PsOverTransport, ATokenHolderClaimingTheServerOrARankTheJobLacksIsRefused) {
+  const std::string iterations = GetParam() == TransportKind::kTcp ? "3000" : "200";
+  const std::vector<std::string> job = {"--num-workers", "2",   "--workload",   "synthetic",
+                                        "--grad-bytes",  "64K", "--iterations", iterations,
+                                        "--timeout",     "20"};
+  Proc* server = nullptr;
+  std::vector<Proc*> workers;
+  ASSERT_TRUE(StartJob(job, 2, &server, &workers));
+  const uint16_t port = static_cast<uint16_t>(std::stoi(ReadFile(dir_ / "server.port")));
+  for (const PeerId claim :
+       {PeerId{Role::kServer, 0}, PeerId{Role::kServer, 1}, PeerId{Role::kWorker, 2}}) {
+    auto o = testing::Options(claim, kTestToken);
+    o.job_id = "gradwire";
+    std::string why;
+    auto impostor = testing::MakeDevice(GetParam(), o, &why);
+    ASSERT_TRUE(impostor) << why;
+    EXPECT_THROW(impostor->Connect(testing::Loopback(GetParam(), port), {Role::kServer, 0}), Error)
+        << PsRoles().Name(claim) << " was let in";
+  }
+  EXPECT_FALSE(server->Poll()) << "the job ended before the impostors were done";
+  EXPECT_EQ(server->Wait(milliseconds(600000)), std::optional<int>(0)) << server->err();
+  for (Proc* w : workers) EXPECT_EQ(w->Wait(milliseconds(60000)), std::optional<int>(0));
+  const std::string err = server->err();
+  EXPECT_EQ(CountLines(err, {"claims to be server 0, this process itself"}), 1) << err;
+  EXPECT_EQ(CountLines(err, {"server 1 may not connect here (this process accepts worker 0..1)"}),
+            1)
+      << err;
+  EXPECT_EQ(CountLines(err, {"worker 2 may not connect here"}), 1) << err;
+  EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(0));
+}
+
 INSTANTIATE_TEST_SUITE_P(Transports, PsOverTransport,
                          ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
                          TransportName);

@@ -121,7 +121,7 @@ int BenchServerCommand(const std::vector<std::string>& args) {
   const BenchSpec spec = SpecFrom(*vm);
   const Mode mode = ParseMode(spec.mode);
   SetLogIdentity("bench server");
-  DeviceOptions dopt = DeviceFrom(*vm, LauncherEnv::Read());
+  DeviceOptions dopt = DeviceFrom(*vm, LauncherEnv::Read(), TokenSource::kGiven);
   dopt.self = {Role::kServer, 0};
   dopt.roles = PsRoles().AcceptingOnly(Role::kWorker, spec.workers);
   const Address listen = Address::Parse((*vm)["listen"].as<std::string>());
@@ -183,7 +183,7 @@ int BenchWorkerCommand(const std::vector<std::string>& args) {
   const Mode mode = ParseMode(spec.mode);
   const uint32_t rank = (*vm)["rank"].as<uint32_t>();
   SetLogIdentity("bench worker " + std::to_string(rank));
-  DeviceOptions dopt = DeviceFrom(*vm, LauncherEnv::Read());
+  DeviceOptions dopt = DeviceFrom(*vm, LauncherEnv::Read(), TokenSource::kGiven);
   dopt.self = {Role::kWorker, rank};
   dopt.roles = PsRoles();
   const Address server = Address::Parse((*vm)["server"].as<std::string>());
@@ -268,7 +268,7 @@ int BenchCommand(const std::string& self, const std::vector<std::string>& args) 
                      "rdma://ADDR:0 and gradwire bench-worker --server rdma://ADDR:PORT)");
   }
   const BenchSpec spec = SpecFrom(*vm);
-  DeviceFrom(*vm, LauncherEnv::Read());
+  DeviceFrom(*vm, LauncherEnv::Read(), TokenSource::kMadeHere);
   const auto dir =
       std::filesystem::temp_directory_path() / ("gradwire-bench-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

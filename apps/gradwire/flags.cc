@@ -9,6 +9,7 @@
 
 #include "base/error.h"
 #include "base/log.h"
+#include "net/handshake.h"
 #include "ps/sync/registry.h"
 #include "sched/window_registry.h"
 
@@ -186,7 +187,11 @@ po::options_description ConnectionFlags() {
   d.add_options()("job-id", po::value<std::string>()->default_value("gradwire"),
                   "job name; peers of another job are refused")(
       "token", po::value<std::string>(),
-      "shared secret every peer must present (or GRADWIRE_TOKEN, which keeps it out of ps)")(
+      "shared secret every peer must present (or GRADWIRE_TOKEN, which keeps it out of ps); "
+      "at most 128 bytes")(
+      "insecure-no-token", po::bool_switch(),
+      "start a server or worker without a token: any peer that reaches the port may join as "
+      "any worker (a closed test network only)")(
       "congestion", po::value<std::string>()->default_value("cubic"),
       "TCP congestion control per socket, or 'system' for the kernel default")(
       "rdma-device", po::value<std::string>()->default_value(""),
@@ -282,10 +287,29 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
   return j;
 }
 
-DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env) {
+DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env, TokenSource source) {
   DeviceOptions d;
   d.job_id = vm["job-id"].as<std::string>();
   d.token = vm.count("token") ? vm["token"].as<std::string>() : env.token.value_or("");
+  // Longer ones would never match: the handshake carries at most this many bytes of each.
+  if (d.job_id.size() > Hello::kMaxString) {
+    throw UsageError("--job-id is " + std::to_string(d.job_id.size()) + " bytes; at most " +
+                     std::to_string(Hello::kMaxString));
+  }
+  if (d.token.size() > Hello::kMaxString) {
+    throw UsageError("the token (--token or GRADWIRE_TOKEN) is " + std::to_string(d.token.size()) +
+                     " bytes; at most " + std::to_string(Hello::kMaxString));
+  }
+  if (source == TokenSource::kGiven && d.token.empty()) {
+    if (!vm["insecure-no-token"].as<bool>()) {
+      throw UsageError(
+          "no token: set GRADWIRE_TOKEN (or --token) to the job's shared secret, the same in "
+          "every process of the job (gradwire run and experiments/launch make one per job); "
+          "--insecure-no-token lets any peer that reaches the port join as any worker");
+    }
+    GW_WARN("--insecure-no-token: any peer that reaches this process may join job '"
+            << d.job_id << "' as any of its workers");
+  }
   const auto cc = vm["congestion"].as<std::string>();
   d.congestion_control = cc == "system" ? "" : cc;
   d.rdma_device = vm["rdma-device"].as<std::string>();

@@ -46,7 +46,13 @@ std::optional<po::variables_map> Parse(const std::string& command, const std::st
                                        const std::vector<std::string>& args);
 // The job the flags describe, validated (JobConfig::Validate): a contradiction is a UsageError.
 JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env);
-DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env);
+// Where a process's token comes from. kGiven: a server or worker, which refuses to start
+// without one (GRADWIRE_TOKEN or --token) unless --insecure-no-token is given, then warns once.
+// kMadeHere: a launcher that makes one per job for its children (`run`, `bench`).
+enum class TokenSource { kGiven, kMadeHere };
+// The connection flags, validated: a job id or token longer than the handshake carries
+// (Hello::kMaxString) is refused, as is a missing token under kGiven. Throws UsageError.
+DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env, TokenSource source);
 // The job and connection flags as given, re-serialised for child processes (without
 // --num-workers/--num-servers, which the launcher sets, and --token, which goes by env).
 std::vector<std::string> Forwarded(const po::variables_map& vm,

@@ -62,7 +62,7 @@ int ServerCommand(const std::vector<std::string>& args) {
     opt.listen.host = env.root_uri.value_or("127.0.0.1");
     opt.listen.port = static_cast<uint16_t>(env.root_port.value_or(9000) + opt.rank);
   }
-  opt.device = DeviceFrom(*vm, env);
+  opt.device = DeviceFrom(*vm, env, TokenSource::kGiven);
   opt.out_dir = (*vm)["out"].as<std::string>();
   opt.checkpoint_dir = (*vm)["checkpoint-dir"].as<std::string>();
   opt.checkpoint_every = (*vm)["checkpoint-every"].as<uint64_t>();
@@ -104,7 +104,8 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "fault tests: SIGKILL this worker at kill-before-push:I, kill-mid-push:I or "
       "kill-after-push:I, or SIGSTOP it at stop:I (before its push; coded jobs with --windows: "
       "in the middle of its first message push from round I on, holding its window) or "
-      "stop-mid-pull:I (with some of its parameters landed)")(
+      "stop-mid-pull:I (with some of its parameters landed), or have it say it is done before "
+      "iteration I and exit 0 with done-early:I")(
       "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
@@ -131,7 +132,7 @@ int WorkerCommand(const std::vector<std::string>& args) {
       opt.servers.push_back(a);
     }
   }
-  opt.device = DeviceFrom(*vm, env);
+  opt.device = DeviceFrom(*vm, env, TokenSource::kGiven);
   // A server still starting (or loading a checkpoint) is waited for as long as any silent peer.
   opt.device.connect_timeout = job.timeout;
   opt.out_dir = (*vm)["out"].as<std::string>();

@@ -273,7 +273,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   // Every flag is checked before anything is written or started.
   const auto env = LauncherEnv::Read();
   const JobConfig cfg = JobFrom(*vm, env);
-  DeviceFrom(*vm, env);
+  DeviceFrom(*vm, env, TokenSource::kMadeHere);
   const std::string transport = (*vm)["transport"].as<std::string>();
   if (transport != "tcp" && transport != "rdma") {
     throw UsageError("--transport must be tcp or rdma");

@@ -2,8 +2,9 @@
 # Sourced by experiments that run gradwire jobs in an emulated topology (experiments/topo):
 #   netns_job GRADWIRE RUN_DIR WORKERS FLAGS...
 # starts `gradwire server` (rank 0, in namespace gwsrv, 10.77.0.100:7070) and WORKERS workers
-# (rank r in gww<r>) with FLAGS, results and logs into RUN_DIR, worker 0's progress lines on
-# stderr; returns non-zero (after showing the server's last lines) if the server failed.
+# (rank r in gww<r>) with FLAGS and a fresh token per job (GRADWIRE_TOKEN, as `gradwire run`
+# makes one), results and logs into RUN_DIR, worker 0's progress lines on stderr; returns
+# non-zero (after showing the server's last lines) if the server failed.
 # The topology must be up (experiments/topo/topo.sh up ...).
 netns_job() {
   local gradwire=$1 run=$2 workers=$3
@@ -12,16 +13,18 @@ netns_job() {
   topo="$(dirname "${BASH_SOURCE[0]}")/../topo/topo.sh"
   local addr=tcp://10.77.0.100:7070
   rm -rf "$run" && mkdir -p "$run"
-  echo "gradwire server --rank 0 --listen $addr $* ; gradwire worker --rank R --servers $addr $*" \
+  local token
+  token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+  echo "GRADWIRE_TOKEN=<per job> gradwire server --rank 0 --listen $addr $* ; gradwire worker --rank R --servers $addr $*" \
     >"$run/command.txt"
-  "$topo" exec server "$gradwire" server --rank 0 --listen "$addr" --out "$run" "$@" \
+  GRADWIRE_TOKEN=$token "$topo" exec server "$gradwire" server --rank 0 --listen "$addr" --out "$run" "$@" \
     2>"$run/server.log" &
   local server=$! w
   # Only this job's processes are waited for: the caller may have background children of its
   # own (a sampler that runs until killed) that a bare `wait` would wait for forever.
   local others=()
   for ((w = 0; w < workers; w++)); do
-    "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "$addr" --out "$run" \
+    GRADWIRE_TOKEN=$token "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "$addr" --out "$run" \
       --progress "$([[ $w == 0 ]] && echo true || echo false)" "$@" 2>"$run/worker-$w.log" &
     others+=($!)
   done

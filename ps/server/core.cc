@@ -126,11 +126,7 @@ void ServerCore::OnControl(uint32_t w, WorkerState& ws, const Completion& c) {
     case MsgType::kJoin:
       return OnJoin(w, ws, c);
     case MsgType::kDone:
-      ws.done = true;
-      last_progress_ = GetClock().Now();
-      workers_.Send(desk_.OnGone(w, last_progress_));
-      if (coded_) return coded_->rounds().OnGone(w, /*lost=*/false);
-      return Apply(sync_->OnWorkerGone(w));
+      return OnDone(w, ws);
     case MsgType::kSkipped: {
       const auto msg = Decode<RoundMsg>(c.payload);
       if (!coded_ || !msg || !ws.joined || !coded_->OnSkipped(w, msg->round)) {
@@ -145,6 +141,27 @@ void ServerCore::OnControl(uint32_t w, WorkerState& ws, const Completion& c) {
                  "unknown control message " + std::to_string(c.control_type) + ", ignored");
       return;
   }
+}
+
+void ServerCore::OnDone(uint32_t w, WorkerState& ws) {
+  if (!ws.live()) {
+    WarnOfPeer("worker " + std::to_string(w),
+               "a done message before joining or after leaving, ignored");
+    return;
+  }
+  // A worker leaves only once it did every iteration (coded: once the last round was
+  // written); one that says done before is lost, as if it had vanished, and says so: the
+  // job must not end "0 workers lost" with a worker's share never computed.
+  if (coded_ ? !coded_->rounds().finishing() : rule_.clock(w) < job_.iterations) {
+    return Lose(w, coded_ ? std::string("said done before the last round")
+                          : "said done after " + std::to_string(rule_.clock(w)) + " of " +
+                                std::to_string(job_.iterations) + " iterations");
+  }
+  ws.done = true;
+  last_progress_ = GetClock().Now();
+  workers_.Send(desk_.OnGone(w, last_progress_));
+  if (coded_) return coded_->rounds().OnGone(w, /*lost=*/false);
+  Apply(sync_->OnWorkerGone(w));
 }
 
 void ServerCore::OnJoin(uint32_t w, WorkerState& ws, const Completion& c) {

@@ -43,6 +43,7 @@ class ServerCore {
   void Handle(const Completion& c);
   void OnControl(uint32_t w, WorkerState& ws, const Completion& c);
   void OnJoin(uint32_t w, WorkerState& ws, const Completion& c);
+  void OnDone(uint32_t w, WorkerState& ws);
   void OnWindowRequest(uint32_t w, const WorkerState& ws, const Completion& c);
   void OnLanded(uint32_t w, const WorkerState& ws, const Completion& c);
   void Refuse(const std::shared_ptr<Connection>& conn, const std::string& why);

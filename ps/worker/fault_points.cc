@@ -18,6 +18,12 @@ void FaultPoints::BeforePush(uint64_t it) const {
   }
 }
 
+bool FaultPoints::EndsEarly(uint64_t it) const {
+  if (!fault_.At(Point::kDoneEarly, it)) return false;
+  GW_WARN("--inject-fault: done before iteration " << it);
+  return true;
+}
+
 void FaultPoints::MidPush(uint64_t it, size_t done) const {
   if (fault_.At(Point::kMidPush, it) && done > 0) {
     Kill("in the middle of its push of iteration", it);

@@ -27,6 +27,9 @@ class FaultPoints {
   // in. stop-mid-pull:I stops once some (not all) have landed, once per wait: the same
   // partial pull seen again after SIGCONT goes on.
   void MidPull(uint64_t it, size_t landed, size_t parts);
+  // Iteration `it` is next: done-early:I says the worker ends here, as if it had finished
+  // (the loop tells the servers it is done).
+  bool EndsEarly(uint64_t it) const;
   // The worker reconnected and redoes iterations: a redone wait for iteration I's parameters
   // may stop again (each wait is a wait of its own).
   void OnReconnect() { pull_stopped_ = false; }

@@ -84,7 +84,7 @@ void PlainLoop::Run() {
         have_params = true;
         reconnector_.OnParamsArrived();
       }
-      if (it >= job_.iterations) break;
+      if (it >= job_.iterations || faults_.EndsEarly(it)) break;
       rows.push_back(RunIteration(it, t0));
       ++it;
       if (backprop_ && it >= job_.iterations) FinishLayered(it, &rows.back());

@@ -32,7 +32,7 @@ std::optional<Parsed> ParseArgs(const std::vector<std::string>& args) {
     if (!vm) return std::nullopt;
     Parsed p;
     p.job = cli::JobFrom(*vm, cli::LauncherEnv{});
-    p.device = cli::DeviceFrom(*vm, cli::LauncherEnv{});
+    p.device = cli::DeviceFrom(*vm, cli::LauncherEnv{}, cli::TokenSource::kMadeHere);
     p.forwarded = cli::Forwarded(*vm, {job, conn});
     return p;
   } catch (const cli::UsageError& e) {

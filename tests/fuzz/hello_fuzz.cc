@@ -28,9 +28,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(!gw::CheckHello(*h, gw::PeerRoles{}, self, h->job_id, h->token).empty());
   if (h->peer.role == 0) return 0;  // ...and role 0 can never be given
   // ...and its own identity, whatever it accepts...
-  FUZZ_CHECK(!gw::CheckHello(*h, gw::PeerRoles{{h->peer.role, "claimed"}}, h->peer, h->job_id,
-                             h->token)
-                  .empty());
+  FUZZ_CHECK(
+      !gw::CheckHello(*h, gw::PeerRoles{{h->peer.role, "claimed"}}, h->peer, h->job_id, h->token)
+           .empty());
   // ...accepts its own role, job and token from another identity, and refuses any other
   // token or job...
   const gw::PeerId other{h->peer.role == 1 ? uint8_t{2} : uint8_t{1}, 0};
