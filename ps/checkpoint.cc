@@ -1,17 +1,18 @@
 #include "ps/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
 #include <boost/crc.hpp>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 #include "base/error.h"
 
@@ -42,6 +43,8 @@ struct Header {
 };
 
 constexpr uint32_t kHeaderBytes = sizeof(kMagic) + 4 + 4 + 8 + 4 + 4 + 8 * 7;
+// JobConfig::Describe() is a few hundred bytes; a header claiming more is not one of ours.
+constexpr uint64_t kMaxJobBytes = 64 * 1024;
 
 class Writer {
  public:
@@ -75,9 +78,9 @@ std::vector<uint8_t> EncodeHeader(const Header& h) {
   return w.Take();
 }
 
-class Reader {
+class HeaderReader {
  public:
-  explicit Reader(const std::vector<uint8_t>& bytes) : bytes_(bytes) {}
+  explicit HeaderReader(const std::vector<uint8_t>& bytes) : bytes_(bytes) {}
   template <typename T>
   T Get() {
     T v;
@@ -120,9 +123,18 @@ void FsyncDir(const std::string& dir) {
   if (rc != 0) throw Error(Errno("cannot fsync checkpoint directory", dir));
 }
 
-// This rank's checkpoint files in dir, newest (highest iteration) first.
-std::vector<std::pair<uint64_t, std::string>> List(const std::string& dir, uint32_t rank) {
-  std::vector<std::pair<uint64_t, std::string>> out;
+// One of this rank's checkpoint files in dir, by name; `refused` says why it cannot be one
+// (a name whose iteration does not fit 64 bits).
+struct Listed {
+  uint64_t iteration = 0;
+  std::string path;
+  std::string refused;
+};
+
+// This rank's checkpoint files in dir: refused names first (so a resume always reports
+// them), then newest (highest iteration) first.
+std::vector<Listed> List(const std::string& dir, uint32_t rank) {
+  std::vector<Listed> out;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return out;
   const std::string prefix = "server-" + std::to_string(rank) + "-";
@@ -131,10 +143,41 @@ std::vector<std::pair<uint64_t, std::string>> List(const std::string& dir, uint3
     if (!name.starts_with(prefix) || !name.ends_with(".ckpt")) continue;
     const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - 5);
     if (digits.empty() || !std::all_of(digits.begin(), digits.end(), ::isdigit)) continue;
-    out.emplace_back(std::stoull(digits), e.path().string());
+    Listed l{0, e.path().string(), ""};
+    const auto [end, err] =
+        std::from_chars(digits.data(), digits.data() + digits.size(), l.iteration);
+    if (err != std::errc() || end != digits.data() + digits.size()) {
+      l.refused = "checkpoint " + l.path + " is unusable: its name's iteration is out of range";
+    }
+    out.push_back(std::move(l));
   }
-  std::sort(out.begin(), out.end(), std::greater<>());
+  std::sort(out.begin(), out.end(), [](const Listed& a, const Listed& b) {
+    if (a.refused.empty() != b.refused.empty()) return !a.refused.empty();
+    return a.iteration > b.iteration;
+  });
   return out;
+}
+
+// Reads exactly out.size() bytes at offset, or says how many it got.
+void ReadAt(int fd, std::vector<uint8_t>& out, uint64_t offset, const std::string& path) {
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n =
+        ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error(Errno("cannot read checkpoint", path));
+    if (n == 0) {
+      throw Error("checkpoint " + path + " is unusable: it shrank while being read");
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+// The first non-finite value of v, as "name I is X", or "".
+std::string FirstNonFinite(const std::vector<float>& v, const char* name) {
+  const auto it = std::find_if(v.begin(), v.end(), [](float x) { return !std::isfinite(x); });
+  if (it == v.end()) return "";
+  return std::string(name) + " " + std::to_string(it - v.begin()) + " is " + std::to_string(*it);
 }
 
 }  // namespace
@@ -201,7 +244,7 @@ std::string SaveCheckpoint(const std::string& dir, const Checkpoint& c, int keep
   if (bytes) *bytes = fs::file_size(path, ec);
   const auto files = List(dir, c.server_rank);
   for (size_t i = static_cast<size_t>(std::max(keep, 1)); i < files.size(); ++i) {
-    fs::remove(files[i].second, ec);
+    if (files[i].refused.empty()) fs::remove(files[i].path, ec);
   }
   // Left by a crash between staging and renaming (never read: only *.ckpt are).
   const std::string prefix = "server-" + std::to_string(c.server_rank) + "-";
@@ -212,21 +255,31 @@ std::string SaveCheckpoint(const std::string& dir, const Checkpoint& c, int keep
   return path;
 }
 
-Checkpoint ReadCheckpoint(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw Error("cannot open checkpoint " + path);
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
-                                   std::istreambuf_iterator<char>());
+Checkpoint ReadCheckpoint(const std::string& path, uint64_t max_floats) {
   const auto bad = [&](const std::string& why) {
     return Error("checkpoint " + path + " is unusable: " + why);
   };
-  if (bytes.size() < kHeaderBytes) {
-    throw bad("truncated (" + std::to_string(bytes.size()) + " bytes, shorter than its header)");
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (fstat then refuses it).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw Error(Errno("cannot open checkpoint", path));
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw Error(Errno("cannot stat checkpoint", path));
+  // A FIFO would hang the read, a link to /dev/zero would never end it.
+  if (!S_ISREG(st.st_mode)) throw bad("not a regular file");
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size < kHeaderBytes) {
+    throw bad("truncated (" + std::to_string(size) + " bytes, shorter than its header)");
   }
-  if (std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+  std::vector<uint8_t> header(kHeaderBytes);
+  ReadAt(fd, header, 0, path);
+  if (std::memcmp(header.data(), kMagic, sizeof(kMagic)) != 0) {
     throw bad("not a gradwire checkpoint (bad magic)");
   }
-  Reader r(bytes);
+  HeaderReader r(header);
   Header h;
   h.version = r.Get<uint32_t>();
   h.header_bytes = r.Get<uint32_t>();
@@ -245,11 +298,11 @@ Checkpoint ReadCheckpoint(const std::string& path) {
               std::to_string(kFormatVersion));
   }
   if (h.header_bytes != kHeaderBytes) throw bad("header size differs from format version 1's");
-  if (h.payload_bytes != bytes.size() - kHeaderBytes) {
-    throw bad(bytes.size() - kHeaderBytes < h.payload_bytes
-                  ? "truncated (" + std::to_string(bytes.size()) + " bytes, the header says " +
+  if (h.payload_bytes != size - kHeaderBytes) {
+    throw bad(size - kHeaderBytes < h.payload_bytes
+                  ? "truncated (" + std::to_string(size) + " bytes, the header says " +
                         std::to_string(kHeaderBytes + h.payload_bytes) + ")"
-                  : "longer than its header says (" + std::to_string(bytes.size()) + " bytes)");
+                  : "longer than its header says (" + std::to_string(size) + " bytes)");
   }
   // Overflow-safe: each count is bounded by the payload before they are combined.
   const uint64_t p = h.payload_bytes;
@@ -258,7 +311,17 @@ Checkpoint ReadCheckpoint(const std::string& path) {
       h.job_bytes + (h.num_params + h.velocity_floats) * sizeof(float) != p) {
     throw bad("its section sizes do not add up to its payload (corrupt header)");
   }
-  const std::vector<uint8_t> payload(bytes.begin() + kHeaderBytes, bytes.end());
+  if (h.job_bytes > kMaxJobBytes) {
+    throw bad("a job description of " + std::to_string(h.job_bytes) + " bytes (at most " +
+              std::to_string(kMaxJobBytes) + ")");
+  }
+  // Before the payload is read: a file of another shard layout is not read whole.
+  if (h.num_params > max_floats || h.velocity_floats > max_floats) {
+    throw bad("another shard layout (it holds " + std::to_string(h.num_params) +
+              " parameters, this server's shard " + std::to_string(max_floats) + ")");
+  }
+  std::vector<uint8_t> payload(p);
+  ReadAt(fd, payload, kHeaderBytes, path);
   Header zeroed = h;
   zeroed.crc = 0;
   if (Crc(EncodeHeader(zeroed), payload) != h.crc) {
@@ -277,6 +340,12 @@ Checkpoint ReadCheckpoint(const std::string& path) {
   std::memcpy(c.params.data(), at, c.params.size() * sizeof(float));
   at += c.params.size() * sizeof(float);
   std::memcpy(c.velocity.data(), at, c.velocity.size() * sizeof(float));
+  // A valid checksum says nothing of where the values came from: the server never writes a
+  // non-finite model, so one holding NaN or Inf was forged (or corrupted before its CRC).
+  for (const auto& why :
+       {FirstNonFinite(c.params, "parameter"), FirstNonFinite(c.velocity, "velocity value")}) {
+    if (!why.empty()) throw bad(why + " (a non-finite model)");
+  }
   return c;
 }
 
@@ -306,17 +375,31 @@ std::optional<LoadedCheckpoint> LoadNewestCheckpoint(const std::string& dir,
   const auto files = List(dir, owner.server_rank);
   if (files.empty()) return std::nullopt;
   LoadedCheckpoint out;
-  for (const auto& [iteration, path] : files) {
+  for (const Listed& file : files) {
+    if (!file.refused.empty()) {
+      out.skipped.push_back(file.refused);
+      continue;
+    }
     Checkpoint c;
     try {
-      c = ReadCheckpoint(path);
+      c = ReadCheckpoint(file.path, owner.shard_size);
+      const std::string head = "checkpoint " + file.path + " is unusable: ";
+      if (c.iteration != file.iteration) {
+        throw Error(head + "its name says iteration " + std::to_string(file.iteration) +
+                    ", its header " + std::to_string(c.iteration));
+      }
+      if (c.iteration > owner.max_iteration || c.optimizer_steps > owner.max_iteration) {
+        throw Error(head + "iteration " + std::to_string(c.iteration) + " (optimizer step " +
+                    std::to_string(c.optimizer_steps) + ") is beyond this job's " +
+                    std::to_string(owner.max_iteration) + " iterations");
+      }
     } catch (const Error& e) {
       out.skipped.push_back(e.what());
       continue;
     }
-    CheckCheckpointOwner(c, owner, path);
+    CheckCheckpointOwner(c, owner, file.path);
     out.checkpoint = std::move(c);
-    out.path = path;
+    out.path = file.path;
     return out;
   }
   std::string why;

@@ -7,7 +7,9 @@
 // fingerprint, rank, shard, iteration, optimizer steps) and a payload (the job's description
 // text, the parameters, the optimizer's velocity), with a CRC-32 over both. A short, corrupt
 // or foreign file is refused with a message saying which; nothing is trusted before the sizes
-// are checked against the file's length.
+// are checked against the file's length. A checkpoint is input like a peer's bytes: only a
+// regular file is opened (a FIFO or a link to a device is refused, never waited on or read),
+// its header is checked before its payload is read, and its parameters must be finite.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +37,9 @@ struct CheckpointOwner {
   uint32_t server_rank = 0;
   uint64_t shard_begin = 0;
   uint64_t shard_size = 0;
+  // The largest model version the job can reach (its iterations): a checkpoint beyond it was
+  // forged or belongs elsewhere, and resuming it would end the job at once as if done.
+  uint64_t max_iteration = UINT64_MAX;
 };
 
 std::string CheckpointPath(const std::string& dir, uint32_t rank, uint64_t iteration);
@@ -49,9 +54,10 @@ void CommitCheckpoint(const std::string& tmp_path);
 std::string SaveCheckpoint(const std::string& dir, const Checkpoint& c, int keep = 2,
                            uint64_t* bytes = nullptr);
 
-// Reads and verifies one file (magic, version, sizes, checksum). Throws gw::Error naming the
-// file and what is wrong with it.
-Checkpoint ReadCheckpoint(const std::string& path);
+// Reads and verifies one file: a regular file, magic, version, sizes (at most max_floats
+// parameters, checked before the payload is read), checksum, finite parameters and velocity.
+// Throws gw::Error naming the file and what is wrong with it.
+Checkpoint ReadCheckpoint(const std::string& path, uint64_t max_floats = UINT64_MAX);
 // Throws gw::Error if c was written by another job, rank or shard (the message says which).
 void CheckCheckpointOwner(const Checkpoint& c, const CheckpointOwner& owner,
                           const std::string& path);
@@ -63,9 +69,11 @@ struct LoadedCheckpoint {
 };
 
 // This rank's newest readable checkpoint in dir; nullopt when dir holds none of this rank's
-// checkpoint files at all. An unreadable (short, corrupt) newest file is skipped for the
-// one before it (listed in skipped); if none is readable, throws gw::Error listing why. A
-// readable one of another job throws at once: resuming it would train something else.
+// checkpoint files at all. An unusable newest file (short, corrupt, not a regular file, a
+// name whose iteration is out of range or differs from its header's, an iteration beyond
+// owner.max_iteration, more parameters than the shard) is skipped for the one before it
+// (listed in skipped); if none is usable, throws gw::Error listing why. A readable one of
+// another job throws at once: resuming it would train something else.
 std::optional<LoadedCheckpoint> LoadNewestCheckpoint(const std::string& dir,
                                                      const CheckpointOwner& owner);
 

@@ -45,8 +45,12 @@ Checkpointer::~Checkpointer() {
 }
 
 CheckpointOwner Checkpointer::Owner() const {
-  return {job_.Fingerprint(), job_.Describe(), opt_.rank, layout_.shard_begin(opt_.rank),
-          layout_.shard_size(opt_.rank)};
+  return {job_.Fingerprint(),
+          job_.Describe(),
+          opt_.rank,
+          layout_.shard_begin(opt_.rank),
+          layout_.shard_size(opt_.rank),
+          job_.iterations};
 }
 
 std::optional<Checkpoint> Checkpointer::Resume() {

@@ -1,9 +1,11 @@
 // Writes the seed corpora of the fuzz targets: valid inputs made by the project's own encoders
 // (and parsers' canonical texts), plus a few edge cases next to what the parsers refuse.
 //   make_seeds <corpus dir>   writes <dir>/<target>/<name> for every target
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "net/frame.h"
 #include "net/handshake.h"
 #include "net/rdma/wire.h"
+#include "ps/checkpoint.h"
 #include "ps/imm.h"
 #include "ps/messages.h"
 #include "ps/roles.h"
@@ -295,6 +298,33 @@ void FlagLists() {
 
 }  // namespace
 
+Bytes ReadBytes(const fs::path& file) {
+  std::ifstream f(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+void CheckpointFiles() {
+  const fs::path dir = fs::temp_directory_path() / "gradwire-make-seeds-checkpoints";
+  fs::create_directories(dir);
+  gw::Checkpoint c;
+  c.fingerprint = 0x1234abcd5678ef01ull;
+  c.job = "workload=linreg seed=1 workers=2";
+  c.iteration = c.optimizer_steps = 7;
+  for (int i = 0; i < 16; ++i) {
+    c.params.push_back(static_cast<float>(i) * 0.25f);
+    c.velocity.push_back(-static_cast<float>(i));
+  }
+  const Bytes good = ReadBytes(gw::SaveCheckpoint(dir.string(), c, 10));
+  Write("checkpoint", "small", good);
+  // Edge cases: a valid checksum over a NaN parameter, one byte short, no payload.
+  c.iteration = 8;
+  c.params[5] = std::nanf("");
+  Write("checkpoint", "edge-nan-valid-crc", ReadBytes(gw::SaveCheckpoint(dir.string(), c, 10)));
+  Write("checkpoint", "edge-one-byte-short", Bytes(good.begin(), good.end() - 1));
+  Write("checkpoint", "edge-header-only", Bytes(good.begin(), good.begin() + 88));
+  fs::remove_all(dir);
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: make_seeds <corpus dir>\n");
@@ -306,6 +336,7 @@ int main(int argc, char** argv) {
   Hellos();
   ControlMessages();
   IdxFiles();
+  CheckpointFiles();
   TraceFiles();
   ConfigTexts();
   PushOrderTexts();
