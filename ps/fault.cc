@@ -10,7 +10,7 @@ InjectedFault InjectedFault::Parse(const std::string& text) {
   const std::string expected =
       "'" + text +
       "': expected kill-before-push:I, kill-mid-push:I, kill-after-push:I, stop:I, "
-      "stop-mid-pull:I, done-early:I (I an iteration) or never";
+      "stop-mid-pull:I, done-early:I, nan-gradient:I (I an iteration) or never";
   if (text == "never") return {};
   const size_t colon = text.find(':');
   if (colon == std::string::npos) throw Error(expected);
@@ -28,6 +28,8 @@ InjectedFault InjectedFault::Parse(const std::string& text) {
     d.point = Point::kStopMidPull;
   } else if (point == "done-early") {
     d.point = Point::kDoneEarly;
+  } else if (point == "nan-gradient") {
+    d.point = Point::kNanGradient;
   } else {
     throw Error(expected);
   }

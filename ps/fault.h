@@ -21,12 +21,13 @@ struct InjectedFault {
                    // the server's writes then meet a reader that does not read
     kDoneEarly,    // before the push of iteration I, tell every server it is done and end
                    // as if finished (exit 0): a worker that quits or lies about finishing
+    kNanGradient,  // push NaN as iteration I's gradient (a poisoned or diverged worker)
   };
   Point point = Point::kNever;
   uint64_t iteration = 0;
 
   // "kill-before-push:I", "kill-mid-push:I", "kill-after-push:I", "stop:I",
-  // "stop-mid-pull:I", "done-early:I" or "never".
+  // "stop-mid-pull:I", "done-early:I", "nan-gradient:I" or "never".
   // Throws gw::Error saying what is accepted.
   static InjectedFault Parse(const std::string& text);
   bool At(Point p, uint64_t it) const { return point == p && iteration == it; }

@@ -186,6 +186,11 @@ void SgdMomentum::StepRange(std::span<float> params, std::span<const float> grad
   const auto lr = static_cast<float>(spec_.lr.At(steps_));
   v = momentum * v + (scale * g + weight_decay * p);
   p -= lr * v;
+  if (!non_finite_ && !p.allFinite()) {
+    const auto bad =
+        std::find_if(params.begin(), params.end(), [](float x) { return !std::isfinite(x); });
+    non_finite_ = NonFinite{offset + static_cast<size_t>(bad - params.begin()), steps_};
+  }
 }
 
 }  // namespace gw

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,10 +51,20 @@ class SgdMomentum {
   // Resumes from a checkpoint's state; throws gw::Error if the buffer has another size.
   void Restore(std::vector<float> velocity, uint64_t steps);
 
+  // The first parameter a step left non-finite (NaN or Inf: a poisoned gradient, or one
+  // large enough to overflow), and the step it happened at; nullopt while the model is
+  // finite. Checked on the floats each step wrote, while they are still in cache.
+  struct NonFinite {
+    size_t index;  // in the shard
+    uint64_t step;
+  };
+  const std::optional<NonFinite>& non_finite() const { return non_finite_; }
+
  private:
   OptimizerSpec spec_;
   std::vector<float> velocity_;
   uint64_t steps_ = 0;
+  std::optional<NonFinite> non_finite_;
 };
 
 }  // namespace gw

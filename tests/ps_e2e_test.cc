@@ -627,6 +627,29 @@ TEST_F(DoneEarly, WithContinueTheWorkerIsCountedLostAndTheOthersFinish) {
   RunWithAWorkerDoneEarly(/*go_on=*/true);
 }
 
+// A corrupted model never ends with exit 0: one worker's NaN gradient makes the update
+// non-finite, and the server ends the job at that update with an error saying so (until
+// landed gradients are checked themselves, this is the backstop).
+TEST_F(PsE2eTest, ANonFiniteModelEndsTheJobWithAnError) {
+  auto poisoner = kShortSyntheticJob;
+  poisoner.insert(poisoner.end(), {"--inject-fault", "nan-gradient:50"});
+  uint16_t port = 0;
+  Proc& server = StartServer(kShortSyntheticJob, {}, &port);
+  ASSERT_NE(port, 0);
+  Proc& w0 = StartWorker(0, port, kShortSyntheticJob, {});
+  Proc& w1 = StartWorker(1, port, poisoner, {});
+  const auto code = server.Wait(milliseconds(20000));
+  ASSERT_TRUE(code.has_value()) << "the server still runs";
+  EXPECT_NE(*code, 0);
+  EXPECT_GE(CountLines(server.err(), {"the model is not finite after update 51"}), 1)
+      << server.err();
+  for (Proc* w : {&w0, &w1}) {
+    const auto wcode = w->Wait(milliseconds(10000));
+    ASSERT_TRUE(wcode.has_value()) << w->name << " still runs";
+    EXPECT_NE(*wcode, 0) << w->name << " ended as if the job had succeeded";
+  }
+}
+
 // Refusing a misconfigured worker must not end the job: the right workers can still come.
 TEST_F(PsE2eTest, RefusedWorkerDoesNotEndTheJob) {
   uint16_t port = 0;

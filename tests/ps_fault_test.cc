@@ -21,6 +21,7 @@ TEST(InjectedFaultParse, PointsAndIterations) {
   EXPECT_EQ(InjectedFault::Parse("stop-mid-pull:4").iteration, 4u);
   EXPECT_EQ(InjectedFault::Parse("done-early:5").point, InjectedFault::Point::kDoneEarly);
   EXPECT_EQ(InjectedFault::Parse("done-early:5").iteration, 5u);
+  EXPECT_EQ(InjectedFault::Parse("nan-gradient:6").point, InjectedFault::Point::kNanGradient);
 }
 
 TEST(InjectedFaultParse, BadTextSaysWhatIsAccepted) {

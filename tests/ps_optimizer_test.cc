@@ -196,5 +196,24 @@ TEST(LrSchedule, RejectsBadText) {
   }
 }
 
+// The first parameter a step leaves NaN or Inf is remembered with its step, whatever comes
+// after (the server ends the job on it); finite steps leave it unset.
+TEST(SgdMomentum, RemembersTheFirstParameterAStepLeftNonFinite) {
+  SgdMomentum opt(Spec(0.0, 0.0, "const", 1.0), 8);
+  std::vector<float> p(8, 1.0f), g(8, 0.5f);
+  opt.Step(p, g, 1.0f);
+  EXPECT_FALSE(opt.non_finite().has_value());
+  g[6] = 3e38f;  // finite, but scale x g overflows
+  opt.StepRange(std::span(p).subspan(4, 4), std::span(g).subspan(4, 4), 4.0f, 4);
+  opt.EndStep();
+  ASSERT_TRUE(opt.non_finite().has_value());
+  EXPECT_EQ(opt.non_finite()->index, 6u);
+  EXPECT_EQ(opt.non_finite()->step, 1u);
+  g[6] = 0.5f;
+  g[1] = std::nanf("");
+  opt.Step(p, g, 1.0f);
+  EXPECT_EQ(opt.non_finite()->index, 6u) << "the first one stays";
+}
+
 }  // namespace
 }  // namespace gw

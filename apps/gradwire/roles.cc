@@ -105,7 +105,7 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "kill-after-push:I, or SIGSTOP it at stop:I (before its push; coded jobs with --windows: "
       "in the middle of its first message push from round I on, holding its window) or "
       "stop-mid-pull:I (with some of its parameters landed), or have it say it is done before "
-      "iteration I and exit 0 with done-early:I")(
+      "iteration I and exit 0 with done-early:I, or push NaN as its gradient with nan-gradient:I")(
       "out", po::value<std::string>()->default_value(""), "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());

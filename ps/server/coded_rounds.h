@@ -81,6 +81,7 @@ class CodedRounds {
   int messages() const { return shape_.spec.Messages(); }
   std::string spec() const { return shape_.spec.ToString(); }
   uint64_t updates() const { return optimizer_->steps(); }
+  const SgdMomentum& optimizer() const { return *optimizer_; }
   uint64_t late() const { return late_; }
   const std::vector<RoundRow>& log() const { return rounds_; }
 

@@ -44,6 +44,8 @@ class ServerCore {
   void OnControl(uint32_t w, WorkerState& ws, const Completion& c);
   void OnJoin(uint32_t w, WorkerState& ws, const Completion& c);
   void OnDone(uint32_t w, WorkerState& ws);
+  // Ends the job with an error once an update left a parameter NaN or Inf.
+  void CheckModelFinite();
   void OnWindowRequest(uint32_t w, const WorkerState& ws, const Completion& c);
   void OnLanded(uint32_t w, const WorkerState& ws, const Completion& c);
   void Refuse(const std::shared_ptr<Connection>& conn, const std::string& why);

@@ -23,22 +23,35 @@ void ServerCore::WhenSettled(HeldSteps::Step step) {
 
 void ServerCore::Take(const HeldSteps::Step& step) {
   switch (step.kind) {
-    case HeldSteps::Step::Kind::kUpdate:
-      for (auto& release : sync_->Update(step.decision, step.parts)) {
-        WhenSettled(std::move(release));
-      }
+    case HeldSteps::Step::Kind::kUpdate: {
+      auto releases = sync_->Update(step.decision, step.parts);
+      CheckModelFinite();  // before its releases: a non-finite model is never sent as done
+      for (auto& release : releases) WhenSettled(std::move(release));
       return;
+    }
     case HeldSteps::Step::Kind::kPartUpdate:
-      return sync_->UpdatePart(step.part, step.decision.apply, step.iteration);
+      sync_->UpdatePart(step.part, step.decision.apply, step.iteration);
+      return CheckModelFinite();
     case HeldSteps::Step::Kind::kRelease:
       return sync_->WriteRelease(step.worker);
     case HeldSteps::Step::Kind::kCloseRound: {
       const auto failure = coded_->CloseRound(step.since);
       last_progress_ = GetClock().Now();
       if (failure) Fail(*failure);
-      return;
+      return CheckModelFinite();
     }
   }
+}
+
+void ServerCore::CheckModelFinite() {
+  const SgdMomentum& optimizer = coded_ ? coded_->rounds().optimizer() : sync_->path().optimizer();
+  const auto& bad = optimizer.non_finite();
+  if (!bad) return;
+  // A corrupted model never ends the job as a success (nothing checks the gradients that
+  // land yet: a worker's NaN, Inf or overflowing values end here, at the first such update).
+  Fail("the model is not finite after update " + std::to_string(bad->step + 1) + ": parameter " +
+       std::to_string(layout_.shard_begin(opt_.rank) + bad->index) +
+       " (a worker's gradient held NaN or Inf, or values large enough to overflow)");
 }
 
 void ServerCore::DriveHeld() {

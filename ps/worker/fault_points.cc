@@ -1,8 +1,10 @@
 #include "ps/worker/fault_points.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 #include "base/log.h"
 
@@ -22,6 +24,12 @@ bool FaultPoints::EndsEarly(uint64_t it) const {
   if (!fault_.At(Point::kDoneEarly, it)) return false;
   GW_WARN("--inject-fault: done before iteration " << it);
   return true;
+}
+
+void FaultPoints::Poison(uint64_t it, std::span<float> grad) const {
+  if (!fault_.At(Point::kNanGradient, it)) return;
+  GW_WARN("--inject-fault: NaN as the gradient of iteration " << it);
+  std::fill(grad.begin(), grad.end(), std::numeric_limits<float>::quiet_NaN());
 }
 
 void FaultPoints::MidPush(uint64_t it, size_t done) const {

@@ -288,6 +288,7 @@ void PlainLoop::BeginPush(uint64_t it) {
   expected_iteration_ = it + 1;
   landed_.Clear();
   faults_.BeforePush(it);
+  faults_.Poison(it, grad_);
   const auto bytes = std::as_bytes(std::span(grad_));
   const TimePoint now = GetClock().Now();
   gate_before_push_.clear();
