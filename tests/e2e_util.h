@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -165,9 +166,11 @@ class Processes {
 
   // Starts `gradwire args...` in its own process group with a clean launcher environment
   // plus GRADWIRE_TOKEN=kTestToken and extra_env ("NAME=VALUE", a GRADWIRE_TOKEN there
-  // replacing the test's), stdout/stderr to files in dir named after `name`.
+  // replacing the test's), stdout/stderr to files in dir named after `name`. descriptors:
+  // the child's RLIMIT_NOFILE (soft and hard), as `prlimit --nofile=N:N` would set it.
   Proc& Start(const std::string& name, const std::vector<std::string>& args,
-              const std::vector<std::string>& extra_env = {}) {
+              const std::vector<std::string>& extra_env = {},
+              std::optional<rlim_t> descriptors = std::nullopt) {
     auto p = std::make_unique<Proc>();
     p->name = name;
     std::string file = name;
@@ -213,6 +216,10 @@ class Processes {
       dup2(err_fd, STDERR_FILENO);
       const int null_fd = open("/dev/null", O_RDONLY);
       if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+      if (descriptors) {
+        const rlimit limit{*descriptors, *descriptors};
+        setrlimit(RLIMIT_NOFILE, &limit);
+      }
       execve(bin.c_str(), argv.data(), envp.data());
       _exit(127);
     }

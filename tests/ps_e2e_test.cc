@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cmath>
@@ -648,6 +649,65 @@ TEST_F(PsE2eTest, ANonFiniteModelEndsTheJobWithAnError) {
     ASSERT_TRUE(wcode.has_value()) << w->name << " still runs";
     EXPECT_NE(*wcode, 0) << w->name << " ended as if the job had succeeded";
   }
+}
+
+// Too few descriptors for the job is one clear error at start, not the (N+1)-th peer's accept
+// failing: a server of 64 workers under `ulimit -n 64` refuses to start, saying what to raise.
+TEST_F(PsE2eTest, ADescriptorLimitTooLowForTheJobIsOneClearErrorAtStart) {
+  Proc& p = procs_.Start("server under ulimit -n 64",
+                         {"server", "--rank", "0", "--listen", "tcp://127.0.0.1:0", "--num-workers",
+                          "64", "--workload", "synthetic", "--grad-bytes", "64K"},
+                         {}, 64);
+  EXPECT_EQ(p.Wait(milliseconds(10000)), std::optional<int>(1)) << p.err();
+  EXPECT_GE(CountLines(p.err(),
+                       {"server 0 needs 128 file descriptors", "its limit is 64", "ulimit -n 128"}),
+            1)
+      << p.err();
+}
+
+// Out of descriptors while peers keep connecting (here 100 that never say hello, against a
+// server allowed 70), the acceptor waits instead of retrying in a loop: a few log lines, not
+// hundreds of thousands, and once the strangers are gone the workers join and finish.
+TEST_F(PsE2eTest, OutOfDescriptorsTheAcceptorBacksOffAndLogsOnce) {
+  uint16_t port = 0;
+  const std::string port_file = dir_ / "server-0.port";
+  std::vector<std::string> args = {
+      "server",      "--rank",  "0",     "--listen", "tcp://127.0.0.1:0",
+      "--port-file", port_file, "--out", dir_.path()};
+  args.insert(args.end(), kShortSyntheticJob.begin(), kShortSyntheticJob.end());
+  Proc& server = procs_.Start("server 0", args, {}, 70);
+  port = WaitForPort(server, port_file, milliseconds(10000));
+  ASSERT_NE(port, 0) << server.err();
+  std::vector<int> held;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(fd);
+      break;  // the backlog is full
+    }
+    held.push_back(fd);
+  }
+  EXPECT_TRUE(
+      WaitUntil([&] { return server.err().find("Too many open files") != std::string::npos; },
+                milliseconds(5000)))
+      << server.err();
+  std::this_thread::sleep_for(milliseconds(1500));  // a retry loop would log thousands by now
+  for (int fd : held) close(fd);
+  Proc& w0 = StartWorker(0, port, kShortSyntheticJob, {});
+  Proc& w1 = StartWorker(1, port, kShortSyntheticJob, {});
+  EXPECT_EQ(server.Wait(milliseconds(30000)), std::optional<int>(0)) << server.err();
+  EXPECT_EQ(w0.Wait(milliseconds(5000)), std::optional<int>(0));
+  EXPECT_EQ(w1.Wait(milliseconds(5000)), std::optional<int>(0));
+  const std::string err = server.err();
+  EXPECT_LE(CountLines(err, {"accept failed"}), 3) << err.substr(0, 4000);
+  EXPECT_EQ(CountLines(err, {"accept failed: Too many open files (this process may open 70 file"}),
+            1)
+      << err.substr(0, 4000);
 }
 
 // Refusing a misconfigured worker must not end the job: the right workers can still come.

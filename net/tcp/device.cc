@@ -13,6 +13,7 @@
 #include <fstream>
 #include <future>
 
+#include "base/descriptors.h"
 #include "base/error.h"
 #include "base/huge_pages.h"
 #include "base/log.h"
@@ -26,6 +27,12 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 
 namespace {
+
+// Before accepting again after an accept failed: out of descriptors, long enough that a
+// handshake timing out or a peer leaving frees one; other errors (a peer that reset before
+// being accepted), short.
+constexpr std::chrono::milliseconds kNoDescriptorsBackoff{100};
+constexpr std::chrono::milliseconds kAcceptErrorBackoff{10};
 
 constexpr size_t kRegionAlign = 4096;  // page-aligned, as an RDMA MR would be
 constexpr auto kConnectRetry = std::chrono::milliseconds(100);
@@ -272,6 +279,7 @@ void TcpDevice::Listen(const Address& addr) {
   }
   bound_port_ = acceptor.local_endpoint().port();
   acceptor_.emplace(std::move(acceptor));
+  accept_backoff_.emplace(io_);
   asio::post(io_, [this] { Accept(); });
 }
 
@@ -303,7 +311,23 @@ void TcpDevice::Accept() {
           });
       hs->Start();
     } else {
-      GW_WARN("accept failed: " << ec.message());
+      // Out of descriptors (EMFILE, ENFILE) the next accept fails at once as well: retrying
+      // in a loop burned a core and flooded the log. Wait, and say (once per interval) which
+      // limit was hit and what to raise; the peers queue in the listen backlog meanwhile.
+      const bool no_fds = ec == asio::error::no_descriptors ||
+                          ec == boost::system::errc::too_many_files_open_in_system;
+      std::string why = "accept failed: " + ec.message();
+      if (no_fds) {
+        why += " (this process may open " + std::to_string(DescriptorLimit()) +
+               " file descriptors: raise ulimit -n; new peers wait until some close)";
+      }
+      const std::string line = refusals_.Note("accept", why, GetClock().Now());
+      if (!line.empty()) GW_WARN(line);
+      accept_backoff_->expires_after(no_fds ? kNoDescriptorsBackoff : kAcceptErrorBackoff);
+      accept_backoff_->async_wait([this](const boost::system::error_code& e) {
+        if (!e) Accept();
+      });
+      return;
     }
     Accept();
   });

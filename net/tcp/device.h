@@ -70,6 +70,8 @@ class TcpDevice final : public Device {
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   std::optional<boost::asio::ip::tcp::acceptor> acceptor_;
+  // Waits between accepts that failed: out of descriptors, the next accept fails at once too.
+  std::optional<boost::asio::steady_timer> accept_backoff_;
   uint16_t bound_port_ = 0;
   RateLimitedLog refusals_{"refusals"};  // accepted connections that failed their handshake
 

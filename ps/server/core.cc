@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include "base/descriptors.h"
 #include "base/error.h"
 #include "base/huge_pages.h"
 #include "base/log.h"
@@ -42,6 +43,7 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
   // registered for itself) or a rank the job lacks is refused in the handshake, before any
   // region is reachable.
   dopt.roles = PsRoles().AcceptingOnly(Role::kWorker, job.num_workers);
+  EnsureDescriptors(job.num_workers + kSpareDescriptors, "server " + std::to_string(opt.rank));
   dev_ = CreateDevice(opt.listen.transport, dopt);
   if (job.coding) {
     coded_ = std::make_unique<CodedDriver>(job_, layout_.num_params(), std::move(params), *dev_,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/descriptors.h"
 #include "base/log.h"
 #include "base/rate_limited_log.h"
 #include "ps/roles.h"
@@ -10,6 +11,8 @@ namespace gw {
 namespace {
 
 std::unique_ptr<Device> MakeDevice(const WorkerOptions& options, PeerId self) {
+  EnsureDescriptors(options.servers.size() + kSpareDescriptors,
+                    "worker " + std::to_string(self.rank));
   DeviceOptions dopt = options.device;
   dopt.self = self;
   dopt.roles = PsRoles();
