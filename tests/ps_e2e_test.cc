@@ -79,6 +79,26 @@ class PsE2eTest : public ::testing::Test {
     return procs_.Start(name.empty() ? "worker " + std::to_string(rank) : name, args, env);
   }
 
+  // Server 0 and workers 0 and 1 of job, worker 1 with --inject-fault `fault`, and the
+  // server's exit code within 20 s (nullopt: it still runs).
+  struct FaultyJob {
+    Proc* server;
+    Proc* w0;
+    Proc* w1;
+    std::optional<int> code;
+  };
+  FaultyJob RunWithFaultyWorker1(const std::vector<std::string>& job, const std::string& fault) {
+    auto faulty = job;
+    faulty.insert(faulty.end(), {"--inject-fault", fault});
+    uint16_t port = 0;
+    FaultyJob j{&StartServer(job, {}, &port), nullptr, nullptr, std::nullopt};
+    EXPECT_NE(port, 0);
+    j.w0 = &StartWorker(0, port, job, {});
+    j.w1 = &StartWorker(1, port, faulty, {});
+    j.code = j.server->Wait(milliseconds(20000));
+    return j;
+  }
+
   // Waits until the server's log says every one of n workers joined.
   static bool WaitAllJoined(Proc& server, int n, milliseconds bound) {
     const std::string needle = "joined (" + std::to_string(n) + "/" + std::to_string(n) + ")";
@@ -597,27 +617,20 @@ class DoneEarly : public PsE2eTest {
 void DoneEarly::RunWithAWorkerDoneEarly(bool go_on) {
   auto job = kShortSyntheticJob;
   if (go_on) job.push_back("--continue-without-lost-workers");
-  auto liar = job;
-  liar.insert(liar.end(), {"--inject-fault", "done-early:50"});
-  uint16_t port = 0;
-  Proc& server = StartServer(job, {}, &port);
-  ASSERT_NE(port, 0);
-  Proc& w0 = StartWorker(0, port, job, {});
-  Proc& w1 = StartWorker(1, port, liar, {});
-  const auto code = server.Wait(milliseconds(20000));
-  ASSERT_TRUE(code.has_value()) << "the server still runs";
-  const std::string err = server.err();
+  const FaultyJob j = RunWithFaultyWorker1(job, "done-early:50");
+  ASSERT_TRUE(j.code.has_value()) << "the server still runs";
+  const std::string err = j.server->err();
   // Once in the log (and, when it ends the job, again as the exit message).
   EXPECT_GE(CountLines(err, {"worker 1 lost at iteration 50: said done after 50 of 200"}), 1)
       << err;
-  EXPECT_EQ(w1.Wait(milliseconds(5000)), std::optional<int>(0)) << w1.err();
+  EXPECT_EQ(j.w1->Wait(milliseconds(5000)), std::optional<int>(0)) << j.w1->err();
   if (go_on) {
-    EXPECT_EQ(*code, 0) << err;
-    EXPECT_EQ(w0.Wait(milliseconds(5000)), std::optional<int>(0));
+    EXPECT_EQ(*j.code, 0) << err;
+    EXPECT_EQ(j.w0->Wait(milliseconds(5000)), std::optional<int>(0));
     EXPECT_EQ(ReadCsv(dir_ / "worker-0.csv").rows.size(), 200u);
     EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(1));
   } else {
-    EXPECT_NE(*code, 0) << err;
+    EXPECT_NE(*j.code, 0) << err;
     EXPECT_GE(CountLines(err, {"under BSP the job cannot go on without it"}), 1) << err;
   }
 }
@@ -632,19 +645,12 @@ TEST_F(DoneEarly, WithContinueTheWorkerIsCountedLostAndTheOthersFinish) {
 // non-finite, and the server ends the job at that update with an error saying so (until
 // landed gradients are checked themselves, this is the backstop).
 TEST_F(PsE2eTest, ANonFiniteModelEndsTheJobWithAnError) {
-  auto poisoner = kShortSyntheticJob;
-  poisoner.insert(poisoner.end(), {"--inject-fault", "nan-gradient:50"});
-  uint16_t port = 0;
-  Proc& server = StartServer(kShortSyntheticJob, {}, &port);
-  ASSERT_NE(port, 0);
-  Proc& w0 = StartWorker(0, port, kShortSyntheticJob, {});
-  Proc& w1 = StartWorker(1, port, poisoner, {});
-  const auto code = server.Wait(milliseconds(20000));
-  ASSERT_TRUE(code.has_value()) << "the server still runs";
-  EXPECT_NE(*code, 0);
-  EXPECT_GE(CountLines(server.err(), {"the model is not finite after update 51"}), 1)
-      << server.err();
-  for (Proc* w : {&w0, &w1}) {
+  const FaultyJob j = RunWithFaultyWorker1(kShortSyntheticJob, "nan-gradient:50");
+  ASSERT_TRUE(j.code.has_value()) << "the server still runs";
+  EXPECT_NE(*j.code, 0);
+  EXPECT_GE(CountLines(j.server->err(), {"the model is not finite after update 51"}), 1)
+      << j.server->err();
+  for (Proc* w : {j.w0, j.w1}) {
     const auto wcode = w->Wait(milliseconds(10000));
     ASSERT_TRUE(wcode.has_value()) << w->name << " still runs";
     EXPECT_NE(*wcode, 0) << w->name << " ended as if the job had succeeded";
