@@ -1,4 +1,5 @@
-// Gradient aggregation (gw::SumSlots over N worker slots) beside a single-thread memcpy.
+// Gradient aggregation (gw::SumSlots over N worker slots) beside a single-thread memcpy, and
+// what SumSlots' check that every sum is finite costs (beside SumSlotsUnchecked).
 //
 // Aggregation bandwidth = input bytes read per second: N x slot bytes / time. memcpy
 // bandwidth = bytes copied (each read once) per second, for a copy of one slot's size,
@@ -45,17 +46,27 @@ class Buffers {
     memcpy_gbps_[bytes] = Report(state, bytes, start);
   }
 
-  void Sum(benchmark::State& state, int slots, size_t bytes) {
+  void Sum(benchmark::State& state, int slots, size_t bytes, bool checked = true) {
     const size_t n = bytes / sizeof(float);
     std::vector<std::span<const float>> in;
     for (int i = 0; i < slots; ++i) in.emplace_back(slots_[i].data(), n);
     const std::span<float> out(out_.data(), n);
     const auto start = std::chrono::steady_clock::now();
+    bool finite = true;
     for (auto _ : state) {
-      SumSlots(out, in);
+      if (checked) {
+        finite = SumSlots(out, in) && finite;
+      } else {
+        SumSlotsUnchecked(out, in);
+      }
       benchmark::ClobberMemory();
     }
+    benchmark::DoNotOptimize(finite);
     const double gbps = Report(state, slots * bytes, start);
+    if (!checked) {
+      if (slots == kSummarySlots && bytes == kSummarySlotBytes) unchecked_gbps_ = gbps;
+      return;
+    }
     const auto memcpy = memcpy_gbps_.find(bytes);
     if (memcpy == memcpy_gbps_.end()) return;  // its memcpy run was filtered out
     state.counters["vs_memcpy"] = gbps / memcpy->second;
@@ -64,6 +75,8 @@ class Buffers {
 
   // {aggregation GB/s, memcpy GB/s} of the summary case, if both ran.
   std::optional<std::pair<double, double>> summary() const { return summary_; }
+  // The summary case's GB/s without the finite check, if it ran.
+  std::optional<double> unchecked() const { return unchecked_gbps_; }
 
  private:
   // Sets the row's bandwidth from `read` bytes per iteration and returns it in GB/s.
@@ -81,6 +94,7 @@ class Buffers {
   std::vector<float> out_;
   std::map<size_t, double> memcpy_gbps_;
   std::optional<std::pair<double, double>> summary_;
+  std::optional<double> unchecked_gbps_;
 };
 
 int Run(int argc, char** argv) {
@@ -110,6 +124,12 @@ int Run(int argc, char** argv) {
       ->Ranges({{kMinSlots, kMaxSlots}, {kMinSlotBytes, kMaxSlotBytes}})
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
+  benchmark::RegisterBenchmark("BM_SumSlotsUnchecked",
+                               [&](benchmark::State& state) {
+                                 buffers.Sum(state, kSummarySlots, kSummarySlotBytes, false);
+                               })
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 
@@ -119,6 +139,12 @@ int Run(int argc, char** argv) {
   } else {
     std::printf("aggregation (%d slots x %zu MiB): not run\n", kSummarySlots,
                 kSummarySlotBytes >> 20);
+  }
+  if (const auto s = buffers.summary(); s && buffers.unchecked()) {
+    // Time with the check over time without, minus one: what checking every sum costs.
+    std::printf("finite check (%d slots x %zu MiB): %.1f %% of aggregation (target < 5 %%)\n",
+                kSummarySlots, kSummarySlotBytes >> 20,
+                100.0 * (*buffers.unchecked() / s->first - 1.0));
   }
   return 0;
 }

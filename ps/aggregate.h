@@ -1,5 +1,5 @@
 // Sums per-worker gradient slots into one vector with Eigen (memory-bound; several slots are
-// fused per pass so each byte is read once).
+// fused per pass so each byte is read once), checking the sums are finite as they are made.
 #pragma once
 
 #include <span>
@@ -7,7 +7,16 @@
 
 namespace gw {
 
-// out = sum of slots[i] (each the same length as out). slots may be empty (out = 0).
-void SumSlots(std::span<float> out, const std::vector<std::span<const float>>& slots);
+// out = sum of slots[i] (each the same length as out). slots may be empty (out = 0). Returns
+// whether every sum is finite: false when a slot held NaN or Inf, or finite values whose sum
+// overflows. Checked block by block while the block is in L1, so the check costs a fraction
+// of the sum (bench/aggregate_bench.cc measures it against SumSlotsUnchecked).
+bool SumSlots(std::span<float> out, const std::vector<std::span<const float>>& slots);
+// The same sum without the check: for the benchmark that measures what the check costs.
+void SumSlotsUnchecked(std::span<float> out, const std::vector<std::span<const float>>& slots);
+
+// Whether a slot is why a sum of `summed` slots is not finite: it holds NaN or Inf, or a
+// value so large that `summed` such values could overflow.
+bool PoisonsSum(std::span<const float> slot, size_t summed);
 
 }  // namespace gw

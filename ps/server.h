@@ -26,6 +26,9 @@ struct ServerOptions {
   std::string checkpoint_dir;
   uint64_t checkpoint_every = 0;
   bool resume = false;
+  // A worker whose pushes were dropped this many times in a row for NaN, Inf or overflowing
+  // values is lost (0 = never: each is dropped and warned about).
+  uint32_t lose_after_rejected = 3;
   // Called once the server listens, with the bound port (e.g. to tell a launcher).
   std::function<void(uint16_t)> on_listening;
 };

@@ -69,5 +69,31 @@ TEST(SumSlots, SizeMismatchThrows) {
   EXPECT_EQ(out[7], 5.0f);
 }
 
+// The sum says whether it is finite, for NaN or Inf in any slot anywhere (first block, last,
+// past the block size) and for finite values whose sum overflows; PoisonsSum names the slot.
+TEST(SumSlots, SaysWhetherEverySumIsFiniteAndPoisonsSumNamesTheSlot) {
+  constexpr size_t kLen = 5000;  // more than two internal blocks
+  for (size_t k : {1, 2, 5, 8}) {
+    for (size_t at : {size_t{0}, size_t{2047}, size_t{2048}, kLen - 1}) {
+      for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
+        std::vector<std::vector<float>> slots(k, std::vector<float>(kLen, 1.5f));
+        std::vector<float> out(kLen);
+        EXPECT_TRUE(SumSlots(out, Spans(slots)));
+        slots[k - 1][at] = bad;
+        EXPECT_FALSE(SumSlots(out, Spans(slots))) << k << " slots, " << bad << " at " << at;
+        EXPECT_TRUE(PoisonsSum(slots[k - 1], k));
+        if (k > 1) EXPECT_FALSE(PoisonsSum(slots[0], k));
+      }
+    }
+  }
+  std::vector<std::vector<float>> huge(2, std::vector<float>(10, 1.0f));
+  huge[0][3] = huge[1][3] = 3e38f;  // finite, but their sum is not
+  std::vector<float> out(10);
+  EXPECT_FALSE(SumSlots(out, Spans(huge)));
+  EXPECT_TRUE(PoisonsSum(huge[0], 2));
+  EXPECT_FALSE(PoisonsSum(std::vector<float>(10, 1e30f), 2));
+  EXPECT_TRUE(SumSlots(out, {}));
+}
+
 }  // namespace
 }  // namespace gw

@@ -641,21 +641,39 @@ TEST_F(DoneEarly, WithContinueTheWorkerIsCountedLostAndTheOthersFinish) {
   RunWithAWorkerDoneEarly(/*go_on=*/true);
 }
 
-// A corrupted model never ends with exit 0: one worker's NaN gradient makes the update
-// non-finite, and the server ends the job at that update with an error saying so (until
-// landed gradients are checked themselves, this is the backstop).
-TEST_F(PsE2eTest, ANonFiniteModelEndsTheJobWithAnError) {
-  const FaultyJob j = RunWithFaultyWorker1(kShortSyntheticJob, "nan-gradient:50");
-  ASSERT_TRUE(j.code.has_value()) << "the server still runs";
-  EXPECT_NE(*j.code, 0);
-  EXPECT_GE(CountLines(j.server->err(), {"the model is not finite after update 51"}), 1)
-      << j.server->err();
-  for (Proc* w : {j.w0, j.w1}) {
-    const auto wcode = w->Wait(milliseconds(10000));
-    ASSERT_TRUE(wcode.has_value()) << w->name << " still runs";
-    EXPECT_NE(*wcode, 0) << w->name << " ended as if the job had succeeded";
+// A worker pushing NaN (from iteration 50 on) has each such push dropped and is named; after
+// 3 in a row (--lose-after-rejected) it is lost: a strict BSP job then ends with an error
+// naming it, one told to go on finishes with the others and a finite model.
+class PoisonedWorker : public PsE2eTest {
+ protected:
+  void Run(bool go_on) {
+    auto job = kShortSyntheticJob;
+    if (go_on) job.push_back("--continue-without-lost-workers");
+    const FaultyJob j = RunWithFaultyWorker1(job, "nan-gradient:50");
+    ASSERT_TRUE(j.code.has_value()) << "the server still runs";
+    const std::string err = j.server->err();
+    EXPECT_EQ(CountLines(err, {"worker 1", "NaN, Inf or values that overflow the sum, dropped"}), 3)
+        << err;
+    EXPECT_GE(CountLines(err, {"worker 1 lost at", "sent 3 gradients in a row"}), 1) << err;
+    EXPECT_TRUE(j.w1->Wait(milliseconds(10000)).has_value()) << "worker 1 still runs";
+    if (go_on) {
+      EXPECT_EQ(*j.code, 0) << err;
+      EXPECT_EQ(j.w0->Wait(milliseconds(5000)), std::optional<int>(0));
+      EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "rejected_nonfinite"),
+                std::optional<double>(3));
+      EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(1));
+    } else {
+      EXPECT_NE(*j.code, 0) << err;
+      const auto w0 = j.w0->Wait(milliseconds(10000));
+      ASSERT_TRUE(w0.has_value());
+      EXPECT_NE(*w0, 0) << "worker 0 ended as if the job had succeeded";
+    }
   }
-}
+};
+
+TEST_F(PoisonedWorker, UnderBspTheJobEndsNamingIt) { Run(/*go_on=*/false); }
+
+TEST_F(PoisonedWorker, WithContinueItIsLostAndTheOthersFinish) { Run(/*go_on=*/true); }
 
 // Too few descriptors for the job is one clear error at start, not the (N+1)-th peer's accept
 // failing: a server of 64 workers under `ulimit -n 64` refuses to start, saying what to raise.

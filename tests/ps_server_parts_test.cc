@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <optional>
 #include <vector>
@@ -284,6 +285,75 @@ TEST(SyncPathTest, PartsAppliedOneByOneAreTheBarriersUpdate) {
   for (size_t i = 0; i < 10; ++i) EXPECT_NEAR(parts.params()[i], whole.params()[i], 1e-6) << i;
 }
 
+// A push holding NaN (or values that overflow the sum) is dropped: the update is the others'
+// mean, the drop is counted and handed out once with the worker's drops in a row, which a
+// clean push of that worker resets. The same per part, for the rest of the barrier.
+TEST(SyncPathTest, APushHoldingNanIsDroppedAndTheOthersMeanApplied) {
+  JobConfig job;
+  job.num_workers = 3;
+  job.optimizer.momentum = 0;
+  std::vector<std::vector<float>> slots(3, std::vector<float>(6, 0.0f));
+  slots[0].assign(6, 1.0f);
+  slots[1].assign(6, 3.0f);
+  slots[2].assign(6, 5.0f);
+  slots[2][4] = std::nanf("");
+  SyncPath path(job, std::vector<float>(6, 0.0f), 2);
+  path.SetSlots({slots[0], slots[1], slots[2]});
+  SyncRule::Decision d;
+  d.apply = {0, 1, 2};
+  d.aggregate = true;
+  const std::vector<uint64_t> rows(3, 1);
+  const float lr = static_cast<float>(job.optimizer.lr.base_lr);
+  path.Apply(d, rows);
+  for (float p : path.params()) EXPECT_FLOAT_EQ(p, -lr * 2.0f) << "the mean of 1 and 3";
+  EXPECT_EQ(path.rejected_nonfinite(), 1u);
+  EXPECT_EQ(path.gradients_applied(), 2u);
+  auto rejected = path.TakeRejected();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].worker, 2u);
+  EXPECT_EQ(rejected[0].in_a_row, 1u);
+  EXPECT_TRUE(path.TakeRejected().empty()) << "handed out once";
+  // Per part: dropped at its first bad part, left out of the barrier's later parts too.
+  path.ApplyPart(d.apply, 3, 3);  // holds the NaN
+  path.ApplyPart(d.apply, 0, 3);
+  path.EndBarrier(d, rows);
+  for (float p : path.params()) EXPECT_FLOAT_EQ(p, -lr * 4.0f);
+  rejected = path.TakeRejected();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].in_a_row, 2u);
+  slots[2][4] = 5.0f;
+  path.Apply(d, rows);
+  EXPECT_TRUE(path.TakeRejected().empty());
+  for (float p : path.params()) EXPECT_FLOAT_EQ(p, -lr * 7.0f) << "plus the mean of 1, 3, 5";
+  slots[2][0] = INFINITY;
+  path.Apply(d, rows);
+  rejected = path.TakeRejected();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].in_a_row, 1u) << "a clean push reset the count";
+  EXPECT_EQ(path.rejected_nonfinite(), 3u);
+  for (float p : path.params()) EXPECT_TRUE(std::isfinite(p));
+}
+
+// Asynchronous rules step worker by worker: each gradient is checked on its own.
+TEST(SyncPathTest, UnderAspANonFiniteGradientIsDroppedAlone) {
+  JobConfig job;
+  job.num_workers = 2;
+  job.sync = SyncSpec::Parse("asp");
+  std::vector<float> slot0(4, 1.0f), slot1(4, -INFINITY);
+  SyncPath path(job, std::vector<float>(4, 0.0f), 1);
+  path.SetSlots({slot0, slot1});
+  SyncRule::Decision d;
+  d.apply = {1};
+  const std::vector<uint64_t> rows(2, static_cast<uint64_t>(job.workload.batch_size));
+  path.Apply(d, rows);
+  EXPECT_EQ(path.updates(), 0u);
+  EXPECT_EQ(path.rejected_nonfinite(), 1u);
+  d.apply = {0};
+  path.Apply(d, rows);
+  EXPECT_EQ(path.updates(), 1u);
+  for (float p : path.params()) EXPECT_TRUE(std::isfinite(p));
+}
+
 TEST(PartBarrierTest, APartIsCompleteOnceEveryLiveWorkersCopyLanded) {
   PartBarrier barrier(3, 2);
   EXPECT_FALSE(barrier.OnLanded(2, 1, 3));
@@ -413,11 +483,11 @@ TEST(ServerSummaryTest, AResumedServerAppendsItsRowAfterTheRunBefore) {
   resumed.resumed_from = 6;
   AppendServerSummary(dir.path(), 1, resumed);
   const e2e::Csv csv = e2e::ReadCsv(dir.path() + "/server-1.csv");
-  EXPECT_THAT(csv.header,
-              ::testing::ElementsAre("server", "updates", "pushes_received", "gradients_applied",
-                                     "rows_applied", "dropped_writes", "late_messages",
-                                     "unwindowed_writes", "workers_lost", "gradient_bytes_received",
-                                     "wall_s", "resumed_from", "checkpoints"));
+  EXPECT_THAT(csv.header, ::testing::ElementsAre(
+                              "server", "updates", "pushes_received", "gradients_applied",
+                              "rows_applied", "dropped_writes", "rejected_nonfinite",
+                              "late_messages", "unwindowed_writes", "workers_lost",
+                              "gradient_bytes_received", "wall_s", "resumed_from", "checkpoints"));
   ASSERT_EQ(csv.rows.size(), 2u);
   const auto at = [&](size_t row, const char* key) { return csv.rows[row][csv.Column(key)]; };
   EXPECT_EQ(at(0, "server"), "1");

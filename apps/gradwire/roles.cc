@@ -47,7 +47,10 @@ int ServerCommand(const std::vector<std::string>& args) {
       "write a checkpoint (parameters, optimizer state, iteration) every K model versions; 0 = "
       "never")("resume", po::bool_switch(),
                "start from the newest checkpoint in --checkpoint-dir (none there: start from "
-               "scratch, saying so; an unreadable or foreign one: an error)");
+               "scratch, saying so; an unreadable or foreign one: an error)")(
+      "lose-after-rejected", po::value<uint32_t>()->default_value(3),
+      "a push holding NaN, Inf or values that overflow the sum is dropped and the worker "
+      "named; after K of its pushes in a row, the worker is lost (0 = never)");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
   const auto vm = Parse("server", "--num-workers N [--rank R] [--listen ADDR] [flags]", all, args);
@@ -67,6 +70,7 @@ int ServerCommand(const std::vector<std::string>& args) {
   opt.checkpoint_dir = (*vm)["checkpoint-dir"].as<std::string>();
   opt.checkpoint_every = (*vm)["checkpoint-every"].as<uint64_t>();
   opt.resume = (*vm)["resume"].as<bool>();
+  opt.lose_after_rejected = (*vm)["lose-after-rejected"].as<uint32_t>();
   if ((opt.checkpoint_every > 0 || opt.resume) && opt.checkpoint_dir.empty()) {
     throw UsageError("--checkpoint-every and --resume need --checkpoint-dir");
   }
@@ -105,8 +109,9 @@ int WorkerCommand(const std::vector<std::string>& args) {
       "kill-after-push:I, or SIGSTOP it at stop:I (before its push; coded jobs with --windows: "
       "in the middle of its first message push from round I on, holding its window) or "
       "stop-mid-pull:I (with some of its parameters landed), or have it say it is done before "
-      "iteration I and exit 0 with done-early:I, or push NaN as its gradient with nan-gradient:I")(
-      "out", po::value<std::string>()->default_value(""), "results directory");
+      "iteration I and exit 0 with done-early:I, or push NaN as its gradient from iteration I on "
+      "with nan-gradient:I")("out", po::value<std::string>()->default_value(""),
+                             "results directory");
   po::options_description all;
   all.add(own).add(JobFlags()).add(ConnectionFlags());
   const auto vm =

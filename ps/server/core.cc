@@ -76,6 +76,7 @@ void ServerCore::Run() {
       if (!held_.empty()) continue;
     }
     workers_.Send(desk_.PollIfDue(GetClock().Now()));
+    HandleRejected();
     CheckProgress();
   }
   checkpointer_->Finish();

@@ -46,6 +46,9 @@ class ServerCore {
   void OnDone(uint32_t w, WorkerState& ws);
   // Ends the job with an error once an update left a parameter NaN or Inf.
   void CheckModelFinite();
+  // Names each worker whose push an update dropped for NaN, Inf or overflowing values, and
+  // loses one that sent ServerOptions::lose_after_rejected of them in a row.
+  void HandleRejected();
   void OnWindowRequest(uint32_t w, const WorkerState& ws, const Completion& c);
   void OnLanded(uint32_t w, const WorkerState& ws, const Completion& c);
   void Refuse(const std::shared_ptr<Connection>& conn, const std::string& why);

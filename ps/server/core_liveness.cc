@@ -2,6 +2,7 @@
 // progress check that finds them, and ending the job when it cannot go on.
 #include "base/error.h"
 #include "base/log.h"
+#include "base/rate_limited_log.h"
 #include "ps/messages.h"
 #include "ps/server/core.h"
 
@@ -66,6 +67,19 @@ void ServerCore::CheckProgress() {
   }
   Fail("no progress for " + Seconds(job_.timeout) + ":" + workers_.Laggards(rule_) +
        " (alive but silent: stalled? raise --timeout if it is just slow)");
+}
+
+void ServerCore::HandleRejected() {
+  if (!sync_) return;  // coded rounds decode what they get: not checked yet
+  for (const SyncPath::Rejected& r : sync_->path().TakeRejected()) {
+    WarnOfPeer("worker " + std::to_string(r.worker),
+               "a gradient holding NaN, Inf or values that overflow the sum, dropped (" +
+                   std::to_string(r.in_a_row) + " in a row)");
+    if (opt_.lose_after_rejected > 0 && r.in_a_row >= opt_.lose_after_rejected) {
+      Lose(r.worker, "sent " + std::to_string(r.in_a_row) +
+                         " gradients in a row holding NaN, Inf or values that overflow the sum");
+    }
+  }
 }
 
 void ServerCore::Fail(const std::string& why) {

@@ -170,6 +170,7 @@ ServerSummary SyncDriver::Tally() const {
   s.gradients_applied = path_.gradients_applied();
   s.rows_applied = path_.rows_applied();
   s.dropped_writes = dropped_;
+  s.rejected_nonfinite = path_.rejected_nonfinite();
   s.gradient_bytes_received = bytes_in_;
   return s;
 }

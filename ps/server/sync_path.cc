@@ -15,7 +15,9 @@ SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, uint32_t par
       parts_(parts),
       parts_landed_(job.num_workers, 0),
       part_seen_(job.num_workers, std::vector<uint8_t>(parts, 0)),
-      optimizer_(std::make_unique<SgdMomentum>(job.optimizer, params_.size())) {
+      optimizer_(std::make_unique<SgdMomentum>(job.optimizer, params_.size())),
+      rejected_(job.num_workers, 0),
+      in_a_row_(job.num_workers, 0) {
   // One copy per worker, made up front: the memory limit is checked at start.
   if (SendsFromSnapshots(job))
     snapshots_.assign(job.num_workers, std::vector<float>(params_.size()));
@@ -33,39 +35,87 @@ SyncPath::Landing SyncPath::OnLanded(uint32_t w, const Imm& imm, uint64_t expect
 }
 
 void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& rows) {
-  gradients_applied_ += d.apply.size();
-  for (uint32_t w : d.apply) rows_applied_ += rows[w];
   if (d.apply.empty()) return;
   if (d.aggregate) {
-    std::vector<std::span<const float>> slots;
-    for (uint32_t w : d.apply) slots.push_back(slots_[w]);
-    SumSlots(agg_, slots);
-    optimizer_->Step(params_, agg_, 1.0f / static_cast<float>(d.apply.size()));
-    return;
+    const std::vector<uint32_t>& summed = SumAccepted(d.apply, 0, params_.size());
+    if (!summed.empty()) {
+      optimizer_->Step(params_, agg_, 1.0f / static_cast<float>(summed.size()));
+    }
+    return Settle(d.apply, rows);
   }
   // Each worker's gradient is its 1/N share of the global batch; with batch tuning, its
-  // rows' share: weighted by rows / --batch (the weights still sum to N per round).
+  // rows' share: weighted by rows / --batch (the weights still sum to N per round). Stepped
+  // one by one, each is checked on its own (one more pass over its slot).
   const float scale = 1.0f / static_cast<float>(job_.num_workers);
   for (uint32_t w : d.apply) {
+    if (PoisonsSum(slots_[w], job_.num_workers)) {
+      Reject(w);
+      continue;
+    }
     const float weight = static_cast<float>(rows[w]) / static_cast<float>(job_.workload.batch_size);
     optimizer_->Step(params_, slots_[w], scale * weight);
   }
+  Settle(d.apply, rows);
 }
 
 void SyncPath::ApplyPart(std::span<const uint32_t> from, size_t begin, size_t size) {
   if (from.empty()) return;
-  part_slots_.clear();  // reused: no allocation per part once it has grown
-  for (uint32_t w : from) part_slots_.push_back(slots_[w].subspan(begin, size));
-  const std::span<float> sum = std::span(agg_).subspan(begin, size);
-  SumSlots(sum, part_slots_);
-  optimizer_->StepRange(std::span(params_).subspan(begin, size), sum,
-                        1.0f / static_cast<float>(from.size()), begin);
+  const std::vector<uint32_t>& summed = SumAccepted(from, begin, size);
+  if (summed.empty()) return;
+  optimizer_->StepRange(std::span(params_).subspan(begin, size),
+                        std::span<const float>(agg_).subspan(begin, size),
+                        1.0f / static_cast<float>(summed.size()), begin);
 }
 
 void SyncPath::EndBarrier(const SyncRule::Decision& d, const std::vector<uint64_t>& rows) {
-  gradients_applied_ += d.apply.size();
-  for (uint32_t w : d.apply) rows_applied_ += rows[w];
+  Settle(d.apply, rows);
   optimizer_->EndStep();
+}
+
+const std::vector<uint32_t>& SyncPath::SumAccepted(std::span<const uint32_t> from, size_t begin,
+                                                   size_t size) {
+  summed_.clear();
+  for (uint32_t w : from) {
+    if (!rejected_[w]) summed_.push_back(w);
+  }
+  const std::span<float> sum = std::span(agg_).subspan(begin, size);
+  while (true) {
+    part_slots_.clear();  // reused: no allocation per part once it has grown
+    for (uint32_t w : summed_) part_slots_.push_back(slots_[w].subspan(begin, size));
+    if (SumSlots(sum, part_slots_)) return summed_;
+    // Whose values made it non-finite: a NaN or Inf, or one that could overflow the sum.
+    const size_t before = summed_.size();
+    const size_t n = summed_.size();
+    std::erase_if(summed_, [&](uint32_t w) {
+      if (!PoisonsSum(slots_[w].subspan(begin, size), n)) return false;
+      Reject(w);
+      return true;
+    });
+    if (summed_.size() == before) {
+      // No one value is to blame (many large ones overflowed together): none is applied.
+      for (uint32_t w : summed_) Reject(w);
+      summed_.clear();
+    }
+  }
+}
+
+void SyncPath::Reject(uint32_t w) {
+  if (rejected_[w]) return;
+  rejected_[w] = 1;
+  ++rejected_nonfinite_;
+  newly_rejected_.push_back({w, ++in_a_row_[w]});
+}
+
+void SyncPath::Settle(std::span<const uint32_t> apply, const std::vector<uint64_t>& rows) {
+  for (uint32_t w : apply) {
+    if (rejected_[w]) {
+      rejected_[w] = 0;
+      continue;
+    }
+    in_a_row_[w] = 0;
+    ++gradients_applied_;
+    rows_applied_ += rows[w];
+  }
 }
 
 std::span<const float> SyncPath::ReleaseSource(uint32_t w) {

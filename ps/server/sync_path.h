@@ -69,6 +69,19 @@ class SyncPath {
   uint64_t gradients_applied() const { return gradients_applied_; }
   uint64_t rows_applied() const { return rows_applied_; }
 
+  // A push whose gradient holds NaN or Inf, or values so large that the sum overflows, is
+  // dropped: the update applies the others' mean (found from the sum, which is checked as it
+  // is made: the clean path costs no extra pass). Under BSP per part (UpdatesPerPart) the
+  // parts of it applied before its first bad part stay applied; the rest of it is not.
+  // Each drop is handed to the core once, with how many of that worker's pushes in a row
+  // were dropped (its policy: warn, and lose a worker that keeps sending them).
+  struct Rejected {
+    uint32_t worker;
+    uint32_t in_a_row;
+  };
+  std::vector<Rejected> TakeRejected() { return std::exchange(newly_rejected_, {}); }
+  uint64_t rejected_nonfinite() const { return rejected_nonfinite_; }
+
  private:
   const JobConfig& job_;
   std::vector<float> params_, agg_;
@@ -80,9 +93,23 @@ class SyncPath {
   // [worker][part]: landed in that push (a part counts once: a repeat is dropped).
   std::vector<std::vector<uint8_t>> part_seen_;
   std::unique_ptr<SgdMomentum> optimizer_;
+  // Sums the slots of `from` over [begin, begin + size) into agg_, leaving out pushes already
+  // dropped and any whose values make the sum non-finite (dropped now). Returns the workers
+  // summed (valid until the next call).
+  const std::vector<uint32_t>& SumAccepted(std::span<const uint32_t> from, size_t begin,
+                                           size_t size);
+  void Reject(uint32_t w);
+  // An update of `apply` ended: counts the gradients (and rows) applied, clears the drops.
+  void Settle(std::span<const uint32_t> apply, const std::vector<uint64_t>& rows);
+
   // Gradients the optimizer took and the minibatch rows behind them (the load test compares
   // them with the workers' pushes_sent).
   uint64_t gradients_applied_ = 0, rows_applied_ = 0;
+  std::vector<uint32_t> summed_;          // SumAccepted's, reused
+  std::vector<uint8_t> rejected_;         // per worker: its push of this update was dropped
+  std::vector<uint32_t> in_a_row_;        // per worker: its pushes dropped in a row
+  std::vector<Rejected> newly_rejected_;  // not yet taken by the core
+  uint64_t rejected_nonfinite_ = 0;
 };
 
 }  // namespace gw

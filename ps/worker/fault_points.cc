@@ -27,7 +27,7 @@ bool FaultPoints::EndsEarly(uint64_t it) const {
 }
 
 void FaultPoints::Poison(uint64_t it, std::span<float> grad) const {
-  if (!fault_.At(Point::kNanGradient, it)) return;
+  if (fault_.point != Point::kNanGradient || it < fault_.iteration) return;
   GW_WARN("--inject-fault: NaN as the gradient of iteration " << it);
   std::fill(grad.begin(), grad.end(), std::numeric_limits<float>::quiet_NaN());
 }
