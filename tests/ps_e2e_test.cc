@@ -10,7 +10,10 @@
 #include <cmath>
 #include <filesystem>
 
+#include "ps/messages.h"
+#include "ps/roles.h"
 #include "tests/e2e_util.h"
+#include "tests/net_test_util.h"
 
 namespace gw::e2e {
 namespace {
@@ -732,6 +735,53 @@ TEST_F(PsE2eTest, OutOfDescriptorsTheAcceptorBacksOffAndLogsOnce) {
   EXPECT_EQ(CountLines(err, {"accept failed: Too many open files (this process may open 70 file"}),
             1)
       << err.substr(0, 4000);
+}
+
+// A server that welcomes a worker and drops it at once, every time: the worker neither aborts
+// (the drop came during its join) nor reconnects forever; it gives up after
+// --reconnect-timeout with an error saying so.
+TEST_F(PsE2eTest, AServerThatDropsRightAfterTheWelcomeEndsTheWorkerCleanly) {
+  auto o = testing::Options({Role::kServer, 0}, kTestToken);
+  o.job_id = "gradwire";
+  std::string why;
+  auto fake = testing::MakeDevice(TransportKind::kTcp, o, &why);
+  ASSERT_TRUE(fake) << why;
+  Address listen;
+  listen.host = "127.0.0.1";
+  listen.port = 0;
+  fake->Listen(listen);
+  const uint16_t port = fake->bound_port();
+  Region& slot = fake->RegisterRegion(64 * 1024, {Role::kWorker, 0});
+  std::vector<std::string> job = {"--num-workers", "1",   "--workload",          "synthetic",
+                                  "--grad-bytes",  "64K", "--iterations",        "5",
+                                  "--timeout",     "5",   "--reconnect-timeout", "2"};
+  Proc& worker = StartWorker(0, port, job, {});
+  int welcomed = 0;
+  std::vector<Completion> batch;
+  const auto deadline = std::chrono::steady_clock::now() + milliseconds(20000);
+  while (!worker.Poll() && std::chrono::steady_clock::now() < deadline) {
+    batch.clear();
+    fake->cq().Wait(batch, milliseconds(50));
+    for (const Completion& c : batch) {
+      if (c.kind != CompletionKind::kControl ||
+          c.control_type != static_cast<uint16_t>(MsgType::kJoin))
+        continue;
+      auto conn = fake->Find(c.peer);
+      if (!conn) continue;
+      WelcomeMsg welcome;
+      welcome.slot = slot.Describe();
+      welcome.shard_size = 16 * 1024;
+      conn->Send(static_cast<uint16_t>(MsgType::kWelcome), Encode(welcome));
+      conn->Close();
+      ++welcomed;
+    }
+  }
+  fake->Shutdown();
+  ASSERT_TRUE(worker.exit_code.has_value()) << "the worker still runs after 20 s";
+  EXPECT_EQ(*worker.exit_code, 1) << worker.err();
+  EXPECT_GE(welcomed, 2) << "it reconnected at least once";
+  EXPECT_GE(CountLines(worker.err(), {"got no parameters from it within 2000 ms"}), 1)
+      << worker.err();
 }
 
 // Refusing a misconfigured worker must not end the job: the right workers can still come.

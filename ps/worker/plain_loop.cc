@@ -63,14 +63,18 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
 
 void PlainLoop::Run() {
   const Clock& clock = GetClock();
-  session_.Join();
+  std::optional<ServerLost> lost;
+  try {
+    session_.Join();
+  } catch (const ServerLost& e) {
+    lost = e;  // dropped as soon as welcomed: reconnected to like any server lost later
+  }
   const TimePoint t0 = clock.Now();
   TimePoint last_progress = t0;
   std::vector<IterationRow> rows;
   rows.reserve(job_.iterations);
   uint64_t it = 0;
   bool have_params = false;  // for iteration it
-  std::optional<ServerLost> lost;
   while (true) {
     try {
       if (lost) {

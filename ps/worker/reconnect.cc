@@ -13,6 +13,12 @@ void Reconnector::Reconnect(const ServerLost& lost, uint64_t it) {
   if (!deadline_) deadline_ = clock.Now() + timeout_;
   const TimePoint deadline = *deadline_;
   const std::string bound = std::to_string(timeout_.count()) + " ms";
+  // The bound holds until parameters arrive again, not until a connection does: a server
+  // that accepts and welcomes, then drops us, must not keep us reconnecting forever.
+  if (clock.Now() > deadline) {
+    throw Error("lost server " + std::to_string(lost.server) + " again (" + lost.why +
+                ") and got no parameters from it within " + bound + " of reconnecting");
+  }
   GW_WARN("lost server " << lost.server << " in iteration " << it << " (" << lost.why
                          << "); reconnecting for up to " << bound);
   reconnected_ = true;
