@@ -696,6 +696,11 @@ TEST_F(PsE2eTest, ADescriptorLimitTooLowForTheJobIsOneClearErrorAtStart) {
 // server allowed 70), the acceptor waits instead of retrying in a loop: a few log lines, not
 // hundreds of thousands, and once the strangers are gone the workers join and finish.
 TEST_F(PsE2eTest, OutOfDescriptorsTheAcceptorBacksOffAndLogsOnce) {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan checks a vptr by probing memory through a pipe (sanitizer_common): with no
+  // descriptor left that probe fails, and it reports boost's error category as invalid.
+  GTEST_SKIP() << "the sanitizers' own checks need file descriptors: runs in the plain build";
+#endif
   uint16_t port = 0;
   const std::string port_file = dir_ / "server-0.port";
   std::vector<std::string> args = {

@@ -4,6 +4,7 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -314,8 +315,8 @@ void TcpDevice::Accept() {
       // Out of descriptors (EMFILE, ENFILE) the next accept fails at once as well: retrying
       // in a loop burned a core and flooded the log. Wait, and say (once per interval) which
       // limit was hit and what to raise; the peers queue in the listen backlog meanwhile.
-      const bool no_fds = ec == asio::error::no_descriptors ||
-                          ec == boost::system::errc::too_many_files_open_in_system;
+      // accept(2)'s errno (asio's system category on Linux).
+      const bool no_fds = ec.value() == EMFILE || ec.value() == ENFILE;
       std::string why = "accept failed: " + ec.message();
       if (no_fds) {
         why += " (this process may open " + std::to_string(DescriptorLimit()) +
