@@ -57,7 +57,9 @@ TEST_P(PsOverTransport, PeerVanishingMidTransferLeavesServerRunning) {
 // (whose parameters it registered for itself), another server or a rank the job lacks is
 // refused in the handshake, before any region is reachable, and the job trains on.
 TEST_P(PsOverTransport, ATokenHolderClaimingTheServerOrARankTheJobLacksIsRefused) {
-  const std::string iterations = GetParam() == TransportKind::kTcp ? "3000" : "200";
+  // Long enough for three refusals: over RDMA each takes the impostor's connect timeout (a
+  // rejected connect request carries no reason, so it retries until then).
+  const std::string iterations = GetParam() == TransportKind::kTcp ? "3000" : "1500";
   const std::vector<std::string> job = {"--num-workers", "2",   "--workload",   "synthetic",
                                         "--grad-bytes",  "64K", "--iterations", iterations,
                                         "--timeout",     "20"};
@@ -69,6 +71,7 @@ TEST_P(PsOverTransport, ATokenHolderClaimingTheServerOrARankTheJobLacksIsRefused
        {PeerId{Role::kServer, 0}, PeerId{Role::kServer, 1}, PeerId{Role::kWorker, 2}}) {
     auto o = testing::Options(claim, kTestToken);
     o.job_id = "gradwire";
+    o.connect_timeout = milliseconds(1000);
     std::string why;
     auto impostor = testing::MakeDevice(GetParam(), o, &why);
     ASSERT_TRUE(impostor) << why;
