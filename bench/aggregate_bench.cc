@@ -1,5 +1,5 @@
 // Gradient aggregation (gw::SumSlots over N worker slots) beside a single-thread memcpy, and
-// what SumSlots' check that every sum is finite costs (beside SumSlotsUnchecked).
+// what SumSlots' check that every sum is finite costs (beside SumSlotsUnchecked, in turn).
 //
 // Aggregation bandwidth = input bytes read per second: N x slot bytes / time. memcpy
 // bandwidth = bytes copied (each read once) per second, for a copy of one slot's size,
@@ -46,7 +46,7 @@ class Buffers {
     memcpy_gbps_[bytes] = Report(state, bytes, start);
   }
 
-  void Sum(benchmark::State& state, int slots, size_t bytes, bool checked = true) {
+  void Sum(benchmark::State& state, int slots, size_t bytes) {
     const size_t n = bytes / sizeof(float);
     std::vector<std::span<const float>> in;
     for (int i = 0; i < slots; ++i) in.emplace_back(slots_[i].data(), n);
@@ -54,19 +54,11 @@ class Buffers {
     const auto start = std::chrono::steady_clock::now();
     bool finite = true;
     for (auto _ : state) {
-      if (checked) {
-        finite = SumSlots(out, in) && finite;
-      } else {
-        SumSlotsUnchecked(out, in);
-      }
+      finite = SumSlots(out, in) && finite;
       benchmark::ClobberMemory();
     }
     benchmark::DoNotOptimize(finite);
     const double gbps = Report(state, slots * bytes, start);
-    if (!checked) {
-      if (slots == kSummarySlots && bytes == kSummarySlotBytes) unchecked_gbps_ = gbps;
-      return;
-    }
     const auto memcpy = memcpy_gbps_.find(bytes);
     if (memcpy == memcpy_gbps_.end()) return;  // its memcpy run was filtered out
     state.counters["vs_memcpy"] = gbps / memcpy->second;
@@ -75,8 +67,31 @@ class Buffers {
 
   // {aggregation GB/s, memcpy GB/s} of the summary case, if both ran.
   std::optional<std::pair<double, double>> summary() const { return summary_; }
-  // The summary case's GB/s without the finite check, if it ran.
-  std::optional<double> unchecked() const { return unchecked_gbps_; }
+  // What SumSlots' finite check costs: the summary case summed with and without it in turn,
+  // each iteration timing one of each (so drift in memory bandwidth hits both alike); the
+  // row's check_cost is (time with) / (time without) - 1.
+  void CheckCost(benchmark::State& state) {
+    const size_t n = kSummarySlotBytes / sizeof(float);
+    std::vector<std::span<const float>> in;
+    for (int i = 0; i < kSummarySlots; ++i) in.emplace_back(slots_[i].data(), n);
+    const std::span<float> out(out_.data(), n);
+    std::chrono::duration<double> with{0}, without{0};
+    bool finite = true;
+    for (auto _ : state) {
+      const auto t0 = std::chrono::steady_clock::now();
+      finite = SumSlots(out, in) && finite;
+      benchmark::ClobberMemory();
+      const auto t1 = std::chrono::steady_clock::now();
+      SumSlotsUnchecked(out, in);
+      benchmark::ClobberMemory();
+      without += std::chrono::steady_clock::now() - t1;
+      with += t1 - t0;
+    }
+    benchmark::DoNotOptimize(finite);
+    check_cost_ = with / without - 1.0;
+    state.counters["check_cost"] = *check_cost_;
+  }
+  std::optional<double> check_cost() const { return check_cost_; }
 
  private:
   // Sets the row's bandwidth from `read` bytes per iteration and returns it in GB/s.
@@ -94,7 +109,7 @@ class Buffers {
   std::vector<float> out_;
   std::map<size_t, double> memcpy_gbps_;
   std::optional<std::pair<double, double>> summary_;
-  std::optional<double> unchecked_gbps_;
+  std::optional<double> check_cost_;
 };
 
 int Run(int argc, char** argv) {
@@ -124,10 +139,8 @@ int Run(int argc, char** argv) {
       ->Ranges({{kMinSlots, kMaxSlots}, {kMinSlotBytes, kMaxSlotBytes}})
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
-  benchmark::RegisterBenchmark("BM_SumSlotsUnchecked",
-                               [&](benchmark::State& state) {
-                                 buffers.Sum(state, kSummarySlots, kSummarySlotBytes, false);
-                               })
+  benchmark::RegisterBenchmark("BM_FiniteCheckCost",
+                               [&](benchmark::State& state) { buffers.CheckCost(state); })
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
@@ -140,11 +153,9 @@ int Run(int argc, char** argv) {
     std::printf("aggregation (%d slots x %zu MiB): not run\n", kSummarySlots,
                 kSummarySlotBytes >> 20);
   }
-  if (const auto s = buffers.summary(); s && buffers.unchecked()) {
-    // Time with the check over time without, minus one: what checking every sum costs.
+  if (const auto cost = buffers.check_cost()) {
     std::printf("finite check (%d slots x %zu MiB): %.1f %% of aggregation (target < 5 %%)\n",
-                kSummarySlots, kSummarySlotBytes >> 20,
-                100.0 * (*buffers.unchecked() / s->first - 1.0));
+                kSummarySlots, kSummarySlotBytes >> 20, 100.0 * *cost);
   }
   return 0;
 }

@@ -2,6 +2,8 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 
@@ -51,6 +53,22 @@ void Accumulate(float* out, const std::span<const float>* s, size_t count, size_
   }
 }
 
+// Whether every float of o[0, n) is finite: its exponent bits are not all ones. An OR of
+// integer compares over a block still in L1. Measured (aggregate_bench BM_FiniteCheckCost,
+// 4 slots x 64 MiB): 8-15 % of the sum's time; Eigen's allFinite() 70 %, a float reduction
+// of x * 0 ~14 %, the check fused into the block's last pass by hand no better (the loop
+// vectorises worse than Eigen's sum).
+bool BlockFinite(const float* o, size_t n) {
+  constexpr uint32_t kExponent = 0x7f800000u;
+  uint32_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, o + i, sizeof bits);
+    bad |= static_cast<uint32_t>((bits & kExponent) == kExponent);
+  }
+  return bad == 0;
+}
+
 template <bool kCheck>
 bool Sum(std::span<float> out, const std::vector<std::span<const float>>& slots) {
   for (size_t i = 0; i < slots.size(); ++i) {
@@ -77,7 +95,7 @@ bool Sum(std::span<float> out, const std::vector<std::span<const float>>& slots)
     Assign(o, slots.data(), i, off, n);
     for (; i < k; i += 3) Accumulate(o, slots.data() + i, std::min<size_t>(k - i, 3), off, n);
     // NaN and Inf propagate through a sum: the block's sums say whether any input had one.
-    if constexpr (kCheck) finite = finite && Vec(o, n).allFinite();
+    if constexpr (kCheck) finite = BlockFinite(o, n) && finite;
   }
   return finite;
 }
