@@ -44,6 +44,11 @@ run coding_bench
 echo "== summary =="
 summarize "TCP 64 MiB write:" 0.9 | tee "$out/summary.txt"
 summarize "aggregation (4 slots x 64 MiB):" 0.8 | tee -a "$out/summary.txt"
+# What checking every sum for NaN/Inf costs (a percentage of the sum's time, target < 5 %).
+awk 'index($0, "finite check (") == 1 {
+    pct = $0; sub(/.*: /, "", pct); sub(/ %.*/, "", pct)
+    print $0 "   [" (pct + 0 < 5 ? "PASS" : "FAIL") ": target < 5 %]"; exit }' \
+  "$out/aggregate_bench.txt" | tee -a "$out/summary.txt"
 grep -E '^(gradient-code decode|BM_MdsDecode|BM_MdsEncode)' "$out/coding_bench.txt" |
   awk '{ print "coding: " $0 }' | tee -a "$out/summary.txt"
 
