@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,15 +22,21 @@ constexpr uint64_t kShardFloats = 1000;
 // The fixed header's size (ps/checkpoint.cc).
 constexpr size_t kHeaderBytes = 88;
 
+std::filesystem::path dir;
 std::string path;
 
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("gradwire-checkpoint-fuzz-" + std::to_string(getpid()));
+  dir = std::filesystem::temp_directory_path() /
+        ("gradwire-checkpoint-fuzz-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   path = (dir / "server-0-000000000001.ckpt").string();
+  // Nothing left behind when the run ends.
+  std::atexit([] {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  });
   return 0;
 }
 
