@@ -111,11 +111,19 @@ void SumSlotsUnchecked(std::span<float> out, const std::vector<std::span<const f
 }
 
 bool PoisonsSum(std::span<const float> slot, size_t summed) {
-  const ConstVec v(slot.data(), slot.size());
-  if (!v.allFinite()) return true;
+  // One integer pass: a float's magnitude orders as its bits without the sign, and NaN and
+  // Inf sit above every finite value, so the largest magnitude's bits say both.
   const float bound =
       std::numeric_limits<float>::max() / static_cast<float>(std::max<size_t>(summed, 1));
-  return v.size() > 0 && v.abs().maxCoeff() >= bound;
+  uint32_t bound_bits;
+  std::memcpy(&bound_bits, &bound, sizeof bound_bits);
+  uint32_t top = 0;
+  for (const float x : slot) {
+    uint32_t bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    top = std::max(top, bits & 0x7fffffffu);
+  }
+  return top >= bound_bits;
 }
 
 }  // namespace gw
