@@ -9,9 +9,10 @@
 
 namespace gw {
 
-// Descriptors a process uses besides one per peer: CSVs and logs, checkpoints, the transport's
-// event fds and epoll, RDMA's device and channels, the standard streams; measured at ~20 for
-// a server, twice that leaves room.
+// Descriptors a process uses besides one per peer: the standard streams, the transport's
+// epoll, event fds and listener (5 for a TCP server before any peer, measured in
+// /proc/PID/fd), CSVs and checkpoints while written, RDMA's device and channels: 64 leaves
+// room for all of them.
 inline constexpr uint64_t kSpareDescriptors = 64;
 
 // Makes sure this process may open `needed` descriptors: raises the soft RLIMIT_NOFILE to
