@@ -15,6 +15,10 @@ bool SumSlots(std::span<float> out, const std::vector<std::span<const float>>& s
 // The same sum without the check: for the benchmark that measures what the check costs.
 void SumSlotsUnchecked(std::span<float> out, const std::vector<std::span<const float>>& slots);
 
+// Whether every float is finite (no NaN or Inf): one vectorised integer pass over the
+// exponents, several times cheaper than Eigen's allFinite().
+bool AllFinite(std::span<const float> v);
+
 // Whether a slot is why a sum of `summed` slots is not finite: it holds NaN or Inf, or a
 // value so large that `summed` such values could overflow.
 bool PoisonsSum(std::span<const float> slot, size_t summed);

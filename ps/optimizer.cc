@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "base/error.h"
+#include "ps/aggregate.h"
 
 namespace gw {
 namespace {
@@ -186,7 +187,7 @@ void SgdMomentum::StepRange(std::span<float> params, std::span<const float> grad
   const auto lr = static_cast<float>(spec_.lr.At(steps_));
   v = momentum * v + (scale * g + weight_decay * p);
   p -= lr * v;
-  if (!non_finite_ && !p.allFinite()) {
+  if (!non_finite_ && !AllFinite(params)) {
     const auto bad =
         std::find_if(params.begin(), params.end(), [](float x) { return !std::isfinite(x); });
     non_finite_ = NonFinite{offset + static_cast<size_t>(bad - params.begin()), steps_};

@@ -93,6 +93,14 @@ TEST(SumSlots, SaysWhetherEverySumIsFiniteAndPoisonsSumNamesTheSlot) {
   EXPECT_TRUE(PoisonsSum(huge[0], 2));
   EXPECT_FALSE(PoisonsSum(std::vector<float>(10, 1e30f), 2));
   EXPECT_TRUE(SumSlots(out, {}));
+  std::vector<float> v(37, -2.5f);
+  EXPECT_TRUE(AllFinite(v));
+  for (float bad : {std::nanf(""), -std::nanf(""), INFINITY, -INFINITY}) {
+    v[36] = bad;
+    EXPECT_FALSE(AllFinite(v)) << bad;
+  }
+  v[36] = 3.4e38f;
+  EXPECT_TRUE(AllFinite(v)) << "huge is still finite";
 }
 
 }  // namespace

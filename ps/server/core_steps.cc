@@ -47,8 +47,8 @@ void ServerCore::CheckModelFinite() {
   const SgdMomentum& optimizer = coded_ ? coded_->rounds().optimizer() : sync_->path().optimizer();
   const auto& bad = optimizer.non_finite();
   if (!bad) return;
-  // A corrupted model never ends the job as a success (nothing checks the gradients that
-  // land yet: a worker's NaN, Inf or overflowing values end here, at the first such update).
+  // A corrupted model never ends the job as a success: the backstop behind the sum's check
+  // (coded rounds are not checked; an update of finite but huge values can still overflow).
   Fail("the model is not finite after update " + std::to_string(bad->step + 1) + ": parameter " +
        std::to_string(layout_.shard_begin(opt_.rank) + bad->index) +
        " (a worker's gradient held NaN or Inf, or values large enough to overflow)");

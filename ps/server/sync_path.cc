@@ -85,9 +85,8 @@ const std::vector<uint32_t>& SyncPath::SumAccepted(std::span<const uint32_t> fro
     if (SumSlots(sum, part_slots_)) return summed_;
     // Whose values made it non-finite: a NaN or Inf, or one that could overflow the sum.
     const size_t before = summed_.size();
-    const size_t n = summed_.size();
     std::erase_if(summed_, [&](uint32_t w) {
-      if (!PoisonsSum(slots_[w].subspan(begin, size), n)) return false;
+      if (!PoisonsSum(slots_[w].subspan(begin, size), before)) return false;
       Reject(w);
       return true;
     });
