@@ -1,6 +1,5 @@
 #include "ps/aggregate.h"
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -12,45 +11,89 @@
 namespace gw {
 namespace {
 
-using Vec = Eigen::Map<Eigen::ArrayXf>;
-using ConstVec = Eigen::Map<const Eigen::ArrayXf>;
+// Eight floats (and their bits) as GCC vector types: one AVX register where the target has
+// AVX, two SSE registers where not; the compiler emits the loads, adds and max as written.
+using Floats = float __attribute__((vector_size(32)));
+using Bits = uint32_t __attribute__((vector_size(32)));
+static constexpr size_t kLanes = sizeof(Floats) / sizeof(float);
+static_assert(kLanes == 8);
 
-// out[0, n) = s[0][off, off + n) + ... in one fused pass (1 <= count <= 4), summed left to
-// right so the result is bit-identical to the sequential float sum.
-void Assign(float* out, const std::span<const float>* s, size_t count, size_t off, size_t n) {
-  auto at = [&](size_t i) { return ConstVec(s[i].data() + off, n); };
-  Vec o(out, n);
+// A float's magnitude orders as its bits without the sign, and NaN and Inf sit above every
+// finite value: the largest of these bits over a vector says both "non-finite" and "how big".
+static constexpr uint32_t kMagnitude = 0x7fffffffu;
+static constexpr uint32_t kInfinityBits = 0x7f800000u;
+
+Floats Load(const float* p) {
+  Floats v;
+  std::memcpy(&v, p, sizeof v);  // unaligned load: slots start wherever a region put them
+  return v;
+}
+
+uint32_t MagnitudeBits(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits & kMagnitude;
+}
+
+// One pass over out[0, n): out = s[0] + ... + s[C-1] (kAccumulate: out += ...), left to
+// right so the result is bit-identical to the sequential float sum. Returns the largest
+// magnitude bits written. The max rides along with the adds: the pass is memory-bound, so
+// it is free there, where a separate pass over the block (even in L1) let the memory
+// pipeline idle for 8-15 % of the sum's time (aggregate_bench BM_FiniteCheckCost).
+// kCheck false leaves the max out (returns 0): SumSlotsUnchecked, for the benchmark.
+template <int C, bool kAccumulate, bool kCheck>
+uint32_t Pass(float* __restrict out, const std::span<const float>* s, size_t off, size_t n) {
+  static_assert(C >= 1 && C <= 4);
+  const float* in[C];
+  for (int c = 0; c < C; ++c) in[c] = s[c].data() + off;
+  Bits top = {};
+  size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    Floats v = kAccumulate ? Load(out + i) + Load(in[0] + i) : Load(in[0] + i);
+    for (int c = 1; c < C; ++c) v = v + Load(in[c] + i);
+    std::memcpy(out + i, &v, sizeof v);
+    if constexpr (kCheck) {
+      const Bits b = reinterpret_cast<Bits>(v) & kMagnitude;
+      top = b > top ? b : top;
+    }
+  }
+  uint32_t largest = 0;
+  for (size_t lane = 0; lane < kLanes; ++lane) largest = std::max(largest, top[lane]);
+  for (; i < n; ++i) {
+    float v = kAccumulate ? out[i] + in[0][i] : in[0][i];
+    for (int c = 1; c < C; ++c) v += in[c][i];
+    out[i] = v;
+    if constexpr (kCheck) largest = std::max(largest, MagnitudeBits(v));
+  }
+  return largest;
+}
+
+// out[0, n) = (kAccumulate: out +) s[0][off, off + n) + ... for 1 <= count <= 4.
+template <bool kAccumulate, bool kCheck>
+uint32_t Pass(float* out, const std::span<const float>* s, size_t count, size_t off, size_t n) {
   switch (count) {
     case 1:
-      o = at(0);
-      break;
+      return Pass<1, kAccumulate, kCheck>(out, s, off, n);
     case 2:
-      o = at(0) + at(1);
-      break;
+      return Pass<2, kAccumulate, kCheck>(out, s, off, n);
     case 3:
-      o = at(0) + at(1) + at(2);
-      break;
+      return Pass<3, kAccumulate, kCheck>(out, s, off, n);
     default:
-      o = at(0) + at(1) + at(2) + at(3);
-      break;
+      return Pass<4, kAccumulate, kCheck>(out, s, off, n);
   }
 }
 
-// out[0, n) += s[0][off, off + n) + ... (1 <= count <= 3), still left to right.
-void Accumulate(float* out, const std::span<const float>* s, size_t count, size_t off, size_t n) {
-  auto at = [&](size_t i) { return ConstVec(s[i].data() + off, n); };
-  Vec o(out, n);
-  switch (count) {
-    case 1:
-      o = o + at(0);
-      break;
-    case 2:
-      o = o + at(0) + at(1);
-      break;
-    default:
-      o = o + at(0) + at(1) + at(2);
-      break;
+uint32_t LargestMagnitudeBits(std::span<const float> v) {
+  Bits top = {};
+  size_t i = 0;
+  for (; i + kLanes <= v.size(); i += kLanes) {
+    const Bits b = reinterpret_cast<Bits>(Load(v.data() + i)) & kMagnitude;
+    top = b > top ? b : top;
   }
+  uint32_t largest = 0;
+  for (size_t lane = 0; lane < kLanes; ++lane) largest = std::max(largest, top[lane]);
+  for (; i < v.size(); ++i) largest = std::max(largest, MagnitudeBits(v[i]));
+  return largest;
 }
 
 template <bool kCheck>
@@ -63,29 +106,29 @@ bool Sum(std::span<float> out, const std::vector<std::span<const float>>& slots)
     }
   }
   if (slots.empty()) {
-    Vec(out.data(), out.size()).setZero();
+    std::fill(out.begin(), out.end(), 0.0f);
     return true;
   }
   // Blocked so that, with more than four slots, the partial sums of out stay in L1 between
   // passes: each input byte is read once and out is written to memory once. Measured on
   // 8-16 slots of 4-100 MiB: ~20% faster than whole-vector passes; no cost for <= 4 slots.
   constexpr size_t kBlock = 2048;  // floats: 8 KiB of out
+  static_assert(kBlock % kLanes == 0);
   const size_t k = slots.size();
-  bool finite = true;
+  uint32_t largest = 0;
   for (size_t off = 0; off < out.size(); off += kBlock) {
     const size_t n = std::min(kBlock, out.size() - off);
     float* o = out.data() + off;
     size_t i = std::min<size_t>(k, 4);
-    Assign(o, slots.data(), i, off, n);
-    for (; i < k; i += 3) Accumulate(o, slots.data() + i, std::min<size_t>(k - i, 3), off, n);
-    // NaN and Inf propagate through a sum: the block's sums say whether any input had one.
-    // An OR of integer exponent compares over a block still in L1. Measured
-    // (aggregate_bench BM_FiniteCheckCost, 4 slots x 64 MiB): 8-15 % of the sum's time;
-    // Eigen's allFinite() 70 %, a float reduction of x * 0 ~14 %, the check fused into the
-    // block's last pass by hand no better (the loop vectorises worse than Eigen's sum).
-    if constexpr (kCheck) finite = AllFinite(std::span<const float>(o, n)) && finite;
+    uint32_t block = Pass<false, kCheck>(o, slots.data(), i, off, n);
+    for (; i < k; i += 3) {
+      block = Pass<true, kCheck>(o, slots.data() + i, std::min<size_t>(k - i, 3), off, n);
+    }
+    // NaN and Inf propagate through a sum, overflow ends in Inf: the last pass's sums say
+    // whether the block is finite.
+    largest = std::max(largest, block);
   }
-  return finite;
+  return largest < kInfinityBits;
 }
 
 }  // namespace
@@ -98,31 +141,14 @@ void SumSlotsUnchecked(std::span<float> out, const std::vector<std::span<const f
   Sum<false>(out, slots);
 }
 
-bool AllFinite(std::span<const float> v) {
-  constexpr uint32_t kExponent = 0x7f800000u;  // all ones: NaN or Inf
-  uint32_t bad = 0;
-  for (const float x : v) {
-    uint32_t bits;
-    std::memcpy(&bits, &x, sizeof bits);
-    bad |= static_cast<uint32_t>((bits & kExponent) == kExponent);
-  }
-  return bad == 0;
-}
+bool AllFinite(std::span<const float> v) { return LargestMagnitudeBits(v) < kInfinityBits; }
 
 bool PoisonsSum(std::span<const float> slot, size_t summed) {
-  // One integer pass: a float's magnitude orders as its bits without the sign, and NaN and
-  // Inf sit above every finite value, so the largest magnitude's bits say both.
   const float bound =
       std::numeric_limits<float>::max() / static_cast<float>(std::max<size_t>(summed, 1));
   uint32_t bound_bits;
   std::memcpy(&bound_bits, &bound, sizeof bound_bits);
-  uint32_t top = 0;
-  for (const float x : slot) {
-    uint32_t bits;
-    std::memcpy(&bits, &x, sizeof bits);
-    top = std::max(top, bits & 0x7fffffffu);
-  }
-  return top >= bound_bits;
+  return LargestMagnitudeBits(slot) >= bound_bits;
 }
 
 }  // namespace gw

@@ -72,7 +72,7 @@ TEST(SumSlots, SizeMismatchThrows) {
 // The sum says whether it is finite, for NaN or Inf in any slot anywhere (first block, last,
 // past the block size) and for finite values whose sum overflows; PoisonsSum names the slot.
 TEST(SumSlots, SaysWhetherEverySumIsFiniteAndPoisonsSumNamesTheSlot) {
-  constexpr size_t kLen = 5000;  // more than two internal blocks
+  constexpr size_t kLen = 5003;  // more than two internal blocks and a tail past the last vector
   for (size_t k : {1, 2, 5, 8}) {
     for (size_t at : {size_t{0}, size_t{2047}, size_t{2048}, kLen - 1}) {
       for (float bad : {std::nanf(""), INFINITY, -INFINITY}) {
@@ -82,7 +82,9 @@ TEST(SumSlots, SaysWhetherEverySumIsFiniteAndPoisonsSumNamesTheSlot) {
         slots[k - 1][at] = bad;
         EXPECT_FALSE(SumSlots(out, Spans(slots))) << k << " slots, " << bad << " at " << at;
         EXPECT_TRUE(PoisonsSum(slots[k - 1], k));
-        if (k > 1) EXPECT_FALSE(PoisonsSum(slots[0], k));
+        if (k > 1) {
+          EXPECT_FALSE(PoisonsSum(slots[0], k));
+        }
       }
     }
   }
