@@ -7,6 +7,7 @@
 // once before timing, so page faults do not count.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -27,6 +28,7 @@ constexpr int kMinSlots = 2;
 constexpr int kMaxSlots = 8;
 constexpr size_t kSummarySlotBytes = 64 << 20;
 constexpr int kSummarySlots = 4;
+constexpr int kCheckCostPairs = 101;  // odd: the median is one pair's
 
 // Pre-touched slots and output sized for the largest case; smaller cases use prefixes.
 class Buffers {
@@ -67,28 +69,37 @@ class Buffers {
 
   // {aggregation GB/s, memcpy GB/s} of the summary case, if both ran.
   std::optional<std::pair<double, double>> summary() const { return summary_; }
-  // What SumSlots' finite check costs: the summary case summed with and without it in turn,
-  // each iteration timing one of each (so drift in memory bandwidth hits both alike); the
-  // row's check_cost is (time with) / (time without) - 1.
+  // What SumSlots' finite check costs: the summary case summed with and without it, each
+  // iteration timing one of each, in alternating order (so drift in memory bandwidth and
+  // whatever the first of a pair pays hit both alike); check_cost is the median over the
+  // iterations of (time with) / (time without) - 1. The sums of times were too noisy at
+  // make bench's 0.3 s: 2-9 % from one run to the next for a 3-4 % cost.
   void CheckCost(benchmark::State& state) {
     const size_t n = kSummarySlotBytes / sizeof(float);
     std::vector<std::span<const float>> in;
     for (int i = 0; i < kSummarySlots; ++i) in.emplace_back(slots_[i].data(), n);
     const std::span<float> out(out_.data(), n);
-    std::chrono::duration<double> with{0}, without{0};
+    std::vector<double> ratios;
     bool finite = true;
     for (auto _ : state) {
-      const auto t0 = std::chrono::steady_clock::now();
-      finite = SumSlots(out, in) && finite;
-      benchmark::ClobberMemory();
-      const auto t1 = std::chrono::steady_clock::now();
-      SumSlotsUnchecked(out, in);
-      benchmark::ClobberMemory();
-      without += std::chrono::steady_clock::now() - t1;
-      with += t1 - t0;
+      const auto timed = [&](bool check) {
+        const auto t0 = std::chrono::steady_clock::now();
+        if (check) {
+          finite = SumSlots(out, in) && finite;
+        } else {
+          SumSlotsUnchecked(out, in);
+        }
+        benchmark::ClobberMemory();
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      };
+      const bool checked_first = ratios.size() % 2 == 0;
+      const double first = timed(checked_first);
+      const double second = timed(!checked_first);
+      ratios.push_back(checked_first ? first / second : second / first);
     }
     benchmark::DoNotOptimize(finite);
-    check_cost_ = with / without - 1.0;
+    std::sort(ratios.begin(), ratios.end());
+    check_cost_ = ratios[ratios.size() / 2] - 1.0;
     state.counters["check_cost"] = *check_cost_;
   }
   std::optional<double> check_cost() const { return check_cost_; }
@@ -139,8 +150,10 @@ int Run(int argc, char** argv) {
       ->Ranges({{kMinSlots, kMaxSlots}, {kMinSlotBytes, kMaxSlotBytes}})
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
+  // A fixed count of pairs (~2 s), whatever --benchmark_min_time says: the median needs them.
   benchmark::RegisterBenchmark("BM_FiniteCheckCost",
                                [&](benchmark::State& state) { buffers.CheckCost(state); })
+      ->Iterations(kCheckCostPairs)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();
   benchmark::RunSpecifiedBenchmarks();
