@@ -30,6 +30,24 @@ namespace fs = std::filesystem;
 
 constexpr size_t kParams = 100;
 
+// floats cut into `parts` parts, each as long as the first (the last takes what is left).
+std::vector<SyncPath::SlotPart> EvenParts(size_t floats, uint32_t parts) {
+  const size_t each = (floats + parts - 1) / parts;
+  std::vector<SyncPath::SlotPart> out;
+  for (size_t begin = 0; begin < floats; begin += each) {
+    out.push_back({begin * sizeof(float), std::min(each, floats - begin) * sizeof(float)});
+  }
+  return out;
+}
+
+// A write of part `part` of `iteration` covering exactly that part, landed in w's slot.
+SyncPath::Landing Land(SyncPath& path, uint32_t w, uint64_t iteration, uint32_t part,
+                       uint64_t expected, const std::vector<SyncPath::SlotPart>& parts) {
+  const SyncPath::SlotPart at = part < parts.size() ? parts[part] : SyncPath::SlotPart{0, 4};
+  return path.OnLanded(w, Imm::Decode(Imm::Encode(iteration, part)), at.offset, at.length,
+                       expected);
+}
+
 class CheckpointerTest : public ::testing::Test {
  protected:
   CheckpointerTest() : layout_(kParams, kParams, 1) {
@@ -216,7 +234,7 @@ TEST(SyncPathTest, AsynchronousReleasesSendACopyTheNextUpdateDoesNotTouch) {
   job.num_workers = 2;
   job.sync = SyncSpec::Parse("asp");
   std::vector<float> slot0(4, 1.0f), slot1(4, 0.0f);
-  SyncPath path(job, std::vector<float>(4, 0.0f), /*parts=*/2);
+  SyncPath path(job, std::vector<float>(4, 0.0f), EvenParts(4, 2));
   path.SetSlots({slot0, slot1});
   const std::vector<float> released(path.ReleaseSource(1).begin(), path.ReleaseSource(1).end());
   SyncRule::Decision d;
@@ -232,25 +250,88 @@ TEST(SyncPathTest, AsynchronousReleasesSendACopyTheNextUpdateDoesNotTouch) {
 TEST(SyncPathTest, APushIsWholeWhenEveryPartOfTheExpectedIterationLanded) {
   JobConfig job;
   job.num_workers = 2;
-  SyncPath path(job, std::vector<float>(4, 0.0f), /*parts=*/2);
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(1, 0)), 0), SyncPath::Landing::kDropped);
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 2)), 0), SyncPath::Landing::kDropped);
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 1)), 0), SyncPath::Landing::kPartial);
-  EXPECT_EQ(path.OnLanded(1, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kPartial);
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kWhole);
+  const auto parts = EvenParts(4, 2);
+  SyncPath path(job, std::vector<float>(4, 0.0f), parts);
+  EXPECT_EQ(Land(path, 0, 1, 0, 0, parts), SyncPath::Landing::kDropped);
+  EXPECT_EQ(Land(path, 0, 0, 2, 0, parts), SyncPath::Landing::kDropped);
+  EXPECT_EQ(Land(path, 0, 0, 1, 0, parts), SyncPath::Landing::kPartial);
+  EXPECT_EQ(Land(path, 1, 0, 0, 0, parts), SyncPath::Landing::kPartial);
+  EXPECT_EQ(Land(path, 0, 0, 0, 0, parts), SyncPath::Landing::kWhole);
+  EXPECT_TRUE(path.TakeRejected().empty()) << "the dropped writes landed over nothing";
 }
 
-TEST(SyncPathTest, APartThatLandsTwiceDoesNotCompleteAPush) {
+// Only whole pushes count: a part is a write that covers exactly it, once. A zero-length
+// write or one of the wrong size or place never stands in for a part.
+TEST(SyncPathTest, AWriteCountsAsAPartOnlyIfItCoversExactlyThatPart) {
   JobConfig job;
   job.num_workers = 1;
-  SyncPath path(job, std::vector<float>(6, 0.0f), /*parts=*/3);
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kPartial);
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 0)), 0), SyncPath::Landing::kDropped);
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 1)), 0), SyncPath::Landing::kPartial)
-      << "part 0 twice counts once: part 2 is still missing";
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(0, 2)), 0), SyncPath::Landing::kWhole);
-  EXPECT_EQ(path.OnLanded(0, Imm::Decode(Imm::Encode(1, 0)), 1), SyncPath::Landing::kPartial)
-      << "the next push starts empty";
+  const auto parts = EvenParts(6, 3);  // 8 bytes each
+  SyncPath path(job, std::vector<float>(6, 0.0f), parts);
+  const auto land = [&](uint32_t part, uint64_t offset, uint64_t length) {
+    return path.OnLanded(0, Imm::Decode(Imm::Encode(0, part)), offset, length, 0);
+  };
+  EXPECT_EQ(land(0, 0, 0), SyncPath::Landing::kDropped) << "zero-length";
+  EXPECT_EQ(land(0, 0, 4), SyncPath::Landing::kDropped) << "half of part 0";
+  EXPECT_EQ(land(1, 0, 8), SyncPath::Landing::kDropped) << "part 0's bytes tagged part 1";
+  EXPECT_EQ(land(1, 8, 16), SyncPath::Landing::kDropped) << "parts 1 and 2 tagged part 1";
+  EXPECT_EQ(land(0, 0, 8), SyncPath::Landing::kPartial);
+  EXPECT_EQ(land(1, 8, 8), SyncPath::Landing::kPartial);
+  EXPECT_EQ(land(2, 16, 8), SyncPath::Landing::kWhole);
+  EXPECT_TRUE(path.TakeRejected().empty()) << "nothing landed over the parts once they had";
+}
+
+// A dropped write's bytes already landed in the slot: over a part of the push in progress
+// that had landed, that push is dropped when whole; into a whole push that waits for its
+// update, it is dropped at once; over parts not landed yet (a straggler's late write before
+// its next push), nothing is. An update settles the push: the next one starts clean.
+TEST(SyncPathTest, ADroppedWriteOverLandedBytesTaintsThatPush) {
+  JobConfig job;
+  job.num_workers = 2;
+  job.optimizer.momentum = 0;
+  const auto parts = EvenParts(6, 3);
+  std::vector<float> slot0(6, 1.0f), slot1(6, 3.0f);
+  SyncPath path(job, std::vector<float>(6, 0.0f), parts);
+  path.SetSlots({slot0, slot1});
+  SyncRule::Decision d;
+  d.apply = {0, 1};
+  d.aggregate = true;
+  const std::vector<uint64_t> rows(2, 1);
+  const float lr = static_cast<float>(job.optimizer.lr.base_lr);
+
+  EXPECT_EQ(Land(path, 1, 0, 0, 0, parts), SyncPath::Landing::kPartial);
+  EXPECT_EQ(Land(path, 1, 0, 1, 0, parts), SyncPath::Landing::kPartial);
+  EXPECT_EQ(Land(path, 1, 0, 0, 0, parts), SyncPath::Landing::kDropped) << "part 0 again";
+  EXPECT_TRUE(path.TakeRejected().empty()) << "not before the push is whole";
+  EXPECT_EQ(Land(path, 1, 0, 2, 0, parts), SyncPath::Landing::kWhole);
+  auto rejected = path.TakeRejected();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].worker, 1u);
+  EXPECT_EQ(rejected[0].why, SyncPath::Why::kTainted);
+  // A late write of iteration 5 over part 2 before worker 0's push: nothing landed there yet.
+  EXPECT_EQ(Land(path, 0, 5, 2, 0, parts), SyncPath::Landing::kDropped);
+  for (uint32_t p = 0; p < 3; ++p) Land(path, 0, 0, p, 0, parts);
+  EXPECT_TRUE(path.TakeRejected().empty());
+  path.Apply(d, rows);
+  for (float p : path.params()) EXPECT_FLOAT_EQ(p, -lr * 1.0f) << "worker 0's gradient alone";
+  EXPECT_EQ(path.rejected_tainted(), 1u);
+  EXPECT_EQ(path.rejected_nonfinite(), 0u);
+  EXPECT_EQ(path.gradients_applied(), 1u);
+
+  // Iteration 1: worker 0's whole push waits; a write of worker 0 lands in it, whatever it
+  // claims to be (the next iteration's part 0 here).
+  for (uint32_t p = 0; p < 3; ++p)
+    EXPECT_NE(Land(path, 0, 1, p, 1, parts), SyncPath::Landing::kDropped);
+  EXPECT_EQ(Land(path, 0, 2, 0, 2, parts), SyncPath::Landing::kPartial);
+  rejected = path.TakeRejected();
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].worker, 0u);
+  for (uint32_t p = 0; p < 3; ++p) Land(path, 1, 1, p, 1, parts);
+  path.Apply(d, rows);
+  for (float p : path.params()) EXPECT_FLOAT_EQ(p, -lr * 4.0f) << "plus worker 1's alone";
+  EXPECT_EQ(path.rejected_tainted(), 2u);
+  // Settled: worker 1's next push (iteration 2) is clean, and counts.
+  for (uint32_t p = 0; p < 3; ++p) Land(path, 1, 2, p, 2, parts);
+  EXPECT_TRUE(path.TakeRejected().empty());
 }
 
 // A barrier applied part by part, each part's mean over the workers that pushed it, is the
@@ -265,7 +346,7 @@ TEST(SyncPathTest, PartsAppliedOneByOneAreTheBarriersUpdate) {
   }
   std::vector<float> init(10);
   for (size_t i = 0; i < 10; ++i) init[i] = 0.5f * static_cast<float>(i);
-  SyncPath whole(job, init, 2), parts(job, init, 2);
+  SyncPath whole(job, init, EvenParts(10, 2)), parts(job, init, EvenParts(10, 2));
   whole.SetSlots({slots[0], slots[1], slots[2]});
   parts.SetSlots({slots[0], slots[1], slots[2]});
   SyncRule::Decision d;
@@ -297,7 +378,7 @@ TEST(SyncPathTest, APushHoldingNanIsDroppedAndTheOthersMeanApplied) {
   slots[1].assign(6, 3.0f);
   slots[2].assign(6, 5.0f);
   slots[2][4] = std::nanf("");
-  SyncPath path(job, std::vector<float>(6, 0.0f), 2);
+  SyncPath path(job, std::vector<float>(6, 0.0f), EvenParts(6, 2));
   path.SetSlots({slots[0], slots[1], slots[2]});
   SyncRule::Decision d;
   d.apply = {0, 1, 2};
@@ -340,7 +421,7 @@ TEST(SyncPathTest, UnderAspANonFiniteGradientIsDroppedAlone) {
   job.num_workers = 2;
   job.sync = SyncSpec::Parse("asp");
   std::vector<float> slot0(4, 1.0f), slot1(4, -INFINITY);
-  SyncPath path(job, std::vector<float>(4, 0.0f), 1);
+  SyncPath path(job, std::vector<float>(4, 0.0f), EvenParts(4, 1));
   path.SetSlots({slot0, slot1});
   SyncRule::Decision d;
   d.apply = {1};
@@ -483,11 +564,12 @@ TEST(ServerSummaryTest, AResumedServerAppendsItsRowAfterTheRunBefore) {
   resumed.resumed_from = 6;
   AppendServerSummary(dir.path(), 1, resumed);
   const e2e::Csv csv = e2e::ReadCsv(dir.path() + "/server-1.csv");
-  EXPECT_THAT(csv.header, ::testing::ElementsAre(
-                              "server", "updates", "pushes_received", "gradients_applied",
-                              "rows_applied", "dropped_writes", "rejected_nonfinite",
-                              "late_messages", "unwindowed_writes", "workers_lost",
-                              "gradient_bytes_received", "wall_s", "resumed_from", "checkpoints"));
+  EXPECT_THAT(csv.header,
+              ::testing::ElementsAre("server", "updates", "pushes_received", "gradients_applied",
+                                     "rows_applied", "dropped_writes", "rejected_nonfinite",
+                                     "rejected_tainted", "late_messages", "unwindowed_writes",
+                                     "workers_lost", "gradient_bytes_received", "wall_s",
+                                     "resumed_from", "checkpoints"));
   ASSERT_EQ(csv.rows.size(), 2u);
   const auto at = [&](size_t row, const char* key) { return csv.rows[row][csv.Column(key)]; };
   EXPECT_EQ(at(0, "server"), "1");

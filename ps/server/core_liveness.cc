@@ -72,12 +72,14 @@ void ServerCore::CheckProgress() {
 void ServerCore::HandleRejected() {
   if (!sync_) return;  // coded rounds decode what they get: not checked yet
   for (const SyncPath::Rejected& r : sync_->path().TakeRejected()) {
+    const char* what = r.why == SyncPath::Why::kNonFinite
+                           ? "a gradient holding NaN, Inf or values that overflow the sum"
+                           : "a gradient written over by a late, duplicate or misplaced write";
     WarnOfPeer("worker " + std::to_string(r.worker),
-               "a gradient holding NaN, Inf or values that overflow the sum, dropped (" +
-                   std::to_string(r.in_a_row) + " in a row)");
+               std::string(what) + ", dropped (" + std::to_string(r.in_a_row) + " in a row)");
     if (opt_.lose_after_rejected > 0 && r.in_a_row >= opt_.lose_after_rejected) {
-      Lose(r.worker, "sent " + std::to_string(r.in_a_row) +
-                         " gradients in a row holding NaN, Inf or values that overflow the sum");
+      Lose(r.worker,
+           "sent " + std::to_string(r.in_a_row) + " dropped gradients in a row, the last " + what);
     }
   }
 }

@@ -13,6 +13,7 @@ void AppendServerSummary(const std::string& out_dir, uint32_t rank, const Server
                     {"rows_applied", std::to_string(s.rows_applied)},
                     {"dropped_writes", std::to_string(s.dropped_writes)},
                     {"rejected_nonfinite", std::to_string(s.rejected_nonfinite)},
+                    {"rejected_tainted", std::to_string(s.rejected_tainted)},
                     {"late_messages", std::to_string(s.late_messages)},
                     {"unwindowed_writes", std::to_string(s.unwindowed_writes)},
                     {"workers_lost", std::to_string(s.workers_lost)},

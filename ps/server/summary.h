@@ -16,6 +16,7 @@ struct ServerSummary {
   uint64_t rows_applied = 0;
   uint64_t dropped_writes = 0;      // late, duplicate or unexpected writes; pushes refused
   uint64_t rejected_nonfinite = 0;  // pushes dropped for NaN, Inf or overflowing values
+  uint64_t rejected_tainted = 0;    // pushes dropped: a dropped write landed over them
   uint64_t late_messages = 0;       // coded messages whose round was decoded without them
   uint64_t unwindowed_writes = 0;
   uint64_t workers_lost = 0;

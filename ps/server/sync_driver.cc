@@ -15,7 +15,7 @@ SyncDriver::SyncDriver(const JobConfig& job, uint32_t rank, const ModelLayout& l
     : job_(job),
       rank_(rank),
       layout_(layout),
-      path_(job, std::move(params), static_cast<uint32_t>(layout.parts(rank).size())),
+      path_(job, std::move(params), SyncPath::SlotParts(layout, rank)),
       rule_(rule),
       members_(members),
       desk_(desk),
@@ -43,12 +43,13 @@ std::vector<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion& 
   std::vector<HeldSteps::Step> steps;
   const uint64_t expected = rule_.clock(w);
   const Imm imm = Imm::Decode(c.imm);
-  const auto landing = path_.OnLanded(w, imm, expected);
+  const auto landing = path_.OnLanded(w, imm, c.offset, c.length, expected);
   if (landing == SyncPath::Landing::kDropped) {
     ++dropped_;
     WarnOfPeer("worker " + std::to_string(w),
-               "dropped a late or duplicate write (iteration tag " +
-                   std::to_string(imm.iteration_tag) + ", part " + std::to_string(imm.part) +
+               "dropped a late, duplicate or misplaced write (iteration tag " +
+                   std::to_string(imm.iteration_tag) + ", part " + std::to_string(imm.part) + ", " +
+                   std::to_string(c.length) + " bytes at " + std::to_string(c.offset) +
                    "; expected iteration " + std::to_string(expected) + ")");
     return steps;
   }
@@ -73,6 +74,7 @@ std::vector<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion& 
   const auto decision = rule_.OnArrival(w, expected, &accepted);
   if (!accepted) {
     ++dropped_;
+    path_.Forget(w);
     return steps;
   }
   steps.push_back(UpdateStep(decision));
@@ -81,6 +83,7 @@ std::vector<HeldSteps::Step> SyncDriver::OnLanded(uint32_t w, const Completion& 
 
 SyncRule::Decision SyncDriver::OnWorkerGone(uint32_t w) {
   if (barrier_) barrier_->Forget(w);
+  path_.Forget(w);
   return rule_.OnWorkerGone(w);
 }
 
@@ -171,6 +174,7 @@ ServerSummary SyncDriver::Tally() const {
   s.rows_applied = path_.rows_applied();
   s.dropped_writes = dropped_;
   s.rejected_nonfinite = path_.rejected_nonfinite();
+  s.rejected_tainted = path_.rejected_tainted();
   s.gradient_bytes_received = bytes_in_;
   return s;
 }

@@ -8,30 +8,69 @@
 
 namespace gw {
 
-SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, uint32_t parts)
+std::vector<SyncPath::SlotPart> SyncPath::SlotParts(const ModelLayout& layout, uint32_t rank) {
+  std::vector<SlotPart> parts;
+  for (const Part& p : layout.parts(rank)) {
+    parts.push_back({(p.begin - layout.shard_begin(rank)) * sizeof(float), p.size * sizeof(float)});
+  }
+  return parts;
+}
+
+SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, std::vector<SlotPart> parts)
     : job_(job),
       params_(std::move(params)),
       agg_(HugeZeroedFloats(params_.size())),
-      parts_(parts),
+      parts_(std::move(parts)),
       parts_landed_(job.num_workers, 0),
-      part_seen_(job.num_workers, std::vector<uint8_t>(parts, 0)),
+      part_seen_(job.num_workers, std::vector<uint8_t>(parts_.size(), 0)),
       optimizer_(std::make_unique<SgdMomentum>(job.optimizer, params_.size())),
       rejected_(job.num_workers, 0),
+      holding_(job.num_workers, 0),
+      tainted_(job.num_workers, 0),
       in_a_row_(job.num_workers, 0) {
   // One copy per worker, made up front: the memory limit is checked at start.
   if (SendsFromSnapshots(job))
     snapshots_.assign(job.num_workers, std::vector<float>(params_.size()));
 }
 
-SyncPath::Landing SyncPath::OnLanded(uint32_t w, const Imm& imm, uint64_t expected) {
-  if (!Imm::Matches(imm.iteration_tag, expected) || imm.part >= parts_) return Landing::kDropped;
-  uint8_t& seen = part_seen_[w][imm.part];
-  if (seen) return Landing::kDropped;
-  seen = 1;
-  if (++parts_landed_[w] < parts_) return Landing::kPartial;
+SyncPath::Landing SyncPath::OnLanded(uint32_t w, const Imm& imm, uint64_t offset, uint64_t length,
+                                     uint64_t expected) {
+  const bool counts = Imm::Matches(imm.iteration_tag, expected) && imm.part < parts_.size() &&
+                      !part_seen_[w][imm.part] && offset == parts_[imm.part].offset &&
+                      length == parts_[imm.part].length;
+  // Its bytes landed in a push that waits for its update, or over a part that already landed.
+  if (holding_[w]) {
+    Reject(w, Why::kTainted);
+    holding_[w] = 0;
+  } else if (!counts && OverlapsLanded(w, offset, length)) {
+    tainted_[w] = 1;
+  }
+  if (!counts) return Landing::kDropped;
+  part_seen_[w][imm.part] = 1;
+  if (++parts_landed_[w] < parts_.size()) return Landing::kPartial;
   parts_landed_[w] = 0;
   std::fill(part_seen_[w].begin(), part_seen_[w].end(), 0);
+  holding_[w] = 1;
+  if (std::exchange(tainted_[w], 0)) Reject(w, Why::kTainted);
   return Landing::kWhole;
+}
+
+bool SyncPath::OverlapsLanded(uint32_t w, uint64_t offset, uint64_t length) const {
+  if (length == 0) return false;
+  for (size_t p = 0; p < parts_.size(); ++p) {
+    if (part_seen_[w][p] && offset < parts_[p].offset + parts_[p].length &&
+        parts_[p].offset < offset + length) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void SyncPath::Forget(uint32_t w) {
+  holding_[w] = 0;
+  tainted_[w] = 0;
+  parts_landed_[w] = 0;
+  std::fill(part_seen_[w].begin(), part_seen_[w].end(), 0);
 }
 
 void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& rows) {
@@ -48,8 +87,9 @@ void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& r
   // one by one, each is checked on its own (one more pass over its slot).
   const float scale = 1.0f / static_cast<float>(job_.num_workers);
   for (uint32_t w : d.apply) {
+    if (rejected_[w]) continue;
     if (PoisonsSum(slots_[w], job_.num_workers)) {
-      Reject(w);
+      Reject(w, Why::kNonFinite);
       continue;
     }
     const float weight = static_cast<float>(rows[w]) / static_cast<float>(job_.workload.batch_size);
@@ -87,26 +127,27 @@ const std::vector<uint32_t>& SyncPath::SumAccepted(std::span<const uint32_t> fro
     const size_t before = summed_.size();
     std::erase_if(summed_, [&](uint32_t w) {
       if (!PoisonsSum(slots_[w].subspan(begin, size), before)) return false;
-      Reject(w);
+      Reject(w, Why::kNonFinite);
       return true;
     });
     if (summed_.size() == before) {
       // No one value is to blame (many large ones overflowed together): none is applied.
-      for (uint32_t w : summed_) Reject(w);
+      for (uint32_t w : summed_) Reject(w, Why::kNonFinite);
       summed_.clear();
     }
   }
 }
 
-void SyncPath::Reject(uint32_t w) {
+void SyncPath::Reject(uint32_t w, Why why) {
   if (rejected_[w]) return;
   rejected_[w] = 1;
-  ++rejected_nonfinite_;
-  newly_rejected_.push_back({w, ++in_a_row_[w]});
+  ++(why == Why::kNonFinite ? rejected_nonfinite_ : rejected_tainted_);
+  newly_rejected_.push_back({w, ++in_a_row_[w], why});
 }
 
 void SyncPath::Settle(std::span<const uint32_t> apply, const std::vector<uint64_t>& rows) {
   for (uint32_t w : apply) {
+    holding_[w] = 0;
     if (rejected_[w]) {
       rejected_[w] = 0;
       continue;

@@ -23,8 +23,16 @@ namespace gw {
 
 class SyncPath {
  public:
+  // Where one part of a push lands in a worker's slot, in bytes.
+  struct SlotPart {
+    uint64_t offset = 0;
+    uint64_t length = 0;
+  };
+  // Server `rank`'s parts of layout, as its workers write them into their slots.
+  static std::vector<SlotPart> SlotParts(const ModelLayout& layout, uint32_t rank);
+
   // params: the shard's initial values; parts: the writes one push of it arrives in.
-  SyncPath(const JobConfig& job, std::vector<float> params, uint32_t parts);
+  SyncPath(const JobConfig& job, std::vector<float> params, std::vector<SlotPart> parts);
 
   // Asynchronous rules release workers one at a time while others' parameters are still on
   // the wire; each worker's writes then come from its own copy, so an update never waits for
@@ -48,9 +56,19 @@ class SyncPath {
   // life).
   void SetSlots(std::vector<std::span<const float>> slots) { slots_ = std::move(slots); }
 
-  // A write landed in worker w's slot; expected: the iteration its push must be (its clock).
+  // A write of [offset, offset + length) landed in worker w's slot; expected: the iteration
+  // its push must be (its clock). It counts as part p of that push only if its tag names
+  // that iteration and p, and it covers exactly part p, for the first time: a push is whole
+  // when every part landed once. Any other write is dropped, and its bytes, which already
+  // landed, must not count either: a write that overlaps a part of the push in progress that
+  // already landed, or that lands while a whole push of w waits for its update, taints that
+  // push, which is then dropped like a non-finite one (Rejected, kTainted). Writes of an
+  // honest worker never do (its next push starts only once its parameters came back).
   enum class Landing { kDropped, kPartial, kWhole };
-  Landing OnLanded(uint32_t w, const Imm& imm, uint64_t expected);
+  Landing OnLanded(uint32_t w, const Imm& imm, uint64_t offset, uint64_t length, uint64_t expected);
+  // The rule did not take w's whole push, or w is gone: nothing in its slot waits to be
+  // applied any more, and its next write starts a push.
+  void Forget(uint32_t w);
   // Steps the optimizer with the gradients of d.apply; rows[w] is the minibatch rows behind
   // worker w's gradient (weights it when updates are not aggregated).
   void Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& rows);
@@ -75,12 +93,15 @@ class SyncPath {
   // parts of it applied before its first bad part stay applied; the rest of it is not.
   // Each drop is handed to the core once, with how many of that worker's pushes in a row
   // were dropped (its policy: warn, and lose a worker that keeps sending them).
+  enum class Why { kNonFinite, kTainted };
   struct Rejected {
     uint32_t worker;
     uint32_t in_a_row;
+    Why why;
   };
   std::vector<Rejected> TakeRejected() { return std::exchange(newly_rejected_, {}); }
   uint64_t rejected_nonfinite() const { return rejected_nonfinite_; }
+  uint64_t rejected_tainted() const { return rejected_tainted_; }
 
  private:
   const JobConfig& job_;
@@ -88,7 +109,7 @@ class SyncPath {
   std::vector<std::vector<float>> snapshots_;  // SendsFromSnapshots: one per worker
   std::vector<std::span<const float>> slots_;
   std::vector<std::span<const float>> part_slots_;  // ApplyPart's, kept between calls
-  const uint32_t parts_;
+  const std::vector<SlotPart> parts_;
   std::vector<uint32_t> parts_landed_;  // per worker, of the push being received
   // [worker][part]: landed in that push (a part counts once: a repeat is dropped).
   std::vector<std::vector<uint8_t>> part_seen_;
@@ -98,7 +119,9 @@ class SyncPath {
   // summed (valid until the next call).
   const std::vector<uint32_t>& SumAccepted(std::span<const uint32_t> from, size_t begin,
                                            size_t size);
-  void Reject(uint32_t w);
+  void Reject(uint32_t w, Why why);
+  // Whether [offset, offset + length) overlaps a part of w's push in progress that landed.
+  bool OverlapsLanded(uint32_t w, uint64_t offset, uint64_t length) const;
   // An update of `apply` ended: counts the gradients (and rows) applied, clears the drops.
   void Settle(std::span<const uint32_t> apply, const std::vector<uint64_t>& rows);
 
@@ -107,9 +130,11 @@ class SyncPath {
   uint64_t gradients_applied_ = 0, rows_applied_ = 0;
   std::vector<uint32_t> summed_;          // SumAccepted's, reused
   std::vector<uint8_t> rejected_;         // per worker: its push of this update was dropped
+  std::vector<uint8_t> holding_;          // per worker: a whole push waits for its update
+  std::vector<uint8_t> tainted_;          // per worker: its push in progress is to be dropped
   std::vector<uint32_t> in_a_row_;        // per worker: its pushes dropped in a row
   std::vector<Rejected> newly_rejected_;  // not yet taken by the core
-  uint64_t rejected_nonfinite_ = 0;
+  uint64_t rejected_nonfinite_ = 0, rejected_tainted_ = 0;
 };
 
 }  // namespace gw
