@@ -17,6 +17,7 @@
 #include "ps/roles.h"
 #include "ps/server/checkpointer.h"
 #include "ps/server/held_steps.h"
+#include "ps/server/inbound.h"
 #include "ps/server/part_barrier.h"
 #include "ps/server/summary.h"
 #include "ps/server/sync_path.h"
@@ -483,18 +484,58 @@ TEST(HeldStepsTest, AStepWaitsForItsWritesAndForACheckpointInProgress) {
   held.Hold(Release(0, true));
   EXPECT_FALSE(held.RunsNow(Release(1, false), false)) << "nothing overtakes a held step";
   EXPECT_FALSE(held.TakeSettled(false));
-  std::deque<Completion> pending(2);
-  pending[0].kind = CompletionKind::kWriteDone;
-  pending[0].peer = {Role::kWorker, 0};
-  pending[1].kind = CompletionKind::kControl;
-  held.TakeWriteCompletions(&pending);
-  ASSERT_EQ(pending.size(), 1u) << "other completions stay queued for the loop";
-  EXPECT_EQ(pending[0].kind, CompletionKind::kControl);
+  Completion done, control, stranger;
+  done.kind = stranger.kind = CompletionKind::kWriteDone;
+  done.peer = {Role::kWorker, 0};
+  stranger.peer = {Role::kWorker, 2};  // a rank this job lacks
+  control.kind = CompletionKind::kControl;
+  control.peer = {Role::kWorker, 0};
+  EXPECT_FALSE(held.TakeIfWriteDone(control)) << "left for the loop";
+  EXPECT_FALSE(held.TakeIfWriteDone(stranger));
+  EXPECT_FALSE(held.TakeSettled(false));
+  EXPECT_TRUE(held.TakeIfWriteDone(done));
   const auto step = held.TakeSettled(false);
   ASSERT_TRUE(step.has_value());
   EXPECT_EQ(step->worker, 0u);
   held.Ran();
   EXPECT_TRUE(held.empty());
+}
+
+// A worker's queued completions are bounded: past the bound it is named once, the queue
+// keeps order, and dropping it frees what it queued but its closed notice.
+TEST(InboundTest, AWorkerOverItsBoundIsNamedOnceAndDroppingItFreesItsShare) {
+  Inbound in(2);
+  const auto control = [](uint32_t w, size_t bytes) {
+    Completion c;
+    c.kind = CompletionKind::kControl;
+    c.peer = {Role::kWorker, w};
+    c.payload.resize(bytes);
+    return c;
+  };
+  in.Push(control(1, 100));
+  Completion closed;
+  closed.kind = CompletionKind::kPeerClosed;
+  closed.peer = {Role::kWorker, 0};
+  in.Push(closed);
+  size_t pushed = 0;
+  while (in.bytes(0) <= Inbound::kMaxBytesPerWorker) {
+    EXPECT_TRUE(in.TakeOverBound().empty());
+    in.Push(control(0, Connection::kMaxControlBytes));
+    ++pushed;
+  }
+  EXPECT_GT(pushed, 16u) << "room for an honest worker's burst";
+  EXPECT_EQ(in.TakeOverBound(), std::vector<uint32_t>{0});
+  in.Push(control(0, 10));
+  EXPECT_TRUE(in.TakeOverBound().empty()) << "named once";
+  const size_t of_1 = in.bytes(1);
+  in.Drop(0);
+  EXPECT_EQ(in.bytes(0), 0u);
+  EXPECT_EQ(in.bytes(1), of_1);
+  Completion first = in.Pop();
+  EXPECT_EQ(first.peer.rank, 1u);
+  EXPECT_EQ(in.bytes(1), 0u);
+  EXPECT_EQ(in.Pop().kind, CompletionKind::kPeerClosed) << "kept: the loop learns it closed";
+  EXPECT_TRUE(in.empty());
 }
 
 TEST(HeldStepsTest, WhatAStepSetsOffGoesBeforeTheStepsHeldBehindIt) {

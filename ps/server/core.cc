@@ -23,7 +23,8 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
       rule_(job.sync, job.num_workers, job.windows ? job.windows->warmup : 0),
       desk_(job_, opt.rank, rule_, t0_),
       workers_(job.num_workers),
-      held_(job.num_workers) {
+      held_(job.num_workers),
+      pending_(job.num_workers) {
   if (opt.rank >= job.num_servers) {
     throw Error("server rank " + std::to_string(opt.rank) + " out of range: the job has " +
                 std::to_string(job.num_servers) + " server(s)");
@@ -65,11 +66,7 @@ void ServerCore::Run() {
   while (!workers_.Finished() || !held_.empty()) {
     if (held_.empty()) {
       if (pending_.empty()) Fetch(FetchTimeout());
-      if (!pending_.empty()) {
-        const Completion c = std::move(pending_.front());
-        pending_.pop_front();
-        Handle(c);
-      }
+      if (!pending_.empty()) Handle(pending_.Pop());
     }
     if (!held_.empty()) {
       DriveHeld();
@@ -112,7 +109,7 @@ void ServerCore::Handle(const Completion& c) {
     case CompletionKind::kWriteLanded:
       return OnLanded(c.peer.rank, ws, c);
     case CompletionKind::kWriteDone:
-      return held_.Completed(c.peer.rank, c.wr_id);
+      return;  // counted off as it was fetched (HeldSteps::TakeIfWriteDone)
     case CompletionKind::kPeerClosed:
       if (ws.done || ws.lost) return;
       if (!ws.joined) {

@@ -21,6 +21,7 @@
 #include "ps/server/checkpointer.h"
 #include "ps/server/coded_driver.h"
 #include "ps/server/held_steps.h"
+#include "ps/server/inbound.h"
 #include "ps/server/members.h"
 #include "ps/server/summary.h"
 #include "ps/server/sync_driver.h"
@@ -59,8 +60,10 @@ class ServerCore {
   void WhenSettled(HeldSteps::Step step);
   void Take(const HeldSteps::Step& step);
   // Takes the held steps that are settled; if one is still not, waits a little for
-  // completions (taking only write completions) and returns to the loop.
+  // completions and returns to the loop.
   void DriveHeld();
+  // Moves what the transport completed into pending_ (our writes' completions count off in
+  // held_ at once), waiting up to timeout for the first; drops a worker over its bound.
   void Fetch(std::chrono::nanoseconds timeout);
   std::chrono::nanoseconds FetchTimeout() const;
 
@@ -91,7 +94,7 @@ class ServerCore {
   std::unique_ptr<Device> dev_;
   Members workers_;
   HeldSteps held_;
-  std::deque<Completion> pending_;  // fetched from the transport, not handled yet
+  Inbound pending_;  // fetched from the transport, not handled yet
   std::vector<Completion> fetched_;
   uint64_t lost_ = 0;
   TimePoint last_progress_;

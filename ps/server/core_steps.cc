@@ -16,7 +16,6 @@ constexpr std::chrono::milliseconds kCheckpointPoll{1};
 }  // namespace
 
 void ServerCore::WhenSettled(HeldSteps::Step step) {
-  if (step.writes) held_.TakeWriteCompletions(&pending_);
   if (held_.RunsNow(step, checkpointer_->busy())) return Take(step);
   held_.Hold(std::move(step));
 }
@@ -55,7 +54,6 @@ void ServerCore::CheckModelFinite() {
 }
 
 void ServerCore::DriveHeld() {
-  held_.TakeWriteCompletions(&pending_);
   while (const auto step = held_.TakeSettled(checkpointer_->busy())) {
     Take(*step);
     held_.Ran();
@@ -69,15 +67,22 @@ void ServerCore::DriveHeld() {
   }
   if (!overdue.empty()) return;  // settled now: the loop takes it next
   Fetch(checkpointer_->busy() ? kCheckpointPoll : kWritesPoll);
-  held_.TakeWriteCompletions(&pending_);
   workers_.Send(desk_.PollIfDue(GetClock().Now()));  // a turn or deadline may pass while we wait
 }
 
-// Moves what the transport completed into pending_, waiting up to timeout for the first.
 void ServerCore::Fetch(std::chrono::nanoseconds timeout) {
   fetched_.clear();
   dev_->cq().Wait(fetched_, timeout);
-  for (auto& c : fetched_) pending_.push_back(std::move(c));
+  for (auto& c : fetched_) {
+    if (!held_.TakeIfWriteDone(c)) pending_.Push(std::move(c));
+  }
+  for (uint32_t w : pending_.TakeOverBound()) {
+    const std::string why = "sent more than " + std::to_string(Inbound::kMaxBytesPerWorker >> 20) +
+                            " MiB of messages and writes the server had not taken yet";
+    pending_.Drop(w);
+    if (workers_[w].conn) workers_[w].conn->Abort(why);
+    Lose(w, why);
+  }
 }
 
 // How long the main loop may sleep: until the windows' next event, at most 100 ms.

@@ -31,16 +31,13 @@ void HeldSteps::Forget(uint32_t w) {
   std::fill_n(part_in_flight_.begin() + static_cast<std::ptrdiff_t>(size_t{w} * parts_), parts_, 0);
 }
 
-void HeldSteps::TakeWriteCompletions(std::deque<Completion>* pending) {
-  for (auto it = pending->begin(); it != pending->end();) {
-    if (it->kind == CompletionKind::kWriteDone && it->peer.role == Role::kWorker &&
-        it->peer.rank < in_flight_.size()) {
-      Completed(it->peer.rank, it->wr_id);
-      it = pending->erase(it);
-    } else {
-      ++it;
-    }
+bool HeldSteps::TakeIfWriteDone(const Completion& c) {
+  if (c.kind != CompletionKind::kWriteDone || c.peer.role != Role::kWorker ||
+      c.peer.rank >= in_flight_.size()) {
+    return false;
   }
+  Completed(c.peer.rank, c.wr_id);
+  return true;
 }
 
 bool HeldSteps::Settled(const Step& s, bool checkpoint_busy) const {

@@ -47,9 +47,8 @@ class HeldSteps {
   void Posted(uint32_t w, uint64_t wr_id = 0);
   void Completed(uint32_t w, uint64_t wr_id = 0);
   void Forget(uint32_t w);
-  // Counts off the write completions among those fetched but not handled yet; the others
-  // stay queued in order.
-  void TakeWriteCompletions(std::deque<Completion>* pending);
+  // Counts c off if it is the completion of a parameter write to a worker (true).
+  bool TakeIfWriteDone(const Completion& c);
 
   bool empty() const { return held_.empty(); }
   // Whether s may run at once: nothing held before it and it is settled.
