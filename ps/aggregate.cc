@@ -1,6 +1,7 @@
 #include "ps/aggregate.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -96,8 +97,14 @@ uint32_t LargestMagnitudeBits(std::span<const float> v) {
   return largest;
 }
 
+uint32_t BitsOf(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits;
+}
+
 template <bool kCheck>
-bool Sum(std::span<float> out, const std::vector<std::span<const float>>& slots) {
+bool Sum(std::span<float> out, const std::vector<std::span<const float>>& slots, float bound) {
   for (size_t i = 0; i < slots.size(); ++i) {
     if (slots[i].size() != out.size()) {
       throw Error("SumSlots: slot " + std::to_string(i) + " has " +
@@ -125,30 +132,31 @@ bool Sum(std::span<float> out, const std::vector<std::span<const float>>& slots)
       block = Pass<true, kCheck>(o, slots.data() + i, std::min<size_t>(k - i, 3), off, n);
     }
     // NaN and Inf propagate through a sum, overflow ends in Inf: the last pass's sums say
-    // whether the block is finite.
+    // whether the block is finite and below the bound.
     largest = std::max(largest, block);
   }
-  return largest < kInfinityBits;
+  return largest < (BitsOf(std::abs(bound)) & kMagnitude);
 }
 
 }  // namespace
 
-bool SumSlots(std::span<float> out, const std::vector<std::span<const float>>& slots) {
-  return Sum<true>(out, slots);
+bool SumSlots(std::span<float> out, const std::vector<std::span<const float>>& slots, float bound) {
+  return Sum<true>(out, slots, bound);
 }
 
 void SumSlotsUnchecked(std::span<float> out, const std::vector<std::span<const float>>& slots) {
-  Sum<false>(out, slots);
+  Sum<false>(out, slots, std::numeric_limits<float>::infinity());
+}
+
+float SumBound(size_t summed) {
+  return std::numeric_limits<float>::max() / static_cast<float>(std::max<size_t>(summed, 1));
 }
 
 bool AllFinite(std::span<const float> v) { return LargestMagnitudeBits(v) < kInfinityBits; }
 
 bool PoisonsSum(std::span<const float> slot, size_t summed) {
-  const float bound =
-      std::numeric_limits<float>::max() / static_cast<float>(std::max<size_t>(summed, 1));
-  uint32_t bound_bits;
-  std::memcpy(&bound_bits, &bound, sizeof bound_bits);
-  return LargestMagnitudeBits(slot) >= bound_bits;
+  const float bound = SumBound(summed) / static_cast<float>(std::max<size_t>(summed, 1));
+  return LargestMagnitudeBits(slot) >= BitsOf(bound);
 }
 
 }  // namespace gw

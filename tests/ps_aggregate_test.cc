@@ -94,6 +94,19 @@ TEST(SumSlots, SaysWhetherEverySumIsFiniteAndPoisonsSumNamesTheSlot) {
   EXPECT_FALSE(SumSlots(out, Spans(huge)));
   EXPECT_TRUE(PoisonsSum(huge[0], 2));
   EXPECT_FALSE(PoisonsSum(std::vector<float>(10, 1e30f), 2));
+  // 1e38 from one of four: finite, and so is the sum, but a mean of it wrecks the model; it
+  // reaches the sum's bound, and PoisonsSum names its slot alone.
+  std::vector<std::vector<float>> four(4, std::vector<float>(10, 0.25f));
+  four[2][7] = 1e38f;
+  EXPECT_TRUE(SumSlots(out, Spans(four))) << "finite";
+  EXPECT_FALSE(SumSlots(out, Spans(four), SumBound(4)));
+  EXPECT_TRUE(PoisonsSum(four[2], 4));
+  EXPECT_FALSE(PoisonsSum(four[0], 4));
+  four[2][7] = -1e38f;
+  EXPECT_FALSE(SumSlots(out, Spans(four), SumBound(4))) << "the sign does not matter";
+  four[2][7] = 1e30f;
+  EXPECT_TRUE(SumSlots(out, Spans(four), SumBound(4)));
+  EXPECT_FALSE(PoisonsSum(four[2], 4));
   EXPECT_TRUE(SumSlots(out, {}));
   std::vector<float> v(37, -2.5f);
   EXPECT_TRUE(AllFinite(v));

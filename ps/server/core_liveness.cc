@@ -35,6 +35,11 @@ void ServerCore::Lose(uint32_t w, const std::string& why) {
          "; under BSP the job cannot go on without it (or pass "
          "--continue-without-lost-workers)");
   }
+  if (rule_.num_live() <= 1 && !workers_.AnyDone()) {
+    // Nobody left to finish the iterations: ending "done" would pass off a model the job never
+    // finished (or one that every worker's gradients turned away from) as its result.
+    Fail(what + "; no worker is left to finish the job");
+  }
   GW_WARN(what << "; going on with " << rule_.num_live() - 1 << " worker(s)");
   Apply(sync_->OnWorkerGone(w));
 }
@@ -72,9 +77,10 @@ void ServerCore::CheckProgress() {
 void ServerCore::HandleRejected() {
   if (!sync_) return;  // coded rounds decode what they get: not checked yet
   for (const SyncPath::Rejected& r : sync_->path().TakeRejected()) {
-    const char* what = r.why == SyncPath::Why::kNonFinite
-                           ? "a gradient holding NaN, Inf or values that overflow the sum"
-                           : "a gradient written over by a late, duplicate or misplaced write";
+    const char* what =
+        r.why == SyncPath::Why::kNonFinite
+            ? "a gradient holding NaN, Inf or values large enough to overflow the sum"
+            : "a gradient written over by a late, duplicate or misplaced write";
     WarnOfPeer("worker " + std::to_string(r.worker),
                std::string(what) + ", dropped (" + std::to_string(r.in_a_row) + " in a row)");
     if (opt_.lose_after_rejected > 0 && r.in_a_row >= opt_.lose_after_rejected) {

@@ -1,5 +1,6 @@
 #include "ps/server/members.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "ps/roles.h"
@@ -37,6 +38,10 @@ bool Members::Finished() const {
     if (!m.done && !m.lost) return false;
   }
   return true;
+}
+
+bool Members::AnyDone() const {
+  return std::any_of(members_.begin(), members_.end(), [](const Member& m) { return m.done; });
 }
 
 std::string Members::Laggards(const SyncRule& rule) const {

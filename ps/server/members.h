@@ -48,6 +48,8 @@ class Members {
   bool all_joined() const { return joined_ == members_.size(); }
   // Every worker joined (or never will) and is done or lost.
   bool Finished() const;
+  // Whether some worker finished every iteration (said done in time).
+  bool AnyDone() const;
   // For the no-progress message: the workers that never joined or are at the slowest clock.
   std::string Laggards(const SyncRule& rule) const;
   // Registers every worker's slot region (floats long, written by that worker only) with

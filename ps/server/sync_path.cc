@@ -122,8 +122,9 @@ const std::vector<uint32_t>& SyncPath::SumAccepted(std::span<const uint32_t> fro
   while (true) {
     part_slots_.clear();  // reused: no allocation per part once it has grown
     for (uint32_t w : summed_) part_slots_.push_back(slots_[w].subspan(begin, size));
-    if (SumSlots(sum, part_slots_)) return summed_;
-    // Whose values made it non-finite: a NaN or Inf, or one that could overflow the sum.
+    if (SumSlots(sum, part_slots_, SumBound(summed_.size()))) return summed_;
+    // Whose values made it non-finite or too large: a NaN or Inf, or a value so large that
+    // its slot alone could bring the sum to the bound (aggregate.h).
     const size_t before = summed_.size();
     std::erase_if(summed_, [&](uint32_t w) {
       if (!PoisonsSum(slots_[w].subspan(begin, size), before)) return false;
@@ -131,7 +132,8 @@ const std::vector<uint32_t>& SyncPath::SumAccepted(std::span<const uint32_t> fro
       return true;
     });
     if (summed_.size() == before) {
-      // No one value is to blame (many large ones overflowed together): none is applied.
+      // Not reachable (some slot always holds a value over PoisonsSum's bound); should a slot
+      // change under the sum (a worker writing into it now), none of this sum is applied.
       for (uint32_t w : summed_) Reject(w, Why::kNonFinite);
       summed_.clear();
     }

@@ -87,8 +87,9 @@ class SyncPath {
   uint64_t gradients_applied() const { return gradients_applied_; }
   uint64_t rows_applied() const { return rows_applied_; }
 
-  // A push whose gradient holds NaN or Inf, or values so large that the sum overflows, is
-  // dropped: the update applies the others' mean (found from the sum, which is checked as it
+  // A push whose gradient holds NaN or Inf, or values so large that the sum could overflow
+  // (aggregate.h's SumBound: 1e38 from one of four workers is), is dropped, as is a tainted
+  // one (OnLanded): the update applies the others' mean (found from the sum, which is checked as it
   // is made: the clean path costs no extra pass). Under BSP per part (UpdatesPerPart) the
   // parts of it applied before its first bad part stay applied; the rest of it is not.
   // Each drop is handed to the core once, with how many of that worker's pushes in a row
