@@ -115,7 +115,7 @@ void CodedLoop::RunRound(uint64_t round, IterationRow* row) {
   const std::span<const float> input(input_.data(), shape_.input_floats(phase));
   const size_t msg_floats = shape_.message_floats(phase);
   // Message buffers are the sources of our last round's writes.
-  session_.WaitUntil([&] { return MessagesOut(); }, "our last writes to finish");
+  session_.WaitUntil([&] { return MessagesOut(); }, "end of our last writes");
   const sched::Duration gate_before = GateWaited();
   busy_ = true;
   double loss_sum = 0;

@@ -323,8 +323,7 @@ double PlainLoop::FinishPush(uint64_t it) {
         return std::all_of(pushes_.begin(), pushes_.end(),
                            [](const GatedPush& p) { return p.finished(); });
       },
-      job_.windows ? "write windows and our gradient writes to finish"
-                   : "our gradient writes to finish");
+      job_.windows ? "write window and end of our gradient writes" : "end of our gradient writes");
   pushes_sent_ += job_.num_servers;
   faults_.AfterPush(it);
   sched::Duration gate{};

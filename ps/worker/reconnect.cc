@@ -35,7 +35,7 @@ void Reconnector::Reconnect(const ServerLost& lost, uint64_t it) {
     ConnectWithBackoff(s, deadline, start, bound);
     session_.SendJoin(s);
   }
-  session_.WaitWelcomes("a welcome from every server after reconnecting");
+  session_.WaitWelcomes("welcome from every server after reconnecting");
   GW_INFO("reconnected to " << session_.num_servers() << " server(s) in "
                             << clock.SecondsSince(start) << " s");
 }

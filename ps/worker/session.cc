@@ -44,7 +44,7 @@ void WorkerSession::Join() {
     Connect(s);
     SendJoin(s);
   }
-  WaitWelcomes("a welcome from every server");
+  WaitWelcomes("welcome from every server");
   GW_DEBUG("joined " << job_.num_servers << " server(s)");
 }
 
