@@ -76,10 +76,12 @@ cat "$out/push-summary.txt" >>"$out/summary.txt"
 # Keep this run's summary in results/bench/, with the command and the machine.
 results=$(cd "$(dirname "$0")/.." && pwd)/results/bench
 mkdir -p "$results"
+commit=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)
+git -C "$(dirname "$0")" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 {
   echo "# results/bench"
   echo
-  echo "Made by \`make bench\` (experiments/bench.sh) on $(date -u +%Y-%m-%d), $(nproc) cores,"
+  echo "Made by \`make bench\` (experiments/bench.sh) at commit $commit on $(date -u +%Y-%m-%d), $(nproc) cores,"
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)."
   echo "Every reference (iperf3, memcpy) was measured in the same run; ratios are of medians."
   echo
