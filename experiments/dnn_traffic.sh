@@ -50,31 +50,43 @@ all_schemes="no-overlap overlap priority credit global-priority"
 models=resnet50 syncs=bsp schemes=$all_schemes topology=star workers=8 batch=32 iterations=3
 warmup=1 reps=5 part_bytes=4194304 credit="" tflops=1 out=results/dnn-traffic mode=run
 args=("$@")
-while (($# > 0)); do
-  case $1 in
-    -h | --help) echo "$usage"; exit 0 ;;
-    --dry-run) mode=dry-run; shift; continue ;;
-    --report-only) mode=report; shift; continue ;;
-  esac
-  (($# >= 2)) || { echo "dnn_traffic.sh: $1 needs a value; $usage" >&2; exit 2; }
-  case $1 in
-    --models) models=$2 ;;
-    --syncs) syncs=$2 ;;
-    --schemes) schemes=$2 ;;
-    --topology) topology=$2 ;;
-    --workers) workers=$2 ;;
-    --batch) batch=$2 ;;
-    --iterations) iterations=$2 ;;
-    --warmup) warmup=$2 ;;
-    --reps) reps=$2 ;;
-    --part-bytes) part_bytes=$2 ;;
-    --credit) credit=$2 ;;
-    --device-tflops) tflops=$2 ;;
-    --out) out=$2 ;;
-    *) echo "dnn_traffic.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
-  esac
-  shift 2
-done
+parse_args() {
+  while (($# > 0)); do
+    case $1 in
+      -h | --help) echo "$usage"; exit 0 ;;
+      --dry-run) mode=dry-run; shift; continue ;;
+      --report-only) mode=report; shift; continue ;;
+    esac
+    (($# >= 2)) || { echo "dnn_traffic.sh: $1 needs a value; $usage" >&2; exit 2; }
+    case $1 in
+      --models) models=$2 ;;
+      --syncs) syncs=$2 ;;
+      --schemes) schemes=$2 ;;
+      --topology) topology=$2 ;;
+      --workers) workers=$2 ;;
+      --batch) batch=$2 ;;
+      --iterations) iterations=$2 ;;
+      --warmup) warmup=$2 ;;
+      --reps) reps=$2 ;;
+      --part-bytes) part_bytes=$2 ;;
+      --credit) credit=$2 ;;
+      --device-tflops) tflops=$2 ;;
+      --out) out=$2 ;;
+      *) echo "dnn_traffic.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
+    esac
+    shift 2
+  done
+}
+parse_args "$@"
+# A report is made with the settings the jobs ran with (provenance.txt keeps the command, each
+# argument shell-quoted), not with whatever flags --report-only was given beside --out.
+if [[ $mode == report && -f $out/provenance.txt ]]; then
+  given_out=$out
+  # xargs undoes the quoting (runs nothing: the file may come from elsewhere).
+  mapfile -d "" recorded < <(head -n 1 "$out/provenance.txt" | xargs printf "%s\0")
+  parse_args "${recorded[@]:1}"
+  mode=report out=$given_out
+fi
 for v in workers batch iterations reps part_bytes; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "dnn_traffic.sh: ${v//_/-} '${!v}' is not a positive integer" >&2; exit 2; }
 done
@@ -186,7 +198,7 @@ if [[ $mode == run ]]; then
   gradwire=$(realpath "$gradwire")
   mkdir -p "$out/runs"
   # Kept for the README: a later --report-only must still say how the jobs were run.
-  printf '%s\n' "experiments/dnn_traffic.sh ${args[*]}" "$(git rev-parse HEAD)" \
+  printf '%s\n' "experiments/dnn_traffic.sh $(printf '%q ' "${args[@]}")" "$(git rev-parse HEAD)" \
     "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$out/provenance.txt"
   echo "model,topology,sync,scheme,rep,workers,batch,iteration_s,compute_s,write_s,gate_s,wait_s,samples_per_s,wall_s,mem_peak_gib,status" >"$csv"
   trap '"$topo" down >/dev/null 2>&1 || true' EXIT
