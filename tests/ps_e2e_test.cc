@@ -237,10 +237,15 @@ TEST_F(PsE2eTest, InjectedStragglerDelayIsRecorded) {
   ASSERT_GE(d, 0);
   std::map<int, double> delay;
   for (const auto& row : csv.rows) delay[std::stoi(row[w])] += std::stod(row[d]) / 20;
-  // Worker 1 takes 20 ms per iteration, the others 2 ms (less their compute time).
+  // Worker 1 takes 20 ms per iteration, the others 2 ms (less their compute time). The delay
+  // recorded is the time slept, which a loaded machine stretches (a bound of 2.5 ms failed
+  // once under ctest -j2): the others are held well under the straggler's delay and a factor
+  // below it, not to 2 ms.
   EXPECT_GT(delay[1], 0.015);
-  EXPECT_LT(delay[0], 0.0025);
-  EXPECT_LT(delay[2], 0.0025);
+  for (int fast : {0, 2}) {
+    EXPECT_LT(delay[fast], 0.008) << "worker " << fast;
+    EXPECT_GT(delay[1], 4 * delay[fast]) << "worker " << fast;
+  }
 }
 
 TEST_F(PsE2eTest, AspAndSspTrain) {
