@@ -30,10 +30,19 @@ Floats Load(const float* p) {
   return v;
 }
 
-uint32_t MagnitudeBits(float x) {
+uint32_t BitsOf(float x) {
   uint32_t bits;
   std::memcpy(&bits, &x, sizeof bits);
-  return bits & kMagnitude;
+  return bits;
+}
+
+uint32_t MagnitudeBits(float x) { return BitsOf(x) & kMagnitude; }
+
+// The largest lane of a vector of magnitude bits.
+uint32_t Largest(const Bits& top) {
+  uint32_t largest = 0;
+  for (size_t lane = 0; lane < kLanes; ++lane) largest = std::max(largest, top[lane]);
+  return largest;
 }
 
 // One pass over out[0, n): out = s[0] + ... + s[C-1] (kAccumulate: out += ...), left to
@@ -58,8 +67,7 @@ uint32_t Pass(float* __restrict out, const std::span<const float>* s, size_t off
       top = b > top ? b : top;
     }
   }
-  uint32_t largest = 0;
-  for (size_t lane = 0; lane < kLanes; ++lane) largest = std::max(largest, top[lane]);
+  uint32_t largest = Largest(top);
   for (; i < n; ++i) {
     float v = kAccumulate ? out[i] + in[0][i] : in[0][i];
     for (int c = 1; c < C; ++c) v += in[c][i];
@@ -91,16 +99,9 @@ uint32_t LargestMagnitudeBits(std::span<const float> v) {
     const Bits b = reinterpret_cast<Bits>(Load(v.data() + i)) & kMagnitude;
     top = b > top ? b : top;
   }
-  uint32_t largest = 0;
-  for (size_t lane = 0; lane < kLanes; ++lane) largest = std::max(largest, top[lane]);
+  uint32_t largest = Largest(top);
   for (; i < v.size(); ++i) largest = std::max(largest, MagnitudeBits(v[i]));
   return largest;
-}
-
-uint32_t BitsOf(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, sizeof bits);
-  return bits;
 }
 
 template <bool kCheck>
@@ -126,14 +127,16 @@ bool Sum(std::span<float> out, const std::vector<std::span<const float>>& slots,
   for (size_t off = 0; off < out.size(); off += kBlock) {
     const size_t n = std::min(kBlock, out.size() - off);
     float* o = out.data() + off;
-    size_t i = std::min<size_t>(k, 4);
-    uint32_t block = Pass<false, kCheck>(o, slots.data(), i, off, n);
-    for (; i < k; i += 3) {
-      block = Pass<true, kCheck>(o, slots.data() + i, std::min<size_t>(k - i, 3), off, n);
-    }
     // NaN and Inf propagate through a sum, overflow ends in Inf: the last pass's sums say
-    // whether the block is finite and below the bound.
-    largest = std::max(largest, block);
+    // whether the block is finite and below the bound, so only that pass checks.
+    size_t i = std::min<size_t>(k, 4);
+    if (kCheck && i == k) {
+      largest = std::max(largest, Pass<false, true>(o, slots.data(), i, off, n));
+      continue;
+    }
+    Pass<false, false>(o, slots.data(), i, off, n);
+    for (; i + 3 < k; i += 3) Pass<true, false>(o, slots.data() + i, 3, off, n);
+    largest = std::max(largest, Pass<true, kCheck>(o, slots.data() + i, k - i, off, n));
   }
   return largest < (BitsOf(std::abs(bound)) & kMagnitude);
 }
