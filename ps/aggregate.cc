@@ -130,8 +130,8 @@ bool Sum(std::span<float> out, const std::vector<std::span<const float>>& slots,
     // NaN and Inf propagate through a sum, overflow ends in Inf: the last pass's sums say
     // whether the block is finite and below the bound, so only that pass checks.
     size_t i = std::min<size_t>(k, 4);
-    if (kCheck && i == k) {
-      largest = std::max(largest, Pass<false, true>(o, slots.data(), i, off, n));
+    if (i == k) {
+      largest = std::max(largest, Pass<false, kCheck>(o, slots.data(), i, off, n));
       continue;
     }
     Pass<false, false>(o, slots.data(), i, off, n);

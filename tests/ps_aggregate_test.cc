@@ -118,5 +118,22 @@ TEST(SumSlots, SaysWhetherEverySumIsFiniteAndPoisonsSumNamesTheSlot) {
   EXPECT_TRUE(AllFinite(v)) << "huge is still finite";
 }
 
+// The benchmark's reference sum is the same sum, for every count of slots (each pass takes
+// up to four; the check rides only on a block's last one).
+TEST(SumSlots, TheUncheckedSumIsTheSameSum) {
+  for (size_t k = 1; k <= 9; ++k) {
+    std::vector<std::vector<float>> slots(k, std::vector<float>(5003));
+    for (size_t w = 0; w < k; ++w) {
+      for (size_t i = 0; i < slots[w].size(); ++i) {
+        slots[w][i] = static_cast<float>((w + 1) * (i % 97)) * 0.25f;
+      }
+    }
+    std::vector<float> checked(5003), unchecked(5003, -1.0f);
+    EXPECT_TRUE(SumSlots(checked, Spans(slots)));
+    SumSlotsUnchecked(unchecked, Spans(slots));
+    EXPECT_EQ(checked, unchecked) << k << " slots";
+  }
+}
+
 }  // namespace
 }  // namespace gw
