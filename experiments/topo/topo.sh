@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Emulated parameter-server topologies in network namespaces (issue #6): one server, N workers,
+# Emulated parameter-server topologies in network namespaces (issue #6): S servers, N workers,
 # bridges in a switch namespace, shaped links (HTB + byte-limited bfifo) and an optional constant
 # one-way delay per worker<->server path (NFQUEUE delay line, experiments/topo/delayline).
 # Needs root, iproute2, iptables (for --delay-ms). See experiments/topo/README.md.
 #
 # Usage:
+#   topo.sh [--prefix P] COMMAND ...  every command acts only on topology P (default
+#                                     $GW_TOPO_PREFIX, else gw); P matches [a-z][a-z0-9]{0,5}
 #   topo.sh up star --workers N [common options]
 #   topo.sh up tree --racks R --per-rack K [--uplink-rate 2gbit] [common options]
-#     common: [--rate 1gbit]            server link (the bottleneck), shaped both ways
+#     common: [--servers S]             S server hosts (default 1); tree: all off the core
+#             [--rate 1gbit]            each server link (the bottleneck), shaped both ways
 #             [--buffer BYTES]          bfifo limit of every shaped port (default 1000000)
 #             [--worker-rate R]         shape every worker link both ways (default: unshaped)
 #             [--slow-workers 1,2 --slow-rate 100mbit]   these ranks' links at R, both ways
@@ -17,25 +20,65 @@
 #                                       net.ipv4.tcp_slow_start_after_idle=0 (repeatable)
 #   topo.sh down                      tear down (idempotent; safe after a crash)
 #   topo.sh show                      print the topology from the state file
-#   topo.sh exec HOST cmd [args...]   run cmd in HOST's namespace (HOST: server, wN, sw)
+#   topo.sh exec HOST cmd [args...]   run cmd in HOST's namespace (HOST: server (= s0), sK, wN, sw)
 #
-# Addressing: server 10.77.0.100 in namespace gwsrv; worker rank r (0-based) 10.77.0.(r+1) in
-# gww<r>; every bridge in gwsw. Each host's NIC is gwe0. State: $GW_TOPO_STATE (default
-# /run/gradwire-topo/state). Delay line binary: $GW_DELAYLINE, else
+# Addressing (the same in every topology; the prefix only names the namespaces): server 0
+# 10.77.0.100 in namespace <P>srv, server k >= 1 10.77.0.(100+k) in <P>srv<k>; worker rank r
+# (0-based) 10.77.0.(r+1) in <P>w<r>; every bridge in <P>sw. Each host's NIC is gwe0. State:
+# $GW_TOPO_STATE (default /run/gradwire-topo/state for prefix gw, /run/gradwire-topo/<P>/state
+# for any other). Delay line binary: $GW_DELAYLINE, else
 # build/experiments/topo/delayline/gw_delayline under the repo root.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-state=${GW_TOPO_STATE:-/run/gradwire-topo/state}
-state_dir=$(dirname "$state")
-ns_pattern='^gw(srv|sw|w[0-9]+)$'
-srv_ip=10.77.0.100
 
 die() { echo "topo.sh: $*" >&2; exit 1; }
+
+# The topology's prefix names its namespaces (<P>srv, <P>srv<k>, <P>sw, <P>w<r>) and its state;
+# nothing else. Interfaces, bridges and addresses live inside those namespaces, so two
+# topologies reuse them without clashing. No name of one prefix can be a name of another
+# (<P>srv[0-9]*, <P>sw, <P>w[0-9]+ have no suffix that is itself one of these forms), so `down`
+# of one prefix never matches another's namespaces.
+set_prefix() {  # P
+  [[ $1 =~ ^[a-z][a-z0-9]{0,5}$ ]] ||
+    die "bad topology prefix '$1': it names the namespaces (<P>srv, <P>sw, <P>w<r>), so it must be a lowercase letter then at most 5 lowercase letters or digits ([a-z][a-z0-9]{0,5}), e.g. gw, gwb, run2"
+  prefix=$1
+  ns_sw=${prefix}sw
+  ns_pattern="^${prefix}(srv[0-9]*|sw|w[0-9]+)\$"
+  if [[ -n ${GW_TOPO_STATE:-} ]]; then
+    state=$GW_TOPO_STATE
+  elif [[ $prefix == gw ]]; then
+    state=/run/gradwire-topo/state  # as before prefixes existed
+  else
+    state=/run/gradwire-topo/$prefix/state
+  fi
+  state_dir=$(dirname "$state")
+}
+set_prefix "${GW_TOPO_PREFIX:-gw}"
+
 usage() { sed -n '/^# Usage:/,/^# Addressing/p' "$0" | sed 's/^# \{0,1\}//' | sed '$d' >&2; exit 2; }
 need_root() { [[ $(id -u) -eq 0 ]] || die "needs root (network namespaces, tc, iptables)"; }
 
 worker_ip() { echo "10.77.0.$(($1 + 1))"; }
+server_ip() { echo "10.77.0.$((100 + $1))"; }
+worker_ns() { echo "${prefix}w$1"; }
+server_ns() { if (($1 == 0)); then echo "${prefix}srv"; else echo "${prefix}srv$1"; fi; }
+server_host() { if (($1 == 0)); then echo server; else echo "s$1"; fi; }  # name in the state
+server_port() { if (($1 == 0)); then echo gwps; else echo "gwps$1"; fi; }  # its switch port
+
+# The prefix a state file was written for (files from before prefixes: gw).
+state_prefix() {
+  awk '$1 == "prefix" { p = $2 } END { print (p == "" ? "gw" : p) }' "$state"
+}
+# A state file shared through GW_TOPO_STATE must not be taken over by another prefix: `up` would
+# overwrite it and `down` would signal the other topology's delay lines.
+check_state_owner() {
+  local owner
+  [[ -f $state ]] || return 0
+  owner=$(state_prefix)
+  [[ $owner == "$prefix" ]] ||
+    die "state file $state belongs to topology prefix '$owner', not '$prefix': give each prefix its own GW_TOPO_STATE (or unset it for /run/gradwire-topo/<prefix>/state)"
+}
 
 # tc rate string -> bit/s; accepts N, Nbit, Nkbit, Nmbit, Ngbit, Ntbit (decimals allowed).
 rate_bps() {
@@ -57,6 +100,7 @@ alive() {  # pid: running (an exited process waiting to be reaped does not count
 
 teardown() {
   local pid ns pids left i
+  check_state_owner
   if [[ -f $state ]]; then
     # Delay lines first (they release what they hold and unbind), by their recorded PIDs; a PID
     # is only signalled if it still is a gw_delayline (PIDs are reused after a crash).
@@ -94,7 +138,9 @@ teardown() {
   for ns in "${!seen[@]}"; do
     if [[ -e /run/netns/$ns ]]; then ip netns del "$ns" 2>/dev/null || true; fi
   done
-  rm -f "$state" "$state_dir"/delayline-gw*.log
+  for ns in "${!seen[@]}"; do rm -f "$state_dir/delayline-$ns.log"; done
+  rm -f "$state"
+  rmdir "$state_dir" 2>/dev/null || true  # only if empty (another prefix's files stay)
   return 0
 }
 
@@ -113,9 +159,9 @@ mkns() {  # ns: empty namespace with lo up, IPv6 off
   done
 }
 
-mkbridge() {  # bridge name in gwsw
-  ip -n gwsw link add "$1" type bridge stp_state 0 forward_delay 0
-  ip -n gwsw link set "$1" up
+mkbridge() {  # bridge name in the switch namespace
+  ip -n "$ns_sw" link add "$1" type bridge stp_state 0 forward_delay 0
+  ip -n "$ns_sw" link set "$1" up
 }
 
 # HTB root with one class at `rate` (burst 128kb) and a byte-limited bfifo leaf.
@@ -134,20 +180,22 @@ gso_cap() {  # ns dev
 mkhost() {  # ns addr port bridge
   local ns=$1 addr=$2 port=$3 br=$4
   mkns "$ns"
-  ip link add gwe0 netns "$ns" type veth peer name "$port" netns gwsw
-  ip -n gwsw link set "$port" master "$br" up
+  # Both ends are created inside their namespaces (never in the root namespace).
+  ip link add gwe0 netns "$ns" type veth peer name "$port" netns "$ns_sw"
+  ip -n "$ns_sw" link set "$port" master "$br" up
   ip -n "$ns" addr add "$addr/24" dev gwe0
   ip -n "$ns" link set gwe0 up
   gso_cap "$ns" gwe0
-  gso_cap gwsw "$port"
+  gso_cap "$ns_sw" "$port"
 }
 
 # The worker's link, both ways: switch port egress (towards the worker) and the worker's NIC.
 shape_worker() {  # rank rate
-  local r=$1 rate=$2
-  shape gwsw "gwp$r" "$rate" "$buffer"
-  shape "gww$r" gwe0 "$rate" "$buffer"
-  rec "link w$r $rate $buffer gwsw/gwp$r+gww$r/gwe0"
+  local r=$1 rate=$2 ns
+  ns=$(worker_ns "$r")
+  shape "$ns_sw" "gwp$r" "$rate" "$buffer"
+  shape "$ns" gwe0 "$rate" "$buffer"
+  rec "link w$r $rate $buffer $ns_sw/gwp$r+$ns/gwe0"
 }
 
 delayline_bin() {
@@ -187,13 +235,15 @@ cmd_up() {
   [[ $kind == star || $kind == tree ]] || usage
   shift
   local workers='' racks='' per_rack='' rate=1gbit uplink_rate=2gbit worker_rate='' slow='' \
-    slow_rate='' delay_arg=''
+    slow_rate='' delay_arg='' servers=1
   buffer=1000000 gso_max=''
   sysctls=()
   while (($#)); do
     [[ $# -ge 2 ]] || die "option $1 needs a value"
     case $1 in
+      --prefix) set_prefix "$2" ;;
       --workers) workers=$2 ;;
+      --servers) servers=$2 ;;
       --racks) racks=$2 ;;
       --per-rack) per_rack=$2 ;;
       --rate) rate=$2 ;;
@@ -220,7 +270,8 @@ cmd_up() {
     n=$((racks * per_rack))
     check_rate "$uplink_rate"
   fi
-  ((n <= 99)) || die "at most 99 workers (10.77.0.1-99; the server is .100)"
+  ((n <= 99)) || die "at most 99 workers (10.77.0.1-99; the servers are .100 and up)"
+  [[ $servers =~ ^[1-9][0-9]?$ ]] || die "--servers wants 1..99, not '$servers'"
   check_rate "$rate"
   [[ $buffer =~ ^[1-9][0-9]*$ ]] || die "--buffer wants bytes, e.g. 1000000"
   [[ -z $gso_max || $gso_max =~ ^[1-9][0-9]*$ ]] || die "--gso-max wants bytes, e.g. 16384"
@@ -264,56 +315,63 @@ cmd_up() {
     command -v iptables >/dev/null || die "iptables missing (apt-get install iptables)"
   fi
 
-  teardown
+  teardown  # this prefix's leftovers only
   mkdir -p "$state_dir"
   : >"$state"
   built=0
   trap '[[ $built == 1 ]] || { echo "topo.sh: up failed, tearing down" >&2; teardown; }' EXIT
   rec "# gradwire emulated topology, written by experiments/topo/topo.sh; read by 'topo.sh show'"
+  rec "prefix $prefix"
   rec "topology $kind"
   rec "created $(date -Is)"
   rec "workers $n"
+  rec "servers $servers"
   rec "buffer $buffer"
   [[ -n $gso_max ]] && rec "gso_max $gso_max"
   for kv in "${sysctls[@]}"; do rec "sysctl $kv"; done
 
-  mkns gwsw
+  mkns "$ns_sw"
   if [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]]; then  # only with br_netfilter loaded
-    ip netns exec gwsw sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+    ip netns exec "$ns_sw" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
       net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0
   fi
   mkbridge gwbr0  # star: the switch; tree: the core
 
-  mkhost gwsrv "$srv_ip" gwps gwbr0
-  rec "host server gwsrv $srv_ip core"
-  # The bottleneck: switch->server on the switch port, server->switch on the server NIC.
-  shape gwsw gwps "$rate" "$buffer"
-  shape gwsrv gwe0 "$rate" "$buffer"
-  rec "link server $rate $buffer gwsw/gwps+gwsrv/gwe0"
+  # Every server on the star/core bridge. Each server link is a bottleneck: switch->server on
+  # the switch port, server->switch on the server NIC.
+  local s sns sport
+  for ((s = 0; s < servers; s++)); do
+    sns=$(server_ns "$s") sport=$(server_port "$s")
+    mkhost "$sns" "$(server_ip "$s")" "$sport" gwbr0
+    rec "host $(server_host "$s") $sns $(server_ip "$s") core"
+    shape "$ns_sw" "$sport" "$rate" "$buffer"
+    shape "$sns" gwe0 "$rate" "$buffer"
+    rec "link $(server_host "$s") $rate $buffer $ns_sw/$sport+$sns/gwe0"
+  done
 
   local r k br where
   if [[ $kind == tree ]]; then
     rec "racks $racks $per_rack"
     for ((k = 0; k < racks; k++)); do
       mkbridge "gwtor$k"
-      ip -n gwsw link add "gwu${k}a" type veth peer name "gwu${k}b"
-      ip -n gwsw link set "gwu${k}a" master "gwtor$k" up
-      ip -n gwsw link set "gwu${k}b" master gwbr0 up
-      gso_cap gwsw "gwu${k}a"
-      gso_cap gwsw "gwu${k}b"
-      shape gwsw "gwu${k}a" "$uplink_rate" "$buffer"  # rack -> core
-      shape gwsw "gwu${k}b" "$uplink_rate" "$buffer"  # core -> rack
-      rec "link uplink$k $uplink_rate $buffer gwsw/gwu${k}a+gwsw/gwu${k}b"
+      ip -n "$ns_sw" link add "gwu${k}a" type veth peer name "gwu${k}b"
+      ip -n "$ns_sw" link set "gwu${k}a" master "gwtor$k" up
+      ip -n "$ns_sw" link set "gwu${k}b" master gwbr0 up
+      gso_cap "$ns_sw" "gwu${k}a"
+      gso_cap "$ns_sw" "gwu${k}b"
+      shape "$ns_sw" "gwu${k}a" "$uplink_rate" "$buffer"  # rack -> core
+      shape "$ns_sw" "gwu${k}b" "$uplink_rate" "$buffer"  # core -> rack
+      rec "link uplink$k $uplink_rate $buffer $ns_sw/gwu${k}a+$ns_sw/gwu${k}b"
     done
   fi
   for ((r = 0; r < n; r++)); do
     if [[ $kind == tree ]]; then
-      k=$((r / per_rack)) br=gwtor$((r / per_rack)) where=rack$((r / per_rack))
+      br=gwtor$((r / per_rack)) where=rack$((r / per_rack))
     else
       br=gwbr0 where=core
     fi
-    mkhost "gww$r" "$(worker_ip "$r")" "gwp$r" "$br"
-    rec "host w$r gww$r $(worker_ip "$r") $where"
+    mkhost "$(worker_ns "$r")" "$(worker_ip "$r")" "gwp$r" "$br"
+    rec "host w$r $(worker_ns "$r") $(worker_ip "$r") $where"
   done
   local -A is_slow=()
   for r in "${slow_ranks[@]}"; do is_slow[$r]=1; done
@@ -326,21 +384,30 @@ cmd_up() {
   done
 
   if ((${#delay_us[@]})); then
-    # Worker->server: queue r+1 at the server's ingress, all served by one process. Server->
-    # worker: queue 0 at each worker's ingress, one process per worker. Delay lines start (and
-    # bind) before the rules that feed them, so no packet meets an unbound queue.
+    # Worker->server: queue r+1 at each server's ingress, all of a server's queues served by one
+    # process. Server->worker: queue 0 at each worker's ingress (one rule per server, all into
+    # that queue), one process per worker. NFQUEUE numbers are per network namespace, so these
+    # numbers repeat across servers and across topologies without clashing. Delay lines start
+    # (and bind) before the rules that feed them, so no packet meets an unbound queue.
     local -a srv_specs=()
     for ((r = 0; r < n; r++)); do
       ((delay_us[r] > 0)) && srv_specs+=("$((r + 1)):${delay_us[r]}")
       rec "delay w$r ${delay_us[r]}"
     done
     if ((${#srv_specs[@]})); then
-      start_delayline gwsrv "${srv_specs[@]}"
+      for ((s = 0; s < servers; s++)); do
+        sns=$(server_ns "$s")
+        start_delayline "$sns" "${srv_specs[@]}"
+        for ((r = 0; r < n; r++)); do
+          ((delay_us[r] > 0)) && nfqueue_rule "$sns" "$(worker_ip "$r")" $((r + 1))
+        done
+      done
       for ((r = 0; r < n; r++)); do
         ((delay_us[r] > 0)) || continue
-        nfqueue_rule gwsrv "$(worker_ip "$r")" $((r + 1))
-        start_delayline "gww$r" "0:${delay_us[r]}"
-        nfqueue_rule "gww$r" "$srv_ip" 0
+        start_delayline "$(worker_ns "$r")" "0:${delay_us[r]}"
+        for ((s = 0; s < servers; s++)); do
+          nfqueue_rule "$(worker_ns "$r")" "$(server_ip "$s")" 0
+        done
       done
     fi
   fi
@@ -351,9 +418,11 @@ cmd_up() {
 
 # ---------------------------------------------------------------------------- show / exec
 cmd_show() {
-  [[ -f $state ]] || { echo "topo.sh: no topology up (no state file $state)"; return 0; }
-  awk -v state="$state" '
+  [[ -f $state ]] || { echo "topo.sh: no topology '$prefix' up (no state file $state)"; return 0; }
+  check_state_owner
+  awk -v state="$state" -v sw="$ns_sw" '
     $1 == "topology" { kind = $2 } $1 == "workers" { n = $2 } $1 == "racks" { racks = $2; per = $3 }
+    $1 == "servers" { ns = $2 } $1 == "prefix" { prefix = $2 }
     $1 == "buffer" { buffer = $2 } $1 == "gso_max" { gso = $2 } $1 == "created" { created = $2 }
     $1 == "host" { hosts[++nh] = $2; hns[$2] = $3; hip[$2] = $4; hwhere[$2] = $5 }
     $1 == "link" { lrate[$2] = $3; lbuf[$2] = $4; lwhere[$2] = $5; if ($2 ~ /^uplink/) up[++nu] = $2 }
@@ -361,24 +430,26 @@ cmd_show() {
     $1 == "sysctl" { sysctls = sysctls " " $2 }
     $1 == "pid" { pids = pids " " $2 "(" $3 ")" }
     END {
-      if (kind == "tree") printf "topology: tree, %d racks x %d workers per rack", racks, per
-      else printf "topology: star, %d worker%s", n, n == 1 ? "" : "s"
-      printf "  (created %s; state %s)\n", created, state
+      if (ns == "") ns = 1
+      if (prefix == "") prefix = "gw"
+      if (kind == "tree") printf "topology %s: tree, %d racks x %d workers per rack", prefix, racks, per
+      else printf "topology %s: star, %d worker%s", prefix, n, n == 1 ? "" : "s"
+      printf ", %d server%s  (created %s; state %s)\n", ns, ns == 1 ? "" : "s", created, state
       printf "shaped ports: HTB (burst 128kb) + bfifo, default buffer %d bytes%s\n", buffer,
         gso ? ", gso_max_size " gso : ""
       if (sysctls != "") printf "sysctls in every namespace:%s\n", sysctls
-      printf "%-7s %-6s %-12s %-6s %-22s %-9s %s\n", "host", "netns", "address", "where",
-        "link rate (both ways)", "buffer", "one-way delay to/from server"
+      printf "%-7s %-11s %-12s %-6s %-22s %-9s %s\n", "host", "netns", "address", "where",
+        "link rate (both ways)", "buffer", "one-way delay to/from servers"
       for (i = 1; i <= nh; i++) {
         h = hosts[i]
         rate = (h in lrate) ? lrate[h] : "unshaped"
         b = (h in lbuf) ? lbuf[h] : "-"
         d = (h in delay && delay[h] > 0) ? sprintf("%.3f ms", delay[h] / 1000) : "-"
-        if (h == "server") d = ""
-        printf "%-7s %-6s %-12s %-6s %-22s %-9s %s\n", h, hns[h], hip[h], hwhere[h], rate, b, d
+        if (h !~ /^w[0-9]+$/) d = ""
+        printf "%-7s %-11s %-12s %-6s %-22s %-9s %s\n", h, hns[h], hip[h], hwhere[h], rate, b, d
       }
       for (i = 1; i <= nu; i++)
-        printf "%-7s %-6s %-12s %-6s %-22s %-9s (%s)\n", up[i], "gwsw", "-", "-", lrate[up[i]],
+        printf "%-7s %-11s %-12s %-6s %-22s %-9s (%s)\n", up[i], sw, "-", "-", lrate[up[i]],
           lbuf[up[i]], lwhere[up[i]]
       if (pids != "") printf "delay lines (pid(netns)):%s\n", pids
     }' "$state"
@@ -386,23 +457,37 @@ cmd_show() {
 
 cmd_exec() {
   local host=${1:-} ns
-  [[ -n $host ]] || die "usage: topo.sh exec HOST cmd [args...]  (HOST: server, wN, sw)"
+  [[ -n $host ]] || die "usage: topo.sh exec HOST cmd [args...]  (HOST: server, sK, wN, sw)"
   shift
   (($#)) || die "exec: no command given"
   case $host in
-    server) ns=gwsrv ;;
-    sw) ns=gwsw ;;
-    w[0-9]*) [[ $host =~ ^w[0-9]+$ ]] || die "bad host '$host'"; ns=gww${host#w} ;;
-    *) die "bad host '$host' (server, wN with N the 0-based worker rank, or sw)" ;;
+    server) ns=$(server_ns 0) ;;
+    sw) ns=$ns_sw ;;
+    s[0-9]*) [[ $host =~ ^s(0|[1-9][0-9]?)$ ]] || die "bad host '$host'"; ns=$(server_ns "${host#s}") ;;
+    w[0-9]*) [[ $host =~ ^w(0|[1-9][0-9]?)$ ]] || die "bad host '$host'"; ns=$(worker_ns "${host#w}") ;;
+    *) die "bad host '$host' (server or sK: server rank K, s0 = server; wN: worker rank N; sw: the switch)" ;;
   esac
-  [[ -e /run/netns/$ns ]] || die "no namespace $ns (is the topology up? topo.sh show)"
+  [[ -e /run/netns/$ns ]] || die "no namespace $ns: is topology '$prefix' up with that host? (topo.sh --prefix $prefix show)"
   exec ip netns exec "$ns" "$@"
 }
 
-case ${1:-} in
-  up) need_root; shift; cmd_up "$@" ;;
+# `--prefix P` before the command or right after it; `up` also takes it among its options.
+while [[ ${1:-} == --prefix ]]; do
+  [[ $# -ge 2 ]] || die "--prefix needs a value"
+  set_prefix "$2"
+  shift 2
+done
+cmd=${1:-}
+(($#)) && shift
+while [[ ${1:-} == --prefix ]]; do
+  [[ $# -ge 2 ]] || die "--prefix needs a value"
+  set_prefix "$2"
+  shift 2
+done
+case $cmd in
+  up) need_root; cmd_up "$@" ;;
   down) need_root; teardown ;;
   show) cmd_show ;;
-  exec) shift; cmd_exec "$@" ;;
+  exec) cmd_exec "$@" ;;
   *) usage ;;
 esac
