@@ -1,45 +1,133 @@
 # shellcheck shell=bash
 # Sourced by experiments that run gradwire jobs in an emulated topology (experiments/topo):
 #   netns_job GRADWIRE RUN_DIR WORKERS FLAGS...
-# starts `gradwire server` (rank 0, in namespace gwsrv, 10.77.0.100:7070) and WORKERS workers
-# (rank r in gww<r>) with FLAGS and a fresh token per job (GRADWIRE_TOKEN, as `gradwire run`
-# makes one), results and logs into RUN_DIR, worker 0's progress lines on stderr; returns
-# non-zero (after showing the server's last lines) if the server failed.
+# starts S servers (`gradwire server --rank k`, k = 0..S-1, in server k's namespace, listening on
+# 10.77.0.(100+k):7070) and WORKERS workers (rank r in worker r's namespace, given every server's
+# address) with FLAGS and a fresh token per job (GRADWIRE_TOKEN, as `gradwire run` makes one),
+# results and logs into RUN_DIR (server.log for server 0, server-K.log for server K >= 1,
+# worker-R.log), worker 0's progress lines on stderr; returns non-zero (after showing the failed
+# server's last lines) if a server failed, or at once, starting nothing, if the topology or the
+# transport cannot serve the job.
+# Environment:
+#   GW_TOPO_PREFIX       the topology to run in (topo.sh's prefix; default gw)
+#   GW_NETNS_SERVERS     S (default 1): the topology needs servers s0..s(S-1) (topo.sh up
+#                        --servers S); S > 1 adds --num-servers S to FLAGS (FLAGS may carry the
+#                        same --num-servers themselves, a different one is refused)
+#   GW_NETNS_TRANSPORT   tcp (default) or rdma: the scheme of every address. rdma needs an RDMA
+#                        device (e.g. soft-RoCE rxe bound to gwe0) visible in every host's
+#                        namespace; without one the job is refused before anything starts.
 # The topology must be up (experiments/topo/topo.sh up ...).
 netns_job() {
   local gradwire=$1 run=$2 workers=$3
   shift 3
   local topo
   topo="$(dirname "${BASH_SOURCE[0]}")/../topo/topo.sh"
-  local addr=tcp://10.77.0.100:7070
+  local servers=${GW_NETNS_SERVERS:-1} transport=${GW_NETNS_TRANSPORT:-tcp} port=7070
+  if ! [[ $servers =~ ^[1-9][0-9]?$ ]]; then
+    echo "netns_job: GW_NETNS_SERVERS wants 1..99, not '$servers'" >&2
+    return 2
+  fi
+  if [[ $transport != tcp && $transport != rdma ]]; then
+    echo "netns_job: GW_NETNS_TRANSPORT wants tcp or rdma, not '$transport'" >&2
+    return 2
+  fi
+  # The number of servers is the environment's; FLAGS may repeat it, not contradict it.
+  local args=("$@") i given=''
+  for ((i = 0; i < ${#args[@]}; i++)); do
+    case ${args[i]} in
+      --num-servers) given=${args[i + 1]:-} ;;
+      --num-servers=*) given=${args[i]#*=} ;;
+    esac
+  done
+  if [[ -n $given && $given != "$servers" ]]; then
+    echo "netns_job: the job flags say --num-servers $given but GW_NETNS_SERVERS=$servers: set GW_NETNS_SERVERS=$given (and bring the topology up with --servers $given)" >&2
+    return 2
+  fi
+  local sizes=()
+  [[ -z $given ]] && ((servers > 1)) && sizes=(--num-servers "$servers")
+  # Every host must exist before anything starts (a missing server would leave the others waiting).
+  local k prefix=${GW_TOPO_PREFIX:-gw}
+  for ((k = 0; k < servers; k++)); do
+    if ! "$topo" exec "s$k" true 2>/dev/null; then
+      echo "netns_job: GW_NETNS_SERVERS=$servers but topology '$prefix' has no server $k (bring it up with topo.sh --prefix $prefix up ... --servers $servers)" >&2
+      return 1
+    fi
+  done
+  for ((k = 0; k < workers; k++)); do
+    if ! "$topo" exec "w$k" true 2>/dev/null; then
+      echo "netns_job: $workers workers but topology '$prefix' has no worker $k" >&2
+      return 1
+    fi
+  done
+  # RDMA over a namespace needs a device the namespace sees; without one the processes would only
+  # fail after starting (or wait on each other), so refuse here, naming the namespace.
+  if [[ $transport == rdma ]]; then
+    local host devs ns
+    for host in $(seq -f 's%g' 0 $((servers - 1))) $(seq -f 'w%g' 0 $((workers - 1))); do
+      devs=$("$topo" exec "$host" sh -c 'ls /sys/class/infiniband 2>/dev/null' | tr '\n' ' ')
+      if [[ -z ${devs// /} ]]; then
+        case $host in s0) ns=${prefix}srv ;; s*) ns=${prefix}srv${host#s} ;; *) ns=$prefix$host ;; esac
+        echo "netns_job: GW_NETNS_TRANSPORT=rdma but no RDMA device is visible in namespace $ns (host $host of topology '$prefix'): /sys/class/infiniband there is empty or absent (this kernel $(uname -r) $(if [[ -d /sys/module/rdma_rxe ]]; then echo "has rdma_rxe loaded, but no rxe device was added for the namespace (rdma link add rxeN type rxe netdev gwe0 inside it)"; else echo "has no rdma_rxe (soft-RoCE) module loaded"; fi)): use GW_NETNS_TRANSPORT=tcp, or run RDMA jobs where devices exist (make test-rdma)" >&2
+        return 1
+      fi
+    done
+  fi
+  local addrs=() list
+  for ((k = 0; k < servers; k++)); do addrs+=("$transport://10.77.0.$((100 + k)):$port"); done
+  list=$(
+    IFS=,
+    echo "${addrs[*]}"
+  )
   rm -rf "$run" && mkdir -p "$run"
   local token
   token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-  echo "GRADWIRE_TOKEN=<per job> gradwire server --rank 0 --listen $addr $* ; gradwire worker --rank R --servers $addr $*" \
-    >"$run/command.txt"
-  GRADWIRE_TOKEN=$token "$topo" exec server "$gradwire" server --rank 0 --listen "$addr" --out "$run" "$@" \
-    2>"$run/server.log" &
-  local server=$! w
+  if ((servers == 1)); then
+    echo "GRADWIRE_TOKEN=<per job> gradwire server --rank 0 --listen $list $* ; gradwire worker --rank R --servers $list $*"
+  else
+    echo "GRADWIRE_TOKEN=<per job> gradwire server --rank K --listen $transport://10.77.0.(100+K):$port ${sizes[*]} $* (K = 0..$((servers - 1))) ; gradwire worker --rank R --servers $list ${sizes[*]} $*"
+  fi >"$run/command.txt"
+  local spids=() log
+  for ((k = 0; k < servers; k++)); do
+    log=$run/server.log
+    ((k == 0)) || log=$run/server-$k.log
+    GRADWIRE_TOKEN=$token "$topo" exec "s$k" "$gradwire" server --rank "$k" --listen "${addrs[k]}" \
+      --out "$run" "${sizes[@]}" "$@" 2>"$log" &
+    spids+=($!)
+  done
+  local w
   # Only this job's processes are waited for: the caller may have background children of its
   # own (a sampler that runs until killed) that a bare `wait` would wait for forever.
   local others=()
   for ((w = 0; w < workers; w++)); do
-    GRADWIRE_TOKEN=$token "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "$addr" --out "$run" \
-      --progress "$([[ $w == 0 ]] && echo true || echo false)" "$@" 2>"$run/worker-$w.log" &
+    GRADWIRE_TOKEN=$token "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "$list" --out "$run" \
+      --progress "$([[ $w == 0 ]] && echo true || echo false)" "${sizes[@]}" "$@" 2>"$run/worker-$w.log" &
     others+=($!)
   done
   # Worker 0's progress lines as they come (its log may not exist yet).
   sleep 0.2
-  tail -n +1 -f "$run/worker-0.log" --pid "$server" 2>/dev/null |
+  tail -n +1 -f "$run/worker-0.log" --pid "${spids[0]}" 2>/dev/null |
     grep --line-buffered "gradwire:" >&2 &
   others+=($!)
-  if ! wait "$server"; then
-    echo "the server failed; see $run/server.log:" >&2
-    tail -5 "$run/server.log" >&2
-    wait "${others[@]}" || true
-    return 1
-  fi
+  # The servers as they end: one that fails fails the job, so the other servers and the workers
+  # are ended (they would wait for each other until --timeout).
+  local failed=0 left=("${spids[@]}") done_pid rc
+  while ((${#left[@]})); do
+    rc=0 done_pid=''
+    wait -n -p done_pid "${left[@]}" || rc=$?
+    [[ -n ${done_pid:-} ]] || break
+    for ((k = 0; k < servers; k++)); do [[ ${spids[k]} == "$done_pid" ]] && break; done
+    mapfile -t left < <(printf '%s\n' "${left[@]}" | grep -vx "$done_pid")
+    if ((rc != 0 && failed == 0)); then  # (after the first failure the others were ended)
+      log=$run/server.log
+      ((k == 0)) || log=$run/server-$k.log
+      echo "server $k failed; see $log:" >&2
+      tail -5 "$log" >&2
+      kill -TERM "${left[@]}" "${others[@]}" 2>/dev/null || true
+      failed=1
+    fi
+  done
   wait "${others[@]}" || true
+  ((failed == 0)) || return 1
   merge_iterations "$run"
 }
 
