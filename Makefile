@@ -122,6 +122,7 @@ test-rdma:
 test-topo: build
 	experiments/topo/test.sh
 	experiments/topo/link_cut_test.sh $(BUILD)/apps/gradwire/gradwire
+	experiments/runner_test.sh $(BUILD)/apps/gradwire/gradwire
 
 test-launch: build
 	experiments/launch/test.sh $(BUILD)/apps/gradwire/gradwire
