@@ -110,19 +110,19 @@ netns_job() {
   others+=($!)
   # The servers as they end: one that fails fails the job, so the other servers and the workers
   # are ended (they would wait for each other until --timeout).
-  local failed=0 left=("${spids[@]}") done_pid rc
-  while ((${#left[@]})); do
+  local failed=0 running=("${spids[@]}") done_pid rc
+  while ((${#running[@]})); do
     rc=0 done_pid=''
-    wait -n -p done_pid "${left[@]}" || rc=$?
+    wait -n -p done_pid "${running[@]}" || rc=$?
     [[ -n ${done_pid:-} ]] || break
     for ((k = 0; k < servers; k++)); do [[ ${spids[k]} == "$done_pid" ]] && break; done
-    mapfile -t left < <(printf '%s\n' "${left[@]}" | grep -vx "$done_pid")
+    mapfile -t running < <(printf '%s\n' "${running[@]}" | grep -vx "$done_pid")
     if ((rc != 0 && failed == 0)); then  # (after the first failure the others were ended)
       log=$run/server.log
       ((k == 0)) || log=$run/server-$k.log
       echo "server $k failed; see $log:" >&2
       tail -5 "$log" >&2
-      kill -TERM "${left[@]}" "${others[@]}" 2>/dev/null || true
+      kill -TERM "${running[@]}" "${others[@]}" 2>/dev/null || true
       failed=1
     fi
   done
