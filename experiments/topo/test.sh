@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks experiments/topo/topo.sh on this machine: builds each topology, measures it, tears it
-# down. Prints PASS/FAIL per check and a summary; exits 1 if any check failed. Needs root,
-# iperf3, iputils-ping, iptables and the delay line (make build). Takes about 2 minutes.
+# down; then two topologies of different prefixes at once, several servers and short gradwire
+# jobs in them (experiments/lib/netns_job.sh). Prints PASS/FAIL per check and a summary; exits 1
+# if any check failed. Needs root, iperf3, iputils-ping, iptables, the delay line and gradwire
+# (make build). Takes about 2 minutes.
 #
 # What is compared (see README.md):
 #   * rates: iperf3 -C cubic goodput (receiver side, first second omitted) against the configured
@@ -9,12 +11,19 @@
 #     within 5 %;
 #   * delay: ping -U median RTT minus the same measurement without delay, against 2 x D
 #     (one-way D each direction), within 0.5 ms;
-#   * teardown: no gw* namespace in `ip netns list`, no process of the topology still alive.
-# Usage: experiments/topo/test.sh
-# Environment: T=5 (iperf3 seconds, plus 1 omitted), TOL=0.05, DELAY_TOL_MS=0.5.
+#   * teardown: no namespace of the topology's prefix in `ip netns list`, no process of the
+#     topology still alive; tearing down one prefix leaves another's namespaces and processes;
+#   * jobs: netns_job runs to the end in each of two topologies at once and with 2 servers
+#     (server-0.csv and server-1.csv written); GW_NETNS_TRANSPORT=rdma without an RDMA device is
+#     refused within seconds; a bad prefix is refused.
+# Usage: experiments/topo/test.sh [GRADWIRE]   (default: $GRADWIRE, else build/apps/gradwire/gradwire)
+# Environment: T=5 (iperf3 seconds, plus 1 omitted), TOL=0.05, DELAY_EARLY_MS, DELAY_LATE_MS,
+# DELAY_TOL_REL (below), GW_TOPO_PREFIX (default gw: the prefix of every topology built here; the
+# two-topology check adds <first 5 characters>2), GW_DELAYLINE.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 topo="$here/topo.sh"
+gradwire=${1:-${GRADWIRE:-$here/../../build/apps/gradwire/gradwire}}
 secs=${T:-5}
 tol=${TOL:-0.05}
 # The delay line never delivers early, but it adds a fixed cost per pass: an NFQUEUE round trip and a
@@ -28,6 +37,15 @@ delay_early=${DELAY_EARLY_MS:-0.2}
 delay_late=${DELAY_LATE_MS:-1.0}
 delay_tol_rel=${DELAY_TOL_REL:-0.05}
 srv=10.77.0.100
+# The topology prefix every check here uses (topo.sh reads it too); the two-topology check adds
+# a second one. Only namespaces of these prefixes are looked at or torn down, so a topology of
+# another prefix (another experiment on this machine) is left alone.
+export GW_TOPO_PREFIX=${GW_TOPO_PREFIX:-gw}
+P=$GW_TOPO_PREFIX
+P0=$P
+tag() { [[ $P == "$P0" ]] || echo " ($P)"; }  # marks a check made in the second topology
+Q=${P:0:5}2
+[[ $Q != "$P" ]] || Q=${P:0:5}3
 goodput_per_l2=$(awk 'BEGIN { printf "%.6f", 1448 / 1514 }')
 
 [[ $(id -u) -eq 0 ]] || { echo "test.sh: needs root" >&2; exit 1; }
@@ -35,42 +53,58 @@ for tool in iperf3 ping iptables ss; do
   command -v "$tool" >/dev/null || { echo "test.sh: $tool missing (make deps)" >&2; exit 1; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gw-topo-test.XXXXXX")
-trap '"$topo" down >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
+trap '"$topo" down >/dev/null 2>&1 || true; GW_TOPO_STATE="" "$topo" --prefix "$Q" down >/dev/null 2>&1 || true
+      rm -rf "$tmp"' EXIT
 
 # shellcheck source=../lib/check.sh
 source "$here/../lib/check.sh"
+# shellcheck source=../lib/netns_job.sh
+source "$here/../lib/netns_job.sh"
 within() {  # measured expected relative-tolerance -> exit status
   awk -v m="$1" -v e="$2" -v t="$3" 'BEGIN { d = m / e - 1; if (d < 0) d = -d; exit !(d <= t) }'
 }
 bps() { awk -v r="$1" 'BEGIN { match(r, /^[0-9.]+/); v = substr(r, 1, RLENGTH); u = substr(r, RLENGTH + 1)
   m["bit"] = 1; m[""] = 1; m["kbit"] = 1e3; m["mbit"] = 1e6; m["gbit"] = 1e9; printf "%.0f", v * m[u] }'; }
-ns_of() { case $1 in server) echo gwsrv ;; w*) echo "gww${1#w}" ;; esac; }
-ip_of() { case $1 in server) echo "$srv" ;; w*) echo "10.77.0.$((${1#w} + 1))" ;; esac; }
+ns_of() { case $1 in server | s0) echo "${P}srv" ;; s*) echo "${P}srv${1#s}" ;; w*) echo "${P}w${1#w}" ;; esac; }
+ip_of() { case $1 in server) echo "$srv" ;; s*) echo "10.77.0.$((${1#s} + 100))" ;; w*) echo "10.77.0.$((${1#w} + 1))" ;; esac; }
+# A prefix's state file and namespace pattern, as topo.sh names them (GW_TOPO_STATE, when set,
+# is the first prefix's; the second one always gets its default).
+state_of() {  # prefix
+  if [[ -n ${GW_TOPO_STATE:-} && $1 == "$P" ]]; then echo "$GW_TOPO_STATE"
+  elif [[ $1 == gw ]]; then echo /run/gradwire-topo/state
+  else echo "/run/gradwire-topo/$1/state"; fi
+}
+ns_re() { echo "^$1(srv[0-9]*|sw|w[0-9]+)\$"; }
+ns_list() { ip netns list | awk -v re="$(ns_re "$1")" '$1 ~ re { print $1 }' | sort; }
 
-up() {
-  echo "== topo.sh up $*"
+up() {  # [--prefix X] topo.sh-up-arguments...
+  local pre=()
+  [[ ${1:-} == --prefix ]] && { pre=(--prefix "$2"); shift 2; }
+  echo "== topo.sh ${pre[*]:+${pre[*]} }up $*"
   local t0 t1
   t0=$(date +%s.%N)
-  if ! "$topo" up "$@" >"$tmp/up.log" 2>&1; then
+  if ! "$topo" "${pre[@]}" up "$@" >"$tmp/up.log" 2>&1; then
     cat "$tmp/up.log"
-    check "up $*" 1 "topo.sh up failed"
+    check "up ${pre[*]} $*" 1 "topo.sh up failed"
     return 1
   fi
   t1=$(date +%s.%N)
-  check "up $1" 0 "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "built in %.2f s", b - a }')"
+  check "up ${pre[1]:+${pre[1]} }$1" 0 "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "built in %.2f s", b - a }')"
 }
 
-# Every worker pings the server once (after ARP, so a lost first packet is not a failure).
-check_ping_all() {  # n
-  local r bad=()
+# Every worker pings the server (or server host sK) once (after ARP, so a lost first packet is
+# not a failure).
+check_ping_all() {  # n [server-host]
+  local r bad=() to=${2:-server} name
+  name="ping $P: every worker reaches $([[ $to == server ]] && echo "the server" || echo "server ${to#s}")"
   for ((r = 0; r < $1; r++)); do
-    "$topo" exec "w$r" ping -q -c 1 -W 2 "$srv" >/dev/null 2>&1 ||
-      "$topo" exec "w$r" ping -q -c 2 -W 2 "$srv" >/dev/null 2>&1 || bad+=("w$r")
+    "$topo" exec "w$r" ping -q -c 1 -W 2 "$(ip_of "$to")" >/dev/null 2>&1 ||
+      "$topo" exec "w$r" ping -q -c 2 -W 2 "$(ip_of "$to")" >/dev/null 2>&1 || bad+=("w$r")
   done
   if ((${#bad[@]})); then
-    check "ping: every worker reaches the server" 1 "unreachable: ${bad[*]}"
+    check "$name" 1 "unreachable: ${bad[*]}"
   else
-    check "ping: every worker reaches the server" 0 "$1/$1 workers"
+    check "$name" 0 "$1/$1 workers"
   fi
 }
 
@@ -157,7 +191,7 @@ check_delay() {  # host one-way-ms baseline-ms
   local rtt added detail
   rtt=$(rtt_ms "$1")
   if [[ -z $rtt ]]; then
-    check "delay $1: ping -U RTT" 1 "ping failed"
+    check "delay $1$(tag): ping -U RTT" 1 "ping failed"
     return
   fi
   added=$(awk -v a="$rtt" -v b="$3" 'BEGIN { printf "%.3f", a - b }')
@@ -165,9 +199,9 @@ check_delay() {  # host one-way-ms baseline-ms
   read -r lo hi < <(delay_bounds "$2")
   detail="median RTT $rtt ms - base $3 = $added ms vs 2 x $2 ms (accepted $lo..$hi ms)"
   if awk -v a="$added" -v lo="$lo" -v hi="$hi" 'BEGIN { exit !(a >= lo && a <= hi) }'; then
-    check "delay $1: ping -U added RTT" 0 "$detail"
+    check "delay $1$(tag): ping -U added RTT" 0 "$detail"
   else
-    check "delay $1: ping -U added RTT" 1 "$detail"
+    check "delay $1$(tag): ping -U added RTT" 1 "$detail"
   fi
 }
 
@@ -185,15 +219,18 @@ for d in 1 5 10; do
   fi
 done
 
-# Tears down, then checks no gw* namespace and no process of the topology remain.
-down_and_check() {
-  local pids=() left=() pid i
-  # The recorded delay lines and everything running in our namespaces, each PID once.
-  mapfile -t pids < <({
-    awk '$1 == "pid" { print $2 }' "${GW_TOPO_STATE:-/run/gradwire-topo/state}" 2>/dev/null || true
-    ip netns list | awk '$1 ~ /^gw(srv|sw|w[0-9]+)$/ { print $1 }' | while read -r ns; do ip netns pids "$ns"; done
-  } | sort -un)
-  "$topo" down
+# Tears down topology PREFIX (default: $P), then checks none of its namespaces and no process of
+# it remain.
+topo_pids() {  # prefix: the recorded delay lines and everything running in its namespaces, once each
+  {
+    awk '$1 == "pid" { print $2 }' "$(state_of "$1")" 2>/dev/null || true
+    ns_list "$1" | while read -r ns; do ip netns pids "$ns"; done
+  } | sort -un
+}
+down_and_check() {  # [prefix]
+  local p=${1:-$P} pids=() left=() pid i
+  mapfile -t pids < <(topo_pids "$p")
+  "$topo" --prefix "$p" down
   for ((i = 0; i < 40; i++)); do  # allow a moment to exit; zombies (exited) do not count
     left=()
     for pid in "${pids[@]}"; do
@@ -203,11 +240,11 @@ down_and_check() {
     sleep 0.05
   done
   local nss
-  nss=$(ip netns list | awk '$1 ~ /^gw/ { printf "%s ", $1 }')
+  nss=$(ns_list "$p" | tr '\n' ' ')
   if [[ -z $nss && ${#left[@]} -eq 0 ]]; then
-    check "down: no gw* namespaces, no leftover processes" 0 "${#pids[@]} processes ended"
+    check "down $p: no $p* namespaces, no leftover processes" 0 "${#pids[@]} processes ended"
   else
-    check "down: no gw* namespaces, no leftover processes" 1 "namespaces: ${nss:-none}; processes: ${left[*]:-none}"
+    check "down $p: no $p* namespaces, no leftover processes" 1 "namespaces: ${nss:-none}; processes: ${left[*]:-none}"
   fi
 }
 
@@ -227,9 +264,10 @@ if up star --workers 8; then
 fi
 base=${base:-0}
 
-# 2. tree, 2 racks x 4, 2 Gbit/s uplinks, 1 Gbit/s server link.
-if up tree --racks 2 --per-rack 4; then
+# 2. tree, 2 racks x 4, 2 Gbit/s uplinks, 1 Gbit/s server links; a second server off the core.
+if up tree --racks 2 --per-rack 4 --servers 2; then
   check_ping_all 8
+  check_ping_all 8 s1
   check_rate "tree: 8 flows worker->server @1gbit" 1gbit "${up8[@]}"
   check_rate "tree: 8 flows server->worker @1gbit" 1gbit "${down8[@]}"
   check_rate "tree: rack0->rack1 via uplinks @2gbit" 2gbit "w0>w4" "w1>w5" "w2>w6" "w3>w7"
@@ -269,6 +307,87 @@ if "$topo" up star --workers 1 --sysctl kernel.panic=1 >/dev/null 2>&1; then
 else
   check "--sysctl kernel.*: refused" 0 "refused; kernel.panic is $(sysctl -n kernel.panic)"
 fi
+
+# 6. Two topologies at once (prefixes P and Q), P with 2 servers, both with delay lines (NFQUEUE
+# numbers are per namespace, so both bind queues 0 and 1), a short job in each at the same time;
+# tearing Q down leaves P whole. Then the RDMA transport without devices, and bad prefixes.
+roots_links() { ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | sort | tr '\n' ' '; }
+alive_count() { local n=0 pid; for pid in "$@"; do [[ -e /proc/$pid && $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]] && n=$((n + 1)); done; echo "$n"; }
+rows() { [[ -f $1 ]] && echo $(($(wc -l <"$1") - 1)) || echo 0; }
+job=(--num-workers 2 --workload synthetic --grad-bytes 1M --part-bytes 256K --iterations 20
+     --sync bsp --timeout 20)
+links_before=$(roots_links)
+if [[ ! -x $gradwire ]]; then
+  check "gradwire for the job checks" 1 "no gradwire binary at $gradwire (make build, or pass it: test.sh GRADWIRE)"
+elif up star --workers 2 --servers 2 --delay-ms 1 &&
+     GW_TOPO_STATE='' up --prefix "$Q" star --workers 2 --delay-ms 1; then
+  got_p=$(ns_list "$P" | tr '\n' ' ') got_q=$(ns_list "$Q" | tr '\n' ' ')
+  check "two prefixes: both sets of namespaces" "$([[ $got_p == "${P}srv ${P}srv1 ${P}sw ${P}w0 ${P}w1 " &&
+    $got_q == "${Q}srv ${Q}sw ${Q}w0 ${Q}w1 " ]] && echo 0 || echo 1)" "$got_p| $got_q"
+  check "two prefixes: nothing created in the root namespace" \
+    "$([[ $(roots_links) == "$links_before" ]] && echo 0 || echo 1)" "root links: $(roots_links)"
+  check_ping_all 2 s1
+  GW_TOPO_STATE='' P=$Q GW_TOPO_PREFIX=$Q check_ping_all 2
+  check_delay w1 1 "$base"
+  GW_TOPO_STATE='' P=$Q GW_TOPO_PREFIX=$Q check_delay w1 1 "$base"
+  # Server 1's link is shaped as server 0's, both ways.
+  shaped=$(for h in "$(ns_of server)/gwe0" "$(ns_of s1)/gwe0" "${P}sw/gwps" "${P}sw/gwps1"; do
+    tc -n "${h%/*}" class show dev "${h#*/}" | grep -o 'rate [0-9A-Za-z]*' | head -1; done | tr '\n' ' ')
+  check "--servers 2: server 1 shaped like server 0" \
+    "$([[ $shaped == 'rate 1Gbit rate 1Gbit rate 1Gbit rate 1Gbit ' ]] && echo 0 || echo 1)" "$shaped"
+  # A job in each topology at once: 2 servers in P, 1 in Q.
+  t0=$(date +%s)
+  GW_NETNS_SERVERS=2 netns_job "$gradwire" "$tmp/job-$P" 2 "${job[@]}" 2>"$tmp/job-$P.err" &
+  jp=$!
+  GW_TOPO_STATE='' GW_TOPO_PREFIX=$Q netns_job "$gradwire" "$tmp/job-$Q" 2 "${job[@]}" 2>"$tmp/job-$Q.err" &
+  jq=$!
+  wait "$jp" && rc_p=0 || rc_p=$?
+  wait "$jq" && rc_q=0 || rc_q=$?
+  took=$(($(date +%s) - t0))
+  n0=$(rows "$tmp/job-$P/server-0.csv") n1=$(rows "$tmp/job-$P/server-1.csv") it=$(rows "$tmp/job-$P/iterations.csv")
+  check "job in $P, GW_NETNS_SERVERS=2: server-0/1.csv" \
+    "$([[ $rc_p == 0 && $n0 == 1 && $n1 == 1 && $it == 40 ]] && echo 0 || echo 1)" \
+    "exit $rc_p, server-0.csv $n0 row, server-1.csv $n1 row, $it iteration rows (2 x 20), ${took} s$(
+      [[ $rc_p == 0 ]] || echo ": $(tail -c 300 "$tmp/job-$P.err")")"
+  it=$(rows "$tmp/job-$Q/iterations.csv")
+  check "job in $Q at the same time" "$([[ $rc_q == 0 && $it == 40 ]] && echo 0 || echo 1)" \
+    "exit $rc_q, $it iteration rows$([[ $rc_q == 0 ]] || echo ": $(tail -c 300 "$tmp/job-$Q.err")")"
+  # RDMA without a device in the namespaces: refused at once, nothing started.
+  if [[ -n $("$topo" exec server sh -c 'ls /sys/class/infiniband 2>/dev/null') ]]; then
+    check "rdma without devices: refused fast" 0 "skipped: this host has RDMA devices in the namespaces"
+  else
+    t0=$(date +%s.%N)
+    GW_NETNS_TRANSPORT=rdma netns_job "$gradwire" "$tmp/job-rdma" 2 "${job[@]}" 2>"$tmp/rdma.err" && rc=0 || rc=$?
+    took=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+    check "rdma without devices: refused fast" \
+      "$([[ $rc != 0 ]] && grep -q 'no RDMA device is visible' "$tmp/rdma.err" &&
+          awk -v t="$took" 'BEGIN { exit !(t < 5) }' && echo 0 || echo 1)" \
+      "exit $rc in $took s: $(head -c 110 "$tmp/rdma.err")"
+  fi
+  # Another prefix's state is not taken over, and tearing Q down leaves P (namespaces, delay lines).
+  mapfile -t p_pids < <(topo_pids "$P")
+  if GW_TOPO_STATE=$(state_of "$P") "$topo" --prefix "$Q" down >"$tmp/steal.log" 2>&1; then
+    check "down $Q with $P's state file: refused" 1 "accepted"
+  else
+    check "down $Q with $P's state file: refused" 0 "$(head -c 90 "$tmp/steal.log")"
+  fi
+  GW_TOPO_STATE='' down_and_check "$Q"
+  got_p=$(ns_list "$P" | tr '\n' ' ')
+  p_alive=$(alive_count "${p_pids[@]}")
+  check "down $Q left $P whole" "$([[ $got_p == "${P}srv ${P}srv1 ${P}sw ${P}w0 ${P}w1 " && $p_alive == "${#p_pids[@]}" ]] &&
+    echo 0 || echo 1)" "$got_p; $p_alive/${#p_pids[@]} of its processes alive"
+  check_ping_all 2
+  down_and_check "$P"
+fi
+# A bad prefix is refused before anything is built.
+for bad in Gw gw-1 toolong7; do
+  if "$topo" --prefix "$bad" up star --workers 1 >"$tmp/bad.log" 2>&1; then
+    check "prefix '$bad' refused" 1 "accepted"
+  else
+    check "prefix '$bad' refused" "$(grep -q 'bad topology prefix' "$tmp/bad.log" && echo 0 || echo 1)" \
+      "$(head -c 70 "$tmp/bad.log")..."
+  fi
+done
 
 echo "== $passes passed, $fails failed ($(($(date +%s) - start)) s)"
 ((fails == 0))
