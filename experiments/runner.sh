@@ -417,7 +417,7 @@ else
     histogram="clustered gap 1" using="(column(2*i)):xtic(1)"
   fi
   cat >"$data/bars.gp" <<EOF
-set terminal pngcairo size $width,$((460 + 18 * rows)) font ",10"
+set terminal pngcairo size $width,$((480 + 18 * rows)) font ",10"
 set output "$out/$NAME.png"
 set datafile separator ","
 set title "${TITLE:-$NAME} (${WORKERS[0]} workers)\\n$subtitle" noenhanced
@@ -427,6 +427,7 @@ set style data histograms
 set style histogram $histogram
 set style fill solid 0.8 border -1
 set key outside below center horizontal Left reverse noenhanced
+set bmargin $((rows + 3))
 set grid ytics
 plot for [i=1:${#SCHEMES[@]}] "$data/bars.csv" using $using title columnhead(2*i)
 EOF
