@@ -7,9 +7,12 @@
 #      --continue-without-lost-workers, the others finish.
 # Prints PASS/FAIL per check; exits 1 if any failed. Needs root and a built gradwire.
 # Usage: experiments/topo/link_cut_test.sh GRADWIRE
+# Environment: GW_TOPO_PREFIX (default gw), the prefix of the topology it builds and tears down.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 topo="$here/topo.sh"
+export GW_TOPO_PREFIX=${GW_TOPO_PREFIX:-gw}
+w1_ns=${GW_TOPO_PREFIX}w1  # worker 1's namespace (topo.sh names it <prefix>w<rank>)
 # shellcheck source=../lib/netns_job.sh
 source "$here/../lib/netns_job.sh"
 gradwire=$(realpath "${1:?usage: link_cut_test.sh GRADWIRE}")
@@ -49,9 +52,9 @@ netns_job "$gradwire" "$run" "$workers" "${job[@]}" --iterations 400 2>/dev/null
 job_pid=$!
 if wait_joined "$run" "$workers"; then
   sleep 1
-  ip -n gww1 link set gwe0 down
+  ip -n "$w1_ns" link set gwe0 down
   sleep 2
-  ip -n gww1 link set gwe0 up
+  ip -n "$w1_ns" link set gwe0 up
 fi
 wait "$job_pid" && ok=0 || ok=1
 check "job finished after the link came back" "$ok" "$(tail -1 "$run/server.log")"
@@ -73,13 +76,13 @@ job_pid=$!
 t_cut=0
 if wait_joined "$run" "$workers"; then
   sleep 1
-  ip -n gww1 link set gwe0 down
+  ip -n "$w1_ns" link set gwe0 down
   t_cut=$(date +%s)
 fi
 # netns_job waits for every worker; the cut-off one gives up on its own (its --timeout).
 wait "$job_pid" && ok=0 || ok=1
 took=$(($(date +%s) - t_cut))
-ip -n gww1 link set gwe0 up || true
+ip -n "$w1_ns" link set gwe0 up || true
 check "the others finished without it" "$ok" "$(tail -1 "$run/server.log")"
 named=$(grep -c "worker 1 lost" "$run/server.log" || true)
 check "the server named worker 1 as lost" "$([[ $named -ge 1 ]] && echo 0 || echo 1)" \
@@ -94,7 +97,7 @@ check "the cut-off worker gave up (no hang)" "$([[ $took -lt 60 ]] && echo 0 || 
   "job ended ${took} s after the cut"
 
 "$topo" down >/dev/null
-left=$(ip netns list | grep -cE '^gw(srv|sw|w[0-9]+)' || true)
+left=$(ip netns list | grep -cE "^${GW_TOPO_PREFIX}(srv[0-9]*|sw|w[0-9]+)( |\$)" || true)
 check "nothing left behind" "$([[ $left == 0 ]] && echo 0 || echo 1)" "$left namespaces"
 echo "link_cut_test.sh: $passes passed, $fails failed"
 [[ $fails == 0 ]]
