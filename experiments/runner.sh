@@ -44,6 +44,8 @@
 #                                    --delay-ms), a dimension of its own; with more than one,
 #                                    WORKERS must be one count and the plot is against delay
 #   SERVERS=1  TRANSPORT=tcp         passed to netns_job as GW_NETNS_SERVERS, GW_NETNS_TRANSPORT
+#                                    (it adds --num-servers); SERVERS > 1 also gives topo.sh up
+#                                    --servers S
 #   PREFIX=                          topology prefix (--prefix overrides); empty: topo.sh's own
 set -euo pipefail
 usage="usage: experiments/runner.sh SPEC [--out DIR] [--reps N] [--prefix P] [--dry-run | --plot-only]   (specs: experiments/specs/)"
@@ -53,7 +55,7 @@ spec="" out="" reps="" prefix="" mode=""
 out_given="" prefix_given=""
 while (($#)); do
   case $1 in
-    -h | --help) echo "$usage"; exit 0 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --dry-run | --plot-only)
       [[ -z $mode || $mode == "$1" ]] || bad_usage "--dry-run and --plot-only exclude each other"
       mode=$1 ;;
