@@ -67,7 +67,7 @@ for rule in $rules; do
       printf "%.3f,%d", col("elapsed_s"), col("iteration"); f = 1; exit }
     END { if (!f) print "," }' "$run/accuracy.csv")
   final=$(csv_awk '{ a = col("test_accuracy") } END { printf "%.4f", a }' "$run/accuracy.csv")
-  wall=$(csv_awk 'FNR == 2 { printf "%.2f", col("wall_s") }' "$run/summary.csv")
+  wall=$(csv_awk 'FNR == 2 { printf "%.2f", col("train_s") }' "$run/summary.csv")
   # compute includes the emulated straggler delay (delay_s; 0 without --straggler).
   split=$(csv_awk '{ n++; c += col("compute_s") + col("delay_s"); w += col("write_s")
       q += col("wait_s"); g += col("gate_s") }

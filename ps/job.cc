@@ -283,4 +283,21 @@ uint64_t JobConfig::Fingerprint() const {
   return h;
 }
 
+std::vector<std::pair<std::string, std::string>> JobSummaryFields(const JobConfig& job) {
+  auto cell = [](std::string s) {
+    std::replace(s.begin(), s.end(), ',', ';');
+    return s;
+  };
+  return {{"workload", cell(job.workload.Text())},
+          {"push_order", cell(job.push_order.ToString())},
+          {"overlap", job.overlap ? "1" : "0"},
+          {"sync", job.coding ? "coded" : job.sync.ToString()},
+          {"coding", job.coding ? job.coding->ToString() : "none"},
+          {"straggler", cell(job.straggler.ToString())},
+          {"workers", std::to_string(job.num_workers)},
+          {"servers", std::to_string(job.num_servers)},
+          {"iterations", std::to_string(job.iterations)},
+          {"batch_per_worker", std::to_string(job.workload.batch_size)}};
+}
+
 }  // namespace gw

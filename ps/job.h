@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "coding/scheme.h"
 #include "coding/straggler.h"
@@ -80,5 +82,11 @@ struct JobConfig {
   std::string DiffFlags(const std::string& other_description, const std::string& this_name,
                         const std::string& other_name) const;
 };
+
+// The cells that begin every job summary (summary.csv): what was run (workload, order, sync
+// rule, coding, stragglers, workers, servers, iterations, batch), as (column, value), a
+// flag's commas turned into semicolons. The evaluating worker and `gradwire run` (for a run
+// that ended before the worker could) both start their summary with them.
+std::vector<std::pair<std::string, std::string>> JobSummaryFields(const JobConfig& job);
 
 }  // namespace gw

@@ -15,63 +15,39 @@ namespace {
 // the two-build comparison read these cells as text).
 static constexpr int kCsvDigits = 9;
 
-std::ofstream OpenForWrite(const std::string& path) {
+std::string ErrnoText(const char* otherwise) { return errno ? std::strerror(errno) : otherwise; }
+}  // namespace
+
+std::ofstream OpenResultsFile(const std::string& path) {
   const auto parent = std::filesystem::path(path).parent_path();
   std::error_code ec;
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  errno = 0;
   std::ofstream out(path);
-  if (!out) throw Error("cannot write results file " + path + " (check --out)");
+  if (!out) {
+    throw Error("cannot write results file " + path + ": " + ErrnoText("open failed") +
+                " (check --out)");
+  }
+  out.precision(kCsvDigits);
   return out;
 }
 
-// path gets kColumns' header, then one line per row.
-template <const auto& kColumns, typename Row>
-void WriteTable(const std::string& path, const std::vector<Row>& rows) {
-  auto out = OpenForWrite(path);
-  out << kCsvHeader<kColumns>.data() << '\n';
-  out.precision(kCsvDigits);
-  for (const auto& row : rows) WriteCsvRow(out, kColumns, row);
-  CloseOrThrow(out, path);
+void FlushOrThrow(std::ofstream& out, const std::string& path) {
+  errno = 0;
+  out.flush();
+  if (!out) throw Error("cannot write " + path + ": " + ErrnoText("write failed (disk full?)"));
 }
-}  // namespace
 
 void CloseOrThrow(std::ofstream& out, const std::string& path) {
   // Buffered rows reach the disk at close: a full disk shows there, not at the last <<.
   errno = 0;
   out.close();
-  if (!out) {
-    throw Error("cannot write " + path + ": " +
-                (errno ? std::strerror(errno) : "write failed (disk full?)"));
-  }
-}
-
-void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>& rows) {
-  WriteTable<kIterationCsvColumns>(path, rows);
-}
-
-void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows) {
-  WriteTable<kRoundCsvColumns>(path, rows);
-}
-
-void WriteAccuracyCsv(const std::string& path, const std::vector<AccuracyRow>& rows) {
-  WriteTable<kAccuracyCsvColumns>(path, rows);
-}
-
-void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows) {
-  WriteTable<kWindowCsvColumns>(path, rows);
-}
-
-void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows) {
-  WriteTable<kWriteCsvColumns>(path, rows);
-}
-
-void WriteLayerCsv(const std::string& path, const std::vector<LayerRecord>& rows) {
-  WriteTable<kLayerCsvColumns>(path, rows);
+  if (!out) throw Error("cannot write " + path + ": " + ErrnoText("write failed (disk full?)"));
 }
 
 void WriteSummaryCsv(const std::string& path,
                      const std::vector<std::pair<std::string, std::string>>& fields) {
-  auto out = OpenForWrite(path);
+  auto out = OpenResultsFile(path);
   for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i].first;
   out << '\n';
   for (size_t i = 0; i < fields.size(); ++i) out << (i ? "," : "") << fields[i].second;

@@ -4,8 +4,9 @@
 
 #include <array>
 #include <cstdint>
-#include <iosfwd>
+#include <fstream>
 #include <limits>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -72,7 +73,53 @@ inline constexpr const char* kRoundCsvHeader = kCsvHeader<kRoundCsvColumns>.data
 // or the close failed (every results file ends here).
 void CloseOrThrow(std::ofstream& out, const std::string& path);
 
-void WriteRoundCsv(const std::string& path, const std::vector<RoundRow>& rows);
+// Opens path for writing (creating its parent directories), with every double cell at the
+// digits all results CSVs use. Throws gw::Error naming the file.
+std::ofstream OpenResultsFile(const std::string& path);
+
+// Hands what out buffered to the kernel: from then on it survives the process, even a
+// SIGKILL. Throws gw::Error naming the file and the errno text if the write failed.
+void FlushOrThrow(std::ofstream& out, const std::string& path);
+
+// A results CSV written as its rows happen: Open writes the header, and every Append reaches
+// the kernel before it returns, so a run that fails or is killed later keeps each row
+// appended before (rows written only at a clean exit were all lost with the process).
+// Unopened (no --out), appends go nowhere.
+template <typename Row, const auto& kColumns>
+class CsvStream {
+ public:
+  void Open(const std::string& path) {
+    path_ = path;
+    out_ = OpenResultsFile(path);
+    out_ << kCsvHeader<kColumns>.data() << '\n';
+    FlushOrThrow(out_, path_);
+  }
+  bool is_open() const { return out_.is_open(); }
+  // One flush for all of rows.
+  void Append(std::span<const Row> rows) {
+    if (!out_.is_open() || rows.empty()) return;
+    for (const Row& row : rows) WriteCsvRow(out_, kColumns, row);
+    FlushOrThrow(out_, path_);
+  }
+  void Append(const Row& row) { Append(std::span<const Row>(&row, 1)); }
+  void Close() {
+    if (out_.is_open()) CloseOrThrow(out_, path_);
+  }
+
+ private:
+  std::string path_;
+  std::ofstream out_;
+};
+
+// Writes rows (with the header) to path at once, creating parent directories. Throws
+// gw::Error naming the file.
+template <typename Row, const auto& kColumns>
+void WriteCsv(const std::string& path, const std::vector<Row>& rows) {
+  CsvStream<Row, kColumns> out;
+  out.Open(path);
+  out.Append(rows);
+  out.Close();
+}
 
 // The evaluating worker's model every --eval-every iterations, evaluated after the run.
 struct AccuracyRow {
@@ -89,8 +136,6 @@ inline constexpr auto kAccuracyCsvColumns = std::to_array<CsvColumn<AccuracyRow>
     MemberColumn<&AccuracyRow::test_accuracy>("test_accuracy"),
 });
 inline constexpr const char* kAccuracyCsvHeader = kCsvHeader<kAccuracyCsvColumns>.data();
-
-void WriteAccuracyCsv(const std::string& path, const std::vector<AccuracyRow>& rows);
 
 // One row per write window the server granted (--windows): the push it served, when the
 // push was requested, the window's start and end (seconds since the server started) and how
@@ -128,8 +173,6 @@ inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
 });
 inline constexpr const char* kWindowCsvHeader = kCsvHeader<kWindowCsvColumns>.data();
 
-void WriteWindowCsv(const std::string& path, const std::vector<WindowRow>& rows);
-
 // One gradient write of a worker's gated push (ps/gated_push.h records them).
 struct WriteRecord {
   uint64_t iteration = 0;
@@ -151,9 +194,6 @@ inline constexpr auto kWriteCsvColumns = std::to_array<CsvColumn<WriteRecord>>({
     MemberColumn<&WriteRecord::wire_s>("wire_s"),
 });
 inline constexpr const char* kWriteCsvHeader = kCsvHeader<kWriteCsvColumns>.data();
-
-// Per-write records of a worker's gated pushes, writes-W.csv.
-void WriteWriteCsv(const std::string& path, const std::vector<WriteRecord>& rows);
 
 // One layer of one iteration on one worker (layered workloads), seconds since that worker
 // began the iteration (its forward pass started at 0).
@@ -186,13 +226,7 @@ inline constexpr auto kLayerCsvColumns = std::to_array<CsvColumn<LayerRecord>>({
     MemberColumn<&LayerRecord::params_s>("params_s"),
 });
 inline constexpr const char* kLayerCsvHeader = kCsvHeader<kLayerCsvColumns>.data();
-
-// Per-layer records of a worker's layered iterations, layers-W.csv beside writes-W.csv
-// (experiments/plot_timeline.sh draws one iteration of them).
-void WriteLayerCsv(const std::string& path, const std::vector<LayerRecord>& rows);
-
-// Writes rows (with the header) to path, creating parent directories. Throws gw::Error.
-void WriteIterationCsv(const std::string& path, const std::vector<IterationRow>& rows);
+// layers-W.csv holds a worker's; experiments/plot_timeline.sh draws one iteration of them.
 
 // A flat key=value summary written as a two-line CSV (header, values), keys in given order.
 void WriteSummaryCsv(const std::string& path,

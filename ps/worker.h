@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "net/address.h"
 #include "net/device.h"
 #include "ps/fault.h"
@@ -25,6 +26,9 @@ struct WorkerOptions {
   // servers resumed from (their checkpoint). 0: a lost server ends the worker.
   std::chrono::milliseconds reconnect_timeout{0};
   InjectedFault fault;  // fault tests: SIGKILL ourselves at this point of this push
+  // When the worker began (made its options, before loading data): summary.csv's startup_s
+  // counts from here to joining.
+  TimePoint started = GetClock().Now();
 };
 
 // Trains job.iterations iterations. Throws gw::Error with a clear message when a server is

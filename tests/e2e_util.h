@@ -301,15 +301,22 @@ inline Csv ParseCsv(const std::string& text) {
 
 inline Csv ReadCsv(const std::string& path) { return ParseCsv(ReadFile(path)); }
 
-// One value of a two-line summary CSV, or nullopt if missing or not a number.
-inline std::optional<double> SummaryValue(const std::string& path, const std::string& key) {
+// One cell of a two-line summary CSV as written, or nullopt if the column is missing.
+inline std::optional<std::string> SummaryCell(const std::string& path, const std::string& key) {
   const Csv csv = ReadCsv(path);
   const int col = csv.Column(key);
-  if (col < 0 || csv.rows.size() != 1 || static_cast<size_t>(col) >= csv.rows[0].size()) {
-    return std::nullopt;
-  }
+  if (col < 0 || csv.rows.size() != 1) return std::nullopt;
+  const auto& row = csv.rows[0];
+  // A row ending in empty cells has fewer of them than the header.
+  return static_cast<size_t>(col) < row.size() ? row[static_cast<size_t>(col)] : std::string();
+}
+
+// One value of a two-line summary CSV, or nullopt if missing or not a number.
+inline std::optional<double> SummaryValue(const std::string& path, const std::string& key) {
+  const std::optional<std::string> cell = SummaryCell(path, key);
+  if (!cell) return std::nullopt;
   try {
-    return std::stod(csv.rows[0][static_cast<size_t>(col)]);
+    return std::stod(*cell);
   } catch (const std::exception&) {
     return std::nullopt;
   }

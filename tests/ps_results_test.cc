@@ -74,7 +74,8 @@ TEST_F(ResultsTest, IterationRowBytes) {
   row.messages = 1;
   row.gate_s = 0.25;
   row.batch = 64;
-  const auto lines = Written(WriteIterationCsv, std::vector<IterationRow>{row, IterationRow{}});
+  const auto lines = Written(WriteCsv<IterationRow, kIterationCsvColumns>,
+                             std::vector<IterationRow>{row, IterationRow{}});
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], kIterationCsvHeader);
   EXPECT_EQ(lines[1], "3,7,0.00123456789,0.5,2e-05,4096,0.333333333,0,1,0.25,64");
@@ -94,7 +95,8 @@ TEST_F(ResultsTest, RoundRowBytesWithAndWithoutLoss) {
   RoundRow plain = mds;
   plain.phase = 1;
   plain.loss = std::numeric_limits<double>::quiet_NaN();
-  const auto lines = Written(WriteRoundCsv, std::vector<RoundRow>{mds, plain});
+  const auto lines =
+      Written(WriteCsv<RoundRow, kRoundCsvColumns>, std::vector<RoundRow>{mds, plain});
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], kRoundCsvHeader);
   EXPECT_EQ(lines[1], "12,6,0,0.0123456789,1.5e-07,5,4,123456.789");
@@ -102,10 +104,11 @@ TEST_F(ResultsTest, RoundRowBytesWithAndWithoutLoss) {
 }
 
 TEST_F(ResultsTest, AccuracyRowBytes) {
-  const auto lines = Written(WriteAccuracyCsv, std::vector<AccuracyRow>{{.iteration = 100,
-                                                                         .elapsed_s = 12.3456789012,
-                                                                         .test_loss = 0.456,
-                                                                         .test_accuracy = 0.8125}});
+  const auto lines = Written(WriteCsv<AccuracyRow, kAccuracyCsvColumns>,
+                             std::vector<AccuracyRow>{{.iteration = 100,
+                                                       .elapsed_s = 12.3456789012,
+                                                       .test_loss = 0.456,
+                                                       .test_accuracy = 0.8125}});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kAccuracyCsvHeader);
   EXPECT_EQ(lines[1], "100,12.3456789,0.456,0.8125");
@@ -122,44 +125,46 @@ TEST_F(ResultsTest, WindowRowBytesWithOpenBoundAndNoLanding) {
   row.end = "removed";
   row.message = 3;
   row.part = 5;
-  const auto lines = Written(WriteWindowCsv, std::vector<WindowRow>{row});
+  const auto lines = Written(WriteCsv<WindowRow, kWindowCsvColumns>, std::vector<WindowRow>{row});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kWindowCsvHeader);
   EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5");
 }
 
 TEST_F(ResultsTest, WriteRecordBytes) {
-  const auto lines = Written(WriteWriteCsv, std::vector<WriteRecord>{{.iteration = 4,
-                                                                      .server = 1,
-                                                                      .part = 2,
-                                                                      .bytes = 4194304,
-                                                                      .gate_s = 0,
-                                                                      .queued_s = 3.25e-4,
-                                                                      .wire_s = 0.0625}});
+  const auto lines = Written(WriteCsv<WriteRecord, kWriteCsvColumns>,
+                             std::vector<WriteRecord>{{.iteration = 4,
+                                                       .server = 1,
+                                                       .part = 2,
+                                                       .bytes = 4194304,
+                                                       .gate_s = 0,
+                                                       .queued_s = 3.25e-4,
+                                                       .wire_s = 0.0625}});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kWriteCsvHeader);
   EXPECT_EQ(lines[1], "4,1,2,4194304,0,0.000325,0.0625");
 }
 
 TEST_F(ResultsTest, LayerRecordBytes) {
-  const auto lines = Written(WriteLayerCsv, std::vector<LayerRecord>{{.worker = 5,
-                                                                      .iteration = 11,
-                                                                      .layer = 160,
-                                                                      .start_s = 12.5,
-                                                                      .bytes = 9437184,
-                                                                      .forward_start_s = 0.0125,
-                                                                      .forward_end_s = 0.0130,
-                                                                      .backward_end_s = 0.25,
-                                                                      .push_start_s = 0.2500001,
-                                                                      .push_end_s = 1.0 / 3.0,
-                                                                      .params_s = 2.5e-7}});
+  const auto lines = Written(WriteCsv<LayerRecord, kLayerCsvColumns>,
+                             std::vector<LayerRecord>{{.worker = 5,
+                                                       .iteration = 11,
+                                                       .layer = 160,
+                                                       .start_s = 12.5,
+                                                       .bytes = 9437184,
+                                                       .forward_start_s = 0.0125,
+                                                       .forward_end_s = 0.0130,
+                                                       .backward_end_s = 0.25,
+                                                       .push_start_s = 0.2500001,
+                                                       .push_end_s = 1.0 / 3.0,
+                                                       .params_s = 2.5e-7}});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kLayerCsvHeader);
   EXPECT_EQ(lines[1], "5,11,160,12.5,9437184,0.0125,0.013,0.25,0.2500001,0.333333333,2.5e-07");
 }
 
 TEST_F(ResultsTest, EmptyTableIsTheHeaderAlone) {
-  const auto lines = Written(WriteRoundCsv, std::vector<RoundRow>{});
+  const auto lines = Written(WriteCsv<RoundRow, kRoundCsvColumns>, std::vector<RoundRow>{});
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_EQ(lines[0], kRoundCsvHeader);
 }
@@ -169,7 +174,7 @@ TEST_F(ResultsTest, EmptyTableIsTheHeaderAlone) {
 TEST(ResultsWriteError, NamesTheFileAndTheErrno) {
   if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "no /dev/full on this host";
   try {
-    WriteIterationCsv("/dev/full", std::vector<IterationRow>(3));
+    WriteCsv<IterationRow, kIterationCsvColumns>("/dev/full", std::vector<IterationRow>(3));
     FAIL() << "a write to /dev/full was reported as done";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("/dev/full"), std::string::npos) << e.what();

@@ -19,6 +19,7 @@
 #include "ps/server/held_steps.h"
 #include "ps/server/inbound.h"
 #include "ps/server/part_barrier.h"
+#include "ps/server/report.h"
 #include "ps/server/summary.h"
 #include "ps/server/sync_path.h"
 #include "ps/server/window_desk.h"
@@ -130,6 +131,63 @@ TEST(WindowDeskTest, BurstGrantsAtOnceAndLogsTheWindowUntilThePushLands) {
   EXPECT_EQ(desk.log()[0].end, "landed");
   EXPECT_NEAR(desk.log()[0].landed_s, 0.005, 1e-9);
   EXPECT_EQ(desk.RowsOf(1), static_cast<uint64_t>(job.workload.batch_size));
+}
+
+// windows.csv streams a row only once nothing can change it: its window ended and its push
+// landed (a row whose window is open, or whose push may still land, holds back those after it).
+TEST(WindowDeskTest, ARowSettlesOnceItsPushIsOver) {
+  JobConfig job;
+  job.num_workers = 2;
+  job.windows = sched::WindowSpec::Parse("burst");
+  SyncRule rule(job.sync, job.num_workers);
+  const TimePoint t0 = GetClock().Now();
+  WindowDesk desk(job, 0, rule, t0);
+  WindowRequestMsg req;
+  req.iteration = 0;
+  ASSERT_EQ(desk.OnRequest(1, req, t0).size(), 1u);
+  ASSERT_EQ(desk.OnRequest(0, req, t0).size(), 1u);
+  EXPECT_EQ(desk.settled_rows(), 0u);
+  desk.OnPushLanded(0, 0, t0 + std::chrono::milliseconds(1));
+  EXPECT_EQ(desk.settled_rows(), 0u) << "worker 1's open window comes first";
+  desk.OnPushLanded(1, 0, t0 + std::chrono::milliseconds(2));
+  EXPECT_EQ(desk.settled_rows(), 2u);
+  req.iteration = 1;
+  ASSERT_EQ(desk.OnRequest(1, req, t0 + std::chrono::milliseconds(3)).size(), 1u);
+  EXPECT_EQ(desk.settled_rows(), 2u);
+  desk.OnGone(1, t0 + std::chrono::milliseconds(4));
+  EXPECT_EQ(desk.settled_rows(), 3u);
+  EXPECT_EQ(desk.log()[2].end, "removed");
+}
+
+// A server's rounds and windows reach their files as they become final, at most every
+// kStreamEvery; Finish writes what is left and the summary row (survives a kill: the rows
+// are flushed, see WorkerReportTest.RowsAppendedSurviveTheProcessBeingKilled).
+TEST(ServerReportTest, StreamsFinalRowsAndFinishesWithTheRestAndTheSummary) {
+  e2e::TempDir dir;
+  ServerReport report(dir.path(), 0);
+  report.Open(/*coded=*/true, /*windows=*/true);
+  std::vector<RoundRow> rounds(2);
+  std::vector<WindowRow> windows(3);
+  const TimePoint t = GetClock().Now();
+  report.Stream(rounds, windows, /*settled_windows=*/1, t);
+  EXPECT_EQ(e2e::ReadCsv(dir / "rounds.csv").rows.size(), 2u);
+  EXPECT_EQ(e2e::ReadCsv(dir / "windows.csv").rows.size(), 1u);
+  rounds.emplace_back();
+  report.Stream(rounds, windows, 3, t + ServerReport::kStreamEvery / 2);
+  EXPECT_EQ(e2e::ReadCsv(dir / "rounds.csv").rows.size(), 2u) << "too soon";
+  report.Stream(rounds, windows, 3, t + ServerReport::kStreamEvery);
+  EXPECT_EQ(e2e::ReadCsv(dir / "rounds.csv").rows.size(), 3u);
+  EXPECT_EQ(e2e::ReadCsv(dir / "windows.csv").rows.size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(dir / "server-0.csv"));
+  windows.emplace_back();  // unsettled, but the job is over
+  ServerSummary summary;
+  summary.partial = true;
+  summary.updates = 7;
+  report.Finish(rounds, windows, summary);
+  EXPECT_EQ(e2e::ReadCsv(dir / "windows.csv").rows.size(), 4u);
+  EXPECT_EQ(e2e::ReadCsv(dir / "rounds.csv").rows.size(), 3u);
+  EXPECT_EQ(e2e::SummaryCell(dir / "server-0.csv", "partial"), "1");
+  EXPECT_EQ(e2e::SummaryValue(dir / "server-0.csv", "updates"), 7.0);
 }
 
 // Global priority grants one partition at a time: worker 0 holds the link for its partition 0
@@ -606,11 +664,11 @@ TEST(ServerSummaryTest, AResumedServerAppendsItsRowAfterTheRunBefore) {
   AppendServerSummary(dir.path(), 1, resumed);
   const e2e::Csv csv = e2e::ReadCsv(dir.path() + "/server-1.csv");
   EXPECT_THAT(csv.header,
-              ::testing::ElementsAre("server", "updates", "pushes_received", "gradients_applied",
-                                     "rows_applied", "dropped_writes", "rejected_nonfinite",
-                                     "rejected_tainted", "late_messages", "unwindowed_writes",
-                                     "workers_lost", "gradient_bytes_received", "wall_s",
-                                     "resumed_from", "checkpoints"));
+              ::testing::ElementsAre(
+                  "server", "updates", "pushes_received", "gradients_applied", "rows_applied",
+                  "dropped_writes", "rejected_nonfinite", "rejected_tainted", "late_messages",
+                  "unwindowed_writes", "workers_lost", "gradient_bytes_received", "partial",
+                  "startup_s", "train_s", "wall_s", "resumed_from", "checkpoints"));
   ASSERT_EQ(csv.rows.size(), 2u);
   const auto at = [&](size_t row, const char* key) { return csv.rows[row][csv.Column(key)]; };
   EXPECT_EQ(at(0, "server"), "1");

@@ -128,6 +128,9 @@ void CodedDriver::Feed(uint32_t w) {
 ServerSummary CodedDriver::Tally() const {
   ServerSummary s;
   s.updates = rounds_.updates();
+  // A coded job's pushes are its messages; the gradients behind an update, those decoded.
+  s.pushes_received = rounds_.messages_received();
+  s.gradients_applied = rounds_.messages_used();
   s.dropped_writes = dropped_;
   s.late_messages = rounds_.late();
   s.gradient_bytes_received = bytes_in_;

@@ -88,6 +88,7 @@ CodedRounds::Landing CodedRounds::OnLanded(uint32_t w, const Imm& imm, uint64_t*
   if (++ws.parts_landed_per_message[j] < shape_.parts(shape_.message_floats(phase))) {
     return Landing::kPartial;
   }
+  ++messages_received_;
   if (++ws.messages_landed == shape_.spec.Messages() && !ws.closed_sent) ws.idle = true;
   if (ws.fed_round != round_ || finishing_) {
     ++late_;  // its round was decoded without it
@@ -108,6 +109,7 @@ CodedRounds::Closed CodedRounds::CloseRound(TimePoint since) {
   row.iteration = round_ / shape_.rounds_per_iteration();
   row.phase = phase;
   row.messages_used = static_cast<uint32_t>(tracker_.used().size());
+  messages_used_ += row.messages_used;
   std::vector<bool> used_worker(job_.num_workers, false);
   for (const auto& u : tracker_.used()) used_worker[u.worker] = true;
   for (bool b : used_worker) row.workers_used += b ? 1 : 0;

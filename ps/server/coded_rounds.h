@@ -83,6 +83,8 @@ class CodedRounds {
   uint64_t updates() const { return optimizer_->steps(); }
   const SgdMomentum& optimizer() const { return *optimizer_; }
   uint64_t late() const { return late_; }
+  uint64_t messages_received() const { return messages_received_; }  // landed whole
+  uint64_t messages_used() const { return messages_used_; }          // by the rounds' decoding
   const std::vector<RoundRow>& log() const { return rounds_; }
 
  private:
@@ -110,6 +112,7 @@ class CodedRounds {
   TimePoint round_start_;
   std::vector<RoundRow> rounds_;
   uint64_t late_ = 0;  // messages whose round was decoded without them
+  uint64_t messages_received_ = 0, messages_used_ = 0;
 };
 
 }  // namespace gw

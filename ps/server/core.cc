@@ -13,6 +13,11 @@
 #include "ps/roles.h"
 
 namespace gw {
+namespace {
+
+const std::vector<RoundRow> kNoRounds;  // an uncoded job's rounds log
+
+}  // namespace
 
 ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
     : job_(job),
@@ -24,7 +29,8 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
       desk_(job_, opt.rank, rule_, t0_),
       workers_(job.num_workers),
       held_(job.num_workers),
-      pending_(job.num_workers) {
+      pending_(job.num_workers),
+      report_(opt.out_dir, opt.rank) {
   if (opt.rank >= job.num_servers) {
     throw Error("server rank " + std::to_string(opt.rank) + " out of range: the job has " +
                 std::to_string(job.num_servers) + " server(s)");
@@ -53,6 +59,7 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
     sync_ = std::make_unique<SyncDriver>(job_, opt.rank, layout_, std::move(params), resumed, *dev_,
                                          dopt.self, rule_, workers_, desk_, held_, *checkpointer_);
   }
+  report_.Open(job.coding.has_value(), desk_.enabled());
   dev_->Listen(opt.listen);
   GW_INFO("listening on " << opt.listen.ToString() << " (port " << dev_->bound_port()
                           << "), shard [" << begin << ", " << begin + size << ") in "
@@ -61,8 +68,7 @@ ServerCore::ServerCore(const JobConfig& job, const ServerOptions& opt)
 }
 
 void ServerCore::Run() {
-  const auto t0 = GetClock().Now();
-  last_progress_ = t0;
+  last_progress_ = GetClock().Now();
   while (!workers_.Finished() || !held_.empty()) {
     if (held_.empty()) {
       if (pending_.empty()) Fetch(FetchTimeout());
@@ -72,28 +78,34 @@ void ServerCore::Run() {
       DriveHeld();
       if (!held_.empty()) continue;
     }
-    workers_.Send(desk_.PollIfDue(GetClock().Now()));
+    const TimePoint now = GetClock().Now();
+    workers_.Send(desk_.PollIfDue(now));
     HandleRejected();
     CheckProgress();
+    report_.Stream(coded_ ? coded_->rounds().log() : kNoRounds, desk_.log(), desk_.settled_rows(),
+                   now);
   }
   checkpointer_->Finish();
-  ServerSummary summary = coded_ ? coded_->Tally() : sync_->Tally();
-  summary.wall_s = GetClock().SecondsSince(t0);
-  GW_INFO("done: " << summary.updates << " updates in " << summary.wall_s << " s, "
-                   << summary.dropped_writes << " late or duplicate writes dropped, " << lost_
-                   << " worker(s) lost");
-  if (!opt_.out_dir.empty()) WriteResults(summary);
+  WriteResults(/*partial=*/false);
   dev_->Shutdown();
 }
 
-void ServerCore::WriteResults(ServerSummary summary) {
+void ServerCore::WriteResults(bool partial) {
+  ServerSummary summary = coded_ ? coded_->Tally() : sync_->Tally();
+  const TimePoint now = GetClock().Now();
+  summary.partial = partial;
+  summary.wall_s = std::chrono::duration<double>(now - t0_).count();
+  summary.startup_s = std::chrono::duration<double>(all_joined_at_.value_or(now) - t0_).count();
   summary.unwindowed_writes = desk_.unwindowed_writes();
   summary.workers_lost = lost_;
   summary.resumed_from = checkpointer_->resumed_from();
   summary.checkpoints = checkpointer_->written();
-  AppendServerSummary(opt_.out_dir, opt_.rank, summary);
-  if (coded_) WriteRoundCsv(opt_.out_dir + "/rounds.csv", coded_->rounds().log());
-  if (desk_.enabled()) WriteWindowCsv(opt_.out_dir + "/windows.csv", desk_.log());
+  if (!partial) {
+    GW_INFO("done: " << summary.updates << " updates in " << summary.wall_s << " s, "
+                     << summary.dropped_writes << " late or duplicate writes dropped, " << lost_
+                     << " worker(s) lost");
+  }
+  report_.Finish(coded_ ? coded_->rounds().log() : kNoRounds, desk_.log(), summary);
 }
 
 void ServerCore::Handle(const Completion& c) {
@@ -181,6 +193,7 @@ void ServerCore::OnJoin(uint32_t w, WorkerState& ws, const Completion& c) {
   last_progress_ = GetClock().Now();
   GW_INFO("worker " << w << " joined (" << workers_.joined() << "/" << job_.num_workers << ")");
   if (!workers_.all_joined()) return;
+  all_joined_at_ = GetClock().Now();
   if (coded_) {
     if (auto failure = coded_->Start()) Fail(*failure);
     return;

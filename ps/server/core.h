@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,7 @@
 #include "ps/server/held_steps.h"
 #include "ps/server/inbound.h"
 #include "ps/server/members.h"
+#include "ps/server/report.h"
 #include "ps/server/summary.h"
 #include "ps/server/sync_driver.h"
 #include "ps/server/window_desk.h"
@@ -76,9 +78,9 @@ class ServerCore {
   }
   [[noreturn]] void Fail(const std::string& why);
   static std::string Seconds(std::chrono::milliseconds ms);
-  // The summary row (completed with what the core, the desk and the checkpointer counted),
-  // and the rounds and windows logs.
-  void WriteResults(ServerSummary summary);
+  // The summary row (the drivers' counts completed with what the core, the desk and the
+  // checkpointer counted; partial: the job failed) and the rest of the rounds and windows logs.
+  void WriteResults(bool partial);
 
   const JobConfig job_;
   const ServerOptions opt_;
@@ -98,6 +100,8 @@ class ServerCore {
   std::vector<Completion> fetched_;
   uint64_t lost_ = 0;
   TimePoint last_progress_;
+  std::optional<TimePoint> all_joined_at_;  // when the last worker joined
+  ServerReport report_;
 };
 
 }  // namespace gw

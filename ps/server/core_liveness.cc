@@ -94,6 +94,11 @@ void ServerCore::Fail(const std::string& why) {
   GW_ERROR(why);
   workers_.AbortAll(why);
   dev_->Shutdown();  // orderly: the abort messages go out first
+  try {
+    WriteResults(/*partial=*/true);  // what the job did up to here
+  } catch (const Error& e) {
+    GW_ERROR(e.what());  // the failure that ended the job is the one to throw
+  }
   throw Error(why);
 }
 

@@ -18,6 +18,9 @@ void AppendServerSummary(const std::string& out_dir, uint32_t rank, const Server
                     {"unwindowed_writes", std::to_string(s.unwindowed_writes)},
                     {"workers_lost", std::to_string(s.workers_lost)},
                     {"gradient_bytes_received", std::to_string(s.gradient_bytes_received)},
+                    {"partial", s.partial ? "1" : "0"},
+                    {"startup_s", std::to_string(s.startup_s)},
+                    {"train_s", std::to_string(s.wall_s - s.startup_s)},
                     {"wall_s", std::to_string(s.wall_s)},
                     {"resumed_from", s.resumed_from ? std::to_string(*s.resumed_from) : "-1"},
                     {"checkpoints", std::to_string(s.checkpoints)}});

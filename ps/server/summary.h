@@ -11,9 +11,9 @@ namespace gw {
 
 struct ServerSummary {
   uint64_t updates = 0;
-  uint64_t pushes_received = 0;    // uncoded pushes that landed whole
-  uint64_t gradients_applied = 0;  // and the minibatch rows behind them
-  uint64_t rows_applied = 0;
+  uint64_t pushes_received = 0;     // pushes (coded: messages) that landed whole
+  uint64_t gradients_applied = 0;   // in updates (coded: messages the decoding used)
+  uint64_t rows_applied = 0;        // minibatch rows behind them (uncoded only)
   uint64_t dropped_writes = 0;      // late, duplicate or unexpected writes; pushes refused
   uint64_t rejected_nonfinite = 0;  // pushes dropped for NaN, Inf or overflowing values
   uint64_t rejected_tainted = 0;    // pushes dropped: a dropped write landed over them
@@ -21,7 +21,9 @@ struct ServerSummary {
   uint64_t unwindowed_writes = 0;
   uint64_t workers_lost = 0;
   uint64_t gradient_bytes_received = 0;
-  double wall_s = 0;
+  bool partial = false;  // the job failed: the counts are those up to the failure
+  double startup_s = 0;  // from the server's start until every worker had joined
+  double wall_s = 0;     // from the server's start to its end (train_s = wall_s - startup_s)
   std::optional<uint64_t> resumed_from;  // the checkpoint's iteration (none: a fresh start)
   uint64_t checkpoints = 0;
 };

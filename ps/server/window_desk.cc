@@ -246,6 +246,7 @@ bool WindowDesk::EndWindow(uint32_t w, End how, TimePoint now) {
       break;
   }
   EndRow(w, Name(how), now);
+  ws.push_rows.clear();  // settled: nothing changes them any more
   ws.asked = false;
   ws.part_open = false;
   ws.part_end.reset();
@@ -307,6 +308,15 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     rows_.push_back(row);
   }
   return grants;
+}
+
+size_t WindowDesk::settled_rows() const {
+  size_t settled = rows_.size();
+  for (const Worker& ws : workers_) {
+    for (size_t i : ws.push_rows) settled = std::min(settled, i);
+    if (ws.row) settled = std::min(settled, *ws.row);
+  }
+  return settled;
 }
 
 WindowDesk::Grants WindowDesk::PollIfDue(TimePoint now) {

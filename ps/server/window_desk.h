@@ -80,6 +80,9 @@ class WindowDesk {
   uint64_t RowsOf(uint32_t w) const;
   std::vector<uint64_t> Rows() const;
   const std::vector<WindowRow>& log() const { return rows_; }
+  // How many rows of log(), from the first, are final: their window ended and their push
+  // landed or was given up (windows.csv streams these; the rest may still change).
+  size_t settled_rows() const;
   uint64_t unwindowed_writes() const { return unwindowed_writes_; }
 
  private:

@@ -50,6 +50,7 @@ void CodedLoop::Run() {
   const TimePoint t0 = clock.Now();
   TimePoint last_progress = t0;
   std::vector<IterationRow> rows;
+  report_.Open(/*layered=*/false);
   while (true) {
     const TimePoint t = clock.Now();
     const uint64_t round = WaitInput();
@@ -63,6 +64,8 @@ void CodedLoop::Run() {
     row.batch = static_cast<uint32_t>(job_.workload.batch_size);
     RunRound(round, &row);
     rows.push_back(row);
+    report_.Append(row);
+    report_.Append(TakeFinishedWrites());
     if (options_.progress && clock.SecondsSince(last_progress) >= kProgressEveryS) {
       last_progress = clock.Now();
       const uint64_t it = round / static_cast<uint64_t>(shape_.rounds_per_iteration());
@@ -72,22 +75,28 @@ void CodedLoop::Run() {
                    static_cast<double>(rows.size()) / clock.SecondsSince(t0));
     }
   }
-  const double wall = clock.SecondsSince(t0);
+  const double train_s = clock.SecondsSince(t0);
   session_.Send(0, MsgType::kDone);
-  report_.WriteCsvs(rows, SortedWrites());
+  report_.Append(TakeFinishedWrites());
+  report_.Close();
   if (options_.evaluate) {
     // The final model is the last input the server wrote.
     std::vector<float> params(shape_.d);
     std::copy_n(input_.begin(), shape_.d, params.begin());
-    report_.Summarize(rows, wall, params);
+    report_.Summarize(rows, t0, train_s, params);
   }
   session_.Shutdown();
 }
 
-std::vector<WriteRecord> CodedLoop::SortedWrites() {
+// The message writes completed since the last call, by round and message.
+std::vector<WriteRecord> CodedLoop::TakeFinishedWrites() {
   std::vector<WriteRecord> writes;
-  for (auto& push : message_push_) {
-    writes.insert(writes.end(), push.records().begin(), push.records().end());
+  streamed_writes_.resize(message_push_.size(), 0);
+  for (size_t j = 0; j < message_push_.size(); ++j) {
+    const auto& records = message_push_[j].records();
+    writes.insert(writes.end(), records.begin() + static_cast<std::ptrdiff_t>(streamed_writes_[j]),
+                  records.end());
+    streamed_writes_[j] = records.size();
   }
   std::stable_sort(writes.begin(), writes.end(), [](const auto& a, const auto& b) {
     return std::tie(a.iteration, a.part) < std::tie(b.iteration, b.part);

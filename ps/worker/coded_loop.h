@@ -67,8 +67,9 @@ class CodedLoop final : public SessionEvents {
   uint64_t WaitInput();
   // Tells the server we stopped the last round: its input region is free.
   void SendSkipped();
-  // Every message push's write records, by round and part (writes-<rank>.csv).
-  std::vector<WriteRecord> SortedWrites();
+  // The message pushes' write records completed since the last call, by round and part
+  // (writes-<rank>.csv).
+  std::vector<WriteRecord> TakeFinishedWrites();
 
   const JobConfig& job_;
   const WorkerOptions& options_;
@@ -78,6 +79,7 @@ class CodedLoop final : public SessionEvents {
   const CodedShape shape_;
   CodedTask task_;
   std::vector<GatedPush> message_push_;  // message j's writes of the round under way
+  std::vector<size_t> streamed_writes_;  // message_push_[j].records() in writes-<rank>.csv
   std::vector<float> input_;             // written by the server: params or the residual
   std::vector<float> messages_;          // our results, sources of our writes
   int64_t last_round_ = -1;              // the last round we worked on

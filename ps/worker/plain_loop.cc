@@ -73,6 +73,7 @@ void PlainLoop::Run() {
   TimePoint last_progress = t0;
   std::vector<IterationRow> rows;
   rows.reserve(job_.iterations);
+  report_.Open(backprop_.has_value());
   uint64_t it = 0;
   bool have_params = false;  // for iteration it
   while (true) {
@@ -92,6 +93,7 @@ void PlainLoop::Run() {
       rows.push_back(RunIteration(it, t0));
       ++it;
       if (backprop_ && it >= job_.iterations) FinishLayered(it, &rows.back());
+      StreamResults(rows);
     } catch (const ServerLost& e) {
       lost = e;
       have_params = false;
@@ -102,18 +104,28 @@ void PlainLoop::Run() {
       PrintProgress(it, rows, t0);
     }
   }
-  const double wall = clock.SecondsSince(t0);
+  const double train_s = clock.SecondsSince(t0);
   report_.Snapshot(job_.iterations, t0, params_);
   for (uint32_t s = 0; s < job_.num_servers; ++s) session_.Send(s, MsgType::kDone);
-  std::vector<WriteRecord> writes;
-  for (auto& push : pushes_) {
-    writes.insert(writes.end(), push.records().begin(), push.records().end());
-  }
-  report_.WriteCsvs(rows, writes);
-  if (backprop_) report_.WriteLayerCsv(layer_rows_);
+  StreamResults(rows);
+  report_.Close();
   GW_INFO("sent " << pushes_sent_ << " whole pushes (" << job_.num_servers << " per iteration)");
-  if (options_.evaluate) report_.Summarize(rows, wall, params_);
+  if (options_.evaluate) report_.Summarize(rows, t0, train_s, params_);
   session_.Shutdown();
+}
+
+// What finished since the last call reaches the results files: rows (each iteration's is
+// complete once it is in `rows`), every write that completed and every layer recorded.
+void PlainLoop::StreamResults(const std::vector<IterationRow>& rows) {
+  for (; streamed_rows_ < rows.size(); ++streamed_rows_) report_.Append(rows[streamed_rows_]);
+  streamed_writes_.resize(pushes_.size(), 0);
+  for (size_t s = 0; s < pushes_.size(); ++s) {
+    const std::span<const WriteRecord> records(pushes_[s].records());
+    report_.Append(records.subspan(streamed_writes_[s]));
+    streamed_writes_[s] = records.size();
+  }
+  report_.Append(std::span<const LayerRecord>(layer_rows_).subspan(streamed_layers_));
+  streamed_layers_ = layer_rows_.size();
 }
 
 void PlainLoop::PrintProgress(uint64_t it, const std::vector<IterationRow>& rows,

@@ -66,6 +66,7 @@ class PlainLoop final : public SessionEvents {
   void BeginPush(uint64_t it);
   double FinishPush(uint64_t it);
   void RecordLayers(uint64_t it);
+  void StreamResults(const std::vector<IterationRow>& rows);
   // priority: the push's most urgent layer so far (0 for a flat gradient).
   void SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority, uint32_t part_index);
   void WaitParams(uint64_t it);
@@ -98,6 +99,9 @@ class PlainLoop final : public SessionEvents {
   // iteration whose push is under way (ended in the next iteration, push_pending_ till then).
   std::optional<Backprop> backprop_;
   std::vector<LayerRecord> layer_rows_;
+  // How many rows, write records (per push) and layer records are in the results files.
+  size_t streamed_rows_ = 0, streamed_layers_ = 0;
+  std::vector<size_t> streamed_writes_;
   bool push_pending_ = false;
   struct LayeredIteration {
     TimePoint start, push_start;

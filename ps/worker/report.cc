@@ -1,8 +1,10 @@
 #include "ps/worker/report.h"
 
-#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "base/log.h"
 
@@ -12,10 +14,17 @@ namespace {
 // summary.csv's train_loss_last20: the mean loss of the run's last this many rows.
 constexpr size_t kTailRows = 20;
 
-// A flag value as one CSV cell: its commas become semicolons.
-std::string CsvCell(std::string s) {
-  std::replace(s.begin(), s.end(), ',', ';');
-  return s;
+// The mean of the last kTailRows finite losses; empty where the workers compute none (MDS
+// rounds: the server has the loss, rounds.csv).
+std::string TailLoss(const std::vector<IterationRow>& rows) {
+  double sum = 0;
+  size_t n = 0;
+  for (auto row = rows.rbegin(); row != rows.rend() && n < kTailRows; ++row) {
+    if (!std::isfinite(row->loss)) continue;
+    sum += row->loss;
+    ++n;
+  }
+  return n ? std::to_string(sum / static_cast<double>(n)) : std::string();
 }
 
 }  // namespace
@@ -31,17 +40,18 @@ void WorkerReport::ForgetSnapshotsFrom(uint64_t it) {
   std::erase_if(snapshots_, [&](const Kept& k) { return k.iteration >= it; });
 }
 
-void WorkerReport::WriteCsvs(const std::vector<IterationRow>& rows,
-                             const std::vector<WriteRecord>& writes) const {
+void WorkerReport::Open(bool layered) {
   if (options_.out_dir.empty()) return;
   const std::string rank = std::to_string(options_.rank);
-  WriteIterationCsv(options_.out_dir + "/worker-" + rank + ".csv", rows);
-  if (job_.windows) WriteWriteCsv(options_.out_dir + "/writes-" + rank + ".csv", writes);
+  iterations_.Open(options_.out_dir + "/worker-" + rank + ".csv");
+  if (job_.windows) writes_.Open(options_.out_dir + "/writes-" + rank + ".csv");
+  if (layered) layers_.Open(options_.out_dir + "/layers-" + rank + ".csv");
 }
 
-void WorkerReport::WriteLayerCsv(const std::vector<LayerRecord>& layers) const {
-  if (options_.out_dir.empty()) return;
-  gw::WriteLayerCsv(options_.out_dir + "/layers-" + std::to_string(options_.rank) + ".csv", layers);
+void WorkerReport::Close() {
+  iterations_.Close();
+  writes_.Close();
+  layers_.Close();
 }
 
 // Evaluates the kept models into accuracy.csv, with a progress line (they can be many).
@@ -57,40 +67,32 @@ void WorkerReport::EvaluateSnapshots() {
       std::fprintf(stderr, "gradwire: evaluated %zu/%zu kept models\n", i + 1, snapshots_.size());
     }
   }
-  WriteAccuracyCsv(options_.out_dir + "/accuracy.csv", rows);
+  WriteCsv<AccuracyRow, kAccuracyCsvColumns>(options_.out_dir + "/accuracy.csv", rows);
   snapshots_.clear();
 }
 
-void WorkerReport::Summarize(const std::vector<IterationRow>& rows, double wall,
-                             const std::vector<float>& params) {
+void WorkerReport::Summarize(const std::vector<IterationRow>& rows, TimePoint joined,
+                             double train_s, const std::vector<float>& params) {
   EvaluateSnapshots();
   const EvalResult eval = workload_.Evaluate(params);
-  double tail_loss = 0;
-  const size_t tail = std::min(rows.size(), kTailRows);
-  for (size_t i = rows.size() - tail; i < rows.size(); ++i) tail_loss += rows[i].loss;
-  if (tail > 0) tail_loss /= static_cast<double>(tail);
-  const double ips = wall > 0 ? static_cast<double>(job_.iterations) / wall : 0;
-  GW_INFO("finished " << job_.iterations << " iterations in " << wall << " s (" << ips
+  const double ips = train_s > 0 ? static_cast<double>(job_.iterations) / train_s : 0;
+  GW_INFO("finished " << job_.iterations << " iterations in " << train_s << " s (" << ips
                       << " it/s); test loss " << eval.loss
                       << (eval.accuracy >= 0 ? ", test accuracy " + std::to_string(eval.accuracy)
                                              : std::string()));
   if (options_.out_dir.empty()) return;
-  WriteSummaryCsv(options_.out_dir + "/summary.csv",
-                  {{"workload", CsvCell(job_.workload.Text())},
-                   {"push_order", CsvCell(job_.push_order.ToString())},
-                   {"overlap", job_.overlap ? "1" : "0"},
-                   {"sync", job_.coding ? "coded" : job_.sync.ToString()},
-                   {"coding", job_.coding ? job_.coding->ToString() : "none"},
-                   {"straggler", CsvCell(job_.straggler.ToString())},
-                   {"workers", std::to_string(job_.num_workers)},
-                   {"servers", std::to_string(job_.num_servers)},
-                   {"iterations", std::to_string(job_.iterations)},
-                   {"batch_per_worker", std::to_string(job_.workload.batch_size)},
-                   {"wall_s", std::to_string(wall)},
-                   {"iterations_per_s", std::to_string(ips)},
-                   {"train_loss_last20", std::to_string(tail_loss)},
-                   {"test_loss", std::to_string(eval.loss)},
-                   {"test_accuracy", std::to_string(eval.accuracy)}});
+  const double startup_s = std::chrono::duration<double>(joined - options_.started).count();
+  std::vector<std::pair<std::string, std::string>> fields = JobSummaryFields(job_);
+  fields.insert(fields.end(), {{"partial", "0"},
+                               {"iterations_done", std::to_string(job_.iterations)},
+                               {"startup_s", std::to_string(startup_s)},
+                               {"train_s", std::to_string(train_s)},
+                               {"wall_s", std::to_string(startup_s + train_s)},
+                               {"iterations_per_s", std::to_string(ips)},
+                               {"train_loss_last20", TailLoss(rows)},
+                               {"test_loss", std::to_string(eval.loss)},
+                               {"test_accuracy", std::to_string(eval.accuracy)}});
+  WriteSummaryCsv(options_.out_dir + "/summary.csv", fields);
 }
 
 }  // namespace gw

@@ -1,9 +1,12 @@
 // What a worker leaves in its results directory, for both run loops: worker-<rank>.csv, its
-// write records with windows (writes-<rank>.csv), and on the evaluating worker the models
-// kept with --eval-every (accuracy.csv) and the final model's summary (summary.csv).
+// write records with windows (writes-<rank>.csv), its layers (layers-<rank>.csv, layered
+// workloads), each streamed row by row as iterations finish so that a worker that fails or is
+// killed keeps what it measured; and on the evaluating worker the models kept with
+// --eval-every (accuracy.csv) and the final model's summary (summary.csv).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "base/clock.h"
@@ -27,14 +30,18 @@ class WorkerReport {
   void Snapshot(uint64_t it, TimePoint t0, const std::vector<float>& params);
   // A resume redoes iterations from `it` on: their kept models are dropped.
   void ForgetSnapshotsFrom(uint64_t it);
-  // worker-<rank>.csv and, with windows, writes-<rank>.csv (nothing without --out).
-  // layers-W.csv: every layer of every iteration (layered workloads).
-  void WriteLayerCsv(const std::vector<LayerRecord>& layers) const;
-  void WriteCsvs(const std::vector<IterationRow>& rows,
-                 const std::vector<WriteRecord>& writes) const;
+  // Starts worker-<rank>.csv and, with windows, writes-<rank>.csv, and for a layered workload
+  // layers-<rank>.csv (nothing without --out). Throws gw::Error naming a file it cannot write.
+  void Open(bool layered);
+  // Each reaches the file before it returns (ps/results.h CsvStream).
+  void Append(const IterationRow& row) { iterations_.Append(row); }
+  void Append(std::span<const WriteRecord> writes) { writes_.Append(writes); }
+  void Append(std::span<const LayerRecord> layers) { layers_.Append(layers); }
+  // Ends the streamed files, throwing if any write failed.
+  void Close();
   // Evaluates the kept models and the final one (`params`), logs the result and writes
-  // accuracy.csv and summary.csv. `wall`: the run's seconds.
-  void Summarize(const std::vector<IterationRow>& rows, double wall,
+  // accuracy.csv and summary.csv. The worker joined at `joined` and trained for `train_s`.
+  void Summarize(const std::vector<IterationRow>& rows, TimePoint joined, double train_s,
                  const std::vector<float>& params);
 
  private:
@@ -49,6 +56,9 @@ class WorkerReport {
   const WorkerOptions& options_;
   Workload& workload_;
   std::vector<Kept> snapshots_;
+  CsvStream<IterationRow, kIterationCsvColumns> iterations_;
+  CsvStream<WriteRecord, kWriteCsvColumns> writes_;
+  CsvStream<LayerRecord, kLayerCsvColumns> layers_;
 };
 
 }  // namespace gw
