@@ -77,6 +77,9 @@ TEST_P(RunStopSignalTest, StopsEveryChildAndSaysItWasInterrupted) {
   Proc& run = procs.Start("run", args);
   const std::set<pid_t> children = TrainingChildren(run);
   ASSERT_EQ(children.size(), 3u) << procs.DescribeAll();
+  // Some iterations done: they must survive the stop.
+  ASSERT_TRUE(WaitUntil([&] { return ReadCsv(dir / "out/worker-0.csv").rows.size() >= 5; },
+                        milliseconds(30000)));
 
   run.Signal(sig);
   const auto code = run.Wait(milliseconds(30000));
@@ -87,7 +90,8 @@ TEST_P(RunStopSignalTest, StopsEveryChildAndSaysItWasInterrupted) {
               HasSubstr("interrupted by " + std::string(sig == SIGINT ? "SIGINT" : "SIGTERM")));
   // What the processes wrote is kept.
   EXPECT_TRUE(std::filesystem::exists(dir / "out/command.txt"));
-  EXPECT_TRUE(std::filesystem::exists(dir / "out/iterations.csv"));
+  EXPECT_GE(ReadCsv(dir / "out/iterations.csv").rows.size(), 5u);
+  EXPECT_EQ(SummaryCell(dir / "out/summary.csv", "partial"), "1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, RunStopSignalTest, ::testing::Values(SIGTERM, SIGINT),

@@ -160,9 +160,10 @@ po::options_description JobFlags() {
       "decode")(
       "straggler", po::value<std::string>()->default_value("none"),
       "delays injected on workers: none | shifted-exp:mu=M | non-persistent:mu=M,alpha=A | "
-      "persistent:workers=W+W,factor=F | fail-stop:worker=W,at=I; each takes base=SECONDS "
-      "(time of 1/N of the job) and seed=S")("lr", po::value<double>()->default_value(0.1, "0.1"),
-                                             "learning rate")(
+      "persistent:workers=W+W,factor=F | fail-stop:worker=W,at=I; each takes seed=S and "
+      "base=SECONDS (default 1): a worker's compute per iteration (coded: per 1/N of the job) "
+      "at the model's factor 1, which the delay stretches it to; real compute counts toward "
+      "it")("lr", po::value<double>()->default_value(0.1, "0.1"), "learning rate")(
       "lr-schedule", po::value<std::string>()->default_value("const"),
       "const | step:every=N,gamma=G | cosine:total=T, optionally warmup:steps=W+...")(
       "momentum", po::value<double>()->default_value(0.9, "0.9"), "SGD momentum")(

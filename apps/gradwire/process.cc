@@ -99,13 +99,16 @@ void CatchStopSignals() {
 int StopSignal() { return g_stop_signal; }
 
 bool WaitAll(std::vector<Child>& children, std::chrono::milliseconds grace,
-             const StopRule& stop_now) {
+             const StopRule& stop_now, const ProgressProbe& progressed) {
   Clock::time_point first_failure{}, terminated_at{};
   bool killed = false;
   while (ReapSome(children)) {
     const bool failed = std::any_of(children.begin(), children.end(),
                                     [](const Child& c) { return !c.running && c.status != 0; });
-    if (failed && first_failure == Clock::time_point{}) first_failure = Clock::now();
+    // The grace runs from the first failure, and again from each sign of progress after it.
+    if (failed && (first_failure == Clock::time_point{} || (progressed && progressed()))) {
+      first_failure = Clock::now();
+    }
     if (terminated_at == Clock::time_point{}) {
       std::string why;
       if (const int sig = StopSignal()) {

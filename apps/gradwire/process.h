@@ -39,11 +39,16 @@ std::string SignalName(int sig);
 // Why the children still running must be stopped at once ("": keep waiting).
 using StopRule = std::function<std::string(const std::vector<Child>&)>;
 
+// Whether the job made progress since the last call (its results files grew).
+using ProgressProbe = std::function<bool()>;
+
 // Waits for all children. The ones still running are stopped (SIGTERM, then SIGKILL
 // kKillAfter later) at once when a stop signal arrives or stop_now gives a reason, and
-// `grace` after the first failure otherwise. Returns true when every child exited with 0.
+// otherwise once `grace` passed after the first failure without `progressed` saying the
+// others moved on (a job that goes on without a failed worker is not cut short). Returns
+// true when every child exited with 0.
 bool WaitAll(std::vector<Child>& children, std::chrono::milliseconds grace,
-             const StopRule& stop_now = {});
+             const StopRule& stop_now = {}, const ProgressProbe& progressed = {});
 
 // Stops and reaps every child still running, saying why on stderr unless why is empty.
 void StopAll(std::vector<Child>& children, const std::string& why);

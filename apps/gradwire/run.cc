@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -51,6 +53,15 @@ std::string JobCannotGoOn(const std::vector<Child>& children) {
     every_worker_failed = every_worker_failed && failed;
   }
   return any_worker && every_worker_failed ? "every worker failed: see their messages above" : "";
+}
+
+// The servers judge the job (a rule that cannot go on without a lost worker makes them fail):
+// it succeeded when every server and the evaluating worker (0: the summary and the test
+// accuracy are its) exited 0. Another worker's failure is one the job went on without.
+bool JobSucceeded(const std::vector<Child>& children) {
+  return std::all_of(children.begin(), children.end(), [](const Child& c) {
+    return c.status == 0 || !(IsServer(c) || c.name == "worker 0");
+  });
 }
 
 // " worker 0 (exit 1) server 0 (stopped)": who failed, and whom run stopped.
@@ -143,9 +154,20 @@ std::vector<uint16_t> WaitForPorts(std::vector<Child>& servers, const std::strin
   }
 }
 
+// Sums of a worker's times over some of its rows.
+struct RowTimes {
+  uint64_t rows = 0;
+  double compute = 0, write = 0, wait = 0, delay = 0, gate = 0;
+};
+
+// A worker's rows: how many, the last loss, and its times over iteration (or round) 0, which
+// includes waiting for every worker to join (52 ms against 15.6 ms rounds in one run), and
+// over the rest, which the table's means cover (or iteration 0's, if it is all there is).
 struct WorkerTotals {
   uint64_t iterations = 0;
-  double compute = 0, write = 0, wait = 0, delay = 0, gate = 0, last_loss = 0;
+  double last_loss = 0;
+  RowTimes first, later;
+  const RowTimes& measured() const { return later.rows ? later : first; }
 };
 
 // The cells of one CSV line.
@@ -160,7 +182,7 @@ std::vector<std::string> SplitCsv(const std::string& line) {
 // The columns MergeWorkerCsvs sums, found by name in each file's own header (a column added
 // or moved cannot shift what is read); -1 where a file lacks one.
 struct TotalsColumns {
-  int compute = -1, write = -1, wait = -1, loss = -1, delay = -1, gate = -1;
+  int iteration = -1, compute = -1, write = -1, wait = -1, loss = -1, delay = -1, gate = -1;
   size_t cells = 0;
 
   explicit TotalsColumns(const std::vector<std::string>& header) : cells(header.size()) {
@@ -168,6 +190,7 @@ struct TotalsColumns {
       const auto it = std::find(header.begin(), header.end(), name);
       return it == header.end() ? -1 : static_cast<int>(it - header.begin());
     };
+    iteration = find("iteration");
     compute = find("compute_s");
     write = find("write_s");
     wait = find("wait_s");
@@ -197,12 +220,14 @@ std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_
       if (cells.size() != columns.cells) continue;
       auto& t = totals[w];
       ++t.iterations;
-      t.compute += TotalsColumns::Cell(cells, columns.compute);
-      t.write += TotalsColumns::Cell(cells, columns.write);
-      t.wait += TotalsColumns::Cell(cells, columns.wait);
       t.last_loss = TotalsColumns::Cell(cells, columns.loss);
-      t.delay += TotalsColumns::Cell(cells, columns.delay);
-      t.gate += TotalsColumns::Cell(cells, columns.gate);
+      RowTimes& times = TotalsColumns::Cell(cells, columns.iteration) == 0 ? t.first : t.later;
+      ++times.rows;
+      times.compute += TotalsColumns::Cell(cells, columns.compute);
+      times.write += TotalsColumns::Cell(cells, columns.write);
+      times.wait += TotalsColumns::Cell(cells, columns.wait);
+      times.delay += TotalsColumns::Cell(cells, columns.delay);
+      times.gate += TotalsColumns::Cell(cells, columns.gate);
     }
   }
   CloseOrThrow(merged, path);
@@ -226,15 +251,36 @@ void MergeLayerCsvs(const std::string& out, uint32_t workers) {
   if (merged.is_open()) CloseOrThrow(merged, path);
 }
 
+// The results files the run left, by name (per-rank files as one pattern each).
+std::string ResultsFiles(const std::string& out) {
+  std::string list;
+  auto add = [&](const std::string& name) { list += (list.empty() ? "" : ", ") + name; };
+  for (const char* name : {"iterations.csv", "summary.csv", "rounds.csv", "windows.csv",
+                           "accuracy.csv", "layers.csv"}) {
+    if (std::filesystem::exists(out + "/" + name)) add(name);
+  }
+  for (const char* prefix : {"server-", "worker-", "writes-", "layers-"}) {
+    if (std::filesystem::exists(out + "/" + prefix + "0.csv")) add(std::string(prefix) + "*.csv");
+  }
+  return list.empty() ? "none" : list;
+}
+
 void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::string& out) {
-  std::printf("\n%-8s %10s %12s %12s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms",
-              "delay ms", "write ms", "(gate ms)", "wait ms", "last loss");
+  const bool coded = std::filesystem::exists(out + "/rounds.csv");
+  std::printf("\n%-8s %10s %12s %12s %12s %12s %12s %12s\n", "worker",
+              coded ? "rounds" : "iterations", "compute ms", "delay ms", "write ms", "(gate ms)",
+              "wait ms", "last loss");
   for (const auto& [w, t] : totals) {
-    const double n = t.iterations ? static_cast<double>(t.iterations) : 1.0;
+    const RowTimes& m = t.measured();
+    const double n = m.rows ? static_cast<double>(m.rows) : 1.0;
     std::printf("%-8u %10llu %12.3f %12.3f %12.3f %12.3f %12.3f %12.4f\n", w,
-                static_cast<unsigned long long>(t.iterations), 1e3 * t.compute / n,
-                1e3 * t.delay / n, 1e3 * t.write / n, 1e3 * t.gate / n, 1e3 * t.wait / n,
+                static_cast<unsigned long long>(t.iterations), 1e3 * m.compute / n,
+                1e3 * m.delay / n, 1e3 * m.write / n, 1e3 * m.gate / n, 1e3 * m.wait / n,
                 t.last_loss);
+  }
+  if (!totals.empty()) {
+    std::printf("(means per %s, leaving out %s 0: it includes waiting for every worker to join)\n",
+                coded ? "round" : "iteration", coded ? "round" : "iteration");
   }
   std::ifstream f(out + "/summary.csv");
   std::string header, values;
@@ -246,10 +292,84 @@ void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::strin
       std::printf("%-20s %s\n", k.c_str(), v.c_str());
     }
   }
-  const bool coded = std::ifstream(out + "/rounds.csv").good();
-  std::printf("\nresults: %s/ (iterations.csv, summary.csv, server-*.csv%s)\n", out.c_str(),
-              coded ? ", rounds.csv" : "");
+  std::printf("\nresults: %s/ (%s)\n", out.c_str(), ResultsFiles(out).c_str());
 }
+
+// A run that did not end as it should: summary.csv says partial=1. It is the evaluating
+// worker's if that worker got to write one, else one made here: the job, how many iterations
+// every worker completed (iterations_done) and the run's wall time; no evaluation.
+void MarkPartial(const std::string& out, const JobConfig& cfg,
+                 const std::map<uint32_t, WorkerTotals>& totals, double wall_s) {
+  const std::string path = out + "/summary.csv";
+  std::vector<std::string> header, values;
+  {
+    std::ifstream f(path);
+    std::string h, v;
+    if (std::getline(f, h) && std::getline(f, v)) {
+      header = SplitCsv(h);
+      values = SplitCsv(v);
+    }
+  }
+  const auto partial = std::find(header.begin(), header.end(), "partial");
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (partial != header.end() && values.size() == header.size()) {
+    values[static_cast<size_t>(partial - header.begin())] = "1";
+    for (size_t i = 0; i < header.size(); ++i) fields.emplace_back(header[i], values[i]);
+  } else {
+    uint64_t done = totals.size() == cfg.num_workers ? UINT64_MAX : 0;
+    for (const auto& [w, t] : totals) done = std::min(done, t.iterations);
+    fields = JobSummaryFields(cfg);
+    fields.insert(fields.end(), {{"partial", "1"},
+                                 {"iterations_done", std::to_string(done)},
+                                 {"startup_s", ""},
+                                 {"train_s", ""},
+                                 {"wall_s", std::to_string(wall_s)},
+                                 {"iterations_per_s", ""},
+                                 {"train_loss_last20", ""},
+                                 {"test_loss", ""},
+                                 {"test_accuracy", ""}});
+  }
+  WriteSummaryCsv(path, fields);
+}
+
+// Whether the job's streamed results (every worker's rows, the servers' rounds and windows)
+// grew since the last look: a job going on without a failed worker is not cut short.
+class ResultsGrowth {
+ public:
+  // Looking costs a stat per file: at most this often.
+  static constexpr std::chrono::milliseconds kLookEvery{500};
+
+  ResultsGrowth(std::string out, uint32_t workers) : out_(std::move(out)), workers_(workers) {}
+
+  bool operator()() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_look_ < kLookEvery) return false;
+    last_look_ = now;
+    const uint64_t bytes = Bytes();
+    const bool grew = bytes > bytes_;
+    bytes_ = bytes;
+    return grew;
+  }
+
+ private:
+  uint64_t Bytes() const {
+    uint64_t total = 0;
+    auto add = [&](const std::string& name) {
+      std::error_code ec;
+      const auto size = std::filesystem::file_size(out_ + "/" + name, ec);
+      if (!ec) total += size;
+    };
+    for (uint32_t w = 0; w < workers_; ++w) add("worker-" + std::to_string(w) + ".csv");
+    add("rounds.csv");
+    add("windows.csv");
+    return total;
+  }
+
+  const std::string out_;
+  const uint32_t workers_;
+  std::chrono::steady_clock::time_point last_look_{};
+  uint64_t bytes_ = 0;
+};
 
 }  // namespace
 
@@ -280,6 +400,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   }
   const std::string out = vm->count("out") ? (*vm)["out"].as<std::string>() : DefaultOut();
   PrepareOutDir(out);
+  const auto started = std::chrono::steady_clock::now();
   WriteCommandLine(out, args);
   const std::string base = transport + "://" + (*vm)["host"].as<std::string>() + ":";
   const std::vector<std::string> forwarded = Forwarded(*vm, {job, conn});
@@ -324,21 +445,41 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   // The servers' own timeout decides a lost worker; give them that long to say so, unless
   // the job cannot go on at all (JobCannotGoOn).
   StartupProgress progress(cfg);
-  const bool ok =
-      WaitAll(children, cfg.timeout + kServerVerdictMargin, [&](const std::vector<Child>& c) {
+  ResultsGrowth growth(out, cfg.num_workers);
+  WaitAll(
+      children, cfg.timeout + kServerVerdictMargin,
+      [&](const std::vector<Child>& c) {
         progress.Report(c);
         return JobCannotGoOn(c);
-      });
+      },
+      std::ref(growth));
   MergeLayerCsvs(out, cfg.num_workers);
-  PrintTable(MergeWorkerCsvs(out, cfg.num_workers), out);
-  if (const int sig = StopSignal()) {
+  const auto totals = MergeWorkerCsvs(out, cfg.num_workers);
+  const int sig = StopSignal();
+  const bool ok = !sig && JobSucceeded(children);
+  if (!ok) {
+    MarkPartial(out, cfg, totals,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  PrintTable(totals, out);
+  if (sig) {
     std::fprintf(stderr,
                  "gradwire run: interrupted by %s: stopped every server and worker; what they "
-                 "wrote is in %s/\n",
+                 "wrote is in %s/ (summary.csv: partial=1)\n",
                  SignalName(sig).c_str(), out.c_str());
     return 128 + sig;
   }
-  if (!ok) throw Error("the run failed:" + FailureList(children) + "; see the messages above");
+  if (!ok) {
+    throw Error("the run failed:" + FailureList(children) +
+                "; see the messages above (what it measured is in " + out +
+                "/, summary.csv: partial=1)");
+  }
+  if (const std::string lost = FailureList(children); !lost.empty()) {
+    std::printf(
+        "gradwire run: the servers finished the job without%s (workers_lost in "
+        "server-*.csv)\n",
+        lost.c_str());
+  }
   return 0;
 }
 
