@@ -52,6 +52,8 @@ done
 cd "$(dirname "$0")/.."
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/raw_runs.sh
+source experiments/lib/raw_runs.sh
 read -ra part_list <<<"$parts"
 read -ra credit_list <<<"$credits"
 # The overlap reference uses the middle partition size (fifo's order does not depend on it
@@ -90,6 +92,8 @@ if [[ $mode != report ]]; then
 fi
 
 # ---- sweep.csv: one row per point, from each point's summary.csv ----
+# The points' folders are raw runs: a committed sweep keeps them packed (runs.tar.xz).
+raw_runs_unpack "$out" || exit 1
 sweep=$out/sweep.csv
 echo "scheme,part_bytes,credit_bytes,n,samples_per_s,sd,ci95_low,ci95_high,vs_overlap" >"$sweep"
 ref=""

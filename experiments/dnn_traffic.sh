@@ -119,6 +119,8 @@ topo=experiments/topo/topo.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/raw_runs.sh
+source experiments/lib/raw_runs.sh
 csv=$out/runs.csv
 summary=$out/summary.csv
 
@@ -306,6 +308,8 @@ EOF
 fi
 
 # ---- one iteration's timeline per scheme (repetition 1) ----
+# They read the jobs' own CSVs: a committed folder keeps them packed (runs.tar.xz).
+raw_runs_unpack "$out" || exit 1
 timelines=()
 while read -r m s; do
   [[ -n $m ]] || continue
