@@ -3,7 +3,10 @@
 // no iteration under mds, gradient coding and multi-message (but does end an uncoded job).
 #include <signal.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "tests/e2e_transport.h"
 
@@ -110,6 +113,42 @@ TEST_P(CodedOverTransport, KilledWorkerCostsNoIteration) {
       EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
     }
   }
+}
+
+// Two of four workers stop (SIGSTOP: alive to the transport, silent) mid-run: mds:k=3 cannot
+// decode from two, the rounds stop, and the server ends the job naming both and the round.
+// Was: "every worker is at iteration 0" after many completed rounds, naming nobody useful.
+TEST_P(CodedOverTransport, SilentWorkersAreNamedWhenTheRoundsStop) {
+  const std::string out = dir_ / "run";
+  std::vector<std::string> job = LinregJob("mds:k=3", "100000", "shifted-exp:mu=1,base=0.003");
+  job.back() = rdma() ? "20" : "3";  // --timeout: the server's no-progress bound
+  Proc* started = nullptr;
+  std::vector<Proc*> workers;
+  ASSERT_TRUE(StartJob(job, 4, &started, &workers, out));
+  Proc& server = *started;
+  ASSERT_TRUE(WaitUntil([&] { return ReadCsv(out + "/worker-2.csv").rows.size() >= 5; },
+                        milliseconds(120000)));
+  kill(workers[1]->pid, SIGSTOP);
+  kill(workers[2]->pid, SIGSTOP);
+  const auto code = server.Wait(milliseconds(300000));
+  kill(workers[1]->pid, SIGCONT);
+  kill(workers[2]->pid, SIGCONT);
+  ASSERT_TRUE(code.has_value());
+  EXPECT_EQ(*code, 1) << server.err();
+  const std::vector<std::string> lines = Lines(server.err());
+  const auto verdict = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("no progress for") != std::string::npos;
+  });
+  ASSERT_NE(verdict, lines.end()) << server.err();
+  EXPECT_NE(verdict->find("worker 1 "), std::string::npos) << *verdict;
+  EXPECT_NE(verdict->find("worker 2 "), std::string::npos) << *verdict;
+  EXPECT_NE(verdict->find("round "), std::string::npos) << *verdict;
+  EXPECT_EQ(verdict->find("worker 0 "), std::string::npos)
+      << "worker 0 is not behind: " << *verdict;
+  EXPECT_EQ(verdict->find("iteration 0"), std::string::npos) << *verdict;
+  // What the job did before it stopped is kept: its rounds, and the server's partial row.
+  EXPECT_GE(ReadCsv(out + "/rounds.csv").rows.size(), 5u);
+  EXPECT_EQ(SummaryCell(out + "/server-0.csv", "partial"), "1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, CodedOverTransport,

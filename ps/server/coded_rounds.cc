@@ -75,6 +75,23 @@ bool CodedRounds::TakesRequest(uint32_t w, uint64_t round) const {
   return !finishing_ && !ws.idle && !ws.closed_sent && round == ws.fed_round && round == round_;
 }
 
+std::string CodedRounds::Laggards() const {
+  std::string who;
+  for (uint32_t w = 0; w < workers_.size(); ++w) {
+    const Worker& ws = workers_[w];
+    if (ws.gone || ws.idle) continue;
+    who += " worker " + std::to_string(w);
+    if (ws.fed_round == round_) {
+      who += " sent " + std::to_string(ws.messages_landed) + " of " +
+             std::to_string(shape_.spec.Messages()) + " message(s) of round " +
+             std::to_string(round_) + ";";
+    } else {
+      who += " is still on round " + std::to_string(ws.fed_round) + ";";
+    }
+  }
+  return who;
+}
+
 CodedRounds::Landing CodedRounds::OnLanded(uint32_t w, const Imm& imm, uint64_t* push) {
   Worker& ws = workers_[w];
   const uint32_t ppm = shape_.parts_per_message();

@@ -59,6 +59,9 @@ class CodedRounds {
   // A skipped message for `round`: the worker stopped its closed round and is idle.
   bool OnSkipped(uint32_t w, uint64_t round);
   void OnGone(uint32_t w, bool lost);
+  // For the no-progress message: each live worker whose messages of the open round have not
+  // all landed, named with how many did (" worker 2 sent 0 of 1 message(s) of round 17;").
+  std::string Laggards() const;
   // After a loss: whether the job may go on (finishing, or the code can still decode).
   bool CanGoOn() const { return finishing_ || Possible(); }
 

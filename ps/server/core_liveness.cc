@@ -70,7 +70,10 @@ void ServerCore::CheckProgress() {
     last_progress_ = GetClock().Now();
     return;
   }
-  Fail("no progress for " + Seconds(job_.timeout) + ":" + workers_.Laggards(rule_) +
+  // Coded rounds keep no sync-rule clocks: once they started, the rounds name who is behind.
+  const std::string laggards =
+      coded_ && workers_.all_joined() ? coded_->rounds().Laggards() : workers_.Laggards(rule_);
+  Fail("no progress for " + Seconds(job_.timeout) + ":" + laggards +
        " (alive but silent: stalled? raise --timeout if it is just slow)");
 }
 
