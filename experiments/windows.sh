@@ -1,45 +1,157 @@
 #!/usr/bin/env bash
 # `make windows`: incast vs round-robin write windows on an emulated star (issue #5). One
-# server behind a shaped link (1 Gbit/s both ways, 1 MB switch buffer), 8 workers, 100 MiB
-# gradients, BSP; each policy is a real job (gradwire server and workers in their network
+# server behind a shaped link (1 Gbit/s both ways, 1 MB switch buffer), N workers, gradients of
+# one size, BSP; each policy is a real job (gradwire server and workers in their network
 # namespaces, TCP with CUBIC), in the same run:
-#   burst        every worker posts at once (windows granted at once, but recorded);
-#   round-robin  R2SP's turns (after its 5-iteration warm-up, which is burst).
+#   burst        every worker posts as soon as its parameters landed (windows granted at once,
+#                but recorded): "all at once", as far as the pulls that precede it end together;
+#   round-robin  R2SP's turns (after its warm-up, which is burst).
 # The reference is iperf3 through the same bottleneck in the same run (one CUBIC flow), so
 # "bytes/rate" is the link's real goodput, not its nominal rate (TCP/IP headers take ~4.5 %).
 #
-# From the server's windows.csv, iterations >= WARMUP (both policies the same iterations):
-#   push completion = landed - requested, per worker per iteration;
-#   makespan        = last landed - first requested, per iteration.
-# Targets: round-robin's makespan within 5 % of 8 x gradient / goodput, and its mean push
+# Measured window: the same iterations for every policy, from the first iteration >= the
+# warm-up in which every one of round-robin's pushes went in a bounded window (windows.csv:
+# no row of the iteration has bound_s = inf; the warm-up's burst windows are unbounded, and
+# the iteration where turns begin can still hold an unbounded grant that a bounded one
+# replaced), to the last. Without round-robin among the policies: from the warm-up on.
+# From the server's windows.csv, over that window:
+#   push completion = landed - requested, per worker per iteration (mean, percentiles, max);
+#   makespan        = last landed - first requested, per iteration;
+#   request spread  = last requested - first requested, per iteration: how far from
+#                     simultaneous the pushes were asked for (burst's baseline is all at once
+#                     only to within this spread: parameter pulls end at different times).
+# Targets: round-robin's makespan within 5 % of N x gradient / goodput, and its mean push
 # completion <= 0.75 x burst's.
 #
-# Writes results/windows/: windows.csv (one row per policy), pushes.csv (every push),
-# pushes.png, README.md and runs/<policy>/ (each job's CSVs and logs).
-# Usage: experiments/windows.sh PATH/TO/gradwire [OUT]   (as root: network namespaces)
-# Environment: WORKERS=8 GRAD=100M RATE=1gbit ITERATIONS=8 WARMUP=5 POLICIES="burst round-robin"
+# Writes into OUT: windows.csv (one row per policy), pushes.csv (every measured push),
+# pushes.png, README.md (the command, commit, binary, date, machine), provenance.txt and
+# runs/<policy>/ (each job's CSVs and logs). As root (network namespaces), but for --dry-run.
+#
+# Usage: experiments/windows.sh PATH/TO/gradwire [OPTIONS]
+# Options (each defaults to its environment variable, then to the value shown):
+#   --workers N          workers, one per star leaf (WORKERS, 8)
+#   --grad SIZE          gradient bytes per push, IEC (GRAD, 100M = 100 MiB)
+#   --rate RATE          server link rate, tc syntax (RATE, 1gbit)
+#   --iterations N       iterations per worker (ITERATIONS, 8)
+#   --warmup N           round-robin's burst warm-up in iterations (WARMUP, 5)
+#   --policies "P ..."   window policies compared, --windows values (POLICIES, "burst round-robin";
+#                        round-robin gets :warmup=N)
+#   --out DIR            where results go (default results/runs/windows-<UTC date-time>, which
+#                        git ignores; to replace the committed results give --out results/windows)
+#   --prefix P           topology prefix (GW_TOPO_PREFIX, gw): runs with different ones coexist
+#   --dry-run            print the provenance and every job; start and write nothing
+#   -h, --help           this text
+# Exit 2: bad usage.
 set -euo pipefail
-gradwire=${1:?usage: experiments/windows.sh PATH/TO/gradwire [OUT]}
-gradwire=$(realpath "$gradwire")
+name=windows
+usage_line="usage: experiments/windows.sh PATH/TO/gradwire [--workers N] [--grad SIZE] [--rate RATE] [--iterations N] [--warmup N] [--policies \"P ...\"] [--out DIR] [--prefix P] [--dry-run]   (--help lists them)"
+bad_usage() { echo "windows.sh: $*" >&2; echo "$usage_line" >&2; exit 2; }
+# The command as given, with the knobs set in the environment before it (its defaults).
+knobs=(WORKERS GRAD RATE ITERATIONS WARMUP POLICIES GW_TOPO_PREFIX GW_NETNS_SERVERS GW_NETNS_TRANSPORT)
+command_line=""
+for k in "${knobs[@]}"; do [[ -z ${!k:-} ]] || command_line+="$k=$(printf %q "${!k}") "; done
+command_line+=$(printf '%q ' "$0" "$@")
+command_line=${command_line% }
+
+workers=${WORKERS:-8} grad=${GRAD:-100M} rate=${RATE:-1gbit} iterations=${ITERATIONS:-8}
+warmup=${WARMUP:-5} policies=${POLICIES:-burst round-robin} out="" dry_run="" gradwire=""
+while (($#)); do
+  opt=$1 val="" inline=""
+  [[ $1 == --*=* ]] && opt=${1%%=*} val=${1#*=} inline=1
+  case $opt in
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    --dry-run) [[ -z $inline ]] || bad_usage "--dry-run takes no value"; dry_run=1 ;;
+    --workers | --grad | --rate | --iterations | --warmup | --policies | --out | --prefix)
+      if [[ -z $inline ]]; then
+        [[ $# -ge 2 ]] || bad_usage "$opt needs a value"
+        val=$2
+        shift
+      fi
+      [[ -n $val ]] || bad_usage "$opt needs a value"
+      case $opt in
+        --workers) workers=$val ;; --grad) grad=$val ;; --rate) rate=$val ;;
+        --iterations) iterations=$val ;; --warmup) warmup=$val ;; --policies) policies=$val ;;
+        --out) out=$val ;; --prefix) export GW_TOPO_PREFIX=$val ;;
+      esac ;;
+    -*) bad_usage "unknown option '$opt'" ;;
+    *) if [[ -z $gradwire ]]; then gradwire=$1
+       elif [[ -z $out ]]; then out=$1  # the old positional OUT
+       else bad_usage "unexpected argument '$1'"; fi ;;
+  esac
+  shift
+done
+[[ -n $gradwire ]] || bad_usage "no gradwire binary given"
+for v in workers iterations; do
+  [[ ${!v} =~ ^[1-9][0-9]*$ ]] || bad_usage "--$v wants a positive integer, not '${!v}'"
+done
+[[ $warmup =~ ^[0-9]+$ ]] || bad_usage "--warmup wants an integer >= 0, not '$warmup'"
+((iterations > warmup + 1)) ||
+  bad_usage "--iterations $iterations leaves nothing to measure after --warmup $warmup (the iteration turns begin in can still hold a burst grant): give at least $((warmup + 2))"
+# gradwire's own rule (T_iter is measured from worker 0's iteration 5 on), checked before the
+# star and the reference run take their minute.
+[[ " $policies " != *" round-robin "* ]] || ((warmup >= 5)) ||
+  bad_usage "round-robin needs --warmup >= 5 (gradwire measures T_iter from iteration 5), not $warmup"
+grad_bytes=$(numfmt --from=iec "$grad" 2>/dev/null) || bad_usage "--grad wants a size like 100M, not '$grad'"
+[[ -n ${policies// /} ]] || bad_usage "--policies is empty"
+# For titles and prose: 104857600 -> 100MiB, 1gbit -> 1 Gbit/s.
+grad_label=$(numfmt --to=iec-i --suffix=B "$grad_bytes")
+rate_label=$(awk -v r="$rate" 'BEGIN { if (match(r, /^[0-9.]+/) == 0) { print r; exit }
+  v = substr(r, 1, RLENGTH); u = tolower(substr(r, RLENGTH + 1)); sub(/bit$/, "", u)
+  print v " " (u == "" ? "" : toupper(u)) "bit/s" }')
+[[ -e $gradwire ]] && gradwire=$(realpath "$gradwire")
+out=${out:-results/runs/$name-$(date -u +%Y%m%dT%H%M%SZ)}
+out=$(realpath -m "$out")  # relative to where it was given, before the cd
 cd "$(dirname "$0")/.."
-out=${2:-results/windows}
-workers=${WORKERS:-8}
-grad=${GRAD:-100M}
-rate=${RATE:-1gbit}
-iterations=${ITERATIONS:-8}
-warmup=${WARMUP:-5}
-policies=${POLICIES:-burst round-robin}
+repo=$PWD
+shown() { [[ $1 == "$repo"/* ]] && echo "${1#"$repo"/}" || echo "$1"; }
 topo=experiments/topo/topo.sh
 # shellcheck source=experiments/lib/netns_job.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+
+window_flag() { [[ $1 == round-robin ]] && echo "round-robin:warmup=$warmup" || echo "$1"; }
+run_dir() { echo "$out/runs/${1//[:=,+]/-}"; }
+job=(--num-workers "$workers" --workload synthetic --grad-bytes "$grad" --iterations "$iterations"
+  --sync bsp --timeout 300)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && commit+=-dirty
+binary="$(shown "$gradwire")"
+[[ -f $gradwire ]] && binary+=" (sha256 $(sha256sum "$gradwire" | cut -c1-12), built $(date -u -r "$gradwire" +%Y-%m-%dT%H:%MZ))"
+provenance() {
+  echo "command=$command_line"
+  echo "commit=$commit"
+  echo "gradwire=$binary"
+  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "machine=$(hostname), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+  echo "topology=topo.sh up star --workers $workers --rate $rate${GW_TOPO_PREFIX:+ (prefix $GW_TOPO_PREFIX)}"
+  echo "job=${job[*]}"
+  echo "policies=$policies"
+  echo "warmup=$warmup"
+}
+if [[ -n $dry_run ]]; then
+  provenance
+  echo "out=$(shown "$out")"
+  echo "reference: iperf3 -C cubic -t 8 -O 2, worker 0 -> server"
+  for policy in $policies; do
+    echo "job -> $(shown "$(run_dir "$policy")")/: gradwire server/worker ${job[*]} --windows $(window_flag "$policy")"
+  done
+  exit 0
+fi
 command -v gnuplot >/dev/null || { echo "windows.sh: gnuplot missing (make deps)" >&2; exit 1; }
 command -v iperf3 >/dev/null || { echo "windows.sh: iperf3 missing (make deps)" >&2; exit 1; }
 [[ $(id -u) -eq 0 ]] || { echo "windows.sh: needs root (network namespaces)" >&2; exit 1; }
+[[ -x $gradwire ]] || { echo "windows.sh: no gradwire binary at $gradwire" >&2; exit 1; }
+if [[ -d $out && -n $(ls -A "$out") && ! -f $out/provenance.txt && ! -f $out/windows.csv ]]; then
+  echo "windows.sh: $(shown "$out") holds files but no windows.sh output: pick another --out" >&2
+  exit 2
+fi
 
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"; "$topo" down >/dev/null 2>&1 || true' EXIT
+rm -rf "$out/runs"
 mkdir -p "$out/runs"
-trap '"$topo" down >/dev/null 2>&1 || true' EXIT
+provenance >"$out/provenance.txt"
 echo "windows.sh: building a star: $workers workers, server link $rate, 1 MB buffer" >&2
 "$topo" up star --workers "$workers" --rate "$rate" >/dev/null
 
@@ -49,83 +161,116 @@ sleep 0.5
 goodput_bps=$("$topo" exec w0 iperf3 -c 10.77.0.100 -p 5201 -C cubic -t 8 -O 2 -J |
   awk -F'[:,]' '/"sum_received"/ { f = 1 } f && /"bits_per_second"/ { print $2; exit }')
 wait
-echo "windows.sh: iperf3 reference: $(awk -v b="$goodput_bps" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s" >&2
+goodput_mbps=$(awk -v b="$goodput_bps" 'BEGIN { printf "%.1f", b / 1e6 }')
+echo "windows.sh: iperf3 reference: $goodput_mbps Mbit/s" >&2
 
-grad_bytes=$(numfmt --from=iec "$grad")
-job=(--num-workers "$workers" --workload synthetic --grad-bytes "$grad" --iterations "$iterations"
-  --sync bsp --timeout 300)
 for policy in $policies; do
-  windows=$policy
-  [[ $policy == round-robin ]] && windows="round-robin:warmup=$warmup"
   echo "windows.sh: $policy: $iterations iterations of $workers x $grad pushes..." >&2
-  netns_job "$gradwire" "$out/runs/$policy" "$workers" "${job[@]}" --windows "$windows" || exit 1
+  netns_job "$gradwire" "$(run_dir "$policy")" "$workers" "${job[@]}" --windows "$(window_flag "$policy")" ||
+    exit 1
 done
 
 # ---- analysis ----
+# The first measured iteration (see the header): round-robin's first iteration >= the warm-up
+# whose window rows all have a finite bound_s (the burst warm-up's grants are unbounded, inf),
+# and no later iteration with an unbounded one.
+measure_from=$warmup
+if [[ " $policies " == *" round-robin "* ]]; then
+  measure_from=$(csv_awk -v w0="$warmup" 'col("iteration") >= w0 {
+      i = col("iteration") + 0; seen[i] = 1; if (col("bound_s") ~ /inf/) unbounded[i] = 1 }
+    END { from = ""; for (i in seen) if (!(i in unbounded) && (from == "" || i < from)) from = i
+      for (i in unbounded) if (from != "" && i > from) from = ""   # turns must hold to the end
+      print from }' "$(run_dir round-robin)/windows.csv")
+  [[ -n $measure_from ]] || {
+    echo "windows.sh: round-robin had no iteration >= $warmup with every push in a bounded window, up to the last; see $(shown "$(run_dir round-robin)")/windows.csv" >&2
+    exit 1
+  }
+fi
+echo "windows.sh: measuring iterations $measure_from..$((iterations - 1))" >&2
+
 pushes="$out/pushes.csv"
 echo "policy,worker,iteration,requested_s,landed_s,completion_s" >"$pushes"
 for policy in $policies; do
   # A push's first window row holds its request; sorted by iteration, then worker.
-  csv_awk -v p="$policy" -v w0="$warmup" 'col("landed_s") !~ /nan/ && col("iteration") >= w0 {
+  csv_awk -v p="$policy" -v w0="$measure_from" 'col("landed_s") !~ /nan/ && col("iteration") >= w0 {
       k = col("worker") "," col("iteration")
       if (!(k in req)) { req[k] = col("requested_s"); land[k] = col("landed_s") } }
     END { for (k in req) printf "%s,%s,%.9f,%.9f,%.9f\n", p, k, req[k], land[k], land[k] - req[k] }' \
-    "$out/runs/$policy/windows.csv" | sort -t, -k3,3n -k2,2n >>"$pushes"
+    "$(run_dir "$policy")/windows.csv" | sort -t, -k3,3n -k2,2n >>"$pushes"
 done
 summary="$out/windows.csv"
-echo "policy,pushes,mean_completion_s,max_completion_s,mean_makespan_s,ideal_makespan_s,makespan_over_ideal,goodput_mbps,mean_completion_over_burst" >"$summary"
+echo "policy,measured_iterations,pushes,mean_completion_s,completion_p10_s,completion_p50_s,completion_p90_s,max_completion_s,mean_request_spread_s,max_request_spread_s,mean_makespan_s,ideal_makespan_s,makespan_over_ideal,goodput_mbps,mean_completion_over_burst" >"$summary"
 ideal=$(awk -v n="$workers" -v b="$grad_bytes" -v g="$goodput_bps" 'BEGIN { printf "%.6f", n * b * 8 / g }')
 burst_mean=""
 for policy in $policies; do
+  csv_awk -v p="$policy" 'col("policy") == p { print col("completion_s") }' "$pushes" | sort -g \
+    >"$tmp/completions-${policy//[:=,+]/-}"
+  # Percentiles by nearest rank over the sorted completions.
+  pct=$(awk '{ c[NR] = $1 } END { n = NR
+      split("0.1 0.5 0.9", q, " ")
+      for (j = 1; j <= 3; j++) { r = int(q[j] * n + 0.999999); if (r < 1) r = 1; printf "%s%.4f", (j > 1 ? "," : ""), c[r] } }' \
+    "$tmp/completions-${policy//[:=,+]/-}")
   # The ratio divides the means as printed (4 decimals); burst's own row gets 1.
-  csv_awk -v p="$policy" -v ideal="$ideal" -v g="$goodput_bps" -v burst="$burst_mean" '
+  csv_awk -v p="$policy" -v ideal="$ideal" -v g="$goodput_bps" -v burst="$burst_mean" -v pct="$pct" \
+    -v range="$measure_from-$((iterations - 1))" '
     col("policy") == p {
       n++; c = col("completion_s"); s += c; if (c > mx) mx = c
-      it = col("iteration"); if (!(it in lo) || col("requested_s") < lo[it]) lo[it] = col("requested_s")
+      it = col("iteration"); r = col("requested_s")
+      if (!(it in lo) || r < lo[it]) lo[it] = r
+      if (!(it in rhi) || r > rhi[it]) rhi[it] = r
       if (col("landed_s") > hi[it]) hi[it] = col("landed_s") }
-    END { for (it in lo) { m += hi[it] - lo[it]; k++ }
+    END { for (it in lo) { m += hi[it] - lo[it]; sp = rhi[it] - lo[it]; sps += sp; if (sp > spmax) spmax = sp; k++ }
       mean = sprintf("%.4f", s / n); if (p == "burst") burst = mean
       ratio = (burst == "") ? "" : sprintf("%.4f", mean / burst)
-      printf "%s,%d,%s,%.4f,%.4f,%.4f,%.4f,%.1f,%s\n", p, n, mean, mx, m / k, ideal, m / k / ideal, g / 1e6,
-        ratio }' "$pushes" >>"$summary"
+      printf "%s,%s,%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f,%s\n", p, range, n, mean, pct, mx,
+        sps / k, spmax, m / k, ideal, m / k / ideal, g / 1e6, ratio }' "$pushes" >>"$summary"
   [[ $policy != burst ]] ||
     burst_mean=$(csv_awk 'col("policy") == "burst" { print col("mean_completion_s") }' "$summary")
 done
 column -s, -t "$summary" >&2
 
-# Push completion per worker, both policies: each push from its request to its landing.
-completions=$(mktemp -d)
-trap 'rm -rf "$completions"; "$topo" down >/dev/null 2>&1 || true' EXIT
-for policy in burst round-robin; do
-  csv_awk -v p="$policy" 'col("policy") == p { print col("completion_s") }' "$pushes" |
-    sort -n >"$completions/$policy"
+# Push completion, every policy: each push from its request to its landing, as a CDF.
+plot="" i=0
+for policy in $policies; do
+  i=$((i + 1))
+  f="$tmp/completions-${policy//[:=,+]/-}"
+  label=$policy
+  [[ $policy == burst ]] && label="burst (each at once)"
+  [[ $policy == round-robin ]] && label="round-robin (R2SP turns)"
+  plot+="${plot:+, }\"$f\" using 1:(1.0/P${i}_records) smooth cumulative lw 2 title \"$label\""
+  echo "stats \"$f\" using 1 nooutput name \"P$i\"" >>"$tmp/stats.gp"
 done
 gnuplot <<EOF
-set terminal pngcairo size 1000,560 font ",11"
+set terminal pngcairo size 1000,600 font ",11"
 set output "$out/pushes.png"
-set datafile separator ","
-set title "8 x $grad pushes through a $rate server link (iterations >= $warmup)"
+set title "$workers workers x $grad_label pushes through a $rate_label server link, BSP\n(iterations $measure_from-$((iterations - 1)) of 0-$((iterations - 1)))"
 set xlabel "push completion (landed - requested), s"
 set ylabel "fraction of pushes"
-set key bottom right
+set key outside below horizontal
+set bmargin 6
 set grid
-stats "$completions/burst" using 1 nooutput name "B"
-stats "$completions/round-robin" using 1 nooutput name "R"
-plot "$completions/burst" using 1:(1.0/B_records) smooth cumulative lw 2 title "burst (all at once)", \
-     "$completions/round-robin" using 1:(1.0/R_records) smooth cumulative lw 2 title "round-robin (R2SP turns)"
+set yrange [0:1.02]
+load "$tmp/stats.gp"
+plot $plot
 EOF
 
 {
-  echo "# Write windows against incast: burst vs round-robin"
+  echo "# Write windows against incast: ${policies// / vs }, $workers workers x $grad_label, $rate_label"
   echo
-  echo "Made by \`make windows\` (experiments/windows.sh) on $(date -u +%Y-%m-%d), $(nproc) cores,"
-  echo "kernel $(uname -r): star of network namespaces, server link $rate both ways (HTB,"
-  echo "1 MB bfifo), $workers workers pushing $grad gradients under BSP, TCP with CUBIC."
-  echo "Iterations >= $warmup of $iterations (round-robin's first $warmup are its burst warm-up)."
+  echo "Made by \`$command_line\` (as root) at commit $commit on $(sed -n 's/^date=//p' "$out/provenance.txt"),"
+  echo "$(sed -n 's/^machine=//p' "$out/provenance.txt"); binary $binary."
   echo
-  echo "Reference in the same run: iperf3, one CUBIC flow through the bottleneck:"
-  echo "$(awk -v b="$goodput_bps" 'BEGIN { printf "%.1f", b / 1e6 }') Mbit/s."
-  echo "Ideal makespan = $workers x $grad / that goodput = ${ideal} s."
+  echo "Star of network namespaces (\`topo.sh up star --workers $workers --rate $rate\`): server"
+  echo "link $rate_label both ways (HTB, 1 MB bfifo), $workers workers pushing $grad_label gradients under"
+  echo "BSP, TCP with CUBIC. Each job: \`gradwire server/worker ${job[*]} --windows POLICY\`"
+  echo "(round-robin: \`round-robin:warmup=$warmup\`)."
+  echo
+  echo "Measured: iterations $measure_from-$((iterations - 1)) of 0-$((iterations - 1)), the same for every policy: from the"
+  echo "first iteration >= the warm-up ($warmup) in which every round-robin push went in a bounded"
+  echo "window (its windows.csv rows have a finite bound_s), to the last."
+  echo
+  echo "Reference in the same run: iperf3, one CUBIC flow through the bottleneck: $goodput_mbps Mbit/s."
+  echo "Ideal makespan = $workers x $grad_label / that goodput = ${ideal} s."
   echo
   echo '```'
   column -s, -t "$summary"
@@ -136,10 +281,20 @@ EOF
       printf "- round-robin makespan / ideal: %.3f (target <= 1.05): %s\n", r, (r <= 1.05 ? "met" : "NOT met")
       r = col("mean_completion_over_burst")
       if (r != "") printf "- round-robin mean push completion / burst: %.3f (target <= 0.75): %s\n", r, (r <= 0.75 ? "met" : "NOT met") }' "$summary"
+  csv_awk 'col("policy") == "burst" {
+      printf "- The burst baseline is \"all at once\" only to within its request spread: its pushes were\n"
+      printf "  requested over %.3f s per iteration on average (at most %.3f s), as the parameter pulls\n", col("mean_request_spread_s"), col("max_request_spread_s")
+      printf "  before them ended at different times; a push requested late meets fewer competitors.\n"
+      printf "  Its completions: p10 %.3f s, median %.3f s, p90 %.3f s, max %.3f s. The comparison holds\n", col("completion_p10_s"), col("completion_p50_s"), col("completion_p90_s"), col("max_completion_s")
+      printf "  for pushes this spread, not for strictly simultaneous ones.\n" }' "$summary"
+  echo
+  echo "Columns: completion = landed - requested per push (mean, nearest-rank p10/p50/p90, max);"
+  echo "request spread = last requested - first requested per iteration; makespan = last landed -"
+  echo "first requested per iteration; mean_completion_over_burst divides by burst's mean."
   echo
   echo "![push completion](pushes.png)"
   echo
-  echo "Files: windows.csv (this table), pushes.csv (every push), runs/<policy>/ (the job's"
-  echo "windows.csv, writes-W.csv, worker-W.csv, logs and command.txt)."
+  echo "Files: windows.csv (this table), pushes.csv (every measured push), provenance.txt,"
+  echo "runs/<policy>/ (the job's windows.csv, writes-W.csv, worker-W.csv, logs and command.txt)."
 } >"$out/README.md"
-echo "windows.sh: wrote $out/README.md" >&2
+echo "windows.sh: wrote $(shown "$out")/README.md" >&2
