@@ -6,12 +6,13 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <string>
 
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
+#include "base/error.h"
 #include "coding/expected_time.h"
 #include "coding/scheme.h"
-#include "base/error.h"
 
 namespace gw::cli {
 namespace {
@@ -66,6 +67,22 @@ double ClosedForm(const CodingSpec& spec, int n, const coding::StragglerModel& m
   return NAN;
 }
 
+// A cell of the table: empty where the value was not computed.
+std::string Cell(double v) {
+  if (std::isnan(v)) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+constexpr const char* kModelSynopsis =
+    "--num-workers N --straggler MODEL [--coding LIST]\n\n"
+    "Prints the expected time of one coded round under the straggler model, one CSV row per\n"
+    "scheme: scheme, workers; closed_form_s, the papers' closed form (shifted-exp only, and\n"
+    "not for mm: empty where there is none); monte_carlo_s and monte_carlo_se_s, the mean of\n"
+    "--trials simulated rounds and its standard error; same_draws_s, the model on the very\n"
+    "draws rounds 1..R-1 of a job with --rounds R will use (empty without --rounds).";
+
 }  // namespace
 
 int ModelCommand(const std::vector<std::string>& args) {
@@ -79,7 +96,7 @@ int ModelCommand(const std::vector<std::string>& args) {
       "rounds", po::value<int>()->default_value(0),
       "also the model on the draws of rounds 1..R-1, as a job of R rounds uses them")(
       "seed", po::value<uint64_t>()->default_value(1), "the job's --seed (the model's default)");
-  const auto vm = Parse("model", "--num-workers N --straggler MODEL [--coding LIST]", d, args);
+  const auto vm = Parse("model", kModelSynopsis, d, args);
   if (!vm) return 0;
   if (!vm->count("num-workers") || !vm->count("straggler")) {
     throw UsageError("--num-workers and --straggler are required");
@@ -109,8 +126,9 @@ int ModelCommand(const std::vector<std::string>& args) {
     const auto mc = coding::MonteCarloRoundTime(spec, n, model, trials, uint64_t{1} << 40);
     const double same =
         rounds > 1 ? coding::MonteCarloRoundTime(spec, n, model, rounds - 1, 1).mean : NAN;
-    std::printf("%s,%d,%.9g,%.9g,%.9g,%.9g\n", spec.ToString().c_str(), n,
-                ClosedForm(spec, n, model), mc.mean, mc.std_error, same);
+    std::printf("%s,%d,%s,%s,%s,%s\n", spec.ToString().c_str(), n,
+                Cell(ClosedForm(spec, n, model)).c_str(), Cell(mc.mean).c_str(),
+                Cell(mc.std_error).c_str(), Cell(same).c_str());
   }
   return 0;
 }
