@@ -8,27 +8,134 @@
 # Beside each measured mean round time: the closed form (where the papers have one), a Monte
 # Carlo of the model, and the model on the very draws the job used.
 #
-# Writes results/coding/: coding.csv, rounds.png, speedup.png, README.md, runs/ (each job's
-# CSVs). Usage: experiments/coding.sh PATH/TO/gradwire [OUT]
-# Environment: NS="4 8 12 16" MUS="0.1 1 10" ROUNDS=100 UNIT=0.32 (seconds; smaller mu gets a
-# proportionally smaller unit so every job stays short); KEEP_RUNS=1 keeps every worker's CSV
-# (by default each run keeps rounds.csv, summary.csv, server-0.csv, command.txt and its log);
-# PLOT_ONLY=1 redraws the plots and README from an existing coding.csv.
+# Writes into OUT: coding.csv, rounds.png, speedup.png, README.md (the command, commit,
+# binary, date, machine), provenance.txt, runs/ (each job's CSVs).
+#
+# Usage: experiments/coding.sh PATH/TO/gradwire [OPTIONS]
+# Options (each defaults to its environment variable, then to the value shown):
+#   --ns "N ..."      worker counts (NS, "4 8 12 16")
+#   --mus "MU ..."    straggler rates of the shifted exponential (MUS, "0.1 1 10")
+#   --rounds N        rounds per job; MDS runs N/2 iterations of two rounds (ROUNDS, 100)
+#   --unit S          seconds of the whole job's compute at factor 1 (UNIT, 0.32; a mu < 1
+#                     gets unit x mu, so every job stays short)
+#   --keep-runs       keep every worker's CSV (KEEP_RUNS=1; by default each run keeps
+#                     rounds.csv, summary.csv, server-0.csv, command.txt and its log)
+#   --out DIR         where results go (default results/runs/coding-<UTC date-time>, which git
+#                     ignores; to replace the committed results give --out results/coding)
+#   --plot-only       redraw the plots and README from OUT/coding.csv (needs --out; PLOT_ONLY=1);
+#                     the mus, ns and rounds are then coding.csv's, and the README keeps the
+#                     measurement's provenance (provenance.txt) beside the redraw's
+#   --dry-run         print the provenance and every job; start and write nothing
+#   -h, --help        this text
+# Exit 2: bad usage.
 set -euo pipefail
-gradwire=${1:?usage: experiments/coding.sh PATH/TO/gradwire [OUT]}
-gradwire=$(realpath "$gradwire")
+name=coding
+usage_line="usage: experiments/coding.sh PATH/TO/gradwire [--ns \"N ...\"] [--mus \"MU ...\"] [--rounds N] [--unit S] [--keep-runs] [--out DIR] [--plot-only | --dry-run]   (--help lists them)"
+bad_usage() { echo "coding.sh: $*" >&2; echo "$usage_line" >&2; exit 2; }
+# The command as given, with the knobs set in the environment before it (its defaults).
+knobs=(NS MUS ROUNDS UNIT KEEP_RUNS PLOT_ONLY)
+command_line=""
+for k in "${knobs[@]}"; do [[ -z ${!k:-} ]] || command_line+="$k=$(printf %q "${!k}") "; done
+command_line+=$(printf '%q ' "$0" "$@")
+command_line=${command_line% }
+
+ns=${NS:-4 8 12 16} mus=${MUS:-0.1 1 10} rounds=${ROUNDS:-100} unit0=${UNIT:-0.32}
+keep_runs=${KEEP_RUNS:-} plot_only=${PLOT_ONLY:-} out="" out_given="" dry_run="" gradwire=""
+while (($#)); do
+  opt=$1 val="" inline=""
+  [[ $1 == --*=* ]] && opt=${1%%=*} val=${1#*=} inline=1
+  case $opt in
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    --dry-run | --plot-only | --keep-runs)
+      [[ -z $inline ]] || bad_usage "$opt takes no value"
+      case $opt in --dry-run) dry_run=1 ;; --plot-only) plot_only=1 ;; --keep-runs) keep_runs=1 ;; esac ;;
+    --ns | --mus | --rounds | --unit | --out)
+      if [[ -z $inline ]]; then
+        [[ $# -ge 2 ]] || bad_usage "$opt needs a value"
+        val=$2
+        shift
+      fi
+      [[ -n $val ]] || bad_usage "$opt needs a value"
+      case $opt in
+        --ns) ns=$val ;; --mus) mus=$val ;; --rounds) rounds=$val ;; --unit) unit0=$val ;;
+        --out) out=$val out_given=1 ;;
+      esac ;;
+    -*) bad_usage "unknown option '$opt'" ;;
+    *) if [[ -z $gradwire ]]; then gradwire=$1
+       elif [[ -z $out ]]; then out=$1 out_given=1  # the old positional OUT
+       else bad_usage "unexpected argument '$1'"; fi ;;
+  esac
+  shift
+done
+[[ -n $gradwire ]] || bad_usage "no gradwire binary given"
+[[ -z $plot_only || -z $dry_run ]] || bad_usage "--plot-only and --dry-run exclude each other"
+[[ -z $plot_only || -n $out_given ]] || bad_usage "--plot-only needs --out DIR (the results to redraw)"
+for n in $ns; do
+  if ! [[ $n =~ ^[1-9][0-9]*$ ]] || ((n % 2)); then
+    bad_usage "--ns wants even worker counts (replication:r=2 needs 2 | n), not '$n'"
+  fi
+done
+for mu in $mus; do [[ $mu =~ ^[0-9]*\.?[0-9]+$ ]] || bad_usage "--mus wants positive numbers, not '$mu'"; done
+if ! [[ $rounds =~ ^[1-9][0-9]*$ ]] || ((rounds < 4)); then
+  bad_usage "--rounds wants an integer >= 4, not '$rounds'"
+fi
+[[ $unit0 =~ ^[0-9]*\.?[0-9]+$ ]] || bad_usage "--unit wants seconds, not '$unit0'"
+[[ -e $gradwire ]] && gradwire=$(realpath "$gradwire")
+out=${out:-results/runs/$name-$(date -u +%Y%m%dT%H%M%SZ)}
+out=$(realpath -m "$out")  # relative to where it was given, before the cd
 cd "$(dirname "$0")/.."
-out=${2:-results/coding}
-ns=${NS:-4 8 12 16}
-mus=${MUS:-0.1 1 10}
-rounds=${ROUNDS:-100}
-unit0=${UNIT:-0.32}
+repo=$PWD
+shown() { [[ $1 == "$repo"/* ]] && echo "${1#"$repo"/}" || echo "$1"; }
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && commit+=-dirty
+binary="$(shown "$gradwire")"
+[[ -f $gradwire ]] && binary+=" (sha256 $(sha256sum "$gradwire" | cut -c1-12), built $(date -u -r "$gradwire" +%Y-%m-%dT%H:%MZ))"
+machine="$(hostname), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+job_flags="--workload linreg --batch 8192 --lr 0.5 --momentum 0"
+provenance() {
+  echo "command=$command_line"
+  echo "commit=$commit"
+  echo "gradwire=$binary"
+  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "machine=$machine"
+  echo "settings=ns \"$ns\", mus \"$mus\", rounds $rounds, unit $unit0 s"
+}
+if [[ -n $dry_run ]]; then
+  provenance
+  echo "out=$(shown "$out")"
+  for mu in $mus; do
+    unit=$(awk -v u="$unit0" -v m="$mu" 'BEGIN { print (m < 1 ? u * m : u) }')
+    for n in $ns; do
+      base=$(awk -v u="$unit" -v n="$n" 'BEGIN { printf "%.9g", u / n }')
+      for scheme in uncoded replication:r=2 "mds:k=<best by gradwire model>" gc-cr:s=1 mm:r=2; do
+        iterations=$rounds
+        [[ $scheme == mds* ]] && iterations=$((rounds / 2))
+        echo "job: gradwire run --num-workers $n $job_flags --iterations $iterations --coding $scheme --straggler shifted-exp:mu=$mu,base=$base"
+      done
+    done
+  done
+  exit 0
+fi
 command -v gnuplot >/dev/null || { echo "coding.sh: gnuplot missing (make deps)" >&2; exit 1; }
-mkdir -p "$out/runs"
 csv="$out/coding.csv"
-if [[ -z ${PLOT_ONLY:-} ]]; then
+if [[ -n $plot_only ]]; then
+  [[ -f $csv ]] || { echo "coding.sh: --plot-only: no $(shown "$csv")" >&2; exit 1; }
+  # What the measurement covered, from its rows (in their order).
+  mus=$(csv_awk '!(col("mu") in s) { s[col("mu")] = 1; printf "%s ", col("mu") }' "$csv")
+  ns=$(csv_awk '!(col("workers") in s) { s[col("workers")] = 1; printf "%s ", col("workers") }' "$csv")
+  rounds=$(csv_awk '{ print col("rounds"); exit }' "$csv")
+  mus=${mus% } ns=${ns% }
+else
+[[ -x $gradwire ]] || { echo "coding.sh: no gradwire binary at $gradwire" >&2; exit 1; }
+if [[ -d $out && -n $(ls -A "$out") && ! -f $out/provenance.txt && ! -f $csv ]]; then
+  echo "coding.sh: $(shown "$out") holds files but no coding.sh output: pick another --out" >&2
+  exit 2
+fi
+rm -rf "$out/runs"
+mkdir -p "$out/runs"
+provenance >"$out/provenance.txt"
 echo "mu,workers,scheme,rounds,measured_s,measured_se_s,same_draws_s,closed_form_s,monte_carlo_s,measured_over_model" >"$csv"
 
 # Mean and standard error of duration_s over rounds 1.. (round 0 includes start-up).
@@ -65,7 +172,8 @@ for mu in $mus; do
       [[ $scheme == mds* ]] && iterations=$((rounds / 2))
       printf 'coding.sh: [%d/%d, %ds] mu=%s n=%s %s\n' "$done_runs" "$total" \
         $(($(date +%s) - started)) "$mu" "$n" "$scheme" >&2
-      "$gradwire" run --num-workers "$n" --workload linreg --batch 8192 --lr 0.5 --momentum 0 \
+      # shellcheck disable=SC2086  # job_flags is a list of flags
+      "$gradwire" run --num-workers "$n" $job_flags \
         --iterations "$iterations" --coding "$scheme" --straggler "$straggler" \
         --log-level warn --out "$run" >"$run.log" 2>&1 ||
         { echo "coding.sh: run failed, see $run.log" >&2; exit 1; }
@@ -75,7 +183,7 @@ for mu in $mus; do
       mc=$(model_field "$model" "$scheme" monte_carlo_s)
       ratio=$(awk -v m="${stats%,*}" -v c="$closed" -v x="$mc" 'BEGIN { r = (c == "nan" ? x : c); printf "%.4f", m / r }')
       echo "$mu,$n,$scheme,$rounds,$stats,$same,$closed,$mc,$ratio" >>"$csv"
-      [[ -n ${KEEP_RUNS:-} ]] || rm -f "$run"/worker-*.csv "$run/iterations.csv" "$run"/*.port
+      [[ -n $keep_runs ]] || rm -f "$run"/worker-*.csv "$run/iterations.csv" "$run"/*.port
     done
   done
 done
@@ -100,10 +208,11 @@ for mu in $mus; do
     sort -k1,1 -k2,2n >"$tmp/$mu-speedup.dat"
 done
 gnuplot <<GP
-set terminal pngcairo size $((430 * panels)),420 font ",10"
+set terminal pngcairo size $((430 * panels)),480 font ",10"
 set output "$out/rounds.png"
-set multiplot layout 1,$panels title "mean round time: measured (points, ±1 s.e.) vs model (lines, Monte Carlo)"
-set grid; set xlabel "workers n"; set ylabel "ms per round"; set key top right font ",8"
+set multiplot layout 1,$panels title "mean round time: measured (points, ±1 s.e.) vs model (lines, Monte Carlo)\nlinreg, batch 8192, $rounds rounds per job, 1 server + n workers over loopback TCP"
+set grid; set xlabel "workers n"; set ylabel "ms per round"
+set key outside below horizontal font ",8" samplen 2; set bmargin 6; set offsets graph 0.03, graph 0.03, 0, 0
 $(for mu in $mus; do
   echo "set title 'shifted exponential, mu = $mu'"
   echo -n "plot "
@@ -118,7 +227,7 @@ $(for mu in $mus; do
 done)
 unset multiplot
 set output "$out/speedup.png"
-set multiplot layout 1,$panels title "speedup over uncoded (measured mean round time)"
+set multiplot layout 1,$panels title "speedup over uncoded (measured mean round time)\nlinreg, batch 8192, $rounds rounds per job, 1 server + n workers over loopback TCP"
 set ylabel "uncoded / scheme"
 $(for mu in $mus; do
   echo "set title 'shifted exponential, mu = $mu'"
@@ -135,15 +244,33 @@ done)
 unset multiplot
 GP
 
+prov() {  # key -> the measurement's provenance value
+  local v
+  v=$(sed -n "s/^$1=//p" "$out/provenance.txt" 2>/dev/null | head -1)
+  echo "${v:-not recorded}"
+}
 {
-  echo "# results/coding"
+  echo "# Coded computation against stragglers: n = ${ns// /, }; mu = ${mus// /, }"
   echo
-  echo "Made by \`make coding\` (experiments/coding.sh) on $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%d):"
-  echo "NS=\"$ns\" MUS=\"$mus\" ROUNDS=$rounds UNIT=$unit0. Each row of coding.csv is one job:"
+  if [[ -f $out/provenance.txt ]]; then
+    echo "Measured by \`$(prov command)\` at commit $(prov commit) on $(prov date),"
+    echo "$(prov machine); binary $(prov gradwire). Settings: $(prov settings)."
+  else
+    echo "Measured by an earlier coding.sh that recorded no provenance: its command, commit and"
+    echo "date are in the README.md of the commit that last changed coding.csv (\`git log -- $(shown "$csv")\`)."
+  fi
+  if [[ -n $plot_only ]]; then
+    echo "Plots and this README redrawn from coding.csv by \`$command_line\` at commit $commit on"
+    echo "$(date -u +%Y-%m-%dT%H:%MZ)."
+  fi
+  echo
+  unit_text="$unit0 s"
+  [[ -z $plot_only ]] || unit_text=$(prov settings | sed -n 's/.*unit \([^ ]*\) s$/\1 s/p')
+  echo "Each row of coding.csv is one job (UNIT: ${unit_text:-the --unit given then, default 0.32 s}, times mu when mu < 1):"
   echo
   echo '```'
-  echo "gradwire run --num-workers N --workload linreg --batch 8192 --lr 0.5 --momentum 0 \\"
-  echo "  --iterations ROUNDS (mds: ROUNDS/2) --coding SCHEME --straggler shifted-exp:mu=MU,base=UNIT/N"
+  echo "gradwire run --num-workers N $job_flags \\"
+  echo "  --iterations $rounds (mds: $((rounds / 2))) --coding SCHEME --straggler shifted-exp:mu=MU,base=UNIT/N"
   echo '```'
   echo
   echo "and \`gradwire model\` for the model columns (runs/model-*.csv). measured_s is the mean"
@@ -158,10 +285,12 @@ GP
       1e3 * col("measured_s"), 1e3 * col("measured_se_s"), 1e3 * col("same_draws_s"),
       (closed == "nan" ? "–" : sprintf("%.2f", 1e3 * closed)), 1e3 * col("monte_carlo_s"), col("measured_over_model") }' "$csv"
   echo
-  echo "What agrees with the model, what does not, and why: FINDINGS.md (written by hand from"
-  echo "these numbers)."
+  if [[ -f $out/FINDINGS.md ]]; then
+    echo "What agrees with the model, what does not, and why: FINDINGS.md (written by hand from"
+    echo "these numbers)."
+  fi
 } >"$out/README.md"
 worst=$(csv_awk '{ d = col("measured_over_model") - 1; if (d < 0) d = -d
     if (d > w) { w = d; r = col("mu") " n=" col("workers") " " col("scheme") } }
   END { printf "%.1f%% (%s)", 100 * w, r }' "$csv")
-echo "coding.sh: done in $(($(date +%s) - ${started:-$(date +%s)})) s; largest measured/model gap $worst; $out/README.md"
+echo "coding.sh: done in $(($(date +%s) - ${started:-$(date +%s)})) s; largest measured/model gap $worst; $(shown "$out")/README.md"
