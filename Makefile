@@ -57,18 +57,23 @@ run: build
 bench: build
 	experiments/bench.sh $(BUILD)
 
-# Coded computation vs stragglers, measured beside the model (~20 min): results/coding/.
+# coding, windows, tta: ARGS is passed to the script (its --help lists the options), e.g.
+#   make windows ARGS="--workers 4 --grad 10M"
+# Results go to results/runs/<name>-<UTC date-time> (git-ignored) unless ARGS has --out DIR;
+# to replace the committed ones: ARGS="--out results/<name>".
+ARGS ?=
+# Coded computation vs stragglers, measured beside the model (~20 min with the defaults).
 coding: build
-	experiments/coding.sh $(BUILD)/apps/gradwire/gradwire
+	experiments/coding.sh $(BUILD)/apps/gradwire/gradwire $(ARGS)
 
-# Burst vs round-robin write windows, 8 x 100 MiB pushes through a shaped star (~5 min, root):
-# results/windows/.
+# Burst vs round-robin write windows, 8 x 100 MiB pushes through a shaped star by default
+# (~5 min, root).
 windows: build
-	experiments/windows.sh $(BUILD)/apps/gradwire/gradwire
+	experiments/windows.sh $(BUILD)/apps/gradwire/gradwire $(ARGS)
 
-# Time to accuracy of every sync rule on an emulated 1 Gbit/s star (~8 min, root): results/tta/.
+# Time to accuracy of every sync rule on an emulated 1 Gbit/s star (~8 min by default, root).
 tta: build
-	experiments/tta.sh $(BUILD)/apps/gradwire/gradwire
+	experiments/tta.sh $(BUILD)/apps/gradwire/gradwire $(ARGS)
 
 # Sanitizer builds: the tests and what they run (not the benchmarks), with line tables only
 # (-g1: what a report's stack needs, a fraction of -g's compile and link time).
