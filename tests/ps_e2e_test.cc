@@ -555,13 +555,19 @@ TEST_F(PsE2eTest, BadFlagsExitTwo) {
   }
 }
 
-// A worker whose job flags differ from its server's must be refused, saying why.
-void ExpectRefusedForFlags(Proc& worker) {
+// A worker whose job flags differ from its server's must be refused, saying why: the one flag
+// that differs with both values (it used to print two whole configurations to compare).
+void ExpectRefusedForFlags(Proc& worker, const std::string& flag, const std::string& ours,
+                           const std::string& theirs) {
   const auto code = worker.Wait(milliseconds(15000));
   ASSERT_TRUE(code.has_value()) << "the mismatched worker was not refused (still runs)";
   EXPECT_EQ(*code, 1);
   const std::string err = worker.err();
-  EXPECT_NE(err.find("different job configuration"), std::string::npos) << err;
+  EXPECT_NE(err.find("different job configuration: " + flag + ": this worker " + ours +
+                     ", server " + theirs),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(err.find("momentum"), std::string::npos) << "a flag that agrees was named: " << err;
 }
 
 const std::vector<std::string> kShortSyntheticJob = {
@@ -575,7 +581,7 @@ TEST_F(PsE2eTest, FlagMismatchIsRefused) {
   auto job = kShortSyntheticJob;
   job.insert(job.end(), {"--lr", "0.2"});  // the server has the default, 0.1
   Proc& w = StartWorker(0, port, job, {}, "worker 0 with --lr 0.2");
-  ExpectRefusedForFlags(w);
+  ExpectRefusedForFlags(w, "--lr", "0.20000000000000001", "0.10000000000000001");
   EXPECT_GE(CountLines(server.err(), {"refused: ", "(worker 0)"}), 1) << server.err();
 }
 
@@ -587,7 +593,7 @@ TEST_F(PsE2eTest, BatchMismatchIsRefused) {
   auto job = kShortSyntheticJob;
   job.insert(job.end(), {"--batch", "32"});
   Proc& w = StartWorker(0, port, job, {}, "worker 0 with --batch 32");
-  ExpectRefusedForFlags(w);
+  ExpectRefusedForFlags(w, "--batch", "32", "64");
   EXPECT_GE(CountLines(server.err(), {"refused: ", "(worker 0)"}), 1) << server.err();
 }
 

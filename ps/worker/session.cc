@@ -1,6 +1,8 @@
 #include "ps/worker/session.h"
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 
 #include "base/descriptors.h"
 #include "base/log.h"
@@ -208,14 +210,26 @@ void WorkerSession::HandleControl(const Completion& c) {
       events_->OnFinal();
       return;
     case MsgType::kAbort:
-      if (!link.welcomed) {
-        throw Error("server " + std::to_string(server) + " refused this worker: " +
-                    DecodeText(c.payload) + "; this worker runs: " + job_.Describe());
-      }
+      if (!link.welcomed) throw Error(Refusal(server, DecodeText(c.payload)));
       throw Error("server " + std::to_string(server) + " ended the job: " + DecodeText(c.payload));
     default:
       return;  // a message workers do not take: ignored, as always
   }
+}
+
+std::string WorkerSession::Refusal(uint32_t server, const std::string& why) const {
+  const std::string head = "server " + std::to_string(server) + " refused this worker: ";
+  // A configuration refusal carries the server's Describe() (ps/server/members.cc): name the
+  // flags that differ rather than two whole descriptions to compare by eye.
+  static constexpr std::string_view kTheirs = "(flags differ from the server's: ";
+  const size_t at = why.find(kTheirs);
+  const size_t end = why.rfind(')');
+  if (at != std::string::npos && end != std::string::npos && end > at + kTheirs.size()) {
+    const std::string theirs = why.substr(at + kTheirs.size(), end - at - kTheirs.size());
+    const std::string diff = job_.DiffFlags(theirs, "this worker", "server");
+    if (!diff.empty()) return head + "it runs a different job configuration: " + diff;
+  }
+  return head + why + "; this worker runs: " + job_.Describe();
 }
 
 }  // namespace gw

@@ -127,6 +127,9 @@ class WorkerSession {
   void Handle(const Completion& c);
   void HandleControl(const Completion& c);
   [[noreturn]] void ThrowTimedOut(const std::string& what) const;
+  // Why server refused us (its abort text `why`), with the flags that differ when it was our
+  // job configuration.
+  std::string Refusal(uint32_t server, const std::string& why) const;
 
   const JobConfig& job_;
   const WorkerOptions& options_;
