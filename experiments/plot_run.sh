@@ -8,7 +8,8 @@
 #     (delay_s), write excluding the window wait (write_s - gate_s), window wait (gate_s: part of
 #     write_s), wait for parameters (wait_s). Runs older than a column count it as 0;
 #   - with accuracy.csv (--eval-every): test accuracy against time since joining.
-# Every CSV is read by column name (experiments/lib/csv.sh).
+# Every CSV is read by column name (experiments/lib/csv.sh). Prints what it drew: the loss's
+# source and points, the breakdown's means over workers, the evaluations plotted.
 # Usage: experiments/plot_run.sh DIR [TITLE]
 set -euo pipefail
 usage="usage: experiments/plot_run.sh DIR [TITLE]"
@@ -98,4 +99,12 @@ fi
   echo "unset multiplot"
 } >"$tmp/plot.gp"
 gnuplot "$tmp/plot.gp"
+# What was drawn, in words (the numbers are the bars' means over workers).
 echo "plot: $dir/run.png"
+echo "  loss: $(wc -l <"$tmp/loss.dat") iterations with a finite loss ($loss_source)"
+awk -v per="$per" '{ for (j = 2; j <= 6; j++) m[j] += $j; n++ }
+  END { printf "  ms per %s, mean over workers: compute %.2f, straggler delay %.2f, write without gate %.2f, gate %.2f, wait %.2f\n",
+    per, m[2] / n, m[3] / n, m[4] / n, m[5] / n, m[6] / n }' "$tmp/time.dat"
+if ((panels == 3)); then
+  echo "  test accuracy: $(wc -l <"$tmp/accuracy.dat") evaluations (accuracy.csv)"
+fi
