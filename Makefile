@@ -131,6 +131,7 @@ test-topo: build
 
 test-launch: build
 	experiments/launch/test.sh $(BUILD)/apps/gradwire/gradwire
+	experiments/scripts_test.sh $(BUILD)/apps/gradwire/gradwire
 
 # The reference build (e.g. the code before a restructuring) against this one
 # (experiments/compare_builds.sh: the matrix and why each job is deterministic).
