@@ -171,18 +171,16 @@ for policy in $policies; do
 done
 
 # ---- analysis ----
-# The first measured iteration (see the header): round-robin's first iteration >= the warm-up
-# whose window rows all have a finite bound_s (the burst warm-up's grants are unbounded, inf),
-# and no later iteration with an unbounded one.
+# The first measured iteration (see the header): the one after round-robin's last iteration
+# >= the warm-up that holds an unbounded window (bound_s inf: a burst grant, also one that a
+# bounded grant replaced as turns began), and at least the warm-up; none left: fail.
 measure_from=$warmup
 if [[ " $policies " == *" round-robin "* ]]; then
-  measure_from=$(csv_awk -v w0="$warmup" 'col("iteration") >= w0 {
-      i = col("iteration") + 0; seen[i] = 1; if (col("bound_s") ~ /inf/) unbounded[i] = 1 }
-    END { from = ""; for (i in seen) if (!(i in unbounded) && (from == "" || i < from)) from = i
-      for (i in unbounded) if (from != "" && i > from) from = ""   # turns must hold to the end
-      print from }' "$(run_dir round-robin)/windows.csv")
+  measure_from=$(csv_awk -v w0="$warmup" '{ i = col("iteration") + 0; if (i > last) last = i
+      if (i >= w0 && col("bound_s") ~ /inf/ && i + 1 > from) from = i + 1 }
+    END { if (from < w0) from = w0; print (from <= last ? from : "") }' "$(run_dir round-robin)/windows.csv")
   [[ -n $measure_from ]] || {
-    echo "windows.sh: round-robin had no iteration >= $warmup with every push in a bounded window, up to the last; see $(shown "$(run_dir round-robin)")/windows.csv" >&2
+    echo "windows.sh: round-robin's last iteration still held an unbounded window: nothing to measure; see $(shown "$(run_dir round-robin)")/windows.csv (more --iterations?)" >&2
     exit 1
   }
 fi
