@@ -132,6 +132,7 @@ test-topo: build
 test-launch: build
 	experiments/launch/test.sh $(BUILD)/apps/gradwire/gradwire
 	experiments/scripts_test.sh $(BUILD)/apps/gradwire/gradwire
+	experiments/index_test.sh
 
 # The reference build (e.g. the code before a restructuring) against this one
 # (experiments/compare_builds.sh: the matrix and why each job is deterministic).

@@ -181,7 +181,7 @@ for mu in $mus; do
       same=$(model_field "$model" "$scheme" same_draws_s)
       closed=$(model_field "$model" "$scheme" closed_form_s)
       mc=$(model_field "$model" "$scheme" monte_carlo_s)
-      ratio=$(awk -v m="${stats%,*}" -v c="$closed" -v x="$mc" 'BEGIN { r = (c == "nan" ? x : c); printf "%.4f", m / r }')
+      ratio=$(awk -v m="${stats%,*}" -v c="$closed" -v x="$mc" 'BEGIN { r = (c == "" || c == "nan" ? x : c); printf "%.4f", m / r }')
       echo "$mu,$n,$scheme,$rounds,$stats,$same,$closed,$mc,$ratio" >>"$csv"
       [[ -n $keep_runs ]] || rm -f "$run"/worker-*.csv "$run/iterations.csv" "$run"/*.port
     done
@@ -283,7 +283,7 @@ prov() {  # key -> the measurement's provenance value
   csv_awk '{ closed = col("closed_form_s")
     printf "| %s | %s | %s | %.2f ± %.2f | %.2f | %s | %.2f | %s |\n", col("mu"), col("workers"), col("scheme"),
       1e3 * col("measured_s"), 1e3 * col("measured_se_s"), 1e3 * col("same_draws_s"),
-      (closed == "nan" ? "–" : sprintf("%.2f", 1e3 * closed)), 1e3 * col("monte_carlo_s"), col("measured_over_model") }' "$csv"
+      (closed == "" || closed == "nan" ? "–" : sprintf("%.2f", 1e3 * closed)), 1e3 * col("monte_carlo_s"), col("measured_over_model") }' "$csv"
   echo
   if [[ -f $out/FINDINGS.md ]]; then
     echo "What agrees with the model, what does not, and why: FINDINGS.md (written by hand from"

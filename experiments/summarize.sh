@@ -10,9 +10,12 @@
 set -euo pipefail
 # shellcheck source=experiments/lib/csv.sh
 source "$(dirname "$0")/lib/csv.sh"
+# shellcheck source=experiments/lib/raw_runs.sh
+source "$(dirname "$0")/lib/raw_runs.sh"
 usage="usage: experiments/summarize.sh rounds DIR [FROM TO] | workers DIR W1,W2,... [FROM]"
 what=${1:-}
 dir=${2:-}
+[[ -n $dir ]] && raw_runs_unpack "$dir"  # committed folders keep their runs packed
 [[ -d $dir/runs ]] || { echo "summarize.sh: no $dir/runs (a runner.sh results folder); $usage" >&2; exit 2; }
 case $what in
   rounds)

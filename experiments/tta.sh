@@ -99,6 +99,8 @@ topo=experiments/topo/topo.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/raw_runs.sh
+source experiments/lib/raw_runs.sh
 
 prov() {  # key -> the measurement's provenance value (empty when not recorded)
   sed -n "s/^$1=//p" "$out/provenance.txt" 2>/dev/null | head -1
@@ -142,6 +144,8 @@ if [[ -n $dry_run ]]; then
   exit 0
 fi
 command -v gnuplot >/dev/null || { echo "tta.sh: gnuplot missing (make deps)" >&2; exit 1; }
+# A committed folder keeps its raw runs packed (runs.tar.xz): --plot-only reads them.
+[[ -n $plot_only ]] && raw_runs_unpack "$out"
 
 if [[ -z $plot_only ]]; then
 [[ $(id -u) -eq 0 ]] || { echo "tta.sh: needs root (network namespaces)" >&2; exit 1; }
@@ -180,7 +184,7 @@ for rule in $rules; do
       printf "%.3f,%d", col("elapsed_s"), col("iteration"); f = 1; exit }
     END { if (!f) print "," }' "$run/accuracy.csv")
   final=$(csv_awk '{ a = col("test_accuracy") } END { printf "%.4f", a }' "$run/accuracy.csv")
-  wall=$(csv_awk 'FNR == 2 { printf "%.2f", col("train_s") }' "$run/summary.csv")
+  wall=$(csv_awk 'FNR == 2 { printf "%.2f", has("train_s") ? col("train_s") : col("wall_s") }' "$run/summary.csv")
   # compute includes the emulated straggler delay (delay_s; 0 without --straggler).
   split=$(csv_awk '{ n++; c += col("compute_s") + col("delay_s"); w += col("write_s")
       q += col("wait_s"); g += col("gate_s") }
