@@ -5,7 +5,7 @@
 #   cells.csv       one row per cell (delay x workers x gradient x scheme): n repetitions and,
 #                   of iteration_s, goodput_mbps, updates_per_s and rows_per_s, the mean, the
 #                   standard deviation (_sd) and the half-width of the 95 % confidence interval
-#                   of the mean (_ci95; Student t, n - 1 degrees of freedom, see t_table below);
+#                   of the mean (_ci95; Student t, n - 1 degrees of freedom, experiments/lib/stats.sh);
 #                   _sd and _ci95 are empty with one repetition. Then the means of compute_s,
 #                   write_s, gate_s, wait_s, wall_s.
 #   NAME.png        mean iteration time per cell, error bars = the 95 % CI (none with one rep)
@@ -273,10 +273,10 @@ fi
     done
   done; done; done
 } >"$data/keys.csv"
-# t_table: the two-sided 95 % (0.975 one-sided) quantile of Student's t for 1..30 degrees of
-# freedom (n - 1 for n repetitions; e.g. 12.706 for n = 2, 4.303 for n = 3, 2.776 for n = 5),
-# the normal's 1.960 beyond 30. From any statistics table (e.g. NIST/SEMATECH e-Handbook 1.3.6.7.2).
-t_table="12.706 4.303 3.182 2.776 2.571 2.447 2.365 2.306 2.262 2.228 2.201 2.179 2.160 2.145 2.131 2.120 2.110 2.101 2.093 2.086 2.080 2.074 2.069 2.064 2.060 2.056 2.052 2.048 2.045 2.042"
+# Student t quantiles for the CIs (experiments/lib/stats.sh).
+# shellcheck source=experiments/lib/stats.sh
+source experiments/lib/stats.sh
+t_table=$T95_TABLE
 stats="iteration_s goodput_mbps updates_per_s rows_per_s"
 means="compute_s write_s gate_s wait_s wall_s"
 {

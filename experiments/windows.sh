@@ -21,11 +21,15 @@
 #                     simultaneous the pushes were asked for (burst's baseline is all at once
 #                     only to within this spread: parameter pulls end at different times).
 # Targets: round-robin's makespan within 5 % of N x gradient / goodput, and its mean push
-# completion <= 0.75 x burst's.
+# completion <= 0.75 x burst's, each judged on the mean over the repetitions with its 95 %
+# confidence interval (Student t). Each repetition runs every policy in turn (interleaved, so
+# a drift of the machine weighs on all alike) and has its own measured window.
 #
-# Writes into OUT: windows.csv (one row per policy), pushes.csv (every measured push),
-# pushes.png, README.md (the command, commit, binary, date, machine), provenance.txt and
-# runs/<policy>/ (each job's CSVs and logs). As root (network namespaces), but for --dry-run.
+# Writes into OUT: windows.csv (one row per policy per repetition), cells.csv (per policy: the
+# repetitions' mean, sd and 95 % CI half-width of mean completion, makespan / ideal and mean
+# completion / burst's), pushes.csv (every measured push), pushes.png, README.md (the command,
+# commit, binary, date, machine), provenance.txt and runs/<policy>-r<rep>/ (each job's CSVs and
+# logs). As root (network namespaces), but for --dry-run.
 #
 # Usage: experiments/windows.sh PATH/TO/gradwire [OPTIONS]
 # Options (each defaults to its environment variable, then to the value shown):
@@ -33,6 +37,7 @@
 #   --grad SIZE          gradient bytes per push, IEC (GRAD, 100M = 100 MiB)
 #   --rate RATE          server link rate, tc syntax (RATE, 1gbit)
 #   --iterations N       iterations per worker (ITERATIONS, 8)
+#   --reps N             repetitions of every policy (REPS, 5)
 #   --warmup N           round-robin's burst warm-up in iterations (WARMUP, 5)
 #   --policies "P ..."   window policies compared, --windows values (POLICIES, "burst round-robin";
 #                        round-robin gets :warmup=N)
@@ -44,24 +49,24 @@
 # Exit 2: bad usage.
 set -euo pipefail
 name=windows
-usage_line="usage: experiments/windows.sh PATH/TO/gradwire [--workers N] [--grad SIZE] [--rate RATE] [--iterations N] [--warmup N] [--policies \"P ...\"] [--out DIR] [--prefix P] [--dry-run]   (--help lists them)"
+usage_line="usage: experiments/windows.sh PATH/TO/gradwire [--workers N] [--grad SIZE] [--rate RATE] [--iterations N] [--reps N] [--warmup N] [--policies \"P ...\"] [--out DIR] [--prefix P] [--dry-run]   (--help lists them)"
 bad_usage() { echo "windows.sh: $*" >&2; echo "$usage_line" >&2; exit 2; }
 # The command as given, with the knobs set in the environment before it (its defaults).
-knobs=(WORKERS GRAD RATE ITERATIONS WARMUP POLICIES GW_TOPO_PREFIX GW_NETNS_SERVERS GW_NETNS_TRANSPORT)
+knobs=(WORKERS GRAD RATE ITERATIONS REPS WARMUP POLICIES GW_TOPO_PREFIX GW_NETNS_SERVERS GW_NETNS_TRANSPORT)
 command_line=""
 for k in "${knobs[@]}"; do [[ -z ${!k:-} ]] || command_line+="$k=$(printf %q "${!k}") "; done
 command_line+=$(printf '%q ' "$0" "$@")
 command_line=${command_line% }
 
 workers=${WORKERS:-8} grad=${GRAD:-100M} rate=${RATE:-1gbit} iterations=${ITERATIONS:-8}
-warmup=${WARMUP:-5} policies=${POLICIES:-burst round-robin} out="" dry_run="" gradwire=""
+reps=${REPS:-5} warmup=${WARMUP:-5} policies=${POLICIES:-burst round-robin} out="" dry_run="" gradwire=""
 while (($#)); do
   opt=$1 val="" inline=""
   [[ $1 == --*=* ]] && opt=${1%%=*} val=${1#*=} inline=1
   case $opt in
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --dry-run) [[ -z $inline ]] || bad_usage "--dry-run takes no value"; dry_run=1 ;;
-    --workers | --grad | --rate | --iterations | --warmup | --policies | --out | --prefix)
+    --workers | --grad | --rate | --iterations | --reps | --warmup | --policies | --out | --prefix)
       if [[ -z $inline ]]; then
         [[ $# -ge 2 ]] || bad_usage "$opt needs a value"
         val=$2
@@ -70,7 +75,7 @@ while (($#)); do
       [[ -n $val ]] || bad_usage "$opt needs a value"
       case $opt in
         --workers) workers=$val ;; --grad) grad=$val ;; --rate) rate=$val ;;
-        --iterations) iterations=$val ;; --warmup) warmup=$val ;; --policies) policies=$val ;;
+        --iterations) iterations=$val ;; --reps) reps=$val ;; --warmup) warmup=$val ;; --policies) policies=$val ;;
         --out) out=$val ;; --prefix) export GW_TOPO_PREFIX=$val ;;
       esac ;;
     -*) bad_usage "unknown option '$opt'" ;;
@@ -81,7 +86,7 @@ while (($#)); do
   shift
 done
 [[ -n $gradwire ]] || bad_usage "no gradwire binary given"
-for v in workers iterations; do
+for v in workers iterations reps; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || bad_usage "--$v wants a positive integer, not '${!v}'"
 done
 [[ $warmup =~ ^[0-9]+$ ]] || bad_usage "--warmup wants an integer >= 0, not '$warmup'"
@@ -109,9 +114,11 @@ topo=experiments/topo/topo.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/stats.sh
+source experiments/lib/stats.sh
 
 window_flag() { [[ $1 == round-robin ]] && echo "round-robin:warmup=$warmup" || echo "$1"; }
-run_dir() { echo "$out/runs/${1//[:=,+]/-}"; }
+run_dir() { echo "$out/runs/${1//[:=,+]/-}-r$2"; }  # policy rep
 job=(--num-workers "$workers" --workload synthetic --grad-bytes "$grad" --iterations "$iterations"
   --sync bsp --timeout 300)
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -127,15 +134,16 @@ provenance() {
   echo "topology=topo.sh up star --workers $workers --rate $rate${GW_TOPO_PREFIX:+ (prefix $GW_TOPO_PREFIX)}"
   echo "job=${job[*]}"
   echo "policies=$policies"
+  echo "reps=$reps"
   echo "warmup=$warmup"
 }
 if [[ -n $dry_run ]]; then
   provenance
   echo "out=$(shown "$out")"
   echo "reference: iperf3 -C cubic -t 8 -O 2, worker 0 -> server"
-  for policy in $policies; do
-    echo "job -> $(shown "$(run_dir "$policy")")/: gradwire server/worker ${job[*]} --windows $(window_flag "$policy")"
-  done
+  for ((r = 1; r <= reps; r++)); do for policy in $policies; do
+    echo "job -> $(shown "$(run_dir "$policy" "$r")")/: gradwire server/worker ${job[*]} --windows $(window_flag "$policy")"
+  done; done
   exit 0
 fi
 command -v gnuplot >/dev/null || { echo "windows.sh: gnuplot missing (make deps)" >&2; exit 1; }
@@ -164,92 +172,146 @@ wait
 goodput_mbps=$(awk -v b="$goodput_bps" 'BEGIN { printf "%.1f", b / 1e6 }')
 echo "windows.sh: iperf3 reference: $goodput_mbps Mbit/s" >&2
 
-for policy in $policies; do
-  echo "windows.sh: $policy: $iterations iterations of $workers x $grad pushes..." >&2
-  netns_job "$gradwire" "$(run_dir "$policy")" "$workers" "${job[@]}" --windows "$(window_flag "$policy")" ||
+started=$(date +%s)
+k=0 total=$((reps * $(wc -w <<<"$policies")))
+for ((r = 1; r <= reps; r++)); do for policy in $policies; do
+  k=$((k + 1))
+  elapsed=$(($(date +%s) - started))
+  echo "windows.sh: [$k/$total] $policy, repetition $r: $iterations iterations of $workers x $grad pushes" \
+    "(${elapsed} s, ETA $((k > 1 ? elapsed * (total - k + 1) / (k - 1) : 0)) s)" >&2
+  netns_job "$gradwire" "$(run_dir "$policy" "$r")" "$workers" "${job[@]}" --windows "$(window_flag "$policy")" ||
     exit 1
-done
+done; done
 
-# ---- analysis ----
-# The first measured iteration (see the header): the one after round-robin's last iteration
-# >= the warm-up that holds an unbounded window (bound_s inf: a burst grant, also one that a
-# bounded grant replaced as turns began), and at least the warm-up; none left: fail.
-measure_from=$warmup
-if [[ " $policies " == *" round-robin "* ]]; then
-  measure_from=$(csv_awk -v w0="$warmup" '{ i = col("iteration") + 0; if (i > last) last = i
-      if (i >= w0 && col("bound_s") ~ /inf/ && i + 1 > from) from = i + 1 }
-    END { if (from < w0) from = w0; print (from <= last ? from : "") }' "$(run_dir round-robin)/windows.csv")
-  [[ -n $measure_from ]] || {
-    echo "windows.sh: round-robin's last iteration still held an unbounded window: nothing to measure; see $(shown "$(run_dir round-robin)")/windows.csv (more --iterations?)" >&2
-    exit 1
-  }
-fi
-echo "windows.sh: measuring iterations $measure_from..$((iterations - 1))" >&2
+# ---- analysis, per repetition ----
+# A repetition's first measured iteration (see the header): the one after round-robin's last
+# iteration >= the warm-up that holds an unbounded window (bound_s inf: a burst grant, also one
+# that a bounded grant replaced as turns began), and at least the warm-up; none left: fail.
+measure_from() {  # rep
+  local from=$warmup
+  if [[ " $policies " == *" round-robin "* ]]; then
+    from=$(csv_awk -v w0="$warmup" '{ i = col("iteration") + 0; if (i > last) last = i
+        if (i >= w0 && col("bound_s") ~ /inf/ && i + 1 > from) from = i + 1 }
+      END { if (from < w0) from = w0; print (from <= last ? from : "") }' "$(run_dir round-robin "$1")/windows.csv")
+    [[ -n $from ]] || {
+      echo "windows.sh: round-robin's last iteration still held an unbounded window: nothing to measure; see $(shown "$(run_dir round-robin "$1")")/windows.csv (more --iterations?)" >&2
+      exit 1
+    }
+  fi
+  echo "$from"
+}
 
 pushes="$out/pushes.csv"
-echo "policy,worker,iteration,requested_s,landed_s,completion_s" >"$pushes"
-for policy in $policies; do
-  # A push's first window row holds its request; sorted by iteration, then worker.
-  csv_awk -v p="$policy" -v w0="$measure_from" 'col("landed_s") !~ /nan/ && col("iteration") >= w0 {
-      k = col("worker") "," col("iteration")
-      if (!(k in req)) { req[k] = col("requested_s"); land[k] = col("landed_s") } }
-    END { for (k in req) printf "%s,%s,%.9f,%.9f,%.9f\n", p, k, req[k], land[k], land[k] - req[k] }' \
-    "$(run_dir "$policy")/windows.csv" | sort -t, -k3,3n -k2,2n >>"$pushes"
-done
 summary="$out/windows.csv"
-echo "policy,measured_iterations,pushes,mean_completion_s,completion_p10_s,completion_p50_s,completion_p90_s,max_completion_s,mean_request_spread_s,max_request_spread_s,mean_makespan_s,ideal_makespan_s,makespan_over_ideal,goodput_mbps,mean_completion_over_burst" >"$summary"
+echo "rep,policy,worker,iteration,requested_s,landed_s,completion_s" >"$pushes"
+echo "rep,policy,measured_iterations,pushes,mean_completion_s,completion_p10_s,completion_p50_s,completion_p90_s,max_completion_s,mean_request_spread_s,max_request_spread_s,mean_makespan_s,ideal_makespan_s,makespan_over_ideal,goodput_mbps,mean_completion_over_burst" >"$summary"
 ideal=$(awk -v n="$workers" -v b="$grad_bytes" -v g="$goodput_bps" 'BEGIN { printf "%.6f", n * b * 8 / g }')
-burst_mean=""
-for policy in $policies; do
-  csv_awk -v p="$policy" 'col("policy") == p { print col("completion_s") }' "$pushes" | sort -g \
-    >"$tmp/completions-${policy//[:=,+]/-}"
-  # Percentiles by nearest rank over the sorted completions.
-  pct=$(awk '{ c[NR] = $1 } END { n = NR
-      split("0.1 0.5 0.9", q, " ")
-      for (j = 1; j <= 3; j++) { r = int(q[j] * n + 0.999999); if (r < 1) r = 1; printf "%s%.4f", (j > 1 ? "," : ""), c[r] } }' \
-    "$tmp/completions-${policy//[:=,+]/-}")
-  # The ratio divides the means as printed (4 decimals); burst's own row gets 1.
-  csv_awk -v p="$policy" -v ideal="$ideal" -v g="$goodput_bps" -v burst="$burst_mean" -v pct="$pct" \
-    -v range="$measure_from-$((iterations - 1))" '
-    col("policy") == p {
-      n++; c = col("completion_s"); s += c; if (c > mx) mx = c
-      it = col("iteration"); r = col("requested_s")
-      if (!(it in lo) || r < lo[it]) lo[it] = r
-      if (!(it in rhi) || r > rhi[it]) rhi[it] = r
-      if (col("landed_s") > hi[it]) hi[it] = col("landed_s") }
-    END { for (it in lo) { m += hi[it] - lo[it]; sp = rhi[it] - lo[it]; sps += sp; if (sp > spmax) spmax = sp; k++ }
-      mean = sprintf("%.4f", s / n); if (p == "burst") burst = mean
-      ratio = (burst == "") ? "" : sprintf("%.4f", mean / burst)
-      printf "%s,%s,%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f,%s\n", p, range, n, mean, pct, mx,
-        sps / k, spmax, m / k, ideal, m / k / ideal, g / 1e6, ratio }' "$pushes" >>"$summary"
-  [[ $policy != burst ]] ||
-    burst_mean=$(csv_awk 'col("policy") == "burst" { print col("mean_completion_s") }' "$summary")
+for ((r = 1; r <= reps; r++)); do
+  from=$(measure_from "$r")
+  echo "windows.sh: repetition $r: measuring iterations $from..$((iterations - 1))" >&2
+  for policy in $policies; do
+    # A push's first window row holds its request; sorted by iteration, then worker.
+    csv_awk -v p="$policy" -v r="$r" -v w0="$from" 'col("landed_s") !~ /nan/ && col("iteration") >= w0 {
+        k = col("worker") "," col("iteration")
+        if (!(k in req)) { req[k] = col("requested_s"); land[k] = col("landed_s") } }
+      END { for (k in req) printf "%s,%s,%s,%.9f,%.9f,%.9f\n", r, p, k, req[k], land[k], land[k] - req[k] }' \
+      "$(run_dir "$policy" "$r")/windows.csv" | sort -t, -k4,4n -k3,3n >>"$pushes"
+  done
+  burst_mean=""
+  for policy in $policies; do
+    # Percentiles by nearest rank over the repetition's sorted completions.
+    pct=$(csv_awk -v p="$policy" -v r="$r" 'col("rep") == r && col("policy") == p { print col("completion_s") }' "$pushes" |
+      sort -g | awk '{ c[NR] = $1 } END { n = NR
+        split("0.1 0.5 0.9", q, " ")
+        for (j = 1; j <= 3; j++) { k = int(q[j] * n + 0.999999); if (k < 1) k = 1; printf "%s%.4f", (j > 1 ? "," : ""), c[k] } }')
+    # The ratio divides the means as printed (4 decimals); burst's own row gets 1.
+    csv_awk -v p="$policy" -v r="$r" -v ideal="$ideal" -v g="$goodput_bps" -v burst="$burst_mean" -v pct="$pct" \
+      -v range="$from-$((iterations - 1))" '
+      col("rep") == r && col("policy") == p {
+        n++; c = col("completion_s"); s += c; if (c > mx) mx = c
+        it = col("iteration"); q = col("requested_s")
+        if (!(it in lo) || q < lo[it]) lo[it] = q
+        if (!(it in rhi) || q > rhi[it]) rhi[it] = q
+        if (col("landed_s") > hi[it]) hi[it] = col("landed_s") }
+      END { for (it in lo) { m += hi[it] - lo[it]; sp = rhi[it] - lo[it]; sps += sp; if (sp > spmax) spmax = sp; k++ }
+        mean = sprintf("%.4f", s / n); if (p == "burst") burst = mean
+        ratio = (burst == "") ? "" : sprintf("%.4f", mean / burst)
+        printf "%s,%s,%s,%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f,%s\n", r, p, range, n, mean, pct, mx,
+          sps / k, spmax, m / k, ideal, m / k / ideal, g / 1e6, ratio }' "$pushes" >>"$summary"
+    [[ $policy != burst ]] ||
+      burst_mean=$(csv_awk -v r="$r" 'col("rep") == r && col("policy") == "burst" { print col("mean_completion_s") }' "$summary")
+  done
 done
 column -s, -t "$summary" >&2
 
-# Push completion, every policy: each push from its request to its landing, as a CDF.
+# ---- over the repetitions: mean, sd and 95 % CI half-width per policy ----
+cells="$out/cells.csv"
+metrics="mean_completion_s makespan_over_ideal mean_completion_over_burst mean_request_spread_s"
+{
+  printf "policy,n"
+  for m in $metrics; do printf ",%s,%s_sd,%s_ci95" "$m" "$m" "$m"; done
+  echo
+  for policy in $policies; do
+    csv_awk -v p="$policy" -v tq="$T95_TABLE" -v metrics="$metrics" '
+      BEGIN { split(tq, t, " "); nm = split(metrics, mt, " ") }
+      col("policy") == p { c++; for (i = 1; i <= nm; i++) { v = col(mt[i]); if (v == "") empty[i] = 1; x[i, c] = v + 0 } }
+      END { line = p "," c
+        for (i = 1; i <= nm; i++) {
+          if (i in empty) { line = line ",,,"; continue }
+          s = 0; for (j = 1; j <= c; j++) s += x[i, j]; mean = s / c
+          line = line "," sprintf("%.4f", mean)
+          if (c < 2) { line = line ",,"; continue }
+          v = 0; for (j = 1; j <= c; j++) v += (x[i, j] - mean) ^ 2; sd = sqrt(v / (c - 1))
+          line = line "," sprintf("%.4f", sd) "," sprintf("%.4f", (c - 1 <= 30 ? t[c - 1] : 1.960) * sd / sqrt(c)) }
+        print line }' "$summary"
+  done
+} >"$cells"
+column -s, -t "$cells" >&2
+if ((reps == 1)); then
+  reps_text="one repetition: no error bars"
+else
+  reps_text="$reps repetitions; error bars: 95 % CI of the mean (Student t)"
+fi
+
+# Left: push completion, every policy, every repetition's pushes pooled, as a CDF. Right: the
+# repetitions' mean push completion per policy with its 95 % CI.
 plot="" i=0
 for policy in $policies; do
   i=$((i + 1))
   f="$tmp/completions-${policy//[:=,+]/-}"
+  csv_awk -v p="$policy" 'col("policy") == p { print col("completion_s") }' "$pushes" | sort -g >"$f"
   label=$policy
   [[ $policy == burst ]] && label="burst (each at once)"
   [[ $policy == round-robin ]] && label="round-robin (R2SP turns)"
   plot+="${plot:+, }\"$f\" using 1:(1.0/P${i}_records) smooth cumulative lw 2 title \"$label\""
   echo "stats \"$f\" using 1 nooutput name \"P$i\"" >>"$tmp/stats.gp"
 done
+csv_awk '{ printf "%s,%s,%s\n", col("policy"), col("mean_completion_s"), (col("mean_completion_s_ci95") == "" ? 0 : col("mean_completion_s_ci95")) }' \
+  "$cells" >"$tmp/bars.csv"
 gnuplot <<EOF
-set terminal pngcairo size 1000,600 font ",11"
+set terminal pngcairo size 1400,600 font ",11"
 set output "$out/pushes.png"
-set title "$workers workers x $grad_label pushes through a $rate_label server link, BSP\n(iterations $measure_from-$((iterations - 1)) of 0-$((iterations - 1)))"
+set multiplot layout 1,2 title "$workers workers x $grad_label pushes through a $rate_label server link, BSP; $reps_text" noenhanced
+set title "push completion, every measured push of every repetition" noenhanced
 set xlabel "push completion (landed - requested), s"
 set ylabel "fraction of pushes"
-set key outside below horizontal
+set key outside below horizontal noenhanced
 set bmargin 6
 set grid
 set yrange [0:1.02]
 load "$tmp/stats.gp"
 plot $plot
+set title "mean push completion (per repetition, then the mean over them)" noenhanced
+set datafile separator ","
+set xlabel "window policy"
+set ylabel "mean push completion, s"
+set yrange [0:$(awk -F, '{ y = $2 + $3; if (y > m) m = y } END { printf "%.6f", 1.1 * m }' "$tmp/bars.csv")]
+set xrange [-0.5:$(($(wc -w <<<"$policies") - 1)).5]
+set style fill solid 0.6 border -1
+set boxwidth 0.5
+unset key
+plot "$tmp/bars.csv" using 0:2:xtic(1) with boxes, "" using 0:2:3 with yerrorbars lw 2 pt 7 lc rgb "black"
+unset multiplot
 EOF
 
 {
@@ -263,36 +325,50 @@ EOF
   echo "BSP, TCP with CUBIC. Each job: \`gradwire server/worker ${job[*]} --windows POLICY\`"
   echo "(round-robin: \`round-robin:warmup=$warmup\`)."
   echo
-  echo "Measured: iterations $measure_from-$((iterations - 1)) of 0-$((iterations - 1)), the same for every policy: from the"
-  echo "first iteration >= the warm-up ($warmup) in which every round-robin push went in a bounded"
-  echo "window (its windows.csv rows have a finite bound_s), to the last."
+  echo "Measured: per repetition, from the first iteration >= the warm-up ($warmup) after round-robin's"
+  echo "last one holding an unbounded (burst) window, to the last of 0-$((iterations - 1)); the same"
+  echo "iterations for every policy of that repetition (measured_iterations below). $reps_text."
   echo
   echo "Reference in the same run: iperf3, one CUBIC flow through the bottleneck: $goodput_mbps Mbit/s."
   echo "Ideal makespan = $workers x $grad_label / that goodput = ${ideal} s."
+  echo
+  echo "Over the repetitions (mean, sd, 95 % CI half-width; cells.csv):"
+  echo
+  echo '```'
+  column -s, -t "$cells"
+  echo '```'
+  echo
+  csv_awk 'col("policy") == "round-robin" {
+      r = col("makespan_over_ideal"); h = col("makespan_over_ideal_ci95")
+      printf "- round-robin makespan / ideal: %.3f%s (target <= 1.05): %s\n", r, (h == "" ? "" : sprintf(" +- %.3f", h)),
+        (r <= 1.05 ? (h == "" || r + h <= 1.05 ? "met" : "met on the mean, not over its whole CI") : "NOT met")
+      r = col("mean_completion_over_burst"); h = col("mean_completion_over_burst_ci95")
+      if (r != "") printf "- round-robin mean push completion / burst: %.3f%s (target <= 0.75): %s\n", r, (h == "" ? "" : sprintf(" +- %.3f", h)),
+        (r <= 0.75 ? (h == "" || r + h <= 0.75 ? "met" : "met on the mean, not over its whole CI") : "NOT met") }' "$cells"
+  csv_awk 'col("policy") == "burst" { n++; s += col("mean_request_spread_s"); if (col("max_request_spread_s") > mx) mx = col("max_request_spread_s")
+      p10 += col("completion_p10_s"); p50 += col("completion_p50_s"); p90 += col("completion_p90_s") }
+    END { if (!n) exit
+      printf "- The burst baseline is \"all at once\" only to within its request spread: its pushes were\n"
+      printf "  requested over %.3f s per iteration on average (at most %.3f s), as the parameter pulls\n", s / n, mx
+      printf "  before them ended at different times; a push requested late meets fewer competitors.\n"
+      printf "  Its completions (means over the repetitions): p10 %.3f s, median %.3f s, p90 %.3f s. The\n", p10 / n, p50 / n, p90 / n
+      printf "  comparison holds for pushes this spread, not for strictly simultaneous ones.\n" }' "$summary"
+  echo
+  echo "Every repetition (windows.csv):"
   echo
   echo '```'
   column -s, -t "$summary"
   echo '```'
   echo
-  csv_awk 'col("policy") == "round-robin" {
-      r = col("makespan_over_ideal")
-      printf "- round-robin makespan / ideal: %.3f (target <= 1.05): %s\n", r, (r <= 1.05 ? "met" : "NOT met")
-      r = col("mean_completion_over_burst")
-      if (r != "") printf "- round-robin mean push completion / burst: %.3f (target <= 0.75): %s\n", r, (r <= 0.75 ? "met" : "NOT met") }' "$summary"
-  csv_awk 'col("policy") == "burst" {
-      printf "- The burst baseline is \"all at once\" only to within its request spread: its pushes were\n"
-      printf "  requested over %.3f s per iteration on average (at most %.3f s), as the parameter pulls\n", col("mean_request_spread_s"), col("max_request_spread_s")
-      printf "  before them ended at different times; a push requested late meets fewer competitors.\n"
-      printf "  Its completions: p10 %.3f s, median %.3f s, p90 %.3f s, max %.3f s. The comparison holds\n", col("completion_p10_s"), col("completion_p50_s"), col("completion_p90_s"), col("max_completion_s")
-      printf "  for pushes this spread, not for strictly simultaneous ones.\n" }' "$summary"
-  echo
   echo "Columns: completion = landed - requested per push (mean, nearest-rank p10/p50/p90, max);"
   echo "request spread = last requested - first requested per iteration; makespan = last landed -"
-  echo "first requested per iteration; mean_completion_over_burst divides by burst's mean."
+  echo "first requested per iteration; mean_completion_over_burst divides by burst's mean of the"
+  echo "same repetition."
   echo
   echo "![push completion](pushes.png)"
   echo
-  echo "Files: windows.csv (this table), pushes.csv (every measured push), provenance.txt,"
-  echo "runs/<policy>/ (the job's windows.csv, writes-W.csv, worker-W.csv, logs and command.txt)."
+  echo "Files: cells.csv (over the repetitions), windows.csv (every repetition), pushes.csv (every"
+  echo "measured push), provenance.txt, runs/<policy>-r<rep>/ (each job's windows.csv, writes-W.csv,"
+  echo "worker-W.csv, logs and command.txt; committed packed as runs.tar.xz)."
 } >"$out/README.md"
 echo "windows.sh: wrote $(shown "$out")/README.md" >&2
