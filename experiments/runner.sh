@@ -25,6 +25,9 @@
 #   --dry-run    print every job (topology, environment, flags, where results go); start and
 #                write nothing
 #   --plot-only  redraw cells.csv, the plot and README.md from OUT/runs.csv (needs --out)
+#   --rescan     rebuild OUT/runs.csv from the jobs' own CSVs in OUT/runs/ (unpacked from
+#                OUT/runs.tar.xz if need be), then redraw as --plot-only: for a metric added
+#                after the jobs ran (needs --out; the spec's cells, repetitions as found)
 # GRADWIRE=path/to/gradwire (default build/apps/gradwire/gradwire). Exit 2: bad usage or spec.
 #
 # A spec is a bash file of assignments (experiments/specs/*.sh):
@@ -38,6 +41,9 @@
 #   LABELS=("BSP" ...)               optional, parallel to SCHEMES: names in legends and tables
 #                                    (default: the flags); no commas or double quotes
 #   ITERATIONS=8  MEASURE_FROM=5     iterations per worker; rows average iterations >= this
+#   METRIC=iteration_s               what the plot shows: iteration_s (mean iteration time per
+#                                    worker) or round_s (coded jobs: the server's mean round
+#                                    time, rounds.csv duration_s of rounds >= MEASURE_FROM)
 #   REPETITIONS=5                    jobs per cell (--reps overrides)
 #   JOB=(--workload synthetic)       flags every job gets
 #   DELAYS_MS=(0 1 10)               one-way delay per worker<->server path (topo.sh
@@ -48,7 +54,7 @@
 #                                    --servers S
 #   PREFIX=                          topology prefix (--prefix overrides); empty: topo.sh's own
 set -euo pipefail
-usage="usage: experiments/runner.sh SPEC [--out DIR] [--reps N] [--prefix P] [--dry-run | --plot-only]   (specs: experiments/specs/)"
+usage="usage: experiments/runner.sh SPEC [--out DIR] [--reps N] [--prefix P] [--dry-run | --plot-only | --rescan]   (specs: experiments/specs/)"
 bad_usage() { echo "runner.sh: $*" >&2; echo "$usage" >&2; exit 2; }
 spec="" out="" reps="" prefix="" mode=""
 # The options given (the README's command repeats them).
@@ -56,8 +62,8 @@ out_given="" prefix_given=""
 while (($#)); do
   case $1 in
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    --dry-run | --plot-only)
-      [[ -z $mode || $mode == "$1" ]] || bad_usage "--dry-run and --plot-only exclude each other"
+    --dry-run | --plot-only | --rescan)
+      [[ -z $mode || $mode == "$1" ]] || bad_usage "--dry-run, --plot-only and --rescan exclude each other"
       mode=$1 ;;
     --out | --reps | --prefix)
       [[ $# -ge 2 && -n $2 ]] || bad_usage "$1 needs a value"
@@ -77,6 +83,7 @@ done
 [[ -f $spec ]] || bad_usage "no spec file '$spec' (see experiments/specs/)"
 [[ -z $reps || $reps =~ ^[1-9][0-9]*$ ]] || bad_usage "--reps wants a positive integer, not '$reps'"
 [[ $mode != --plot-only || -n $out ]] || bad_usage "--plot-only needs --out DIR (the results to redraw)"
+[[ $mode != --rescan || -n $out ]] || bad_usage "--rescan needs --out DIR (the results to rebuild)"
 spec=$(realpath "$spec")
 [[ -z $out ]] || out=$(realpath -m "$out")  # relative to the caller's directory, before the cd
 cd "$(dirname "$0")/.."
@@ -84,6 +91,7 @@ repo=$(pwd)
 gradwire=$(realpath -m "${GRADWIRE:-build/apps/gradwire/gradwire}")
 NAME="" TITLE="" TOPOLOGY=() WORKERS=() GRADS=() SCHEMES=() LABELS=() ITERATIONS=8 MEASURE_FROM=5
 REPETITIONS=5 JOB=(--workload synthetic) DELAYS_MS=(0) SERVERS=1 TRANSPORT=tcp PREFIX=""
+METRIC=iteration_s
 # shellcheck source=/dev/null
 source "$spec"
 spec_error() { echo "runner.sh: $spec: $*" >&2; exit 2; }
@@ -99,6 +107,7 @@ done
 if ! [[ $ITERATIONS =~ ^[1-9][0-9]*$ && $MEASURE_FROM =~ ^[0-9]+$ ]] || ((MEASURE_FROM >= ITERATIONS)); then
   spec_error "wants ITERATIONS > MEASURE_FROM >= 0 (got $ITERATIONS, $MEASURE_FROM)"
 fi
+[[ $METRIC == iteration_s || $METRIC == round_s ]] || spec_error "METRIC '$METRIC' is neither iteration_s nor round_s"
 [[ $REPETITIONS =~ ^[1-9][0-9]*$ ]] || spec_error "REPETITIONS '$REPETITIONS' is not a positive integer"
 [[ $SERVERS =~ ^[1-9][0-9]*$ ]] || spec_error "SERVERS '$SERVERS' is not a positive integer"
 [[ $TRANSPORT == tcp || $TRANSPORT == rdma ]] || spec_error "TRANSPORT '$TRANSPORT' is neither tcp nor rdma"
@@ -122,6 +131,8 @@ topo=experiments/topo/topo.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/raw_runs.sh
+source experiments/lib/raw_runs.sh
 
 # A path as the README shows it: relative to the repository when inside it.
 shown() { [[ $1 == "$repo"/* ]] && echo "${1#"$repo"/}" || echo "$1"; }
@@ -185,9 +196,61 @@ if [[ $mode == --dry-run ]]; then
   exit 0
 fi
 
+runs_header="workers,grad_bytes,scheme,rep,iteration_s,compute_s,write_s,gate_s,wait_s,updates_per_s,goodput_mbps,wall_s,delay_ms,rows_per_s,round_s"
+# One job's runs.csv row from its own CSVs (RUN_DIR: iterations.csv, server-0.csv, rounds.csv).
+# An iteration is compute + injected straggler delay (delay_s, 0 without --straggler) + write +
+# wait. rows_per_s: minibatch rows per second, summed over workers (each its rows over its
+# time): the fair measure when --batch-tuning gives workers different batches; empty for runs
+# without a batch column. round_s: coded jobs, the server's mean round time over rounds >=
+# MEASURE_FROM (rounds.csv); empty for others.
+job_row() {  # run n bytes scheme rep delay
+  local run=$1 n=$2 bytes=$3 row rps wall round=""
+  row=$(csv_awk -v from="$MEASURE_FROM" -v n="$n" -v b="$bytes" '
+    col("iteration") >= from { k++; c += col("compute_s"); w += col("write_s")
+      q += col("wait_s"); g += col("gate_s"); d = has("delay_s") ? col("delay_s") : 0
+      s += d; t[col("worker")] += col("compute_s") + d + col("write_s") + col("wait_s")
+      if (has("batch")) r[col("worker")] += col("batch") }
+    END { if (k == 0) { print "no iteration >= " from > "/dev/stderr"; exit 1 }
+      it = (c + s + w + q) / k; rps = ""
+      if (has("batch")) { rps = 0; for (x in t) if (t[x] > 0) rps += r[x] / t[x]; rps = sprintf("%.1f", rps) }
+      printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.3f,%.1f\t%s", it, c / k, w / k, g / k, q / k, n / it, n * b * 8 / it / 1e6, rps }' \
+    "$run/iterations.csv") || return 1
+  rps=${row#*$'\t'}
+  row=${row%$'\t'*}
+  wall=$(csv_awk 'FNR == 2 { print col("wall_s") }' "$run/server-0.csv")
+  if [[ -f $run/rounds.csv ]]; then
+    round=$(csv_awk -v from="$MEASURE_FROM" 'col("round") >= from { s += col("duration_s"); k++ }
+      END { if (k) printf "%.5f", s / k }' "$run/rounds.csv")
+  fi
+  echo "$n,$bytes,$(cell "$4"),$5,$row,$wall,$6,$rps,$round"
+}
+
 command -v gnuplot >/dev/null || { echo "runner.sh: gnuplot missing (make deps)" >&2; exit 1; }
 data=$(mktemp -d)
-if [[ $mode != --plot-only ]]; then
+if [[ $mode == --rescan ]]; then
+  trap 'rm -rf "$data"' EXIT
+  raw_runs_unpack "$out"
+  # The jobs were measured from the iteration their provenance says, if it says one.
+  if [[ -f $out/provenance.txt ]] && grep -q '^measure_from=[0-9]' "$out/provenance.txt"; then
+    MEASURE_FROM=$(sed -n 's/^measure_from=//p' "$out/provenance.txt")
+  fi
+  [[ -d $out/runs ]] || { echo "runner.sh: no $(shown "$out")/runs/ (nor runs.tar.xz) to rescan" >&2; exit 1; }
+  echo "$runs_header" >"$data/runs.csv"
+  found=0
+  for d in "${DELAYS_MS[@]}"; do for n in "${WORKERS[@]}"; do for grad in "${GRADS[@]}"; do
+    for scheme in "${SCHEMES[@]}"; do
+      for ((rep = 1; ; rep++)); do
+        run=$out/runs/$(job_slug "$n" "$grad" "$scheme" "$rep" "$d")
+        [[ -f $run/iterations.csv ]] || break
+        job_row "$run" "$n" "$(numfmt --from=iec "$grad")" "$scheme" "$rep" "$d" >>"$data/runs.csv"
+        found=$((found + 1))
+      done
+    done
+  done; done; done
+  ((found > 0)) || { echo "runner.sh: no job of the spec in $(shown "$out")/runs/" >&2; exit 1; }
+  mv "$data/runs.csv" "$csv"
+  echo "runner.sh: rebuilt $(shown "$csv") from $found jobs" >&2
+elif [[ $mode != --plot-only ]]; then
   [[ $(id -u) -eq 0 ]] || { echo "runner.sh: needs root (network namespaces)" >&2; exit 1; }
   [[ -x $gradwire ]] || { echo "runner.sh: no gradwire binary at $gradwire (make, or GRADWIRE=...)" >&2; exit 1; }
   if [[ -d $out && -n $(ls -A "$out") && ! -f $out/runs.csv && ! -f $out/provenance.txt ]]; then
@@ -217,7 +280,7 @@ if [[ $mode != --plot-only ]]; then
     echo "measure_from=$MEASURE_FROM"
     echo "repetitions=$REPETITIONS"
   } >"$out/provenance.txt"
-  echo "workers,grad_bytes,scheme,rep,iteration_s,compute_s,write_s,gate_s,wait_s,updates_per_s,goodput_mbps,wall_s,delay_ms,rows_per_s" >"$csv"
+  echo "$runs_header" >"$csv"
   rm -f "$cells" "$out/README.md" "$out/$NAME.png"
   k=0
   started=$(date +%s)
@@ -236,25 +299,7 @@ if [[ $mode != --plot-only ]]; then
         # shellcheck disable=SC2086  # a scheme is a list of flags
         netns_job "$gradwire" "$run" "$n" --num-workers "$n" --grad-bytes "$grad" \
           --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme || exit 1
-        bytes=$(numfmt --from=iec "$grad")
-        # An iteration is compute + injected straggler delay (delay_s, 0 without --straggler)
-        # + write + wait. rows_per_s: minibatch rows per second, summed over workers (each
-        # its rows over its time): the fair measure when --batch-tuning gives workers
-        # different batches; empty for runs without a batch column.
-        row=$(csv_awk -v from="$MEASURE_FROM" -v n="$n" -v b="$bytes" '
-          col("iteration") >= from { k++; c += col("compute_s"); w += col("write_s")
-            q += col("wait_s"); g += col("gate_s"); d = has("delay_s") ? col("delay_s") : 0
-            s += d; t[col("worker")] += col("compute_s") + d + col("write_s") + col("wait_s")
-            if (has("batch")) r[col("worker")] += col("batch") }
-          END { if (k == 0) { print "no iteration >= " from > "/dev/stderr"; exit 1 }
-            it = (c + s + w + q) / k; rps = ""
-            if (has("batch")) { rps = 0; for (x in t) if (t[x] > 0) rps += r[x] / t[x]; rps = sprintf("%.1f", rps) }
-            printf "%.5f,%.5f,%.5f,%.5f,%.5f,%.3f,%.1f\t%s", it, c / k, w / k, g / k, q / k, n / it, n * b * 8 / it / 1e6, rps }' \
-          "$run/iterations.csv")
-        rps=${row#*$'\t'}
-        row=${row%$'\t'*}
-        wall=$(csv_awk 'FNR == 2 { print col("wall_s") }' "$run/server-0.csv")
-        echo "$n,$bytes,$(cell "$scheme"),$rep,$row,$wall,$d,$rps" >>"$csv"
+        job_row "$run" "$n" "$(numfmt --from=iec "$grad")" "$scheme" "$rep" "$d" >>"$csv" || exit 1
       done
     done; done
   done; done
@@ -277,7 +322,7 @@ fi
 # shellcheck source=experiments/lib/stats.sh
 source experiments/lib/stats.sh
 t_table=$T95_TABLE
-stats="iteration_s goodput_mbps updates_per_s rows_per_s"
+stats="iteration_s goodput_mbps updates_per_s rows_per_s round_s"
 means="compute_s write_s gate_s wait_s wall_s"
 {
   printf "delay_ms,workers,grad_bytes,scheme,label,n"
@@ -289,7 +334,7 @@ means="compute_s write_s gate_s wait_s wall_s"
   csv_awk -v keys="$data/keys.csv" -v tq="$t_table" -v stats="$stats" -v means="$means" '
     BEGIN { split(tq, t, " "); ns = split(stats, st, " "); nm = split(means, mn, " ")
       fmt["iteration_s"] = "%.6f"; fmt["goodput_mbps"] = "%.2f"; fmt["updates_per_s"] = "%.3f"
-      fmt["rows_per_s"] = "%.1f" }
+      fmt["rows_per_s"] = "%.1f"; fmt["round_s"] = "%.6f" }
     function key(d, w, b, s) { return (d + 0) SUBSEP (w + 0) SUBSEP (b + 0) SUBSEP s }
     FILENAME == keys { k = key(col("delay_ms"), col("workers"), col("grad_bytes"), col("scheme"))
       if (!(k in label)) { order[++no] = k; label[k] = col("label")
@@ -330,7 +375,14 @@ else
   bars_text="one repetition: no error bars"
 fi
 
-# ---- plot: mean iteration time with its 95 % CI, from cells.csv ----
+# ---- plot: the spec's METRIC with its 95 % CI, from cells.csv ----
+if [[ $METRIC == round_s ]]; then
+  metric_label="mean server round time (s)"
+  csv_awk '$0 != "" && col("round_s") == "" { e = 1 } END { exit e }' "$cells" ||
+    { echo "runner.sh: METRIC=round_s, but a cell has no round_s (not coded, or runs.csv older than the column: --rescan)" >&2; exit 1; }
+else
+  metric_label="mean iteration time per worker (s)"
+fi
 # The key goes below the panels, where it hides no data: enough rows for every label at
 # gnuplot's ~7 px per character of a 10 pt font (plus the sample line) across one panel.
 key_rows() {  # panel width in pixels -> rows the key takes
@@ -353,7 +405,7 @@ line_plot() {  # xcol title settings dodge
     echo "set output \"$out/$NAME.png\""
     echo "set datafile separator \",\""
     printf 'set multiplot layout 1,%s title "%s\\n%s" noenhanced\n' "${#GRADS[@]}" "$title" "$subtitle"
-    echo "set ylabel \"mean iteration time per worker (s)\"; set grid"
+    echo "set ylabel \"$metric_label\"; set grid"
     # A margin of its own below the x label for the key; points off the panel's edges.
     echo "set key outside below center horizontal Left reverse noenhanced; set bmargin $((rows + 5))"
     echo "set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05; set autoscale xfix"
@@ -363,9 +415,9 @@ line_plot() {  # xcol title settings dodge
       echo "set title \"gradient $(human_bytes "$bytes")\""
       plot="plot"
       for i in "${!SCHEMES[@]}"; do
-        csv_awk -v b="$bytes" -v s="$(cell "${SCHEMES[i]}")" -v x="$xcol" \
+        csv_awk -v b="$bytes" -v s="$(cell "${SCHEMES[i]}")" -v x="$xcol" -v m="$METRIC" \
           'col("grad_bytes") == b && col("scheme") == s {
-             h = col("iteration_s_ci95"); print col(x) "," col("iteration_s") "," (h == "" ? 0 : h) }' "$cells" |
+             h = col(m "_ci95"); print col(x) "," col(m) "," (h == "" ? 0 : h) }' "$cells" |
           sort -t, -k1,1n >"$data/$bytes-$i.csv"
         [[ $plot != plot ]] && plot+=","
         if ((nmax > 1)); then
@@ -402,9 +454,9 @@ else
       bytes=$(numfmt --from=iec "$grad")
       printf "%s" "$(human_bytes "$bytes")"
       for i in "${!SCHEMES[@]}"; do
-        printf ",%s" "$(csv_awk -v b="$bytes" -v s="$(cell "${SCHEMES[i]}")" \
+        printf ",%s" "$(csv_awk -v b="$bytes" -v s="$(cell "${SCHEMES[i]}")" -v m="$METRIC" \
           'col("grad_bytes") == b && col("scheme") == s {
-             h = col("iteration_s_ci95"); print col("iteration_s") "," (h == "" ? 0 : h); found = 1; exit }
+             h = col(m "_ci95"); print col(m) "," (h == "" ? 0 : h); found = 1; exit }
            END { if (!found) print "," }' "$cells")"
       done
       echo
@@ -423,7 +475,7 @@ set terminal pngcairo size $width,$((480 + 18 * rows)) font ",10"
 set output "$out/$NAME.png"
 set datafile separator ","
 set title "${TITLE:-$NAME} (${WORKERS[0]} workers)\\n$subtitle" noenhanced
-set ylabel "mean iteration time per worker (s)"
+set ylabel "$metric_label"
 set yrange [0:*]
 set style data histograms
 set style histogram $histogram
@@ -452,10 +504,10 @@ prov() {  # key -> its provenance value ("not recorded" for runs made before pro
     echo "The runs predate provenance.txt: the command, commit, date and settings that made"
     echo "runs.csv are in the README.md of the commit that added it (\`git log -- $(shown "$out")/runs.csv\`)."
   fi
-  if [[ $mode == --plot-only ]]; then
+  if [[ $mode == --plot-only || $mode == --rescan ]]; then
     c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
     [[ $c != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && c+=-dirty
-    echo "Cells, plot and this README redrawn from runs.csv by \`$(command_line) --plot-only\` at commit $c on $(date -u +%Y-%m-%dT%H:%MZ)."
+    echo "Cells, plot and this README redrawn from $([[ $mode == --rescan ]] && echo "the jobs' CSVs (runs.csv rebuilt)" || echo runs.csv) by \`$(command_line) $mode\` at commit $c on $(date -u +%Y-%m-%dT%H:%MZ)."
   fi
   echo
   if [[ -f $out/provenance.txt ]]; then
@@ -490,18 +542,18 @@ prov() {  # key -> its provenance value ("not recorded" for runs made before pro
   echo "![$NAME]($NAME.png)"
   echo
   delay_col=$([[ ${#DELAYS_MS[@]} -gt 1 ]] && echo 1 || echo 0)
-  printf "%s| workers | gradient | scheme | n | iteration (s) | goodput (Mbit/s) | updates/s | rows/s | compute (s) | write (s) | gate (s) | wait (s) |\n" \
+  printf "%s| workers | gradient | scheme | n | iteration (s) | round (s) | goodput (Mbit/s) | updates/s | rows/s | compute (s) | write (s) | gate (s) | wait (s) |\n" \
     "$( ((delay_col)) && echo "| delay (ms) ")"
-  printf "%s| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" "$( ((delay_col)) && echo "| ---: ")"
+  printf "%s| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n" "$( ((delay_col)) && echo "| ---: ")"
   csv_awk -v dc="$delay_col" '
     function pm(m, f,  v, h) { v = col(m); if (v == "") return ""; h = col(m "_ci95")
       return sprintf(f, v) (h == "" ? "" : sprintf(" ± " f, h)) }
     function gib(b,  u, i, f) { split("B KiB MiB GiB", u, " "); i = 1; while (b >= 1024 && i < 4) { b /= 1024; i++ }
       f = b == int(b) ? "%d %s" : "%.1f %s"; return sprintf(f, b, u[i]) }
     function t4(m) { return col(m) == "" ? "" : sprintf("%.4f", col(m)) }
-    { printf "%s| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+    { printf "%s| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
         dc ? "| " col("delay_ms") " " : "", col("workers"), gib(col("grad_bytes")), col("label"), col("n"),
-        pm("iteration_s", "%.4f"), pm("goodput_mbps", "%.1f"), pm("updates_per_s", "%.2f"),
+        pm("iteration_s", "%.4f"), (has("round_s") ? pm("round_s", "%.4f") : ""), pm("goodput_mbps", "%.1f"), pm("updates_per_s", "%.2f"),
         pm("rows_per_s", "%.0f"), t4("compute_s"), t4("write_s"), t4("gate_s"), t4("wait_s") }' "$cells"
   echo
   echo "Files: \`cells.csv\` (per cell: n, mean, sd, ci95 = CI half-width), \`runs.csv\` (one row per"

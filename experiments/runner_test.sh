@@ -5,6 +5,8 @@
 #      those computed here independently (awk, t = 4.303 for 2 degrees of freedom); a cell with
 #      one repetition has no CI; labels reach cells.csv and the README; a PNG is drawn for a
 #      line plot (several worker counts) and a bar plot (one);
+#   1b. --rescan on fabricated job folders (coded, with rounds.csv): runs.csv's iteration_s and
+#      round_s are the means computed here, and METRIC=round_s plots with a CI;
 #   2. --dry-run --out DIR lists every job into DIR, names the environment netns_job gets, and
 #      writes nothing (neither DIR nor anything under results/);
 #   3. bad usage (unknown option, missing spec, no spec, bad --reps, --plot-only without --out)
@@ -108,6 +110,43 @@ if "$runner" "$tmp/bars.sh" --plot-only --out "$tmp/bars" >"$tmp/bars.log" 2>&1 
   check "plot-only: bar plot PNG" 0 ""
 else
   check "plot-only: bar plot PNG" 1 "$(tail -3 "$tmp/bars.log")"
+fi
+
+# ---- 1b. --rescan: runs.csv rebuilt from the jobs' own CSVs, round_s for coded jobs ----
+cat >"$tmp/coded.sh" <<'EOF'
+# shellcheck shell=bash disable=SC2034
+NAME=rt-coded
+TOPOLOGY=(star --rate 1gbit)
+WORKERS=(2)
+GRADS=(1M)
+SCHEMES=("--coding uncoded")
+ITERATIONS=4
+MEASURE_FROM=2
+REPETITIONS=2
+METRIC=round_s
+EOF
+for r in 1 2; do
+  job=$tmp/coded/runs/n2_grad1M_coding_uncoded_r$r
+  mkdir -p "$job"
+  {
+    echo "worker,iteration,compute_s,write_s,wait_s,bytes,loss,delay_s,messages,gate_s,batch"
+    for w in 0 1; do for i in 0 1 2 3; do echo "$w,$i,0.1,0.2,0.$((r + i)),1048576,nan,0,1,0,64"; done; done
+  } >"$job/iterations.csv"
+  printf 'server,wall_s\n0,%s\n' "$r.5" >"$job/server-0.csv"
+  # Rounds 2 and 3 are measured: their mean is r + 0.5 s.
+  printf 'round,iteration,phase,duration_s,decode_s,messages_used,workers_used,loss\n0,0,0,9,0,2,2,nan\n1,1,0,9,0,2,2,nan\n2,2,0,%s,0,2,2,nan\n3,3,0,%s,0,2,2,nan\n' \
+    "$r" "$((r + 1))" >"$job/rounds.csv"
+done
+if "$runner" "$tmp/coded.sh" --rescan --out "$tmp/coded" >"$tmp/coded.log" 2>&1; then
+  got=$(csv_awk '{ printf "%s:%s:%s ", col("rep"), col("iteration_s"), col("round_s") }' "$tmp/coded/runs.csv")
+  # iteration_s of rep r over iterations 2-3: 0.1 + 0.2 + (0.(r+2) + 0.(r+3)) / 2.
+  check "rescan: runs.csv from the jobs' CSVs, round_s" \
+    "$([[ $got == "1:0.65000:1.50000 2:0.75000:2.50000 " ]] && echo 0 || echo 1)" "got '$got'"
+  check "rescan: plots round_s, with its CI" \
+    "$(is_png "$tmp/coded/rt-coded.png" && csv_awk '{ exit !(col("n") == 2 && col("round_s") == 2.000000 && col("round_s_ci95") != "") }' "$tmp/coded/cells.csv" && echo 0 || echo 1)" \
+    "$(tail -2 "$tmp/coded.log")"
+else
+  check "rescan: runs" 1 "$(tail -3 "$tmp/coded.log")"
 fi
 
 # ---- 2. --dry-run --out DIR: lists jobs into DIR, writes nothing ----
