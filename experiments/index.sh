@@ -85,11 +85,12 @@ while IFS= read -r png; do
     machine=$(first_match '[0-9]+ cores.{0,120}' "$para" |
       sed -E 's/((kernel|Linux) [0-9][^ ,:;]*[A-Za-z0-9]).*/\1/; t; s/[.:;].*$//')
   fi
-  # runner.sh --plot-only redraws the figure from runs.csv: the figure's own command.
-  redraw=$(first_match 'redrawn from runs.csv by `[^`]+` at commit [^ ]+ on [0-9T:-]+Z' "$para")
+  # runner.sh --plot-only (--rescan) redraws the figure from runs.csv (the jobs' CSVs): the
+  # figure's own command.
+  redraw=$(first_match 'redrawn from (runs.csv|the jobs. CSVs \(runs.csv rebuilt\)) by `[^`]+` at commit [^ ]+ on [0-9T:-]+Z' "$para")
   redraw_commit=""
   if [[ -n $redraw ]]; then
-    note="; figure redrawn by \`$(sed -E 's/^redrawn from runs.csv by `([^`]+)`.*/\1/' <<<"$redraw")\`"
+    note="; figure redrawn by \`$(sed -E 's/^[^`]*`([^`]+)`.*/\1/' <<<"$redraw")\`"
     note+=" on $(sed -E 's/.* on ([^ ]+)$/\1/' <<<"$redraw")"
     redraw_commit=$(sed -E 's/.* at commit ([^ ]+) on .*/\1/' <<<"$redraw")
   fi
