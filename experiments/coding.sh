@@ -88,6 +88,8 @@ repo=$PWD
 shown() { [[ $1 == "$repo"/* ]] && echo "${1#"$repo"/}" || echo "$1"; }
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/raw_runs.sh
+source experiments/lib/raw_runs.sh
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && commit+=-dirty
 binary="$(shown "$gradwire")"
@@ -294,3 +296,4 @@ worst=$(csv_awk '{ d = col("measured_over_model") - 1; if (d < 0) d = -d
     if (d > w) { w = d; r = col("mu") " n=" col("workers") " " col("scheme") } }
   END { printf "%.1f%% (%s)", 100 * w, r }' "$csv")
 echo "coding.sh: done in $(($(date +%s) - ${started:-$(date +%s)})) s; largest measured/model gap $worst; $(shown "$out")/README.md"
+raw_runs_pack_committed "$out"

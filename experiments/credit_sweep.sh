@@ -173,3 +173,4 @@ EOF
   fi
 } >"$out/README.md"
 echo "credit_sweep.sh: wrote $out/" >&2
+raw_runs_pack_committed "$out"

@@ -365,3 +365,4 @@ done <<<"$configs"
   [[ -f $out/findings.md ]] && { echo; cat "$out/findings.md"; }
 } >"$out/README.md"
 echo "dnn_traffic.sh: wrote $out/" >&2
+raw_runs_pack_committed "$out"

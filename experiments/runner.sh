@@ -560,3 +560,4 @@ prov() {  # key -> its provenance value ("not recorded" for runs made before pro
   echo "job), \`runs/<job>/\` (each job's CSVs, logs and command.txt)$([[ -f $out/provenance.txt ]] && echo ", \`provenance.txt\`")."
 } >"$out/README.md"
 echo "runner.sh: wrote $out/" >&2
+raw_runs_pack_committed "$out"

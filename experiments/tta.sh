@@ -255,3 +255,4 @@ same="(the same data for every rule)"
   echo "for r2sp, logs, command.txt)."
 } >"$out/README.md"
 echo "tta.sh: wrote $(shown "$out")/README.md" >&2
+raw_runs_pack_committed "$out"

@@ -114,6 +114,8 @@ topo=experiments/topo/topo.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/raw_runs.sh
+source experiments/lib/raw_runs.sh
 # shellcheck source=experiments/lib/stats.sh
 source experiments/lib/stats.sh
 
@@ -372,3 +374,4 @@ EOF
   echo "worker-W.csv, logs and command.txt; committed packed as runs.tar.xz)."
 } >"$out/README.md"
 echo "windows.sh: wrote $(shown "$out")/README.md" >&2
+raw_runs_pack_committed "$out"

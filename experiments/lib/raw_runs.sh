@@ -7,7 +7,10 @@
 #   raw_runs_pack DIR     packs DIR/runs/ into DIR/runs.tar.xz, byte for byte the same for the
 #                         same files (sorted names, mtime 0, owner 0, one xz thread); DIR/runs/
 #                         is left in place
-# Both return non-zero (with a message) when tar fails.
+#   raw_runs_pack_committed DIR   at the end of a run: packs DIR/runs/ when DIR is a committed
+#                         results folder (results/<NAME>/ of this repository, not results/runs/),
+#                         so the runs.tar.xz git keeps is never older than the CSVs beside it
+# All return non-zero (with a message) when tar fails.
 raw_runs_unpack() {
   local dir=${1:?raw_runs_unpack: no results folder}
   [[ -d $dir/runs || ! -f $dir/runs.tar.xz ]] && return 0
@@ -19,4 +22,12 @@ raw_runs_pack() {
   [[ -d $dir/runs ]] || { echo "raw_runs: no $dir/runs/ to pack" >&2; return 1; }
   XZ_OPT=${XZ_OPT:--T1} tar -C "$dir" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
     -cJf "$dir/runs.tar.xz" runs || { echo "raw_runs: cannot pack $dir/runs/" >&2; return 1; }
+}
+raw_runs_pack_committed() {
+  local dir results
+  dir=$(realpath -m "${1:?raw_runs_pack_committed: no results folder}")
+  results=$(realpath -m "$(dirname "${BASH_SOURCE[0]}")/../../results")
+  [[ $dir == "$results"/* && $dir != "$results"/runs && $dir != "$results"/runs/* && -d $dir/runs ]] || return 0
+  echo "raw_runs: packing $dir/runs/ into runs.tar.xz (what git keeps of the raw runs)" >&2
+  raw_runs_pack "$dir"
 }
