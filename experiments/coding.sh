@@ -88,13 +88,13 @@ repo=$PWD
 shown() { [[ $1 == "$repo"/* ]] && echo "${1#"$repo"/}" || echo "$1"; }
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/provenance.sh
+source experiments/lib/provenance.sh
 # shellcheck source=experiments/lib/raw_runs.sh
 source experiments/lib/raw_runs.sh
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && commit+=-dirty
-binary="$(shown "$gradwire")"
-[[ -f $gradwire ]] && binary+=" (sha256 $(sha256sum "$gradwire" | cut -c1-12), built $(date -u -r "$gradwire" +%Y-%m-%dT%H:%MZ))"
-machine="$(hostname), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+commit=$(code_commit)
+binary=$(binary_text "$gradwire" "$(shown "$gradwire")")
+machine=$(machine_text)
 job_flags="--workload linreg --batch 8192 --lr 0.5 --momentum 0"
 provenance() {
   echo "command=$command_line"

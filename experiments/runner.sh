@@ -131,6 +131,8 @@ topo=experiments/topo/topo.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/provenance.sh
+source experiments/lib/provenance.sh
 # shellcheck source=experiments/lib/raw_runs.sh
 source experiments/lib/raw_runs.sh
 
@@ -263,12 +265,11 @@ elif [[ $mode != --plot-only ]]; then
   mkdir -p "$out/runs"
   # The code and binary measured, and the settings: README.md's first lines (also after
   # --plot-only, which may run at another commit). One key=value a line, read back by key.
-  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  [[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && commit+=-dirty
+  commit=$(code_commit)
   {
     echo "command=$(command_line)"
     echo "commit=$commit"
-    echo "gradwire=$(shown "$gradwire") (sha256 $(sha256sum "$gradwire" | cut -c1-12), built $(date -u -r "$gradwire" +%Y-%m-%dT%H:%MZ))"
+    echo "gradwire=$(binary_text "$gradwire" "$(shown "$gradwire")")"
     echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
     echo "machine=$(nproc) cores, kernel $(uname -r)"
     echo "topology=topo.sh up ${TOPOLOGY[*]}$([[ ${TOPOLOGY[0]} == star ]] && echo " --workers N")$(
@@ -505,8 +506,7 @@ prov() {  # key -> its provenance value ("not recorded" for runs made before pro
     echo "runs.csv are in the README.md of the commit that added it (\`git log -- $(shown "$out")/runs.csv\`)."
   fi
   if [[ $mode == --plot-only || $mode == --rescan ]]; then
-    c=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-    [[ $c != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && c+=-dirty
+    c=$(code_commit)
     echo "Cells, plot and this README redrawn from $([[ $mode == --rescan ]] && echo "the jobs' CSVs (runs.csv rebuilt)" || echo runs.csv) by \`$(command_line) $mode\` at commit $c on $(date -u +%Y-%m-%dT%H:%MZ)."
   fi
   echo

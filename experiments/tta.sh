@@ -99,6 +99,8 @@ topo=experiments/topo/topo.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/provenance.sh
+source experiments/lib/provenance.sh
 # shellcheck source=experiments/lib/raw_runs.sh
 source experiments/lib/raw_runs.sh
 
@@ -120,16 +122,14 @@ rate_label=$(awk -v r="$rate" 'BEGIN { if (match(r, /^[0-9.]+/) == 0) { print r;
 job=(--num-workers "$workers" --workload mlp --hidden "$hidden" --iterations "$iterations"
   --lr "$lr" --eval-every "$eval_every" --timeout 120 --straggler "$straggler")
 rule_flags() { [[ $1 == r2sp-tuned ]] && echo "--sync r2sp --batch-tuning" || echo "--sync $1"; }
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && commit+=-dirty
-binary="$(shown "$gradwire")"
-[[ -f $gradwire ]] && binary+=" (sha256 $(sha256sum "$gradwire" | cut -c1-12), built $(date -u -r "$gradwire" +%Y-%m-%dT%H:%MZ))"
+commit=$(code_commit)
+binary=$(binary_text "$gradwire" "$(shown "$gradwire")")
 provenance() {
   echo "command=$command_line"
   echo "commit=$commit"
   echo "gradwire=$binary"
   echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "machine=$(hostname), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+  echo "machine=$(machine_text)"
   echo "topology=topo.sh up star --workers $workers --rate $rate${GW_TOPO_PREFIX:+ (prefix $GW_TOPO_PREFIX)}"
   echo "job=${job[*]}"
   local v

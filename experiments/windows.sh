@@ -114,6 +114,8 @@ topo=experiments/topo/topo.sh
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/provenance.sh
+source experiments/lib/provenance.sh
 # shellcheck source=experiments/lib/raw_runs.sh
 source experiments/lib/raw_runs.sh
 # shellcheck source=experiments/lib/stats.sh
@@ -123,16 +125,14 @@ window_flag() { [[ $1 == round-robin ]] && echo "round-robin:warmup=$warmup" || 
 run_dir() { echo "$out/runs/${1//[:=,+]/-}-r$2"; }  # policy rep
 job=(--num-workers "$workers" --workload synthetic --grad-bytes "$grad" --iterations "$iterations"
   --sync bsp --timeout 300)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ $commit != unknown ]] && ! git diff --quiet HEAD -- 2>/dev/null && commit+=-dirty
-binary="$(shown "$gradwire")"
-[[ -f $gradwire ]] && binary+=" (sha256 $(sha256sum "$gradwire" | cut -c1-12), built $(date -u -r "$gradwire" +%Y-%m-%dT%H:%MZ))"
+commit=$(code_commit)
+binary=$(binary_text "$gradwire" "$(shown "$gradwire")")
 provenance() {
   echo "command=$command_line"
   echo "commit=$commit"
   echo "gradwire=$binary"
   echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "machine=$(hostname), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+  echo "machine=$(machine_text)"
   echo "topology=topo.sh up star --workers $workers --rate $rate${GW_TOPO_PREFIX:+ (prefix $GW_TOPO_PREFIX)}"
   echo "job=${job[*]}"
   echo "policies=$policies"
