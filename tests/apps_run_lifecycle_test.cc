@@ -25,25 +25,6 @@ const std::vector<std::string> kEndlessJob = {"run",        "--num-workers", "2"
                                               "--workload", "synthetic",     "--grad-bytes",
                                               "4K",         "--iterations",  "1000000"};
 
-// The processes whose parent is `parent` (from /proc/<pid>/stat).
-std::set<pid_t> ChildrenOf(pid_t parent) {
-  std::set<pid_t> out;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = ReadFile(e.path().string() + "/stat");
-    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so from the last ')'.
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream is(stat.substr(close + 1));
-    char state = 0;
-    pid_t ppid = 0;
-    if (is >> state >> ppid && ppid == parent) out.insert(std::stoi(name));
-  }
-  return out;
-}
-
 // True while pid names a process that has not exited (a zombie has exited).
 bool Alive(pid_t pid) {
   const std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");

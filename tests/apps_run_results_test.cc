@@ -6,10 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <algorithm>
-#include <filesystem>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -23,22 +20,11 @@ using ::testing::Not;
 
 // The worker process of `rank` among run's children, by its command line.
 std::optional<pid_t> WorkerOf(pid_t run, int rank) {
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    const std::string stat = ReadFile(e.path().string() + "/stat");
-    const size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream is(stat.substr(close + 1));
-    char state = 0;
-    pid_t ppid = 0;
-    if (!(is >> state >> ppid) || ppid != run) continue;
-    std::string cmdline = ReadFile(e.path().string() + "/cmdline");
-    std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  for (pid_t child : ChildrenOf(run)) {
+    const std::string cmdline = CommandLineOf(child);
     if (cmdline.find(" worker ") != std::string::npos &&
         cmdline.find("--rank=" + std::to_string(rank) + " ") != std::string::npos) {
-      return std::stoi(name);
+      return child;
     }
   }
   return std::nullopt;

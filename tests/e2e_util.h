@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -323,5 +324,31 @@ inline std::optional<double> SummaryValue(const std::string& path, const std::st
 }
 
 inline double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The processes whose parent is `parent` (from /proc/<pid>/stat).
+inline std::set<pid_t> ChildrenOf(pid_t parent) {
+  std::set<pid_t> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = ReadFile(e.path().string() + "/stat");
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so from the last ')'.
+    const size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream is(stat.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    if (is >> state >> ppid && ppid == parent) out.insert(std::stoi(name));
+  }
+  return out;
+}
+
+// A process's command line, its arguments joined by spaces ("" once it is gone).
+inline std::string CommandLineOf(pid_t pid) {
+  std::string cmdline = ReadFile("/proc/" + std::to_string(pid) + "/cmdline");
+  std::replace(cmdline.begin(), cmdline.end(), '\0', ' ');
+  return cmdline;
+}
 
 }  // namespace gw::e2e

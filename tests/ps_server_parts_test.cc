@@ -107,15 +107,23 @@ TEST_F(CheckpointerTest, RefusesRulesItCannotRestore) {
   EXPECT_THROW(Checkpointer(job_, opt_, layout_), Error);
 }
 
-TEST(WindowDeskTest, BurstGrantsAtOnceAndLogsTheWindowUntilThePushLands) {
-  JobConfig job;
-  job.num_workers = 2;
-  job.windows = sched::WindowSpec::Parse("burst");
-  SyncRule rule(job.sync, job.num_workers);
+// A desk for two workers under burst windows, and a request for iteration 0.
+class WindowDeskTest : public ::testing::Test {
+ protected:
+  static JobConfig TwoBurstWorkers() {
+    JobConfig job;
+    job.num_workers = 2;
+    job.windows = sched::WindowSpec::Parse("burst");
+    return job;
+  }
+  const JobConfig job = TwoBurstWorkers();
+  const SyncRule rule{job.sync, job.num_workers};
   const TimePoint t0 = GetClock().Now();
-  WindowDesk desk(job, 0, rule, t0);
-  WindowRequestMsg req;
-  req.iteration = 0;
+  WindowDesk desk{job, 0, rule, t0};
+  WindowRequestMsg req;  // for iteration 0
+};
+
+TEST_F(WindowDeskTest, BurstGrantsAtOnceAndLogsTheWindowUntilThePushLands) {
   ASSERT_TRUE(desk.Expects(1, req));
   const auto grants = desk.OnRequest(1, req, t0);
   ASSERT_EQ(grants.size(), 1u);
@@ -135,15 +143,7 @@ TEST(WindowDeskTest, BurstGrantsAtOnceAndLogsTheWindowUntilThePushLands) {
 
 // windows.csv streams a row only once nothing can change it: its window ended and its push
 // landed (a row whose window is open, or whose push may still land, holds back those after it).
-TEST(WindowDeskTest, ARowSettlesOnceItsPushIsOver) {
-  JobConfig job;
-  job.num_workers = 2;
-  job.windows = sched::WindowSpec::Parse("burst");
-  SyncRule rule(job.sync, job.num_workers);
-  const TimePoint t0 = GetClock().Now();
-  WindowDesk desk(job, 0, rule, t0);
-  WindowRequestMsg req;
-  req.iteration = 0;
+TEST_F(WindowDeskTest, ARowSettlesOnceItsPushIsOver) {
   ASSERT_EQ(desk.OnRequest(1, req, t0).size(), 1u);
   ASSERT_EQ(desk.OnRequest(0, req, t0).size(), 1u);
   EXPECT_EQ(desk.settled_rows(), 0u);
