@@ -1,0 +1,20 @@
+# shellcheck shell=bash
+# Sourced by the experiments: what a results README names, said one way everywhere.
+#   code_commit           the checkout's short commit, with -dirty when tracked files differ from
+#                         it ("unknown" outside a git checkout); run from the repository root
+#   binary_text PATH SHOWN  "SHOWN (sha256 <12 hex>, built <UTC time>)" of the binary at PATH
+#   machine_text          host, cores, CPU model, memory and kernel of this machine
+code_commit() {
+  local c
+  c=$(git rev-parse --short HEAD 2>/dev/null) || { echo unknown; return; }
+  git diff --quiet HEAD -- 2>/dev/null || c+=-dirty
+  echo "$c"
+}
+binary_text() {
+  local text=$2
+  [[ -f $1 ]] && text+=" (sha256 $(sha256sum "$1" | cut -c1-12), built $(date -u -r "$1" +%Y-%m-%dT%H:%MZ))"
+  echo "$text"
+}
+machine_text() {
+  echo "$(hostname), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+}
