@@ -45,11 +45,14 @@
 #                        git ignores; to replace the committed results give --out results/windows)
 #   --prefix P           topology prefix (GW_TOPO_PREFIX, gw): runs with different ones coexist
 #   --dry-run            print the provenance and every job; start and write nothing
+#   --report-only        redo the analysis, plot and README of OUT (--out) from its runs/ (or
+#                        runs.tar.xz), with the options the measurement was made with (checked
+#                        against its provenance.txt) and its iperf3 reference
 #   -h, --help           this text
 # Exit 2: bad usage.
 set -euo pipefail
 name=windows
-usage_line="usage: experiments/windows.sh PATH/TO/gradwire [--workers N] [--grad SIZE] [--rate RATE] [--iterations N] [--reps N] [--warmup N] [--policies \"P ...\"] [--out DIR] [--prefix P] [--dry-run]   (--help lists them)"
+usage_line="usage: experiments/windows.sh PATH/TO/gradwire [--workers N] [--grad SIZE] [--rate RATE] [--iterations N] [--reps N] [--warmup N] [--policies \"P ...\"] [--out DIR] [--prefix P] [--dry-run | --report-only]   (--help lists them)"
 bad_usage() { echo "windows.sh: $*" >&2; echo "$usage_line" >&2; exit 2; }
 # The command as given, with the knobs set in the environment before it (its defaults).
 knobs=(WORKERS GRAD RATE ITERATIONS REPS WARMUP POLICIES GW_TOPO_PREFIX GW_NETNS_SERVERS GW_NETNS_TRANSPORT)
@@ -59,13 +62,14 @@ command_line+=$(printf '%q ' "$0" "$@")
 command_line=${command_line% }
 
 workers=${WORKERS:-8} grad=${GRAD:-100M} rate=${RATE:-1gbit} iterations=${ITERATIONS:-8}
-reps=${REPS:-5} warmup=${WARMUP:-5} policies=${POLICIES:-burst round-robin} out="" dry_run="" gradwire=""
+reps=${REPS:-5} warmup=${WARMUP:-5} policies=${POLICIES:-burst round-robin} out="" dry_run="" report_only="" gradwire=""
 while (($#)); do
   opt=$1 val="" inline=""
   [[ $1 == --*=* ]] && opt=${1%%=*} val=${1#*=} inline=1
   case $opt in
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --dry-run) [[ -z $inline ]] || bad_usage "--dry-run takes no value"; dry_run=1 ;;
+    --report-only) [[ -z $inline ]] || bad_usage "--report-only takes no value"; report_only=1 ;;
     --workers | --grad | --rate | --iterations | --reps | --warmup | --policies | --out | --prefix)
       if [[ -z $inline ]]; then
         [[ $# -ge 2 ]] || bad_usage "$opt needs a value"
@@ -86,6 +90,8 @@ while (($#)); do
   shift
 done
 [[ -n $gradwire ]] || bad_usage "no gradwire binary given"
+[[ -z $dry_run || -z $report_only ]] || bad_usage "--dry-run and --report-only exclude each other"
+[[ -z $report_only || -n $out ]] || bad_usage "--report-only needs --out DIR (the results to redo)"
 for v in workers iterations reps; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || bad_usage "--$v wants a positive integer, not '${!v}'"
 done
@@ -158,6 +164,22 @@ if [[ -d $out && -n $(ls -A "$out") && ! -f $out/provenance.txt && ! -f $out/win
 fi
 
 tmp=$(mktemp -d)
+if [[ -n $report_only ]]; then
+  trap 'rm -rf "$tmp"' EXIT
+  prov() { sed -n "s/^$1=//p" "$out/provenance.txt" 2>/dev/null | head -1; }
+  [[ -f $out/provenance.txt ]] || { echo "windows.sh: no $(shown "$out")/provenance.txt to redo" >&2; exit 1; }
+  [[ "$(prov job) $(prov policies) $(prov reps) $(prov warmup)" == "${job[*]} $policies $reps $warmup" ]] || {
+    echo "windows.sh: the options differ from the measurement's (provenance.txt: job=$(prov job), policies=$(prov policies), reps=$(prov reps), warmup=$(prov warmup)): give the same ones" >&2
+    exit 2
+  }
+  raw_runs_unpack "$out"
+  # The reference measured with the jobs (older runs kept it only in windows.csv, in Mbit/s).
+  goodput_bps=$(prov reference_bps)
+  [[ -n $goodput_bps ]] || goodput_bps=$(csv_awk 'FNR == 2 { printf "%.0f", col("goodput_mbps") * 1e6 }' "$out/windows.csv")
+  goodput_mbps=$(awk -v b="$goodput_bps" 'BEGIN { printf "%.1f", b / 1e6 }')
+  redone="Analysis, plot and this README redone by \`$command_line\` at commit $commit on $(date -u +%Y-%m-%dT%H:%MZ)."
+  command_line=$(prov command) commit=$(prov commit) binary=$(prov gradwire)
+else
 trap 'rm -rf "$tmp"; "$topo" down >/dev/null 2>&1 || true' EXIT
 rm -rf "$out/runs"
 mkdir -p "$out/runs"
@@ -173,6 +195,7 @@ goodput_bps=$("$topo" exec w0 iperf3 -c 10.77.0.100 -p 5201 -C cubic -t 8 -O 2 -
 wait
 goodput_mbps=$(awk -v b="$goodput_bps" 'BEGIN { printf "%.1f", b / 1e6 }')
 echo "windows.sh: iperf3 reference: $goodput_mbps Mbit/s" >&2
+echo "reference_bps=$goodput_bps" >>"$out/provenance.txt"
 
 started=$(date +%s)
 k=0 total=$((reps * $(wc -w <<<"$policies")))
@@ -184,6 +207,7 @@ for ((r = 1; r <= reps; r++)); do for policy in $policies; do
   netns_job "$gradwire" "$(run_dir "$policy" "$r")" "$workers" "${job[@]}" --windows "$(window_flag "$policy")" ||
     exit 1
 done; done
+fi
 
 # ---- analysis, per repetition ----
 # A repetition's first measured iteration (see the header): the one after round-robin's last
@@ -300,8 +324,8 @@ set ylabel "fraction of pushes"
 set key outside below horizontal noenhanced
 set bmargin 6
 set grid
-set yrange [0:1.02]
 load "$tmp/stats.gp"
+set yrange [0:1.02]
 plot $plot
 set title "mean push completion (per repetition, then the mean over them)" noenhanced
 set datafile separator ","
@@ -321,6 +345,7 @@ EOF
   echo
   echo "Made by \`$command_line\` (as root) at commit $commit on $(sed -n 's/^date=//p' "$out/provenance.txt"),"
   echo "$(sed -n 's/^machine=//p' "$out/provenance.txt"); binary $binary."
+  [[ -z $report_only ]] || echo "$redone"
   echo
   echo "Star of network namespaces (\`topo.sh up star --workers $workers --rate $rate\`): server"
   echo "link $rate_label both ways (HTB, 1 MB bfifo), $workers workers pushing $grad_label gradients under"

@@ -3,6 +3,7 @@
 #   code_commit           the checkout's short commit, with -dirty when tracked files differ from
 #                         it ("unknown" outside a git checkout); run from the repository root
 #   binary_text PATH SHOWN  "SHOWN (sha256 <12 hex>, built <UTC time>)" of the binary at PATH
+#                         (SHOWN absolute: its file name, said to be outside the checkout)
 #   machine_text          host, cores, CPU model, memory and kernel of this machine
 code_commit() {
   local c
@@ -12,6 +13,8 @@ code_commit() {
 }
 binary_text() {
   local text=$2
+  # A path outside the checkout names a machine (results name no machine's paths): its name.
+  [[ $text == /* ]] && text="$(basename "$text") (outside the checkout)"
   [[ -f $1 ]] && text+=" (sha256 $(sha256sum "$1" | cut -c1-12), built $(date -u -r "$1" +%Y-%m-%dT%H:%MZ))"
   echo "$text"
 }
