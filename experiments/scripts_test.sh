@@ -127,6 +127,18 @@ rc=0
 "$here/windows.sh" "$gradwire" --iterations 6 --warmup 5 --dry-run >/dev/null 2>"$tmp/err" || rc=$?
 [[ $rc == 2 ]] && r=0 || r=1
 check "windows.sh nothing after the warm-up: exit 2" "$r" "exit $rc: $(head -1 "$tmp/err")"
+rc=0
+"$here/windows.sh" "$gradwire" --report-only >/dev/null 2>"$tmp/err" || rc=$?
+[[ $rc == 2 ]] && grep -q -- "--report-only needs --out" "$tmp/err" && r=0 || r=1
+check "windows.sh --report-only without --out: exit 2" "$r" "exit $rc: $(head -1 "$tmp/err")"
+# --report-only redoes a measurement with its own options only: other options are refused.
+mkdir -p "$tmp/wr"
+printf 'command=x\njob=--num-workers 8 --workload synthetic --grad-bytes 100M --iterations 8 --sync bsp --timeout 300\npolicies=burst round-robin\nreps=5\nwarmup=5\n' \
+  >"$tmp/wr/provenance.txt"
+rc=0
+"$here/windows.sh" "$gradwire" --report-only --out "$tmp/wr" --workers 4 >/dev/null 2>"$tmp/err" || rc=$?
+[[ $rc == 2 ]] && grep -q "options differ from the measurement" "$tmp/err" && r=0 || r=1
+check "windows.sh --report-only with other options: exit 2" "$r" "exit $rc: $(head -1 "$tmp/err")"
 
 # ---- 4. --dry-run: the README's command is the one given ----
 results_before=$(git status --porcelain --untracked-files=all -- results/ 2>/dev/null || true)
