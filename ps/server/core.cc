@@ -82,8 +82,10 @@ void ServerCore::Run() {
     workers_.Send(desk_.PollIfDue(now));
     HandleRejected();
     CheckProgress();
-    report_.Stream(coded_ ? coded_->rounds().log() : kNoRounds, desk_.log(), desk_.settled_rows(),
-                   now);
+    if (report_.Due(now)) {
+      report_.Stream(coded_ ? coded_->rounds().log() : kNoRounds, desk_.log(), desk_.settled_rows(),
+                     now);
+    }
   }
   checkpointer_->Finish();
   WriteResults(/*partial=*/false);

@@ -24,8 +24,9 @@ class ServerReport {
 
   // Starts rounds.csv and windows.csv where the job has them. Throws gw::Error naming a file.
   void Open(bool coded, bool windows);
-  // Appends the rounds logged and the first `settled_windows` window rows not yet in the files,
-  // if kStreamEvery passed since the last time.
+  // Whether kStreamEvery passed since the last Stream (callers skip computing its arguments).
+  bool Due(TimePoint now) const { return now - last_stream_ >= kStreamEvery; }
+  // Appends the rounds logged and the first `settled_windows` window rows not yet in the files.
   void Stream(const std::vector<RoundRow>& rounds, const std::vector<WindowRow>& windows,
               size_t settled_windows, TimePoint now);
   // Appends every row left (final or not: the job is over), closes the files and appends the
