@@ -18,6 +18,12 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;  // processes start and run several times slower
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // The worker process of `rank` among run's children, by its command line.
 std::optional<pid_t> WorkerOf(pid_t run, int rank) {
   for (pid_t child : ChildrenOf(run)) {
@@ -118,11 +124,16 @@ TEST(RunResultsTest, ACodedJobThatGoesOnWithoutADeadWorkerIsNotCutShort) {
   TempDir dir;
   Processes procs(dir.path());
   const std::string out = dir / "out";
-  // 1,000 rounds (two per MDS iteration) of ~15 ms here: well past --timeout + run's 5 s margin.
-  // --timeout 4 is also the servers' deadline for the joins (sanitizer builds start slowly).
-  Proc& run = procs.Start("run", {"run", "--num-workers", "4", "--workload", "linreg", "--coding",
-                                  "mds:k=3", "--iterations", "500", "--straggler",
-                                  "shifted-exp:mu=1,base=0.004", "--timeout", "4", "--out", out});
+  // 1,000 rounds (two per MDS iteration) of ~15 ms in a Release build: well past --timeout +
+  // run's 5 s margin. --timeout is also the servers' deadline for the joins, which sanitizer
+  // builds reach slowly; their rounds are slower too, so the job still outlives the margin.
+  const int timeout_s = kSanitized ? 10 : 4;
+  const int iterations = kSanitized ? 800 : 500;
+  Proc& run =
+      procs.Start("run", {"run", "--num-workers", "4", "--workload", "linreg", "--linreg-rows",
+                          "2048", "--linreg-dims", "64", "--coding", "mds:k=3", "--iterations",
+                          std::to_string(iterations), "--straggler", "shifted-exp:mu=1,base=0.004",
+                          "--timeout", std::to_string(timeout_s), "--out", out});
   ASSERT_TRUE(
       WaitUntil([&] { return ReadCsv(out + "/worker-2.csv").rows.size() >= 10 || run.Poll(); },
                 milliseconds(60000)))
@@ -135,16 +146,16 @@ TEST(RunResultsTest, ACodedJobThatGoesOnWithoutADeadWorkerIsNotCutShort) {
   ASSERT_TRUE(code.has_value()) << procs.DescribeAll();
   EXPECT_EQ(*code, 0) << procs.DescribeAll();
   // The check means something only if the job outlived run's old grace.
-  EXPECT_GT(Seconds(Clock::now() - killed_at), 9.0) << "the job was too short to tell";
+  EXPECT_GT(Seconds(Clock::now() - killed_at), timeout_s + 5.0) << "the job was too short to tell";
   EXPECT_EQ(SummaryCell(out + "/summary.csv", "partial"), "0");
-  EXPECT_EQ(SummaryValue(out + "/server-0.csv", "updates"), 500.0);
+  EXPECT_EQ(SummaryValue(out + "/server-0.csv", "updates"), iterations);
   EXPECT_EQ(SummaryValue(out + "/server-0.csv", "workers_lost"), 1.0);
   // Coded jobs count their messages: they used to show 0 pushes beside every update. Each
   // round's decoding used k = 3 of them.
   const double used = SummaryValue(out + "/server-0.csv", "gradients_applied").value_or(0);
-  EXPECT_EQ(used, 3 * 1000.0);
+  EXPECT_EQ(used, 3 * 2 * iterations);
   EXPECT_GE(SummaryValue(out + "/server-0.csv", "pushes_received").value_or(0), used);
-  EXPECT_EQ(WholeRows(out + "/rounds.csv"), 1000u);
+  EXPECT_EQ(WholeRows(out + "/rounds.csv"), 2u * iterations);
 }
 
 }  // namespace
