@@ -94,14 +94,9 @@ source experiments/lib/provenance.sh
 source experiments/lib/raw_runs.sh
 commit=$(code_commit)
 binary=$(binary_text "$gradwire" "$(shown "$gradwire")")
-machine=$(machine_text)
 job_flags="--workload linreg --batch 8192 --lr 0.5 --momentum 0"
 provenance() {
-  echo "command=$command_line"
-  echo "commit=$commit"
-  echo "gradwire=$binary"
-  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "machine=$machine"
+  provenance_head "$command_line" "$commit" "$binary"
   echo "settings=ns \"$ns\", mus \"$mus\", rounds $rounds, unit $unit0 s"
 }
 if [[ -n $dry_run ]]; then

@@ -125,11 +125,7 @@ rule_flags() { [[ $1 == r2sp-tuned ]] && echo "--sync r2sp --batch-tuning" || ec
 commit=$(code_commit)
 binary=$(binary_text "$gradwire" "$(shown "$gradwire")")
 provenance() {
-  echo "command=$command_line"
-  echo "commit=$commit"
-  echo "gradwire=$binary"
-  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "machine=$(machine_text)"
+  provenance_head "$command_line" "$commit" "$binary"
   echo "topology=topo.sh up star --workers $workers --rate $rate${GW_TOPO_PREFIX:+ (prefix $GW_TOPO_PREFIX)}"
   echo "job=${job[*]}"
   local v

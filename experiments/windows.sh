@@ -134,11 +134,7 @@ job=(--num-workers "$workers" --workload synthetic --grad-bytes "$grad" --iterat
 commit=$(code_commit)
 binary=$(binary_text "$gradwire" "$(shown "$gradwire")")
 provenance() {
-  echo "command=$command_line"
-  echo "commit=$commit"
-  echo "gradwire=$binary"
-  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
-  echo "machine=$(machine_text)"
+  provenance_head "$command_line" "$commit" "$binary"
   echo "topology=topo.sh up star --workers $workers --rate $rate${GW_TOPO_PREFIX:+ (prefix $GW_TOPO_PREFIX)}"
   echo "job=${job[*]}"
   echo "policies=$policies"

@@ -5,6 +5,8 @@
 #   binary_text PATH SHOWN  "SHOWN (sha256 <12 hex>, built <UTC time>)" of the binary at PATH
 #                         (SHOWN absolute: its file name, said to be outside the checkout)
 #   machine_text          host, cores, CPU model, memory and kernel of this machine
+#   provenance_head COMMAND COMMIT BINARY   the first lines of a provenance.txt: command=,
+#                         commit=, gradwire=, date= (now, UTC) and machine=
 code_commit() {
   local c
   c=$(git rev-parse --short HEAD 2>/dev/null) || { echo unknown; return; }
@@ -20,4 +22,11 @@ binary_text() {
 }
 machine_text() {
   echo "$(hostname), $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r)"
+}
+provenance_head() {
+  echo "command=$1"
+  echo "commit=$2"
+  echo "gradwire=$3"
+  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "machine=$(machine_text)"
 }
