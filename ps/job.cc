@@ -65,6 +65,7 @@ void CheckRanges(const JobConfig& job) {
   }
   if (job.iterations == 0) throw Error("--iterations must be at least 1");
   if (job.timeout.count() <= 0) throw Error("--timeout must be at least 1 ms");
+  if (job.join_timeout.count() <= 0) throw Error("--join-timeout must be at least 1 ms");
   const OptimizerSpec& opt = job.optimizer;
   if (!(opt.lr.base_lr > 0) || !std::isfinite(opt.lr.base_lr)) {
     throw Error("--lr must be a positive finite number, not " + Text(opt.lr.base_lr));

@@ -3,6 +3,7 @@
 // started with different settings is refused instead of silently training something else.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -39,6 +40,13 @@ struct JobConfig {
   uint64_t iterations = 100;  // per worker
   // A peer silent for this long while it is awaited is reported and the wait ends.
   std::chrono::milliseconds timeout{30000};
+  // Before the job starts (every worker joined), the wait for the next join: workers load
+  // their data first, which takes far longer than a training step's silence (16 workers
+  // loading Fashion-MNIST on two busy cores: 30+ s). Not in the fingerprint, as timeout.
+  std::chrono::milliseconds join_timeout{kDefaultJoinTimeout};
+  // 2 min: 4x the slowest start-up measured here; a start-up failure does not wait for it
+  // (the worker exits at once, and `gradwire run` ends the job when every worker did).
+  static constexpr std::chrono::milliseconds kDefaultJoinTimeout{120000};
   // Under BSP, a lost worker ends the job (false) or the others go on without it (true).
   // ASP and SSP always go on without it.
   bool continue_without_lost = false;
@@ -73,6 +81,9 @@ struct JobConfig {
   // workload without layers), parts of PartFloats. The one place servers, workers and Validate
   // build it, so they agree. Throws gw::Error as ModelLayout does.
   ModelLayout Layout(const Workload& workload) const;
+  // How long a start-up wait lasts: the servers' for the next join, a joined worker's for its
+  // first parameters. Never shorter than the silence timeout.
+  std::chrono::milliseconds StartupTimeout() const { return std::max(join_timeout, timeout); }
   uint64_t Fingerprint() const;  // over the fields that must match across processes
   std::string Describe() const;  // one line for logs and summaries
   // The flags on which this job and the one `other_description` (another process's Describe())

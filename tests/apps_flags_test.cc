@@ -99,8 +99,21 @@ TEST(FlagsTest, TimeoutIsBounded) {
   EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--timeout=1e300"}), HasSubstr("--timeout"));
   EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--timeout=inf"}), HasSubstr("--timeout"));
   EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--timeout=0"}), HasSubstr("--timeout"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--join-timeout=0"}), HasSubstr("--join-timeout"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--join-timeout=nan"}), HasSubstr("--join-timeout"));
   EXPECT_EQ(RunArgs({"--num-workers=2", "--timeout=1e6"}).job.timeout,
             std::chrono::milliseconds(1'000'000'000));
+}
+
+// Start-up waits --join-timeout for each join, never less than the silence --timeout.
+TEST(FlagsTest, StartUpWaitsTheJoinTimeoutAndAtLeastTheTimeout) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(RunArgs({"--num-workers=2", "--timeout=1"}).job.StartupTimeout(),
+            JobConfig::kDefaultJoinTimeout);
+  EXPECT_EQ(RunArgs({"--num-workers=2", "--timeout=1", "--join-timeout=5"}).job.StartupTimeout(),
+            milliseconds(5000));
+  EXPECT_EQ(RunArgs({"--num-workers=2", "--timeout=300"}).job.StartupTimeout(),
+            milliseconds(300000));
 }
 
 // Was "--job-id=", which the child process refused: `gradwire run --job-id ""` failed.

@@ -94,6 +94,7 @@ TEST(RunMessagesTest, WorkerConnectTimeoutFollowsTimeout) {
   const Outcome o = Gradwire(
       dir, {"worker", "--rank", "0", "--num-workers", "1", "--servers", server, "--workload",
             "synthetic", "--grad-bytes", "4K", "--timeout", "1", "--reconnect-timeout", "0"});
+  // (--join-timeout, 120 s by default, bounds only the wait for the first parameters.)
   close(fd);
   EXPECT_EQ(o.code, 1) << o.err;
   EXPECT_LT(o.seconds, 8.0) << o.err;  // 1 s and start-up; the old fixed 10 s fails this

@@ -5,7 +5,8 @@
 //     goes on without it;
 //   - ASP, SSP and R2SP go on with the others;
 // and in every case the server stays up until it decides, counts only whole pushes, and
-// applies no partial gradient.
+// applies no partial gradient. And workers late to join (LateWorker): start-up has its own
+// --join-timeout.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -275,6 +276,92 @@ TEST_P(KilledWorker, UnderBspWithContinueALayeredModelGoesOnPartByPart) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Transports, KilledWorker,
+                         ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
+                         TransportName);
+
+// Start-up: workers load their data before they join, which can take far longer than a
+// training step's silence. The servers wait --join-timeout for the next join and --timeout
+// only once the job runs; a worker that never joins is named after the join timeout, and
+// under a rule that can go on without a worker the others train without it.
+class LateWorker : public TransportE2e {
+ protected:
+  // --timeout 1 s: the job must not care that start-up is longer than that.
+  std::vector<std::string> Job(const std::string& sync, uint32_t workers,
+                               const std::string& join_timeout) const {
+    return {"--num-workers",  std::to_string(workers),
+            "--workload",     "synthetic",
+            "--grad-bytes",   "64K",
+            "--iterations",   "20",
+            "--sync",         sync,
+            "--timeout",      "1",
+            "--join-timeout", join_timeout};
+  }
+  bool WaitJoined(Proc& server, uint32_t w) const {
+    const std::string needle = "worker " + std::to_string(w) + " joined";
+    return WaitUntil([&] { return server.err().find(needle) != std::string::npos; },
+                     milliseconds(slow() ? 300000 : 30000));
+  }
+};
+
+TEST_P(LateWorker, OneJoiningAfterTheSilenceTimeoutButWithinTheJoinTimeoutStartsTheJob) {
+  const auto job = Job("bsp", 2, slow() ? "300" : "60");
+  uint16_t port = 0;
+  Proc& server = StartServer(job, &port);
+  ASSERT_NE(port, 0);
+  Proc& early = StartWorker(0, port, job);
+  ASSERT_TRUE(WaitJoined(server, 0));
+  // Longer than the server's --timeout and the early worker's old bound (twice it).
+  std::this_thread::sleep_for(milliseconds(3000));
+  Proc& late = StartWorker(1, port, job);
+  for (Proc* p : {&server, &early, &late}) {
+    EXPECT_EQ(p->Wait(milliseconds(slow() ? 600000 : 60000)), std::optional<int>(0)) << p->err();
+  }
+  EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(0));
+  EXPECT_EQ(ReadCsv(dir_ / "worker-1.csv").rows.size(), 20u);
+}
+
+// BSP cannot go on without a worker: the job ends after the join timeout (not the silence
+// timeout) naming the one that never joined, and the joined worker ends with the reason.
+TEST_P(LateWorker, UnderBspOneThatNeverJoinsEndsTheJobNamingItAfterTheJoinTimeout) {
+  const double join_s = slow() ? 20 : 3;
+  const auto job = Job("bsp", 2, std::to_string(join_s));
+  uint16_t port = 0;
+  Proc& server = StartServer(job, &port);
+  ASSERT_NE(port, 0);
+  Proc& joined = StartWorker(0, port, job);
+  ASSERT_TRUE(WaitJoined(server, 0));
+  const auto joined_at = Clock::now();
+  ASSERT_NE(server.Wait(milliseconds(slow() ? 600000 : 60000)), std::optional<int>(0));
+  EXPECT_GE(Seconds(server.ended - joined_at), join_s - 0.5) << "gave up before --join-timeout";
+  EXPECT_GE(CountLines(server.err(), {"worker 1 never joined"}), 1) << server.err();
+  EXPECT_GE(CountLines(server.err(), {"--join-timeout"}), 1) << server.err();
+  EXPECT_NE(joined.Wait(milliseconds(30000)), std::optional<int>(0));
+  EXPECT_NE(joined.err().find("never joined"), std::string::npos) << joined.err();
+}
+
+// ASP goes on without a lost worker, also one that never joined: the joined ones are waiting
+// for it, not holding anyone back, and train once it is given up.
+TEST_P(LateWorker, UnderAspOneThatNeverJoinsIsGivenUpAndTheOthersTrain) {
+  const double join_s = slow() ? 20 : 3;
+  const auto job = Job("asp", 3, std::to_string(join_s));
+  uint16_t port = 0;
+  Proc& server = StartServer(job, &port);
+  ASSERT_NE(port, 0);
+  std::vector<Proc*> workers = {&StartWorker(0, port, job), &StartWorker(1, port, job)};
+  ASSERT_EQ(server.Wait(milliseconds(slow() ? 600000 : 60000)), std::optional<int>(0))
+      << server.err();
+  EXPECT_GE(CountLines(server.err(), {"worker 2 lost", "never joined"}), 1) << server.err();
+  EXPECT_EQ(
+      CountLines(server.err(), {"worker 0 lost"}) + CountLines(server.err(), {"worker 1 lost"}), 0)
+      << server.err();
+  EXPECT_EQ(SummaryValue(dir_ / "server-0.csv", "workers_lost"), std::optional<double>(1));
+  for (uint32_t w = 0; w < 2; ++w) {
+    ASSERT_EQ(workers[w]->Wait(milliseconds(30000)), std::optional<int>(0)) << workers[w]->err();
+    EXPECT_EQ(ReadCsv(dir_ / ("worker-" + std::to_string(w) + ".csv")).rows.size(), 20u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, LateWorker,
                          ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
                          TransportName);
 

@@ -78,9 +78,9 @@ class WorkerSessionTest : public ::testing::Test {
 
   // On a thread of its own: waits for the worker's join, then answers with `answer`
   // (kWelcome: a welcome at `resume`, then the parameters of `resume` and of `resume` + 1;
-  // kAbort: a refusal).
-  void Serve(MsgType answer, uint64_t resume = 0) {
-    serve_ = std::thread([this, answer, resume] {
+  // kAbort: a refusal). Without `write_params`, the welcome only: the job never starts.
+  void Serve(MsgType answer, uint64_t resume = 0, bool write_params = true) {
+    serve_ = std::thread([this, answer, resume, write_params] {
       std::vector<Completion> seen;
       const bool joined = testing::WaitFor(
                               server_->cq(),
@@ -102,6 +102,7 @@ class WorkerSessionTest : public ::testing::Test {
       welcome.shard_size = kParams;
       welcome.resume_iteration = resume;
       conn->Send(static_cast<uint16_t>(MsgType::kWelcome), Encode(welcome));
+      if (!write_params) return;
       const auto bytes = model_->as<std::byte>();
       conn->Write(bytes, join->params, 0, Imm::Encode(resume, 0), 1);
       conn->Write(bytes, join->params, 0, Imm::Encode(resume + 1, 0), 2);
@@ -180,6 +181,7 @@ TEST_F(WorkerSessionTest, ALostServerEndsTheWorkerUnlessItReconnects) {
   }
 }
 
+// Once parameters landed (Serve writes them after the welcome).
 TEST_F(WorkerSessionTest, AWaitThatNeverEndsTimesOutAfterTwiceTheJobTimeout) {
   job_.timeout = milliseconds(100);
   StartSession(false);
@@ -192,6 +194,26 @@ TEST_F(WorkerSessionTest, AWaitThatNeverEndsTimesOutAfterTwiceTheJobTimeout) {
     EXPECT_NE(std::string(e.what()).find("no miracle within 200 ms"), std::string::npos)
         << e.what();
   }
+}
+
+// Before the job starts the others may still be loading their data: the wait is bounded by
+// the join timeout (was --timeout: a 1 s --timeout failed every slow start-up).
+TEST_F(WorkerSessionTest, AWaitBeforeTheJobStartsTimesOutAfterTwiceTheJoinTimeout) {
+  job_.timeout = milliseconds(100);
+  job_.join_timeout = milliseconds(300);
+  StartSession(false);
+  Serve(MsgType::kWelcome, 0, /*write_params=*/false);
+  session_->Join();
+  const auto begin = std::chrono::steady_clock::now();
+  try {
+    session_->WaitUntil([] { return false; }, "first parameters");
+    ADD_FAILURE() << "the wait returned";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no first parameters within 600 ms"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("--join-timeout"), std::string::npos) << e.what();
+  }
+  EXPECT_GE(std::chrono::steady_clock::now() - begin, milliseconds(600));
 }
 
 }  // namespace

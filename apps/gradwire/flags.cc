@@ -72,6 +72,15 @@ void RefuseNegativeCounts(const po::parsed_options& parsed, const po::variables_
   }
 }
 
+// Seconds given to `flag` as a duration. At most ~11.6 days, as every time in sched/:
+// deadlines computed from it cannot overflow.
+std::chrono::milliseconds Milliseconds(double seconds, const char* flag) {
+  if (!(seconds > 0) || !(seconds <= 1e6)) {
+    throw UsageError(std::string(flag) + " must be a positive number of seconds, at most 1e6");
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
 }  // namespace
 
 LauncherEnv LauncherEnv::Read() {
@@ -174,8 +183,11 @@ po::options_description JobFlags() {
       "accuracy over time; memory: one model copy per snapshot)")(
       "timeout", po::value<double>()->default_value(30.0),
       "seconds a peer may stay silent while awaited before it is reported lost")(
-      "continue-without-lost-workers", po::bool_switch(),
-      "BSP: go on without a lost worker instead of ending the job")(
+      "join-timeout", po::value<double>()->default_value(120.0),
+      "seconds the servers wait for the next worker to join before the job starts, and a "
+      "joined worker for its first parameters (at least --timeout; workers load their data "
+      "before joining)")("continue-without-lost-workers", po::bool_switch(),
+                         "BSP: go on without a lost worker instead of ending the job")(
       "batch-tuning", po::bool_switch(),
       "--sync r2sp: after warm-up, size each worker's minibatch by its measured compute "
       "speed so all compute an iteration in about the same time (global batch kept at "
@@ -273,12 +285,8 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
     j.optimizer.lr = LrSchedule::Parse(vm["lr-schedule"].as<std::string>(), vm["lr"].as<double>());
     j.iterations = vm["iterations"].as<uint64_t>();
     j.eval_every = vm["eval-every"].as<uint64_t>();
-    const double timeout = vm["timeout"].as<double>();
-    // At most ~11.6 days, as every time in sched/: deadlines computed from it cannot overflow.
-    if (!(timeout > 0) || !(timeout <= 1e6)) {
-      throw UsageError("--timeout must be a positive number of seconds, at most 1e6");
-    }
-    j.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
+    j.timeout = Milliseconds(vm["timeout"].as<double>(), "--timeout");
+    j.join_timeout = Milliseconds(vm["join-timeout"].as<double>(), "--join-timeout");
     j.continue_without_lost = vm["continue-without-lost-workers"].as<bool>();
     j.batch_tuning = vm["batch-tuning"].as<bool>();
     j.Validate();

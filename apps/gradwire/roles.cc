@@ -138,7 +138,8 @@ int WorkerCommand(const std::vector<std::string>& args) {
     }
   }
   opt.device = DeviceFrom(*vm, env, TokenSource::kGiven);
-  // A server still starting (or loading a checkpoint) is waited for as long as any silent peer.
+  // A server still starting (or loading a checkpoint) is waited for as long as any silent
+  // peer: servers load no data before they listen. Reconnecting retries within this too.
   opt.device.connect_timeout = job.timeout;
   opt.out_dir = (*vm)["out"].as<std::string>();
   opt.evaluate = vm->count("evaluate") ? (*vm)["evaluate"].as<bool>() : opt.rank == 0;

@@ -33,7 +33,7 @@ static constexpr std::chrono::seconds kListenTimeout{30};
 // After a failure, the servers' own --timeout decides a lost worker; they get this much more
 // to say so and write their results.
 static constexpr std::chrono::seconds kServerVerdictMargin{5};
-// During start-up (the first --timeout), run says how far it is this often.
+// During start-up (the first --join-timeout), run says how far it is this often.
 static constexpr std::chrono::seconds kProgressEvery{5};
 
 bool IsServer(const Child& c) { return c.name.starts_with("server "); }
@@ -75,12 +75,12 @@ std::string FailureList(const std::vector<Child>& children) {
 }
 
 // Start-up can be slow (16 workers loading Fashion-MNIST on a few cores): a line every
-// kProgressEvery during the first --timeout, the time the servers wait for every join.
+// kProgressEvery during the first --join-timeout, the time the servers wait for a join.
 class StartupProgress {
  public:
   explicit StartupProgress(const JobConfig& cfg)
       : start_(std::chrono::steady_clock::now()),
-        timeout_(cfg.timeout),
+        timeout_(cfg.StartupTimeout()),
         next_(start_ + kProgressEvery) {}
 
   void Report(const std::vector<Child>& children) {
@@ -90,8 +90,8 @@ class StartupProgress {
     const auto running = std::count_if(children.begin(), children.end(),
                                        [](const Child& c) { return c.running && !IsServer(c); });
     std::printf(
-        "gradwire run: start-up: %.0f s of the %.0f s the servers wait for joins; %ld worker "
-        "process(es) running\n",
+        "gradwire run: start-up: %.0f s (the servers wait up to %.0f s for each next join); %ld "
+        "worker process(es) running\n",
         std::chrono::duration<double>(now - start_).count(),
         std::chrono::duration<double>(timeout_).count(), static_cast<long>(running));
     std::fflush(stdout);
@@ -427,9 +427,9 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
     std::printf(
         "gradwire run: %u server(s) on %s, starting %u worker(s); results in %s/\n"
         "gradwire run: each worker loads its data, then joins; the servers give up on a worker "
-        "not joined within --timeout (%.0f s) from now\n",
+        "not joined within --join-timeout (%.0f s) of the last join\n",
         cfg.num_servers, addrs.c_str(), cfg.num_workers, out.c_str(),
-        std::chrono::duration<double>(cfg.timeout).count());
+        std::chrono::duration<double>(cfg.StartupTimeout()).count());
     std::fflush(stdout);
   }
   for (uint32_t w = 0; w < cfg.num_workers && !StopSignal(); ++w) {

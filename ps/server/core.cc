@@ -194,7 +194,11 @@ void ServerCore::OnJoin(uint32_t w, WorkerState& ws, const Completion& c) {
   conn->Send(static_cast<uint16_t>(MsgType::kWelcome), Encode(welcome));
   last_progress_ = GetClock().Now();
   GW_INFO("worker " << w << " joined (" << workers_.joined() << "/" << job_.num_workers << ")");
-  if (!workers_.all_joined()) return;
+  StartIfAllJoined();
+}
+
+void ServerCore::StartIfAllJoined() {
+  if (all_joined_at_ || !workers_.all_joined()) return;
   all_joined_at_ = GetClock().Now();
   if (coded_) {
     if (auto failure = coded_->Start()) Fail(*failure);

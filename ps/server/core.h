@@ -46,6 +46,9 @@ class ServerCore {
   void Handle(const Completion& c);
   void OnControl(uint32_t w, WorkerState& ws, const Completion& c);
   void OnJoin(uint32_t w, WorkerState& ws, const Completion& c);
+  // Once every worker joined or was given up: the first round, or every worker's first
+  // parameters. Once only.
+  void StartIfAllJoined();
   void OnDone(uint32_t w, WorkerState& ws);
   // Ends the job with an error once an update left a parameter NaN or Inf.
   void CheckModelFinite();

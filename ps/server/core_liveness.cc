@@ -45,7 +45,11 @@ void ServerCore::Lose(uint32_t w, const std::string& why) {
 }
 
 void ServerCore::CheckProgress() {
-  if (workers_.Finished() || GetClock().Now() - last_progress_ < job_.timeout) return;
+  // Until every worker joined (or was given up), the silence that counts is the wait for the
+  // next join.
+  const bool started = workers_.all_joined();
+  const std::chrono::milliseconds limit = started ? job_.timeout : job_.StartupTimeout();
+  if (workers_.Finished() || GetClock().Now() - last_progress_ < limit) return;
   if (coded_ && coded_->rounds().finishing()) {
     // The model is final: a worker that does not take it in time costs nothing but itself.
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
@@ -62,19 +66,22 @@ void ServerCore::CheckProgress() {
     const uint64_t laggard = rule_.min_live_clock();
     for (uint32_t w = 0; w < job_.num_workers; ++w) {
       WorkerState& ws = workers_[w];
-      if (ws.done || ws.lost || (ws.joined && rule_.clock(w) != laggard)) continue;
-      if (ws.conn) ws.conn->Abort("silent for " + Seconds(job_.timeout));
-      Lose(w, ws.joined ? "silent for " + Seconds(job_.timeout) + " (stalled, or its link is down)"
-                        : "never joined within " + Seconds(job_.timeout));
+      // Before the start, the joined are waiting for the others, not holding them back.
+      if (ws.done || ws.lost || (ws.joined && (!started || rule_.clock(w) != laggard))) continue;
+      if (ws.conn) ws.conn->Abort("silent for " + Seconds(limit));
+      Lose(w, ws.joined ? "silent for " + Seconds(limit) + " (stalled, or its link is down)"
+                        : "never joined within " + Seconds(limit) + " (--join-timeout)");
     }
     last_progress_ = GetClock().Now();
+    StartIfAllJoined();  // the ones that joined go on without those that never did
     return;
   }
   // Coded rounds keep no sync-rule clocks: once they started, the rounds name who is behind.
   const std::string laggards =
       coded_ && workers_.all_joined() ? coded_->rounds().Laggards() : workers_.Laggards(rule_);
-  Fail("no progress for " + Seconds(job_.timeout) + ":" + laggards +
-       " (alive but silent: stalled? raise --timeout if it is just slow)");
+  Fail("no progress for " + Seconds(limit) + ":" + laggards +
+       (started ? " (alive but silent: stalled? raise --timeout if it is just slow)"
+                : " (still starting? raise --join-timeout if start-up is just slow)"));
 }
 
 void ServerCore::HandleRejected() {

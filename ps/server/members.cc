@@ -18,6 +18,8 @@ std::optional<std::string> Members::Join(uint32_t w, const std::optional<JoinMsg
   }
   Member& m = members_[w];
   if (m.joined) return "worker " + std::to_string(w) + " joined twice";
+  // Given up before it joined (the job went on without it): counted out, not in again.
+  if (m.lost) return "worker " + std::to_string(w) + " joined after the job gave up on it";
   if (join->params.length != input_floats * sizeof(float)) {
     return "parameter region of the wrong size";
   }

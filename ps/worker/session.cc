@@ -62,12 +62,14 @@ void WorkerSession::SendJoin(uint32_t server) {
 }
 
 void WorkerSession::WaitWelcomes(const std::string& what) {
-  WaitUntil(
+  // A server answers a join at once, before the job starts: the silence bound, not start-up's.
+  const Deadline deadline{GetClock().Now() + 2 * job_.timeout, 2 * job_.timeout, false};
+  WaitWithin(
       [&] {
         return std::all_of(links_.begin(), links_.end(),
                            [](const ServerLink& l) { return l.welcomed; });
       },
-      what);
+      what, [&] { return deadline; });
 }
 
 uint64_t WorkerSession::ResumeIteration() const {
@@ -103,9 +105,11 @@ void WorkerSession::ComputeUntil(TimePoint end) {
   }
 }
 
-void WorkerSession::ThrowTimedOut(const std::string& what) const {
-  throw Error("no " + what + " within " + std::to_string(2 * job_.timeout.count()) +
-              " ms (is every server up? raise --timeout if the job is just slow)");
+void WorkerSession::ThrowTimedOut(const std::string& what, const Deadline& d) {
+  throw Error("no " + what + " within " + std::to_string(d.bound.count()) +
+              (d.starting ? " ms (is every server up and every worker started? raise "
+                            "--join-timeout if start-up is just slow)"
+                          : " ms (is every server up? raise --timeout if the job is just slow)"));
 }
 
 void WorkerSession::AbortAll(const std::string& why) {
@@ -147,6 +151,8 @@ void WorkerSession::Handle(const Completion& c) {
   switch (c.kind) {
     case CompletionKind::kWriteLanded: {
       const Imm imm = Imm::Decode(c.imm);
+      if (!started_) started_at_ = GetClock().Now();
+      started_ = true;
       if (c.region != link.region->id() || !events_->OnParamsLanded(server, imm)) {
         WarnOfPeer("server " + std::to_string(server),
                    "unexpected parameters (tag " + std::to_string(imm.iteration_tag) + ", part " +

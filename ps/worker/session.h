@@ -84,16 +84,17 @@ class WorkerSession {
   void Shutdown() { dev_->Shutdown(); }
 
   // Handles completions until done() holds. Throws gw::Error after twice the job's timeout
-  // (the server knows who is missing and reports it first), and ServerLost once a batch of
-  // completions (it may hold other servers' closes too) saw a server lost.
+  // (the server knows who is missing and reports it first; before the first parameters landed,
+  // twice its start-up timeout: the others may still be loading), and ServerLost once a batch
+  // of completions (it may hold other servers' closes too) saw a server lost.
   template <typename Pred>
   void WaitUntil(Pred done, const std::string& what) {
-    const TimePoint deadline = GetClock().Now() + 2 * job_.timeout;
-    while (!done()) {
-      if (GetClock().Now() > deadline) ThrowTimedOut(what);
-      Poll(kPollInterval);
-      if (lost_) throw *lost_;
-    }
+    const TimePoint begin = GetClock().Now();
+    // The job starting during the wait restarts it with the shorter bound.
+    WaitWithin(done, what, [&] {
+      return Deadline{(started_ ? std::max(begin, started_at_) : begin) + 2 * WaitBound(),
+                      2 * WaitBound(), !started_};
+    });
   }
   // Waits up to `max_wait` for completions and handles those that came.
   void Poll(Duration max_wait);
@@ -126,7 +127,24 @@ class WorkerSession {
 
   void Handle(const Completion& c);
   void HandleControl(const Completion& c);
-  [[noreturn]] void ThrowTimedOut(const std::string& what) const;
+  struct Deadline {
+    TimePoint at;
+    std::chrono::milliseconds bound;  // what it allows, for the message
+    bool starting;                    // a start-up wait (--join-timeout)
+  };
+  // Handles completions until done() holds or deadline() passed (then throws gw::Error).
+  template <typename Pred, typename DeadlineFn>
+  void WaitWithin(Pred done, const std::string& what, DeadlineFn deadline) {
+    while (!done()) {
+      if (const Deadline d = deadline(); GetClock().Now() > d.at) ThrowTimedOut(what, d);
+      Poll(kPollInterval);
+      if (lost_) throw *lost_;
+    }
+  }
+  [[noreturn]] static void ThrowTimedOut(const std::string& what, const Deadline& d);
+  std::chrono::milliseconds WaitBound() const {
+    return started_ ? job_.timeout : job_.StartupTimeout();
+  }
   // Why server refused us (its abort text `why`), with the flags that differ when it was our
   // job configuration.
   std::string Refusal(uint32_t server, const std::string& why) const;
@@ -140,6 +158,8 @@ class WorkerSession {
   std::vector<ServerLink> links_;
   SessionEvents* events_ = nullptr;
   std::optional<ServerLost> lost_;  // seen by Handle, thrown by WaitUntil
+  bool started_ = false;            // a server wrote to us: the job runs (a reconnect keeps it)
+  TimePoint started_at_{};          // when started_ turned true
   std::vector<Completion> batch_;   // reused by Poll
 };
 
