@@ -7,7 +7,8 @@
 #   make tta    time to accuracy under contention: BSP, ASP, SSP, R2SP on that star (root)
 #   make asan   ASan + UBSan build in build-asan/ running the same tests but one (see below)
 #   make tsan   ThreadSanitizer build in build-tsan/: the suite but two (see below), children too
-#   make fuzz   libFuzzer (clang) on every parser of untrusted bytes, FUZZ_SECONDS (20) each
+#   make fuzz   libFuzzer (clang) on every parser of untrusted bytes, FUZZ_SECONDS (20) each,
+#               one target per core at a time
 #               in build-fuzz/: frame_header, write_notice, hello, control_message, idx,
 #               config, flags, trace, push_order;
 #               the long run: make fuzz FUZZ_SECONDS=600
@@ -103,7 +104,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 fuzz: $(DEPS_STAMP)
 	cmake -S . -B $(FUZZ_BUILD) -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DGW_FUZZ=ON
-	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target gw_fuzz_targets
 	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
 # The suite's RDMA cases (every test named .../rdma: the transport-parameterised suites) in a
