@@ -27,7 +27,7 @@ fuzz_one() {
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     secs=$(sed -n 's/^Done [0-9]* runs in \([0-9]*\) second.*/\1/p' "$log")
     ((${secs:-0} > 0)) || secs=1
-    edges=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
+    edges=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2 || true)
     echo "fuzz: $target ok: ${runs:-?} runs in ${secs:-?} s ($((${runs:-0} / secs)) exec/s)," \
       "coverage ${edges:-?} edges, corpus $(find "$work/corpus" -type f | wc -l) inputs" \
       >"$work/report"
