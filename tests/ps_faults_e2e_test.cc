@@ -296,6 +296,8 @@ class LateWorker : public TransportE2e {
             "--timeout",      "1",
             "--join-timeout", join_timeout};
   }
+  // A join timeout short enough to wait out, long enough for a slow build to start a worker.
+  static double ShortJoinSeconds() { return slow() ? 20 : 3; }
   bool WaitJoined(Proc& server, uint32_t w) const {
     const std::string needle = "worker " + std::to_string(w) + " joined";
     return WaitUntil([&] { return server.err().find(needle) != std::string::npos; },
@@ -323,7 +325,7 @@ TEST_P(LateWorker, OneJoiningAfterTheSilenceTimeoutButWithinTheJoinTimeoutStarts
 // BSP cannot go on without a worker: the job ends after the join timeout (not the silence
 // timeout) naming the one that never joined, and the joined worker ends with the reason.
 TEST_P(LateWorker, UnderBspOneThatNeverJoinsEndsTheJobNamingItAfterTheJoinTimeout) {
-  const double join_s = slow() ? 20 : 3;
+  const double join_s = ShortJoinSeconds();
   const auto job = Job("bsp", 2, std::to_string(join_s));
   uint16_t port = 0;
   Proc& server = StartServer(job, &port);
@@ -342,8 +344,7 @@ TEST_P(LateWorker, UnderBspOneThatNeverJoinsEndsTheJobNamingItAfterTheJoinTimeou
 // ASP goes on without a lost worker, also one that never joined: the joined ones are waiting
 // for it, not holding anyone back, and train once it is given up.
 TEST_P(LateWorker, UnderAspOneThatNeverJoinsIsGivenUpAndTheOthersTrain) {
-  const double join_s = slow() ? 20 : 3;
-  const auto job = Job("asp", 3, std::to_string(join_s));
+  const auto job = Job("asp", 3, std::to_string(ShortJoinSeconds()));
   uint16_t port = 0;
   Proc& server = StartServer(job, &port);
   ASSERT_NE(port, 0);
