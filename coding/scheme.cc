@@ -100,11 +100,20 @@ void RoundTracker::Reset() {
   complete_ = false;
 }
 
-bool RoundTracker::Arrive(int worker, int j) {
+void RoundTracker::CheckIds(int worker, int j) const {
   if (worker < 0 || worker >= n_ || j < 0 || j >= spec_.Messages()) {
     throw Error("round tracker: message " + std::to_string(j) + " of worker " +
                 std::to_string(worker) + " is out of range");
   }
+}
+
+void RoundTracker::Erase(int worker, int j) {
+  CheckIds(worker, j);
+  arrived_[worker][j] = true;  // as if arrived: never used, and Possible() skips it
+}
+
+bool RoundTracker::Arrive(int worker, int j) {
+  CheckIds(worker, j);
   if (arrived_[worker][j]) return false;
   arrived_[worker][j] = true;
   if (complete_) return false;

@@ -72,6 +72,9 @@ class RoundTracker {
   // Worker w's message j arrived. Returns true if decoding will use it (the first copy of
   // its block, or one of the first n−S / K workers). Throws gw::Error on ids out of range.
   bool Arrive(int worker, int j);
+  // Worker w's message j arrived unusable (the server refused its values): decoding never
+  // uses it, and Possible() counts without it. Throws gw::Error on ids out of range.
+  void Erase(int worker, int j);
   bool Complete() const { return complete_; }
   // Could the round still complete if the workers with gone[w] == true send nothing more?
   bool Possible(const std::vector<bool>& gone) const;
@@ -83,7 +86,9 @@ class RoundTracker {
  private:
   CodingSpec spec_;
   int n_;
-  std::vector<std::vector<bool>> arrived_;  // [worker][message]
+  void CheckIds(int worker, int j) const;
+
+  std::vector<std::vector<bool>> arrived_;  // [worker][message] (erased ones too)
   std::vector<bool> block_seen_;
   std::vector<Used> used_;
   int needed_;  // distinct blocks (kEveryBlock) or workers (kFirstWorkers) to finish

@@ -21,7 +21,8 @@ struct InjectedFault {
                    // the server's writes then meet a reader that does not read
     kDoneEarly,    // before the push of iteration I, tell every server it is done and end
                    // as if finished (exit 0): a worker that quits or lies about finishing
-    kNanGradient,  // push NaN as the gradient from iteration I on (a poisoned or diverged worker)
+    kNanGradient,  // push NaN as the gradient from iteration I on (a poisoned or diverged worker;
+                   // coded jobs: every message from round I on)
   };
   Point point = Point::kNever;
   uint64_t iteration = 0;

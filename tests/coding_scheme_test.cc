@@ -13,13 +13,13 @@
 #include <utility>
 #include <vector>
 
+#include "base/error.h"
 #include "coding/expected_time.h"
 #include "coding/gradient_code.h"
 #include "coding/mds.h"
 #include "coding/multi_message.h"
 #include "coding/scheme.h"
 #include "coding/straggler.h"
-#include "base/error.h"
 
 namespace gw::coding {
 namespace {
@@ -509,6 +509,34 @@ TEST(RoundTracker, PossibleExamples) {
   EXPECT_TRUE(mm.Possible(gone_set(n, {2, 3})));
   // A shorter vector means the rest are not gone.
   EXPECT_TRUE(mds.Possible({true}));
+}
+
+// An erased message (the server refused its values) is never used, and Possible() counts
+// without it, message by message: a worker's other messages still count.
+TEST(RoundTracker, ErasedMessagesAreNeitherUsedNorCountedOn) {
+  const int n = 6;
+  const std::vector<bool> none(n, false);
+  RoundTracker rep(CodingSpec::Parse("replication:r=2"), n);  // block b on workers b, b+3
+  rep.Erase(1, 0);
+  EXPECT_TRUE(rep.Possible(none)) << "worker 4 holds block 1 too";
+  EXPECT_FALSE(rep.Arrive(1, 0)) << "an erased message was used";
+  rep.Erase(4, 0);
+  EXPECT_FALSE(rep.Possible(none)) << "both copies of block 1 were erased";
+
+  RoundTracker mm(CodingSpec::Parse("mm:r=2"), n);  // worker w: block w (j = 0), w + 1 (j = 1)
+  mm.Erase(2, 1);                                   // block 3: worker 3's message 0 still holds it
+  mm.Erase(3, 1);                                   // block 4: worker 4's message 0 still holds it
+  EXPECT_TRUE(mm.Possible(none)) << "erasing a message lost its worker's other one";
+  mm.Erase(3, 0);
+  EXPECT_FALSE(mm.Possible(none)) << "both copies of block 3 were erased";
+
+  RoundTracker uncoded(CodingSpec::Parse("uncoded"), n);
+  for (int w = 0; w < n - 1; ++w) uncoded.Arrive(w, 0);
+  uncoded.Erase(n - 1, 0);
+  EXPECT_FALSE(uncoded.Complete());
+  EXPECT_FALSE(uncoded.Possible(none));
+  EXPECT_THROW(uncoded.Erase(n, 0), Error);
+  EXPECT_THROW(uncoded.Erase(0, 1), Error);
 }
 
 // Possible against an independent count: what arrived plus everything the remaining workers

@@ -1,6 +1,7 @@
 // Coded jobs end to end over each transport: coded training follows the uncoded trajectory,
-// a round never waits for the stragglers its code ignores, and a worker SIGKILLed mid-run costs
-// no iteration under mds, gradient coding and multi-message (but does end an uncoded job).
+// a round never waits for the stragglers its code ignores, a worker SIGKILLed mid-run costs
+// no iteration under mds, gradient coding and multi-message (but does end an uncoded job), and
+// a message holding NaN is left out like a straggler's.
 #include <signal.h>
 
 #include <algorithm>
@@ -112,6 +113,48 @@ TEST_P(CodedOverTransport, KilledWorkerCostsNoIteration) {
     for (int w : {0, 2, 3}) {
       EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
     }
+  }
+}
+
+// Worker 1's messages hold NaN from round 5 on. Under replication:r=2 (block 1 on workers 1
+// and 3, worker 3 persistently slower, so worker 1's copy always lands first) each is left out
+// of its round, named, and the twin decodes it: every update is made and the model stays
+// finite. Uncoded cannot decode round 5 without it and ends at once, naming the worker, the
+// message and the round. Was: the NaN was decoded into the model, and the job failed later
+// on a non-finite model without naming anyone.
+TEST_P(CodedOverTransport, NonFiniteMessagesAreLeftOutAndNamed) {
+  for (const std::string coding : {"replication:r=2", "uncoded"}) {
+    SCOPED_TRACE(coding);
+    const std::string out = dir_ / coding;
+    const auto job = LinregJob(coding, "20", "persistent:workers=3,factor=50,base=0.002");
+    uint16_t port = 0;
+    Proc& server = StartServer(job, &port, out);
+    ASSERT_NE(port, 0) << "the server never listened";
+    for (uint32_t w = 0; w < 4; ++w) {
+      auto flags = job;
+      if (w == 1) flags.insert(flags.end(), {"--inject-fault", "nan-gradient:5"});
+      StartWorker(w, port, flags, out);
+    }
+    const auto code = server.Wait(milliseconds(300000));
+    ASSERT_TRUE(code.has_value()) << "the server still runs";
+    const std::string err = server.err();
+    if (coding == "uncoded") {
+      EXPECT_NE(*code, 0) << err;
+      EXPECT_GE(CountLines(err, {"uncoded cannot decode round 5 without worker 1's message 0, "
+                                 "which held NaN or Inf"}),
+                1)
+          << err;
+      continue;
+    }
+    EXPECT_EQ(*code, 0) << err;
+    EXPECT_GE(CountLines(err, {"worker 1", "of round 5 held NaN or Inf, left out of the round"}), 1)
+        << err;
+    const std::string csv = out + "/server-0.csv";
+    EXPECT_EQ(SummaryValue(csv, "updates"), std::optional<double>(20)) << err;
+    EXPECT_GE(SummaryValue(csv, "rejected_nonfinite").value_or(0), 10) << err;
+    const auto loss = SummaryValue(out + "/summary.csv", "test_loss");
+    ASSERT_TRUE(loss.has_value());
+    EXPECT_TRUE(std::isfinite(*loss)) << "the model took in the NaN";
   }
 }
 

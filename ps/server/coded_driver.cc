@@ -68,6 +68,18 @@ CodedDriver::Landed CodedDriver::OnLanded(uint32_t w, const Completion& c) {
   const auto now = GetClock().Now();
   desk_.OnCodedPartLanded(w, push, imm.part, now);
   if (landing == CodedRounds::Landing::kPartial) return {};
+  if (landing == CodedRounds::Landing::kRejected) {
+    const std::string message = std::to_string(push % rounds_.messages());
+    const std::string round = std::to_string(rounds_.round());
+    WarnOfPeer("worker " + std::to_string(w), "message " + message + " of round " + round +
+                                                  " held NaN or Inf, left out of the round");
+    if (!rounds_.Possible()) {
+      return {.progress = std::nullopt,
+              .close = std::nullopt,
+              .failure = rounds_.spec() + " cannot decode round " + round + " without worker " +
+                         std::to_string(w) + "'s message " + message + ", which held NaN or Inf"};
+    }
+  }
   // The link is free: the next window goes out once the round's fate is known (a grant for
   // a round about to close would waste the link).
   const bool ended_window = desk_.OnMessageLanded(w, push, now);
@@ -77,11 +89,11 @@ CodedDriver::Landed CodedDriver::OnLanded(uint32_t w, const Completion& c) {
     close.kind = HeldSteps::Step::Kind::kCloseRound;
     close.since = now;
     close.writes = true;
-    return {.progress = now, .close = std::move(close)};
+    return {.progress = now, .close = std::move(close), .failure = std::nullopt};
   }
   if (ended_window) members_.Send(desk_.Poll(GetClock().Now()));
   if (landing == CodedRounds::Landing::kArrived) {
-    return {.progress = now, .close = std::nullopt};
+    return {.progress = now, .close = std::nullopt, .failure = std::nullopt};
   }
   return {};
 }
@@ -133,6 +145,7 @@ ServerSummary CodedDriver::Tally() const {
   s.gradients_applied = rounds_.messages_used();
   s.dropped_writes = dropped_;
   s.late_messages = rounds_.late();
+  s.rejected_nonfinite = rounds_.rejected_nonfinite();
   s.gradient_bytes_received = bytes_in_;
   return s;
 }

@@ -45,6 +45,8 @@ class CodedDriver {
     std::optional<TimePoint> progress;  // a message of the open round arrived then
     // The round completed: its close, to hold until the input writes from the model settle.
     std::optional<HeldSteps::Step> close;
+    // A refused message left the open round undecodable: the job cannot go on.
+    std::optional<std::string> failure;
   };
   Landed OnLanded(uint32_t w, const Completion& c);
   // Takes the held close of a round completed at `since` once it settled. A failure: the

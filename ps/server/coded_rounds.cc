@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "ps/aggregate.h"
+
 namespace gw {
 
 CodedRounds::CodedRounds(const JobConfig& job, CodedShape shape, std::vector<float> params)
@@ -31,6 +33,11 @@ std::vector<bool> CodedRounds::Gone() const {
 }
 
 bool CodedRounds::Possible() const { return tracker_.Possible(Gone()); }
+
+std::span<const float> CodedRounds::Message(uint32_t w, int j) const {
+  return slots_[w].subspan(static_cast<size_t>(j) * shape_.max_message_floats(),
+                           shape_.message_floats(shape_.phase(round_)));
+}
 
 CodedRounds::Actions CodedRounds::Start(TimePoint now) {
   round_ = 0;
@@ -111,16 +118,20 @@ CodedRounds::Landing CodedRounds::OnLanded(uint32_t w, const Imm& imm, uint64_t*
     ++late_;  // its round was decoded without it
     return Landing::kLate;
   }
+  // Decoding combines messages linearly: one NaN or Inf would reach every parameter it
+  // touches. (Finite values too large to decode are the model check's: ServerCore.)
+  if (!AllFinite(Message(w, j))) {
+    tracker_.Erase(static_cast<int>(w), j);
+    ++rejected_nonfinite_;
+    return Landing::kRejected;
+  }
   tracker_.Arrive(static_cast<int>(w), j);
   return tracker_.Complete() ? Landing::kRoundComplete : Landing::kArrived;
 }
 
 CodedRounds::Closed CodedRounds::CloseRound(TimePoint since) {
   const int phase = shape_.phase(round_);
-  const size_t msg_floats = shape_.message_floats(phase);
-  auto slot = [&](int w, int j) {
-    return slots_[w].subspan(static_cast<size_t>(j) * shape_.max_message_floats(), msg_floats);
-  };
+  auto slot = [&](int w, int j) { return Message(static_cast<uint32_t>(w), j); };
   RoundRow row;
   row.round = round_;
   row.iteration = round_ / shape_.rounds_per_iteration();

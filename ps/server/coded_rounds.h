@@ -36,8 +36,9 @@ class CodedRounds {
     uint64_t round = 0;
     std::span<const float> input;
   };
-  // What a landed write meant.
-  enum class Landing { kDropped, kPartial, kLate, kArrived, kRoundComplete };
+  // What a landed write meant. kRejected: a whole message of the open round holding NaN or
+  // Inf, left out of the round as if it had never come (an erasure the code may tolerate).
+  enum class Landing { kDropped, kPartial, kLate, kRejected, kArrived, kRoundComplete };
 
   CodedRounds(const JobConfig& job, CodedShape shape, std::vector<float> params);
 
@@ -86,6 +87,7 @@ class CodedRounds {
   uint64_t updates() const { return optimizer_->steps(); }
   const SgdMomentum& optimizer() const { return *optimizer_; }
   uint64_t late() const { return late_; }
+  uint64_t rejected_nonfinite() const { return rejected_nonfinite_; }
   uint64_t messages_received() const { return messages_received_; }  // landed whole
   uint64_t messages_used() const { return messages_used_; }          // by the rounds' decoding
   const std::vector<RoundRow>& log() const { return rounds_; }
@@ -101,6 +103,8 @@ class CodedRounds {
     int messages_landed = 0;
   };
   std::vector<bool> Gone() const;
+  // Worker w's message j of the current round's phase, in its slot.
+  std::span<const float> Message(uint32_t w, int j) const;
 
   const JobConfig& job_;
   CodedShape shape_;
@@ -114,7 +118,8 @@ class CodedRounds {
   bool finishing_ = false;  // all iterations done: feeding the final model
   TimePoint round_start_;
   std::vector<RoundRow> rounds_;
-  uint64_t late_ = 0;  // messages whose round was decoded without them
+  uint64_t late_ = 0;                // messages whose round was decoded without them
+  uint64_t rejected_nonfinite_ = 0;  // messages left out for NaN or Inf
   uint64_t messages_received_ = 0, messages_used_ = 0;
 };
 

@@ -236,6 +236,7 @@ void ServerCore::OnLanded(uint32_t w, const WorkerState& ws, const Completion& c
   }
   auto landed = coded_->OnLanded(w, c);
   if (landed.progress) last_progress_ = *landed.progress;
+  if (landed.failure) Fail(*landed.failure);
   if (landed.close) WhenSettled(std::move(*landed.close));
 }
 

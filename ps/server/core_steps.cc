@@ -47,7 +47,8 @@ void ServerCore::CheckModelFinite() {
   const auto& bad = optimizer.non_finite();
   if (!bad) return;
   // A corrupted model never ends the job as a success: the backstop behind the sum's check
-  // (coded rounds are not checked; an update of finite but huge values can still overflow).
+  // (coded rounds refuse messages holding NaN or Inf; finite but huge values can still
+  // overflow an update).
   Fail("the model is not finite after update " + std::to_string(bad->step + 1) + ": parameter " +
        std::to_string(layout_.shard_begin(opt_.rank) + bad->index) +
        " (a worker's gradient held NaN or Inf, or values large enough to overflow)");

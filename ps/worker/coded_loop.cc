@@ -134,6 +134,7 @@ void CodedLoop::RunRound(uint64_t round, IterationRow* row) {
     const std::span<float> out(messages_.data() + j * shape_.max_message_floats(), msg_floats);
     TimePoint t = clock.Now();
     const double loss = task_.Compute(round, j, input, out);
+    faults_.Poison(round, out);
     row->compute_s += clock.SecondsSince(t);
     if (!std::isnan(loss)) {
       loss_sum += loss;

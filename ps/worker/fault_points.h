@@ -31,8 +31,8 @@ class FaultPoints {
   // Iteration `it` is next: done-early:I says the worker ends here, as if it had finished
   // (the loop tells the servers it is done).
   bool EndsEarly(uint64_t it) const;
-  // Iteration `it`'s gradient is about to be pushed: nan-gradient:I fills it with NaN from
-  // iteration I on.
+  // Iteration `it`'s gradient (coded: a message of round `it`) is about to be pushed:
+  // nan-gradient:I fills it with NaN from iteration (round) I on.
   void Poison(uint64_t it, std::span<float> grad) const;
   // The worker reconnected and redoes iterations: a redone wait for iteration I's parameters
   // may stop again (each wait is a wait of its own).
