@@ -40,6 +40,8 @@ run tcp_write_bench --benchmark_min_time=0.3 --benchmark_repetitions=3 --benchma
 run aggregate_bench --benchmark_min_time=0.3
 # Encode/decode cost of the codes (informational: set it against the round time they save).
 run coding_bench
+# Small-message latency beside sockperf's TCP ping-pong (issue 21), ~1 min.
+run tcp_latency_bench
 
 echo "== summary =="
 summarize "TCP 64 MiB write:" 0.9 | tee "$out/summary.txt"
@@ -51,6 +53,11 @@ awk 'index($0, "finite check (") == 1 {
   "$out/aggregate_bench.txt" | tee -a "$out/summary.txt"
 grep -E '^(gradient-code decode|BM_MdsDecode|BM_MdsEncode)' "$out/coding_bench.txt" |
   awk '{ print "coding: " $0 }' | tee -a "$out/summary.txt"
+# Control messages (window requests and grants) have a target, <= 1.3 x sockperf (issue 21);
+# one-sided writes of the same sizes are informational.
+awk '/^TCP (control|write) latency / { r = $0; sub(/.* = /, "", r); sub(/ x .*/, "", r)
+    print $0 (/^TCP control/ ? "   [" (r + 0 <= 1.3 ? "PASS" : "FAIL") ": target <= 1.3 x]" : "") }' \
+  "$out/tcp_latency_bench.txt" | tee -a "$out/summary.txt"
 
 # push/pull goodput (gradwire bench) follows
 # The reference is the iperf3 single-stream figure tcp_write_bench measured in this run, with
@@ -83,7 +90,7 @@ git -C "$(dirname "$0")" diff --quiet HEAD 2>/dev/null || commit="$commit (with 
   echo
   echo "Made by \`make bench\` (experiments/bench.sh) at commit $commit on $(date -u +%Y-%m-%d), $(nproc) cores,"
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -sr)."
-  echo "Every reference (iperf3, memcpy) was measured in the same run; ratios are of medians."
+  echo "Every reference (iperf3, memcpy, sockperf) was measured in the same run; ratios are of medians."
   echo
   echo '```'
   cat "$out/summary.txt"

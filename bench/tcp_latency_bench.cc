@@ -1,0 +1,332 @@
+// Small-message latency of the TCP transport over loopback, beside sockperf's ping-pong as the
+// reference (issue 21: grants, requests, write notices and small tensors all pay it).
+//
+// One connection between a server and a client device in this process (each runs its own I/O
+// thread; this thread plays both ends, as the server's and a worker's application threads do).
+// Two rows per size, each half the median round trip of a ping-pong, as sockperf reports it:
+// - control: the client Sends a control message of `size` payload bytes, the server's cq
+//   reports it (kControl), the server Sends one back, the client's cq reports it;
+// - write: the client writes `size` bytes one-sided into the server's region, the server's cq
+//   reports it landed (kWriteLanded), the server writes back, the client's cq reports that.
+// Reference: `sockperf ping-pong --tcp` over loopback with the same payload size, its median
+// (percentile 50.000) one-way latency, measured in the same run just before.
+// Options: --iters=N ping-pongs per row (default 20000; sizes above 4 KiB get fewer),
+// --ref_seconds=S sockperf's run per size (default 2), plus Google Benchmark's.
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/error.h"
+#include "bench/bench_util.h"
+#include "net/device.h"
+#include "ps/roles.h"
+
+extern char** environ;
+
+namespace gw {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using bench::Capture;
+using bench::FreeLoopbackPort;
+using bench::Median;
+
+// Payload sizes: a window request or grant (16 B; sockperf's smallest message is 14) up to a
+// small tensor (32 KiB).
+constexpr size_t kSizes[] = {16, 64, 512, 4096, 32768};
+constexpr size_t kMaxBytes = 32768;
+static_assert(kMaxBytes <= Connection::kMaxControlBytes, "control rows send whole payloads");
+// Control message types of this benchmark only (no ps/ logic reads them here).
+constexpr uint16_t kPing = 1;
+constexpr uint16_t kPong = 2;
+constexpr std::chrono::milliseconds kStallTimeout{10000};
+// Untimed ping-pongs before each row: the first ones pay for cold caches and wake-up paths.
+constexpr int kWarmUp = 200;
+
+const PeerId kServerId{Role::kServer, 0};
+const PeerId kClientId{Role::kWorker, 0};
+
+struct Settings {
+  int iters = 20000;
+  int ref_seconds = 2;
+};
+
+// Ping-pongs for a row of `bytes`: fewer above 4 KiB, whose round trips take longer.
+int Iters(const Settings& s, size_t bytes) {
+  return std::max(100, s.iters / static_cast<int>(std::max<size_t>(1, bytes / 4096)));
+}
+
+// The median one-way latency (us) of sockperf's report: "---> percentile 50.000 =   10.229".
+std::optional<double> SockperfMedian(const std::string& report) {
+  const std::string key = "percentile 50.000 =";
+  const size_t at = report.find(key);
+  if (at == std::string::npos) return std::nullopt;
+  const char* begin = report.c_str() + at + key.size();
+  char* end = nullptr;
+  const double v = std::strtod(begin, &end);
+  if (end == begin || !(v > 0)) return std::nullopt;
+  return v;
+}
+
+// sockperf's TCP server on loopback, for the life of this object.
+class SockperfServer {
+ public:
+  SockperfServer() : port_(std::to_string(FreeLoopbackPort())) {
+    const char* args[] = {"sockperf",  "server", "--tcp",       "-i",
+                          "127.0.0.1", "-p",     port_.c_str(), nullptr};
+    posix_spawn_file_actions_t quiet;
+    posix_spawn_file_actions_init(&quiet);
+    posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&quiet, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    const int err =
+        posix_spawnp(&pid_, "sockperf", &quiet, nullptr, const_cast<char* const*>(args), environ);
+    posix_spawn_file_actions_destroy(&quiet);
+    if (err == ENOENT) {
+      throw Error(
+          "sockperf is not installed (not on PATH); it is this benchmark's reference. Install "
+          "it with 'make deps' (Debian package sockperf).");
+    }
+    if (err != 0) throw Error(std::string("cannot start sockperf: ") + std::strerror(err));
+  }
+  ~SockperfServer() {
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+  }
+  SockperfServer(const SockperfServer&) = delete;
+  SockperfServer& operator=(const SockperfServer&) = delete;
+
+  // The client's median one-way latency for `bytes` payloads, in us.
+  double Median(size_t bytes, int seconds) const {
+    const std::string client = "sockperf ping-pong --tcp -i 127.0.0.1 -p " + port_ + " -m " +
+                               std::to_string(bytes) + " -t " + std::to_string(seconds) + " 2>&1";
+    std::string out;
+    int status = -1;
+    // The server may still be starting: retry refused connections for a few seconds.
+    for (int attempt = 0; attempt < 50 && status != 0; ++attempt) {
+      if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      out = Capture(client, &status);
+    }
+    const auto us = status == 0 ? SockperfMedian(out) : std::nullopt;
+    if (!us) throw Error("sockperf client failed (" + client + "):\n" + out);
+    return *us;
+  }
+
+ private:
+  std::string port_;
+  pid_t pid_ = -1;
+};
+
+// A server and a client device connected over loopback, each with a region the other writes
+// into and a source buffer.
+class LoopbackPair {
+ public:
+  LoopbackPair()
+      : server_(CreateDevice(TransportKind::kTcp, Options(kServerId))),
+        client_(CreateDevice(TransportKind::kTcp, Options(kClientId))),
+        server_dst_(server_->RegisterRegion(kMaxBytes, kClientId)),
+        client_dst_(client_->RegisterRegion(kMaxBytes, kServerId)),
+        src_(kMaxBytes, std::byte{7}),
+        payload_(kMaxBytes, 7) {
+    Address addr;
+    addr.host = "127.0.0.1";
+    server_->Listen(addr);
+    addr.port = server_->bound_port();
+    to_server_ = client_->Connect(addr, kServerId);
+    const auto deadline = Clock::now() + std::chrono::seconds(10);
+    while ((to_client_ = server_->Find(kClientId)) == nullptr) {
+      if (Clock::now() > deadline) throw Error("the server never saw the client connect");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  ~LoopbackPair() {
+    client_->Shutdown();
+    server_->Shutdown();
+  }
+  LoopbackPair(const LoopbackPair&) = delete;
+  LoopbackPair& operator=(const LoopbackPair&) = delete;
+
+  // Half round trips of `bytes` ping-pongs (manual time): their median in us, or nullopt after
+  // reporting an error on state.
+  std::optional<double> Latency(benchmark::State& state, size_t bytes, bool control) {
+    auto round_trip = [&]() -> std::optional<double> {
+      const auto t0 = Clock::now();
+      if (control) {
+        to_server_->Send(kPing, std::span(payload_).first(bytes));
+        if (!Await(*server_, CompletionKind::kControl)) return std::nullopt;
+        to_client_->Send(kPong, std::span(payload_).first(bytes));
+        if (!Await(*client_, CompletionKind::kControl)) return std::nullopt;
+      } else {
+        to_server_->Write(std::span(src_).first(bytes), server_dst_.Describe(), 0, 0, 0);
+        if (!Await(*server_, CompletionKind::kWriteLanded)) return std::nullopt;
+        to_client_->Write(std::span(src_).first(bytes), client_dst_.Describe(), 0, 0, 0);
+        if (!Await(*client_, CompletionKind::kWriteLanded)) return std::nullopt;
+      }
+      return std::chrono::duration<double>(Clock::now() - t0).count();
+    };
+    for (int i = 0; i < kWarmUp; ++i) {
+      if (!round_trip()) return Fail(state);
+    }
+    std::vector<double> half_us;
+    half_us.reserve(state.max_iterations);
+    for (auto _ : state) {
+      const auto rtt = round_trip();
+      if (!rtt) return Fail(state);
+      state.SetIterationTime(*rtt / 2);
+      half_us.push_back(*rtt / 2 * 1e6);
+    }
+    return Median(half_us);
+  }
+
+  bool failed() const { return failed_; }
+
+ private:
+  static DeviceOptions Options(PeerId self) {
+    DeviceOptions o;
+    o.self = self;
+    o.roles = PsRoles();
+    o.job_id = "tcp_latency_bench";
+    o.token = "bench";
+    return o;
+  }
+
+  // Waits for a completion of `kind` on dev (a write's own kWriteDone on the way is skipped);
+  // false (error_ set) on a failure, a lost connection or a stall.
+  bool Await(Device& dev, CompletionKind kind) {
+    while (true) {
+      batch_.clear();
+      if (dev.cq().Wait(batch_, kStallTimeout, 1) == 0) {
+        error_ = "nothing arrived for 10 s";
+        return false;
+      }
+      const Completion& c = batch_.front();
+      if (c.kind == CompletionKind::kPeerClosed || !c.ok) {
+        error_ = "lost the connection or a write failed: " + c.error;
+        return false;
+      }
+      if (c.kind == kind) return true;
+    }
+  }
+
+  std::optional<double> Fail(benchmark::State& state) {
+    failed_ = true;
+    state.SkipWithError(error_.c_str());
+    return std::nullopt;
+  }
+
+  std::unique_ptr<Device> server_;
+  std::unique_ptr<Device> client_;
+  Region& server_dst_;
+  Region& client_dst_;
+  std::vector<std::byte> src_;
+  std::vector<uint8_t> payload_;
+  std::shared_ptr<Connection> to_server_;
+  std::shared_ptr<Connection> to_client_;
+  std::vector<Completion> batch_;
+  std::string error_;
+  bool failed_ = false;
+};
+
+Settings ParseSettings(int* argc, char** argv) {
+  Settings s;
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    const std::string a = argv[i];
+    if (a.starts_with("--iters=")) {
+      s.iters = std::max(100, std::atoi(a.c_str() + 8));
+    } else if (a.starts_with("--ref_seconds=")) {
+      s.ref_seconds = std::max(1, std::atoi(a.c_str() + 14));
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  *argc = kept;
+  return s;
+}
+
+int Run(int argc, char** argv) {
+  const Settings s = ParseSettings(&argc, argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+
+  std::map<size_t, double> ref;
+  {
+    std::printf(
+        "sockperf reference: TCP ping-pong over loopback, median one-way latency, %d s "
+        "per size\n",
+        s.ref_seconds);
+    const SockperfServer server;
+    for (size_t bytes : kSizes) {
+      ref[bytes] = server.Median(bytes, s.ref_seconds);
+      std::printf("  %6zu B  sockperf %8.2f us\n", bytes, ref[bytes]);
+      std::fflush(stdout);
+    }
+  }
+  std::printf(
+      "gradwire: half the round trip of a ping-pong (median), this thread playing both "
+      "ends\n");
+  std::fflush(stdout);
+
+  LoopbackPair pair;
+  std::map<std::string, double> median_us;
+  for (const bool control : {true, false}) {
+    for (size_t bytes : kSizes) {
+      const std::string row =
+          std::string(control ? "BM_TcpControlLat/" : "BM_TcpWriteLat/") + std::to_string(bytes);
+      benchmark::RegisterBenchmark(row.c_str(),
+                                   [&, row, bytes, control](benchmark::State& state) {
+                                     const auto us = pair.Latency(state, bytes, control);
+                                     if (!us) return;
+                                     median_us[row] = *us;
+                                     state.counters["median_us"] = *us;
+                                     state.counters["vs_sockperf"] = *us / ref[bytes];
+                                   })
+          ->Iterations(Iters(s, bytes))
+          ->UseManualTime()
+          ->Unit(benchmark::kMicrosecond);
+    }
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+
+  for (const bool control : {true, false}) {
+    for (size_t bytes : kSizes) {
+      const std::string row =
+          std::string(control ? "BM_TcpControlLat/" : "BM_TcpWriteLat/") + std::to_string(bytes);
+      const auto it = median_us.find(row);
+      if (it == median_us.end()) continue;
+      std::printf("TCP %s latency %zu B: %.1f us = %.2f x sockperf ping-pong (%.1f us)\n",
+                  control ? "control" : "write", bytes, it->second, it->second / ref[bytes],
+                  ref[bytes]);
+    }
+  }
+  return pair.failed() ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace gw
+
+int main(int argc, char** argv) {
+  try {
+    return gw::Run(argc, argv);
+  } catch (const gw::Error& e) {
+    std::cout << std::endl;
+    std::cerr << "tcp_latency_bench: " << e.what() << std::endl;
+    return 1;
+  }
+}
