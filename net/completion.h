@@ -37,6 +37,15 @@ struct Completion {
   uint16_t control_type = 0;     // kControl
   std::vector<uint8_t> payload;  // kControl
 
+  // Our write wr_id of `length` bytes to `peer` was sent: its source may be reused.
+  static Completion WriteDone(PeerId peer, uint64_t wr_id, uint64_t length) {
+    Completion c;
+    c.kind = CompletionKind::kWriteDone;
+    c.peer = peer;
+    c.wr_id = wr_id;
+    c.length = length;
+    return c;
+  }
   // Our write wr_id to `peer` failed before it could land (both backends report it so).
   static Completion FailedWrite(PeerId peer, uint64_t wr_id, std::string why) {
     Completion c;

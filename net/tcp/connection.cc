@@ -1,5 +1,8 @@
 #include "net/tcp/connection.h"
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
@@ -89,15 +92,41 @@ void TcpConnection::Close() {
   Enqueue(std::move(op));
 }
 
+void TcpConnection::SendInline(SendOp& op) {
+  std::array<iovec, 2> iov;
+  size_t n = 0;
+  if (op.sent < FrameHeader::kSize) {
+    iov[n++] = {op.header.data() + op.sent, FrameHeader::kSize - op.sent};
+  }
+  const size_t done = op.sent > FrameHeader::kSize ? op.sent - FrameHeader::kSize : 0;
+  if (done < op.payload.size()) {
+    iov[n++] = {const_cast<std::byte*>(op.payload.data()) + done, op.payload.size() - done};
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = n;
+  // MSG_NOSIGNAL: a peer gone is an error here, not SIGPIPE; MSG_DONTWAIT: never block.
+  const ssize_t sent = ::sendmsg(socket_.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent > 0) op.sent += static_cast<size_t>(sent);
+}
+
 void TcpConnection::Enqueue(SendOp op, bool ahead) {
   const bool is_write = op.is_write;
   const uint64_t wr_id = op.wr_id;
+  const size_t frame_bytes = FrameHeader::kSize + op.payload.size();
   bool queued = false;
   bool start = false;
   bool overflow = false;
+  bool sent_inline = false;
   {
     std::lock_guard<std::mutex> lock(send_mu_);
-    if (open_.load()) {
+    // Nothing queued (no chain running) and no bye: the frame may go out now, in order.
+    if (open_.load() && !sending_ && !bye_queued_ && !op.is_bye &&
+        frame_bytes <= kInlineSendBytes) {
+      SendInline(op);
+      sent_inline = op.sent == frame_bytes;
+    }
+    if (!sent_inline && open_.load()) {
       if (queued_control_bytes_ + op.owned.size() > kMaxQueuedControlBytes) {
         overflow = true;
       } else {
@@ -110,6 +139,11 @@ void TcpConnection::Enqueue(SendOp op, bool ahead) {
         sending_ = true;
       }
     }
+  }
+  if (sent_inline) {
+    if (is_write)
+      device_.cq().Push(Completion::WriteDone(peer_, wr_id, frame_bytes - FrameHeader::kSize));
+    return;
   }
   if (overflow) {
     Abort("the peer is not reading: " + std::to_string(kMaxQueuedControlBytes >> 20) +
@@ -177,14 +211,7 @@ void TcpConnection::OnSent(const boost::system::error_code& ec, size_t n) {
     SendNext();
     return;
   }
-  if (op->is_write) {
-    Completion c;
-    c.kind = CompletionKind::kWriteDone;
-    c.peer = peer_;
-    c.wr_id = op->wr_id;
-    c.length = op->payload.size();
-    device_.cq().Push(std::move(c));
-  }
+  if (op->is_write) device_.cq().Push(Completion::WriteDone(peer_, op->wr_id, op->payload.size()));
   const bool bye = op->is_bye;
   {
     std::lock_guard<std::mutex> lock(send_mu_);
@@ -321,12 +348,13 @@ void TcpConnection::AbortNow(const std::string& why) {
 void TcpConnection::Finish(bool ok, const std::string& why) {
   if (finished_) return;
   finished_ = true;
-  open_ = false;
-  boost::system::error_code ignored;
-  socket_.close(ignored);
   std::deque<SendOp> pending;
   {
+    // Under send_mu_: an inline send (Enqueue) never meets a closed (or reused) descriptor.
     std::lock_guard<std::mutex> lock(send_mu_);
+    open_ = false;
+    boost::system::error_code ignored;
+    socket_.close(ignored);
     pending.swap(send_q_);
     ahead_q_.clear();  // control messages only: nothing to report
     in_frame_ = false;

@@ -1,6 +1,8 @@
 // TCP backend, hot path: posting writes and control messages, and the receive loop that reads
 // each write's payload straight into the target region after checking it against what this
-// peer may write. All socket I/O runs on the device's I/O thread.
+// peer may write. Socket I/O runs on the device's I/O thread, but for one shortcut: a small
+// frame posted while nothing is queued is sent at once from the posting thread (see
+// kInlineSendBytes).
 #pragma once
 
 #include <atomic>
@@ -53,6 +55,10 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
 
   // Reports a write that was never sent as done and failed.
   void FailWrite(uint64_t wr_id, const std::string& why);
+  // Under send_mu_, nothing queued, the socket open: sends what the kernel takes of op now,
+  // without blocking, from the calling thread; adds it to op.sent. A failure sends nothing
+  // (the I/O thread's send of the op meets it and ends the connection).
+  void SendInline(SendOp& op);
   void Enqueue(SendOp op, bool ahead = false);
   SendOp ControlOp(uint16_t type, std::span<const uint8_t> payload) const;
   // Under send_mu_: the op on the wire (picked from ahead_q_ first when none is), or nullptr.
@@ -74,8 +80,13 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
   // sending would grow it without end. Past this many queued bytes the connection is aborted.
   static constexpr size_t kMaxQueuedControlBytes = 16 << 20;
   static_assert(kMaxQueuedControlBytes >= 16 * kMaxControlBytes, "room for a burst");
+  // A frame of at most this many bytes posted while the queues are empty goes out from the
+  // posting thread: handing it to the I/O thread costs a wake-up (~10 us, as much as the
+  // loopback round trip itself) on every window request, grant and small tensor. Larger
+  // frames stay on the I/O thread: copying megabytes into the kernel would stall the caller.
+  static constexpr size_t kInlineSendBytes = FrameHeader::kSize + kMaxControlBytes;
 
-  std::mutex send_mu_;
+  std::mutex send_mu_;  // also held while an inline send uses the socket, and to close it
   std::deque<SendOp> send_q_;
   std::deque<SendOp> ahead_q_;       // SendAhead's, sent before send_q_'s next frame
   bool in_frame_ = false;            // an op was started and is not wholly sent
