@@ -1,10 +1,12 @@
 // Small helpers shared by the benchmark apps: a reporter that keeps reported values, medians, a
-// free loopback port for a reference tool's side channel, and running a shell command for its
-// output.
+// free loopback port for a reference tool's side channel, starting a reference server and
+// running a shell command for its output, and main()'s error handling.
 #pragma once
 
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,12 +16,19 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <iostream>
 #include <map>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "base/error.h"
+#include "net/device.h"
+#include "ps/roles.h"
+
+extern char** environ;
 
 namespace gw::bench {
 
@@ -42,6 +51,53 @@ inline uint16_t FreeLoopbackPort() {
   close(fd);
   if (!ok) throw Error(std::string("no free loopback port: ") + std::strerror(errno));
   return ntohs(addr.sin_port);
+}
+
+// A device's options for one end of a benchmark's pair (the token both ends share).
+inline DeviceOptions PairOptions(PeerId self, const char* job_id) {
+  DeviceOptions o;
+  o.self = self;
+  o.roles = PsRoles();
+  o.job_id = job_id;
+  o.token = "bench";
+  return o;
+}
+
+// Starts args[0] (searched on PATH; args ends with nullptr) with stdout and stderr to /dev/null,
+// for a reference tool's server. Throws gw::Error, naming the Debian package to install when
+// the tool is missing.
+inline pid_t SpawnQuiet(const char* const args[], const std::string& package) {
+  posix_spawn_file_actions_t quiet;
+  posix_spawn_file_actions_init(&quiet);
+  posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&quiet, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int err =
+      posix_spawnp(&pid, args[0], &quiet, nullptr, const_cast<char* const*>(args), environ);
+  posix_spawn_file_actions_destroy(&quiet);
+  if (err == ENOENT) {
+    throw Error(std::string(args[0]) +
+                " is not installed (not on PATH); it is this benchmark's reference. Install it "
+                "with 'make deps' (Debian package " +
+                package + ").");
+  }
+  if (err != 0) throw Error(std::string("cannot start ") + args[0] + ": " + std::strerror(err));
+  return pid;
+}
+
+// main() of a benchmark app: run(argc, argv)'s exit status, or 1 with the error on stderr.
+inline int Main(int argc, char** argv, const char* name,
+                const std::function<int(int, char**)>& run) {
+  try {
+    return run(argc, argv);
+  } catch (const Error& e) {
+    std::cout << std::endl;
+    std::cerr << name << ": " << e.what() << std::endl;
+    return 1;
+  } catch (const std::logic_error& e) {  // std::stoi and friends on a malformed flag
+    std::cerr << name << ": bad flag value: " << e.what() << std::endl;
+    return 1;
+  }
 }
 
 // Runs a shell command and returns its stdout; *status gets its wait status (pclose).

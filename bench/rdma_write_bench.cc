@@ -35,9 +35,7 @@
 // It needs an RDMA device: run it through `make bench-rdma` (a soft-RoCE VM on machines whose
 // kernel has no RDMA, see experiments/softroce-vm/README.md); without one it exits with 2.
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,8 +59,6 @@
 #include "bench/bench_util.h"
 #include "net/device.h"
 #include "ps/roles.h"
-
-extern char** environ;
 
 namespace gw {
 namespace {
@@ -240,17 +236,10 @@ std::string RunPerftestPair(const Settings& s, const std::string& tool,
 
   std::vector<std::string> server_args = {"timeout", std::to_string(kPerftestTimeoutS), tool};
   server_args.insert(server_args.end(), common.begin(), common.end());
-  std::vector<char*> argv;
-  for (auto& a : server_args) argv.push_back(a.data());
+  std::vector<const char*> argv;
+  for (const auto& a : server_args) argv.push_back(a.c_str());
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t quiet;
-  posix_spawn_file_actions_init(&quiet);
-  posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&quiet, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t server;
-  const int err = posix_spawnp(&server, "timeout", &quiet, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&quiet);
-  if (err != 0) throw Error(std::string("cannot start ") + tool + ": " + std::strerror(err));
+  const pid_t server = bench::SpawnQuiet(argv.data(), "coreutils");
 
   std::string client = "timeout " + std::to_string(kPerftestTimeoutS) + " " + tool;
   for (const auto& a : common) client += " " + a;
@@ -449,11 +438,7 @@ class RdmaPair {
   };
 
   static DeviceOptions Options(const Settings& s, PeerId self, bool busy) {
-    DeviceOptions o;
-    o.self = self;
-    o.roles = PsRoles();
-    o.job_id = "rdma_write_bench";
-    o.token = "bench";
+    DeviceOptions o = bench::PairOptions(self, "rdma_write_bench");
     o.rdma_device = s.device;
     o.rdma_busy_poll = busy;
     return o;
@@ -727,15 +712,4 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace gw
 
-int main(int argc, char** argv) {
-  try {
-    return gw::Run(argc, argv);
-  } catch (const gw::Error& e) {
-    std::cout << std::endl;
-    std::cerr << "rdma_write_bench: " << e.what() << std::endl;
-    return 1;
-  } catch (const std::logic_error& e) {  // std::stoi and friends on a malformed flag
-    std::cerr << "rdma_write_bench: bad flag value: " << e.what() << std::endl;
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return gw::bench::Main(argc, argv, "rdma_write_bench", gw::Run); }

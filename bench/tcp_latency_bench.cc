@@ -13,9 +13,7 @@
 // Options: --iters=N ping-pongs per row (default 20000; sizes above 4 KiB get fewer),
 // --ref_seconds=S sockperf's run per size (default 2), plus Google Benchmark's.
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,7 +22,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
@@ -36,8 +33,6 @@
 #include "bench/bench_util.h"
 #include "net/device.h"
 #include "ps/roles.h"
-
-extern char** environ;
 
 namespace gw {
 namespace {
@@ -90,19 +85,7 @@ class SockperfServer {
   SockperfServer() : port_(std::to_string(FreeLoopbackPort())) {
     const char* args[] = {"sockperf",  "server", "--tcp",       "-i",
                           "127.0.0.1", "-p",     port_.c_str(), nullptr};
-    posix_spawn_file_actions_t quiet;
-    posix_spawn_file_actions_init(&quiet);
-    posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&quiet, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-    const int err =
-        posix_spawnp(&pid_, "sockperf", &quiet, nullptr, const_cast<char* const*>(args), environ);
-    posix_spawn_file_actions_destroy(&quiet);
-    if (err == ENOENT) {
-      throw Error(
-          "sockperf is not installed (not on PATH); it is this benchmark's reference. Install "
-          "it with 'make deps' (Debian package sockperf).");
-    }
-    if (err != 0) throw Error(std::string("cannot start sockperf: ") + std::strerror(err));
+    pid_ = bench::SpawnQuiet(args, "sockperf");
   }
   ~SockperfServer() {
     kill(pid_, SIGTERM);
@@ -197,12 +180,7 @@ class LoopbackPair {
 
  private:
   static DeviceOptions Options(PeerId self) {
-    DeviceOptions o;
-    o.self = self;
-    o.roles = PsRoles();
-    o.job_id = "tcp_latency_bench";
-    o.token = "bench";
-    return o;
+    return bench::PairOptions(self, "tcp_latency_bench");
   }
 
   // Waits for a completion of `kind` on dev (a write's own kWriteDone on the way is skipped);
@@ -322,11 +300,5 @@ int Run(int argc, char** argv) {
 }  // namespace gw
 
 int main(int argc, char** argv) {
-  try {
-    return gw::Run(argc, argv);
-  } catch (const gw::Error& e) {
-    std::cout << std::endl;
-    std::cerr << "tcp_latency_bench: " << e.what() << std::endl;
-    return 1;
-  }
+  return gw::bench::Main(argc, argv, "tcp_latency_bench", gw::Run);
 }

@@ -6,10 +6,8 @@
 // drains between writes. The reference is iperf3, single stream on loopback with the same
 // congestion control, measured in the same run just before the benchmarks.
 #include <benchmark/benchmark.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,8 +31,6 @@
 #include "bench/bench_util.h"
 #include "net/device.h"
 #include "ps/roles.h"
-
-extern char** environ;
 
 namespace gw {
 namespace {
@@ -80,20 +76,7 @@ double Iperf3Reference() {
   const std::string port = std::to_string(FreeLoopbackPort());
   // -1: the server serves one test and exits.
   const char* args[] = {"iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", port.c_str(), nullptr};
-  posix_spawn_file_actions_t quiet;
-  posix_spawn_file_actions_init(&quiet);
-  posix_spawn_file_actions_addopen(&quiet, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&quiet, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t server;
-  const int err =
-      posix_spawnp(&server, "iperf3", &quiet, nullptr, const_cast<char* const*>(args), environ);
-  posix_spawn_file_actions_destroy(&quiet);
-  if (err == ENOENT) {
-    throw Error(
-        "iperf3 is not installed (not on PATH); it is this benchmark's reference. Install it "
-        "with 'make deps' (Debian package iperf3).");
-  }
-  if (err != 0) throw Error(std::string("cannot start iperf3: ") + std::strerror(err));
+  const pid_t server = bench::SpawnQuiet(args, "iperf3");
 
   const std::string client = "iperf3 -c 127.0.0.1 -p " + port + " -C " + kCongestionControl +
                              " -t " + std::to_string(kIperfSeconds) + " -J 2>&1";
@@ -173,11 +156,7 @@ class LoopbackPair {
 
  private:
   static DeviceOptions Options(PeerId self) {
-    DeviceOptions o;
-    o.self = self;
-    o.roles = PsRoles();
-    o.job_id = "tcp_write_bench";
-    o.token = "bench";
+    DeviceOptions o = bench::PairOptions(self, "tcp_write_bench");
     o.congestion_control = kCongestionControl;
     return o;
   }
@@ -263,12 +242,4 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace gw
 
-int main(int argc, char** argv) {
-  try {
-    return gw::Run(argc, argv);
-  } catch (const gw::Error& e) {
-    std::cout << std::endl;
-    std::cerr << "tcp_write_bench: " << e.what() << std::endl;
-    return 1;
-  }
-}
+int main(int argc, char** argv) { return gw::bench::Main(argc, argv, "tcp_write_bench", gw::Run); }
