@@ -64,7 +64,8 @@ bench: build
 # Results go to results/runs/<name>-<UTC date-time> (git-ignored) unless ARGS has --out DIR;
 # to replace the committed ones: ARGS="--out results/<name>".
 ARGS ?=
-# Coded computation vs stragglers, measured beside the model (~20 min with the defaults).
+# Coded computation vs stragglers, measured beside the model (5 repetitions, ~100 min with the
+# defaults; ARGS="--reps 1" ~20 min).
 coding: build
 	experiments/coding.sh $(BUILD)/apps/gradwire/gradwire $(ARGS)
 
@@ -73,7 +74,8 @@ coding: build
 windows: build
 	experiments/windows.sh $(BUILD)/apps/gradwire/gradwire $(ARGS)
 
-# Time to accuracy of every sync rule on an emulated 1 Gbit/s star (~8 min by default, root).
+# Time to accuracy of every sync rule on an emulated 1 Gbit/s star (5 repetitions, ~30 min by
+# default, root; --lrs sweeps learning rates, each rule then compared at its best).
 tta: build
 	experiments/tta.sh $(BUILD)/apps/gradwire/gradwire $(ARGS)
 

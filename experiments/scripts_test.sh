@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Checks the experiment scripts where they went wrong before (issue 20 items 7 and 11), without
-# root, network namespaces or a real job:
+# Checks the experiment scripts where they went wrong before (issue 20 items 7, 10 and 11),
+# without root or network namespaces, and with one real (small) job grid:
 #   1. plot_run.sh on a fabricated plain run (iterations.csv with delay_s and gate_s, values
 #      chosen here; summary.csv; accuracy.csv): exit 0, a PNG three panels wide, and the
 #      breakdown it reports equals the values here (compute, delay, write - gate, gate, wait;
@@ -14,10 +14,17 @@
 #      knobs, script, options), the default --out lies under results/runs/<name>-, a given
 #      --out is kept, and nothing is written; the settings reach the job lines and titles;
 #   5. coding.sh --plot-only on a fabricated coding.csv: exit 0, both PNGs, a README naming the
-#      redraw's command and saying the measurement recorded no provenance;
-#   6. shellcheck on these scripts is quiet (skipped, saying so, when shellcheck is missing).
-# Prints PASS/FAIL per check; exits 1 if any failed. ~10 s.
-# Usage: experiments/scripts_test.sh [GRADWIRE]   (only named in dry runs; need not exist)
+#      redraw's command and saying the measurement recorded no provenance; on one with
+#      repetitions, the README and plots say 95 % CI over repetitions;
+#      tta.sh --plot-only on a fabricated lr sweep with repetitions: each rule's means, CIs,
+#      targets reached and best lr as computed by hand, both plots;
+#   6. coding.sh measuring for real (4 workers, mu 10, 4 rounds, 2 repetitions): a row per job
+#      in coding-reps.csv with seeds 1 and 2 drawing different delays, and each coding.csv row
+#      the mean of its jobs with the 95 % CI Student's t gives for 2 (12.706 x s.e.);
+#      skipped, saying so, when GRADWIRE is not a binary;
+#   7. shellcheck on these scripts is quiet (skipped, saying so, when shellcheck is missing).
+# Prints PASS/FAIL per check; exits 1 if any failed. ~20 s.
+# Usage: experiments/scripts_test.sh [GRADWIRE]   (needed only by 6)
 # shellcheck disable=SC2015  # COND && r=0 || r=1 throughout: the assignment cannot fail
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +36,8 @@ trap 'rm -rf "$tmp"' EXIT
 source "$here/lib/check.sh"
 is_png() { [[ -s $1 && $(head -c 8 "$1" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]]; }
 png_width() { od -An -tu1 -j16 -N4 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }'; }
+# shellcheck source=experiments/lib/csv.sh
+source "$here/lib/csv.sh"
 # Where the scripts run from: the repository root, as make runs them.
 cd "$repo"
 
@@ -161,33 +170,37 @@ dry windows "WORKERS=3 experiments/windows.sh $gradwire --grad 10M --policies bu
 check "windows --dry-run: default out under results/runs/" "$r" "$(field out "$(cat "$tmp/dry-windows")")"
 grep -q -- "--num-workers 3 --workload synthetic --grad-bytes 10M --iterations 9 .*--windows round-robin:warmup=5$" "$tmp/dry-windows" && r=0 || r=1
 check "windows --dry-run: settings reach the jobs" "$r" "$(grep -m1 'round-robin:' "$tmp/dry-windows")"
-dry coding "experiments/coding.sh $gradwire --ns 4\\ 8 --mus 1 --rounds 10 --out $tmp/coding-out --dry-run" -- \
-  experiments/coding.sh "$gradwire" --ns "4 8" --mus 1 --rounds 10 --out "$tmp/coding-out" --dry-run
+dry coding "experiments/coding.sh $gradwire --ns 4\\ 8 --mus 1 --rounds 10 --reps 2 --out $tmp/coding-out --dry-run" -- \
+  experiments/coding.sh "$gradwire" --ns "4 8" --mus 1 --rounds 10 --reps 2 --out "$tmp/coding-out" --dry-run
 [[ $(field out "$(cat "$tmp/dry-coding")") == "$tmp/coding-out" && ! -e $tmp/coding-out ]] && r=0 || r=1
 check "coding --dry-run: --out kept, nothing written" "$r" "$(field out "$(cat "$tmp/dry-coding")")"
-[[ $(grep -c '^job: ' "$tmp/dry-coding") == 10 ]] && grep -q -- "--num-workers 8 .*--iterations 5 --coding mds" "$tmp/dry-coding" && r=0 || r=1
-check "coding --dry-run: 2 n x 5 schemes, MDS half the rounds" "$r" "$(grep -c '^job: ' "$tmp/dry-coding") jobs"
-dry tta "RULES=bsp\\ asp experiments/tta.sh $gradwire --workers 4 --hidden 256 --dry-run" -- \
-  env RULES="bsp asp" experiments/tta.sh "$gradwire" --workers 4 --hidden 256 --dry-run
-[[ $(grep -c '^job -> ' "$tmp/dry-tta") == 2 ]] && grep -q -- "--num-workers 4 --workload mlp --hidden 256 .*--sync asp$" "$tmp/dry-tta" && r=0 || r=1
-check "tta --dry-run: RULES from the environment, options win" "$r" "$(grep -c '^job -> ' "$tmp/dry-tta") jobs"
+[[ $(grep -c '^job: ' "$tmp/dry-coding") == 20 ]] && grep -q -- "--num-workers 8 .*--iterations 5 --coding mds.*,seed=2$" "$tmp/dry-coding" && r=0 || r=1
+check "coding --dry-run: 2 n x 5 schemes x 2 seeds, MDS half" "$r" "$(grep -c '^job: ' "$tmp/dry-coding") jobs"
+dry tta "RULES=bsp\\ asp experiments/tta.sh $gradwire --workers 4 --hidden 256 --lrs 0.01\\ 0.1 --reps 3 --dry-run" -- \
+  env RULES="bsp asp" experiments/tta.sh "$gradwire" --workers 4 --hidden 256 --lrs "0.01 0.1" --reps 3 --dry-run
+[[ $(grep -c '^job -> ' "$tmp/dry-tta") == 12 ]] && grep -q -- "-r3/: .*--num-workers 4 --workload mlp --hidden 256 .*--sync asp --lr 0.1 --seed 3$" "$tmp/dry-tta" && r=0 || r=1
+check "tta --dry-run: 2 rules x 2 lrs x 3 seeds, options win" "$r" "$(grep -c '^job -> ' "$tmp/dry-tta") jobs"
 results_after=$(git status --porcelain --untracked-files=all -- results/ 2>/dev/null || true)
 [[ $results_before == "$results_after" ]] && r=0 || r=1
 check "dry runs wrote nothing under results/" "$r" ""
 
 # ---- 5. coding.sh --plot-only ----
+# A coding.csv of 2 n x 5 schemes; $2/$3: columns appended to the header / to every row.
+fab_coding_csv() {  # dir extra-header extra-cells
+  mkdir -p "$1"
+  {
+    echo "mu,workers,scheme,rounds,measured_s,measured_se_s,same_draws_s,closed_form_s,monte_carlo_s,measured_over_model$2"
+    for n in 4 8; do
+      echo "1,$n,uncoded,10,0.20,0.01,0.19,0.19,0.19,1.05$3"
+      echo "1,$n,replication:r=2,10,0.15,0.01,0.14,0.14,0.14,1.07$3"
+      echo "1,$n,mds:k=3,10,0.10,0.01,0.10,0.10,0.10,1.00$3"
+      echo "1,$n,gc-cr:s=1,10,0.21,0.01,0.20,0.20,0.20,1.05$3"
+      echo "1,$n,mm:r=2,10,0.12,0.01,0.11,nan,0.11,1.09$3"
+    done
+  } >"$1/coding.csv"
+}
 cod=$tmp/coding
-mkdir -p "$cod"
-{
-  echo "mu,workers,scheme,rounds,measured_s,measured_se_s,same_draws_s,closed_form_s,monte_carlo_s,measured_over_model"
-  for n in 4 8; do
-    echo "1,$n,uncoded,10,0.20,0.01,0.19,0.19,0.19,1.05"
-    echo "1,$n,replication:r=2,10,0.15,0.01,0.14,0.14,0.14,1.07"
-    echo "1,$n,mds:k=3,10,0.10,0.01,0.10,0.10,0.10,1.00"
-    echo "1,$n,gc-cr:s=1,10,0.21,0.01,0.20,0.20,0.20,1.05"
-    echo "1,$n,mm:r=2,10,0.12,0.01,0.11,nan,0.11,1.09"
-  done
-} >"$cod/coding.csv"
+fab_coding_csv "$cod" "" ""
 rc=0
 experiments/coding.sh "$gradwire" --plot-only --out "$cod" >/dev/null 2>"$tmp/err" || rc=$?
 check "coding --plot-only: exit 0" "$rc" "exit $rc $(grep -v '^Warning' "$tmp/err" | head -c 300)"
@@ -200,8 +213,89 @@ rc=0
 experiments/coding.sh "$gradwire" --plot-only >/dev/null 2>&1 || rc=$?
 [[ $rc == 2 ]] && r=0 || r=1
 check "coding --plot-only without --out: exit 2" "$r" "exit $rc"
+grep -q "±1 s.e. over one job's rounds" "$cod/README.md" && r=0 || r=1
+check "coding --plot-only, no repetitions: bars are s.e." "$r" ""
+codr=$tmp/coding-reps
+fab_coding_csv "$codr" ",reps,measured_ci95_s" ",5,0.0278"
+rc=0
+experiments/coding.sh "$gradwire" --plot-only --out "$codr" >/dev/null 2>"$tmp/err" || rc=$?
+[[ $rc == 0 ]] && is_png "$codr/speedup.png" && grep -q "95 % CI over repetitions" "$codr/README.md" &&
+  grep -q "| 1 | 4 | uncoded | 200.00 ± 27.80 |" "$codr/README.md" && r=0 || r=1
+check "coding --plot-only, 5 repetitions: 95 % CI shown" "$r" "exit $rc $(grep -m1 '| 1 | 4 | uncoded' "$codr/README.md")"
 
-# ---- 6. shellcheck ----
+# ---- 5b. tta.sh --plot-only on a fabricated sweep: 2 rules x 2 lrs x 2 repetitions ----
+# Target 0.85. bsp reaches it in both repetitions at both lrs (lr 0.1 at 10 and 12 s, lr 0.01 at
+# 20 and 22 s): best 0.1. asp reaches it at lr 0.1 in one repetition only (final 0.86, 0.80) and
+# never at lr 0.01 (final 0.84 twice): best 0.01, the higher mean final accuracy.
+tt=$tmp/tta
+fab() {  # rule lr rep "iteration,elapsed,accuracy ..."
+  local d="$tt/runs/${1//:/-}-lr$2-r$3" row
+  mkdir -p "$d"
+  { echo "iteration,elapsed_s,test_loss,test_accuracy"
+    for row in $4; do IFS=, read -r i e a <<<"$row"; echo "$i,$e,0.5,$a"; done; } >"$d/accuracy.csv"
+  printf 'wall_s\n30\n' >"$d/summary.csv"
+  printf 'worker,iteration,compute_s,delay_s,write_s,wait_s,gate_s\n0,1,0.1,0,0.2,0.3,0\n' >"$d/iterations.csv"
+}
+fab bsp 0.1 1 "0,1,0.5 10,10,0.86 20,20,0.87"
+fab bsp 0.1 2 "0,1,0.5 10,12,0.86 20,22,0.89"
+fab bsp 0.01 1 "0,1,0.5 10,20,0.86 20,30,0.86"
+fab bsp 0.01 2 "0,1,0.5 10,22,0.86 20,32,0.86"
+fab asp 0.1 1 "0,1,0.5 10,8,0.86 20,16,0.86"
+fab asp 0.1 2 "0,1,0.5 10,8,0.70 20,16,0.80"
+fab asp 0.01 1 "0,1,0.5 10,8,0.80 20,16,0.84"
+fab asp 0.01 2 "0,1,0.5 10,8,0.80 20,16,0.84"
+printf 'command=fabricated\nlrs=0.01 0.1\nreps=2\nrules=bsp asp\nworkers=2\n' >"$tt/provenance.txt"
+rc=0
+experiments/tta.sh "$gradwire" --plot-only --target 0.85 --out "$tt" >/dev/null 2>"$tmp/err" || rc=$?
+check "tta --plot-only sweep: exit 0" "$rc" "exit $rc $(tail -1 "$tmp/err" | head -c 300)"
+# rule,lr,reps,reached,time,time CI,final,final CI,...,best: bsp 0.1 time 11 ± 12.706 x 1, final
+# 0.88 ± 12.706 x 0.01; asp 0.1 time 8 (one of two, no CI).
+got=$(csv_awk '{ printf "%s/%s/%s/%s/%s/%s/%s/%s/%s;", col("rule"), col("lr"), col("target_reached"),
+    col("time_to_target_s"), col("time_to_target_ci95_s"), col("final_accuracy"), col("final_accuracy_ci95"),
+    col("reps"), col("best") }' "$tt/tta.csv" 2>&1)
+want="bsp/0.01/2/21.000/12.7060/0.8600/0.0000/2/0;bsp/0.1/2/11.000/12.7060/0.8800/0.1271/2/1;"
+want+="asp/0.01/0/// 0.8400/0.0000/2/1;asp/0.1/1/8.000//0.8300/0.3812/2/0;"
+want=${want// /}
+[[ $got == "$want" ]] && r=0 || r=1
+check "tta sweep: means, t(1) CIs, reached, best lr per rule" "$r" "$got"
+[[ $(wc -l <"$tt/sweep.csv") == 9 ]] && is_png "$tt/accuracy.png" && is_png "$tt/sweep.png" && r=0 || r=1
+check "tta sweep: 8 jobs in sweep.csv, accuracy.png, sweep.png" "$r" "$(wc -l <"$tt/sweep.csv") lines"
+grep -q "sweep.png" "$tt/README.md" && grep -q -- "--seed R" "$tt/README.md" && r=0 || r=1
+check "tta sweep: README shows the sweep, names the seeds" "$r" ""
+
+# ---- 6. coding.sh measuring: repetitions aggregated ----
+if [[ -x $gradwire && -f $gradwire ]]; then
+  codm=$tmp/coding-measured
+  rc=0
+  experiments/coding.sh "$gradwire" --ns 4 --mus 10 --rounds 4 --unit 0.04 --reps 2 --out "$codm" \
+    >"$tmp/codm.out" 2>&1 || rc=$?
+  check "coding 4 workers x 2 repetitions: exit 0" "$rc" "exit $rc $(tail -c 300 "$tmp/codm.out")"
+  jobs=$(csv_awk 'col("rep") == 1 || col("rep") == 2 { n++ } END { print n + 0 }' "$codm/coding-reps.csv" 2>&1)
+  rows=$(csv_awk 'col("reps") == 2 { n++ } END { print n + 0 }' "$codm/coding.csv" 2>&1)
+  [[ $jobs == 10 && $rows == 5 ]] && r=0 || r=1
+  check "coding: 10 jobs in coding-reps.csv, 5 rows of 2" "$r" "$jobs jobs, $rows rows"
+  # The seeds drew different delays: the model on each job's draws differs between them.
+  differ=$(csv_awk 'col("scheme") == "uncoded" { d[col("rep")] = col("same_draws_s") } END { print (d[1] != d[2]) }' \
+    "$codm/coding-reps.csv" 2>&1)
+  [[ $differ == 1 ]] && r=0 || r=1
+  check "coding: seed 1 and seed 2 draw different delays" "$r" "$(grep '^10,4,uncoded' "$codm/coding-reps.csv" | tr '\n' ' ')"
+  # Each aggregate from its two jobs, recomputed here: mean, s.e. = |a - b| / 2, CI = 12.706 s.e.
+  bad=$(csv_awk 'FILENAME ~ /coding-reps\.csv$/ { k = col("scheme"); m[k] += col("measured_s") / 2
+      if (col("rep") == 1) a[k] = col("measured_s"); else b[k] = col("measured_s"); next }
+    { k = col("scheme"); se = (a[k] > b[k] ? a[k] - b[k] : b[k] - a[k]) / 2
+      if (m[k] - col("measured_s") > 1e-6 * m[k] || col("measured_s") - m[k] > 1e-6 * m[k] ||
+          col("measured_ci95_s") - 12.706 * se > 1e-6 || 12.706 * se - col("measured_ci95_s") > 1e-6)
+        printf "%s: %s ± %s, jobs %s %s; ", k, col("measured_s"), col("measured_ci95_s"), a[k], b[k] }' \
+    "$codm/coding-reps.csv" "$codm/coding.csv" 2>&1)
+  [[ -z $bad ]] && r=0 || r=1
+  check "coding: each row the mean of its jobs, t(1) CI" "$r" "$bad"
+  is_png "$codm/rounds.png" && is_png "$codm/speedup.png" && r=0 || r=1
+  check "coding: rounds.png, speedup.png" "$r" ""
+else
+  echo "SKIP  coding measuring (no gradwire binary at $gradwire)"
+fi
+
+# ---- 7. shellcheck ----
 if command -v shellcheck >/dev/null; then
   rc=0
   shellcheck experiments/{plot_run,windows,coding,tta,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
