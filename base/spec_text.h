@@ -3,11 +3,22 @@
 // the values and say what is wrong with them through their own `bad` (which must throw).
 #pragma once
 
+#include <charconv>
 #include <map>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace gw {
+
+// The shortest text that reads back as exactly x ("0.1", not "0.10000000000000001"): how every
+// float flag and spec value is written, so that descriptions compared between processes differ
+// only where the values do.
+inline std::string FormatNumber(double x) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), x);
+  return std::string(buf, ec == std::errc() ? end : buf);
+}
 
 struct SpecText {
   std::string_view name;

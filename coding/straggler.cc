@@ -49,12 +49,7 @@ int ParseWorker(std::string_view text, const std::string& key, std::string_view 
   return static_cast<int>(v);
 }
 
-std::string Fmt(double x) {
-  std::ostringstream s;
-  s.precision(17);
-  s << x;
-  return s.str();
-}
+std::string Fmt(double x) { return FormatNumber(x); }
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/spec_text.h"
 #include "ps/coded_shape.h"
 #include "ps/sync/registry.h"
 
@@ -223,24 +224,25 @@ void JobConfig::Validate() const {
 }
 
 std::string JobConfig::Describe() const {
+  // Every bit of a float flag counts in the fingerprint: FormatNumber reads back exactly.
   std::ostringstream os;
-  os.precision(17);  // every bit of a float flag counts in the fingerprint
   os << "workload=" << workload.Text() << " batch=" << workload.batch_size
      << " seed=" << workload.seed << " workers=" << num_workers << " servers=" << num_servers
      << " sync=" << sync.ToString() << " iterations=" << iterations << " part_bytes=" << part_bytes
-     << " lr=" << optimizer.lr.base_lr << " lr_schedule=" << optimizer.lr.ToString()
-     << " momentum=" << optimizer.momentum << " weight_decay=" << optimizer.weight_decay;
+     << " lr=" << FormatNumber(optimizer.lr.base_lr) << " lr_schedule=" << optimizer.lr.ToString()
+     << " momentum=" << FormatNumber(optimizer.momentum)
+     << " weight_decay=" << FormatNumber(optimizer.weight_decay);
   if (workload.kind == "mlp") os << " hidden=" << workload.mlp_hidden;
   if (workload.kind == "linreg") {
     os << " rows=" << workload.linreg_rows << " dims=" << workload.linreg_dims
-       << " noise=" << workload.linreg_noise;
+       << " noise=" << FormatNumber(workload.linreg_noise);
   }
   if (coding) os << " coding=" << coding->ToString();
   if (windows) os << " windows=" << windows->ToString();
   if (batch_tuning) os << " batch_tuning=1";
   if (straggler.kind() != coding::StragglerKind::kNone) os << " straggler=" << straggler.ToString();
   if (workload.kind == "synthetic") os << " grad_bytes=" << workload.synthetic_bytes;
-  if (workload.kind == "model") os << " device_tflops=" << workload.device_tflops;
+  if (workload.kind == "model") os << " device_tflops=" << FormatNumber(workload.device_tflops);
   if (push_order != sched::PushOrderSpec{}) os << " push_order=" << push_order.ToString();
   if (!overlap) os << " no_overlap=1";
   return os.str();

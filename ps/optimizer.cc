@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "base/error.h"
+#include "base/spec_text.h"
 #include "ps/aggregate.h"
 
 namespace gw {
@@ -25,12 +26,6 @@ template <typename T>
 bool ParseNumber(const std::string& s, T* out) {
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
   return !s.empty() && ec == std::errc() && end == s.data() + s.size();
-}
-
-std::string FormatDouble(double x) {
-  char buf[32];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);  // shortest round-trip form
-  return std::string(buf, end);
 }
 
 // One '+'-separated term, "name" or "name:key=value,key=value", checked and read key by key.
@@ -144,7 +139,7 @@ double LrSchedule::At(uint64_t step) const {
 std::string LrSchedule::ToString() const {
   std::string s = warmup ? "warmup:steps=" + std::to_string(warmup) + "+" : "";
   if (kind == "step")
-    return s + "step:every=" + std::to_string(every) + ",gamma=" + FormatDouble(gamma);
+    return s + "step:every=" + std::to_string(every) + ",gamma=" + FormatNumber(gamma);
   if (kind == "cosine") return s + "cosine:total=" + std::to_string(total);
   return s + kind;
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "base/error.h"
+#include "base/spec_text.h"
 #include "sched/window_registry.h"
 
 namespace gw::sched {
@@ -36,12 +37,6 @@ uint32_t SpecKeys::ParseUint32(const std::string& key, std::string_view value) c
     Bad("value of " + key + " is not an integer in [0, 2^32): \"" + std::string(value) + "\"");
   }
   return v;
-}
-
-std::string FormatNumber(double x) {
-  char buf[32];
-  const auto [p, ec] = std::to_chars(buf, buf + sizeof(buf), x);
-  return std::string(buf, ec == std::errc() ? p : buf);
 }
 
 void CheckPositiveMs(const char* key, double ms) {

@@ -33,8 +33,6 @@ class SpecKeys {
   SpecText* items_;
 };
 
-// Shortest text that reads back as the same double ("1.2", not "1.19999999999999996").
-std::string FormatNumber(double x);
 // Throws gw::Error unless 0 < ms <= WindowSpec::kMaxMs.
 void CheckPositiveMs(const char* key, double ms);
 

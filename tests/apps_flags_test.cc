@@ -261,8 +261,7 @@ TEST(FlagsTest, DiffFlagsNamesOnlyTheFlagsThatDiffer) {
   const JobConfig server = RunArgs({"--num-workers=2", "--batch=64"}).job;
   const JobConfig worker = RunArgs({"--num-workers=2", "--batch=32", "--lr=0.2"}).job;
   EXPECT_EQ(server.DiffFlags(worker.Describe(), "server", "worker"),
-            "--batch: server 64, worker 32; --lr: server 0.10000000000000001, worker "
-            "0.20000000000000001");
+            "--batch: server 64, worker 32; --lr: server 0.1, worker 0.2");
   EXPECT_EQ(server.DiffFlags(server.Describe(), "server", "worker"), "");
   const JobConfig mlp = RunArgs({"--num-workers=2", "--batch=64", "--workload=mlp"}).job;
   EXPECT_EQ(server.DiffFlags(mlp.Describe(), "server", "worker"),

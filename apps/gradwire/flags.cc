@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "base/error.h"
+#include "base/spec_text.h"
 #include "base/log.h"
 #include "net/handshake.h"
 #include "ps/sync/registry.h"
@@ -356,10 +357,7 @@ std::vector<std::string> Forwarded(const po::variables_map& vm,
       } else if (const auto* b = boost::any_cast<bool>(&v)) {
         if (*b) out.push_back("--" + name);
       } else if (const auto* d = boost::any_cast<double>(&v)) {
-        std::ostringstream os;
-        os.precision(17);
-        os << *d;
-        out.push_back("--" + name + "=" + os.str());
+        out.push_back("--" + name + "=" + FormatNumber(*d));
       } else if (const auto* u32 = boost::any_cast<uint32_t>(&v)) {
         out.push_back("--" + name + "=" + std::to_string(*u32));
       } else if (const auto* u64 = boost::any_cast<uint64_t>(&v)) {
