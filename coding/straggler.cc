@@ -7,9 +7,9 @@
 #include <map>
 #include <sstream>
 
-#include "coding/rng.h"
 #include "base/error.h"
 #include "base/spec_text.h"
+#include "coding/rng.h"
 
 namespace gw::coding {
 namespace {

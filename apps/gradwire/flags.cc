@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "base/error.h"
-#include "base/spec_text.h"
 #include "base/log.h"
+#include "base/spec_text.h"
 #include "net/handshake.h"
 #include "ps/sync/registry.h"
 #include "sched/window_registry.h"
