@@ -100,6 +100,20 @@ TEST(RunMessagesTest, WorkerConnectTimeoutFollowsTimeout) {
   EXPECT_LT(o.seconds, 8.0) << o.err;  // 1 s and start-up; the old fixed 10 s fails this
 }
 
+// Was: "start-up: N s" every 5 s for the first --join-timeout, training or not.
+TEST(RunMessagesTest, StartUpProgressStopsOnceTrainingBegins) {
+  TempDir dir;
+  // ~11 s of training (each iteration waits ~0.1 s for its straggler delay), joins within 1 s.
+  const Outcome o = Gradwire(
+      dir,
+      {"run", "--num-workers", "2", "--workload", "synthetic", "--grad-bytes", "4K", "--iterations",
+       "110", "--straggler", "shifted-exp:mu=1,base=0.05", "--out", dir / "out"},
+      milliseconds(120000));
+  ASSERT_EQ(o.code, 0) << o.err;
+  // A slow machine may still be starting at 5 s: one line then; the old run printed two more.
+  EXPECT_LE(CountLines(o.out, {"gradwire run: start-up:"}), 1) << o.out;
+}
+
 // Was: every *.csv and *.port in --out deleted before the flags were checked.
 TEST(RunOutDirTest, ARefusedRunTouchesNothing) {
   TempDir dir;

@@ -75,18 +75,22 @@ std::string FailureList(const std::vector<Child>& children) {
 }
 
 // Start-up can be slow (16 workers loading Fashion-MNIST on a few cores): a line every
-// kProgressEvery during the first --join-timeout, the time the servers wait for a join.
+// kProgressEvery until training begins (a worker's first row, or a coded job's first round, is
+// in the results), however long that takes: the servers' wait restarts with every join.
 class StartupProgress {
  public:
-  explicit StartupProgress(const JobConfig& cfg)
-      : start_(std::chrono::steady_clock::now()),
+  StartupProgress(const JobConfig& cfg, std::string out)
+      : out_(std::move(out)),
+        workers_(cfg.num_workers),
+        start_(std::chrono::steady_clock::now()),
         timeout_(cfg.StartupTimeout()),
         next_(start_ + kProgressEvery) {}
 
   void Report(const std::vector<Child>& children) {
     const auto now = std::chrono::steady_clock::now();
-    if (now < next_ || now - start_ > timeout_) return;
+    if (begun_ || now < next_) return;
     next_ += kProgressEvery;
+    if ((begun_ = TrainingBegun())) return;
     const auto running = std::count_if(children.begin(), children.end(),
                                        [](const Child& c) { return c.running && !IsServer(c); });
     std::printf(
@@ -98,9 +102,25 @@ class StartupProgress {
   }
 
  private:
+  // A file of the results holds a row below its header.
+  bool HasRow(const std::string& name) const {
+    std::ifstream f(out_ + "/" + name);
+    std::string line;
+    return std::getline(f, line) && std::getline(f, line);
+  }
+  bool TrainingBegun() const {
+    for (uint32_t w = 0; w < workers_; ++w) {
+      if (HasRow("worker-" + std::to_string(w) + ".csv")) return true;
+    }
+    return HasRow("rounds.csv");
+  }
+
+  const std::string out_;
+  const uint32_t workers_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::milliseconds timeout_;
   std::chrono::steady_clock::time_point next_;
+  bool begun_ = false;
 };
 
 // Closes f, throwing an Error that names path and the reason if anything failed to be written.
@@ -444,7 +464,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   }
   // The servers' own timeout decides a lost worker; give them that long to say so, unless
   // the job cannot go on at all (JobCannotGoOn).
-  StartupProgress progress(cfg);
+  StartupProgress progress(cfg, out);
   ResultsGrowth growth(out, cfg.num_workers);
   WaitAll(
       children, cfg.timeout + kServerVerdictMargin,
