@@ -32,6 +32,7 @@ void GatedPush::Clear() {
   started_ = false;
   asked_part_.reset();
   granted_part_ = false;
+  notice_due_ = false;
 }
 
 void GatedPush::Add(std::span<const std::byte> src, uint64_t offset, uint32_t imm,
@@ -70,10 +71,17 @@ void GatedPush::Start(sched::TimePoint now) {
 }
 
 void GatedPush::OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, uint32_t part_index) {
-  if (!gated() || id != id_ || posted_ == writes_.size()) return;
+  if (!gated()) return;
+  if (id != id_ || posted_ == writes_.size()) {
+    ++stale_grants_;
+    return;
+  }
   if (gating_.per_part) {
     const bool renewal = granted_part_ && part_index == window_first_;
-    if (!renewal && (part_index != posted_ || asked_part_ != posted_)) return;  // stale
+    if (!renewal && (part_index != posted_ || asked_part_ != posted_)) {
+      ++stale_grants_;
+      return;
+    }
     if (!renewal) {
       granted_part_ = true;
       window_first_ = posted_;
@@ -83,6 +91,7 @@ void GatedPush::OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, ui
   // The server's deadline is on its clock; ours starts when the grant arrives, so our
   // window ends later than the server's by the grant's one-way delay.
   gate_.OnGrant(now, sched::LocalDeadline(now, window_ns));
+  notice_due_ = true;
   Pump(now);
 }
 
@@ -156,6 +165,11 @@ void GatedPush::Post(size_t index, sched::TimePoint now) {
   Pending& w = writes_[index];
   w.posted = now;
   w.gate_before = gate_.waited() - gate_at_start_;
+  if (notice_due_) {
+    notice_due_ = false;  // before the write: the notice goes ahead of its bytes
+    if (gating_.posted)
+      gating_.posted(id_, gating_.per_part ? static_cast<uint32_t>(window_first_) : 0);
+  }
   conn_->Write(w.src, dst_, w.offset, w.imm, wr_base_ + posted_);
   posted_order_.push_back(index);
   ++posted_;

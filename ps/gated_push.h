@@ -52,12 +52,18 @@ namespace gw {
 // write it has ready, and per partition which one (counted in posting order; 0 otherwise).
 using WindowAsker = std::function<void(uint64_t id, uint32_t priority, uint32_t part_index)>;
 
+// Says that the first write of the window granted for push `id` (at partition part_index) is
+// about to be posted (WindowPostedMsg).
+using WindowNotice = std::function<void(uint64_t id, uint32_t part_index)>;
+
 // How a push gets its windows: none (ask empty: every write is posted at once), or by asking,
-// for the whole push or one partition at a time.
+// for the whole push or one partition at a time; `posted` (optional) is told of each window's
+// first write.
 struct Gating {
   WindowAsker ask;
   bool per_part = false;
   uint64_t window_bytes = 0;  // per partition: bytes a window carries (0: one partition)
+  WindowNotice posted;
 };
 
 class GatedPush {
@@ -93,7 +99,8 @@ class GatedPush {
   void Start(sched::TimePoint now);
   // A grant from the server (per partition: for partition part_index); one for another push
   // id or partition, or for a push with nothing left to post (finished or cancelled), is
-  // stale: ignored.
+  // stale: ignored and counted (stale_grants). A grant for the push's whole-push window while
+  // one is open replaces it (a re-grant after a revocation, or round-robin's warm-up ending).
   void OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, uint32_t part_index = 0);
   // Our write wr_id (wr_base + its index in the push) finished; posts the next one if the
   // window allows.
@@ -120,6 +127,7 @@ class GatedPush {
   // Total time pushes waited for windows (sched::WindowGate::waited).
   sched::Duration gate_waited() const { return gate_.waited(); }
   uint64_t windows_expired() const { return gate_.expired(); }
+  uint64_t stale_grants() const { return stale_grants_; }
   // Records of finished writes, appended push after push; the caller may clear it.
   std::vector<WriteRecord>& records() { return records_; }
   const std::vector<WriteRecord>& records() const { return records_; }
@@ -173,6 +181,9 @@ class GatedPush {
   bool granted_part_ = false;
   size_t window_first_ = 0;
   uint64_t window_posted_bytes_ = 0;
+  // A grant was taken and its window's first write is not posted yet (Gating::posted).
+  bool notice_due_ = false;
+  uint64_t stale_grants_ = 0;
   sched::TimePoint ready_;
   sched::Duration gate_at_start_{};
   std::vector<WriteRecord> records_;

@@ -27,6 +27,7 @@ enum class MsgType : uint16_t {
   // Write windows (JobConfig::windows, sched/):
   kWindowRequest = 9,  // worker -> server: WindowRequestMsg: a push is ready
   kWindowGrant = 10,   // server -> worker: WindowGrantMsg: post that push's writes now
+  kWindowPosted = 11,  // worker -> server: WindowPostedMsg: the first write of a window is out
 };
 
 struct WindowRequestMsg {
@@ -66,6 +67,16 @@ struct WindowGrantMsg {
   uint32_t part_index = 0;
 };
 
+// Sent just before the first write of each granted window is posted, on the connection the
+// writes take, so it arrives as the window's first bytes do: the server learns the
+// grant-to-post time and when the link is about to carry this writer (pipelined turns,
+// sched/window_scheduler.h).
+struct WindowPostedMsg {
+  uint64_t iteration = 0;   // the grant's (WindowGrantMsg::iteration: the push id)
+  uint32_t part_index = 0;  // the grant's
+  uint32_t reserved = 0;
+};
+
 struct RoundMsg {
   uint64_t round = 0;
 };
@@ -87,6 +98,7 @@ struct WelcomeMsg {
 // reserved fields, zero so that a later use of them is never misread as an old message's.
 inline bool WellFormed(const JoinMsg& msg) { return msg.params.WellFormed(); }
 inline bool WellFormed(const WelcomeMsg& msg) { return msg.slot.WellFormed(); }
+inline bool WellFormed(const WindowPostedMsg& msg) { return msg.reserved == 0; }
 template <typename T>
 bool WellFormed(const T& /*msg*/) {
   return true;  // the others hold no field whose values the receiver does not check itself

@@ -149,6 +149,9 @@ struct WindowRow {
   uint64_t iteration = 0;
   double requested_s = 0;
   double start_s = 0;
+  // When the writer's notice of its first post in the window arrived (WindowPostedMsg); NaN if
+  // none did (it never posted, or the window ended first).
+  double posted_s = std::numeric_limits<double>::quiet_NaN();
   double end_s = 0;
   double bound_s = 0;  // deadline − start; inf for an open-ended (burst) window
   std::string end;
@@ -170,6 +173,7 @@ inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
     MemberColumn<&WindowRow::landed_s>("landed_s"),
     MemberColumn<&WindowRow::message>("message"),
     MemberColumn<&WindowRow::part>("part"),
+    MemberColumn<&WindowRow::posted_s>("posted_s"),
 });
 inline constexpr const char* kWindowCsvHeader = kCsvHeader<kWindowCsvColumns>.data();
 

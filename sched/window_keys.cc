@@ -18,8 +18,9 @@ std::string_view SpecKeys::Take(const std::string& key) {
   return items_->Take(key, [this](const std::string& why) { Bad(why); });
 }
 
-double SpecKeys::TakeDouble(const std::string& key) {
-  const std::string_view value = Take(key);
+double SpecKeys::TakeDouble(const std::string& key) { return ParseDouble(key, Take(key)); }
+
+double SpecKeys::ParseDouble(const std::string& key, std::string_view value) const {
   double v = 0;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
   if (ec != std::errc() || p != value.data() + value.size() || value.empty() || !std::isfinite(v)) {
@@ -51,11 +52,18 @@ void TakeRingKeys(SpecKeys& keys, WindowSpec* s) {
   if (keys.has("factor")) s->factor = keys.TakeDouble("factor");
   if (keys.has("window")) s->window_gaps = keys.TakeDouble("window");
   if (keys.has("min-window")) s->min_window_ms = keys.TakeDouble("min-window");
+  if (keys.has("lead")) {
+    const std::string_view lead = keys.Take("lead");
+    s->lead_ms = lead == "auto" ? WindowSpec::kLeadAuto : keys.ParseDouble("lead", lead);
+    // A negative number must not read as kLeadAuto's encoding.
+    if (lead != "auto" && !(s->lead_ms >= 0)) keys.Bad("lead must be auto or >= 0 ms");
+  }
 }
 
 std::string RingKeysToString(const WindowSpec& s) {
   return "warmup=" + std::to_string(s.warmup) + ",factor=" + FormatNumber(s.factor) +
-         ",window=" + FormatNumber(s.window_gaps) + ",min-window=" + FormatNumber(s.min_window_ms);
+         ",window=" + FormatNumber(s.window_gaps) + ",min-window=" + FormatNumber(s.min_window_ms) +
+         ",lead=" + (s.lead_ms == WindowSpec::kLeadAuto ? "auto" : FormatNumber(s.lead_ms));
 }
 
 void CheckRingFields(const WindowSpec& s) {
@@ -73,6 +81,10 @@ void CheckRingFields(const WindowSpec& s) {
                 FormatNumber(s.window_gaps));
   }
   CheckPositiveMs("min-window", s.min_window_ms);
+  if (s.lead_ms != WindowSpec::kLeadAuto && !(s.lead_ms >= 0 && s.lead_ms <= WindowSpec::kMaxMs)) {
+    throw Error("lead must be auto or in [0, " + FormatNumber(WindowSpec::kMaxMs) + "] ms, got " +
+                FormatNumber(s.lead_ms));
+  }
 }
 
 void TakeRackKeys(SpecKeys& keys, WindowSpec* s) {

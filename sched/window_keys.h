@@ -27,6 +27,7 @@ class SpecKeys {
   double TakeDouble(const std::string& key);      // finite
   uint32_t TakeUint32(const std::string& key);
   uint32_t ParseUint32(const std::string& key, std::string_view value) const;
+  double ParseDouble(const std::string& key, std::string_view value) const;  // finite
 
  private:
   std::string_view text_;

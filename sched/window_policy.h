@@ -34,6 +34,8 @@ struct WindowWorker {
   TimePoint start;          // of the open window
   TimePoint deadline;       // of the open window
   TimePoint queued;         // when its request started waiting (kRounds: turn order)
+  // When the open window's writer said it posted its first write (Posted), if it did.
+  std::optional<TimePoint> posted;
   // Of the pending request: the forward-pass index of the most urgent tensor it carries (lower
   // = needed sooner by the next forward pass). Only global-priority reads it; a request that
   // carries none has 0, so every other policy sees all requests alike.
@@ -76,6 +78,10 @@ class WindowPolicy {
   virtual void Opened(uint32_t w) {}
   virtual void Closed(uint32_t w, TimePoint end) {}
   virtual void PushDone(uint32_t w, Duration push) {}  // w's window ended in Done after push
+  // w posted its first write `handoff` after its window opened (the grant's trip and the
+  // writer's turnaround), and its window ended in Done `busy` after that post.
+  virtual void Posted(uint32_t w, Duration handoff) {}
+  virtual void Transferred(uint32_t w, Duration busy) {}
   // w's window was revoked at its deadline, `window` after its start, while w made progress.
   virtual void CutWhileProgressing(uint32_t w, Duration window) {}
   // T_iter measured or updated (Pacing::kIterations only).
@@ -85,6 +91,7 @@ class WindowPolicy {
   virtual Duration gap(uint32_t w) const { return Duration::zero(); }
   virtual Duration push_time(uint32_t w) const { return Duration::zero(); }
   virtual Duration window_bound(uint32_t w) const = 0;
+  virtual Duration lead(uint32_t w) const { return Duration::zero(); }
 };
 
 // Grants every waiting worker an open-ended window (burst, and round-robin's warm-up).

@@ -5,12 +5,24 @@
 #include <map>
 
 namespace gw::sched {
+namespace {
+
+// One sample into a mean weighted kPushWeight (the first sample is the mean).
+void Average(Duration* mean, bool* known, Duration sample) {
+  const double prev = static_cast<double>(mean->count());
+  const double x = static_cast<double>(std::max(sample, Duration::zero()).count());
+  *mean = Duration(std::llround(*known ? prev + WindowRings::kPushWeight * (x - prev) : x));
+  *known = true;
+}
+
+}  // namespace
 
 WindowRings::WindowRings(const WindowSpec& spec, const std::vector<uint32_t>& ring_of,
                          Pacing pacing)
     : factor_(spec.factor),
       window_gaps_(spec.window_gaps),
       min_window_(spec.min_window()),
+      pipelined_(spec.lead_ms != 0),
       pacing_(pacing),
       ring_of_(ring_of.size()) {
   // One ring per distinct label, in label order; members ascend because w does.
@@ -24,6 +36,10 @@ WindowRings::WindowRings(const WindowSpec& spec, const std::vector<uint32_t>& ri
     rings_[ring_of_[w]].members.push_back(w);
   }
   for (Ring& ring : rings_) ring.bound = min_window_;
+  if (spec.lead_ms != WindowSpec::kLeadAuto) {
+    lead_fixed_ =
+        std::chrono::round<Duration>(std::chrono::duration<double, std::milli>(spec.lead_ms));
+  }
 }
 
 void WindowRings::Closed(uint32_t w, TimePoint end) {
@@ -44,11 +60,38 @@ void WindowRings::IterationTime(Duration t_iter) {
 
 void WindowRings::PushDone(uint32_t w, Duration push) {
   Ring& ring = rings_[ring_of_[w]];
-  const double prev = static_cast<double>(ring.push.count());
-  const double x = static_cast<double>(std::max(push, Duration::zero()).count());
-  ring.push = Duration(std::llround(ring.push_known ? prev + kPushWeight * (x - prev) : x));
-  ring.push_known = true;
+  Average(&ring.push, &ring.push_known, push);
   UpdateBound(ring);
+}
+
+void WindowRings::Posted(uint32_t w, Duration handoff) {
+  Ring& ring = rings_[ring_of_[w]];
+  Average(&ring.handoff, &ring.handoff_known, handoff);
+}
+
+void WindowRings::Transferred(uint32_t w, Duration busy) {
+  Ring& ring = rings_[ring_of_[w]];
+  Average(&ring.busy, &ring.busy_known, busy);
+}
+
+Duration WindowRings::LeadOf(const Ring& ring) const {
+  if (!pipelined_ || !ring.busy_known) return Duration::zero();
+  // Never more than one transfer ahead: a lead past busy would start the next writer before
+  // the current one's bytes are even half through.
+  return std::min(lead_fixed_.value_or(ring.handoff), ring.busy);
+}
+
+std::optional<TimePoint> WindowRings::FreeAt(const Ring& ring,
+                                             const std::vector<WindowWorker>& workers) const {
+  if (ring.open == 0) return ring.free_since;
+  if (ring.open > 1 || !pipelined_ || !ring.busy_known) return std::nullopt;
+  for (uint32_t w : ring.members) {
+    const WindowWorker& x = workers[w];
+    if (!x.holding) continue;
+    if (!x.posted) return std::nullopt;
+    return *x.posted + ring.busy - LeadOf(ring);
+  }
+  return std::nullopt;
 }
 
 // Cut while pushing: the bound, not the writer, was too short.
@@ -66,10 +109,11 @@ void WindowRings::UpdateBound(Ring& ring) const {
   ring.bound = std::max(Duration(std::llround(bound)), min_window_);
 }
 
-std::optional<WindowRings::Turn> WindowRings::TurnOf(
-    const Ring& ring, const std::vector<WindowWorker>& workers) const {
+std::optional<WindowRings::Turn> WindowRings::TurnOf(const Ring& ring,
+                                                     const std::vector<WindowWorker>& workers,
+                                                     TimePoint free_at) const {
   const size_t size = ring.members.size();
-  const TimePoint turn_start = std::max(ring.not_before, ring.free_since);
+  const TimePoint turn_start = std::max(ring.not_before, free_at);
   // The owner of the turn: the first live member from `next` on (the dead have no grace).
   size_t owner = size;
   for (size_t i = 0; i < size && owner == size; ++i) {
@@ -83,26 +127,26 @@ std::optional<WindowRings::Turn> WindowRings::TurnOf(
     for (size_t i = 0; i < size; ++i) {
       const size_t pos = (owner + i) % size;
       const WindowWorker& x = workers[ring.members[pos]];
-      if (x.live && x.pending && (!first || x.queued < workers[ring.members[*first]].queued)) {
+      if (x.waiting() && (!first || x.queued < workers[ring.members[*first]].queued)) {
         first = pos;
       }
     }
     if (!first) return std::nullopt;
     return Turn{turn_start, *first};
   }
-  if (workers[ring.members[owner]].pending) return Turn{turn_start, owner};
+  if (workers[ring.members[owner]].waiting()) return Turn{turn_start, owner};
   for (size_t i = 1; i < size; ++i) {
     const size_t pos = (owner + i) % size;
-    const WindowWorker& x = workers[ring.members[pos]];
-    if (x.live && x.pending) return Turn{turn_start + ring.gap, pos};
+    if (workers[ring.members[pos]].waiting()) return Turn{turn_start + ring.gap, pos};
   }
   return std::nullopt;
 }
 
 void WindowRings::Grant(const WindowView& view, TimePoint now, WindowOpener& opener) {
   for (Ring& ring : rings_) {
-    if (ring.open > 0) continue;
-    const std::optional<Turn> turn = TurnOf(ring, view.workers);
+    const std::optional<TimePoint> free_at = FreeAt(ring, view.workers);
+    if (!free_at) continue;
+    const std::optional<Turn> turn = TurnOf(ring, view.workers, *free_at);
     if (!turn || turn->at > now) continue;
     opener.Open(ring.members[turn->position], now + ring.bound);
     ring.next = (turn->position + 1) % ring.members.size();
@@ -113,8 +157,9 @@ void WindowRings::Grant(const WindowView& view, TimePoint now, WindowOpener& ope
 std::optional<TimePoint> WindowRings::NextTurn(const WindowView& view) const {
   std::optional<TimePoint> next;
   for (const Ring& ring : rings_) {
-    if (ring.open > 0) continue;
-    const std::optional<Turn> turn = TurnOf(ring, view.workers);
+    const std::optional<TimePoint> free_at = FreeAt(ring, view.workers);
+    if (!free_at) continue;
+    const std::optional<Turn> turn = TurnOf(ring, view.workers, *free_at);
     if (turn && (!next || turn->at < *next)) next = turn->at;
   }
   return next;

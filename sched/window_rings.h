@@ -32,24 +32,32 @@ class WindowRings {
   void Opened(uint32_t w) { ++rings_[ring_of_[w]].open; }
   void Closed(uint32_t w, TimePoint end);
   void PushDone(uint32_t w, Duration push);
+  void Posted(uint32_t w, Duration handoff);
+  void Transferred(uint32_t w, Duration busy);
   void CutWhileProgressing(uint32_t w, Duration window);
   void IterationTime(Duration t_iter);
 
   Duration gap(uint32_t w) const { return rings_[ring_of_[w]].gap; }
   Duration push_time(uint32_t w) const { return rings_[ring_of_[w]].push; }
   Duration window_bound(uint32_t w) const { return rings_[ring_of_[w]].bound; }
+  Duration lead(uint32_t w) const { return LeadOf(rings_[ring_of_[w]]); }
 
  private:
   struct Ring {
-    std::vector<uint32_t> members;            // ascending ranks
-    size_t next = 0;                          // position whose turn it is (if live)
-    uint32_t open = 0;                        // open windows (> 1 only in warm-up)
+    std::vector<uint32_t> members;  // ascending ranks
+    size_t next = 0;                // position whose turn it is (if live)
+    uint32_t open = 0;              // open windows (2 with a pipelined turn, more only in warm-up)
     TimePoint not_before = TimePoint::min();  // last grant + gap
     TimePoint free_since = TimePoint::min();  // when the last window ended
     Duration push = Duration::zero();         // typical push time (see the bound)
     bool push_known = false;
     Duration gap = Duration::zero();  // updated by IterationTime
     Duration bound;                   // max(window·max(gap, push), min-window)
+    // Pipelined turns: typical grant-to-post and first-post-to-Done times (means like push).
+    Duration handoff = Duration::zero();
+    bool handoff_known = false;
+    Duration busy = Duration::zero();
+    bool busy_known = false;
   };
   // When ring r may grant next, and to whom (position in members), or nullopt if nobody live
   // is pending. The time may be in the past.
@@ -57,12 +65,21 @@ class WindowRings {
     TimePoint at;
     size_t position;
   };
-  std::optional<Turn> TurnOf(const Ring& ring, const std::vector<WindowWorker>& workers) const;
+  // free_at: when the link is (expected to be) free for the next writer (FreeAt).
+  std::optional<Turn> TurnOf(const Ring& ring, const std::vector<WindowWorker>& workers,
+                             TimePoint free_at) const;
+  // When the ring's next turn may start as far as its open windows go: the last window's end
+  // if none is open; with one open, posted + busy − lead once its writer posted (Pipelined
+  // turns), else nullopt (wait for it), as with two open.
+  std::optional<TimePoint> FreeAt(const Ring& ring, const std::vector<WindowWorker>& workers) const;
+  Duration LeadOf(const Ring& ring) const;
   void UpdateBound(Ring& ring) const;
 
   double factor_;
   double window_gaps_;
   Duration min_window_;
+  bool pipelined_;                      // lead is not 0
+  std::optional<Duration> lead_fixed_;  // lead=MS; nullopt: auto
   Pacing pacing_;
   std::vector<uint32_t> ring_of_;  // worker -> index into rings_
   std::vector<Ring> rings_;
@@ -77,6 +94,8 @@ class RingPolicy : public WindowPolicy {
   void Opened(uint32_t w) override { rings_.Opened(w); }
   void Closed(uint32_t w, TimePoint end) override { rings_.Closed(w, end); }
   void PushDone(uint32_t w, Duration push) override { rings_.PushDone(w, push); }
+  void Posted(uint32_t w, Duration handoff) override { rings_.Posted(w, handoff); }
+  void Transferred(uint32_t w, Duration busy) override { rings_.Transferred(w, busy); }
   void CutWhileProgressing(uint32_t w, Duration window) override {
     rings_.CutWhileProgressing(w, window);
   }
@@ -84,6 +103,7 @@ class RingPolicy : public WindowPolicy {
   Duration gap(uint32_t w) const override { return rings_.gap(w); }
   Duration push_time(uint32_t w) const override { return rings_.push_time(w); }
   Duration window_bound(uint32_t w) const override { return rings_.window_bound(w); }
+  Duration lead(uint32_t w) const override { return rings_.lead(w); }
 
  protected:
   WindowRings rings_;

@@ -79,6 +79,7 @@ void WindowScheduler::Done(uint32_t w, TimePoint now) {
   x.pending = false;
   if (!x.holding) return;
   policy_->PushDone(w, now - x.start);
+  if (x.posted) policy_->Transferred(w, now - *x.posted);
   Close(w, now);
 }
 
@@ -87,6 +88,15 @@ void WindowScheduler::Progress(uint32_t w, TimePoint now) {
   Seen(now);
   WindowWorker& x = workers_[w];
   if (x.holding) x.progressed = true;
+}
+
+void WindowScheduler::Posted(uint32_t w, TimePoint now) {
+  Check(w);
+  Seen(now);
+  WindowWorker& x = workers_[w];
+  if (!x.holding || x.posted) return;
+  x.posted = std::max(now, x.start);
+  policy_->Posted(w, *x.posted - x.start);
 }
 
 void WindowScheduler::Remove(uint32_t w, TimePoint now) {
@@ -125,6 +135,7 @@ void WindowScheduler::Open(uint32_t w, TimePoint now, TimePoint deadline,
   WindowWorker& x = workers_[w];
   x.holding = true;
   x.progressed = false;
+  x.posted.reset();
   x.start = now;
   x.deadline = deadline;
   policy_->Opened(w);
@@ -178,6 +189,11 @@ Duration WindowScheduler::gap(uint32_t w) const {
 Duration WindowScheduler::push_time(uint32_t w) const {
   Check(w);
   return policy_->push_time(w);
+}
+
+Duration WindowScheduler::lead(uint32_t w) const {
+  Check(w);
+  return policy_->lead(w);
 }
 
 Duration WindowScheduler::window_bound(uint32_t w) const {

@@ -32,7 +32,9 @@
 // Ring rules (round-robin after warm-up, every topology rack), in rank order among live
 // workers:
 //   - at most one window open; the next grant no earlier than the previous grant + gap and no
-//     earlier than the previous window's end, so windows never overlap;
+//     earlier than the previous window's end, so windows never overlap (lead=0; with a lead,
+//     the next grant may come up to lead before the open window's expected end: Pipelined
+//     turns, below);
 //   - the turn belongs to the next live rank; if it has no pending request when its turn
 //     starts it keeps the turn for a grace of one gap (a worker a little late keeps its place
 //     in the rotation, which is what keeps R2SP's pushes evenly spread), after which the turn
@@ -50,6 +52,19 @@
 // Each turn thus takes at most bound + 2·gap, and no other member is granted twice ahead of
 // a pending worker, so a pending live worker of a ring of N is granted within
 // N·(bound + 2·gap) of its request (plus one bound when round-robin's rings start).
+//
+// Pipelined turns (lead, not 0). Granted only once the window before it ended, every turn
+// would leave the link idle for the grant's trip to the writer, its turnaround and its first
+// bytes' trip back: a round trip per turn. So the ring grants the next turn early, while one
+// window is still open: once that window's writer said it posted (Posted) and no earlier than
+// posted + busy − lead, where busy is the ring's typical time from a writer's first post to
+// its Done (a mean like push's) and lead the grant-to-post time (auto: the ring's mean of
+// them, at most busy; or a fixed lead). The early writer's bytes then arrive as the last of the
+// ones before it land. The other turn rules hold (rank order, gap after the previous grant,
+// grace), so: at most two windows of a ring are open at once, the second granted within lead
+// of the first's expected end. A writer that never posts holds its turn until its deadline as
+// without pipelining; one that posted and overruns its expected end shares the link with the
+// next writer only (the one after waits for one of them to end).
 //
 // Pacing. Everything above is Pacing::kIterations, R2SP's, for the sync rules. Coded rounds
 // (ps/server/window_desk.cc) use Pacing::kRounds: the server's input write starts every worker's
@@ -116,6 +131,10 @@ class WindowScheduler {
   void Cancel(uint32_t w, TimePoint now);
   // Part of w's push landed: if w holds a window, its writer is alive and making progress.
   void Progress(uint32_t w, TimePoint now);
+  // w's writer posted the first write of the window it holds (its notice arrived now): the
+  // rings learn the grant-to-post time and may grant the next turn early (Pipelined turns).
+  // Ignored unless w holds a window, and after the first notice of a window.
+  void Posted(uint32_t w, TimePoint now);
   // One measured iteration of worker w: its length and the time it was blocked in it. Only
   // worker 0 counts, as in R2SP (sched/iteration_estimator.h); the others are ignored. If
   // worker 0 dies, the gap keeps its last value.
@@ -147,6 +166,9 @@ class WindowScheduler {
   // The typical push time in w's ring (zero until one window ended in Done; zero for burst
   // and slots).
   Duration push_time(uint32_t w = 0) const;
+  // How early the next turn of w's ring is granted (Pipelined turns); zero until measured,
+  // with lead=0, and for burst, slots and global-priority.
+  Duration lead(uint32_t w = 0) const;
   bool live(uint32_t w) const { return workers_.at(w).live; }
   bool pending(uint32_t w) const { return workers_.at(w).pending; }
   bool holding(uint32_t w) const { return workers_.at(w).holding; }

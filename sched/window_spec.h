@@ -18,13 +18,18 @@
 //
 // Text form (Parse/ToString), times in milliseconds (fractions allowed):
 //   "burst"
-//   "round-robin" or "round-robin:warmup=10,factor=1.2,window=4,min-window=10" (any subset)
+//   "round-robin" or "round-robin:warmup=10,factor=1.2,window=4,min-window=10,lead=auto" (any
+//   subset)
 //   "slots:period=MS,slot=MS"
 //   "topology:racks=R" (R racks of consecutive ranks, sizes differing by at most one) or
 //   "topology:rack-of=0+0+1+1" (the rack of each worker); both take the round-robin keys.
 //   "global-priority" or "global-priority:window=4,min-window=10", optionally with racks=R or
 //   rack-of=.. as topology's
-// `window` bounds a ring window: deadline = start + max(window·gap, min-window).
+// `window` bounds a ring window: deadline = start + max(window·gap, min-window). `lead` (rings):
+// how long before the open window's writes are expected to end the next writer is granted, so
+// the grant's trip and the writer's first post overlap the last bytes of the one before
+// (sched/window_scheduler.h, Pipelined turns): "auto" (the measured grant-to-post time), a fixed
+// time in ms, or 0 (off: the next grant waits for the window's end, one round trip per turn).
 // Each policy reads, prints and checks its own keys (sched/<name>_policy.cc, listed in
 // sched/window_registry.cc); this struct holds every policy's fields.
 #pragma once
@@ -57,6 +62,8 @@ struct WindowSpec {
   static constexpr double kDefaultMinWindowMs = 10;
   // Largest time accepted anywhere (about 11.6 days), so nanosecond arithmetic cannot overflow.
   static constexpr double kMaxMs = 1e9;
+  // lead_ms value meaning "the measured grant-to-post time" (the text form "lead=auto").
+  static constexpr double kLeadAuto = -1;
   static_assert(kDefaultWarmup >= kMinWarmup);
   static_assert(kDefaultWindowGaps >= 1, "a window must be able to last one gap");
 
@@ -66,6 +73,7 @@ struct WindowSpec {
   double factor = kDefaultFactor;    // gap = T_iter / (factor · ring size)
   double window_gaps = kDefaultWindowGaps;
   double min_window_ms = kDefaultMinWindowMs;
+  double lead_ms = kLeadAuto;  // round-robin and topology: kLeadAuto, or >= 0 (0: off)
   // slots.
   double period_ms = 0;
   double slot_ms = 0;

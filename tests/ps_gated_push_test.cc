@@ -66,12 +66,22 @@ class GatedPushTest : public ::testing::Test {
     uint32_t part_index;
     bool operator==(const Ask&) const = default;
   };
-  // Gated pushes record their window requests in asks_.
+  // A window's first-write notice, and how many writes had been posted when it was sent.
+  struct Notice {
+    uint64_t id;
+    uint32_t part_index;
+    size_t posted_before;
+    bool operator==(const Notice&) const = default;
+  };
+  // Gated pushes record their window requests in asks_ and their notices in notices_.
   Gating Asking(bool per_part, uint64_t window_bytes = 0) {
     return Gating{[this](uint64_t id, uint32_t priority, uint32_t part) {
                     asks_.push_back({id, priority, part});
                   },
-                  per_part, window_bytes};
+                  per_part, window_bytes,
+                  [this](uint64_t id, uint32_t part) {
+                    notices_.push_back({id, part, conn_->posted.size()});
+                  }};
   }
   static constexpr uint32_t kNone = WindowRequestMsg::kNoneReady;
   // Completes the oldest posted write not yet completed.
@@ -82,6 +92,7 @@ class GatedPushTest : public ::testing::Test {
   sched::TimePoint now_{};
   size_t done_ = 0;
   std::vector<Ask> asks_;
+  std::vector<Notice> notices_;
 };
 
 sched::PushOrderSpec Order(const std::string& text) {
@@ -212,6 +223,35 @@ TEST_F(GatedPushTest, PerPartitionUnorderedPushesAskForTheirWritesInOrder) {
   push.OnGrant(7, now_, 1'000'000'000, 2);
   EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{0, 1, 2}));
   EXPECT_EQ(asks_, (std::vector<Ask>{{7, 0, 0}, {7, 0, 1}, {7, 0, 2}, {7, kNone, 3}}));
+  EXPECT_EQ(notices_, (std::vector<Notice>{{7, 0, 0}, {7, 1, 1}, {7, 2, 2}}))
+      << "each window's first write announced just ahead of it";
+}
+
+// The server learns when a window's writes start (pipelined turns): a notice goes just ahead of
+// the first write of every window taken, a re-grant after a revocation included; a grant the
+// push cannot use (another push's, or one with nothing left to post) is counted, not applied.
+TEST_F(GatedPushTest, EachWindowsFirstWriteIsAnnouncedAheadOfItAndStaleGrantsAreCounted) {
+  GatedPush push(0, Asking(/*per_part=*/false));
+  AddParts(push, {0, 0, 0, 0});
+  push.Start(now_);
+  push.OnGrant(8, now_, 1'000'000'000);  // another push's
+  EXPECT_EQ(push.stale_grants(), 1u);
+  EXPECT_TRUE(conn_->posted.empty());
+  EXPECT_TRUE(notices_.empty());
+  push.OnGrant(7, now_, 1'000'000'000);
+  EXPECT_EQ(conn_->posted.size(), 2u);  // GatedPush::kMaxPosted
+  EXPECT_EQ(notices_, (std::vector<Notice>{{7, 0, 0}}));
+  CompleteNext(push);  // the third write goes in the same window: no notice
+  EXPECT_EQ(notices_.size(), 1u);
+  push.OnGrant(7, now_, 1'000'000'000);  // revoked and granted again: a new window
+  CompleteNext(push);
+  EXPECT_EQ(notices_, (std::vector<Notice>{{7, 0, 0}, {7, 0, 3}}));
+  CompleteNext(push);
+  CompleteNext(push);
+  ASSERT_TRUE(push.finished());
+  push.OnGrant(7, now_, 1'000'000'000);  // nothing left to post
+  EXPECT_EQ(push.stale_grants(), 2u);
+  EXPECT_EQ(notices_.size(), 2u);
 }
 
 // A window of window_bytes carries ready partitions, most urgent first, until that many bytes

@@ -49,8 +49,9 @@ TEST_F(ResultsTest, HeadersAreTheColumnNamesInTableOrder) {
   EXPECT_STREQ(kRoundCsvHeader,
                "round,iteration,phase,duration_s,decode_s,messages_used,workers_used,loss");
   EXPECT_STREQ(kAccuracyCsvHeader, "iteration,elapsed_s,test_loss,test_accuracy");
-  EXPECT_STREQ(kWindowCsvHeader,
-               "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message,part");
+  EXPECT_STREQ(
+      kWindowCsvHeader,
+      "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message,part,posted_s");
   EXPECT_STREQ(kWriteCsvHeader, "iteration,server,part,bytes,gate_s,queued_s,wire_s");
   EXPECT_STREQ(kLayerCsvHeader,
                "worker,iteration,layer,start_s,bytes,forward_start_s,forward_end_s,"
@@ -125,10 +126,14 @@ TEST_F(ResultsTest, WindowRowBytesWithOpenBoundAndNoLanding) {
   row.end = "removed";
   row.message = 3;
   row.part = 5;
-  const auto lines = Written(WriteCsv<WindowRow, kWindowCsvColumns>, std::vector<WindowRow>{row});
+  auto lines = Written(WriteCsv<WindowRow, kWindowCsvColumns>, std::vector<WindowRow>{row});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kWindowCsvHeader);
-  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5");
+  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5,nan");  // no notice of a post
+  row.posted_s = 1.75;
+  lines = Written(WriteCsv<WindowRow, kWindowCsvColumns>, std::vector<WindowRow>{row});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5,1.75");
 }
 
 TEST_F(ResultsTest, WriteRecordBytes) {

@@ -159,6 +159,42 @@ TEST_F(WindowDeskTest, ARowSettlesOnceItsPushIsOver) {
   EXPECT_EQ(desk.log()[2].end, "removed");
 }
 
+// Pipelined turns at the desk: a window's first-write notice is logged and lets the next turn
+// start lead before the window's expected end; a notice for a window the worker does not hold,
+// or a repeat, is counted and changes nothing.
+TEST(WindowDeskPipelineTest, ANoticeLogsThePostAndLetsTheNextTurnStartEarly) {
+  JobConfig job;
+  job.num_workers = 3;
+  job.windows = sched::WindowSpec::Parse("topology:racks=1,min-window=1000");  // gated at once
+  const SyncRule rule{job.sync, job.num_workers};
+  const TimePoint t0 = GetClock().Now();
+  WindowDesk desk{job, 0, rule, t0};
+  auto at = [&](int ms) { return t0 + std::chrono::milliseconds(ms); };
+  const WindowRequestMsg req;  // iteration 0
+  ASSERT_EQ(desk.OnRequest(0, req, at(0)).size(), 1u) << "the link is free";
+  EXPECT_TRUE(desk.OnRequest(1, req, at(0)).empty());
+  EXPECT_TRUE(desk.OnRequest(2, req, at(0)).empty());
+  EXPECT_TRUE(desk.OnPosted(1, WindowPostedMsg{0}, at(1)).empty()) << "worker 1 holds none";
+  EXPECT_TRUE(desk.OnPosted(0, WindowPostedMsg{5}, at(1)).empty()) << "not the push granted";
+  EXPECT_EQ(desk.stale_notices(), 2u);
+  EXPECT_TRUE(desk.OnPosted(0, WindowPostedMsg{0}, at(1)).empty()) << "no transfer measured yet";
+  EXPECT_TRUE(desk.OnPosted(0, WindowPostedMsg{0}, at(2)).empty());
+  EXPECT_EQ(desk.stale_notices(), 3u) << "a repeat";
+  EXPECT_NEAR(desk.log()[0].posted_s, 0.001, 1e-9);
+  const auto turn = desk.OnPushLanded(0, 0, at(9));  // grant-to-post 1 ms, transfer 8 ms
+  ASSERT_EQ(turn.size(), 1u);
+  EXPECT_EQ(turn[0].worker, 1u);
+  EXPECT_TRUE(desk.OnPosted(1, WindowPostedMsg{0}, at(10)).empty());
+  EXPECT_EQ(desk.NextEvent(), at(17)) << "posted + transfer - lead = 10 + 8 - 1 ms";
+  const auto early = desk.Poll(at(17));
+  ASSERT_EQ(early.size(), 1u);
+  EXPECT_EQ(early[0].worker, 2u);
+  ASSERT_EQ(desk.log().size(), 3u);
+  EXPECT_NEAR(desk.log()[1].posted_s, 0.010, 1e-9);
+  EXPECT_TRUE(std::isnan(desk.log()[2].posted_s));
+  EXPECT_TRUE(std::isnan(desk.log()[1].landed_s)) << "worker 1's window is still open";
+}
+
 // A server's rounds and windows reach their files as they become final, at most every
 // kStreamEvery; Finish writes what is left and the summary row (survives a kill: the rows
 // are flushed, see WorkerReportTest.RowsAppendedSurviveTheProcessBeingKilled).
@@ -664,11 +700,12 @@ TEST(ServerSummaryTest, AResumedServerAppendsItsRowAfterTheRunBefore) {
   AppendServerSummary(dir.path(), 1, resumed);
   const e2e::Csv csv = e2e::ReadCsv(dir.path() + "/server-1.csv");
   EXPECT_THAT(csv.header,
-              ::testing::ElementsAre(
-                  "server", "updates", "pushes_received", "gradients_applied", "rows_applied",
-                  "dropped_writes", "rejected_nonfinite", "rejected_tainted", "late_messages",
-                  "unwindowed_writes", "workers_lost", "gradient_bytes_received", "partial",
-                  "startup_s", "train_s", "wall_s", "resumed_from", "checkpoints"));
+              ::testing::ElementsAre("server", "updates", "pushes_received", "gradients_applied",
+                                     "rows_applied", "dropped_writes", "rejected_nonfinite",
+                                     "rejected_tainted", "late_messages", "unwindowed_writes",
+                                     "stale_window_notices", "workers_lost",
+                                     "gradient_bytes_received", "partial", "startup_s", "train_s",
+                                     "wall_s", "resumed_from", "checkpoints"));
   ASSERT_EQ(csv.rows.size(), 2u);
   const auto at = [&](size_t row, const char* key) { return csv.rows[row][csv.Column(key)]; };
   EXPECT_EQ(at(0, "server"), "1");

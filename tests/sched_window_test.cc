@@ -56,7 +56,10 @@ TEST(WindowSpec, ParsesEveryFormAndRoundTrips) {
   EXPECT_EQ(rr.factor, 1.2);
   EXPECT_EQ(rr.window_gaps, 4);
   EXPECT_EQ(rr.min_window_ms, 10);
-  EXPECT_EQ(rr.ToString(), "round-robin:warmup=10,factor=1.2,window=4,min-window=10");
+  EXPECT_EQ(rr.lead_ms, WindowSpec::kLeadAuto);
+  EXPECT_EQ(rr.ToString(), "round-robin:warmup=10,factor=1.2,window=4,min-window=10,lead=auto");
+  EXPECT_EQ(WindowSpec::Parse("round-robin:lead=0").lead_ms, 0);
+  EXPECT_EQ(WindowSpec::Parse("topology:racks=2,lead=0.25").lead_ms, 0.25);
   const WindowSpec slots = WindowSpec::Parse("slots:period=10.5,slot=0.25");
   EXPECT_EQ(slots.period(), 10500us);
   EXPECT_EQ(slots.slot(), 250us);
@@ -64,16 +67,18 @@ TEST(WindowSpec, ParsesEveryFormAndRoundTrips) {
             (std::vector<uint32_t>{0, 0, 1, 1}));
   for (const char* text :
        {"burst", "round-robin", "round-robin:warmup=20,factor=1.5",
-        "round-robin:window=2.5,min-window=0.125", "slots:period=10,slot=1.25", "topology:racks=3",
+        "round-robin:window=2.5,min-window=0.125", "round-robin:lead=0", "round-robin:lead=1.5",
+        "round-robin:lead=auto", "slots:period=10,slot=1.25", "topology:racks=3",
         "topology:rack-of=2+0+2+1,factor=2,warmup=5", "topology:racks=1"}) {
     const WindowSpec s = WindowSpec::Parse(text);
     EXPECT_EQ(WindowSpec::Parse(s.ToString()), s) << text << " -> " << s.ToString();
     EXPECT_EQ(WindowSpec::Parse(s.ToString()).ToString(), s.ToString());
   }
   for (const char* canonical :
-       {"burst", "round-robin:warmup=12,factor=1.2,window=3,min-window=0.5",
-        "slots:period=8,slot=2", "topology:racks=2,warmup=10,factor=1.2,window=4,min-window=10",
-        "topology:rack-of=0+1+0,warmup=10,factor=1,window=8,min-window=100"}) {
+       {"burst", "round-robin:warmup=12,factor=1.2,window=3,min-window=0.5,lead=0",
+        "slots:period=8,slot=2",
+        "topology:racks=2,warmup=10,factor=1.2,window=4,min-window=10,lead=auto",
+        "topology:rack-of=0+1+0,warmup=10,factor=1,window=8,min-window=100,lead=0.5"}) {
     EXPECT_EQ(WindowSpec::Parse(canonical).ToString(), canonical);
   }
 }
@@ -93,6 +98,10 @@ TEST(WindowSpec, RefusesBadTextWithTheValidForms) {
       {"round-robin:factor=nan", "value of factor is not a number"},
       {"round-robin:window=0.5", "window (a multiple of the gap) must be in [1, 1e6]"},
       {"round-robin:min-window=0", "min-window must be > 0"},
+      {"round-robin:lead=-1", "lead must be auto or >= 0 ms"},
+      {"round-robin:lead=soon", "value of lead is not a number: \"soon\""},
+      {"round-robin:lead=1e10", "lead must be auto or in [0, 1e+09] ms"},
+      {"global-priority:lead=1", "unknown key lead for policy global-priority"},
       {"round-robin:gap=3", "unknown key gap for policy round-robin"},
       {"round-robin:factor=1,factor=2", "key factor repeated"},
       {"slots:period=10", "missing key slot"},
@@ -415,6 +424,108 @@ TEST(WindowScheduler, RemovedWorkerLosesItsTurnAndWindow) {
   EXPECT_EQ(s.NextEvent(), std::nullopt);
 }
 
+// Pipelined turns: once the open window's writer posted, the next turn is granted lead before
+// that window's expected end (posted + busy); the lead is the measured grant-to-post time
+// (auto), a fixed time, or nothing (lead=0: the next grant waits for the window's end).
+TEST(WindowScheduler, PipelinedTurnIsGrantedLeadBeforeTheOpenWindowsExpectedEnd) {
+  struct Case {
+    std::string lead;
+    std::optional<TimePoint> early;  // when worker 2 is granted while worker 1 holds
+  };
+  for (const Case& c : {Case{"auto", At(17ms)}, Case{"3", At(15ms)}, Case{"0", std::nullopt}}) {
+    SCOPED_TRACE("lead=" + c.lead);
+    WindowScheduler s(WindowSpec::Parse("round-robin:min-window=50,lead=" + c.lead), 3);
+    Warm(&s, 3600us);  // gap = 1 ms
+    for (uint32_t w = 0; w < 3; ++w) s.Request(w, At(0ms));
+    ASSERT_EQ(Granted(&s, At(0ms)), (Ranks{0}));
+    s.Posted(0, At(1ms));  // grant-to-post 1 ms
+    // Nothing known of how long a transfer takes: the ring waits for the window to end.
+    EXPECT_EQ(s.NextEvent(), At(50ms));
+    EXPECT_EQ(s.lead(), 0ns);
+    s.Done(0, At(9ms));  // busy 8 ms
+    EXPECT_EQ(s.lead(), c.early ? At(17ms) - *c.early + 1ms : 0ns);
+    ASSERT_EQ(Granted(&s, At(9ms)), (Ranks{1}));
+    // Worker 1 has not posted: its window may never carry a byte, so no early turn.
+    EXPECT_EQ(s.NextEvent(), At(59ms));  // its deadline (bound max(4 x 9 ms, 50 ms))
+    s.Posted(1, At(10ms));
+    s.Posted(1, At(11ms));  // a repeated notice changes nothing
+    if (!c.early) {
+      EXPECT_EQ(s.NextEvent(), At(59ms));
+      EXPECT_TRUE(Granted(&s, At(58ms)).empty());
+      continue;
+    }
+    EXPECT_EQ(s.NextEvent(), *c.early);
+    EXPECT_TRUE(Granted(&s, *c.early - 1ns).empty());
+    ASSERT_EQ(Granted(&s, *c.early), (Ranks{2}));
+    EXPECT_TRUE(s.holding(1));
+    EXPECT_TRUE(s.holding(2));
+    // Two windows open: worker 0 asks again and waits for one of them to end, even though
+    // worker 2 posted.
+    s.Request(0, *c.early);
+    s.Posted(2, *c.early + 1ms);
+    EXPECT_TRUE(Granted(&s, At(19ms)).empty());
+    s.Done(1, At(19ms));  // busy 9 ms: the mean moves to 8.2 ms
+    const TimePoint next = *c.early + 1ms + 8200us - s.lead();
+    EXPECT_EQ(s.NextEvent(), std::max(next, At(19ms)));
+    ASSERT_EQ(Granted(&s, std::max(next, At(19ms))), (Ranks{0}));
+  }
+}
+
+// A model of one link: a writer's bytes take `transfer` once the link is free, and it posts
+// `handoff` after its grant (the grant's trip and its turnaround). Every worker asks again as
+// soon as its push is done. Returns the link's idle time before each writer's first byte
+// (negative: its bytes queued behind the previous writer's for that long).
+std::vector<Duration> LinkIdleBeforeEachTurn(const std::string& spec, size_t turns) {
+  const uint32_t n = 4;
+  const Duration handoff = 1ms, transfer = 8ms;
+  WindowScheduler s(WindowSpec::Parse(spec), n);
+  Warm(&s, 4800us);  // gap = 1 ms
+  std::vector<std::optional<TimePoint>> post_at(n), done_at(n);
+  TimePoint now = At(0ms), link_free = At(0ms);
+  std::vector<Duration> idle;
+  for (uint32_t w = 0; w < n; ++w) s.Request(w, now);
+  for (int steps = 0; idle.size() < turns && steps < 100000; ++steps) {
+    for (const Grant& g : s.Poll(now)) post_at[g.worker] = now + handoff;
+    TimePoint next = TimePoint::max();
+    if (const std::optional<TimePoint> e = s.NextEvent(); e && *e > now) next = *e;
+    for (uint32_t w = 0; w < n; ++w) {
+      if (post_at[w]) next = std::min(next, *post_at[w]);
+      if (done_at[w]) next = std::min(next, *done_at[w]);
+    }
+    EXPECT_NE(next, TimePoint::max());
+    now = next;
+    for (uint32_t w = 0; w < n; ++w) {
+      if (done_at[w] && *done_at[w] <= now) {
+        s.Done(w, now);
+        s.Request(w, now);
+        done_at[w].reset();
+      }
+      if (post_at[w] && *post_at[w] <= now) {
+        s.Posted(w, now);
+        idle.push_back(now - link_free);
+        done_at[w] = std::max(now, link_free) + transfer;
+        link_free = *done_at[w];
+        post_at[w].reset();
+      }
+    }
+  }
+  EXPECT_EQ(idle.size(), turns);
+  return idle;
+}
+
+TEST(WindowScheduler, PipelinedTurnsHideTheGrantRoundTrip) {
+  // Without a lead every turn idles the link for the handoff.
+  const std::vector<Duration> serial = LinkIdleBeforeEachTurn("round-robin:lead=0", 40);
+  for (size_t k = 1; k < serial.size(); ++k) EXPECT_EQ(serial[k], 1ms) << "turn " << k;
+  // With the measured lead the next writer's first byte comes as the last one lands: once the
+  // first turn measured the handoff and the transfer, no turn idles or queues by more than
+  // 5 % of a transfer (the target for the idle gap).
+  const std::vector<Duration> pipelined = LinkIdleBeforeEachTurn("round-robin", 40);
+  for (size_t k = 2; k < pipelined.size(); ++k) {
+    EXPECT_LE(std::chrono::abs(pipelined[k]), 400us) << "turn " << k;
+  }
+}
+
 // Coded rounds (Pacing::kRounds): the server's rounds warm round-robin up, worker 0's
 // iterations do not; then turns go back to back in request order, not rank order.
 using Pacing = WindowScheduler::Pacing;
@@ -681,6 +792,9 @@ struct SimConfig {
   uint32_t removals = 0;            // workers that die at a uniformly random time
   bool spare_worker0 = false;       // worker 0 never dies or sticks (it measures T_iter)
   std::optional<Duration> prewarm;  // T_iter fed before the start: rings from the first push
+  // Set: a granted writer posts (and says so: Posted) within this time and moves bytes only
+  // from then on; a stuck one never posts. Unset: writers move bytes at the grant, unsaid.
+  std::optional<Duration> handoff_max;
 };
 
 SimConfig Config(std::string spec, uint32_t n, uint64_t seed) {
@@ -695,6 +809,7 @@ struct Window {
   uint32_t worker;
   TimePoint start, end, deadline;
   bool finite;  // granted with a deadline (ring or slot), not open-ended
+  std::optional<TimePoint> posted = std::nullopt;  // when its writer said it posted
 };
 
 struct GrantRecord {
@@ -738,6 +853,7 @@ class Sim {
       for (SimWorker& x : workers_) {
         if (x.state == kThinking) t = std::min(t, x.ready_at);
         if (x.state == kHolding && Moving(x)) t = std::min(t, now_ + x.remaining);
+        if (x.state == kHolding && x.post_at) t = std::min(t, *x.post_at);
         if (x.state != kDead && x.remove_at) t = std::min(t, *x.remove_at);
       }
       ASSERT_GE(t, now_);
@@ -773,6 +889,8 @@ class Sim {
     std::optional<TimePoint> remove_at;
     Duration remaining{};  // link time the current push still needs
     bool stuck = false;
+    std::optional<TimePoint> post_at;  // handoff_max: when it posts in the window it holds
+    bool posted = false;
     WindowGate gate;
     TimePoint waiting_since;
     size_t window = 0;  // index of the open window while holding
@@ -783,7 +901,9 @@ class Sim {
   Duration Uniform(Duration lo, Duration hi) {
     return Duration(std::uniform_int_distribution<int64_t>(lo.count(), hi.count())(rng_));
   }
-  bool Moving(const SimWorker& x) const { return !x.stuck && x.gate.MayPost(now_); }
+  bool Moving(const SimWorker& x) const {
+    return !x.stuck && x.gate.MayPost(now_) && (!c_.handoff_max || x.posted);
+  }
 
   // Longest a live worker may wait for a grant: burst 0, slots one period, a ring of m
   // workers (m + 1)·(bound + 2·gap) with the largest gap and bound seen (see the header).
@@ -812,6 +932,14 @@ class Sim {
   void CloseWindow(SimWorker& x, TimePoint end) { windows_[x.window].end = end; }
 
   void Step() {
+    for (uint32_t w = 0; w < c_.n; ++w) {
+      SimWorker& x = workers_[w];
+      if (x.state != kHolding || !x.post_at || *x.post_at > now_) continue;
+      sched_.Posted(w, now_);
+      windows_[x.window].posted = now_;
+      x.posted = true;
+      x.post_at.reset();
+    }
     for (uint32_t w = 0; w < c_.n; ++w) {
       SimWorker& x = workers_[w];
       if (x.state != kHolding || x.stuck || x.remaining > 0ns) continue;
@@ -878,6 +1006,9 @@ class Sim {
       x.gate.OnGrant(g.start, g.deadline);
       ASSERT_TRUE(x.gate.MayPost(now_));
       x.state = kHolding;
+      x.posted = false;
+      x.post_at.reset();
+      if (c_.handoff_max && !x.stuck) x.post_at = now_ + Uniform(0ns, *c_.handoff_max);
       x.window = windows_.size();
       windows_.push_back({g.worker, now_, kNever, g.deadline, g.deadline != kNever});
       grants_.push_back({g.worker, now_, g.deadline != kNever, sched_.gap(g.worker), pending});
@@ -926,6 +1057,29 @@ void ExpectNoOverlapWithinRacks(const Sim& sim) {
       ASSERT_FALSE(Overlap(ws[i], ws[j])) << Show(ws[i]) << " and " << Show(ws[j]);
     }
   }
+}
+
+// Pipelined rings (sched/window_scheduler.h): a ring window is granted while another of its
+// rack is open only once that one's writer posted, and never while two are open.
+// Returns how many were granted so.
+size_t ExpectOverlapOnlyAfterAPost(const Sim& sim) {
+  const std::vector<Window>& ws = sim.windows();
+  size_t early = 0;
+  for (size_t j = 0; j < ws.size(); ++j) {
+    if (!ws[j].finite) continue;
+    size_t open = 0;
+    for (size_t i = 0; i < ws.size(); ++i) {
+      if (i == j || !ws[i].finite) continue;
+      if (sim.rack_of()[ws[i].worker] != sim.rack_of()[ws[j].worker]) continue;
+      if (!(ws[i].start < ws[j].start && ws[j].start < ws[i].end)) continue;
+      ++open;
+      EXPECT_TRUE(ws[i].posted && *ws[i].posted <= ws[j].start)
+          << Show(ws[j]) << " granted while " << Show(ws[i]) << " had not posted";
+    }
+    EXPECT_LE(open, 1u) << Show(ws[j]) << " granted while two windows were open";
+    early += open;
+  }
+  return early;
 }
 
 // Each ring's grants go round in rank order: between two consecutive grants of a ring, every
@@ -1078,6 +1232,29 @@ TEST(WindowProperty, TopologyOneWriterPerRackAndRacksOverlap) {
       }
     }
     EXPECT_GT(across, 100ms);
+  }
+}
+
+TEST(WindowProperty, PipelinedRingsOverlapOnlyAfterAPostAndTwoAtMost) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 pick(seed);
+    const uint32_t n = 3 + static_cast<uint32_t>(pick() % 8);
+    const std::string spec =
+        seed % 2 ? "round-robin" : "topology:racks=" + std::to_string(1 + pick() % 3) + ",warmup=5";
+    SimConfig c = Config(spec, n, seed);
+    c.prewarm = n * 12ms;
+    c.think_max = 5ms;  // writers queue up: turns go back to back, where leads matter
+    c.push_min = 5ms;
+    c.handoff_max = 3ms;
+    c.stuck = seed % 3 == 0 ? 0.05 : 0;  // a stuck writer never posts: no early turn after it
+    c.removals = static_cast<uint32_t>(pick() % 3);
+    Sim sim(c);
+    SCOPED_TRACE(spec + ", seed " + std::to_string(seed) + ", " + std::to_string(n) + " workers");
+    sim.Run();
+    ExpectRingOrder(sim, n);
+    EXPECT_GT(ExpectOverlapOnlyAfterAPost(sim), 10u);  // the turns did pipeline
+    EXPECT_GT(sim.sched().lead(), 0ns);
+    EXPECT_LE(sim.sched().lead(), 3ms);  // a mean of handoffs drawn from [0, 3 ms]
   }
 }
 

@@ -99,6 +99,7 @@ void ServerCore::WriteResults(bool partial) {
   summary.wall_s = std::chrono::duration<double>(now - t0_).count();
   summary.startup_s = std::chrono::duration<double>(all_joined_at_.value_or(now) - t0_).count();
   summary.unwindowed_writes = desk_.unwindowed_writes();
+  summary.stale_window_notices = desk_.stale_notices();
   summary.workers_lost = lost_;
   summary.resumed_from = checkpointer_->resumed_from();
   summary.checkpoints = checkpointer_->written();
@@ -150,6 +151,14 @@ void ServerCore::OnControl(uint32_t w, WorkerState& ws, const Completion& c) {
     }
     case MsgType::kWindowRequest:
       return OnWindowRequest(w, ws, c);
+    case MsgType::kWindowPosted: {
+      const auto msg = Decode<WindowPostedMsg>(c.payload);
+      if (!msg || !ws.live() || !desk_.enabled()) {
+        WarnOfPeer("worker " + std::to_string(w), "an unexpected window notice, ignored");
+        return;
+      }
+      return workers_.Send(desk_.OnPosted(w, *msg, GetClock().Now()));
+    }
     default:
       WarnOfPeer("worker " + std::to_string(w),
                  "unknown control message " + std::to_string(c.control_type) + ", ignored");

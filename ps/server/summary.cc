@@ -16,6 +16,7 @@ void AppendServerSummary(const std::string& out_dir, uint32_t rank, const Server
                     {"rejected_tainted", std::to_string(s.rejected_tainted)},
                     {"late_messages", std::to_string(s.late_messages)},
                     {"unwindowed_writes", std::to_string(s.unwindowed_writes)},
+                    {"stale_window_notices", std::to_string(s.stale_window_notices)},
                     {"workers_lost", std::to_string(s.workers_lost)},
                     {"gradient_bytes_received", std::to_string(s.gradient_bytes_received)},
                     {"partial", s.partial ? "1" : "0"},

@@ -19,6 +19,7 @@ struct ServerSummary {
   uint64_t rejected_tainted = 0;    // pushes dropped: a dropped write landed over them
   uint64_t late_messages = 0;       // coded messages whose round was decoded without them
   uint64_t unwindowed_writes = 0;
+  uint64_t stale_window_notices = 0;  // for a window that had ended, or not this worker's
   uint64_t workers_lost = 0;
   uint64_t gradient_bytes_received = 0;
   bool partial = false;  // the job failed: the counts are those up to the failure

@@ -1,6 +1,7 @@
 #include "ps/server/window_desk.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <string>
 
@@ -166,6 +167,19 @@ void WindowDesk::Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t mes
   ws.message = message;
   ws.asked_at = now;
   windows_->Request(w, now, priority);
+}
+
+WindowDesk::Grants WindowDesk::OnPosted(uint32_t w, const WindowPostedMsg& msg, TimePoint now) {
+  const Worker& ws = workers_[w];
+  const bool open = windows_ && ws.asked && ws.row && ws.granted_push == msg.iteration &&
+                    (!per_part_ || (ws.part_granted && ws.part == msg.part_index));
+  if (!open || !std::isnan(rows_[*ws.row].posted_s)) {
+    ++stale_notices_;
+    return {};
+  }
+  rows_[*ws.row].posted_s = Since(now);
+  windows_->Posted(w, now);
+  return Poll(now);
 }
 
 WindowDesk::Grants WindowDesk::OnPartLanded(uint32_t w, TimePoint now) {

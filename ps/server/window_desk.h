@@ -55,6 +55,11 @@ class WindowDesk {
   // not land whole) replaces that one.
   Grants OnCodedRequest(uint32_t w, uint64_t push, TimePoint now);
 
+  // w's writer posted the first write of the window granted for msg (WindowPostedMsg): logged
+  // (posted_s) and told to the scheduler, which may grant the next turn early. A notice for a
+  // window that ended (revoked, cancelled: a race, not an error) or never was, or a repeat,
+  // changes nothing and is counted (stale_notices).
+  Grants OnPosted(uint32_t w, const WindowPostedMsg& msg, TimePoint now);
   // Part of w's push landed (coded: part `part` of push `push`, checked against its grant).
   // Per-partition windows: may end w's window and grant the next.
   Grants OnPartLanded(uint32_t w, TimePoint now);
@@ -84,6 +89,7 @@ class WindowDesk {
   // landed or was given up (windows.csv streams these; the rest may still change).
   size_t settled_rows() const;
   uint64_t unwindowed_writes() const { return unwindowed_writes_; }
+  uint64_t stale_notices() const { return stale_notices_; }
 
  private:
   // How a worker's window (or its request) ends. Landed: its push arrived. Removed: the
@@ -138,6 +144,7 @@ class WindowDesk {
   std::vector<WindowRow> rows_;
   uint64_t unwindowed_ = 0;         // pushes that arrived without a window request
   uint64_t unwindowed_writes_ = 0;  // coded: message parts that landed without a grant
+  uint64_t stale_notices_ = 0;
 };
 
 }  // namespace gw

@@ -36,6 +36,9 @@ CodedLoop::CodedLoop(const JobConfig& job, const WorkerOptions& options, Workloa
         req.iteration = id;
         session_.Send(0, MsgType::kWindowRequest, Encode(req));
       };
+      gating.posted = [this](uint64_t id, uint32_t) {
+        session_.Send(0, MsgType::kWindowPosted, Encode(WindowPostedMsg{id}));
+      };
     }
     message_push_.emplace_back(0, std::move(gating), static_cast<uint64_t>(j) << kMessageWrShift);
   }

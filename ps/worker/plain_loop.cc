@@ -43,6 +43,9 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       gating.ask = [this, s](uint64_t it, uint32_t priority, uint32_t part_index) {
         SendWindowRequest(s, it, priority, part_index);
       };
+      gating.posted = [this, s](uint64_t it, uint32_t part_index) {
+        session_.Send(s, MsgType::kWindowPosted, Encode(WindowPostedMsg{it, part_index}));
+      };
       gating.per_part = job.windows->grants_parts();
       gating.window_bytes = job.part_bytes;  // small tensors share a partition's window
     }

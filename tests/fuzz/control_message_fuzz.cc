@@ -76,6 +76,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case MsgType::kWindowRequest:
       DecodeChecked<gw::WindowRequestMsg>(payload);
       break;
+    case MsgType::kWindowPosted:
+      DecodeChecked<gw::WindowPostedMsg>(payload);
+      break;
     case MsgType::kWindowGrant:
       if (const auto grant = DecodeChecked<gw::WindowGrantMsg>(payload)) CheckGrant(*grant);
       break;

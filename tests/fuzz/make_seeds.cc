@@ -166,6 +166,7 @@ void ControlMessages() {
   Control("edge-window-request-last-part", MsgType::kWindowRequest,
           gw::WindowRequestMsg{7, 0, 0, 0, 0, 0, 0, UINT32_MAX});
   Control("window-grant", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000});
+  Control("window-posted", MsgType::kWindowPosted, gw::WindowPostedMsg{7, 3});
   Control("window-grant-batch", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000, 20});
   Control("window-grant-open", MsgType::kWindowGrant,
           gw::WindowGrantMsg{7, gw::WindowGrantMsg::kOpenEnded});
