@@ -9,7 +9,9 @@
 #      even rounds): exit 0, a PNG, the loss taken from rounds.csv's finite rows; and on an
 #      old run without delay_s/gate_s: exit 0 with them as 0;
 #   3. windows.sh, coding.sh, tta.sh: --help exits 0 and lists --out; an unknown option and a
-#      missing value exit 2;
+#      missing value exit 2; windows.sh --report-only on fabricated runs of burst, round-robin
+#      and round-robin:lead=0: the hand-overs between turns (turns.csv) and their median idle
+#      over one push's wire time are the ones worked out here, turns.png is drawn;
 #   4. their --dry-run: the command recorded for the README is the one given (environment
 #      knobs, script, options), the default --out lies under results/runs/<name>-, a given
 #      --out is kept, and nothing is written; the settings reach the job lines and titles;
@@ -148,6 +150,62 @@ rc=0
 "$here/windows.sh" "$gradwire" --report-only --out "$tmp/wr" --workers 4 >/dev/null 2>"$tmp/err" || rc=$?
 [[ $rc == 2 ]] && grep -q "options differ from the measurement" "$tmp/err" && r=0 || r=1
 check "windows.sh --report-only with other options: exit 2" "$r" "exit $rc: $(head -1 "$tmp/err")"
+
+# The hand-overs between turns, on fabricated runs (2 workers, iterations 5-6, 1 MiB, a 1 Gbit/s
+# reference: a push's wire time 8.388608 ms). Round-robin: 0 -> 1 in iteration 5 hands over
+# 0.2 ms after the end; iteration 6's first window was asked for after the one before it
+# ended (BSP's barrier, not a hand-over); 0 -> 1 in 6 posts 0.5 ms before the end (-0.5 ms,
+# idle 0). Median idle (nearest rank of 0, 0.0002): 0. lead=0: gaps 2 and 3 ms, median 2 ms,
+# 0.2384 of the wire time.
+wf=$tmp/wf
+windows_row() {  # worker iteration requested start end bound posted
+  echo "$1,$2,$3,$4,$5,$6,landed,$5,0,0,$7"
+}
+for p in burst round-robin round-robin-lead-0; do
+  mkdir -p "$wf/runs/$p-r1"
+  {
+    echo "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message,part,posted_s"
+    case $p in
+      burst) for i in 5 6; do windows_row 0 "$i" 1.$i 1.$i 1.${i}2 inf 1.${i}01; windows_row 1 "$i" 1.$i 1.$i 1.${i}3 inf 1.${i}01; done ;;
+      round-robin)
+        windows_row 0 5 1.000 1.000 1.010 0.05 1.001
+        windows_row 1 5 1.000 1.008 1.020 0.05 1.0102
+        windows_row 0 6 1.030 1.030 1.040 0.05 1.0305
+        windows_row 1 6 1.030 1.038 1.050 0.05 1.0395 ;;
+      *)
+        windows_row 0 5 1.000 1.000 1.010 0.05 1.001
+        windows_row 1 5 1.000 1.011 1.022 0.05 1.012
+        windows_row 0 6 1.030 1.030 1.040 0.05 1.0305
+        windows_row 1 6 1.030 1.042 1.052 0.05 1.043 ;;
+    esac
+  } >"$wf/runs/$p-r1/windows.csv"
+done
+printf 'command=fabricated
+commit=none
+gradwire=none
+date=none
+machine=none
+job=--num-workers 2 --workload synthetic --grad-bytes 1M --iterations 7 --sync bsp --timeout 300
+policies=burst round-robin round-robin:lead=0
+reps=1
+warmup=5
+reference_bps=1000000000
+' \
+  >"$wf/provenance.txt"
+rc=0
+"$here/windows.sh" "$gradwire" --report-only --out "$wf" --workers 2 --grad 1M --iterations 7 --reps 1 \
+  --policies "burst round-robin round-robin:lead=0" >/dev/null 2>"$tmp/err" || rc=$?
+check "windows.sh --report-only on fabricated turns: exit 0" "$rc" "exit $rc: $(tail -2 "$tmp/err")"
+got=$(csv_awk '{ printf "%s/%s/%s ", col("policy"), col("worker"), col("gap_s") }' "$wf/turns.csv" 2>&1 || true)
+want="round-robin/1/0.000200000 round-robin/1/-0.000500000 round-robin:lead=0/1/0.002000000 round-robin:lead=0/1/0.003000000 "
+[[ $got == "$want" ]] && r=0 || r=1
+check "windows.sh: the hand-overs worked out by hand" "$r" "got '$got'"
+got=$(csv_awk '{ printf "%s/%s/%s/%s ", col("policy"), col("turns"), col("median_turn_idle_s"), col("turn_idle_over_wire") }' "$wf/windows.csv" 2>&1 || true)
+want="burst/// round-robin/2/0.000000/0.0000 round-robin:lead=0/2/0.002000/0.2384 "
+[[ $got == "$want" ]] && r=0 || r=1
+check "windows.sh: median idle per turn policy over the wire time" "$r" "got '$got'"
+is_png "$wf/turns.png" && grep -q "round-robin:lead=0 median idle between turns / one push wire time: 0.238 (target <= 0.05): NOT met" "$wf/README.md" && r=0 || r=1
+check "windows.sh: turns.png and the README's verdicts" "$r" "$(grep -m2 'median idle' "$wf/README.md" 2>&1)"
 
 # ---- 4. --dry-run: the README's command is the one given ----
 results_before=$(git status --porcelain --untracked-files=all -- results/ 2>/dev/null || true)

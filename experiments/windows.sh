@@ -5,7 +5,8 @@
 # namespaces, TCP with CUBIC), in the same run:
 #   burst        every worker posts as soon as its parameters landed (windows granted at once,
 #                but recorded): "all at once", as far as the pulls that precede it end together;
-#   round-robin  R2SP's turns (after its warm-up, which is burst).
+#   round-robin  R2SP's turns (after its warm-up, which is burst); "round-robin:KEYS" (e.g.
+#                round-robin:lead=0, turns that wait for each window's end) gets the warm-up too.
 # The reference is iperf3 through the same bottleneck in the same run (one CUBIC flow), so
 # "bytes/rate" is the link's real goodput, not its nominal rate (TCP/IP headers take ~4.5 %).
 #
@@ -20,14 +21,21 @@
 #   request spread  = last requested - first requested, per iteration: how far from
 #                     simultaneous the pushes were asked for (burst's baseline is all at once
 #                     only to within this spread: parameter pulls end at different times).
-# Targets: round-robin's makespan within 5 % of N x gradient / goodput, and its mean push
+#   turn idle       = for each round-robin window whose writer was already waiting when the
+#                     window before it ended (a pure hand-over: BSP's barrier between
+#                     iterations is not one), its writer's first-post notice (posted_s) minus
+#                     that window's end: how long the link idled between the two writers
+#                     (negative: the notice came first, the bytes queued behind; idle counts 0).
+# Targets: round-robin's makespan within 5 % of N x gradient / goodput, its median turn idle
+# <= 5 % of one push's time on the wire at that goodput (issue 21), and its mean push
 # completion <= 0.75 x burst's, each judged on the mean over the repetitions with its 95 %
 # confidence interval (Student t). Each repetition runs every policy in turn (interleaved, so
 # a drift of the machine weighs on all alike) and has its own measured window.
 #
 # Writes into OUT: windows.csv (one row per policy per repetition), cells.csv (per policy: the
-# repetitions' mean, sd and 95 % CI half-width of mean completion, makespan / ideal and mean
-# completion / burst's), pushes.csv (every measured push), pushes.png, README.md (the command,
+# repetitions' mean, sd and 95 % CI half-width of mean completion, makespan / ideal, mean
+# completion / burst's and turn idle / wire time), pushes.csv (every measured push), pushes.png,
+# turns.csv (every measured hand-over), turns.png (with round-robin), README.md (the command,
 # commit, binary, date, machine), provenance.txt and runs/<policy>-r<rep>/ (each job's CSVs and
 # logs). As root (network namespaces), but for --dry-run.
 #
@@ -98,9 +106,12 @@ done
 [[ $warmup =~ ^[0-9]+$ ]] || bad_usage "--warmup wants an integer >= 0, not '$warmup'"
 ((iterations > warmup + 1)) ||
   bad_usage "--iterations $iterations leaves nothing to measure after --warmup $warmup (the iteration turns begin in can still hold a burst grant): give at least $((warmup + 2))"
+# The round-robin policies (turns), by their names in --policies.
+turn_policies=""
+for policy in $policies; do [[ $policy != round-robin && $policy != round-robin:* ]] || turn_policies+=" $policy"; done
 # gradwire's own rule (T_iter is measured from worker 0's iteration 5 on), checked before the
 # star and the reference run take their minute.
-[[ " $policies " != *" round-robin "* ]] || ((warmup >= 5)) ||
+[[ -z $turn_policies ]] || ((warmup >= 5)) ||
   bad_usage "round-robin needs --warmup >= 5 (gradwire measures T_iter from iteration 5), not $warmup"
 grad_bytes=$(numfmt --from=iec "$grad" 2>/dev/null) || bad_usage "--grad wants a size like 100M, not '$grad'"
 [[ -n ${policies// /} ]] || bad_usage "--policies is empty"
@@ -127,7 +138,13 @@ source experiments/lib/raw_runs.sh
 # shellcheck source=experiments/lib/stats.sh
 source experiments/lib/stats.sh
 
-window_flag() { [[ $1 == round-robin ]] && echo "round-robin:warmup=$warmup" || echo "$1"; }
+window_flag() {
+  case $1 in
+    round-robin) echo "round-robin:warmup=$warmup" ;;
+    round-robin:*) echo "round-robin:warmup=$warmup,${1#round-robin:}" ;;
+    *) echo "$1" ;;
+  esac
+}
 run_dir() { echo "$out/runs/${1//[:=,+]/-}-r$2"; }  # policy rep
 job=(--num-workers "$workers" --workload synthetic --grad-bytes "$grad" --iterations "$iterations"
   --sync bsp --timeout 300)
@@ -208,28 +225,33 @@ done; done
 fi
 
 # ---- analysis, per repetition ----
-# A repetition's first measured iteration (see the header): the one after round-robin's last
-# iteration >= the warm-up that holds an unbounded window (bound_s inf: a burst grant, also one
-# that a bounded grant replaced as turns began), and at least the warm-up; none left: fail.
+# A repetition's first measured iteration (see the header): the one after the round-robin
+# policies' last iteration >= the warm-up that holds an unbounded window (bound_s inf: a burst
+# grant, also one that a bounded grant replaced as turns began), and at least the warm-up; none
+# left: fail.
 measure_from() {  # rep
-  local from=$warmup
-  if [[ " $policies " == *" round-robin "* ]]; then
-    from=$(csv_awk -v w0="$warmup" '{ i = col("iteration") + 0; if (i > last) last = i
+  local from=$warmup policy next
+  for policy in $turn_policies; do
+    next=$(csv_awk -v w0="$warmup" '{ i = col("iteration") + 0; if (i > last) last = i
         if (i >= w0 && col("bound_s") ~ /inf/ && i + 1 > from) from = i + 1 }
-      END { if (from < w0) from = w0; print (from <= last ? from : "") }' "$(run_dir round-robin "$1")/windows.csv")
-    [[ -n $from ]] || {
-      echo "windows.sh: round-robin's last iteration still held an unbounded window: nothing to measure; see $(shown "$(run_dir round-robin "$1")")/windows.csv (more --iterations?)" >&2
+      END { if (from < w0) from = w0; print (from <= last ? from : "") }' "$(run_dir "$policy" "$1")/windows.csv")
+    [[ -n $next ]] || {
+      echo "windows.sh: $policy's last iteration still held an unbounded window: nothing to measure; see $(shown "$(run_dir "$policy" "$1")")/windows.csv (more --iterations?)" >&2
       exit 1
     }
-  fi
+    ((next <= from)) || from=$next
+  done
   echo "$from"
 }
 
 pushes="$out/pushes.csv"
 summary="$out/windows.csv"
+turns="$out/turns.csv"
 echo "rep,policy,worker,iteration,requested_s,landed_s,completion_s" >"$pushes"
-echo "rep,policy,measured_iterations,pushes,mean_completion_s,completion_p10_s,completion_p50_s,completion_p90_s,max_completion_s,mean_request_spread_s,max_request_spread_s,mean_makespan_s,ideal_makespan_s,makespan_over_ideal,goodput_mbps,mean_completion_over_burst" >"$summary"
+echo "rep,policy,measured_iterations,pushes,mean_completion_s,completion_p10_s,completion_p50_s,completion_p90_s,max_completion_s,mean_request_spread_s,max_request_spread_s,mean_makespan_s,ideal_makespan_s,makespan_over_ideal,goodput_mbps,mean_completion_over_burst,turns,median_turn_idle_s,turn_idle_over_wire" >"$summary"
+echo "rep,policy,iteration,worker,gap_s" >"$turns"
 ideal=$(awk -v n="$workers" -v b="$grad_bytes" -v g="$goodput_bps" 'BEGIN { printf "%.6f", n * b * 8 / g }')
+wire=$(awk -v b="$grad_bytes" -v g="$goodput_bps" 'BEGIN { printf "%.9f", b * 8 / g }')  # one push
 for ((r = 1; r <= reps; r++)); do
   from=$(measure_from "$r")
   echo "windows.sh: repetition $r: measuring iterations $from..$((iterations - 1))" >&2
@@ -241,6 +263,18 @@ for ((r = 1; r <= reps; r++)); do
       END { for (k in req) printf "%s,%s,%s,%.9f,%.9f,%.9f\n", r, p, k, req[k], land[k], land[k] - req[k] }' \
       "$(run_dir "$policy" "$r")/windows.csv" | sort -t, -k4,4n -k3,3n >>"$pushes"
   done
+  # Hand-overs (see the header): ring windows in start order; a window counts if the one
+  # before it ended landed, its writer's notice came and it was asked for by then. Runs from
+  # before the notices (no posted_s) have none.
+  for policy in $turn_policies; do
+    csv_awk -v w0="$from" 'has("posted_s") && col("bound_s") !~ /inf/ && col("iteration") >= w0 {
+        printf "%s,%s,%s,%s,%s,%s,%s\n", col("start_s"), col("end_s"), col("end"), col("posted_s"),
+          col("requested_s"), col("worker"), col("iteration") }' "$(run_dir "$policy" "$r")/windows.csv" |
+      sort -t, -k1,1g |
+      awk -F, -v r="$r" -v p="$policy" 'NR > 1 && how == "landed" && $4 !~ /nan/ && $5 + 0 <= end + 0 {
+          printf "%s,%s,%s,%s,%.9f\n", r, p, $7, $6, $4 - end }
+        { end = $2; how = $3 }' >>"$turns"
+  done
   burst_mean=""
   for policy in $policies; do
     # Percentiles by nearest rank over the repetition's sorted completions.
@@ -248,9 +282,13 @@ for ((r = 1; r <= reps; r++)); do
       sort -g | awk '{ c[NR] = $1 } END { n = NR
         split("0.1 0.5 0.9", q, " ")
         for (j = 1; j <= 3; j++) { k = int(q[j] * n + 0.999999); if (k < 1) k = 1; printf "%s%.4f", (j > 1 ? "," : ""), c[k] } }')
+    # The median idle (nearest rank, a negative gap counting 0) over the repetition's hand-overs.
+    turn=$(csv_awk -v p="$policy" -v r="$r" 'col("rep") == r && col("policy") == p { g = col("gap_s") + 0; print (g > 0 ? g : 0) }' "$turns" |
+      sort -g | awk -v wire="$wire" '{ c[NR] = $1 } END { if (!NR) { print ",,"; exit }
+        k = int(0.5 * NR + 0.999999); printf "%d,%.6f,%.4f", NR, c[k], c[k] / wire }')
     # The ratio divides the means as printed (4 decimals); burst's own row gets 1.
     csv_awk -v p="$policy" -v r="$r" -v ideal="$ideal" -v g="$goodput_bps" -v burst="$burst_mean" -v pct="$pct" \
-      -v range="$from-$((iterations - 1))" '
+      -v turn="$turn" -v range="$from-$((iterations - 1))" '
       col("rep") == r && col("policy") == p {
         n++; c = col("completion_s"); s += c; if (c > mx) mx = c
         it = col("iteration"); q = col("requested_s")
@@ -260,8 +298,8 @@ for ((r = 1; r <= reps; r++)); do
       END { for (it in lo) { m += hi[it] - lo[it]; sp = rhi[it] - lo[it]; sps += sp; if (sp > spmax) spmax = sp; k++ }
         mean = sprintf("%.4f", s / n); if (p == "burst") burst = mean
         ratio = (burst == "") ? "" : sprintf("%.4f", mean / burst)
-        printf "%s,%s,%s,%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f,%s\n", r, p, range, n, mean, pct, mx,
-          sps / k, spmax, m / k, ideal, m / k / ideal, g / 1e6, ratio }' "$pushes" >>"$summary"
+        printf "%s,%s,%s,%d,%s,%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f,%s,%s\n", r, p, range, n, mean, pct, mx,
+          sps / k, spmax, m / k, ideal, m / k / ideal, g / 1e6, ratio, turn }' "$pushes" >>"$summary"
     [[ $policy != burst ]] ||
       burst_mean=$(csv_awk -v r="$r" 'col("rep") == r && col("policy") == "burst" { print col("mean_completion_s") }' "$summary")
   done
@@ -270,7 +308,7 @@ column -s, -t "$summary" >&2
 
 # ---- over the repetitions: mean, sd and 95 % CI half-width per policy ----
 cells="$out/cells.csv"
-metrics="mean_completion_s makespan_over_ideal mean_completion_over_burst mean_request_spread_s"
+metrics="mean_completion_s makespan_over_ideal mean_completion_over_burst mean_request_spread_s turn_idle_over_wire"
 {
   printf "policy,n"
   for m in $metrics; do printf ",%s,%s_sd,%s_ci95" "$m" "$m" "$m"; done
@@ -337,6 +375,49 @@ unset key
 plot "$tmp/bars.csv" using 0:2:xtic(1) with boxes, "" using 0:2:3 with yerrorbars lw 2 pt 7 lc rgb "black"
 unset multiplot
 EOF
+# With turns: every hand-over's gap as a CDF (the link's idle time between two writers;
+# negative: the next writer's bytes queued behind the last ones), and the median idle per
+# policy over one push's wire time with its 95 % CI.
+if [[ -n $turn_policies && $(wc -l <"$turns") -gt 1 ]]; then
+  plot="" i=0
+  : >"$tmp/turn-stats.gp"
+  for policy in $turn_policies; do
+    i=$((i + 1))
+    f="$tmp/turns-${policy//[:=,+]/-}"
+    csv_awk -v p="$policy" 'col("policy") == p { printf "%.6f\n", col("gap_s") * 1000 }' "$turns" | sort -g >"$f"
+    [[ -s $f ]] || continue
+    plot+="${plot:+, }\"$f\" using 1:(1.0/T${i}_records) smooth cumulative lw 2 title \"$policy\""
+    echo "stats \"$f\" using 1 nooutput name \"T$i\"" >>"$tmp/turn-stats.gp"
+  done
+  csv_awk -v tp=" $turn_policies " 'index(tp, " " col("policy") " ") && col("turn_idle_over_wire") != "" {
+      printf "%s,%s,%s\n", col("policy"), col("turn_idle_over_wire"), (col("turn_idle_over_wire_ci95") == "" ? 0 : col("turn_idle_over_wire_ci95")) }' \
+    "$cells" >"$tmp/turn-bars.csv"
+  gnuplot <<EOF
+set terminal pngcairo size 1400,600 font ",11"
+set output "$out/turns.png"
+set multiplot layout 1,2 title "Hand-overs between turns: $workers workers x $grad_label, $rate_label server link, BSP; $reps_text" noenhanced
+set title "gap from a window's end to the next writer's first post, every measured hand-over" noenhanced
+set xlabel "gap, ms (negative: the next writer's bytes queued behind)"
+set ylabel "fraction of hand-overs"
+set key outside below horizontal noenhanced
+set bmargin 6
+set grid
+load "$tmp/turn-stats.gp"
+set yrange [0:1.02]
+plot $plot
+set title "median idle between turns / one push's wire time (target <= 0.05)" noenhanced
+set datafile separator ","
+set xlabel "window policy"
+set ylabel "median idle / wire time"
+set yrange [0:$(awk -F, '{ y = $2 + $3; if (y > m) m = y } END { printf "%.6f", (m > 0.05 ? 1.1 * m : 0.06) }' "$tmp/turn-bars.csv")]
+set xrange [-0.5:$(($(wc -l <"$tmp/turn-bars.csv") - 1)).5]
+set style fill solid 0.6 border -1
+set boxwidth 0.5
+unset key
+plot "$tmp/turn-bars.csv" using 0:2:xtic(1) with boxes, "" using 0:2:3 with yerrorbars lw 2 pt 7 lc rgb "black", 0.05 with lines dt 2 lc rgb "red"
+unset multiplot
+EOF
+fi
 
 {
   echo "# Write windows against incast: ${policies// / vs }, $workers workers x $grad_label, $rate_label"
@@ -363,13 +444,16 @@ EOF
   column -s, -t "$cells"
   echo '```'
   echo
-  csv_awk 'col("policy") == "round-robin" {
-      r = col("makespan_over_ideal"); h = col("makespan_over_ideal_ci95")
-      printf "- round-robin makespan / ideal: %.3f%s (target <= 1.05): %s\n", r, (h == "" ? "" : sprintf(" +- %.3f", h)),
+  csv_awk -v tp=" $turn_policies " 'index(tp, " " col("policy") " ") {
+      p = col("policy"); r = col("makespan_over_ideal"); h = col("makespan_over_ideal_ci95")
+      printf "- %s makespan / ideal: %.3f%s (target <= 1.05): %s\n", p, r, (h == "" ? "" : sprintf(" +- %.3f", h)),
         (r <= 1.05 ? (h == "" || r + h <= 1.05 ? "met" : "met on the mean, not over its whole CI") : "NOT met")
       r = col("mean_completion_over_burst"); h = col("mean_completion_over_burst_ci95")
-      if (r != "") printf "- round-robin mean push completion / burst: %.3f%s (target <= 0.75): %s\n", r, (h == "" ? "" : sprintf(" +- %.3f", h)),
-        (r <= 0.75 ? (h == "" || r + h <= 0.75 ? "met" : "met on the mean, not over its whole CI") : "NOT met") }' "$cells"
+      if (r != "") printf "- %s mean push completion / burst: %.3f%s (target <= 0.75): %s\n", p, r, (h == "" ? "" : sprintf(" +- %.3f", h)),
+        (r <= 0.75 ? (h == "" || r + h <= 0.75 ? "met" : "met on the mean, not over its whole CI") : "NOT met")
+      r = col("turn_idle_over_wire"); h = col("turn_idle_over_wire_ci95")
+      if (r != "") printf "- %s median idle between turns / one push wire time: %.3f%s (target <= 0.05): %s\n", p, r, (h == "" ? "" : sprintf(" +- %.3f", h)),
+        (r <= 0.05 ? (h == "" || r + h <= 0.05 ? "met" : "met on the mean, not over its whole CI") : "NOT met") }' "$cells"
   csv_awk 'col("policy") == "burst" { n++; s += col("mean_request_spread_s"); if (col("max_request_spread_s") > mx) mx = col("max_request_spread_s")
       p10 += col("completion_p10_s"); p50 += col("completion_p50_s"); p90 += col("completion_p90_s") }
     END { if (!n) exit
@@ -391,9 +475,17 @@ EOF
   echo "same repetition."
   echo
   echo "![push completion](pushes.png)"
+  if [[ -f $out/turns.png ]]; then
+    echo
+    echo "Hand-overs (turns.csv: every one; a gap is the next writer's first-post notice minus the"
+    echo "window before it ending; idle counts a negative gap as 0; wire time = $grad_label / the"
+    echo "iperf3 goodput = $wire s):"
+    echo
+    echo "![hand-overs](turns.png)"
+  fi
   echo
   echo "Files: cells.csv (over the repetitions), windows.csv (every repetition), pushes.csv (every"
-  echo "measured push), provenance.txt, runs/<policy>-r<rep>/ (each job's windows.csv, writes-W.csv,"
+  echo "measured push), turns.csv (every measured hand-over between turns), provenance.txt, runs/<policy>-r<rep>/ (each job's windows.csv, writes-W.csv,"
   echo "worker-W.csv, logs and command.txt; committed packed as runs.tar.xz)."
 } >"$out/README.md"
 echo "windows.sh: wrote $(shown "$out")/README.md" >&2
