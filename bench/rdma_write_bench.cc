@@ -21,13 +21,17 @@
 //   into the client's region, the client waits for its kWriteLanded; median over the row.
 //   Reference: ib_write_lat's t_typical (its median), same message size.
 // Each row runs with the backend's poll mode: "event" (completion channel, the default) and
-// "busy" (DeviceOptions::rdma_busy_poll on both devices), and optionally "busy_sender" (busy
-// client, event server: the shape of ib_write_bw, whose server does not poll).
+// "busy" (DeviceOptions::rdma_busy_poll on both devices), each also as "event_spin" and
+// "busy_spin" (the application threads watch their completion queues for kSpin before they
+// sleep: DeviceOptions::completion_spin, which spares the poll thread's wake-up of them), and
+// optionally "busy_sender" (busy client, event server: the shape of ib_write_bw, whose server
+// does not poll).
 // MB/s here is perftest's unit: 2^20 bytes per second. Rows also report the device's port
 // counters over the row (rnr_naks, seq_naks, retries, dup_reqs; rxe's hw_counters).
 //
 // Flags besides Google Benchmark's: --addr=HOST --rdma_device=NAME (default
-// $GW_RDMA_DEVICE) --modes=event,busy[,busy_sender] --window=N --max_inflight_mib=N
+// $GW_RDMA_DEVICE) --modes=event,busy,event_spin,busy_spin[,busy_sender] --window=N
+// --max_inflight_mib=N
 // --reference=perftest|cm|none (perftest: TCP side channel on 127.0.0.1 with --gid_index=N;
 // cm: perftest's -R, rdma_cm on --addr) --ref_runs=N --lat_iters=N, and reference figures
 // given instead of measured: --ref_bw=BYTES:MBPS,... --ref_lat=BYTES:US,...
@@ -79,12 +83,15 @@ constexpr int kPerftestTimeoutS = 120;
 
 const PeerId kServerId{Role::kServer, 0};
 const PeerId kClientId{Role::kWorker, 0};
+// The *_spin modes' completion-queue spin: longer than a soft-RoCE round trip in the VM
+// (~100-250 us), so a ping-pong's waiter rarely sleeps.
+constexpr std::chrono::microseconds kSpin{300};
 
 // Command-line settings of this bench (Google Benchmark's own flags pass through).
 struct Settings {
   std::string addr;    // host of the RDMA netdev
   std::string device;  // RDMA device name ("" = the one holding addr)
-  std::vector<std::string> modes = {"event", "busy"};
+  std::vector<std::string> modes = {"event", "busy", "event_spin", "busy_spin"};
   size_t window = kMaxWindow;
   size_t max_inflight_mib = 64;
   std::string reference = "perftest";  // perftest | cm | none
@@ -187,8 +194,10 @@ Settings ParseSettings(int* argc, char** argv) {
       std::stringstream in(*v);
       std::string m;
       while (std::getline(in, m, ',')) {
-        if (m != "event" && m != "busy" && m != "busy_sender") {
-          throw Error("--modes: unknown mode '" + m + "' (event, busy, busy_sender)");
+        if (m != "event" && m != "busy" && m != "event_spin" && m != "busy_spin" &&
+            m != "busy_sender") {
+          throw Error("--modes: unknown mode '" + m +
+                      "' (event, busy, event_spin, busy_spin, busy_sender)");
         }
         s.modes.push_back(m);
       }
@@ -322,8 +331,10 @@ class RdmaPair {
  public:
   RdmaPair(const Settings& s, const std::string& mode)
       : settings_(s),
-        server_{CreateDevice(TransportKind::kRdma, Options(s, kServerId, mode == "busy"))},
-        client_{CreateDevice(TransportKind::kRdma, Options(s, kClientId, mode != "event"))},
+        server_{CreateDevice(TransportKind::kRdma,
+                             Options(s, kServerId, mode == "busy" || mode == "busy_spin", mode))},
+        client_{CreateDevice(TransportKind::kRdma,
+                             Options(s, kClientId, mode.starts_with("busy"), mode))},
         server_dst_(server_.dev->RegisterRegion(kMaxBytes, kClientId)),
         client_dst_(client_.dev->RegisterRegion(kMaxBytes, kServerId)),
         client_src_(client_.dev->RegisterRegion(kMaxBytes, kClientId)),
@@ -437,10 +448,11 @@ class RdmaPair {
     uint64_t landed = 0;  // kWriteLanded seen
   };
 
-  static DeviceOptions Options(const Settings& s, PeerId self, bool busy) {
+  static DeviceOptions Options(const Settings& s, PeerId self, bool busy, const std::string& mode) {
     DeviceOptions o = bench::PairOptions(self, "rdma_write_bench");
     o.rdma_device = s.device;
     o.rdma_busy_poll = busy;
+    if (mode.ends_with("_spin")) o.completion_spin = kSpin;
     return o;
   }
 

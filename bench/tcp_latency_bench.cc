@@ -8,10 +8,14 @@
 //   reports it (kControl), the server Sends one back, the client's cq reports it;
 // - write: the client writes `size` bytes one-sided into the server's region, the server's cq
 //   reports it landed (kWriteLanded), the server writes back, the client's cq reports that.
+// Each row twice: with the application thread sleeping on its completion queue until woken
+// (event, the default), and watching it for up to --spin_us first (spin:
+// DeviceOptions::completion_spin, net/completion.h), which spares the thread wake-up.
 // Reference: `sockperf ping-pong --tcp` over loopback with the same payload size, its median
 // (percentile 50.000) one-way latency, measured in the same run just before.
 // Options: --iters=N ping-pongs per row (default 20000; sizes above 4 KiB get fewer),
-// --ref_seconds=S sockperf's run per size (default 2), plus Google Benchmark's.
+// --ref_seconds=S sockperf's run per size (default 2), --spin_us=US the spin rows' spin
+// (default 50; 0 leaves them out), plus Google Benchmark's.
 #include <benchmark/benchmark.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -60,6 +64,8 @@ const PeerId kClientId{Role::kWorker, 0};
 struct Settings {
   int iters = 20000;
   int ref_seconds = 2;
+  // Longer than a loopback round trip (~20-40 us), so a waiting thread rarely sleeps.
+  int spin_us = 50;
 };
 
 // Ping-pongs for a row of `bytes`: fewer above 4 KiB, whose round trips take longer.
@@ -119,9 +125,9 @@ class SockperfServer {
 // into and a source buffer.
 class LoopbackPair {
  public:
-  LoopbackPair()
-      : server_(CreateDevice(TransportKind::kTcp, Options(kServerId))),
-        client_(CreateDevice(TransportKind::kTcp, Options(kClientId))),
+  explicit LoopbackPair(std::chrono::nanoseconds spin)
+      : server_(CreateDevice(TransportKind::kTcp, Options(kServerId, spin))),
+        client_(CreateDevice(TransportKind::kTcp, Options(kClientId, spin))),
         server_dst_(server_->RegisterRegion(kMaxBytes, kClientId)),
         client_dst_(client_->RegisterRegion(kMaxBytes, kServerId)),
         src_(kMaxBytes, std::byte{7}),
@@ -182,8 +188,10 @@ class LoopbackPair {
   bool failed() const { return failed_; }
 
  private:
-  static DeviceOptions Options(PeerId self) {
-    return bench::PairOptions(self, "tcp_latency_bench");
+  static DeviceOptions Options(PeerId self, std::chrono::nanoseconds spin) {
+    DeviceOptions o = bench::PairOptions(self, "tcp_latency_bench");
+    o.completion_spin = spin;
+    return o;
   }
 
   // Waits for a completion of `kind` on dev (a write's own kWriteDone on the way is skipped);
@@ -232,6 +240,8 @@ Settings ParseSettings(int* argc, char** argv) {
       s.iters = std::max(100, std::atoi(a.c_str() + 8));
     } else if (a.starts_with("--ref_seconds=")) {
       s.ref_seconds = std::max(1, std::atoi(a.c_str() + 14));
+    } else if (a.starts_with("--spin_us=")) {
+      s.spin_us = std::clamp(std::atoi(a.c_str() + 10), 0, 1'000'000);
     } else {
       argv[kept++] = argv[i];
     }
@@ -263,40 +273,55 @@ int Run(int argc, char** argv) {
       "ends\n");
   std::fflush(stdout);
 
-  LoopbackPair pair;
+  // The modes: the name in rows and the summary, and the completion queue's spin.
+  std::vector<std::pair<std::string, std::chrono::nanoseconds>> modes = {{"event", {}}};
+  if (s.spin_us > 0) {
+    modes.emplace_back("spin " + std::to_string(s.spin_us) + " us",
+                       std::chrono::microseconds(s.spin_us));
+  }
+  std::vector<std::unique_ptr<LoopbackPair>> pairs;
   std::map<std::string, double> median_us;
-  for (const bool control : {true, false}) {
-    for (size_t bytes : kSizes) {
-      const std::string row =
-          std::string(control ? "BM_TcpControlLat/" : "BM_TcpWriteLat/") + std::to_string(bytes);
-      benchmark::RegisterBenchmark(row.c_str(),
-                                   [&, row, bytes, control](benchmark::State& state) {
-                                     const auto us = pair.Latency(state, bytes, control);
-                                     if (!us) return;
-                                     median_us[row] = *us;
-                                     state.counters["median_us"] = *us;
-                                     state.counters["vs_sockperf"] = *us / ref[bytes];
-                                   })
-          ->Iterations(Iters(s, bytes))
-          ->UseManualTime()
-          ->Unit(benchmark::kMicrosecond);
+  auto row_of = [](const std::string& mode, bool control, size_t bytes) {
+    return std::string(control ? "BM_TcpControlLat/" : "BM_TcpWriteLat/") +
+           (mode == "event" ? "" : "spin/") + std::to_string(bytes);
+  };
+  for (const auto& [mode, spin] : modes) {
+    pairs.push_back(std::make_unique<LoopbackPair>(spin));
+    LoopbackPair& pair = *pairs.back();
+    for (const bool control : {true, false}) {
+      for (size_t bytes : kSizes) {
+        const std::string row = row_of(mode, control, bytes);
+        benchmark::RegisterBenchmark(row.c_str(),
+                                     [&, row, bytes, control](benchmark::State& state) {
+                                       const auto us = pair.Latency(state, bytes, control);
+                                       if (!us) return;
+                                       median_us[row] = *us;
+                                       state.counters["median_us"] = *us;
+                                       state.counters["vs_sockperf"] = *us / ref[bytes];
+                                     })
+            ->Iterations(Iters(s, bytes))
+            ->UseManualTime()
+            ->Unit(benchmark::kMicrosecond);
+      }
     }
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 
-  for (const bool control : {true, false}) {
-    for (size_t bytes : kSizes) {
-      const std::string row =
-          std::string(control ? "BM_TcpControlLat/" : "BM_TcpWriteLat/") + std::to_string(bytes);
-      const auto it = median_us.find(row);
-      if (it == median_us.end()) continue;
-      std::printf("TCP %s latency %zu B: %.1f us = %.2f x sockperf ping-pong (%.1f us)\n",
-                  control ? "control" : "write", bytes, it->second, it->second / ref[bytes],
-                  ref[bytes]);
+  bool failed = false;
+  for (const auto& [mode, spin] : modes) {
+    for (const bool control : {true, false}) {
+      for (size_t bytes : kSizes) {
+        const auto it = median_us.find(row_of(mode, control, bytes));
+        if (it == median_us.end()) continue;
+        std::printf("TCP %s latency %zu B (%s): %.1f us = %.2f x sockperf ping-pong (%.1f us)\n",
+                    control ? "control" : "write", bytes, mode.c_str(), it->second,
+                    it->second / ref[bytes], ref[bytes]);
+      }
     }
   }
-  return pair.failed() ? 1 : 0;
+  for (const auto& pair : pairs) failed = failed || pair->failed();
+  return failed ? 1 : 0;
 }
 
 }  // namespace

@@ -256,6 +256,20 @@ TEST(FlagsTest, NegativeCountsAreRefused) {
   EXPECT_EQ(UsageErrorOf({"--num-workers=2", "--lr=0.5"}), "");  // a number that may be signed
 }
 
+// The completion queue's spin before sleeping: microseconds, at most a second, none by default.
+TEST(FlagsTest, CompletionSpinIsBoundedAndReachesTheDevice) {
+  auto spin_of = [](const std::vector<std::string>& args) {
+    const auto vm = Parse("server", "", ConnectionFlags(), args);
+    return DeviceFrom(*vm, LauncherEnv{}, TokenSource::kMadeHere).completion_spin;
+  };
+  EXPECT_EQ(spin_of({}), std::chrono::nanoseconds::zero());
+  EXPECT_EQ(spin_of({"--completion-spin-us", "50"}), std::chrono::microseconds(50));
+  EXPECT_THAT(DeviceErrorOf({"--completion-spin-us", "1000001"}, TokenSource::kMadeHere),
+              HasSubstr("--completion-spin-us must be at most 1000000"));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--completion-spin-us=-1"}),
+              HasSubstr("--completion-spin-us must be a whole number >= 0"));
+}
+
 // Was two whole descriptions for a refused worker to compare by eye.
 TEST(FlagsTest, DiffFlagsNamesOnlyTheFlagsThatDiffer) {
   const JobConfig server = RunArgs({"--num-workers=2", "--batch=64"}).job;

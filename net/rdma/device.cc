@@ -57,7 +57,8 @@ sockaddr_storage Resolve(const Address& addr) {
 
 }  // namespace
 
-RdmaDevice::RdmaDevice(const DeviceOptions& options) : options_(options) {
+RdmaDevice::RdmaDevice(const DeviceOptions& options)
+    : options_(options), cq_(options.completion_spin) {
   int n = 0;
   devices_ = rdma_get_devices(&n);
   if (devices_ == nullptr || n == 0) {

@@ -4,11 +4,11 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -217,7 +217,7 @@ TcpRegion::~TcpRegion() {
 }
 
 TcpDevice::TcpDevice(const DeviceOptions& options)
-    : options_(options), work_(asio::make_work_guard(io_)) {
+    : options_(options), cq_(options.completion_spin), work_(asio::make_work_guard(io_)) {
   if (!options_.congestion_control.empty()) {
     // Fail at start-up, not on the first connection, when the kernel lacks the algorithm.
     tcp::socket probe(io_, tcp::v4());
