@@ -1,7 +1,8 @@
 // RDMA backend, control path: the device (chosen by name, else the only one), protection
 // domains (one per writing peer), registered regions, rdma_cm connection set-up with every CM
 // event handled, the handshake over the new QP (job id, token, role, rank, as over TCP), and
-// the two threads: CM events, and completion polling (event channel or busy poll).
+// the two threads: CM events, and completion polling (event channel or busy poll). rdma_cm
+// set-up, the CM thread and the handshake are in device_cm.cc; the rest in device.cc.
 #pragma once
 
 #include <infiniband/verbs.h>
@@ -46,6 +47,8 @@ class RdmaDevice final : public Device {
   void OnFinished(RdmaConnection& conn, bool was_open, bool ok, const std::string& why);
 
  private:
+  // Maps keyed by peer (protection domains, connections).
+  static std::pair<int, uint32_t> KeyOf(PeerId p) { return {static_cast<int>(p.role), p.rank}; }
   struct Attempt {  // one outgoing connect
     PeerId expected;
     std::promise<std::string> done;        // "" = connected; else why not
