@@ -283,6 +283,38 @@ TEST(Wire, RdmaRegionHandleRoundTripsAndRefusesOtherSizes) {
   EXPECT_NE(why.find("13 bytes"), std::string::npos) << why;
 }
 
+// A refused RDMA connect request says why in the reject's private data: the text round trips
+// (cut to kMaxRejectText), survives the CM's zero padding, reaches the log as printable ASCII
+// only, and a reject that is not gradwire's (no listener, another program) has no reason.
+TEST(Wire, RdmaRejectReasonRoundTripsCutAndSanitised) {
+  const std::vector<uint8_t> bytes = rdma::EncodeRejectReason("worker 9 may not connect here");
+  EXPECT_EQ(rdma::ParseRejectReason(bytes),
+            std::optional<std::string>("worker 9 may not connect here"));
+  std::vector<uint8_t> padded = bytes;
+  padded.resize(148, 0);  // an InfiniBand CM reject's whole private data field
+  EXPECT_EQ(rdma::ParseRejectReason(padded),
+            std::optional<std::string>("worker 9 may not connect here"));
+  const std::string longer(300, 'x');
+  EXPECT_EQ(rdma::ParseRejectReason(rdma::EncodeRejectReason(longer)),
+            std::optional<std::string>(std::string(rdma::kMaxRejectText, 'x')));
+  std::vector<uint8_t> odd = rdma::EncodeRejectReason("a\nb\x1b[2Jc");
+  odd.push_back(0xff);
+  ++odd[3];  // the 0xff is part of the text now
+  EXPECT_EQ(rdma::ParseRejectReason(odd), std::optional<std::string>("a?b?[2Jc?"));
+  EXPECT_FALSE(rdma::ParseRejectReason({}));
+  EXPECT_FALSE(rdma::ParseRejectReason(std::vector<uint8_t>(148, 0))) << "zeros: not ours";
+  std::vector<uint8_t> bad = bytes;
+  bad[0] ^= 1;
+  EXPECT_FALSE(rdma::ParseRejectReason(bad)) << "another magic";
+  bad = bytes;
+  bad[3] = static_cast<uint8_t>(bytes.size());  // longer than what is there
+  EXPECT_FALSE(rdma::ParseRejectReason(bad));
+  bad = bytes;
+  bad[3] = rdma::kMaxRejectText + 1;
+  bad.resize(200, 'y');
+  EXPECT_FALSE(rdma::ParseRejectReason(bad)) << "longer than any reason we send";
+}
+
 // The descriptor is the same 56 bytes for every backend; one read from a peer is well formed
 // only with its handle within the bound and its reserved bytes and unused handle bytes zero.
 TEST(Wire, RemoteRegionHandleIsBoundedAndEveryByteHasOneMeaning) {

@@ -15,6 +15,7 @@
 #include "net/frame.h"
 #include "net/handshake.h"
 #include "net/rdma/device.h"
+#include "net/rdma/wire.h"
 
 namespace gw::rdma {
 
@@ -47,6 +48,12 @@ sockaddr_storage Resolve(const Address& addr) {
   std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
   freeaddrinfo(res);
   return ss;
+}
+
+// Rejects a connect request with its reason (net/rdma/wire.h).
+void Reject(rdma_cm_id* id, const std::string& why) {
+  const std::vector<uint8_t> reason = EncodeRejectReason(why);
+  rdma_reject(id, reason.data(), static_cast<uint8_t>(reason.size()));
 }
 
 }  // namespace
@@ -247,8 +254,14 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
       if (conn) conn->Finish(false, what);
       return;
     case RDMA_CM_EVENT_REJECTED:
-      // No listener yet answers with a reject too: retried until the connect deadline.
-      if (attempt) return SettleAttempt(id, "rejected (" + what + ")", false);
+      if (attempt) {
+        // Refused by a gradwire listener: it says why, and trying again changes nothing.
+        if (const auto reason = ParseRejectReason(priv)) {
+          return SettleAttempt(id, "refused by peer: " + *reason, true);
+        }
+        // No listener yet answers with a reject too: retried until the connect deadline.
+        return SettleAttempt(id, "rejected (" + what + ")", false);
+      }
       if (conn) conn->Finish(false, what);
       return;
     case RDMA_CM_EVENT_DISCONNECTED:
@@ -300,7 +313,7 @@ void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& pr
   if (priv.size() < sizeof claim) {
     // Logged before the destroy: it reads id's address.
     LogRefusal(id, "refused connection: no gradwire identity in the connect request");
-    rdma_reject(id, nullptr, 0);
+    Reject(id, "no gradwire identity in the connect request");
     rdma_destroy_id(id);
     return;
   }
@@ -316,7 +329,7 @@ void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& pr
   if (!why.empty()) {
     // Logged before the destroy: it reads id's address.
     LogRefusal(id, "refused connection: " + why);
-    rdma_reject(id, nullptr, 0);
+    Reject(id, why);
     rdma_destroy_id(id);
     return;
   }
@@ -337,11 +350,10 @@ void RdmaDevice::OnConnectRequest(rdma_cm_id* id, const std::vector<uint8_t>& pr
     }
   } catch (const Error& e) {
     LogRefusal(id, "dropped connection from " + options_.roles.Name(peer) + ": " + e.what());
+    Reject(id, "the server could not set up the connection: " + std::string(e.what()));
     if (conn) {
-      rdma_reject(id, nullptr, 0);
       conn->Release();  // owns id
     } else {
-      rdma_reject(id, nullptr, 0);
       rdma_destroy_id(id);
     }
     return;

@@ -52,4 +52,36 @@ std::optional<RegionHandle> ParseRegionHandle(std::span<const uint8_t> bytes, st
   return h;
 }
 
+namespace {
+constexpr uint8_t kRejectVersion = 1;
+constexpr size_t kRejectHeader = 4;
+}  // namespace
+
+std::vector<uint8_t> EncodeRejectReason(std::string_view why) {
+  const std::string_view text = why.substr(0, kMaxRejectText);
+  std::vector<uint8_t> out(kRejectHeader + text.size());
+  const uint16_t magic = FrameHeader::kMagic;
+  std::memcpy(out.data(), &magic, sizeof magic);
+  out[2] = kRejectVersion;
+  out[3] = static_cast<uint8_t>(text.size());
+  std::memcpy(out.data() + kRejectHeader, text.data(), text.size());
+  return out;
+}
+
+std::optional<std::string> ParseRejectReason(std::span<const uint8_t> bytes) {
+  if (bytes.size() < kRejectHeader) return std::nullopt;
+  uint16_t magic = 0;
+  std::memcpy(&magic, bytes.data(), sizeof magic);
+  const size_t length = bytes[3];
+  if (magic != FrameHeader::kMagic || bytes[2] != kRejectVersion || length > kMaxRejectText ||
+      bytes.size() < kRejectHeader + length) {
+    return std::nullopt;
+  }
+  std::string text(reinterpret_cast<const char*>(bytes.data()) + kRejectHeader, length);
+  for (char& c : text) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return text;
+}
+
 }  // namespace gw::rdma

@@ -7,6 +7,9 @@
 // one packet, one receive and one receiver wake-up for the lot instead of one per write.
 // A region handle is what RDMA puts in a RemoteRegion's opaque handle (net/region.h): the
 // address and rkey a peer's RDMA writes into that region target.
+// A refused connect request carries its reason in the reject's private data, so the caller
+// stops at once saying why (as TCP's handshake reject does) instead of retrying to its
+// deadline: magic (2 bytes), version (1), text length (1), text.
 // Pure encode/parse over bytes: nothing trusted without a bound.
 #pragma once
 
@@ -16,6 +19,8 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "net/frame.h"
 #include "net/region.h"
@@ -49,5 +54,16 @@ using RegionHandleBytes = std::array<uint8_t, RegionHandle::kBytes>;
 RegionHandleBytes EncodeRegionHandle(const RegionHandle& h);
 // Parses a descriptor's handle; one of another size (another backend's) gives nullopt and *why.
 std::optional<RegionHandle> ParseRegionHandle(std::span<const uint8_t> bytes, std::string* why);
+
+// The reason's text is cut to this: with the 4 header bytes it fits the private data of an
+// InfiniBand CM reject (148 bytes) with room to spare.
+inline constexpr size_t kMaxRejectText = 96;
+static_assert(4 + kMaxRejectText <= 148, "IB CM REJ private data");
+
+std::vector<uint8_t> EncodeRejectReason(std::string_view why);
+// The reason in a reject's private data (which the CM may pad with zeros), every byte outside
+// printable ASCII replaced by '?' (a peer's bytes reach our log); nullopt if it holds no
+// gradwire reason (no listener on the port, another program's reject).
+std::optional<std::string> ParseRejectReason(std::span<const uint8_t> bytes);
 
 }  // namespace gw::rdma

@@ -97,6 +97,11 @@ void WriteNotices() {
   Bytes torn = notice(2);
   torn.resize(torn.size() - 1);
   Write("write_notice", "edge-torn", torn);
+  // A connect reject's reason, and one padded as an InfiniBand CM reject arrives.
+  Bytes reason = gw::rdma::EncodeRejectReason("worker 9 may not connect here");
+  Write("write_notice", "reject-reason", reason);
+  reason.resize(148, 0);
+  Write("write_notice", "reject-reason-padded", reason);
 }
 
 void Hellos() {

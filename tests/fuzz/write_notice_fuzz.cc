@@ -1,5 +1,6 @@
 // The RDMA write notice (net/rdma/wire.h ParseNotice): the SEND a peer's writes are announced
-// by, received into a slot and parsed before anything it names is trusted.
+// by, received into a slot and parsed before anything it names is trusted. The same bytes as a
+// connect reject's private data (ParseRejectReason): a reason is short and printable.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -17,6 +18,11 @@ using gw::rdma::WriteNotice;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::span<const uint8_t> bytes(data, size);
+  if (const auto reason = gw::rdma::ParseRejectReason(bytes)) {
+    FUZZ_CHECK(reason->size() <= gw::rdma::kMaxRejectText);
+    FUZZ_CHECK(
+        std::all_of(reason->begin(), reason->end(), [](char c) { return c >= 0x20 && c <= 0x7e; }));
+  }
   WriteNotice n;
   std::string why;
   if (!gw::rdma::ParseNotice(bytes, &n, &why)) {
