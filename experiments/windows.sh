@@ -335,6 +335,37 @@ else
   reps_text="$reps repetitions; error bars: 95 % CI of the mean (Student t)"
 fi
 
+# A figure of two panels: CDFs (gnuplot plot command CDF_PLOT over the named stats in STATS)
+# and one bar per policy with its 95 % CI (BARS: policy,value,ci rows), EXTRA appended to the
+# bars' plot command.
+cdf_and_bars() {  # PNG TITLE CDF_TITLE CDF_XLABEL CDF_YLABEL STATS CDF_PLOT BARS_TITLE BARS_YLABEL BARS YMAX EXTRA
+  gnuplot <<EOF
+set terminal pngcairo size 1400,600 font ",11"
+set output "$1"
+set multiplot layout 1,2 title "$2" noenhanced
+set title "$3" noenhanced
+set xlabel "$4"
+set ylabel "$5"
+set key outside below horizontal noenhanced
+set bmargin 6
+set grid
+load "$6"
+set yrange [0:1.02]
+plot $7
+set title "$8" noenhanced
+set datafile separator ","
+set xlabel "window policy"
+set ylabel "$9"
+set yrange [0:${11}]
+set xrange [-0.5:$(($(wc -l <"${10}") - 1)).5]
+set style fill solid 0.6 border -1
+set boxwidth 0.5
+unset key
+plot "${10}" using 0:2:xtic(1) with boxes, "" using 0:2:3 with yerrorbars lw 2 pt 7 lc rgb "black"${12}
+unset multiplot
+EOF
+}
+
 # Left: push completion, every policy, every repetition's pushes pooled, as a CDF. Right: the
 # repetitions' mean push completion per policy with its 95 % CI.
 plot="" i=0
@@ -350,31 +381,11 @@ for policy in $policies; do
 done
 csv_awk '{ printf "%s,%s,%s\n", col("policy"), col("mean_completion_s"), (col("mean_completion_s_ci95") == "" ? 0 : col("mean_completion_s_ci95")) }' \
   "$cells" >"$tmp/bars.csv"
-gnuplot <<EOF
-set terminal pngcairo size 1400,600 font ",11"
-set output "$out/pushes.png"
-set multiplot layout 1,2 title "$workers workers x $grad_label pushes through a $rate_label server link, BSP; $reps_text" noenhanced
-set title "push completion, every measured push of every repetition" noenhanced
-set xlabel "push completion (landed - requested), s"
-set ylabel "fraction of pushes"
-set key outside below horizontal noenhanced
-set bmargin 6
-set grid
-load "$tmp/stats.gp"
-set yrange [0:1.02]
-plot $plot
-set title "mean push completion (per repetition, then the mean over them)" noenhanced
-set datafile separator ","
-set xlabel "window policy"
-set ylabel "mean push completion, s"
-set yrange [0:$(awk -F, '{ y = $2 + $3; if (y > m) m = y } END { printf "%.6f", 1.1 * m }' "$tmp/bars.csv")]
-set xrange [-0.5:$(($(wc -w <<<"$policies") - 1)).5]
-set style fill solid 0.6 border -1
-set boxwidth 0.5
-unset key
-plot "$tmp/bars.csv" using 0:2:xtic(1) with boxes, "" using 0:2:3 with yerrorbars lw 2 pt 7 lc rgb "black"
-unset multiplot
-EOF
+cdf_and_bars "$out/pushes.png" "$workers workers x $grad_label pushes through a $rate_label server link, BSP; $reps_text" \
+  "push completion, every measured push of every repetition" "push completion (landed - requested), s" \
+  "fraction of pushes" "$tmp/stats.gp" "$plot" \
+  "mean push completion (per repetition, then the mean over them)" "mean push completion, s" \
+  "$tmp/bars.csv" "$(awk -F, '{ y = $2 + $3; if (y > m) m = y } END { printf "%.6f", 1.1 * m }' "$tmp/bars.csv")" ""
 # With turns: every hand-over's gap as a CDF (the link's idle time between two writers;
 # negative: the next writer's bytes queued behind the last ones), and the median idle per
 # policy over one push's wire time with its 95 % CI.
@@ -392,31 +403,13 @@ if [[ -n $turn_policies && $(wc -l <"$turns") -gt 1 ]]; then
   csv_awk -v tp=" $turn_policies " 'index(tp, " " col("policy") " ") && col("turn_idle_over_wire") != "" {
       printf "%s,%s,%s\n", col("policy"), col("turn_idle_over_wire"), (col("turn_idle_over_wire_ci95") == "" ? 0 : col("turn_idle_over_wire_ci95")) }' \
     "$cells" >"$tmp/turn-bars.csv"
-  gnuplot <<EOF
-set terminal pngcairo size 1400,600 font ",11"
-set output "$out/turns.png"
-set multiplot layout 1,2 title "Hand-overs between turns: $workers workers x $grad_label, $rate_label server link, BSP; $reps_text" noenhanced
-set title "gap from a window's end to the next writer's first post, every measured hand-over" noenhanced
-set xlabel "gap, ms (negative: the next writer's bytes queued behind)"
-set ylabel "fraction of hand-overs"
-set key outside below horizontal noenhanced
-set bmargin 6
-set grid
-load "$tmp/turn-stats.gp"
-set yrange [0:1.02]
-plot $plot
-set title "median idle between turns / one push's wire time (target <= 0.05)" noenhanced
-set datafile separator ","
-set xlabel "window policy"
-set ylabel "median idle / wire time"
-set yrange [0:$(awk -F, '{ y = $2 + $3; if (y > m) m = y } END { printf "%.6f", (m > 0.05 ? 1.1 * m : 0.06) }' "$tmp/turn-bars.csv")]
-set xrange [-0.5:$(($(wc -l <"$tmp/turn-bars.csv") - 1)).5]
-set style fill solid 0.6 border -1
-set boxwidth 0.5
-unset key
-plot "$tmp/turn-bars.csv" using 0:2:xtic(1) with boxes, "" using 0:2:3 with yerrorbars lw 2 pt 7 lc rgb "black", 0.05 with lines dt 2 lc rgb "red"
-unset multiplot
-EOF
+  cdf_and_bars "$out/turns.png" "Hand-overs between turns: $workers workers x $grad_label, $rate_label server link, BSP; $reps_text" \
+    "gap from a window's end to the next writer's first post, every measured hand-over" \
+    "gap, ms (negative: the next writer's bytes queued behind)" "fraction of hand-overs" \
+    "$tmp/turn-stats.gp" "$plot" "median idle between turns / one push's wire time (target <= 0.05)" \
+    "median idle / wire time" "$tmp/turn-bars.csv" \
+    "$(awk -F, '{ y = $2 + $3; if (y > m) m = y } END { printf "%.6f", (m > 0.05 ? 1.1 * m : 0.06) }' "$tmp/turn-bars.csv")" \
+    ', 0.05 with lines dt 2 lc rgb "red"'
 fi
 
 {
