@@ -76,8 +76,8 @@ void WindowRings::Transferred(uint32_t w, Duration busy) {
 
 Duration WindowRings::LeadOf(const Ring& ring) const {
   if (!pipelined_ || !ring.busy_known) return Duration::zero();
-  // Never more than one transfer ahead: a lead past busy would start the next writer before
-  // the current one's bytes are even half through.
+  // Never more than one transfer ahead: a lead of busy already grants the next writer as the
+  // current one's first bytes go out; more would grant it before they do.
   return std::min(lead_fixed_.value_or(ring.handoff), ring.busy);
 }
 
