@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "net/peer.h"
+#include "net/receive_budget.h"
 
 namespace gw {
 
@@ -46,6 +47,7 @@ struct Completion {
   uint64_t wr_id = 0;            // kWriteDone: the caller's id for that write
   uint16_t control_type = 0;     // kControl
   std::vector<uint8_t> payload;  // kControl
+  ReceiveCredit credit;          // kControl: the payload's charge on its connection's budget
 
   // Our write wr_id of `length` bytes to `peer` was sent: its source may be reused.
   static Completion WriteDone(PeerId peer, uint64_t wr_id, uint64_t length) {
@@ -81,6 +83,8 @@ class CompletionQueue {
   size_t Poll(std::vector<Completion>& out, size_t max = 64);
 
   std::chrono::nanoseconds spin() const { return spin_; }
+  // Completions waiting to be taken (a snapshot: the I/O thread may push more at once).
+  size_t size() const { return size_.load(std::memory_order_acquire); }
   // Times Push woke a sleeping waiter (instrumentation and tests).
   uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
 

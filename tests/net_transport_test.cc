@@ -479,7 +479,7 @@ TEST_P(TransportTest, ControlMessagesBothWays) {
             2u);
   std::vector<Completion> controls;
   for (auto& c : got) {
-    if (Is(c, CompletionKind::kControl)) controls.push_back(c);
+    if (Is(c, CompletionKind::kControl)) controls.push_back(std::move(c));
   }
   EXPECT_EQ(controls[0].control_type, 17);
   EXPECT_EQ(controls[0].payload, big);
@@ -497,6 +497,47 @@ TEST_P(TransportTest, ControlMessagesBothWays) {
   EXPECT_EQ(got.back().payload, hi);
   EXPECT_EQ(got.back().peer, kServer);
   EXPECT_THROW(conn->Send(1, std::vector<uint8_t>(Connection::kMaxControlBytes + 1)), Error);
+}
+
+// A peer that sends faster than the application takes its messages waits on its own side:
+// the receiver holds at most ReceiveBudget::kMaxHeldBytes of them (TCP leaves the rest in the
+// kernel and the sender's queue, RDMA in the sender's "receiver not ready" retries), and once
+// the application takes them every message arrives, in order.
+TEST_P(TransportTest, AFloodOfControlMessagesWaitsOnTheSenderNotInTheReceiver) {
+  auto client = Client(Worker(3));
+  auto conn = client->Connect(ServerAddr(), kServer);
+  // 14 MiB: past the receiver's bound, within the sender's own bound on what it queues.
+  constexpr size_t kMessages = 224;
+  std::vector<uint8_t> big(Connection::kMaxControlBytes);
+  for (size_t i = 0; i < kMessages; ++i) {
+    big[0] = static_cast<uint8_t>(i);
+    big[1] = static_cast<uint8_t>(i >> 8);
+    conn->Send(17, big);
+  }
+  // Until the receiver stops taking more (its queue stays the same for 300 ms).
+  size_t queued = 0;
+  do {
+    queued = server_->cq().size();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  } while (server_->cq().size() != queued);
+  const size_t bound = ReceiveBudget::kMaxHeldBytes / Connection::kMaxControlBytes + 1;
+  EXPECT_LE(queued, bound + 1) << "held, with the connect: the sender was not held back";
+  // Taken and let go batch by batch (held ones would keep the connection paused).
+  size_t next = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  std::vector<Completion> batch;
+  while (next < kMessages && std::chrono::steady_clock::now() < deadline) {
+    batch.clear();
+    server_->cq().Wait(batch, std::chrono::milliseconds(50));
+    for (const auto& c : batch) {
+      if (!Is(c, CompletionKind::kControl)) continue;
+      ASSERT_EQ(c.payload.size(), big.size());
+      ASSERT_EQ(c.payload[0] | (c.payload[1] << 8), static_cast<int>(next)) << "in order";
+      ++next;
+    }
+  }
+  EXPECT_EQ(next, kMessages) << "every message arrives once the application takes them";
+  EXPECT_TRUE(conn->open()) << "the sender was held back, not dropped";
 }
 
 // A message sent ahead overtakes the writes queued before it where the backend declares it

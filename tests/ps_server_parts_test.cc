@@ -610,7 +610,7 @@ TEST(InboundTest, AWorkerOverItsBoundIsNamedOnceAndDroppingItFreesItsShare) {
   Completion closed;
   closed.kind = CompletionKind::kPeerClosed;
   closed.peer = {Role::kWorker, 0};
-  in.Push(closed);
+  in.Push(std::move(closed));
   size_t pushed = 0;
   while (in.bytes(0) <= Inbound::kMaxBytesPerWorker) {
     EXPECT_TRUE(in.TakeOverBound().empty());

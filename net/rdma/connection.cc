@@ -339,6 +339,11 @@ void RdmaConnection::Poll(bool arm) {
       std::lock_guard<std::mutex> lock(mu_);
       if (released_ || cq_ == nullptr || recv_mr_ == nullptr) return;  // not set up yet
     }
+    if (pass == 0 && recv_paused_ && resume_due_.exchange(false)) {
+      recv_paused_ = false;
+      for (uint32_t slot : parked_) PostRecv(slot);
+      parked_.clear();
+    }
     int n;
     while ((n = ibv_poll_cq(cq_, 32, wc)) > 0) {
       for (int i = 0; i < n; ++i) {
@@ -446,6 +451,7 @@ void RdmaConnection::OnRecv(uint32_t slot, uint32_t len) {
       c.control_type = static_cast<uint16_t>(h->imm);
       c.payload.assign(payload.begin(), payload.end());
       c.length = payload.size();
+      c.credit = budget_->Charge(c.payload.size());
       device_.cq().Push(std::move(c));
       break;
     }
@@ -456,7 +462,15 @@ void RdmaConnection::OnRecv(uint32_t slot, uint32_t len) {
       device_.OnHandshakeFrame(*this, h->type, payload);
       break;
   }
-  if (state() != State::kFinished) PostRecv(slot);
+  if (state() == State::kFinished) return;
+  // Over budget, the receive stays unposted: once all are, the peer's NIC meets "receiver not
+  // ready" and retries, so a flood waits on the peer's side, not in this process.
+  if (!recv_paused_) recv_paused_ = budget_->PauseIfOver();
+  if (recv_paused_) {
+    parked_.push_back(slot);
+    return;
+  }
+  PostRecv(slot);
 }
 
 void RdmaConnection::Finish(bool ok, const std::string& why) {
@@ -468,6 +482,7 @@ void RdmaConnection::Finish(bool ok, const std::string& why) {
     if (state_ == State::kFinished) return;
     was_open = state_ == State::kOpen;
     state_ = State::kFinished;
+    if (budget_) budget_->Detach();
     pending.swap(pending_);
     pending_control_bytes_ = 0;
     posted.swap(posted_);

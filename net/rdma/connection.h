@@ -19,6 +19,7 @@
 #include "net/device.h"
 #include "net/frame.h"
 #include "net/rdma/wire.h"
+#include "net/receive_budget.h"
 
 namespace gw::rdma {
 
@@ -159,6 +160,12 @@ class RdmaConnection : public Connection, public std::enable_shared_from_this<Rd
   ibv_mr* recv_mr_ = nullptr;
   ibv_mr* send_mr_ = nullptr;
   bool released_ = false;
+  // Control payloads handed over and not yet let go by the application: past its bound the
+  // poll thread keeps each receive it empties unposted (parked_) until the budget resumes.
+  std::shared_ptr<ReceiveBudget> budget_;  // set in CreateQp, before the first receive
+  std::vector<uint32_t> parked_;           // poll thread only
+  bool recv_paused_ = false;               // poll thread only
+  std::atomic<bool> resume_due_{false};    // set by the budget's on_resume, any thread
 
   mutable std::mutex mu_;
   State state_ = State::kConnecting;

@@ -21,9 +21,19 @@ RdmaConnection::RdmaConnection(RdmaDevice& device, rdma_cm_id* id, PeerId peer, 
   chain_sge_.reserve(kMaxSendWr);
 }
 
-RdmaConnection::~RdmaConnection() { Release(); }
+RdmaConnection::~RdmaConnection() {
+  if (budget_) budget_->Detach();
+  Release();
+}
 
 void RdmaConnection::CreateQp(ibv_context* ctx, ibv_comp_channel* channel) {
+  budget_ = ReceiveBudget::Create([weak = weak_from_this()] {
+    // From the thread that let go of the bytes: the poll thread posts the parked receives.
+    if (auto self = weak.lock()) {
+      self->resume_due_.store(true);
+      self->device_.WakePoll();
+    }
+  });
   // One CQ per connection, all on the device's completion channel: sized for this QP alone,
   // so it cannot overflow (send depth + receive depth).
   ibv_cq* cq = ibv_create_cq(ctx, kMaxSendWr + kRecvDepth + 8, this, channel, 0);

@@ -149,6 +149,12 @@ std::vector<std::shared_ptr<RdmaConnection>> RdmaDevice::Snapshot() {
   return out;
 }
 
+void RdmaDevice::WakePoll() {
+  const uint64_t one = 1;
+  ssize_t ignored = write(poll_wake_fd_, &one, sizeof one);  // a full counter is a wake too
+  (void)ignored;
+}
+
 void RdmaDevice::PollLoop() {
   pollfd fds[3] = {
       {comp_channel_->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {poll_wake_fd_, POLLIN, 0}};

@@ -45,6 +45,8 @@ class RdmaDevice final : public Device {
   uint32_t LkeyFor(const void* p, size_t n, ibv_pd* pd);
   void OnHandshakeFrame(RdmaConnection& conn, FrameType type, std::span<const uint8_t> payload);
   void OnFinished(RdmaConnection& conn, bool was_open, bool ok, const std::string& why);
+  // Any thread: the poll thread sweeps every connection once more (one needs attention).
+  void WakePoll();
 
  private:
   // Maps keyed by peer (protection domains, connections).

@@ -270,9 +270,7 @@ void RdmaDevice::HandleCmEvent(rdma_cm_event_type type, rdma_cm_id* id, int stat
       if (attempt && !conn) SettleAttempt(id, "disconnected during set-up", false);
       if (conn) {
         conn->MarkDisconnected();
-        const uint64_t one = 1;
-        ssize_t ignored = write(poll_wake_fd_, &one, sizeof one);
-        (void)ignored;
+        WakePoll();
       }
       return;
     case RDMA_CM_EVENT_DEVICE_REMOVAL: {

@@ -22,7 +22,9 @@ TcpConnection::TcpConnection(TcpDevice& device, asio::ip::tcp::socket socket, Pe
   remote_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
 }
 
-TcpConnection::~TcpConnection() = default;
+TcpConnection::~TcpConnection() {
+  if (budget_) budget_->Detach();
+}
 
 void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
                           uint32_t imm, uint64_t wr_id) {
@@ -230,7 +232,17 @@ void TcpConnection::OnSent(const boost::system::error_code& ec, size_t n) {
   SendNext();
 }
 
-void TcpConnection::Start() { ReadHeader(); }
+void TcpConnection::Start() {
+  budget_ = ReceiveBudget::Create([weak = weak_from_this()] {
+    // Called from the thread that let go of the bytes: the reading resumes on the I/O thread.
+    if (auto self = weak.lock()) {
+      asio::post(self->device_.io(), [self] {
+        if (!self->finished_) self->ReadHeader();
+      });
+    }
+  });
+  ReadHeader();
+}
 
 void TcpConnection::ReadHeader() {
   asio::async_read(socket_, asio::buffer(rx_header_),
@@ -328,9 +340,11 @@ void TcpConnection::OnPayloadDone() {
     c.kind = CompletionKind::kControl;
     c.control_type = static_cast<uint16_t>(rx_.imm);
     c.payload = std::move(rx_control_);
+    c.credit = budget_->Charge(c.payload.size());
     rx_control_ = {};
   }
   device_.cq().Push(std::move(c));
+  if (budget_->PauseIfOver()) return;  // the budget's on_resume reads on
   ReadHeader();
 }
 
@@ -348,6 +362,7 @@ void TcpConnection::AbortNow(const std::string& why) {
 void TcpConnection::Finish(bool ok, const std::string& why) {
   if (finished_) return;
   finished_ = true;
+  if (budget_) budget_->Detach();
   std::deque<SendOp> pending;
   {
     // Under send_mu_: an inline send (Enqueue) never meets a closed (or reused) descriptor.

@@ -15,6 +15,7 @@
 
 #include "net/device.h"
 #include "net/frame.h"
+#include "net/receive_budget.h"
 
 namespace gw::tcp {
 
@@ -103,6 +104,9 @@ class TcpConnection : public Connection, public std::enable_shared_from_this<Tcp
   std::byte* rx_dst_ = nullptr;  // where the current payload goes
   size_t rx_done_ = 0;
   std::vector<uint8_t> rx_control_;
+  // Control payloads handed over and not yet let go by the application: past its bound the
+  // receive loop stops (the bytes wait in the kernel, the peer's sends block) until it resumes.
+  std::shared_ptr<ReceiveBudget> budget_;
 };
 
 }  // namespace gw::tcp
