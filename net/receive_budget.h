@@ -2,7 +2,8 @@
 // sending faster than the application takes its messages cannot grow this process without
 // bound: past kMaxHeldBytes the transport stops reading that connection (TCP leaves the bytes
 // in the kernel and the peer's sends block; RDMA leaves its receives unposted and the peer's
-// NIC retries on "receiver not ready") until the application has let go of half of them.
+// NIC retries on "receiver not ready", after the receives posted before the pause have filled)
+// until the application has let go of half of them.
 //
 // The I/O thread charges every control payload it hands over; the charge travels with the
 // completion as a ReceiveCredit and is given back when the application destroys it, from
