@@ -58,7 +58,8 @@ TEST(ReceiveBudgetTest, ACreditGivesItsBytesBackOnceHoweverItIsMoved) {
   ReceiveCredit a = budget->Charge(100);
   ReceiveCredit b = std::move(a);
   EXPECT_EQ(budget->held(), 100u);
-  EXPECT_EQ(a.bytes(), 0u);  // NOLINT(bugprone-use-after-move): moved-from is empty
+  // A moved-from credit is empty.
+  EXPECT_EQ(a.bytes(), 0u);  // NOLINT(bugprone-use-after-move,clang-analyzer-cplusplus.Move)
   ReceiveCredit c = budget->Charge(5);
   c = std::move(b);  // c's own 5 bytes go back, b's 100 move in
   EXPECT_EQ(budget->held(), 100u);
