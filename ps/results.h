@@ -160,6 +160,9 @@ struct WindowRow {
   uint32_t message = 0;  // coded jobs: the message of the round (iteration = the round)
   // Per-partition windows (global-priority): the push's partition it was for, in posting order.
   uint32_t part = 0;
+  // 1: granted by a ring's long-trip rule while another window of the ring was open (a
+  // transfer after the latest grant, before that writer posted: sched/window_scheduler.h).
+  uint32_t ahead = 0;
 };
 
 inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
@@ -174,6 +177,7 @@ inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
     MemberColumn<&WindowRow::message>("message"),
     MemberColumn<&WindowRow::part>("part"),
     MemberColumn<&WindowRow::posted_s>("posted_s"),
+    MemberColumn<&WindowRow::ahead>("ahead"),
 });
 inline constexpr const char* kWindowCsvHeader = kCsvHeader<kWindowCsvColumns>.data();
 

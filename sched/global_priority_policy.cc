@@ -73,7 +73,7 @@ class GlobalPriority final : public RingPolicy {
     for (uint32_t r : racks_) {
       if (AnyHolding(view, rack_of_, r)) continue;
       if (const std::optional<uint32_t> w = MostUrgent(view, rack_of_, r)) {
-        opener.Open(*w, now + rings_.window_bound(*w));
+        opener.Open(*w, now + rings_.window_bound(*w), /*ahead=*/false);
       }
     }
   }

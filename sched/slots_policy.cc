@@ -17,7 +17,7 @@ class Slots final : public WindowPolicy {
     for (uint32_t w = 0; w < view.workers.size(); ++w) {
       if (!view.workers[w].waiting()) continue;
       const auto [start, end] = SlotAt(w, now);
-      if (start == now) opener.Open(w, end);
+      if (start == now) opener.Open(w, end, /*ahead=*/false);
     }
   }
   std::optional<TimePoint> NextGrant(const WindowView& view) const override {

@@ -6,7 +6,7 @@ namespace gw::sched {
 
 void GrantEveryWaiting(const WindowView& view, WindowOpener& opener) {
   for (uint32_t w = 0; w < view.workers.size(); ++w) {
-    if (view.workers[w].waiting()) opener.Open(w, TimePoint::max());
+    if (view.workers[w].waiting()) opener.Open(w, TimePoint::max(), /*ahead=*/false);
   }
 }
 

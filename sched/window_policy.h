@@ -23,6 +23,9 @@ struct WindowGrant {
   uint32_t worker;
   TimePoint start;  // == the Poll time
   TimePoint deadline;
+  // Granted by a ring's long-trip rule while another of its windows was open: a transfer after
+  // the latest grant, whether or not that one's writer posted (sched/window_scheduler.h).
+  bool ahead = false;
 };
 
 // One worker as the scheduler tracks it.
@@ -54,8 +57,8 @@ struct WindowView {
 // How a policy acts in Poll (the scheduler records the window and the grant to send).
 class WindowOpener {
  public:
-  // Opens w's window [now, deadline).
-  virtual void Open(uint32_t w, TimePoint deadline) = 0;
+  // Opens w's window [now, deadline); ahead: see WindowGrant.
+  virtual void Open(uint32_t w, TimePoint deadline, bool ahead) = 0;
   // Gives w's open window a new deadline, sent as a grant starting now.
   virtual void Rebound(uint32_t w, TimePoint deadline) = 0;
 

@@ -78,13 +78,26 @@ Duration WindowRings::LeadOf(const Ring& ring) const {
   if (!pipelined_ || !ring.busy_known) return Duration::zero();
   // Never more than one transfer ahead: a lead of busy already grants the next writer as the
   // current one's first bytes go out; more would grant it before they do.
-  return std::min(lead_fixed_.value_or(ring.handoff), ring.busy);
+  return std::min(TripOf(ring), ring.busy);
 }
 
 std::optional<TimePoint> WindowRings::FreeAt(const Ring& ring,
                                              const std::vector<WindowWorker>& workers) const {
   if (ring.open == 0) return ring.free_since;
-  if (ring.open > 1 || !pipelined_ || !ring.busy_known) return std::nullopt;
+  if (!pipelined_ || !ring.busy_known) return std::nullopt;
+  if (LongTrip(ring)) {
+    // Long trip: a grant takes longer to be used than a transfer lasts, so even a grant sent
+    // at the open writer's post would idle the link (trip - busy) per turn. Grants go out a
+    // transfer apart instead, whether or not the writers before posted: each writer's bytes
+    // then arrive as the previous one's end.
+    if (ring.open >= OpenAtMost(ring)) return std::nullopt;
+    TimePoint latest = TimePoint::min();
+    for (uint32_t w : ring.members) {
+      if (workers[w].holding) latest = std::max(latest, workers[w].start);
+    }
+    return latest + ring.busy;
+  }
+  if (ring.open > 1) return std::nullopt;
   for (uint32_t w : ring.members) {
     const WindowWorker& x = workers[w];
     if (!x.holding) continue;
@@ -92,6 +105,21 @@ std::optional<TimePoint> WindowRings::FreeAt(const Ring& ring,
     return *x.posted + ring.busy - LeadOf(ring);
   }
   return std::nullopt;
+}
+
+bool WindowRings::LongTrip(const Ring& ring) const {
+  return pipelined_ && ring.busy_known && TripOf(ring) > ring.busy;
+}
+
+Duration WindowRings::TripOf(const Ring& ring) const { return lead_fixed_.value_or(ring.handoff); }
+
+uint32_t WindowRings::OpenAtMost(const Ring& ring) const {
+  const Duration trip = TripOf(ring);
+  // One window on the wire and the ones whose grants are still on their way: 1 + trip / busy,
+  // rounded up, at most one per member.
+  const auto ahead = static_cast<uint64_t>((trip.count() + ring.busy.count() - 1) /
+                                           std::max<Duration::rep>(ring.busy.count(), 1));
+  return static_cast<uint32_t>(std::min<uint64_t>(1 + ahead, ring.members.size()));
 }
 
 // Cut while pushing: the bound, not the writer, was too short.
@@ -148,7 +176,7 @@ void WindowRings::Grant(const WindowView& view, TimePoint now, WindowOpener& ope
     if (!free_at) continue;
     const std::optional<Turn> turn = TurnOf(ring, view.workers, *free_at);
     if (!turn || turn->at > now) continue;
-    opener.Open(ring.members[turn->position], now + ring.bound);
+    opener.Open(ring.members[turn->position], now + ring.bound, ring.open > 0 && LongTrip(ring));
     ring.next = (turn->position + 1) % ring.members.size();
     ring.not_before = now + ring.gap;
   }

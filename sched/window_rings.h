@@ -46,7 +46,8 @@ class WindowRings {
   struct Ring {
     std::vector<uint32_t> members;  // ascending ranks
     size_t next = 0;                // position whose turn it is (if live)
-    uint32_t open = 0;              // open windows (2 with a pipelined turn, more only in warm-up)
+    uint32_t open = 0;  // open windows (2 with a pipelined turn, OpenAtMost with long trips,
+                        // more only in warm-up)
     TimePoint not_before = TimePoint::min();  // last grant + gap
     TimePoint free_since = TimePoint::min();  // when the last window ended
     Duration push = Duration::zero();         // typical push time (see the bound)
@@ -70,8 +71,16 @@ class WindowRings {
                              TimePoint free_at) const;
   // When the ring's next turn may start as far as its open windows go: the last window's end
   // if none is open; with one open, posted + busy − lead once its writer posted (Pipelined
-  // turns), else nullopt (wait for it), as with two open.
+  // turns), else nullopt (wait for it), as with two open. Long trips (the grant-to-post time
+  // exceeds busy): the latest open window's grant + busy, with fewer than OpenAtMost open.
   std::optional<TimePoint> FreeAt(const Ring& ring, const std::vector<WindowWorker>& workers) const;
+  // The grant-to-post time: fixed (lead=MS) or the ring's mean (auto), uncapped.
+  Duration TripOf(const Ring& ring) const;
+  // Long trips: pipelined, a transfer time known, and the trip longer than a transfer.
+  bool LongTrip(const Ring& ring) const;
+  // Long trips: windows a ring may hold open at once, 1 + ceil(trip / busy), at most one per
+  // member.
+  uint32_t OpenAtMost(const Ring& ring) const;
   Duration LeadOf(const Ring& ring) const;
   void UpdateBound(Ring& ring) const;
 

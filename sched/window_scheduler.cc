@@ -14,7 +14,9 @@ class WindowScheduler::Opener final : public WindowOpener {
   Opener(WindowScheduler* s, TimePoint now, std::vector<Grant>* grants)
       : s_(s), now_(now), grants_(grants) {}
 
-  void Open(uint32_t w, TimePoint deadline) override { s_->Open(w, now_, deadline, grants_); }
+  void Open(uint32_t w, TimePoint deadline, bool ahead) override {
+    s_->Open(w, now_, deadline, ahead, grants_);
+  }
   void Rebound(uint32_t w, TimePoint deadline) override {
     s_->workers_[w].deadline = deadline;
     grants_->push_back({w, now_, deadline});
@@ -130,7 +132,7 @@ void WindowScheduler::ObserveIteration(uint32_t w, Duration iteration, Duration 
   if (estimator_.ready()) policy_->IterationTime(estimator_.value());
 }
 
-void WindowScheduler::Open(uint32_t w, TimePoint now, TimePoint deadline,
+void WindowScheduler::Open(uint32_t w, TimePoint now, TimePoint deadline, bool ahead,
                            std::vector<Grant>* grants) {
   WindowWorker& x = workers_[w];
   x.holding = true;
@@ -139,7 +141,7 @@ void WindowScheduler::Open(uint32_t w, TimePoint now, TimePoint deadline,
   x.start = now;
   x.deadline = deadline;
   policy_->Opened(w);
-  grants->push_back({w, now, deadline});
+  grants->push_back({w, now, deadline, ahead});
 }
 
 void WindowScheduler::Close(uint32_t w, TimePoint end) {

@@ -66,6 +66,14 @@
 // without pipelining; one that posted and overruns its expected end shares the link with the
 // next writer only (the one after waits for one of them to end).
 //
+// Long trips (the grant-to-post time, auto or fixed, exceeds busy: a delay line, a slow
+// control path). Even granted at the open writer's post, the next writer's bytes would arrive
+// trip − busy after the link went idle, every turn. So the ring grants a transfer apart
+// instead: the next turn at the latest open window's grant + busy, whether or not its writer
+// posted, with up to 1 + ⌈trip / busy⌉ windows open (one per member at most): each writer's
+// bytes arrive as the previous one's end. Those grants are marked `ahead` (windows.csv). A
+// writer that never posts holds only its own window, to its deadline; the ring goes on.
+//
 // Pacing. Everything above is Pacing::kIterations, R2SP's, for the sync rules. Coded rounds
 // (ps/server/window_desk.cc) use Pacing::kRounds: the server's input write starts every worker's
 // round at once and the round closes as soon as the code can decode, so there is no iteration to
@@ -183,7 +191,7 @@ class WindowScheduler {
   void Check(uint32_t w) const;
   void Seen(TimePoint now);
   WindowView View() const { return {workers_, warmed_up(), last_seen_}; }
-  void Open(uint32_t w, TimePoint now, TimePoint deadline, std::vector<Grant>* grants);
+  void Open(uint32_t w, TimePoint now, TimePoint deadline, bool ahead, std::vector<Grant>* grants);
   void Close(uint32_t w, TimePoint end);
 
   WindowSpec spec_;

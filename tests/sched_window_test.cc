@@ -475,9 +475,9 @@ TEST(WindowScheduler, PipelinedTurnIsGrantedLeadBeforeTheOpenWindowsExpectedEnd)
 // `handoff` after its grant (the grant's trip and its turnaround). Every worker asks again as
 // soon as its push is done. Returns the link's idle time before each writer's first byte
 // (negative: its bytes queued behind the previous writer's for that long).
-std::vector<Duration> LinkIdleBeforeEachTurn(const std::string& spec, size_t turns) {
+std::vector<Duration> LinkIdleBeforeEachTurn(const std::string& spec, size_t turns,
+                                             Duration handoff = 1ms, Duration transfer = 8ms) {
   const uint32_t n = 4;
-  const Duration handoff = 1ms, transfer = 8ms;
   WindowScheduler s(WindowSpec::Parse(spec), n);
   Warm(&s, 4800us);  // gap = 1 ms
   std::vector<std::optional<TimePoint>> post_at(n), done_at(n);
@@ -524,6 +524,56 @@ TEST(WindowScheduler, PipelinedTurnsHideTheGrantRoundTrip) {
   for (size_t k = 2; k < pipelined.size(); ++k) {
     EXPECT_LE(std::chrono::abs(pipelined[k]), 400us) << "turn " << k;
   }
+}
+
+// Long trips (a 10 ms delay each way: the grant takes longer to be used than a transfer lasts):
+// granted at the open writer's post, the next writer's bytes would still arrive trip - busy
+// after the link went idle. Grants go out a transfer apart instead, so once the ring measured
+// both times no turn idles or queues by more than 5 % of a transfer.
+TEST(WindowScheduler, LongTripTurnsAreGrantedATransferApart) {
+  // min-window: the first windows (no push time known yet) outlast the trip.
+  const std::vector<Duration> serial =
+      LinkIdleBeforeEachTurn("round-robin:min-window=100,lead=0", 40, 20ms);
+  for (size_t k = 1; k < serial.size(); ++k) EXPECT_EQ(serial[k], 20ms) << "turn " << k;
+  const std::vector<Duration> pipelined =
+      LinkIdleBeforeEachTurn("round-robin:min-window=100", 40, 20ms);
+  for (size_t k = 4; k < pipelined.size(); ++k) {
+    EXPECT_LE(std::chrono::abs(pipelined[k]), 400us) << "turn " << k;
+  }
+}
+
+// The times: a fixed trip of 20 ms against transfers of 8 ms. Grants go out 8 ms apart whether
+// or not the writers before posted, with at most 1 + ceil(20 / 8) = 4 windows open; when one
+// ends, the next goes a transfer after the latest grant. A writer that never posts holds only
+// its own turn.
+TEST(WindowScheduler, LongTripGrantsStayATransferApartWithOnlySoManyOpen) {
+  WindowScheduler s(WindowSpec::Parse("round-robin:min-window=100,lead=20"), 5);
+  Warm(&s, 6ms);  // gap = 1 ms
+  for (uint32_t w = 0; w < 5; ++w) s.Request(w, At(0ms));
+  ASSERT_EQ(Granted(&s, At(0ms)), (Ranks{0}));
+  s.Posted(0, At(20ms));
+  EXPECT_EQ(s.NextEvent(), At(100ms)) << "no transfer measured yet: wait for the window";
+  s.Done(0, At(28ms));  // busy 8 ms
+  ASSERT_EQ(Granted(&s, At(28ms)), (Ranks{1}));
+  EXPECT_EQ(s.NextEvent(), At(36ms));
+  EXPECT_TRUE(Granted(&s, At(36ms) - 1ns).empty());
+  ASSERT_EQ(Granted(&s, At(36ms)), (Ranks{2}));  // worker 1 has not posted: no matter
+  ASSERT_EQ(Granted(&s, At(44ms)), (Ranks{3}));
+  ASSERT_EQ(Granted(&s, At(52ms)), (Ranks{4}));
+  s.Request(0, At(53ms));
+  EXPECT_GT(s.NextEvent(), At(100ms)) << "four open: only a deadline is next";
+  EXPECT_TRUE(Granted(&s, At(55ms)).empty());
+  s.Posted(1, At(48ms));
+  s.Done(1, At(56ms));  // busy 8 ms again
+  EXPECT_EQ(s.NextEvent(), At(60ms)) << "the latest grant (52 ms) + 8 ms";
+  ASSERT_EQ(Granted(&s, At(60ms)), (Ranks{0}));
+  // Worker 2 never posts: it holds its window to its deadline, and the ring goes on around it.
+  s.Posted(3, At(64ms));
+  s.Done(3, At(72ms));
+  EXPECT_TRUE(s.holding(2));
+  EXPECT_TRUE(Granted(&s, At(72ms)).empty()) << "2, 4 and 0 open, worker 1 has nothing to push";
+  s.Request(1, At(73ms));
+  ASSERT_EQ(Granted(&s, At(73ms)), (Ranks{1})) << "its turn came at 68 ms";
 }
 
 // Coded rounds (Pacing::kRounds): the server's rounds warm round-robin up, worker 0's
@@ -795,6 +845,7 @@ struct SimConfig {
   // Set: a granted writer posts (and says so: Posted) within this time and moves bytes only
   // from then on; a stuck one never posts. Unset: writers move bytes at the grant, unsaid.
   std::optional<Duration> handoff_max;
+  Duration handoff_min = Duration::zero();  // with handoff_max: posts in [min, max]
 };
 
 SimConfig Config(std::string spec, uint32_t n, uint64_t seed) {
@@ -1008,7 +1059,7 @@ class Sim {
       x.state = kHolding;
       x.posted = false;
       x.post_at.reset();
-      if (c_.handoff_max && !x.stuck) x.post_at = now_ + Uniform(0ns, *c_.handoff_max);
+      if (c_.handoff_max && !x.stuck) x.post_at = now_ + Uniform(c_.handoff_min, *c_.handoff_max);
       x.window = windows_.size();
       windows_.push_back({g.worker, now_, kNever, g.deadline, g.deadline != kNever});
       grants_.push_back({g.worker, now_, g.deadline != kNever, sched_.gap(g.worker), pending});
@@ -1255,6 +1306,48 @@ TEST(WindowProperty, PipelinedRingsOverlapOnlyAfterAPostAndTwoAtMost) {
     EXPECT_GT(ExpectOverlapOnlyAfterAPost(sim), 10u);  // the turns did pipeline
     EXPECT_GT(sim.sched().lead(), 0ns);
     EXPECT_LE(sim.sched().lead(), 3ms);  // a mean of handoffs drawn from [0, 3 ms]
+  }
+}
+
+// Long trips: grants overlap open windows whether or not those posted, but never more than one
+// per member and never closer than the gap; ring order holds, stuck and dying writers included,
+// and the rings keep granting to the end.
+TEST(WindowProperty, LongTripRingsKeepTheirOrderAndKeepGranting) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937_64 pick(seed);
+    const uint32_t n = 3 + static_cast<uint32_t>(pick() % 8);
+    const std::string spec =
+        seed % 2 ? "round-robin" : "topology:racks=" + std::to_string(1 + pick() % 3) + ",warmup=5";
+    SimConfig c = Config(spec, n, seed);
+    c.prewarm = n * 12ms;
+    c.think_max = 5ms;
+    c.push_min = 2ms;
+    c.push_max = 8ms;
+    c.handoff_min = 15ms;  // longer than any transfer
+    c.handoff_max = 25ms;
+    c.stuck = seed % 3 == 0 ? 0.05 : 0;
+    c.removals = static_cast<uint32_t>(pick() % 3);
+    c.spare_worker0 = true;
+    Sim sim(c);
+    SCOPED_TRACE(spec + ", seed " + std::to_string(seed) + ", " + std::to_string(n) + " workers");
+    sim.Run();
+    ExpectRingOrder(sim, n);
+    size_t ahead_of_a_post = 0;  // grants while a window of the rack was open and unposted
+    const std::vector<Window>& ws = sim.windows();
+    TimePoint last_grant{};
+    for (size_t j = 0; j < ws.size(); ++j) {
+      if (!ws[j].finite) continue;
+      last_grant = std::max(last_grant, ws[j].start);
+      for (size_t i = 0; i < ws.size(); ++i) {
+        if (i == j || !ws[i].finite) continue;
+        if (sim.rack_of()[ws[i].worker] != sim.rack_of()[ws[j].worker]) continue;
+        if (!(ws[i].start < ws[j].start && ws[j].start < ws[i].end)) continue;
+        EXPECT_NE(ws[i].worker, ws[j].worker) << Show(ws[j]) << " overlaps its own window";
+        if (!ws[i].posted || *ws[i].posted > ws[j].start) ++ahead_of_a_post;
+      }
+    }
+    EXPECT_GT(ahead_of_a_post, 10u) << "grants went out ahead of the posts";
+    EXPECT_GT(last_grant, At(1h) + 9s) << "the rings kept granting to the end";
   }
 }
 

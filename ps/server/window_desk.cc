@@ -315,6 +315,7 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     row.part = per_part_ ? ws.part : 0;
     row.requested_s = Since(ws.asked_at);
     row.start_s = Since(g.start);
+    row.ahead = g.ahead ? 1 : 0;
     row.bound_s = open_ended ? std::numeric_limits<double>::infinity()
                              : std::chrono::duration<double>(g.deadline - g.start).count();
     ws.row = rows_.size();
