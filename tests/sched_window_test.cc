@@ -1286,21 +1286,30 @@ TEST(WindowProperty, TopologyOneWriterPerRackAndRacksOverlap) {
   }
 }
 
+// A random pipelined ring job: 3-10 workers, round-robin (odd seeds) or topology with 1-3
+// racks, warmed up, writers queueing (turns back to back, where leads matter), a stuck writer
+// now and then (it never posts) and up to two deaths. The caller sets push and handoff times.
+SimConfig PipelinedRingJob(uint64_t seed) {
+  std::mt19937_64 pick(seed);
+  const uint32_t n = 3 + static_cast<uint32_t>(pick() % 8);
+  const std::string spec =
+      seed % 2 ? "round-robin" : "topology:racks=" + std::to_string(1 + pick() % 3) + ",warmup=5";
+  SimConfig c = Config(spec, n, seed);
+  c.prewarm = n * 12ms;
+  c.think_max = 5ms;
+  c.stuck = seed % 3 == 0 ? 0.05 : 0;
+  c.removals = static_cast<uint32_t>(pick() % 3);
+  return c;
+}
+
 TEST(WindowProperty, PipelinedRingsOverlapOnlyAfterAPostAndTwoAtMost) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
-    std::mt19937_64 pick(seed);
-    const uint32_t n = 3 + static_cast<uint32_t>(pick() % 8);
-    const std::string spec =
-        seed % 2 ? "round-robin" : "topology:racks=" + std::to_string(1 + pick() % 3) + ",warmup=5";
-    SimConfig c = Config(spec, n, seed);
-    c.prewarm = n * 12ms;
-    c.think_max = 5ms;  // writers queue up: turns go back to back, where leads matter
+    SimConfig c = PipelinedRingJob(seed);
+    const uint32_t n = c.n;
     c.push_min = 5ms;
     c.handoff_max = 3ms;
-    c.stuck = seed % 3 == 0 ? 0.05 : 0;  // a stuck writer never posts: no early turn after it
-    c.removals = static_cast<uint32_t>(pick() % 3);
     Sim sim(c);
-    SCOPED_TRACE(spec + ", seed " + std::to_string(seed) + ", " + std::to_string(n) + " workers");
+    SCOPED_TRACE(c.spec + ", seed " + std::to_string(seed) + ", " + std::to_string(n) + " workers");
     sim.Run();
     ExpectRingOrder(sim, n);
     EXPECT_GT(ExpectOverlapOnlyAfterAPost(sim), 10u);  // the turns did pipeline
@@ -1314,22 +1323,15 @@ TEST(WindowProperty, PipelinedRingsOverlapOnlyAfterAPostAndTwoAtMost) {
 // and the rings keep granting to the end.
 TEST(WindowProperty, LongTripRingsKeepTheirOrderAndKeepGranting) {
   for (uint64_t seed = 1; seed <= 20; ++seed) {
-    std::mt19937_64 pick(seed);
-    const uint32_t n = 3 + static_cast<uint32_t>(pick() % 8);
-    const std::string spec =
-        seed % 2 ? "round-robin" : "topology:racks=" + std::to_string(1 + pick() % 3) + ",warmup=5";
-    SimConfig c = Config(spec, n, seed);
-    c.prewarm = n * 12ms;
-    c.think_max = 5ms;
+    SimConfig c = PipelinedRingJob(seed);
+    const uint32_t n = c.n;
     c.push_min = 2ms;
     c.push_max = 8ms;
     c.handoff_min = 15ms;  // longer than any transfer
     c.handoff_max = 25ms;
-    c.stuck = seed % 3 == 0 ? 0.05 : 0;
-    c.removals = static_cast<uint32_t>(pick() % 3);
     c.spare_worker0 = true;
     Sim sim(c);
-    SCOPED_TRACE(spec + ", seed " + std::to_string(seed) + ", " + std::to_string(n) + " workers");
+    SCOPED_TRACE(c.spec + ", seed " + std::to_string(seed) + ", " + std::to_string(n) + " workers");
     sim.Run();
     ExpectRingOrder(sim, n);
     size_t ahead_of_a_post = 0;  // grants while a window of the rack was open and unposted
