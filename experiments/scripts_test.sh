@@ -353,10 +353,29 @@ else
   echo "SKIP  coding measuring (no gradwire binary at $gradwire)"
 fi
 
+# ---- 6b. ring_timing on a hand-made windows.csv ----
+# Ring rows (finite bound) start at 1.000, 1.010, 1.030 s; posts 1, 2, 4 ms after; ends 8, 9,
+# 10 ms after their posts; one burst row (inf) left out; the last ring row granted ahead.
+rt=$tmp/rt.csv
+{
+  echo "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message,part,posted_s,ahead"
+  echo "0,5,0.9,0.900,0.950,inf,landed,0.950,0,0,0.901,0"
+  echo "0,6,1.0,1.000,1.009,0.05,landed,1.009,0,0,1.001,0"
+  echo "1,6,1.0,1.010,1.021,0.05,landed,1.021,0,0,1.012,0"
+  echo "2,6,1.0,1.030,1.044,0.05,landed,1.044,0,0,1.034,1"
+} >"$rt"
+rc=0
+out=$(experiments/ring_timing.sh "$rt" 2>&1) || rc=$?
+r=1; [[ $rc == 0 && $out == *"1 of 3 ahead; median ms: grant to grant 15.0, grant to post 2.0, post to end 9.0" ]] && r=0
+check "ring_timing: hand-worked medians" "$r" "$out"
+rc=0; experiments/ring_timing.sh "$tmp/nope.csv" >/dev/null 2>&1 || rc=$?
+r=1; ((rc == 2)) && r=0
+check "ring_timing: a missing file exits 2" "$r" "exit $rc"
+
 # ---- 7. shellcheck ----
 if command -v shellcheck >/dev/null; then
   rc=0
-  shellcheck experiments/{plot_run,windows,coding,tta,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
+  shellcheck experiments/{plot_run,windows,coding,tta,ring_timing,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
   check "shellcheck quiet" "$rc" "$(head -c 400 "$tmp/sc")"
 else
   echo "SKIP  shellcheck quiet                                    (shellcheck not installed)"

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# How a run's ring turns went, from its windows.csv (`gradwire run --windows ...`): the median
+# time between consecutive ring grants, from a grant to its writer's first-post notice, and
+# from that notice to the window's end (the push on the wire, as the server saw it), and how
+# many ring windows were granted ahead (sched/window_scheduler.h: long trips). Ring windows
+# are those with a finite bound; rows without a post notice count only between grants.
+#
+# Usage: experiments/ring_timing.sh RUN_DIR/windows.csv ...   (one line per file)
+# Exit 2: bad usage or a file without the columns.
+set -euo pipefail
+source "$(dirname "$0")/lib/csv.sh"
+(($#)) || { echo "usage: experiments/ring_timing.sh WINDOWS_CSV ..." >&2; exit 2; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+for f in "$@"; do
+  [[ -r $f ]] || { echo "ring_timing.sh: cannot read $f" >&2; exit 2; }
+  head -1 "$f" | grep -q 'start_s.*bound_s.*posted_s' ||
+    { echo "ring_timing.sh: $f has no start_s, bound_s and posted_s columns" >&2; exit 2; }
+  rows=$(csv_awk 'col("bound_s") !~ /inf/ {
+      printf "%s %s %s %s\n", col("start_s"), col("posted_s"), col("end_s"), (has("ahead") ? col("ahead") : 0) }' "$f" | sort -g)
+  grants=$(awk 'NR > 1 { printf "%.6f\n", 1000 * ($1 - prev) } { prev = $1 }' <<<"$rows" | median)
+  handoff=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($2 - $1) }' <<<"$rows" | median)
+  busy=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($3 - $2) }' <<<"$rows" | median)
+  counts=$(awk '{ n++; a += $4 } END { printf "%d of %d", a, n }' <<<"$rows")
+  echo "$f: ring windows $counts ahead; median ms: grant to grant $grants, grant to post $handoff, post to end $busy"
+done
