@@ -372,10 +372,29 @@ rc=0; experiments/ring_timing.sh "$tmp/nope.csv" >/dev/null 2>&1 || rc=$?
 r=1; ((rc == 2)) && r=0
 check "ring_timing: a missing file exits 2" "$r" "exit $rc"
 
+# ---- 6c. coding_facts on a hand-made coding.csv ----
+# Uncoded 100 ms (model 95: +5.3 %, same draws 98, 2 ms of system cost), MDS 50 ms (model
+# Monte Carlo 45: +11.1 %, same draws 46.8, 3.2 ms): speedup 2.00; one cell within 6 %, none
+# past 10 % but MDS; same draws at most 4 % from the model (46.8 / 45).
+cf=$tmp/coding.csv
+{
+  echo "mu,workers,scheme,rounds,measured_s,measured_se_s,same_draws_s,closed_form_s,monte_carlo_s,measured_over_model,reps,measured_ci95_s"
+  echo "1,4,uncoded,100,0.100,0.001,0.098,0.095,0.0951,1.0526,5,0.002"
+  echo "1,4,mds:k=3,100,0.050,0.001,0.0468,,0.045,1.1111,5,0.002"
+} >"$cf"
+rc=0
+out=$(experiments/coding_facts.sh "$cf" 2>&1) || rc=$?
+r=1
+[[ $rc == 0 && $out == *"cells 2: 1 within 6 % of the model, 1 within 10 %; largest gap 11.1 % (mu 1, n 4, mds:k=3)"* &&
+  $out == *"mean 2.60 ms, 2.00-3.20 ms"* && $out == *"at mu 1: mean 2.60 ms"* &&
+  $out == *"at most 4.0 % apart"* &&
+  $out == *"mu 1, mds: n=4 2.00 (mds:k=3);"* ]] && r=0
+check "coding_facts: hand-worked figures" "$r" "$out"
+
 # ---- 7. shellcheck ----
 if command -v shellcheck >/dev/null; then
   rc=0
-  shellcheck experiments/{plot_run,windows,coding,tta,ring_timing,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
+  shellcheck experiments/{plot_run,windows,coding,coding_facts,tta,ring_timing,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
   check "shellcheck quiet" "$rc" "$(head -c 400 "$tmp/sc")"
 else
   echo "SKIP  shellcheck quiet                                    (shellcheck not installed)"
