@@ -291,14 +291,28 @@ if up star --workers 8 --delay-ms 5; then
   down_and_check
 fi
 
-# 5. per-worker delays (list form), and a sysctl set in every namespace.
-if up star --workers 3 --delay-ms 0,1,10 --sysctl net.ipv4.tcp_slow_start_after_idle=0; then
+# 5. per-worker delays (list form), a sysctl set in every namespace, and small-first host queues.
+if up star --workers 3 --delay-ms 0,1,10 --sysctl net.ipv4.tcp_slow_start_after_idle=0 \
+  --host-queue small-first; then
   check_delay w0 0 "$base"
   check_delay w1 1 "$base"
   check_delay w2 10 "$base"
   got=$(for h in server w0 w2; do "$topo" exec "$h" sysctl -n net.ipv4.tcp_slow_start_after_idle; done | tr '\n' ' ')
   check "--sysctl: set in each namespace" "$([[ $got == '0 0 0 ' ]] && echo 0 || echo 1)" "got: $got"
+  # A ping (84-byte packets) from the server goes through its small-packet queue (1:20), and
+  # the switch's shaped port keeps one FIFO.
+  "$topo" exec server ping -c 3 -i 0.2 -q 10.77.0.2 >/dev/null 2>&1 || true
+  small=$("$topo" exec server tc -s qdisc show dev gwe0 | awk '$2 == "bfifo" && $3 == "20:" { getline; print $4 }')
+  sw_leaves=$("$topo" exec sw tc qdisc show | awk '$2 == "bfifo" { n++ } END { print n + 0 }')
+  check "--host-queue small-first: a ping leaves through the host's small-packet queue" \
+    "$([[ ${small:-0} -ge 3 && $sw_leaves == 1 ]] && echo 0 || echo 1)" "small-queue packets: ${small:-none}; switch FIFOs: $sw_leaves"
   down_and_check
+fi
+if "$topo" up star --workers 1 --host-queue red >/dev/null 2>&1; then
+  check "--host-queue red: refused" 1 "accepted"
+  "$topo" down >/dev/null 2>&1 || true
+else
+  check "--host-queue red: refused" 0 "refused"
 fi
 # Only network sysctls (per namespace) are accepted, and nothing is built for a refused one.
 if "$topo" up star --workers 1 --sysctl kernel.panic=1 >/dev/null 2>&1; then

@@ -16,6 +16,12 @@
 #             [--slow-workers 1,2 --slow-rate 100mbit]   these ranks' links at R, both ways
 #             [--delay-ms D | D0,D1,...]  one-way delay per worker<->server path, both ways
 #             [--gso-max BYTES]         cap GSO skb size on every veth (default: kernel's 64 KB)
+#             [--host-queue Q]          queue of shaped host NICs (servers' and workers' gwe0):
+#                                       fifo (default: one bfifo, like a switch port) or
+#                                       small-first (IP packets under 128 bytes: ACKs, grants,
+#                                       notices, go before bulk data, as the sparse-flow queue of
+#                                       Linux's default fq_codel sends them; this kernel has no
+#                                       fq_codel); switch ports stay fifo
 #             [--sysctl net.K=V]...     set this sysctl in every host's namespace, e.g.
 #                                       net.ipv4.tcp_slow_start_after_idle=0 (repeatable)
 #   topo.sh down                      tear down (idempotent; safe after a crash)
@@ -164,11 +170,26 @@ mkbridge() {  # bridge name in the switch namespace
   ip -n "$ns_sw" link set "$1" up
 }
 
-# HTB root with one class at `rate` (burst 128kb) and a byte-limited bfifo leaf.
-shape() {  # ns dev rate buffer
+# HTB root with one class at `rate` (burst 128kb) and a byte-limited bfifo leaf. small-first:
+# two leaves under that class, packets under 128 bytes (u32 on the IP total length) in one of
+# priority 0, the rest in one of priority 1; each guaranteed its rate (1 % for the small one),
+# both able to borrow the whole class, and HTB serves the higher priority first.
+shape() {  # ns dev rate buffer [queue]
+  local htb=(htb quantum 100000 burst 128kb cburst 128kb)
   tc -n "$1" qdisc replace dev "$2" root handle 1: htb default 10
-  tc -n "$1" class add dev "$2" parent 1: classid 1:10 htb rate "$3" ceil "$3" \
-    quantum 100000 burst 128kb cburst 128kb
+  if [[ ${5:-fifo} == small-first ]]; then
+    local bps
+    bps=$(rate_bps "$3")
+    tc -n "$1" class add dev "$2" parent 1: classid 1:1 "${htb[@]}" rate "$3" ceil "$3"
+    tc -n "$1" class add dev "$2" parent 1:1 classid 1:10 "${htb[@]}" rate "$3" ceil "$3" prio 1
+    tc -n "$1" class add dev "$2" parent 1:1 classid 1:20 "${htb[@]}" rate "$((bps / 100))bit" \
+      ceil "$3" prio 0
+    tc -n "$1" qdisc add dev "$2" parent 1:20 handle 20: bfifo limit "$4"
+    tc -n "$1" filter add dev "$2" parent 1: protocol ip prio 1 u32 \
+      match u16 0x0000 0xff80 at 2 flowid 1:20
+  else
+    tc -n "$1" class add dev "$2" parent 1: classid 1:10 "${htb[@]}" rate "$3" ceil "$3"
+  fi
   tc -n "$1" qdisc add dev "$2" parent 1:10 handle 10: bfifo limit "$4"
 }
 
@@ -194,7 +215,7 @@ shape_worker() {  # rank rate
   local r=$1 rate=$2 ns
   ns=$(worker_ns "$r")
   shape "$ns_sw" "gwp$r" "$rate" "$buffer"
-  shape "$ns" gwe0 "$rate" "$buffer"
+  shape "$ns" gwe0 "$rate" "$buffer" "$host_queue"
   rec "link w$r $rate $buffer $ns_sw/gwp$r+$ns/gwe0"
 }
 
@@ -236,7 +257,7 @@ cmd_up() {
   shift
   local workers='' racks='' per_rack='' rate=1gbit uplink_rate=2gbit worker_rate='' slow='' \
     slow_rate='' delay_arg='' servers=1
-  buffer=1000000 gso_max=''
+  buffer=1000000 gso_max='' host_queue=fifo
   sysctls=()
   while (($#)); do
     [[ $# -ge 2 ]] || die "option $1 needs a value"
@@ -254,6 +275,7 @@ cmd_up() {
       --slow-rate) slow_rate=$2 ;;
       --delay-ms) delay_arg=$2 ;;
       --gso-max) gso_max=$2 ;;
+      --host-queue) host_queue=$2 ;;
       --sysctl) sysctls+=("$2") ;;
       *) die "unknown option $1 (see: topo.sh with no arguments)" ;;
     esac
@@ -275,6 +297,8 @@ cmd_up() {
   check_rate "$rate"
   [[ $buffer =~ ^[1-9][0-9]*$ ]] || die "--buffer wants bytes, e.g. 1000000"
   [[ -z $gso_max || $gso_max =~ ^[1-9][0-9]*$ ]] || die "--gso-max wants bytes, e.g. 16384"
+  [[ $host_queue == fifo || $host_queue == small-first ]] ||
+    die "--host-queue wants fifo or small-first, not '$host_queue'"
   [[ -z $worker_rate ]] || check_rate "$worker_rate"
   local kv
   for kv in "${sysctls[@]}"; do
@@ -328,6 +352,7 @@ cmd_up() {
   rec "servers $servers"
   rec "buffer $buffer"
   [[ -n $gso_max ]] && rec "gso_max $gso_max"
+  rec "host_queue $host_queue"
   for kv in "${sysctls[@]}"; do rec "sysctl $kv"; done
 
   mkns "$ns_sw"
@@ -345,7 +370,7 @@ cmd_up() {
     mkhost "$sns" "$(server_ip "$s")" "$sport" gwbr0
     rec "host $(server_host "$s") $sns $(server_ip "$s") core"
     shape "$ns_sw" "$sport" "$rate" "$buffer"
-    shape "$sns" gwe0 "$rate" "$buffer"
+    shape "$sns" gwe0 "$rate" "$buffer" "$host_queue"
     rec "link $(server_host "$s") $rate $buffer $ns_sw/$sport+$sns/gwe0"
   done
 
@@ -424,6 +449,7 @@ cmd_show() {
     $1 == "topology" { kind = $2 } $1 == "workers" { n = $2 } $1 == "racks" { racks = $2; per = $3 }
     $1 == "servers" { ns = $2 } $1 == "prefix" { prefix = $2 }
     $1 == "buffer" { buffer = $2 } $1 == "gso_max" { gso = $2 } $1 == "created" { created = $2 }
+    $1 == "host_queue" { hostq = $2 }
     $1 == "host" { hosts[++nh] = $2; hns[$2] = $3; hip[$2] = $4; hwhere[$2] = $5 }
     $1 == "link" { lrate[$2] = $3; lbuf[$2] = $4; lwhere[$2] = $5; if ($2 ~ /^uplink/) up[++nu] = $2 }
     $1 == "delay" { delay[$2] = $3 }
@@ -435,8 +461,8 @@ cmd_show() {
       if (kind == "tree") printf "topology %s: tree, %d racks x %d workers per rack", prefix, racks, per
       else printf "topology %s: star, %d worker%s", prefix, n, n == 1 ? "" : "s"
       printf ", %d server%s  (created %s; state %s)\n", ns, ns == 1 ? "" : "s", created, state
-      printf "shaped ports: HTB (burst 128kb) + bfifo, default buffer %d bytes%s\n", buffer,
-        gso ? ", gso_max_size " gso : ""
+      printf "shaped ports: HTB (burst 128kb) + bfifo%s, default buffer %d bytes%s\n",
+        hostq == "small-first" ? " (host NICs: small packets first)" : "", buffer, gso ? ", gso_max_size " gso : ""
       if (sysctls != "") printf "sysctls in every namespace:%s\n", sysctls
       printf "%-7s %-11s %-12s %-6s %-22s %-9s %s\n", "host", "netns", "address", "where",
         "link rate (both ways)", "buffer", "one-way delay to/from servers"
