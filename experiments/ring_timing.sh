@@ -2,8 +2,11 @@
 # How a run's ring turns went, from its windows.csv (`gradwire run --windows ...`): the median
 # time between consecutive ring grants, from a grant to its writer's first-post notice, and
 # from that notice to the window's end (the push on the wire, as the server saw it), and how
-# many ring windows were granted ahead (sched/window_scheduler.h: long trips). Ring windows
-# are those with a finite bound; rows without a post notice count only between grants.
+# many ring windows were granted ahead (sched/window_scheduler.h: long trips), and the idle
+# gap before each turn: from the latest end of the windows granted before it to its first
+# post, 0 where it posted before then (the link went from one writer to the next without a
+# pause). Ring windows are those with a finite bound; rows without a post notice count only
+# between grants (and their ends in the idle gap).
 #
 # Usage: experiments/ring_timing.sh RUN_DIR/windows.csv ...   (one line per file)
 # Exit 2: bad usage or a file without the columns.
@@ -20,6 +23,8 @@ for f in "$@"; do
   grants=$(awk 'NR > 1 { printf "%.6f\n", 1000 * ($1 - prev) } { prev = $1 }' <<<"$rows" | median)
   handoff=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($2 - $1) }' <<<"$rows" | median)
   busy=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($3 - $2) }' <<<"$rows" | median)
+  idle=$(awk 'NR > 1 && $2 != "nan" { d = $2 - last; printf "%.6f\n", (d > 0 ? 1000 * d : 0) }
+      NR == 1 || $3 > last { last = $3 }' <<<"$rows" | median)
   counts=$(awk '{ n++; a += $4 } END { printf "%d of %d", a, n }' <<<"$rows")
-  echo "$f: ring windows $counts ahead; median ms: grant to grant $grants, grant to post $handoff, post to end $busy"
+  echo "$f: ring windows $counts ahead; median ms: grant to grant $grants, grant to post $handoff, post to end $busy, idle gap $idle"
 done

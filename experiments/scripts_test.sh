@@ -354,8 +354,10 @@ else
 fi
 
 # ---- 6b. ring_timing on a hand-made windows.csv ----
-# Ring rows (finite bound) start at 1.000, 1.010, 1.030 s; posts 1, 2, 4 ms after; ends 8, 9,
-# 10 ms after their posts; one burst row (inf) left out; the last ring row granted ahead.
+# Ring rows (finite bound) start at 1.000, 1.010, 1.030, 1.040 s; posts 1, 2, 4, 2 ms after;
+# ends 8, 9, 10, 8 ms after their posts; one burst row (inf) left out; the third ring row
+# granted ahead. Idle gaps: 3 ms (1.012 - 1.009), 13 ms (1.034 - 1.021), 0 (the last posted at
+# 1.042, before the third's end at 1.044).
 rt=$tmp/rt.csv
 {
   echo "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message,part,posted_s,ahead"
@@ -363,10 +365,11 @@ rt=$tmp/rt.csv
   echo "0,6,1.0,1.000,1.009,0.05,landed,1.009,0,0,1.001,0"
   echo "1,6,1.0,1.010,1.021,0.05,landed,1.021,0,0,1.012,0"
   echo "2,6,1.0,1.030,1.044,0.05,landed,1.044,0,0,1.034,1"
+  echo "3,6,1.0,1.040,1.050,0.05,landed,1.050,0,0,1.042,0"
 } >"$rt"
 rc=0
 out=$(experiments/ring_timing.sh "$rt" 2>&1) || rc=$?
-r=1; [[ $rc == 0 && $out == *"1 of 3 ahead; median ms: grant to grant 15.0, grant to post 2.0, post to end 9.0" ]] && r=0
+r=1; [[ $rc == 0 && $out == *"1 of 4 ahead; median ms: grant to grant 10.0, grant to post 2.0, post to end 8.5, idle gap 3.0" ]] && r=0
 check "ring_timing: hand-worked medians" "$r" "$out"
 rc=0; experiments/ring_timing.sh "$tmp/nope.csv" >/dev/null 2>&1 || rc=$?
 r=1; ((rc == 2)) && r=0
