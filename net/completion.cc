@@ -5,6 +5,7 @@
 namespace gw {
 
 void CompletionQueue::Push(Completion c) {
+  if (c.kind == CompletionKind::kControl) c.received = GetClock().Now();
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);

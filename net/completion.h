@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "net/peer.h"
 #include "net/receive_budget.h"
 
@@ -48,6 +49,10 @@ struct Completion {
   uint16_t control_type = 0;     // kControl
   std::vector<uint8_t> payload;  // kControl
   ReceiveCredit credit;          // kControl: the payload's charge on its connection's budget
+  // kControl: when the message was queued for the application (CompletionQueue::Push, on the
+  // process's clock), so a message taken late (the application was computing) keeps its
+  // arrival time: a window grant counts its window from it.
+  TimePoint received{};
 
   // Our write wr_id of `length` bytes to `peer` was sent: its source may be reused.
   static Completion WriteDone(PeerId peer, uint64_t wr_id, uint64_t length) {

@@ -30,6 +30,9 @@ void GatedPush::Clear() {
   posted_order_.clear();
   posted_ = done_ = 0;
   started_ = false;
+  asked_ahead_ = false;
+  held_since_.reset();
+  held_ = sched::Duration::zero();
   asked_part_.reset();
   granted_part_ = false;
   notice_due_ = false;
@@ -57,15 +60,39 @@ void GatedPush::Ready(size_t index, sched::TimePoint now) {
   Pump(now);
 }
 
+void GatedPush::AskAhead(sched::Duration ready_in) {
+  if (!gated() || gating_.per_part || queue_ || started_ || asked_ahead_ || writes_.empty()) {
+    throw Error("internal: AskAhead is for a begun, unstarted, unordered whole-push gated push");
+  }
+  asked_ahead_ = true;
+  // No gate_.OnRequest: the wait for a window counts from Start (computing is not waiting).
+  gating_.ask(id_, 0, 0, std::max(ready_in, sched::Duration::zero()));
+}
+
 void GatedPush::Start(sched::TimePoint now) {
   started_ = true;
   ready_ = now;
   gate_at_start_ = gate_.waited();
   if (!gated()) {
     gate_.OnGrant(now, sched::TimePoint::max());
+  } else if (asked_ahead_) {
+    if (held_since_ && gate_.MayPost(now)) {
+      held_ = now - *held_since_;  // the grant came first: its window is ours now
+    } else {
+      if (held_since_) {
+        // The held window ran out while the gradient was still being computed: the server
+        // revoked it and keeps the request; its next grant opens the gate again.
+        ++missed_grants_;
+        gate_.OnDone(now);
+        notice_due_ = false;
+      }
+      gate_.OnRequest(now);
+    }
+    held_since_.reset();
   } else if (!gating_.per_part) {
     gate_.OnRequest(now);
-    gating_.ask(id_, 0, 0);  // whole-push policies grant in their own order
+    // Whole-push policies grant in their own order; the push is ready now.
+    gating_.ask(id_, 0, 0, sched::Duration::zero());
   }
   Pump(now);
 }
@@ -92,6 +119,11 @@ void GatedPush::OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, ui
   // window ends later than the server's by the grant's one-way delay.
   gate_.OnGrant(now, sched::LocalDeadline(now, window_ns));
   notice_due_ = true;
+  if (!started_) {
+    held_since_ = now;  // asked ahead: held until Start (PostReady posts nothing before it)
+    return;
+  }
+  held_ = sched::Duration::zero();
   Pump(now);
 }
 
@@ -145,6 +177,7 @@ void GatedPush::Pump(sched::TimePoint now) {
 }
 
 void GatedPush::PostReady(sched::TimePoint now) {
+  if (!started_) return;  // a grant asked ahead is held until the push is ready
   // A per-partition window's bytes bound what leaves after it ends; so the window's writes go
   // at once, not kMaxPosted or the order's in-flight limit at a time (a completion round trip
   // per small tensor would idle the link that the window reserves).
@@ -168,7 +201,7 @@ void GatedPush::Post(size_t index, sched::TimePoint now) {
   if (notice_due_) {
     notice_due_ = false;  // before the write: the notice goes ahead of its bytes
     if (gating_.posted)
-      gating_.posted(id_, gating_.per_part ? static_cast<uint32_t>(window_first_) : 0);
+      gating_.posted(id_, gating_.per_part ? static_cast<uint32_t>(window_first_) : 0, held_);
   }
   conn_->Write(w.src, dst_, w.offset, w.imm, wr_base_ + posted_);
   posted_order_.push_back(index);
@@ -194,7 +227,8 @@ void GatedPush::EndWindowUse(sched::TimePoint now) {
     asked_priority_ = *priority;
     gate_.OnRequest(now);
   }
-  gating_.ask(id_, priority.value_or(WindowRequestMsg::kNoneReady), static_cast<uint32_t>(posted_));
+  gating_.ask(id_, priority.value_or(WindowRequestMsg::kNoneReady), static_cast<uint32_t>(posted_),
+              sched::Duration::zero());
 }
 
 void GatedPush::AskForPart(sched::TimePoint now) {
@@ -208,7 +242,7 @@ void GatedPush::AskForPart(sched::TimePoint now) {
     gate_.OnRequest(now);
   }
   asked_priority_ = *priority;
-  gating_.ask(id_, *priority, static_cast<uint32_t>(posted_));
+  gating_.ask(id_, *priority, static_cast<uint32_t>(posted_), sched::Duration::zero());
 }
 
 }  // namespace gw

@@ -27,6 +27,15 @@
 // credit) then decides which ready write goes next and how many may be in flight, each write
 // being one partition. Unordered pushes post in Add order, all ready at Start.
 //
+// Asked ahead (WindowSpec::ask_ahead; whole-push windows, unordered pushes): AskAhead, after
+// Add and before Start, asks for the window while the gradient is still being computed,
+// saying when it will be ready. A grant that arrives before Start is held: nothing is posted
+// before Start. At Start, if the held window is still open the writes go at once and the
+// window's notice says how long the grant waited (Gating::posted's held); if it ran out, the
+// push missed its start: counted (missed_grants), and the push waits for the server's next
+// grant (the server revokes the window at its deadline and keeps the request pending). Without
+// a grant yet, Start waits for one as after an ordinary request.
+//
 // Each write is recorded: how long it was held back by a closed window, how long it queued
 // behind the push's own earlier writes, and how long it was on the wire (posted until done:
 // TCP, handed to the kernel; RDMA, acknowledged by the server's NIC).
@@ -49,12 +58,15 @@
 namespace gw {
 
 // Sends a window request for push `id` (WindowRequestMsg): the priority of the most urgent
-// write it has ready, and per partition which one (counted in posting order; 0 otherwise).
-using WindowAsker = std::function<void(uint64_t id, uint32_t priority, uint32_t part_index)>;
+// write it has ready, per partition which one (counted in posting order; 0 otherwise), and
+// for a request asked ahead when the push will be ready (zero: it is ready now).
+using WindowAsker = std::function<void(uint64_t id, uint32_t priority, uint32_t part_index,
+                                       sched::Duration ready_in)>;
 
 // Says that the first write of the window granted for push `id` (at partition part_index) is
-// about to be posted (WindowPostedMsg).
-using WindowNotice = std::function<void(uint64_t id, uint32_t part_index)>;
+// about to be posted (WindowPostedMsg), and how long its grant waited for the push to be ready
+// (asked ahead; zero otherwise).
+using WindowNotice = std::function<void(uint64_t id, uint32_t part_index, sched::Duration held)>;
 
 // How a push gets its windows: none (ask empty: every write is posted at once), or by asking,
 // for the whole push or one partition at a time; `posted` (optional) is told of each window's
@@ -94,13 +106,17 @@ class GatedPush {
   // Ordered pushes: write `index` (in Add order) exists now and may be posted. Throws
   // gw::Error for an unordered push, an index past the writes or one made ready twice.
   void Ready(size_t index, sched::TimePoint now);
-  // The push is ready: ungated, posts every write; gated, asks for a window and waits for
-  // OnGrant.
+  // Whole-push gating, unordered, between Add and Start: asks for the push's window now, its
+  // writes expected ready in `ready_in` (Asked ahead, above). Throws gw::Error otherwise.
+  void AskAhead(sched::Duration ready_in);
+  // The push is ready: ungated, posts every write; gated, asks for a window (unless asked
+  // ahead) and waits for OnGrant, or posts in a held grant's window.
   void Start(sched::TimePoint now);
-  // A grant from the server (per partition: for partition part_index); one for another push
-  // id or partition, or for a push with nothing left to post (finished or cancelled), is
-  // stale: ignored and counted (stale_grants). A grant for the push's whole-push window while
-  // one is open replaces it (a re-grant after a revocation, or round-robin's warm-up ending).
+  // A grant from the server that arrived at `now` (per partition: for partition part_index);
+  // one for another push id or partition, or for a push with nothing left to post (finished or
+  // cancelled), is stale: ignored and counted (stale_grants). A grant for the push's whole-push
+  // window while one is open replaces it (a re-grant after a revocation, or round-robin's
+  // warm-up ending). Before Start (asked ahead) it is held.
   void OnGrant(uint64_t id, sched::TimePoint now, int64_t window_ns, uint32_t part_index = 0);
   // Our write wr_id (wr_base + its index in the push) finished; posts the next one if the
   // window allows.
@@ -128,6 +144,8 @@ class GatedPush {
   sched::Duration gate_waited() const { return gate_.waited(); }
   uint64_t windows_expired() const { return gate_.expired(); }
   uint64_t stale_grants() const { return stale_grants_; }
+  // Held grants (asked ahead) whose window ran out before the push was ready.
+  uint64_t missed_grants() const { return missed_grants_; }
   // Records of finished writes, appended push after push; the caller may clear it.
   std::vector<WriteRecord>& records() { return records_; }
   const std::vector<WriteRecord>& records() const { return records_; }
@@ -183,7 +201,13 @@ class GatedPush {
   uint64_t window_posted_bytes_ = 0;
   // A grant was taken and its window's first write is not posted yet (Gating::posted).
   bool notice_due_ = false;
+  // Asked ahead: the request went before Start; the held grant's arrival, if one came before
+  // Start; how long the window's grant waited for Start (for its notice).
+  bool asked_ahead_ = false;
+  std::optional<sched::TimePoint> held_since_;
+  sched::Duration held_{};
   uint64_t stale_grants_ = 0;
+  uint64_t missed_grants_ = 0;
   sched::TimePoint ready_;
   sched::Duration gate_at_start_{};
   std::vector<WriteRecord> records_;

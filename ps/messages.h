@@ -52,6 +52,10 @@ struct WindowRequestMsg {
   // whole-push windows. priority kNoneReady: only that report, nothing is ready to ask for.
   uint32_t part_index = 0;
   static constexpr uint32_t kNoneReady = UINT32_MAX;
+  // Asked ahead (WindowSpec::ask_ahead): the push is expected ready this long after the
+  // request was sent (the worker's estimate of its compute time); 0: it is ready now. The
+  // server takes 0..the job's timeout and warns about anything else (treated as 0).
+  int64_t ready_in_ns = 0;
 };
 
 struct WindowGrantMsg {
@@ -74,7 +78,10 @@ struct WindowGrantMsg {
 struct WindowPostedMsg {
   uint64_t iteration = 0;   // the grant's (WindowGrantMsg::iteration: the push id)
   uint32_t part_index = 0;  // the grant's
-  uint32_t reserved = 0;
+  // Microseconds the grant waited at the worker for its push to be ready (a request asked
+  // ahead, whose grant came first); 0 otherwise. The server leaves it out of the
+  // grant-to-post time, at most the whole of it.
+  uint32_t held_us = 0;
 };
 
 struct RoundMsg {
@@ -98,7 +105,6 @@ struct WelcomeMsg {
 // reserved fields, zero so that a later use of them is never misread as an old message's.
 inline bool WellFormed(const JoinMsg& msg) { return msg.params.WellFormed(); }
 inline bool WellFormed(const WelcomeMsg& msg) { return msg.slot.WellFormed(); }
-inline bool WellFormed(const WindowPostedMsg& msg) { return msg.reserved == 0; }
 template <typename T>
 bool WellFormed(const T& /*msg*/) {
   return true;  // the others hold no field whose values the receiver does not check itself

@@ -163,6 +163,9 @@ struct WindowRow {
   // 1: granted by a ring's long-trip rule while another window of the ring was open (a
   // transfer after the latest grant, before that writer posted: sched/window_scheduler.h).
   uint32_t ahead = 0;
+  // Asked ahead (WindowSpec::ask_ahead): how long the grant waited at the writer for its push
+  // to be ready, as its notice said (at most posted_s − start_s); 0 otherwise.
+  double held_s = 0;
 };
 
 inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
@@ -178,6 +181,7 @@ inline constexpr auto kWindowCsvColumns = std::to_array<CsvColumn<WindowRow>>({
     MemberColumn<&WindowRow::part>("part"),
     MemberColumn<&WindowRow::posted_s>("posted_s"),
     MemberColumn<&WindowRow::ahead>("ahead"),
+    MemberColumn<&WindowRow::held_s>("held_s"),
 });
 inline constexpr const char* kWindowCsvHeader = kCsvHeader<kWindowCsvColumns>.data();
 

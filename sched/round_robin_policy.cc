@@ -50,7 +50,7 @@ class RoundRobinType final : public WindowPolicyType {
   WindowKind kind() const override { return WindowKind::kRoundRobin; }
   std::string_view name() const override { return "round-robin"; }
   std::string_view forms() const override {
-    return "round-robin[:warmup=W,factor=F,window=K,min-window=MS,lead=auto|MS]";
+    return "round-robin[:warmup=W,factor=F,window=K,min-window=MS,lead=auto|MS,ask=ready|ahead]";
   }
   void TakeKeys(SpecKeys& keys, WindowSpec* s) const override { TakeRingKeys(keys, s); }
   std::string KeysToString(const WindowSpec& s) const override { return RingKeysToString(s); }

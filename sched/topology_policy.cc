@@ -30,7 +30,7 @@ class TopologyType final : public WindowPolicyType {
   std::string_view name() const override { return "topology"; }
   std::string_view forms() const override {
     return "topology:racks=R or topology:rack-of=R+R+..[,warmup=W,factor=F,window=K,"
-           "min-window=MS,lead=auto|MS]";
+           "min-window=MS,lead=auto|MS,ask=ready|ahead]";
   }
   void TakeKeys(SpecKeys& keys, WindowSpec* s) const override {
     if (keys.has("racks") == keys.has("rack-of")) {

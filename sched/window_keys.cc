@@ -58,12 +58,18 @@ void TakeRingKeys(SpecKeys& keys, WindowSpec* s) {
     // A negative number must not read as kLeadAuto's encoding.
     if (lead != "auto" && !(s->lead_ms >= 0)) keys.Bad("lead must be auto or >= 0 ms");
   }
+  if (keys.has("ask")) {
+    const std::string_view ask = keys.Take("ask");
+    if (ask != "ready" && ask != "ahead") keys.Bad("ask must be ready or ahead");
+    s->ask_ahead = ask == "ahead";
+  }
 }
 
 std::string RingKeysToString(const WindowSpec& s) {
   return "warmup=" + std::to_string(s.warmup) + ",factor=" + FormatNumber(s.factor) +
          ",window=" + FormatNumber(s.window_gaps) + ",min-window=" + FormatNumber(s.min_window_ms) +
-         ",lead=" + (s.lead_ms == WindowSpec::kLeadAuto ? "auto" : FormatNumber(s.lead_ms));
+         ",lead=" + (s.lead_ms == WindowSpec::kLeadAuto ? "auto" : FormatNumber(s.lead_ms)) +
+         ",ask=" + (s.ask_ahead ? "ahead" : "ready");
 }
 
 void CheckRingFields(const WindowSpec& s) {

@@ -43,6 +43,9 @@ struct WindowWorker {
   // = needed sooner by the next forward pass). Only global-priority reads it; a request that
   // carries none has 0, so every other policy sees all requests alike.
   uint32_t priority = 0;
+  // Of the pending request: when its push is expected ready (a request asked ahead,
+  // WindowSpec::ask_ahead); TimePoint::min() for a push ready when asked. Only rings read it.
+  TimePoint ready_at = TimePoint::min();
 
   bool waiting() const { return live && pending && !holding; }
 };

@@ -162,12 +162,20 @@ std::optional<WindowRings::Turn> WindowRings::TurnOf(const Ring& ring,
     if (!first) return std::nullopt;
     return Turn{turn_start, *first};
   }
-  if (workers[ring.members[owner]].waiting()) return Turn{turn_start, owner};
-  for (size_t i = 1; i < size; ++i) {
+  // The owner from the turn's start, the others after its grace; a request asked ahead no
+  // earlier than its grant can reach its writer as the push is ready. Ties: the owner, then
+  // ring order.
+  const Duration trip = ring.handoff_known ? ring.handoff : Duration::zero();
+  std::optional<Turn> first;
+  for (size_t i = 0; i < size; ++i) {
     const size_t pos = (owner + i) % size;
-    if (workers[ring.members[pos]].waiting()) return Turn{turn_start + ring.gap, pos};
+    const WindowWorker& x = workers[ring.members[pos]];
+    if (!x.waiting()) continue;
+    TimePoint at = i == 0 ? turn_start : turn_start + ring.gap;
+    if (x.ready_at != TimePoint::min()) at = std::max(at, x.ready_at - trip);
+    if (!first || at < first->at) first = Turn{at, pos};
   }
-  return std::nullopt;
+  return first;
 }
 
 void WindowRings::Grant(const WindowView& view, TimePoint now, WindowOpener& opener) {

@@ -61,7 +61,8 @@ class WindowRings {
     bool busy_known = false;
   };
   // When ring r may grant next, and to whom (position in members), or nullopt if nobody live
-  // is pending. The time may be in the past.
+  // is pending. The time may be in the past. Requests asked ahead count from their ready time
+  // less the ring's grant-to-post time (sched/window_scheduler.h, Asked ahead).
   struct Turn {
     TimePoint at;
     size_t position;

@@ -59,7 +59,7 @@ void WindowScheduler::Check(uint32_t w) const {
 
 void WindowScheduler::Seen(TimePoint now) { last_seen_ = std::max(last_seen_, now); }
 
-void WindowScheduler::Request(uint32_t w, TimePoint now, uint32_t priority) {
+void WindowScheduler::Request(uint32_t w, TimePoint now, uint32_t priority, TimePoint ready_at) {
   Check(w);
   Seen(now);
   WindowWorker& x = workers_[w];
@@ -71,6 +71,7 @@ void WindowScheduler::Request(uint32_t w, TimePoint now, uint32_t priority) {
   x.pending = true;
   x.queued = now;
   x.priority = priority;
+  x.ready_at = ready_at;
 }
 
 void WindowScheduler::Done(uint32_t w, TimePoint now) {
@@ -92,13 +93,13 @@ void WindowScheduler::Progress(uint32_t w, TimePoint now) {
   if (x.holding) x.progressed = true;
 }
 
-void WindowScheduler::Posted(uint32_t w, TimePoint now) {
+void WindowScheduler::Posted(uint32_t w, TimePoint now, Duration held) {
   Check(w);
   Seen(now);
   WindowWorker& x = workers_[w];
   if (!x.holding || x.posted) return;
   x.posted = std::max(now, x.start);
-  policy_->Posted(w, *x.posted - x.start);
+  policy_->Posted(w, std::max(*x.posted - x.start - held, Duration::zero()));
 }
 
 void WindowScheduler::Remove(uint32_t w, TimePoint now) {

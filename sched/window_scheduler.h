@@ -74,6 +74,16 @@
 // bytes arrive as the previous one's end. Those grants are marked `ahead` (windows.csv). A
 // writer that never posts holds only its own window, to its deadline; the ring goes on.
 //
+// Asked ahead (WindowSpec::ask_ahead, Pacing::kIterations). A worker that knows when its
+// gradient will be ready asks before it is (Request's ready_at), so that its grant can arrive
+// as the gradient does instead of a round trip after it. In a ring such a request counts from
+// ready_at − trip (trip: the ring's mean grant-to-post time), not from its arrival: the turn
+// goes to whoever can use the link first, the owner at max(turn start, its time), any other
+// waiting member at max(turn start + gap, its time), ties to the owner and then in ring order
+// (with every request ready when asked this is exactly the rule above). A grant that reaches
+// its writer before the gradient is held there (the held time is left out of the trip); one
+// whose writer misses it is revoked at its deadline like any other, and the request stays.
+//
 // Pacing. Everything above is Pacing::kIterations, R2SP's, for the sync rules. Coded rounds
 // (ps/server/window_desk.cc) use Pacing::kRounds: the server's input write starts every worker's
 // round at once and the round closes as soon as the code can decode, so there is no iteration to
@@ -127,8 +137,10 @@ class WindowScheduler {
   // one pending or holds a window, or after Remove(w), except that a request still waiting
   // takes a more urgent (lower) priority: a more urgent tensor joined the push it waits with.
   // priority: the forward-pass index of the push's most urgent tensor (WindowWorker::priority);
-  // only global-priority reads it.
-  void Request(uint32_t w, TimePoint now, uint32_t priority = 0);
+  // only global-priority reads it. ready_at: when the push will be ready, for a request asked
+  // ahead (TimePoint::min(): ready now); rings time its turn by it (Asked ahead, above).
+  void Request(uint32_t w, TimePoint now, uint32_t priority = 0,
+               TimePoint ready_at = TimePoint::min());
   // w's push completed: its window (if it holds one) ends now and its request is cleared.
   void Done(uint32_t w, TimePoint now);
   // w died: it loses its turn, its request and any window it held (ending now).
@@ -141,8 +153,10 @@ class WindowScheduler {
   void Progress(uint32_t w, TimePoint now);
   // w's writer posted the first write of the window it holds (its notice arrived now): the
   // rings learn the grant-to-post time and may grant the next turn early (Pipelined turns).
-  // Ignored unless w holds a window, and after the first notice of a window.
-  void Posted(uint32_t w, TimePoint now);
+  // held: how long the writer kept the grant before its push was ready (a request asked
+  // ahead), left out of the grant-to-post time. Ignored unless w holds a window, and after the
+  // first notice of a window.
+  void Posted(uint32_t w, TimePoint now, Duration held = Duration::zero());
   // One measured iteration of worker w: its length and the time it was blocked in it. Only
   // worker 0 counts, as in R2SP (sched/iteration_estimator.h); the others are ignored. If
   // worker 0 dies, the gap keeps its last value.

@@ -18,8 +18,8 @@
 //
 // Text form (Parse/ToString), times in milliseconds (fractions allowed):
 //   "burst"
-//   "round-robin" or "round-robin:warmup=10,factor=1.2,window=4,min-window=10,lead=auto" (any
-//   subset)
+//   "round-robin" or
+//   "round-robin:warmup=10,factor=1.2,window=4,min-window=10,lead=auto,ask=ready" (any subset)
 //   "slots:period=MS,slot=MS"
 //   "topology:racks=R" (R racks of consecutive ranks, sizes differing by at most one) or
 //   "topology:rack-of=0+0+1+1" (the rack of each worker); both take the round-robin keys.
@@ -30,6 +30,9 @@
 // the grant's trip and the writer's first post overlap the last bytes of the one before
 // (sched/window_scheduler.h, Pipelined turns): "auto" (the measured grant-to-post time), a fixed
 // time in ms, or 0 (off: the next grant waits for the window's end, one round trip per turn).
+// `ask` (rings): "ready" (a worker asks for its window once its gradient is ready) or "ahead"
+// (it asks when it starts computing, saying when the gradient will be ready by its last compute
+// time, so the grant can arrive as the gradient does: sched/window_scheduler.h, Asked ahead).
 // Each policy reads, prints and checks its own keys (sched/<name>_policy.cc, listed in
 // sched/window_registry.cc); this struct holds every policy's fields.
 #pragma once
@@ -74,6 +77,7 @@ struct WindowSpec {
   double window_gaps = kDefaultWindowGaps;
   double min_window_ms = kDefaultMinWindowMs;
   double lead_ms = kLeadAuto;  // round-robin and topology: kLeadAuto, or >= 0 (0: off)
+  bool ask_ahead = false;      // round-robin and topology: ask=ahead
   // slots.
   double period_ms = 0;
   double slot_ms = 0;

@@ -136,7 +136,7 @@ class InsiderWorker : public SessionEvents {
     ++done_;
     return true;
   }
-  void OnGrant(uint32_t, const WindowGrantMsg&) override {}
+  void OnGrant(uint32_t, const WindowGrantMsg&, TimePoint) override {}
 
  private:
   const JobConfig job_;

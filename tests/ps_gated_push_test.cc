@@ -64,6 +64,7 @@ class GatedPushTest : public ::testing::Test {
     uint64_t id;
     uint32_t priority;
     uint32_t part_index;
+    sched::Duration ready_in{};  // asked ahead
     bool operator==(const Ask&) const = default;
   };
   // A window's first-write notice, and how many writes had been posted when it was sent.
@@ -71,16 +72,17 @@ class GatedPushTest : public ::testing::Test {
     uint64_t id;
     uint32_t part_index;
     size_t posted_before;
+    sched::Duration held{};  // how long an ahead grant waited for Start
     bool operator==(const Notice&) const = default;
   };
   // Gated pushes record their window requests in asks_ and their notices in notices_.
   Gating Asking(bool per_part, uint64_t window_bytes = 0) {
-    return Gating{[this](uint64_t id, uint32_t priority, uint32_t part) {
-                    asks_.push_back({id, priority, part});
+    return Gating{[this](uint64_t id, uint32_t priority, uint32_t part, sched::Duration ready_in) {
+                    asks_.push_back({id, priority, part, ready_in});
                   },
                   per_part, window_bytes,
-                  [this](uint64_t id, uint32_t part) {
-                    notices_.push_back({id, part, conn_->posted.size()});
+                  [this](uint64_t id, uint32_t part, sched::Duration held) {
+                    notices_.push_back({id, part, conn_->posted.size(), held});
                   }};
   }
   static constexpr uint32_t kNone = WindowRequestMsg::kNoneReady;
@@ -290,6 +292,58 @@ TEST_F(GatedPushTest, ARegrantOfTheWindowInUseReopensIt) {
   push.OnGrant(7, now_, 1000, 0);
   EXPECT_EQ(PostedParts(), (std::vector<uint32_t>{0, 1, 2, 3})) << "all at once: 4 parts' bytes";
   EXPECT_EQ(asks_.back(), (Ask{7, kNone, 4}));
+}
+
+// Asked ahead: the request goes before Start with the ready time and not again at Start; a
+// grant that comes first is held (nothing posted before Start); at Start the writes go at once
+// and the notice says how long the grant waited.
+TEST_F(GatedPushTest, AGrantAskedAheadIsHeldUntilStartThenUsedAtOnce) {
+  using namespace std::chrono_literals;
+  GatedPush push(0, Asking(/*per_part=*/false));
+  AddParts(push, {0, 0, 0, 0});
+  push.AskAhead(30ms);
+  EXPECT_EQ(asks_, (std::vector<Ask>{{7, 0, 0, 30ms}}));
+  push.OnGrant(7, now_ + 25ms, 20'000'000);  // a 20 ms window from 25 ms
+  EXPECT_TRUE(conn_->posted.empty()) << "the gradient is not computed yet";
+  EXPECT_TRUE(notices_.empty());
+  push.Start(now_ + 31ms);
+  EXPECT_EQ(asks_.size(), 1u) << "asked once";
+  EXPECT_EQ(conn_->posted.size(), 2u);  // GatedPush::kMaxPosted
+  EXPECT_EQ(notices_, (std::vector<Notice>{{7, 0, 0, 6ms}}));
+  EXPECT_EQ(push.gate_waited(), 0ms) << "computing is not waiting for a window";
+  EXPECT_EQ(push.missed_grants(), 0u);
+  EXPECT_THROW(push.AskAhead(1ms), Error) << "started";
+}
+
+// A held grant whose window ran out before the gradient was ready is counted and not used:
+// the push waits for the server's next grant (its notice then says nothing was held), and a
+// grant for a cancelled push is stale.
+TEST_F(GatedPushTest, AHeldGrantWhoseWindowRanOutBeforeStartIsCountedNotUsed) {
+  using namespace std::chrono_literals;
+  GatedPush push(0, Asking(/*per_part=*/false));
+  AddParts(push, {0, 0, 0, 0});
+  push.AskAhead(10ms);
+  push.OnGrant(7, now_ + 10ms, 5'000'000);  // open 10..15 ms
+  push.Start(now_ + 40ms);                  // missed it
+  EXPECT_EQ(push.missed_grants(), 1u);
+  EXPECT_TRUE(conn_->posted.empty());
+  EXPECT_TRUE(notices_.empty());
+  push.OnGrant(7, now_ + 52ms, 5'000'000);  // granted again at its next turn
+  EXPECT_EQ(conn_->posted.size(), 2u);
+  EXPECT_EQ(notices_, (std::vector<Notice>{{7, 0, 0, 0ms}}));
+  EXPECT_EQ(push.gate_waited(), 12ms) << "from Start to the new grant";
+  EXPECT_EQ(push.stale_grants(), 0u);
+
+  // Asked ahead, then cancelled before Start: a grant that arrives after is stale.
+  GatedPush coded(0, Asking(/*per_part=*/false), 100);
+  coded.Bind(conn_, RemoteRegion{});
+  coded.Begin(9, 1);
+  coded.Add(std::span<const std::byte>(grad_).subspan(0, kPart), 0, Imm::Encode(1, 0));
+  coded.AskAhead(10ms);
+  coded.Cancel(now_ + 1ms);
+  coded.OnGrant(9, now_ + 2ms, 5'000'000);
+  EXPECT_EQ(coded.stale_grants(), 1u);
+  EXPECT_EQ(conn_->posted.size(), 2u) << "nothing of the cancelled push";
 }
 
 TEST_F(GatedPushTest, ReadyRefusesAnUnknownOrRepeatedWriteAndOrderedPushesAreNotCancelled) {

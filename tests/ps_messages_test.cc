@@ -16,11 +16,14 @@ namespace {
 // The descriptor is as long for every backend, so a backend's handle never changes a message.
 static_assert(sizeof(JoinMsg) == sizeof(uint64_t) + RemoteRegion::kEncodedBytes);
 static_assert(sizeof(WelcomeMsg) == RemoteRegion::kEncodedBytes + 3 * sizeof(uint64_t));
-// The request's layout: four 8-byte fields, then four 4-byte ones (priority and its padding
-// last), so a request of the layout before priority (40 bytes) is refused by its size.
+// The request's layout: four 8-byte fields, four 4-byte ones (priority, part_index last), then
+// ready_in_ns, so a request of a layout before it (40 or 48 bytes) is refused by its size.
 static_assert(offsetof(WindowRequestMsg, batch) == 4 * sizeof(uint64_t));
 static_assert(offsetof(WindowRequestMsg, priority) == 4 * sizeof(uint64_t) + 2 * sizeof(uint32_t));
-static_assert(sizeof(WindowRequestMsg) == 4 * sizeof(uint64_t) + 4 * sizeof(uint32_t));
+static_assert(offsetof(WindowRequestMsg, ready_in_ns) ==
+              4 * sizeof(uint64_t) + 4 * sizeof(uint32_t));
+static_assert(sizeof(WindowRequestMsg) == 5 * sizeof(uint64_t) + 4 * sizeof(uint32_t));
+static_assert(sizeof(WindowPostedMsg) == sizeof(uint64_t) + 2 * sizeof(uint32_t));
 
 TEST(Messages, JoinAndWelcomeCarryTheDescriptorsHandleThrough) {
   JoinMsg join{.fingerprint = 0x1234, .params = {.id = 2, .length = 4096}};
@@ -64,7 +67,8 @@ TEST(Messages, WindowRequestCarriesEveryFieldThrough) {
                              .last_compute_ns = 1500000,
                              .batch = 79,
                              .last_batch = 64,
-                             .priority = 160};
+                             .priority = 160,
+                             .ready_in_ns = 12345678};
   const auto back = Decode<WindowRequestMsg>(Encode(req));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->iteration, 7u);
@@ -74,6 +78,11 @@ TEST(Messages, WindowRequestCarriesEveryFieldThrough) {
   EXPECT_EQ(back->batch, 79u);
   EXPECT_EQ(back->last_batch, 64u);
   EXPECT_EQ(back->priority, 160u);
+  EXPECT_EQ(back->ready_in_ns, 12345678);
+
+  const auto posted = Decode<WindowPostedMsg>(Encode(WindowPostedMsg{7, 2, 4500}));
+  ASSERT_TRUE(posted);
+  EXPECT_EQ(posted->held_us, 4500u);
 }
 
 // A request as long as one from before priority existed (its bytes would otherwise be read
@@ -85,6 +94,8 @@ TEST(Messages, DecodeRefusesTheOldRequestLengthAndCarriesThePartIndex) {
   EXPECT_EQ(back->part_index, 5u);
   std::vector<uint8_t> old = Encode(req);
   old.resize(4 * sizeof(uint64_t) + 2 * sizeof(uint32_t));
+  EXPECT_FALSE(Decode<WindowRequestMsg>(old));
+  old.resize(4 * sizeof(uint64_t) + 4 * sizeof(uint32_t));  // before ready_in_ns
   EXPECT_FALSE(Decode<WindowRequestMsg>(old));
 
   WindowGrantMsg grant{.iteration = 3, .window_ns = 1000, .part_index = 0x80000000u};

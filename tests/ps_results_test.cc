@@ -52,7 +52,7 @@ TEST_F(ResultsTest, HeadersAreTheColumnNamesInTableOrder) {
   EXPECT_STREQ(
       kWindowCsvHeader,
       "worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message,part,posted_s,"
-      "ahead");
+      "ahead,held_s");
   EXPECT_STREQ(kWriteCsvHeader, "iteration,server,part,bytes,gate_s,queued_s,wire_s");
   EXPECT_STREQ(kLayerCsvHeader,
                "worker,iteration,layer,start_s,bytes,forward_start_s,forward_end_s,"
@@ -130,12 +130,13 @@ TEST_F(ResultsTest, WindowRowBytesWithOpenBoundAndNoLanding) {
   auto lines = Written(WriteCsv<WindowRow, kWindowCsvColumns>, std::vector<WindowRow>{row});
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0], kWindowCsvHeader);
-  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5,nan,0");  // no notice of a post
+  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5,nan,0,0");  // no notice of a post
   row.posted_s = 1.75;
   row.ahead = 1;
+  row.held_s = 0.125;
   lines = Written(WriteCsv<WindowRow, kWindowCsvColumns>, std::vector<WindowRow>{row});
   ASSERT_EQ(lines.size(), 2u);
-  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5,1.75,1");
+  EXPECT_EQ(lines[1], "2,9,1.25,1.5,2,inf,removed,nan,3,5,1.75,1,0.125");
 }
 
 TEST_F(ResultsTest, WriteRecordBytes) {

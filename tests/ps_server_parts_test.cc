@@ -195,6 +195,44 @@ TEST(WindowDeskPipelineTest, ANoticeLogsThePostAndLetsTheNextTurnStartEarly) {
   EXPECT_TRUE(std::isnan(desk.log()[1].landed_s)) << "worker 1's window is still open";
 }
 
+// Asked ahead at the desk: a request whose push is ready in 30 ms waits for then (less the
+// ring's grant-to-post time), while ready times the server cannot take (negative, past the
+// job's timeout) are taken as "ready now"; a notice's held time is bounded by what the server
+// saw (grant to notice) in the log and in the trip the ring learns.
+TEST(WindowDeskPipelineTest, ARequestAskedAheadWaitsForItsReadyTimeAndBadOnesAreReadyNow) {
+  JobConfig job;
+  job.num_workers = 4;
+  job.windows = sched::WindowSpec::Parse("topology:racks=1,min-window=1000,ask=ahead");
+  const SyncRule rule{job.sync, job.num_workers};
+  const TimePoint t0 = GetClock().Now();
+  WindowDesk desk{job, 0, rule, t0};
+  auto at = [&](int ms) { return t0 + std::chrono::milliseconds(ms); };
+  ASSERT_EQ(desk.OnRequest(0, WindowRequestMsg{}, at(0)).size(), 1u);
+  EXPECT_TRUE(desk.OnPosted(0, WindowPostedMsg{0, 0, 5000}, at(1)).empty());
+  EXPECT_NEAR(desk.log()[0].held_s, 0.001, 1e-9) << "5 ms claimed, 1 ms from grant to notice";
+  EXPECT_TRUE(desk.OnPushLanded(0, 0, at(9)).empty());
+  WindowRequestMsg ahead;
+  ahead.ready_in_ns = 30'000'000;
+  EXPECT_TRUE(desk.OnRequest(1, ahead, at(10)).empty());
+  EXPECT_EQ(desk.NextEvent(), at(40)) << "ready at 40 ms; the trip learnt is 1 - 1 = 0 ms";
+  WindowRequestMsg negative;
+  negative.ready_in_ns = -5;
+  const auto now = desk.OnRequest(2, negative, at(10));
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0].worker, 2u) << "ready now: before worker 1, whose turn it was";
+  EXPECT_TRUE(desk.OnPushLanded(2, 0, at(12)).empty());
+  WindowRequestMsg too_far;
+  too_far.ready_in_ns = std::chrono::nanoseconds(job.timeout).count() + 1;
+  const auto soon = desk.OnRequest(3, too_far, at(13));
+  ASSERT_EQ(soon.size(), 1u);
+  EXPECT_EQ(soon[0].worker, 3u);
+  EXPECT_TRUE(desk.OnPushLanded(3, 0, at(14)).empty());
+  EXPECT_EQ(desk.NextEvent(), at(40));
+  const auto late = desk.Poll(at(40));
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].worker, 1u);
+}
+
 // A server's rounds and windows reach their files as they become final, at most every
 // kStreamEvery; Finish writes what is left and the summary row (survives a kill: the rows
 // are flushed, see WorkerReportTest.RowsAppendedSurviveTheProcessBeingKilled).

@@ -29,6 +29,7 @@ struct WindowRec {
   std::string how;
   uint32_t message;  // coded jobs: the message of round `iteration`
   bool ahead;        // granted by the long-trip rule (sched/window_scheduler.h)
+  double held;       // how long the grant waited at the writer (asked ahead)
 };
 
 std::vector<WindowRec> ReadWindows(const std::string& path) {
@@ -41,14 +42,14 @@ std::vector<WindowRec> ReadWindows(const std::string& path) {
   const size_t worker = col("worker"), iteration = col("iteration"), requested = col("requested_s"),
                start = col("start_s"), end = col("end_s"), bound = col("bound_s"), how = col("end"),
                landed = col("landed_s"), message = col("message"), posted = col("posted_s"),
-               ahead = col("ahead");
+               ahead = col("ahead"), held = col("held_s");
   std::vector<WindowRec> out;
   for (const auto& r : csv.rows) {
     out.push_back({static_cast<uint32_t>(std::stoul(r.at(worker))), std::stoull(r.at(iteration)),
                    std::stod(r.at(requested)), std::stod(r.at(start)), std::stod(r.at(end)),
                    std::stod(r.at(bound)), std::stod(r.at(landed)), std::stod(r.at(posted)),
-                   r.at(how), static_cast<uint32_t>(std::stoul(r.at(message))),
-                   r.at(ahead) == "1"});
+                   r.at(how), static_cast<uint32_t>(std::stoul(r.at(message))), r.at(ahead) == "1",
+                   std::stod(r.at(held))});
   }
   return out;
 }
@@ -134,6 +135,7 @@ TEST_P(WindowsOverTransport, RoundRobinWindowsNeverOverlapAndTurnsFollowRank) {
     ASSERT_TRUE(std::isfinite(r.landed)) << "worker " << r.worker << " iteration " << r.iteration;
     ASSERT_LE(r.requested, r.start);
     ASSERT_LE(r.start, r.end);
+    EXPECT_EQ(r.held, 0) << "asked when ready: no grant waits for its gradient";
     landed[{r.worker, r.iteration}] = r.landed;
   }
   EXPECT_EQ(landed.size(), static_cast<size_t>(kWorkers * kIterations));
@@ -192,6 +194,43 @@ TEST_P(WindowsOverTransport, RoundRobinWindowsNeverOverlapAndTurnsFollowRank) {
   }
   // Under BSP all four push at once: in turns, at least three of them wait for a window.
   EXPECT_GE(waiters, kWorkers - 1);
+}
+
+// ask=ahead under R2SP, every worker computing 30 ms per iteration: each asks for its window as
+// it starts computing, so its request reaches the server about a compute time before its
+// grant (asked when ready, the request waits only for the turn: a few ms here); a grant that
+// came before the gradient waited for it (held_s), at most the window's grant-to-post time.
+// Every push lands once and ring windows overlap only as turns may.
+TEST_P(WindowsOverTransport, WindowsAreAskedForWhileTheGradientIsComputed) {
+  const std::string out = dir_ / "ahead";
+  const int kWorkers = 4, kIterations = 30;
+  std::vector<std::string> job = SyntheticJob(
+      "r2sp", "round-robin:warmup=5,min-window=50,ask=ahead", std::to_string(kIterations));
+  const double base = slow() ? 0.05 : 0.03;  // every worker's compute time, s
+  job.insert(job.end(),
+             {"--straggler", "persistent:workers=0,factor=1,base=" + std::to_string(base)});
+  Proc& p = procs_.Start("ahead", RunArgs(out, job));
+  ASSERT_EQ(p.Wait(milliseconds(slow() ? 600000 : 120000)), std::optional<int>(0)) << p.err();
+  const std::vector<WindowRec> rows = ReadWindows(out + "/windows.csv");
+  std::set<std::pair<uint32_t, uint64_t>> landed;
+  for (const auto& r : rows) {
+    ASSERT_TRUE(std::isfinite(r.landed)) << "worker " << r.worker << " iteration " << r.iteration;
+    landed.insert({r.worker, r.iteration});
+  }
+  EXPECT_EQ(landed.size(), static_cast<size_t>(kWorkers * kIterations));
+  const std::vector<WindowRec> ring = RingWindows(rows);
+  ASSERT_GT(ring.size(), static_cast<size_t>(kWorkers * (kIterations - 10)));
+  ExpectRingWindowsPipelinedAtMost(rows);
+  size_t early = 0;
+  for (const WindowRec& w : ring) {
+    if (w.start - w.requested >= base / 2) ++early;
+    if (std::isnan(w.posted)) continue;
+    EXPECT_GE(w.held, 0);
+    EXPECT_LE(w.held, w.posted - w.start + 1e-9)
+        << "worker " << w.worker << " iteration " << w.iteration;
+  }
+  EXPECT_GE(early, ring.size() * 3 / 4)
+      << "of " << ring.size() << " ring windows, so few were asked for while computing";
 }
 
 // A worker SIGKILLed under R2SP loses its turn; the ring goes on with the others, who finish.

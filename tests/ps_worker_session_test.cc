@@ -43,7 +43,8 @@ struct RecordingEvents final : SessionEvents {
     return true;
   }
   bool OnWriteDone(uint32_t /*server*/, uint64_t /*wr_id*/) override { return true; }
-  void OnGrant(uint32_t /*server*/, const WindowGrantMsg& /*grant*/) override {}
+  void OnGrant(uint32_t /*server*/, const WindowGrantMsg& /*grant*/,
+               TimePoint /*received*/) override {}
 
   std::optional<uint32_t> welcomed_server;
   std::shared_ptr<Connection> welcome_conn;

@@ -57,28 +57,31 @@ TEST(WindowSpec, ParsesEveryFormAndRoundTrips) {
   EXPECT_EQ(rr.window_gaps, 4);
   EXPECT_EQ(rr.min_window_ms, 10);
   EXPECT_EQ(rr.lead_ms, WindowSpec::kLeadAuto);
-  EXPECT_EQ(rr.ToString(), "round-robin:warmup=10,factor=1.2,window=4,min-window=10,lead=auto");
+  EXPECT_EQ(rr.ToString(),
+            "round-robin:warmup=10,factor=1.2,window=4,min-window=10,lead=auto,ask=ready");
   EXPECT_EQ(WindowSpec::Parse("round-robin:lead=0").lead_ms, 0);
+  EXPECT_FALSE(rr.ask_ahead);
+  EXPECT_TRUE(WindowSpec::Parse("round-robin:ask=ahead").ask_ahead);
   EXPECT_EQ(WindowSpec::Parse("topology:racks=2,lead=0.25").lead_ms, 0.25);
   const WindowSpec slots = WindowSpec::Parse("slots:period=10.5,slot=0.25");
   EXPECT_EQ(slots.period(), 10500us);
   EXPECT_EQ(slots.slot(), 250us);
   EXPECT_EQ(WindowSpec::Parse("topology:rack-of=0+0+1+1").rack_of,
             (std::vector<uint32_t>{0, 0, 1, 1}));
-  for (const char* text :
-       {"burst", "round-robin", "round-robin:warmup=20,factor=1.5",
-        "round-robin:window=2.5,min-window=0.125", "round-robin:lead=0", "round-robin:lead=1.5",
-        "round-robin:lead=auto", "slots:period=10,slot=1.25", "topology:racks=3",
-        "topology:rack-of=2+0+2+1,factor=2,warmup=5", "topology:racks=1"}) {
+  for (const char* text : {"burst", "round-robin", "round-robin:warmup=20,factor=1.5",
+                           "round-robin:window=2.5,min-window=0.125", "round-robin:lead=0",
+                           "round-robin:lead=1.5", "round-robin:lead=auto", "round-robin:ask=ahead",
+                           "slots:period=10,slot=1.25", "topology:racks=3,ask=ahead",
+                           "topology:rack-of=2+0+2+1,factor=2,warmup=5", "topology:racks=1"}) {
     const WindowSpec s = WindowSpec::Parse(text);
     EXPECT_EQ(WindowSpec::Parse(s.ToString()), s) << text << " -> " << s.ToString();
     EXPECT_EQ(WindowSpec::Parse(s.ToString()).ToString(), s.ToString());
   }
   for (const char* canonical :
-       {"burst", "round-robin:warmup=12,factor=1.2,window=3,min-window=0.5,lead=0",
+       {"burst", "round-robin:warmup=12,factor=1.2,window=3,min-window=0.5,lead=0,ask=ready",
         "slots:period=8,slot=2",
-        "topology:racks=2,warmup=10,factor=1.2,window=4,min-window=10,lead=auto",
-        "topology:rack-of=0+1+0,warmup=10,factor=1,window=8,min-window=100,lead=0.5"}) {
+        "topology:racks=2,warmup=10,factor=1.2,window=4,min-window=10,lead=auto,ask=ready",
+        "topology:rack-of=0+1+0,warmup=10,factor=1,window=8,min-window=100,lead=0.5,ask=ahead"}) {
     EXPECT_EQ(WindowSpec::Parse(canonical).ToString(), canonical);
   }
 }
@@ -102,6 +105,8 @@ TEST(WindowSpec, RefusesBadTextWithTheValidForms) {
       {"round-robin:lead=soon", "value of lead is not a number: \"soon\""},
       {"round-robin:lead=1e10", "lead must be auto or in [0, 1e+09] ms"},
       {"global-priority:lead=1", "unknown key lead for policy global-priority"},
+      {"round-robin:ask=early", "ask must be ready or ahead"},
+      {"global-priority:ask=ahead", "unknown key ask for policy global-priority"},
       {"round-robin:gap=3", "unknown key gap for policy round-robin"},
       {"round-robin:factor=1,factor=2", "key factor repeated"},
       {"slots:period=10", "missing key slot"},
@@ -574,6 +579,30 @@ TEST(WindowScheduler, LongTripGrantsStayATransferApartWithOnlySoManyOpen) {
   EXPECT_TRUE(Granted(&s, At(72ms)).empty()) << "2, 4 and 0 open, worker 1 has nothing to push";
   s.Request(1, At(73ms));
   ASSERT_EQ(Granted(&s, At(73ms)), (Ranks{1})) << "its turn came at 68 ms";
+}
+
+// Asked ahead: a request whose push is ready at 50 ms is granted at 50 ms less the ring's
+// grant-to-post time (2 ms), not when it arrives; a worker ready now is granted first meanwhile
+// although the turn was the other's; the time a grant was held at its writer stays out of the
+// grant-to-post time.
+TEST(WindowScheduler, AskedAheadTurnsGoByTheReadyTimeLessTheTrip) {
+  WindowScheduler s(WindowSpec::Parse("round-robin:min-window=100"), 3);
+  Warm(&s, 3600us);  // gap = 3.6 ms / (1.2 x 3) = 1 ms
+  s.Request(0, At(0ms));
+  ASSERT_EQ(Granted(&s, At(0ms)), (Ranks{0}));
+  s.Posted(0, At(2ms));  // grant to post 2 ms
+  s.Done(0, At(10ms));   // transfer 8 ms
+  s.Request(1, At(10ms), 0, At(50ms));
+  s.Request(2, At(11ms));
+  EXPECT_EQ(s.NextEvent(), At(11ms)) << "worker 2 after the grace, long before worker 1 is ready";
+  ASSERT_EQ(Granted(&s, At(11ms)), (Ranks{2}));
+  s.Posted(2, At(13ms));
+  EXPECT_EQ(s.NextEvent(), At(48ms)) << "pipelined turns would allow 19 ms; worker 1 is not ready";
+  s.Done(2, At(21ms));
+  EXPECT_TRUE(Granted(&s, At(48ms) - 1ns).empty());
+  ASSERT_EQ(Granted(&s, At(48ms)), (Ranks{1}));
+  s.Posted(1, At(51ms), 1ms);  // its grant waited 1 ms for the gradient: the trip was 2 ms
+  EXPECT_EQ(s.lead(1), 2ms);
 }
 
 // Coded rounds (Pacing::kRounds): the server's rounds warm round-robin up, worker 0's

@@ -81,7 +81,18 @@ WindowDesk::Grants WindowDesk::OnRequest(uint32_t w, const WindowRequestMsg& req
       workers_[w].push_batch = nominal;
     }
   }
-  Ask(w, req.iteration, req.iteration, 0, req.priority, now);
+  TimePoint ready_at = TimePoint::min();
+  if (req.ready_in_ns != 0 && !per_part_) {
+    if (req.ready_in_ns < 0 || std::chrono::nanoseconds(req.ready_in_ns) > job_.timeout) {
+      WarnOfPeer("worker " + std::to_string(w),
+                 "asked ahead with its push ready in " + std::to_string(req.ready_in_ns) +
+                     " ns, outside 0.." + std::to_string(job_.timeout.count()) +
+                     " ms (the job's timeout); taken as ready now");
+    } else {
+      ready_at = now + std::chrono::nanoseconds(req.ready_in_ns);
+    }
+  }
+  Ask(w, req.iteration, req.iteration, 0, req.priority, now, ready_at);
   if (per_part_) {
     workers_[w].parts_landed = 0;
     workers_[w].next_part.reset();
@@ -158,7 +169,7 @@ WindowDesk::Grants WindowDesk::OnCodedRequest(uint32_t w, uint64_t push, TimePoi
 }
 
 void WindowDesk::Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t message,
-                     uint32_t priority, TimePoint now) {
+                     uint32_t priority, TimePoint now, TimePoint ready_at) {
   Worker& ws = workers_[w];
   ws.asked = true;
   ws.push_rows.clear();
@@ -166,7 +177,7 @@ void WindowDesk::Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t mes
   ws.iteration = iteration;
   ws.message = message;
   ws.asked_at = now;
-  windows_->Request(w, now, priority);
+  windows_->Request(w, now, priority, ready_at);
 }
 
 WindowDesk::Grants WindowDesk::OnPosted(uint32_t w, const WindowPostedMsg& msg, TimePoint now) {
@@ -177,8 +188,14 @@ WindowDesk::Grants WindowDesk::OnPosted(uint32_t w, const WindowPostedMsg& msg, 
     ++stale_notices_;
     return {};
   }
-  rows_[*ws.row].posted_s = Since(now);
-  windows_->Posted(w, now);
+  WindowRow& row = rows_[*ws.row];
+  row.posted_s = Since(now);
+  // The worker's word, bounded by what the server saw: at most the grant-to-notice time.
+  const double held_s =
+      std::min(static_cast<double>(msg.held_us) * 1e-6, row.posted_s - row.start_s);
+  row.held_s = std::max(held_s, 0.0);
+  windows_->Posted(w, now,
+                   std::chrono::duration_cast<Duration>(std::chrono::duration<double>(row.held_s)));
   return Poll(now);
 }
 

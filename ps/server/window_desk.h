@@ -49,6 +49,9 @@ class WindowDesk {
   // when a more urgent tensor joins it: req.priority, lower is sooner). The core warns about
   // others and drops them.
   bool Expects(uint32_t w, const WindowRequestMsg& req) const;
+  // A request asked ahead (req.ready_in_ns, whole-push windows only) is pending from now, its
+  // turn timed by now + ready_in (sched/window_scheduler.h, Asked ahead); a ready_in outside
+  // 0..the job's timeout is warned about (rate-limited) and taken as 0.
   Grants OnRequest(uint32_t w, const WindowRequestMsg& req, TimePoint now);
   // Coded: worker w's message `push` is ready, for the open round it works on (the core
   // ignores others). A request for a newer message while one is still open (its message did
@@ -56,9 +59,10 @@ class WindowDesk {
   Grants OnCodedRequest(uint32_t w, uint64_t push, TimePoint now);
 
   // w's writer posted the first write of the window granted for msg (WindowPostedMsg): logged
-  // (posted_s) and told to the scheduler, which may grant the next turn early. A notice for a
-  // window that ended (revoked, cancelled: a race, not an error) or never was, or a repeat,
-  // changes nothing and is counted (stale_notices).
+  // (posted_s, and held_s: how long the grant waited for a push asked ahead, at most the
+  // window's grant-to-post time) and told to the scheduler, which may grant the next turn
+  // early. A notice for a window that ended (revoked, cancelled: a race, not an error) or never
+  // was, or a repeat, changes nothing and is counted (stale_notices).
   Grants OnPosted(uint32_t w, const WindowPostedMsg& msg, TimePoint now);
   // Part of w's push landed (coded: part `part` of push `push`, checked against its grant).
   // Per-partition windows: may end w's window and grant the next.
@@ -119,7 +123,7 @@ class WindowDesk {
   };
 
   void Ask(uint32_t w, uint64_t push, uint64_t iteration, uint32_t message, uint32_t priority,
-           TimePoint now);
+           TimePoint now, TimePoint ready_at = TimePoint::min());
   // Per-partition windows: a request of the asked push w for partition req.part_index.
   Grants OnPartRequest(uint32_t w, const WindowRequestMsg& req, TimePoint now);
   void AskPart(uint32_t w, uint32_t part, uint32_t priority, TimePoint now);

@@ -31,12 +31,12 @@ CodedLoop::CodedLoop(const JobConfig& job, const WorkerOptions& options, Workloa
     Gating gating;  // a coded message is one window whatever the policy
     if (job.windows) {
       // The estimate of T_iter comes from the server's rounds (WindowScheduler::kRounds).
-      gating.ask = [this](uint64_t id, uint32_t, uint32_t) {
+      gating.ask = [this](uint64_t id, uint32_t, uint32_t, Duration) {
         WindowRequestMsg req;
         req.iteration = id;
         session_.Send(0, MsgType::kWindowRequest, Encode(req));
       };
-      gating.posted = [this](uint64_t id, uint32_t) {
+      gating.posted = [this](uint64_t id, uint32_t, Duration) {
         session_.Send(0, MsgType::kWindowPosted, Encode(WindowPostedMsg{id}));
       };
     }
@@ -289,10 +289,10 @@ bool CodedLoop::OnWriteDone(uint32_t /*server*/, uint64_t wr_id) {
   return true;
 }
 
-void CodedLoop::OnGrant(uint32_t /*server*/, const WindowGrantMsg& grant) {
+void CodedLoop::OnGrant(uint32_t /*server*/, const WindowGrantMsg& grant, TimePoint received) {
   // The grant's id is round · messages + message; one for an old round or message is
   // ignored by its push.
-  message_push_[grant.iteration % message_push_.size()].OnGrant(grant.iteration, GetClock().Now(),
+  message_push_[grant.iteration % message_push_.size()].OnGrant(grant.iteration, received,
                                                                 grant.window_ns);
 }
 

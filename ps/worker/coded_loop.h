@@ -40,7 +40,7 @@ class CodedLoop final : public SessionEvents {
                  uint64_t resume_iteration) override;
   bool OnParamsLanded(uint32_t server, const Imm& imm) override;
   bool OnWriteDone(uint32_t server, uint64_t wr_id) override;
-  void OnGrant(uint32_t server, const WindowGrantMsg& grant) override;
+  void OnGrant(uint32_t server, const WindowGrantMsg& grant, TimePoint received) override;
   void OnRoundClosed(uint64_t round) override;
   void OnFinal() override { final_ = true; }
 

@@ -40,11 +40,15 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
   for (uint32_t s = 0; s < job.num_servers; ++s) {
     Gating gating;
     if (job.windows) {
-      gating.ask = [this, s](uint64_t it, uint32_t priority, uint32_t part_index) {
-        SendWindowRequest(s, it, priority, part_index);
+      gating.ask = [this, s](uint64_t it, uint32_t priority, uint32_t part_index,
+                             Duration ready_in) {
+        SendWindowRequest(s, it, priority, part_index, ready_in);
       };
-      gating.posted = [this, s](uint64_t it, uint32_t part_index) {
-        session_.Send(s, MsgType::kWindowPosted, Encode(WindowPostedMsg{it, part_index}));
+      gating.posted = [this, s](uint64_t it, uint32_t part_index, Duration held) {
+        // Rounded up: a grant held at all is never reported as not held; capped at the field.
+        const auto us = std::chrono::ceil<std::chrono::microseconds>(held).count();
+        const auto held_us = static_cast<uint32_t>(std::clamp<int64_t>(us, 0, UINT32_MAX));
+        session_.Send(s, MsgType::kWindowPosted, Encode(WindowPostedMsg{it, part_index, held_us}));
       };
       gating.per_part = job.windows->grants_parts();
       gating.window_bytes = job.part_bytes;  // small tensors share a partition's window
@@ -174,6 +178,10 @@ IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
   const Clock& clock = GetClock();
   report_.Snapshot(it, t0, params_);
   IterationRow row = StartRow(it);
+  // The writes exist before the gradient does (their source is grad_), so a window asked
+  // ahead can be granted while it is computed.
+  AddWrites(it);
+  AskAhead();
   TimePoint t = clock.Now();
   row.loss = workload_.ComputeGradient(params_, grad_);
   row.compute_s = clock.SecondsSince(t);
@@ -252,6 +260,7 @@ IterationRow PlainLoop::RunLayeredIteration(uint64_t it, TimePoint t0) {
   for (LayerRecord& l : li.layers) l.start_s = std::chrono::duration<double>(start - t0).count();
   li.records_before.clear();
   for (const GatedPush& push : pushes_) li.records_before.push_back(push.records().size());
+  AddWrites(it);
   BeginPush(it);
   li.push_start = clock.Now();
   backprop_->Backward(session_, pushes_, std::max(forward_end, clock.Now()), start, scale,
@@ -301,16 +310,8 @@ void PlainLoop::RecordLayers(uint64_t it) {
 
 // Writes this iteration's gradient into every server's slot, each server's parts inside
 // the windows it grants (if the job has windows).
-void PlainLoop::BeginPush(uint64_t it) {
-  // The server may answer before our own write completions are seen: from here on the
-  // parameters that land are those for the next iteration.
-  expected_iteration_ = it + 1;
-  landed_.Clear();
-  faults_.BeforePush(it);
-  faults_.Poison(it, grad_);
+void PlainLoop::AddWrites(uint64_t it) {
   const auto bytes = std::as_bytes(std::span(grad_));
-  const TimePoint now = GetClock().Now();
-  gate_before_push_.clear();
   for (uint32_t s = 0; s < job_.num_servers; ++s) {
     GatedPush& push = pushes_[s];
     const auto& parts = layout_.parts(s);
@@ -321,6 +322,36 @@ void PlainLoop::BeginPush(uint64_t it) {
                (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p),
                backprop_ ? backprop_->PartLayer(s, p) : 0);
     }
+  }
+}
+
+// The estimate is the last iteration's compute time (gradient plus emulated straggler delay)
+// scaled to this batch: late by as much as the compute time grew, early by as much as it shrank.
+// None before the first iteration (the request then goes when the gradient is ready).
+void PlainLoop::AskAhead() {
+  if (!job_.windows || !job_.windows->ask_ahead || job_.windows->grants_parts()) return;
+  if (!(last_compute_s_ > 0) || last_batch_ == 0) return;
+  const double ready_in_s = last_compute_s_ * static_cast<double>(batch_) / last_batch_;
+  const auto ready_in =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>(ready_in_s));
+  for (GatedPush& push : pushes_) push.AskAhead(ready_in);
+  asked_ahead_ = true;
+}
+
+void PlainLoop::BeginPush(uint64_t it) {
+  // The server may answer before our own write completions are seen: from here on the
+  // parameters that land are those for the next iteration.
+  expected_iteration_ = it + 1;
+  landed_.Clear();
+  faults_.BeforePush(it);
+  faults_.Poison(it, grad_);
+  // Grants asked ahead that came while we computed are taken now, so Start finds them held
+  // (their windows count from their arrival either way).
+  if (asked_ahead_) session_.Poll(Duration::zero());
+  asked_ahead_ = false;
+  const TimePoint now = GetClock().Now();
+  gate_before_push_.clear();
+  for (GatedPush& push : pushes_) {
     gate_before_push_.push_back(push.gate_waited());
     push.Start(now);
   }
@@ -349,11 +380,12 @@ double PlainLoop::FinishPush(uint64_t it) {
 }
 
 void PlainLoop::SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority,
-                                  uint32_t part_index) {
+                                  uint32_t part_index, Duration ready_in) {
   WindowRequestMsg req;
   req.iteration = it;
   req.priority = priority;
   req.part_index = part_index;
+  req.ready_in_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(ready_in).count();
   req.last_iteration_ns = Nanoseconds(last_iteration_s_);
   req.last_blocked_ns = Nanoseconds(last_blocked_s_);
   if (job_.batch_tuning) {
@@ -408,8 +440,8 @@ bool PlainLoop::OnWriteDone(uint32_t server, uint64_t wr_id) {
   return true;
 }
 
-void PlainLoop::OnGrant(uint32_t server, const WindowGrantMsg& grant) {
-  pushes_[server].OnGrant(grant.iteration, GetClock().Now(), grant.window_ns, grant.part_index);
+void PlainLoop::OnGrant(uint32_t server, const WindowGrantMsg& grant, TimePoint received) {
+  pushes_[server].OnGrant(grant.iteration, received, grant.window_ns, grant.part_index);
   if (grant.next_batch == 0 || !job_.batch_tuning || server != 0) return;
   if (grant.next_batch > sched::BatchTuner::kMaxScale * job_.workload.batch_size) {
     throw Error("server 0 sized our next batch at " + std::to_string(grant.next_batch) +

@@ -41,7 +41,7 @@ class PlainLoop final : public SessionEvents {
                  uint64_t resume_iteration) override;
   bool OnParamsLanded(uint32_t server, const Imm& imm) override;
   bool OnWriteDone(uint32_t server, uint64_t wr_id) override;
-  void OnGrant(uint32_t server, const WindowGrantMsg& grant) override;
+  void OnGrant(uint32_t server, const WindowGrantMsg& grant, TimePoint received) override;
 
  private:
   IterationRow RunIteration(uint64_t it, TimePoint t0);
@@ -60,15 +60,20 @@ class PlainLoop final : public SessionEvents {
   // Forgets the pushes and parameters under way: their connections are being replaced
   // (and re-arms the faults of a wait, which may be redone).
   void ForgetServers();
-  // The iteration's push to every server: Begin adds every write and asks for windows
-  // (ordered pushes then wait for Backprop to make them ready); Finish waits until every
+  // The iteration's push to every server: AddWrites begins it and adds every write; AskAhead
+  // (ask=ahead, whole-push windows) asks for the windows before the gradient is computed, with
+  // the time it is expected to take; Begin starts the push, asking for windows if not asked
+  // ahead (ordered pushes then wait for Backprop to make them ready); Finish waits until every
   // write is done and returns the seconds spent waiting for windows.
+  void AddWrites(uint64_t it);
+  void AskAhead();
   void BeginPush(uint64_t it);
   double FinishPush(uint64_t it);
   void RecordLayers(uint64_t it);
   void StreamResults(const std::vector<IterationRow>& rows);
   // priority: the push's most urgent layer so far (0 for a flat gradient).
-  void SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority, uint32_t part_index);
+  void SendWindowRequest(uint32_t server, uint64_t it, uint32_t priority, uint32_t part_index,
+                         Duration ready_in);
   void WaitParams(uint64_t it);
   double InjectDelay(TimePoint start, uint64_t it, double scale);
   void PrintProgress(uint64_t it, const std::vector<IterationRow>& rows, TimePoint t0) const;
@@ -93,6 +98,7 @@ class PlainLoop final : public SessionEvents {
   uint32_t batch_;
   uint32_t push_batch_, last_batch_ = 0;
   double last_compute_s_ = 0;
+  bool asked_ahead_ = false;  // this iteration's windows were asked for before computing
   uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
   std::vector<sched::Duration> gate_before_push_;  // each push's gate_waited() at BeginPush
   // Layered workloads only: the backprop emulation, every layer's record so far, and the

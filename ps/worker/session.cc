@@ -209,7 +209,9 @@ void WorkerSession::HandleControl(const Completion& c) {
     case MsgType::kWindowGrant: {
       const auto grant = Decode<WindowGrantMsg>(c.payload);
       if (!grant || !job_.windows) throw Error("server sent a malformed window grant");
-      events_->OnGrant(server, *grant);
+      // Stamped when queued (net/completion.h); never later than now.
+      const TimePoint now = GetClock().Now();
+      events_->OnGrant(server, *grant, c.received == TimePoint{} ? now : std::min(c.received, now));
       return;
     }
     case MsgType::kFinal:

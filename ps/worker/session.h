@@ -46,7 +46,9 @@ class SessionEvents {
   // Our write `wr_id` to `server` finished. False: a late one of a connection given up
   // while reconnecting (the session drops it).
   virtual bool OnWriteDone(uint32_t server, uint64_t wr_id) = 0;
-  virtual void OnGrant(uint32_t server, const WindowGrantMsg& grant) = 0;
+  // A window grant from `server`, which arrived at `received` (its window counts from then,
+  // even when the loop takes it later).
+  virtual void OnGrant(uint32_t server, const WindowGrantMsg& grant, TimePoint received) = 0;
   // Coded jobs: the server closed `round`, or sent the final model.
   virtual void OnRoundClosed(uint64_t /*round*/) {}
   virtual void OnFinal() {}

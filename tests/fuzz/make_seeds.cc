@@ -168,10 +168,18 @@ void ControlMessages() {
   // Per-partition windows: the partition asked for.
   Control("window-request-part", MsgType::kWindowRequest,
           gw::WindowRequestMsg{7, 2000000, 50000, 0, 0, 0, 42, 3});
+  // Asked ahead (ask=ahead): the push is ready in 30 ms.
+  Control("window-request-ahead", MsgType::kWindowRequest,
+          gw::WindowRequestMsg{7, 2000000, 50000, 0, 0, 0, 0, 0, 30000000});
+  Control("edge-window-request-ahead-negative", MsgType::kWindowRequest,
+          gw::WindowRequestMsg{7, 0, 0, 0, 0, 0, 0, 0, INT64_MIN});
   Control("edge-window-request-last-part", MsgType::kWindowRequest,
           gw::WindowRequestMsg{7, 0, 0, 0, 0, 0, 0, UINT32_MAX});
   Control("window-grant", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000});
   Control("window-posted", MsgType::kWindowPosted, gw::WindowPostedMsg{7, 3});
+  Control("window-posted-held", MsgType::kWindowPosted, gw::WindowPostedMsg{7, 0, 1500});
+  Control("edge-window-posted-held-longest", MsgType::kWindowPosted,
+          gw::WindowPostedMsg{7, 0, UINT32_MAX});
   Control("window-grant-batch", MsgType::kWindowGrant, gw::WindowGrantMsg{7, 4000000, 20});
   Control("window-grant-open", MsgType::kWindowGrant,
           gw::WindowGrantMsg{7, gw::WindowGrantMsg::kOpenEnded});
