@@ -117,6 +117,17 @@ void PlainLoop::Run() {
   StreamResults(rows);
   report_.Close();
   GW_INFO("sent " << pushes_sent_ << " whole pushes (" << job_.num_servers << " per iteration)");
+  if (job_.windows) {
+    uint64_t stale = 0, missed = 0, expired = 0;
+    for (const GatedPush& push : pushes_) {
+      stale += push.stale_grants();
+      missed += push.missed_grants();
+      expired += push.windows_expired();
+    }
+    GW_INFO("windows: " << expired << " ran out before their push was done, " << missed
+                        << " granted ahead ran out before the gradient was ready, " << stale
+                        << " stale grants ignored");
+  }
   if (options_.evaluate) report_.Summarize(rows, t0, train_s, params_);
   session_.Shutdown();
 }
