@@ -399,10 +399,13 @@ subtitle="mean of the repetitions ($reps_text), $bars_text"
 # DODGE is a gnuplot expression of x and d (the line's place among the schemes, -1..1): lines
 # are moved apart by it so that error bars at one x do not hide each other.
 line_plot() {  # xcol title settings dodge
-  local xcol=$1 title=$2 settings=$3 dodge=$4 grad bytes plot i width=520 rows style x d
+  local xcol=$1 title=$2 settings=$3 dodge=$4 grad bytes plot i width=520 rows style x d total
   rows=$(key_rows "$width")
+  # One panel alone is too narrow for the title and the subtitle: at least the bars' 760.
+  total=$((width * ${#GRADS[@]}))
+  ((total < 760)) && total=760
   {
-    echo "set terminal pngcairo size $((width * ${#GRADS[@]})),$((440 + 18 * rows)) font \",10\""
+    echo "set terminal pngcairo size $total,$((440 + 18 * rows)) font \",10\""
     echo "set output \"$out/$NAME.png\""
     echo "set datafile separator \",\""
     printf 'set multiplot layout 1,%s title "%s\\n%s" noenhanced\n' "${#GRADS[@]}" "$title" "$subtitle"

@@ -6,7 +6,7 @@
 # 5 repetitions as delay.sh's; ~5 min.
 source "$(dirname "${BASH_SOURCE[0]}")/delay.sh"
 NAME=delay-10ms-ask-ahead
-TITLE="10 ms one-way delay, 50 ms compute, 1 Gbit/s star: R2SP asking when ready or ahead, against ASP"
+TITLE="10 ms delay, 50 ms compute: R2SP asking when ready or ahead, vs ASP"
 DELAYS_MS=(10)
 GRADS=(1M)
 SCHEMES=("--sync asp" "--sync r2sp --windows round-robin:warmup=5"

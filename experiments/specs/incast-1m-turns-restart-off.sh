@@ -5,5 +5,5 @@
 # RTO, so CUBIC restarts from its initial window), is the kernel's slow-start restart; ~6 min.
 source "$(dirname "${BASH_SOURCE[0]}")/incast-1m-turns.sh"
 NAME=incast-1m-turns-restart-off
-TITLE="1 MiB incast on a 1 Gbit/s star, slow-start restart off: R2SP's turns against ASP"
+TITLE="1 MiB incast, 1 Gbit/s star, slow-start restart off: R2SP vs ASP"
 TOPOLOGY=(star --rate 1gbit --sysctl net.ipv4.tcp_slow_start_after_idle=0)

@@ -5,5 +5,5 @@
 # ASP at 16 workers is then the turns' own; ~6 min.
 source "$(dirname "${BASH_SOURCE[0]}")/incast-1m-turns.sh"
 NAME=incast-1m-turns-small-first-restart-off
-TITLE="1 MiB incast, small packets first at the server, slow-start restart off: R2SP's turns against ASP"
+TITLE="1 MiB incast, small packets first, no slow-start restart: R2SP vs ASP"
 TOPOLOGY=(star --rate 1gbit --host-queue small-first --sysctl net.ipv4.tcp_slow_start_after_idle=0)

@@ -6,5 +6,5 @@
 # fq_codel would not make them do; ~6 min.
 source "$(dirname "${BASH_SOURCE[0]}")/incast-1m-turns.sh"
 NAME=incast-1m-turns-small-first
-TITLE="1 MiB incast on a 1 Gbit/s star, small packets first at the server: R2SP's turns against ASP"
+TITLE="1 MiB incast, 1 Gbit/s star, small packets first at the server: R2SP vs ASP"
 TOPOLOGY=(star --rate 1gbit --host-queue small-first)
