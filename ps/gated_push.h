@@ -144,6 +144,8 @@ class GatedPush {
   sched::Duration gate_waited() const { return gate_.waited(); }
   uint64_t windows_expired() const { return gate_.expired(); }
   uint64_t stale_grants() const { return stale_grants_; }
+  // AskAhead was called for the push under way and it has not started.
+  bool asked_ahead() const { return asked_ahead_ && !started_; }
   // Held grants (asked ahead) whose window ran out before the push was ready.
   uint64_t missed_grants() const { return missed_grants_; }
   // Records of finished writes, appended push after push; the caller may clear it.

@@ -163,16 +163,16 @@ std::optional<WindowRings::Turn> WindowRings::TurnOf(const Ring& ring,
     return Turn{turn_start, *first};
   }
   // The owner from the turn's start, the others after its grace; a request asked ahead no
-  // earlier than its grant can reach its writer as the push is ready. Ties: the owner, then
-  // ring order.
-  const Duration trip = ring.handoff_known ? ring.handoff : Duration::zero();
+  // earlier than its grant can reach its writer as the push is ready, by the measured
+  // grant-to-post time (zero until measured; not TripOf: lead=0 turns pipelining off, it does
+  // not make grants arrive at once). Ties: the owner, then ring order.
   std::optional<Turn> first;
   for (size_t i = 0; i < size; ++i) {
     const size_t pos = (owner + i) % size;
     const WindowWorker& x = workers[ring.members[pos]];
     if (!x.waiting()) continue;
     TimePoint at = i == 0 ? turn_start : turn_start + ring.gap;
-    if (x.ready_at != TimePoint::min()) at = std::max(at, x.ready_at - trip);
+    if (x.ready_at != TimePoint::min()) at = std::max(at, x.ready_at - ring.handoff);
     if (!first || at < first->at) first = Turn{at, pos};
   }
   return first;

@@ -301,12 +301,15 @@ TEST_F(GatedPushTest, AGrantAskedAheadIsHeldUntilStartThenUsedAtOnce) {
   using namespace std::chrono_literals;
   GatedPush push(0, Asking(/*per_part=*/false));
   AddParts(push, {0, 0, 0, 0});
+  EXPECT_FALSE(push.asked_ahead());
   push.AskAhead(30ms);
+  EXPECT_TRUE(push.asked_ahead());
   EXPECT_EQ(asks_, (std::vector<Ask>{{7, 0, 0, 30ms}}));
   push.OnGrant(7, now_ + 25ms, 20'000'000);  // a 20 ms window from 25 ms
   EXPECT_TRUE(conn_->posted.empty()) << "the gradient is not computed yet";
   EXPECT_TRUE(notices_.empty());
   push.Start(now_ + 31ms);
+  EXPECT_FALSE(push.asked_ahead()) << "started";
   EXPECT_EQ(asks_.size(), 1u) << "asked once";
   EXPECT_EQ(conn_->posted.size(), 2u);  // GatedPush::kMaxPosted
   EXPECT_EQ(notices_, (std::vector<Notice>{{7, 0, 0, 6ms}}));

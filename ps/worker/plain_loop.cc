@@ -346,7 +346,6 @@ void PlainLoop::AskAhead() {
   const auto ready_in =
       std::chrono::duration_cast<Duration>(std::chrono::duration<double>(ready_in_s));
   for (GatedPush& push : pushes_) push.AskAhead(ready_in);
-  asked_ahead_ = true;
 }
 
 void PlainLoop::BeginPush(uint64_t it) {
@@ -358,8 +357,10 @@ void PlainLoop::BeginPush(uint64_t it) {
   faults_.Poison(it, grad_);
   // Grants asked ahead that came while we computed are taken now, so Start finds them held
   // (their windows count from their arrival either way).
-  if (asked_ahead_) session_.Poll(Duration::zero());
-  asked_ahead_ = false;
+  if (std::any_of(pushes_.begin(), pushes_.end(),
+                  [](const GatedPush& p) { return p.asked_ahead(); })) {
+    session_.Poll(Duration::zero());
+  }
   const TimePoint now = GetClock().Now();
   gate_before_push_.clear();
   for (GatedPush& push : pushes_) {

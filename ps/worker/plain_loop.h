@@ -98,7 +98,6 @@ class PlainLoop final : public SessionEvents {
   uint32_t batch_;
   uint32_t push_batch_, last_batch_ = 0;
   double last_compute_s_ = 0;
-  bool asked_ahead_ = false;  // this iteration's windows were asked for before computing
   uint64_t pushes_sent_ = 0;  // whole pushes our transport finished (one per server)
   std::vector<sched::Duration> gate_before_push_;  // each push's gate_waited() at BeginPush
   // Layered workloads only: the backprop emulation, every layer's record so far, and the
