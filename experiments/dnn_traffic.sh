@@ -201,7 +201,7 @@ if [[ $mode == run ]]; then
   mkdir -p "$out/runs"
   # Kept for the README: a later --report-only must still say how the jobs were run.
   printf '%s\n' "experiments/dnn_traffic.sh $(printf '%q ' "${args[@]}")" "$(git rev-parse HEAD)" \
-    "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$out/provenance.txt"
+    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc) cores, kernel $(uname -r)" >"$out/provenance.txt"
   echo "model,topology,sync,scheme,rep,workers,batch,iteration_s,compute_s,write_s,gate_s,wait_s,samples_per_s,wall_s,mem_peak_gib,status" >"$csv"
   trap '"$topo" down >/dev/null 2>&1 || true' EXIT
   "$topo" up "${topo_up[@]}" >/dev/null
@@ -325,19 +325,34 @@ while read -r m s; do
 done <<<"$configs"
 
 # ---- README: how the results were made, and the table ----
+# The flags a scheme's jobs were given after the common ones (which end with --timeout), from
+# the command.txt of its first job found; fails when no job of that scheme left one.
+ran_flags() {
+  local cmd
+  cmd=$(find "$out/runs" -path "*.$1.r1/command.txt" 2>/dev/null | sort | head -n 1)
+  [[ -n $cmd ]] || return 1
+  sed -nE '1s/^[^;]* --timeout [0-9]+ ?([^;]*[^; ])? ;.*/\1/p' "$cmd"
+}
 [[ -f $out/provenance.txt ]] || { echo "dnn_traffic.sh: no $out/provenance.txt" >&2; exit 1; }
 {
   mapfile -t prov <"$out/provenance.txt"
   echo "# Real DNN traffic: push orders on $workers workers ($topology topology)"
   echo
   echo "Made by \`${prov[0]}\` (as root) at commit ${prov[1]}, ${prov[2]},"
-  echo "on $(nproc) cores, kernel $(uname -r). Topology: \`experiments/topo/topo.sh up ${topo_up[*]}\`."
+  # The machine and each scheme's flags as the jobs ran (provenance.txt, the jobs' command.txt),
+  # not as this report's machine and script would give them today.
+  machine=${prov[3]:-"$(nproc) cores, kernel $(uname -r) (where this report was made: the run did not record its own)"}
+  echo "on $machine. Topology: \`experiments/topo/topo.sh up ${topo_up[*]}\`."
   echo "Every job: \`--workload model:MODEL --sync SYNC ${common[*]}\` plus its scheme's flags:"
   echo
   for sc in $all_schemes; do
-    flags=$(scheme_flags "$sc")
+    if ! flags=$(ran_flags "$sc"); then
+      flags="$(scheme_flags "$sc")" note=" (the script's today: no command.txt of this scheme's jobs)"
+    else
+      note=""
+    fi
     [[ -n $flags ]] && flags="\`$flags\`" || flags="no flag (fifo, overlapping backward)"
-    echo "- $sc: $flags"
+    echo "- $sc: $flags$note"
   done
   echo
   echo "samples/s = $workers workers x batch $batch / mean iteration time (compute + write + wait,"
