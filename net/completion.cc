@@ -36,29 +36,103 @@ size_t CompletionQueue::Poll(std::vector<Completion>& out, size_t max) {
   return TakeLocked(out, max);
 }
 
+void CompletionQueue::SetDriver(IoDriver* driver) {
+  std::lock_guard<std::mutex> lock(mu_);
+  driver_ = driver;
+}
+
+void CompletionQueue::ParkIo() {
+  std::unique_lock<std::mutex> lock(mu_);
+  park_asked_ = false;
+  // Parked already: this is the waiter's own I/O running a park it posted earlier.
+  if (!want_park_ || io_parked_) return;
+  io_parked_ = true;
+  cv_.notify_all();  // the waiter that asked sleeps until the I/O is its own
+  while (true) {
+    io_cv_.wait(lock, [&] { return !want_park_; });
+    // Let go: but a waiter that took a message often waits again at once (a ping-pong answers
+    // and waits for the next one); staying parked a moment spares it asking again, which would
+    // wake this thread and make it wake the waiter, the two wake-ups the hand-off is there to
+    // save.
+    if (!io_cv_.wait_for(lock, kParkGrace, [&] { return want_park_; })) break;
+  }
+  io_parked_ = false;
+}
+
+void CompletionQueue::SpinOnSize(std::chrono::steady_clock::time_point spin_end) const {
+  // The clock is read every kSpinChecks looks at the size: a look costs a few ns, a clock read
+  // ~20 ns, so the queue is watched closely and the deadline kept to within ~1 us.
+  static constexpr int kSpinChecks = 64;
+  while (size_.load(std::memory_order_acquire) == 0) {
+    bool seen = false;
+    for (int i = 0; i < kSpinChecks && !seen; ++i) {
+      seen = size_.load(std::memory_order_acquire) != 0;
+    }
+    if (!seen && std::chrono::steady_clock::now() >= spin_end) break;
+  }
+}
+
+void CompletionQueue::DriveLocked(std::unique_lock<std::mutex>& lock,
+                                  std::chrono::steady_clock::time_point until,
+                                  std::chrono::steady_clock::time_point spin_end) {
+  using Clock = std::chrono::steady_clock;
+  IoDriver* const driver = driver_;  // SetDriver(nullptr) during the drive must not pull it away
+  want_park_ = true;                 // this waiter drives: any other one sleeps
+  auto let_go = [&] {
+    want_park_ = false;
+    if (io_parked_) io_cv_.notify_one();
+  };
+  if (!io_parked_) {
+    // Have the I/O thread park. Until it has, it may still queue a completion: either ends this
+    // wait. (No spin here: a spinning waiter would take the core the I/O thread needs to park
+    // or to run the I/O meanwhile, 2 cores being all an emulation of many processes has.)
+    if (!park_asked_) {
+      park_asked_ = true;
+      driver->AskIoToPark();
+    }
+    sleepers_.fetch_add(1, std::memory_order_relaxed);
+    cv_.wait_until(lock, until, [&] { return !q_.empty() || io_parked_; });
+    sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  if (!io_parked_ || !q_.empty()) return let_go();
+  drives_.fetch_add(1, std::memory_order_relaxed);
+  lock.unlock();
+  try {
+    while (size_.load(std::memory_order_acquire) == 0) {
+      const Clock::time_point now = Clock::now();
+      if (now >= until) break;
+      // Within the spin the I/O is polled without blocking (no other thread runs it now).
+      if (!driver->RunIoOnce(now < spin_end ? now : until)) break;
+    }
+  } catch (...) {
+    lock.lock();
+    let_go();
+    throw;
+  }
+  lock.lock();
+  let_go();
+}
+
 size_t CompletionQueue::Wait(std::vector<Completion>& out, std::chrono::nanoseconds timeout,
                              size_t max) {
   using Clock = std::chrono::steady_clock;
-  std::chrono::nanoseconds left = timeout;  // to sleep, after the spin
-  if (spin_ > std::chrono::nanoseconds::zero()) {
-    const Clock::time_point start = Clock::now();
-    const Clock::time_point spin_end = start + std::min(spin_, timeout);
-    // The clock is read every kSpinChecks looks at the size: a look costs a few ns, a clock
-    // read ~20 ns, so the queue is watched closely and the deadline kept to within ~1 us.
-    static constexpr int kSpinChecks = 64;
-    while (size_.load(std::memory_order_acquire) == 0) {
-      bool seen = false;
-      for (int i = 0; i < kSpinChecks && !seen; ++i) {
-        seen = size_.load(std::memory_order_acquire) != 0;
-      }
-      if (!seen && Clock::now() >= spin_end) break;
-    }
-    left = std::max(timeout - (Clock::now() - start), std::chrono::nanoseconds::zero());
-  }
+  // A day bounds any wait: the deadline below must not overflow the clock.
+  timeout = std::clamp<std::chrono::nanoseconds>(timeout, std::chrono::nanoseconds::zero(),
+                                                 std::chrono::hours(24));
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point until = start + timeout;
+  const Clock::time_point spin_end = start + std::min(spin_, timeout);
   std::unique_lock<std::mutex> lock(mu_);
+  if (q_.empty() && driver_ != nullptr && !want_park_ && timeout > Clock::duration::zero()) {
+    DriveLocked(lock, until, spin_end);  // one waiter drives at a time
+  } else if (q_.empty() && spin_end > start) {
+    lock.unlock();  // no driver, or another waiter drives: watch the queue, then sleep
+    SpinOnSize(spin_end);
+    lock.lock();
+  }
   if (q_.empty()) {
     sleepers_.fetch_add(1, std::memory_order_relaxed);
-    cv_.wait_for(lock, left, [&] { return !q_.empty(); });
+    cv_.wait_until(lock, until, [&] { return !q_.empty(); });
     sleepers_.fetch_sub(1, std::memory_order_relaxed);
   }
   return TakeLocked(out, max);

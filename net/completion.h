@@ -3,12 +3,23 @@
 //
 // The hand-off between the two threads is the receive side's latency (issue 21): a waiter that
 // sleeps on the condition variable is woken by a futex call from the I/O thread and scheduled
-// again, 5-15 us on a host and more in a VM, on every message a ping-pong waits for. So:
+// again, 5-15 us on a host and more in a VM, on every message a ping-pong waits for: a second
+// wake-up per message that a plain blocking recv() does not pay. So:
+//   - a waiter runs the device's I/O itself (IoDriver, when the device offers it): it asks the
+//     I/O thread to park, and once it has, waits in the device's own poll (epoll, the
+//     completion channel) and handles what arrives on its own thread, until a completion is
+//     queued or its time is up; then it lets the I/O thread go. One thread runs the I/O at any
+//     time (the parked one is blocked under mu_), so the backends' I/O code stays
+//     single-threaded. The park costs two wake-ups of the I/O thread, but both fall while the
+//     waiter waits anyway, not between a message's arrival and its taker;
 //   - Push notifies only when the application thread sleeps (a waiter counted under the lock),
 //     sparing the I/O thread the futex call while the application thread is busy or spinning;
-//   - Wait may spin first (DeviceOptions::completion_spin): it watches the queue's size, without
-//     the lock, for up to that long before it sleeps. Opt-in: a spinning thread takes a core,
-//     which emulations of many processes on one host cannot spare.
+//   - a parked I/O thread that is let go stays parked for kParkGrace, in case the waiter is
+//     back at once (a ping-pong answers and waits again), so it need not ask again;
+//   - Wait may spin first (DeviceOptions::completion_spin): for up to that long it polls the
+//     device without blocking once the I/O is its own (without a driver: it watches the
+//     queue's size without the lock) before it waits. Opt-in: a spinning thread takes
+//     a core, which emulations of many processes on one host cannot spare.
 #pragma once
 
 #include <atomic>
@@ -75,9 +86,24 @@ struct Completion {
   }
 };
 
+// A device whose I/O an application thread waiting on its completion queue may run (see the
+// top of this file). Implemented by the backends; called by CompletionQueue only.
+class IoDriver {
+ public:
+  virtual ~IoDriver() = default;
+  // Any thread, under the queue's lock, must not block: have the I/O thread call
+  // CompletionQueue::ParkIo soon, where it holds none of the device's I/O state.
+  virtual void AskIoToPark() = 0;
+  // The waiting thread, while the I/O thread is parked: run the device's I/O once (wait for
+  // it until `until` at most, then handle what came; an `until` already past: look without
+  // waiting). False when it cannot run any more (the device is shutting down): the waiter
+  // then sleeps instead.
+  virtual bool RunIoOnce(std::chrono::steady_clock::time_point until) = 0;
+};
+
 class CompletionQueue {
  public:
-  // spin: how long Wait watches for a completion before it sleeps (zero: it sleeps at once).
+  // spin: how long Wait watches for a completion before it waits (zero: it waits at once).
   explicit CompletionQueue(std::chrono::nanoseconds spin = std::chrono::nanoseconds::zero())
       : spin_(spin) {}
 
@@ -87,14 +113,35 @@ class CompletionQueue {
   size_t Wait(std::vector<Completion>& out, std::chrono::nanoseconds timeout, size_t max = 64);
   size_t Poll(std::vector<Completion>& out, size_t max = 64);
 
+  // The device's constructor, before any Wait: lets waiters run its I/O (nullptr: they only
+  // sleep, and the I/O thread hands every completion over).
+  void SetDriver(IoDriver* driver);
+  // The I/O thread, where AskIoToPark said: blocks while a waiter runs the I/O. Returns at
+  // once when no waiter asks (any more), or when called from the waiter's own I/O.
+  void ParkIo();
+
   std::chrono::nanoseconds spin() const { return spin_; }
   // Completions waiting to be taken (a snapshot: the I/O thread may push more at once).
   size_t size() const { return size_.load(std::memory_order_acquire); }
   // Times Push woke a sleeping waiter (instrumentation and tests).
   uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
+  // Times a waiter ran the device's I/O itself (instrumentation and tests).
+  uint64_t drives() const { return drives_.load(std::memory_order_relaxed); }
 
  private:
   size_t TakeLocked(std::vector<Completion>& out, size_t max);
+  // Under lock: parks the I/O thread and runs the I/O here until a completion is queued or
+  // until passes; the I/O thread is let go before it returns (also when the I/O throws).
+  // Until spin_end, the I/O is polled without blocking once it is this waiter's.
+  void DriveLocked(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point until,
+                   std::chrono::steady_clock::time_point spin_end);
+  // Watches size_ without the lock until it is non-zero or spin_end passes.
+  void SpinOnSize(std::chrono::steady_clock::time_point spin_end) const;
+
+  // How long a parked I/O thread that was let go stays parked in case the waiter is back: a
+  // loopback round trip, so a ping-pong keeps its I/O on the waiting threads, while an
+  // application that went to compute gets its I/O thread back within this long.
+  static constexpr std::chrono::microseconds kParkGrace{50};
 
   const std::chrono::nanoseconds spin_;
   std::mutex mu_;
@@ -103,6 +150,17 @@ class CompletionQueue {
   std::atomic<size_t> size_{0};        // q_.size(), stored under mu_, read by spinning waiters
   std::atomic<uint32_t> sleepers_{0};  // waiters in cv_.wait: changed under mu_
   std::atomic<uint64_t> wakeups_{0};
+  std::atomic<uint64_t> drives_{0};
+
+  IoDriver* driver_ = nullptr;
+  // The hand-off, under mu_: a waiter wants the I/O (want_park_), has asked the I/O thread to
+  // park and that request is not yet taken (park_asked_), the I/O thread is parked in ParkIo
+  // (io_parked_; it leaves only once want_park_ is false, so a waiter that sees it may run
+  // the I/O until it clears want_park_).
+  bool want_park_ = false;
+  bool park_asked_ = false;
+  bool io_parked_ = false;
+  std::condition_variable io_cv_;  // the parked I/O thread waits here
 };
 
 }  // namespace gw

@@ -39,6 +39,10 @@ struct DeviceOptions {
   // (net/completion.h): saves a thread wake-up per message a ping-pong waits for, at the cost
   // of a core while it watches. Zero: sleep at once.
   std::chrono::nanoseconds completion_spin{0};
+  // An application thread waiting for completions runs the device's I/O itself while it waits
+  // (net/completion.h, IoDriver): a message wakes the thread that takes it, not an I/O thread
+  // that then wakes it. Off only to measure the hand-off it saves (bench/tcp_latency_bench).
+  bool wait_runs_io = true;
 };
 
 // A connection to one authenticated peer. Thread-safe: any thread may post on it.

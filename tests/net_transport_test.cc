@@ -703,6 +703,61 @@ TEST_P(TransportTest, PingPongManyRoundsManyPeers) {
   for (uint32_t r = 0; r < kPeers; ++r) EXPECT_EQ(done[r], kRounds) << "peer " << r << " stalled";
 }
 
+// A waiting application thread runs its device's I/O itself (DeviceOptions::wait_runs_io, the
+// default: the message wakes the thread that takes it), or with the option off leaves it to the
+// I/O thread; a ping-pong of control messages between two waiting threads completes either way.
+TEST_P(TransportTest, AWaitingThreadRunsTheIoItselfUnlessToldNot) {
+  for (const bool runs_io : {true, false}) {
+    SCOPED_TRACE(runs_io ? "wait_runs_io" : "hand-off");
+    std::string why;
+    DeviceOptions so = Options(kServer);
+    so.wait_runs_io = runs_io;
+    auto server = testing::MakeDevice(GetParam(), so, &why);
+    ASSERT_TRUE(server) << why;
+    server->Listen(Loopback(GetParam(), 0));
+    DeviceOptions co = Options(Worker(1));
+    co.wait_runs_io = runs_io;
+    auto client = testing::MakeDevice(GetParam(), co, &why);
+    ASSERT_TRUE(client) << why;
+    auto conn = client->Connect(Loopback(GetParam(), server->bound_port()), kServer);
+    constexpr int kRounds = 300;
+    std::thread echo([&] {
+      std::vector<Completion> batch;
+      for (int answered = 0; answered < kRounds;) {
+        batch.clear();
+        if (server->cq().Wait(batch, std::chrono::seconds(10)) == 0) return;
+        for (const Completion& c : batch) {
+          if (c.kind != CompletionKind::kControl) continue;
+          auto back = server->Find(c.peer);
+          if (back) back->Send(2, c.payload);
+          ++answered;
+        }
+      }
+    });
+    int rounds = 0;
+    std::vector<Completion> seen;
+    for (; rounds < kRounds; ++rounds) {
+      const std::vector<uint8_t> ping = {static_cast<uint8_t>(rounds), 1, 2, 3};
+      conn->Send(1, ping);
+      seen.clear();
+      if (WaitFor(
+              client->cq(),
+              [&](auto& c) { return Is(c, CompletionKind::kControl) && c.payload == ping; }, 1,
+              &seen) != 1) {
+        break;
+      }
+    }
+    echo.join();
+    EXPECT_EQ(rounds, kRounds);
+    if (runs_io) {
+      EXPECT_GT(server->cq().drives(), 0u);
+      EXPECT_GT(client->cq().drives(), 0u);
+    } else {
+      EXPECT_EQ(server->cq().drives() + client->cq().drives(), 0u);
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, TransportTest,
                          ::testing::Values(TransportKind::kTcp, TransportKind::kRdma),
                          [](const auto& info) {

@@ -216,8 +216,8 @@ po::options_description ConnectionFlags() {
       "rdma-busy-poll", po::bool_switch(),
       "RDMA: busy-poll completions (lowest latency, burns a core) instead of sleeping")(
       "completion-spin-us", po::value<uint32_t>()->default_value(0),
-      "watch for completions this many microseconds before sleeping (lower latency per "
-      "message, a core while watching; 0: sleep at once; at most 1000000)")(
+      "watch for completions this many microseconds before waiting in the device's poll "
+      "(lower latency per message, a core while watching; 0: wait at once; at most 1000000)")(
       "log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error");
   return d;
 }

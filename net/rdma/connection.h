@@ -4,7 +4,9 @@
 // places the payload before that receive completes, so the receiver learns what landed and
 // where without touching the payload. Writes queued together share one notice. Control
 // messages are SENDs from a small registered slab. Completions are polled by the device's
-// poll thread, which calls Poll().
+// poll thread, which calls Poll(); "poll thread" below means whichever thread runs the poll
+// loop's round: the poll thread, or an application thread waiting on the device's completion
+// queue while the poll thread is parked (net/completion.h), never both at once.
 #pragma once
 
 #include <rdma/rdma_cma.h>

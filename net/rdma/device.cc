@@ -58,6 +58,7 @@ RdmaDevice::RdmaDevice(const DeviceOptions& options)
   }
   SetNonBlocking(cm_channel_->fd);
   SetNonBlocking(comp_channel_->fd);
+  if (options_.wait_runs_io) cq_.SetDriver(this);
   cm_thread_ = std::thread([this] { CmLoop(); });
   poll_thread_ = std::thread([this] { PollLoop(); });
 }
@@ -156,65 +157,82 @@ void RdmaDevice::WakePoll() {
 }
 
 void RdmaDevice::PollLoop() {
+  poll_.last_check = Clock::now();
+  while (!stop_) {
+    PollRound(std::chrono::milliseconds(50));
+    if (park_asked_.exchange(false)) cq_.ParkIo();
+  }
+}
+
+void RdmaDevice::AskIoToPark() {
+  park_asked_ = true;
+  WakePoll();  // out of its poll(); the round's sweep this causes is cheap
+}
+
+bool RdmaDevice::RunIoOnce(std::chrono::steady_clock::time_point until) {
+  if (stop_) return false;
+  PollRound(std::clamp<std::chrono::nanoseconds>(until - Clock::now(),
+                                                 std::chrono::nanoseconds::zero(),
+                                                 std::chrono::milliseconds(50)));
+  return !stop_;
+}
+
+void RdmaDevice::PollRound(std::chrono::nanoseconds wait) {
   pollfd fds[3] = {
       {comp_channel_->fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {poll_wake_fd_, POLLIN, 0}};
   const bool busy = options_.rdma_busy_poll;
-  auto last_check = Clock::now();
-  auto last_fds = Clock::time_point{};
-  auto last_sweep = Clock::time_point{};
-  std::vector<std::shared_ptr<RdmaConnection>> conns;  // every connection (a snapshot)
-  std::vector<RdmaConnection*> fired;                  // event mode: CQs that raised an event
-  while (!stop_) {
-    bool sweep = busy;  // busy polling drains every CQ on every spin
-    fired.clear();
-    if (!busy || Clock::now() - last_fds >= kBusyFdInterval) {
-      // Event mode sleeps here until a CQ raises an event; busy mode only looks.
-      const int ready = poll(fds, 3, busy ? 0 : 50);
-      // Each fd is read only when poll says it is ready: on rxe every look is a system call,
-      // and per write that was most of the receiver's work.
-      if (ready > 0 && (fds[2].revents & POLLIN) != 0) {
-        uint64_t wakes = 0;
-        ssize_t ignored = read(poll_wake_fd_, &wakes, sizeof wakes);
-        (void)ignored;
-        sweep = true;  // a disconnect to act on, or a new connection
-      }
-      if (ready > 0 && (fds[0].revents & POLLIN) != 0) {
-        ibv_cq* ev_cq = nullptr;
-        void* ev_ctx = nullptr;
-        while (ibv_get_cq_event(comp_channel_, &ev_cq, &ev_ctx) == 0) {
-          ibv_ack_cq_events(ev_cq, 1);  // acked at once: destroying a CQ waits for its acks
-          fired.push_back(static_cast<RdmaConnection*>(ev_ctx));  // the CQ's context
-        }
-      }
-      last_fds = Clock::now();
-      // Now and then every CQ anyway (and a fresh snapshot): nothing depends on it, it only
-      // bounds the cost of a bug in the event bookkeeping.
-      if (ready == 0 || last_fds - last_sweep > std::chrono::milliseconds(50)) sweep = true;
-      if (sweep) {
-        conns = Snapshot();
-        last_sweep = last_fds;
+  PollState& p = poll_;
+  bool sweep = busy;  // busy polling drains every CQ on every spin
+  p.fired.clear();
+  if (!busy || Clock::now() - p.last_fds >= kBusyFdInterval) {
+    // Event mode sleeps here until a CQ raises an event; busy mode only looks.
+    const auto ns = busy ? std::chrono::nanoseconds::zero() : wait;
+    const timespec ts{.tv_sec = static_cast<time_t>(ns.count() / 1'000'000'000),
+                      .tv_nsec = static_cast<long>(ns.count() % 1'000'000'000)};
+    const int ready = ppoll(fds, 3, &ts, nullptr);
+    // Each fd is read only when poll says it is ready: on rxe every look is a system call,
+    // and per write that was most of the receiver's work.
+    if (ready > 0 && (fds[2].revents & POLLIN) != 0) {
+      uint64_t wakes = 0;
+      ssize_t ignored = read(poll_wake_fd_, &wakes, sizeof wakes);
+      (void)ignored;
+      sweep = true;  // a disconnect to act on, or a new connection
+    }
+    if (ready > 0 && (fds[0].revents & POLLIN) != 0) {
+      ibv_cq* ev_cq = nullptr;
+      void* ev_ctx = nullptr;
+      while (ibv_get_cq_event(comp_channel_, &ev_cq, &ev_ctx) == 0) {
+        ibv_ack_cq_events(ev_cq, 1);  // acked at once: destroying a CQ waits for its acks
+        p.fired.push_back(static_cast<RdmaConnection*>(ev_ctx));  // the CQ's context
       }
     }
+    p.last_fds = Clock::now();
+    // Now and then every CQ anyway (and a fresh snapshot): nothing depends on it, it only
+    // bounds the cost of a bug in the event bookkeeping.
+    if (ready == 0 || p.last_fds - p.last_sweep > std::chrono::milliseconds(50)) sweep = true;
     if (sweep) {
-      for (auto& c : conns) c->Poll(/*arm=*/!busy);
-    } else {
-      // Only the CQs that raised an event need draining and re-arming: the others are still
-      // armed, so they have had nothing since their last drain.
-      for (RdmaConnection* f : fired) {
-        auto it =
-            std::find_if(conns.begin(), conns.end(), [f](const auto& c) { return c.get() == f; });
-        if (it == conns.end()) {  // newer than the snapshot
-          conns = Snapshot();
-          it =
-              std::find_if(conns.begin(), conns.end(), [f](const auto& c) { return c.get() == f; });
-        }
-        if (it != conns.end()) (*it)->Poll(/*arm=*/true);
+      p.conns = Snapshot();
+      p.last_sweep = p.last_fds;
+    }
+  }
+  if (sweep) {
+    for (auto& c : p.conns) c->Poll(/*arm=*/!busy);
+  } else {
+    // Only the CQs that raised an event need draining and re-arming: the others are still
+    // armed, so they have had nothing since their last drain.
+    for (RdmaConnection* f : p.fired) {
+      auto same = [f](const auto& c) { return c.get() == f; };
+      auto it = std::find_if(p.conns.begin(), p.conns.end(), same);
+      if (it == p.conns.end()) {  // newer than the snapshot
+        p.conns = Snapshot();
+        it = std::find_if(p.conns.begin(), p.conns.end(), same);
       }
+      if (it != p.conns.end()) (*it)->Poll(/*arm=*/true);
     }
-    if (Clock::now() - last_check > std::chrono::milliseconds(50)) {
-      CheckHandshakeDeadlines();
-      last_check = Clock::now();
-    }
+  }
+  if (Clock::now() - p.last_check > std::chrono::milliseconds(50)) {
+    CheckHandshakeDeadlines();
+    p.last_check = Clock::now();
   }
 }
 
@@ -224,6 +242,7 @@ void RdmaDevice::Shutdown() {
     if (shut_down_) return;
     shut_down_ = true;
   }
+  cq_.SetDriver(nullptr);  // waits from now on sleep: the poll thread is about to end
   std::vector<std::shared_ptr<RdmaConnection>> open;
   {
     std::lock_guard<std::mutex> lock(mu_);

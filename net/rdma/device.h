@@ -23,7 +23,7 @@
 
 namespace gw::rdma {
 
-class RdmaDevice final : public Device {
+class RdmaDevice final : public Device, private IoDriver {
  public:
   explicit RdmaDevice(const DeviceOptions& options);
   ~RdmaDevice() override;
@@ -67,6 +67,13 @@ class RdmaDevice final : public Device {
   void SettleAttempt(rdma_cm_id* id, const std::string& why, bool refused,
                      const Attempt* only = nullptr);
   void PollLoop();
+  // One round of the poll loop: waits for a completion event (event mode) up to `wait`, drains
+  // the CQs that need it, checks handshake deadlines now and then. On the poll thread, or on a
+  // waiter on cq_ while the poll thread is parked: whichever runs it owns poll_.
+  void PollRound(std::chrono::nanoseconds wait);
+  // IoDriver: the poll thread parks between rounds when asked (woken through poll_wake_fd_).
+  void AskIoToPark() override;
+  bool RunIoOnce(std::chrono::steady_clock::time_point until) override;
   void CheckHandshakeDeadlines();
   std::vector<std::shared_ptr<RdmaConnection>> Snapshot();
   void CheckDeviceOf(rdma_cm_id* id, const std::string& what);
@@ -93,6 +100,15 @@ class RdmaDevice final : public Device {
   std::map<std::pair<int, uint32_t>, std::shared_ptr<RdmaConnection>> by_peer_;  // open ones
   std::map<rdma_cm_id*, std::shared_ptr<Attempt>> attempts_;
   bool shut_down_ = false;
+
+  // The poll loop's state between rounds (see PollRound).
+  struct PollState {
+    std::chrono::steady_clock::time_point last_check{}, last_fds{}, last_sweep{};
+    std::vector<std::shared_ptr<RdmaConnection>> conns;  // every connection (a snapshot)
+    std::vector<RdmaConnection*> fired;                  // event mode: CQs that raised an event
+  };
+  PollState poll_;
+  std::atomic<bool> park_asked_{false};  // a waiter asked the poll thread to park
 
   std::atomic<bool> stop_{false};
   std::thread cm_thread_;

@@ -223,7 +223,24 @@ TcpDevice::TcpDevice(const DeviceOptions& options)
     tcp::socket probe(io_, tcp::v4());
     ConfigureSocket(probe);
   }
+  if (options_.wait_runs_io) cq_.SetDriver(this);
   io_thread_ = std::thread([this] { io_.run(); });
+}
+
+// The park is a handler like any other: while the I/O thread sits in it, the waiter's
+// run_one_until takes the reactor (epoll) and runs every other handler on its own thread.
+void TcpDevice::AskIoToPark() {
+  asio::post(io_, [this] { cq_.ParkIo(); });
+}
+
+bool TcpDevice::RunIoOnce(std::chrono::steady_clock::time_point until) {
+  if (io_.stopped()) return false;
+  if (until <= std::chrono::steady_clock::now()) {
+    io_.poll_one();  // run_one_until would return at once without looking
+  } else {
+    io_.run_one_until(until);
+  }
+  return !io_.stopped();
 }
 
 TcpDevice::~TcpDevice() { TcpDevice::Shutdown(); }  // final class: no dynamic dispatch wanted
@@ -432,6 +449,7 @@ void TcpDevice::Shutdown() {
     shut_down_ = true;
     for (auto& [key, c] : connections_) conns.push_back(c);
   }
+  cq_.SetDriver(nullptr);  // waits from now on sleep: the I/O thread is about to end
   for (auto& c : conns) c->Close();
   // Give orderly closes a moment to finish, then abort whatever is left.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(1000);

@@ -40,7 +40,7 @@ class TcpRegion : public Region {
   bool owned_;
 };
 
-class TcpDevice final : public Device {
+class TcpDevice final : public Device, private IoDriver {
  public:
   explicit TcpDevice(const DeviceOptions& options);
   ~TcpDevice() override;
@@ -64,6 +64,9 @@ class TcpDevice final : public Device {
 
  private:
   void Accept();
+  // IoDriver: a waiter on cq_ runs io_ while the I/O thread is parked in a posted handler.
+  void AskIoToPark() override;
+  bool RunIoOnce(std::chrono::steady_clock::time_point until) override;
 
   DeviceOptions options_;
   CompletionQueue cq_;
