@@ -17,20 +17,22 @@
 //   reference right before its rows, with no pair of ours alive meanwhile: on a shared host a
 //   reference taken minutes apart from our rows made the ratios drift.
 // - Latency: half the round trip of a write ping-pong, as ib_write_lat reports it: the client
-//   writes the message into the server's region, the server (on kWriteLanded) writes it back
-//   into the client's region, the client waits for its kWriteLanded; median over the row.
+//   writes the message into the server's region, the server's own thread (on kWriteLanded)
+//   writes it back into the client's region, the client waits for its kWriteLanded; median
+//   over the row.
 //   Reference: ib_write_lat's t_typical (its median), same message size.
 // Each row runs with the backend's poll mode: "event" (completion channel, the default) and
-// "busy" (DeviceOptions::rdma_busy_poll on both devices), each also as "event_spin" and
-// "busy_spin" (the application threads watch their completion queues for kSpin before they
-// sleep: DeviceOptions::completion_spin, which spares the poll thread's wake-up of them), and
-// optionally "busy_sender" (busy client, event server: the shape of ib_write_bw, whose server
+// "busy" (DeviceOptions::rdma_busy_poll on both devices), in both a waiting application thread
+// runs the poll loop itself (DeviceOptions::wait_runs_io, the default); "event_handoff" leaves
+// it to the poll thread, which wakes the waiter (what the default saves); "event_spin" and
+// "busy_spin" (the application threads watch their completion queues for kSpin first:
+// DeviceOptions::completion_spin), and optionally "busy_sender" (busy client, event server: the shape of ib_write_bw, whose server
 // does not poll).
 // MB/s here is perftest's unit: 2^20 bytes per second. Rows also report the device's port
 // counters over the row (rnr_naks, seq_naks, retries, dup_reqs; rxe's hw_counters).
 //
 // Flags besides Google Benchmark's: --addr=HOST --rdma_device=NAME (default
-// $GW_RDMA_DEVICE) --modes=event,busy,event_spin,busy_spin[,busy_sender] --window=N
+// $GW_RDMA_DEVICE) --modes=event,busy,event_handoff,event_spin,busy_spin[,busy_sender] --window=N
 // --max_inflight_mib=N
 // --reference=perftest|cm|none (perftest: TCP side channel on 127.0.0.1 with --gid_index=N;
 // cm: perftest's -R, rdma_cm on --addr) --ref_runs=N --lat_iters=N, and reference figures
@@ -91,7 +93,7 @@ constexpr std::chrono::microseconds kSpin{300};
 struct Settings {
   std::string addr;    // host of the RDMA netdev
   std::string device;  // RDMA device name ("" = the one holding addr)
-  std::vector<std::string> modes = {"event", "busy", "event_spin", "busy_spin"};
+  std::vector<std::string> modes = {"event", "busy", "event_handoff", "event_spin", "busy_spin"};
   size_t window = kMaxWindow;
   size_t max_inflight_mib = 64;
   std::string reference = "perftest";  // perftest | cm | none
@@ -194,10 +196,10 @@ Settings ParseSettings(int* argc, char** argv) {
       std::stringstream in(*v);
       std::string m;
       while (std::getline(in, m, ',')) {
-        if (m != "event" && m != "busy" && m != "event_spin" && m != "busy_spin" &&
-            m != "busy_sender") {
+        if (m != "event" && m != "busy" && m != "event_handoff" && m != "event_spin" &&
+            m != "busy_spin" && m != "busy_sender") {
           throw Error("--modes: unknown mode '" + m +
-                      "' (event, busy, event_spin, busy_spin, busy_sender)");
+                      "' (event, busy, event_handoff, event_spin, busy_spin, busy_sender)");
         }
         s.modes.push_back(m);
       }
@@ -365,7 +367,7 @@ class RdmaPair {
     to_server_->Write(client_src_.bytes().first(1), server_dst_.Describe(), 0, 0, posted_++);
     to_client_->Write(server_src_.bytes().first(1), client_dst_.Describe(), 0, 0, 0);
     if (!Await(server_, posted_) || !Await(client_, 1) || !Absorb(client_) || !Absorb(server_)) {
-      throw Error("warm-up write: " + error_);
+      throw Error("warm-up write: " + Why());
     }
   }
 
@@ -416,26 +418,37 @@ class RdmaPair {
     const RemoteRegion to_client = client_dst_.Describe();
     const std::span<const std::byte> ping(client_src_.bytes().data(), bytes);
     const std::span<const std::byte> pong(server_src_.bytes().data(), bytes);
+    constexpr int kWarmUp = 3;  // untimed: first use registers the sources in each PD
+    // The server's application thread, as ib_write_lat's server is its own process: it answers
+    // each landed ping with a pong, and owns server_ until it ends (after the row's last ping,
+    // or a stall).
+    const uint64_t pings = kWarmUp + state.max_iterations;
+    std::thread echo([&] {
+      for (uint64_t i = 0; i < pings; ++i) {
+        if (!Await(server_, server_.landed + 1)) return;
+        to_client_->Write(pong, to_client, 0, 2, 0);
+      }
+    });
     auto round_trip = [&]() -> std::optional<double> {
       const auto t0 = Clock::now();
       to_server_->Write(ping, to_server, 0, 1, posted_++);
-      if (!Await(server_, server_.landed + 1)) return std::nullopt;
-      to_client_->Write(pong, to_client, 0, 2, 0);
       if (!Await(client_, client_.landed + 1)) return std::nullopt;
       return std::chrono::duration<double>(Clock::now() - t0).count();
     };
-    for (int i = 0; i < 3; ++i) {  // untimed: first use registers the sources in each PD
-      if (!round_trip()) return Fail(state);
-    }
     std::vector<double> half_us;
     const CounterDelta counters(settings_.device);
+    bool ok = true;
+    for (int i = 0; i < kWarmUp && ok; ++i) ok = round_trip().has_value();
     for (auto _ : state) {
+      if (!ok) break;
       const auto rtt = round_trip();
-      if (!rtt) return Fail(state);
+      ok = rtt.has_value();
+      if (!ok) break;
       state.SetIterationTime(*rtt / 2);
       half_us.push_back(*rtt / 2 * 1e6);
     }
-    if (!Absorb(server_) || !Absorb(client_)) return Fail(state);
+    echo.join();  // after the last pong, or its stall: server_ is this thread's again
+    if (!ok || !Absorb(server_) || !Absorb(client_)) return Fail(state);
     counters.Report(state);
     return Median(half_us);
   }
@@ -443,27 +456,32 @@ class RdmaPair {
   bool failed() const { return failed_; }
 
  private:
-  struct Side {
+  struct Side {  // one end, used by one thread at a time (the echo thread owns server_'s)
+    explicit Side(std::unique_ptr<Device> d) : dev(std::move(d)) {}
     std::unique_ptr<Device> dev;
     uint64_t landed = 0;  // kWriteLanded seen
+    std::vector<Completion> batch;
+    std::string error;  // why the last Await or Absorb failed
   };
+  std::string Why() const { return server_.error.empty() ? client_.error : server_.error; }
 
   static DeviceOptions Options(const Settings& s, PeerId self, bool busy, const std::string& mode) {
     DeviceOptions o = bench::PairOptions(self, "rdma_write_bench");
     o.rdma_device = s.device;
     o.rdma_busy_poll = busy;
     if (mode.ends_with("_spin")) o.completion_spin = kSpin;
+    if (mode.ends_with("_handoff")) o.wait_runs_io = false;
     return o;
   }
 
-  // Counts one completion; false (error_ set) on a failed write or a lost connection.
+  // Counts one completion; false (side.error set) on a failed write or a lost connection.
   bool Handle(Side& side, const Completion& c) {
     if (c.kind == CompletionKind::kPeerClosed) {
-      error_ = "lost the connection: " + c.error;
+      side.error = "lost the connection: " + c.error;
       return false;
     }
     if (!c.ok) {
-      error_ = "write failed: " + c.error;
+      side.error = "write failed: " + c.error;
       return false;
     }
     if (c.kind == CompletionKind::kWriteLanded) ++side.landed;
@@ -473,12 +491,12 @@ class RdmaPair {
   // Waits until side has seen `target` landed writes in total.
   bool Await(Side& side, uint64_t target) {
     while (side.landed < target) {
-      batch_.clear();
-      if (side.dev->cq().Wait(batch_, kStallTimeout, 1024) == 0) {
-        error_ = "no write landed for " + std::to_string(kStallTimeout.count() / 1000) + " s";
+      side.batch.clear();
+      if (side.dev->cq().Wait(side.batch, kStallTimeout, 1024) == 0) {
+        side.error = "no write landed for " + std::to_string(kStallTimeout.count() / 1000) + " s";
         return false;
       }
-      for (const Completion& c : batch_) {
+      for (const Completion& c : side.batch) {
         if (!Handle(side, c)) return false;
       }
     }
@@ -487,9 +505,9 @@ class RdmaPair {
 
   // Takes whatever completions side has now, without waiting.
   bool Absorb(Side& side) {
-    batch_.clear();
-    side.dev->cq().Poll(batch_, SIZE_MAX);
-    for (const Completion& c : batch_) {
+    side.batch.clear();
+    side.dev->cq().Poll(side.batch, SIZE_MAX);
+    for (const Completion& c : side.batch) {
       if (!Handle(side, c)) return false;
     }
     return true;
@@ -500,7 +518,8 @@ class RdmaPair {
 
   std::optional<double> Fail(benchmark::State& state) {
     failed_ = true;
-    state.SkipWithError(error_.c_str());
+    const std::string why = Why();
+    state.SkipWithError(why.c_str());
     return std::nullopt;
   }
 
@@ -513,8 +532,6 @@ class RdmaPair {
   Region& server_src_;
   std::shared_ptr<Connection> to_server_;
   std::shared_ptr<Connection> to_client_;
-  std::vector<Completion> batch_;
-  std::string error_;
   uint64_t posted_ = 0;  // bandwidth + ping writes of the client; server_.landed follows it
   bool failed_ = false;
 };

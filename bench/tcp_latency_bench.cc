@@ -1,16 +1,19 @@
 // Small-message latency of the TCP transport over loopback, beside sockperf's ping-pong as the
 // reference (issue 21: grants, requests, write notices and small tensors all pay it).
 //
-// One connection between a server and a client device in this process (each runs its own I/O
-// thread; this thread plays both ends, as the server's and a worker's application threads do).
+// One connection between a server and a client device in this process, each with its own
+// application thread, as sockperf's server and client are two processes: this thread is the
+// client, an echo thread the server (as a server's and a worker's application threads are).
 // Two rows per size, each half the median round trip of a ping-pong, as sockperf reports it:
 // - control: the client Sends a control message of `size` payload bytes, the server's cq
-//   reports it (kControl), the server Sends one back, the client's cq reports it;
+//   reports it (kControl), the echo thread Sends one back, the client's cq reports it;
 // - write: the client writes `size` bytes one-sided into the server's region, the server's cq
-//   reports it landed (kWriteLanded), the server writes back, the client's cq reports that.
-// Each row twice: with the application thread sleeping on its completion queue until woken
-// (event, the default), and watching it for up to --spin_us first (spin:
-// DeviceOptions::completion_spin, net/completion.h), which spares the thread wake-up.
+//   reports it landed (kWriteLanded), the echo thread writes back, the client's cq reports that.
+// Each row in three modes: the default (event: a waiting thread runs its device's I/O itself,
+// DeviceOptions::wait_runs_io, so the message wakes the thread that takes it); hand-off (the
+// I/O thread receives and wakes the sleeping application thread: the path before, kept to show
+// what the default saves); and spin (DeviceOptions::completion_spin: the waiting thread watches
+// its queue for up to --spin_us before it runs the I/O).
 // Reference: `sockperf ping-pong --tcp` over loopback with the same payload size, its median
 // (percentile 50.000) one-way latency, measured in the same run just before.
 // Options: --iters=N ping-pongs per row (default 20000; sizes above 4 KiB get fewer),
@@ -54,6 +57,7 @@ static_assert(kMaxBytes <= Connection::kMaxControlBytes, "control rows send whol
 // Control message types of this benchmark only (no ps/ logic reads them here).
 constexpr uint16_t kPing = 1;
 constexpr uint16_t kPong = 2;
+constexpr uint16_t kStop = 3;  // the client is done: the echo thread ends
 constexpr std::chrono::milliseconds kStallTimeout{10000};
 // Untimed ping-pongs before each row: the first ones pay for cold caches and wake-up paths.
 constexpr int kWarmUp = 200;
@@ -121,16 +125,25 @@ class SockperfServer {
   pid_t pid_ = -1;
 };
 
+// How the application threads wait (a row's mode).
+struct WaitMode {
+  std::string name;  // in rows and the summary
+  std::chrono::nanoseconds spin{0};
+  bool wait_runs_io = true;
+};
+
 // A server and a client device connected over loopback, each with a region the other writes
-// into and a source buffer.
+// into and a source buffer; the server's application thread echoes every ping (a control
+// message or a landed write) with one of the same size, until the client's kStop.
 class LoopbackPair {
  public:
-  explicit LoopbackPair(std::chrono::nanoseconds spin)
-      : server_(CreateDevice(TransportKind::kTcp, Options(kServerId, spin))),
-        client_(CreateDevice(TransportKind::kTcp, Options(kClientId, spin))),
+  explicit LoopbackPair(const WaitMode& mode)
+      : server_(CreateDevice(TransportKind::kTcp, Options(kServerId, mode))),
+        client_(CreateDevice(TransportKind::kTcp, Options(kClientId, mode))),
         server_dst_(server_->RegisterRegion(kMaxBytes, kClientId)),
         client_dst_(client_->RegisterRegion(kMaxBytes, kServerId)),
         src_(kMaxBytes, std::byte{7}),
+        echo_src_(kMaxBytes, std::byte{9}),
         payload_(kMaxBytes, 7) {
     Address addr;
     addr.host = "127.0.0.1";
@@ -142,8 +155,11 @@ class LoopbackPair {
       if (Clock::now() > deadline) throw Error("the server never saw the client connect");
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    echo_ = std::thread([this] { Echo(); });
   }
   ~LoopbackPair() {
+    if (to_server_->open()) to_server_->Send(kStop, {});
+    echo_.join();
     client_->Shutdown();
     server_->Shutdown();
   }
@@ -155,19 +171,15 @@ class LoopbackPair {
   std::optional<double> Latency(benchmark::State& state, size_t bytes, bool control) {
     // Described once: a descriptor per round trip would be timed work no transport needs.
     const RemoteRegion to_server = server_dst_.Describe();
-    const RemoteRegion to_client = client_dst_.Describe();
     auto round_trip = [&]() -> std::optional<double> {
       const auto t0 = Clock::now();
       if (control) {
         to_server_->Send(kPing, std::span(payload_).first(bytes));
-        if (!Await(*server_, CompletionKind::kControl)) return std::nullopt;
-        to_client_->Send(kPong, std::span(payload_).first(bytes));
-        if (!Await(*client_, CompletionKind::kControl)) return std::nullopt;
       } else {
         to_server_->Write(std::span(src_).first(bytes), to_server, 0, 0, 0);
-        if (!Await(*server_, CompletionKind::kWriteLanded)) return std::nullopt;
-        to_client_->Write(std::span(src_).first(bytes), to_client, 0, 0, 0);
-        if (!Await(*client_, CompletionKind::kWriteLanded)) return std::nullopt;
+      }
+      if (!Await(*client_, control ? CompletionKind::kControl : CompletionKind::kWriteLanded)) {
+        return std::nullopt;
       }
       return std::chrono::duration<double>(Clock::now() - t0).count();
     };
@@ -186,12 +198,34 @@ class LoopbackPair {
   }
 
   bool failed() const { return failed_; }
+  // Times the two application threads ran their device's I/O while they waited.
+  uint64_t drives() const { return server_->cq().drives() + client_->cq().drives(); }
 
  private:
-  static DeviceOptions Options(PeerId self, std::chrono::nanoseconds spin) {
+  static DeviceOptions Options(PeerId self, const WaitMode& mode) {
     DeviceOptions o = bench::PairOptions(self, "tcp_latency_bench");
-    o.completion_spin = spin;
+    o.completion_spin = mode.spin;
+    o.wait_runs_io = mode.wait_runs_io;
     return o;
+  }
+
+  // The server's application thread: answers each ping in kind, until kStop or a failure
+  // (which the client then meets as a stall).
+  void Echo() {
+    const RemoteRegion to_client = client_dst_.Describe();
+    std::vector<Completion> batch;
+    while (true) {
+      batch.clear();
+      if (server_->cq().Wait(batch, kStallTimeout, 1) == 0) return;
+      const Completion& c = batch.front();
+      if (c.kind == CompletionKind::kPeerClosed || !c.ok) return;
+      if (c.kind == CompletionKind::kControl) {
+        if (c.control_type == kStop) return;
+        to_client_->Send(kPong, std::span(payload_).first(c.payload.size()));
+      } else if (c.kind == CompletionKind::kWriteLanded) {
+        to_client_->Write(std::span(echo_src_).first(c.length), to_client, 0, 0, 0);
+      }
+    }
   }
 
   // Waits for a completion of `kind` on dev (a write's own kWriteDone on the way is skipped);
@@ -223,9 +257,11 @@ class LoopbackPair {
   Region& server_dst_;
   Region& client_dst_;
   std::vector<std::byte> src_;
-  std::vector<uint8_t> payload_;
+  std::vector<std::byte> echo_src_;  // the echo thread's own source: the client's may be in use
+  std::vector<uint8_t> payload_;     // read-only: both threads send from it
   std::shared_ptr<Connection> to_server_;
   std::shared_ptr<Connection> to_client_;
+  std::thread echo_;
   std::vector<Completion> batch_;
   std::string error_;
   bool failed_ = false;
@@ -269,24 +305,23 @@ int Run(int argc, char** argv) {
     }
   }
   std::printf(
-      "gradwire: half the round trip of a ping-pong (median), this thread playing both "
-      "ends\n");
+      "gradwire: half the round trip of a ping-pong (median), an echo thread as the server\n");
   std::fflush(stdout);
 
-  // The modes: the name in rows and the summary, and the completion queue's spin.
-  std::vector<std::pair<std::string, std::chrono::nanoseconds>> modes = {{"event", {}}};
+  std::vector<WaitMode> modes = {{.name = "event"}, {.name = "hand-off", .wait_runs_io = false}};
   if (s.spin_us > 0) {
-    modes.emplace_back("spin " + std::to_string(s.spin_us) + " us",
-                       std::chrono::microseconds(s.spin_us));
+    modes.push_back({.name = "spin " + std::to_string(s.spin_us) + " us",
+                     .spin = std::chrono::microseconds(s.spin_us)});
   }
   std::vector<std::unique_ptr<LoopbackPair>> pairs;
   std::map<std::string, double> median_us;
-  auto row_of = [](const std::string& mode, bool control, size_t bytes) {
-    return std::string(control ? "BM_TcpControlLat/" : "BM_TcpWriteLat/") +
-           (mode == "event" ? "" : "spin/") + std::to_string(bytes);
+  auto row_of = [](const WaitMode& mode, bool control, size_t bytes) {
+    std::string tag = mode.name == "event" ? "" : mode.name.substr(0, mode.name.find(' ')) + "/";
+    return std::string(control ? "BM_TcpControlLat/" : "BM_TcpWriteLat/") + tag +
+           std::to_string(bytes);
   };
-  for (const auto& [mode, spin] : modes) {
-    pairs.push_back(std::make_unique<LoopbackPair>(spin));
+  for (const WaitMode& mode : modes) {
+    pairs.push_back(std::make_unique<LoopbackPair>(mode));
     LoopbackPair& pair = *pairs.back();
     for (const bool control : {true, false}) {
       for (size_t bytes : kSizes) {
@@ -309,15 +344,21 @@ int Run(int argc, char** argv) {
   benchmark::Shutdown();
 
   bool failed = false;
-  for (const auto& [mode, spin] : modes) {
+  for (size_t m = 0; m < modes.size(); ++m) {
+    const WaitMode& mode = modes[m];
     for (const bool control : {true, false}) {
       for (size_t bytes : kSizes) {
         const auto it = median_us.find(row_of(mode, control, bytes));
         if (it == median_us.end()) continue;
         std::printf("TCP %s latency %zu B (%s): %.1f us = %.2f x sockperf ping-pong (%.1f us)\n",
-                    control ? "control" : "write", bytes, mode.c_str(), it->second,
+                    control ? "control" : "write", bytes, mode.name.c_str(), it->second,
                     it->second / ref[bytes], ref[bytes]);
       }
+    }
+    // A mode that runs the I/O on waiting threads and never did measured the hand-off instead.
+    if (mode.wait_runs_io && pairs[m]->drives() == 0) {
+      std::printf("TCP latency (%s): the waiting threads never ran the I/O\n", mode.name.c_str());
+      failed = true;
     }
   }
   for (const auto& pair : pairs) failed = failed || pair->failed();
