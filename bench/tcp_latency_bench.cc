@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -158,6 +159,7 @@ class LoopbackPair {
     echo_ = std::thread([this] { Echo(); });
   }
   ~LoopbackPair() {
+    stop_ = true;
     if (to_server_->open()) to_server_->Send(kStop, {});
     echo_.join();
     client_->Shutdown();
@@ -210,13 +212,14 @@ class LoopbackPair {
   }
 
   // The server's application thread: answers each ping in kind, until kStop or a failure
-  // (which the client then meets as a stall).
+  // (which the client then meets as a stall). Idle it waits on: every pair is made before the
+  // first row runs, and a later mode's rows start minutes after its pair.
   void Echo() {
     const RemoteRegion to_client = client_dst_.Describe();
     std::vector<Completion> batch;
-    while (true) {
+    while (!stop_) {
       batch.clear();
-      if (server_->cq().Wait(batch, kStallTimeout, 1) == 0) return;
+      if (server_->cq().Wait(batch, kStallTimeout, 1) == 0) continue;
       const Completion& c = batch.front();
       if (c.kind == CompletionKind::kPeerClosed || !c.ok) return;
       if (c.kind == CompletionKind::kControl) {
@@ -261,6 +264,7 @@ class LoopbackPair {
   std::vector<uint8_t> payload_;     // read-only: both threads send from it
   std::shared_ptr<Connection> to_server_;
   std::shared_ptr<Connection> to_client_;
+  std::atomic<bool> stop_{false};  // the destructor's: the echo thread ends even without kStop
   std::thread echo_;
   std::vector<Completion> batch_;
   std::string error_;
