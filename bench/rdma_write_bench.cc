@@ -26,10 +26,10 @@
 // runs the poll loop itself (DeviceOptions::wait_runs_io, the default); "event_handoff" leaves
 // it to the poll thread, which wakes the waiter (what the default saves); "event_spin" and
 // "busy_spin" (the application threads watch their completion queues for kSpin first:
-// DeviceOptions::completion_spin), and optionally "busy_sender" (busy client, event server: the shape of ib_write_bw, whose server
-// does not poll).
-// MB/s here is perftest's unit: 2^20 bytes per second. Rows also report the device's port
-// counters over the row (rnr_naks, seq_naks, retries, dup_reqs; rxe's hw_counters).
+// DeviceOptions::completion_spin), and optionally "busy_sender" (busy client, event server: the
+// shape of ib_write_bw, whose server does not poll). MB/s here is perftest's unit: 2^20 bytes per
+// second. Rows also report the device's port counters over the row (rnr_naks, seq_naks, retries,
+// dup_reqs; rxe's hw_counters).
 //
 // Flags besides Google Benchmark's: --addr=HOST --rdma_device=NAME (default
 // $GW_RDMA_DEVICE) --modes=event,busy,event_handoff,event_spin,busy_spin[,busy_sender] --window=N

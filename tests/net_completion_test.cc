@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -25,6 +26,32 @@ Completion Numbered(uint64_t n) {
   c.kind = CompletionKind::kControl;
   c.wr_id = n;
   return c;
+}
+
+// Bounces `rounds` numbered messages: send_ping(i) must make message i arrive on `ping`, where
+// an echo thread takes it and calls send_pong(i), which must make it arrive on `pong`, where this
+// thread takes it. Every wait allows 30 s. Returns the rounds answered in order.
+uint64_t PingPong(CompletionQueue& ping, CompletionQueue& pong, uint64_t rounds,
+                  const std::function<void(uint64_t)>& send_ping,
+                  const std::function<void(uint64_t)>& send_pong) {
+  std::thread echo([&] {
+    std::vector<Completion> got;
+    for (uint64_t i = 0; i < rounds; ++i) {
+      got.clear();
+      if (ping.Wait(got, 30s, 1) != 1) return;
+      send_pong(got[0].wr_id);
+    }
+  });
+  uint64_t answered = 0;
+  std::vector<Completion> got;
+  for (uint64_t i = 0; i < rounds; ++i) {
+    send_ping(i);
+    got.clear();
+    if (pong.Wait(got, 30s, 1) != 1 || got[0].wr_id != i) break;
+    ++answered;
+  }
+  echo.join();
+  return answered;
 }
 
 TEST(CompletionQueueTest, PushesWithNobodyAsleepWakeNobody) {
@@ -47,25 +74,11 @@ TEST(CompletionQueueTest, APingPongLosesNoWakeUp) {
     SCOPED_TRACE("spin " + std::to_string(spin.count()) + " ns");
     CompletionQueue ping(spin), pong(spin);
     constexpr uint64_t kRounds = 5000;
-    std::thread echo([&] {
-      std::vector<Completion> got;
-      for (uint64_t i = 0; i < kRounds; ++i) {
-        got.clear();
-        if (ping.Wait(got, 30s, 1) != 1) return;
-        pong.Push(Numbered(got[0].wr_id));
-      }
-    });
-    uint64_t answered = 0;
-    std::vector<Completion> got;
     const auto start = std::chrono::steady_clock::now();
-    for (uint64_t i = 0; i < kRounds; ++i) {
-      ping.Push(Numbered(i));
-      got.clear();
-      if (pong.Wait(got, 30s, 1) != 1 || got[0].wr_id != i) break;
-      ++answered;
-    }
-    echo.join();
-    EXPECT_EQ(answered, kRounds);
+    EXPECT_EQ(PingPong(
+                  ping, pong, kRounds, [&](uint64_t i) { ping.Push(Numbered(i)); },
+                  [&](uint64_t i) { pong.Push(Numbered(i)); }),
+              kRounds);
     // Generous: 5000 rounds take ~0.1-0.5 s here; a single lost wake-up alone would take 30 s.
     EXPECT_LT(std::chrono::steady_clock::now() - start, 25s);
   }
@@ -207,25 +220,11 @@ TEST(CompletionQueueTest, APingPongOfDrivingWaitersLosesNothing) {
   CompletionQueue ping, pong;
   FakeIo ping_io(ping), pong_io(pong);
   constexpr uint64_t kRounds = 2000;
-  std::thread echo([&] {
-    std::vector<Completion> got;
-    for (uint64_t i = 0; i < kRounds; ++i) {
-      got.clear();
-      if (ping.Wait(got, 30s, 1) != 1) return;
-      pong_io.Arrive(got[0].wr_id);
-    }
-  });
-  uint64_t answered = 0;
-  std::vector<Completion> got;
   const auto start = std::chrono::steady_clock::now();
-  for (uint64_t i = 0; i < kRounds; ++i) {
-    ping_io.Arrive(i);
-    got.clear();
-    if (pong.Wait(got, 30s, 1) != 1 || got[0].wr_id != i) break;
-    ++answered;
-  }
-  echo.join();
-  EXPECT_EQ(answered, kRounds);
+  EXPECT_EQ(PingPong(
+                ping, pong, kRounds, [&](uint64_t i) { ping_io.Arrive(i); },
+                [&](uint64_t i) { pong_io.Arrive(i); }),
+            kRounds);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 25s);
   EXPECT_GT(ping.drives() + pong.drives(), 0u);
   EXPECT_FALSE(ping_io.overlapped());

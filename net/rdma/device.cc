@@ -171,9 +171,8 @@ void RdmaDevice::AskIoToPark() {
 
 bool RdmaDevice::RunIoOnce(std::chrono::steady_clock::time_point until) {
   if (stop_) return false;
-  PollRound(std::clamp<std::chrono::nanoseconds>(until - Clock::now(),
-                                                 std::chrono::nanoseconds::zero(),
-                                                 std::chrono::milliseconds(50)));
+  PollRound(std::clamp<std::chrono::nanoseconds>(
+      until - Clock::now(), std::chrono::nanoseconds::zero(), std::chrono::milliseconds(50)));
   return !stop_;
 }
 
