@@ -195,6 +195,54 @@ TEST(WindowDeskPipelineTest, ANoticeLogsThePostAndLetsTheNextTurnStartEarly) {
   EXPECT_TRUE(std::isnan(desk.log()[1].landed_s)) << "worker 1's window is still open";
 }
 
+// The end of round-robin's warm-up gives a burst window still open a deadline: the log ends
+// its row ("replaced") and opens one for the same window, which keeps the post its writer
+// announced before (as the scheduler does, which may pipeline the next turn on it), so a
+// notice repeated after is a repeat.
+TEST(WindowDeskPipelineTest, AWindowGivenADeadlineKeepsThePostItsWriterAnnounced) {
+  JobConfig job;
+  job.num_workers = 2;
+  job.windows = sched::WindowSpec::Parse("round-robin:warmup=5,min-window=1000");
+  const SyncRule rule{job.sync, job.num_workers};
+  const TimePoint t0 = GetClock().Now();
+  WindowDesk desk{job, 0, rule, t0};
+  auto at = [&](int ms) { return t0 + std::chrono::milliseconds(ms); };
+  ASSERT_EQ(desk.OnRequest(1, WindowRequestMsg{}, at(0)).size(), 1u) << "burst";
+  EXPECT_TRUE(desk.OnPosted(1, WindowPostedMsg{0}, at(1)).empty());
+  // Worker 0 pushes in burst windows until its iterations end the warm-up; worker 1 holds on.
+  auto rebound = [](const WindowDesk::Grants& grants) {
+    return std::any_of(grants.begin(), grants.end(), [](const auto& g) {
+      return g.worker == 1 && g.msg.window_ns == 1'000'000'000;
+    });
+  };
+  int ms = 1;
+  bool rings_started = false;
+  for (uint64_t i = 0; i < 10 && !rings_started; ++i) {
+    WindowRequestMsg req;
+    req.iteration = i;
+    req.last_iteration_ns = i ? 3'000'000 : 0;
+    const WindowDesk::Grants grants = desk.OnRequest(0, req, at(++ms));
+    ASSERT_FALSE(grants.empty()) << "iteration " << i;
+    rings_started = rebound(grants);
+    if (!rings_started) desk.OnPushLanded(0, i, at(++ms));
+  }
+  ASSERT_TRUE(rings_started) << "the rings bound worker 1's window";
+  const std::vector<WindowRow>& log = desk.log();
+  const auto replaced = std::find_if(log.begin(), log.end(), [](const WindowRow& r) {
+    return r.worker == 1 && r.end == "replaced";
+  });
+  ASSERT_NE(replaced, log.end());
+  EXPECT_TRUE(std::isinf(replaced->bound_s));
+  const auto bounded = std::find_if(log.begin(), log.end(), [](const WindowRow& r) {
+    return r.worker == 1 && std::isfinite(r.bound_s);
+  });
+  ASSERT_NE(bounded, log.end());
+  EXPECT_NEAR(bounded->posted_s, 0.001, 1e-9) << "the post announced in its burst";
+  EXPECT_EQ(desk.stale_notices(), 0u);
+  EXPECT_TRUE(desk.OnPosted(1, WindowPostedMsg{0}, at(++ms)).empty());
+  EXPECT_EQ(desk.stale_notices(), 1u) << "a repeat";
+}
+
 // Asked ahead at the desk: a request whose push is ready in 30 ms waits for then (less the
 // ring's grant-to-post time), while ready times the server cannot take (negative, past the
 // job's timeout) are taken as "ready now"; a notice's held time is bounded by what the server
