@@ -74,8 +74,22 @@ struct RingCheck {
 // is open whose writer had posted, or (a long trip: a slow host or VM can make the grant's trip
 // longer than a transfer) while other workers' windows are open, marked ahead
 // (sched/window_scheduler.h).
+//
+// A warm-up window the rings gave a deadline is logged as two rows: the burst one, ended
+// "replaced", and the bounded one. The writer's first notice may be on the burst row; the
+// scheduler goes by that one (the grant with the deadline may bring a second notice, on the
+// bounded row, which it ignores).
 RingCheck ExpectRingWindowsPipelinedAtMost(const std::vector<WindowRec>& rows) {
   const std::vector<WindowRec> ring = RingWindows(rows);
+  auto posted = [&](const WindowRec& w) {
+    for (const WindowRec& r : rows) {
+      if (r.worker == w.worker && r.iteration == w.iteration && r.how == "replaced" &&
+          !std::isnan(r.posted)) {
+        return r.posted;
+      }
+    }
+    return w.posted;
+  };
   RingCheck check;
   if (ring.empty()) return check;
   const double rings_start = ring.front().start;
@@ -90,7 +104,7 @@ RingCheck ExpectRingWindowsPipelinedAtMost(const std::vector<WindowRec>& rows) {
         EXPECT_NE(ring[j].worker, w.worker) << "window " << i << " overlaps its own";
         continue;
       }
-      EXPECT_LE(ring[j].posted, w.start)
+      EXPECT_LE(posted(ring[j]), w.start)
           << "window " << i << " (worker " << w.worker << ", round " << w.iteration
           << ") opened while worker " << ring[j].worker << "'s had not posted";
     }

@@ -297,7 +297,6 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
   if (!windows_) return {};
   due_.clear();
   windows_->Poll(now, &due_);
-  replaced_.assign(job_.num_workers, std::nullopt);
   for (uint32_t w = 0; w < job_.num_workers; ++w) {
     Worker& ws = workers_[w];
     if (!ws.row) continue;
@@ -309,12 +308,8 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     // At or past its deadline it was revoked (possibly granted again at once); before it, the
     // new grant replaced its deadline.
     const double deadline = row.start_s + row.bound_s;
-    const bool revoked = deadline <= Since(now);
     row.end_s = std::min(Since(now), deadline);
-    row.end = revoked ? "revoked" : "replaced";
-    // A replaced window goes on under its new deadline: a post its writer already announced
-    // belongs to it (the scheduler keeps it too, and may pipeline the next turn on it).
-    if (!revoked) replaced_[w] = PostNotice{row.posted_s, row.held_s};
+    row.end = deadline <= Since(now) ? "revoked" : "replaced";
     ws.row.reset();
   }
   Grants grants;
@@ -340,10 +335,6 @@ WindowDesk::Grants WindowDesk::Poll(TimePoint now) {
     row.ahead = g.ahead ? 1 : 0;
     row.bound_s = open_ended ? std::numeric_limits<double>::infinity()
                              : std::chrono::duration<double>(g.deadline - g.start).count();
-    if (const std::optional<PostNotice>& post = replaced_[g.worker]) {
-      row.posted_s = post->posted_s;
-      row.held_s = post->held_s;
-    }
     ws.row = rows_.size();
     ws.push_rows.push_back(rows_.size());
     rows_.push_back(row);

@@ -145,12 +145,6 @@ class WindowDesk {
   bool tuning_logged_ = false;
   std::vector<Worker> workers_;
   std::vector<sched::WindowScheduler::Grant> due_;
-  // Poll's scratch: the post notice (posted_s, held_s) of each worker's window that the grants
-  // due now replace with a new deadline; the new row carries it.
-  struct PostNotice {
-    double posted_s, held_s;
-  };
-  std::vector<std::optional<PostNotice>> replaced_;
   std::vector<WindowRow> rows_;
   uint64_t unwindowed_ = 0;         // pushes that arrived without a window request
   uint64_t unwindowed_writes_ = 0;  // coded: message parts that landed without a grant
