@@ -164,6 +164,25 @@ TEST(TraceTest, LongLinesAndTooManyLayersAreRefused) {
   EXPECT_EQ(at_max.trace->layers.size(), kMaxTraceLayers);
 }
 
+// A tensor layout (--workload tensors:) is a trace whose times may be left out: 0 then. A
+// trace proper still needs them, and a layout that has them is held to their bounds.
+TEST(TraceTest, ATensorLayoutMayLeaveTheTimesOut) {
+  std::istringstream layout("layer,params\nfc.weight,640\nfc.bias,10\n");
+  const TraceResult r = ParseTrace(layout, "m.csv", TraceTimes::kOptional);
+  ASSERT_TRUE(r.trace.has_value()) << r.error;
+  ASSERT_EQ(r.trace->layers.size(), 2u);
+  EXPECT_EQ(r.trace->layers[1].name, "fc.bias");
+  EXPECT_EQ(r.trace->layers[1].params, 10u);
+  EXPECT_EQ(r.trace->layers[1].forward_ms, 0);
+  EXPECT_THAT(Error("layer,params\nfc,640\n"), HasSubstr("the header has no column forward_ms"));
+  std::istringstream one_time("layer,params,backward_ms\nfc,640,-1\n");
+  EXPECT_THAT(ParseTrace(one_time, "m.csv", TraceTimes::kOptional).error,
+              StartsWith("m.csv:2: column 3 (backward_ms)"));
+  std::istringstream no_params("layer,forward_ms\nfc,1\n");
+  EXPECT_THAT(ParseTrace(no_params, "m.csv", TraceTimes::kOptional).error,
+              HasSubstr("the header has no column params"));
+}
+
 TEST(TraceTest, FilesThatCannotBeReadAreErrorsNamingThem) {
   const std::string dir = ::testing::TempDir() + "gw-trace-test";
   std::filesystem::create_directories(dir);

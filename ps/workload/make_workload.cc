@@ -2,6 +2,7 @@
 #include "base/error.h"
 #include "ps/workload/fashion_mnist.h"
 #include "ps/workload/models.h"
+#include "ps/workload/tensors.h"
 
 namespace gw {
 
@@ -11,9 +12,11 @@ std::unique_ptr<Workload> MakeWorkload(const WorkloadSpec& spec, uint32_t rank,
   if (spec.kind == "synthetic") return MakeSynthetic(spec, rank);
   // No data to load: a server builds the same layers as the workers.
   if (spec.kind == "model" || spec.kind == "trace") return MakeLayeredModel(spec, rank);
+  if (spec.kind == "tensors") return MakeTensors(spec);
   if (spec.kind != "softmax" && spec.kind != "mlp") {
     throw Error("unknown workload kind '" + spec.kind +
-                "'; valid kinds: softmax, mlp, linreg, synthetic, model:NAME, trace:FILE");
+                "'; valid kinds: softmax, mlp, linreg, synthetic, model:NAME, trace:FILE, "
+                "tensors:PREFIX");
   }
   FashionMnist fashion = load_data ? LoadFashionMnist(spec.data_dir) : FashionMnist{};
   ClassifierData data{kFashionPixels, kFashionClasses, std::move(fashion.train),

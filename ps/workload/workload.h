@@ -22,7 +22,8 @@ namespace gw {
 inline constexpr double kDefaultDeviceTflops = 1;
 
 struct WorkloadSpec {
-  // softmax | mlp | linreg | synthetic | model (a zoo model) | trace (a measured trace)
+  // softmax | mlp | linreg | synthetic | model (a zoo model) | trace (a measured trace) |
+  // tensors (a model computed by Python workers, ps/workload/tensors.h)
   std::string kind = "softmax";
   std::string data_dir = "/usr/share/datasets/fashion-mnist";  // IDX files (.gz or plain)
   size_t batch_size = 64;                                      // per worker
@@ -34,13 +35,15 @@ struct WorkloadSpec {
   uint64_t synthetic_bytes = 4 << 20;  // synthetic: gradient size in bytes (multiple of 4)
   std::string model;                   // model: its name in the zoo (ps/workload/zoo/zoo.h)
   std::string trace_file;              // trace: per-layer times (ps/workload/zoo/trace.h)
+  std::string tensors;                 // tensors: PREFIX of PREFIX.csv/.f32 (tensors.h)
   // model: the device whose FLOP rate times each layer at batch_size samples.
   double device_tflops = kDefaultDeviceTflops;
 
   // The workload as --workload names it: "model:resnet50", "trace:FILE", or the kind.
   std::string Text() const;
-  // Takes --workload's text: "model:NAME" and "trace:FILE" set the kind and the name or file,
-  // any other text is the kind. Checks nothing (MakeWorkload refuses what it cannot build).
+  // Takes --workload's text: "model:NAME", "trace:FILE" and "tensors:PREFIX" set the kind and the
+  // name or file, any other text is the kind. Checks nothing (MakeWorkload refuses what it cannot
+  // build).
   void SetText(std::string_view text);
 };
 

@@ -12,8 +12,9 @@ struct NamedKind {
   std::string_view kind;
   std::string WorkloadSpec::*name;
 };
-constexpr std::array<NamedKind, 2> kNamedKinds = {
-    {{"model", &WorkloadSpec::model}, {"trace", &WorkloadSpec::trace_file}}};
+constexpr std::array<NamedKind, 3> kNamedKinds = {{{"model", &WorkloadSpec::model},
+                                                   {"trace", &WorkloadSpec::trace_file},
+                                                   {"tensors", &WorkloadSpec::tensors}}};
 
 }  // namespace
 

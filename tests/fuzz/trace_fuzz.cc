@@ -1,7 +1,8 @@
 // Trace files (ps/workload/zoo/trace.h ParseTrace), which users hand to `gradwire models
-// --trace` and to jobs. The parser never throws (an exception would end the run as a crash):
-// it returns either one line of error naming the file, or a trace whose every layer is within
-// the documented bounds, with unique non-empty names.
+// --trace` and to jobs, and tensor layouts (the same, times optional) that Python workers write.
+// The parser never throws (an exception would end the run as a crash): it returns either one line
+// of error naming the file, or a trace whose every layer is within the documented bounds, with
+// unique non-empty names.
 #include <set>
 #include <sstream>
 #include <string>
@@ -9,9 +10,10 @@
 #include "ps/workload/zoo/trace.h"
 #include "tests/fuzz/fuzz_check.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::istringstream in{std::string(gw::fuzz::Text(data, size))};
-  const gw::zoo::TraceResult r = gw::zoo::ParseTrace(in, "fuzz.csv");
+namespace {
+
+// One parse's result is an error line or a trace within the bounds; returns its parameters.
+uint64_t CheckResult(const gw::zoo::TraceResult& r) {
   FUZZ_CHECK(r.trace.has_value() == r.error.empty());
   if (!r.trace) {
     FUZZ_CHECK(r.error.rfind("fuzz.csv:", 0) == 0);
@@ -31,5 +33,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     params += l.params;
   }
   FUZZ_CHECK(r.trace->ToModel().params() == params);
+  return params;
+}
+
+}  // namespace
+
+// Each input as a trace and as a tensor layout (times optional): a trace is a layout too.
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(gw::fuzz::Text(data, size));
+  std::istringstream as_trace{text}, as_layout{text};
+  const gw::zoo::TraceResult trace = gw::zoo::ParseTrace(as_trace, "fuzz.csv");
+  const gw::zoo::TraceResult layout =
+      gw::zoo::ParseTrace(as_layout, "fuzz.csv", gw::zoo::TraceTimes::kOptional);
+  const uint64_t params = CheckResult(trace);
+  const uint64_t layout_params = CheckResult(layout);
+  if (trace.trace) {
+    FUZZ_CHECK(layout.trace.has_value() && layout_params == params);
+  }
   return 0;
 }

@@ -132,7 +132,8 @@ std::optional<Refusal> ParseMs(const Field& f, Column c, double& out) {
 // Reads traces line by line with bounded memory: no line is held beyond its limit.
 class TraceParser {
  public:
-  TraceParser(std::istream& in, const std::string& file) : in_(in), file_(file) {}
+  TraceParser(std::istream& in, const std::string& file, TraceTimes times)
+      : in_(in), file_(file), times_(times) {}
 
   TraceResult Run() {
     Trace trace;
@@ -192,6 +193,11 @@ class TraceParser {
     }
     for (int c = 0; c < kColumns; ++c) {
       const auto it = seen.find(std::string(kColumnNames[c]));
+      const bool is_time = c == kForwardMs || c == kBackwardMs;
+      if (it == seen.end() && is_time && times_ == TraceTimes::kOptional) {
+        index_[c] = kAbsent;
+        continue;
+      }
       if (it == seen.end()) {
         return Refusal{"the header has no column " + std::string(kColumnNames[c]) + " (expected " +
                        std::string(kExpectedHeader) + ", in any order, extra columns allowed)"};
@@ -224,8 +230,11 @@ class TraceParser {
     TraceLayer layer;
     layer.name = name.text;
     if (auto r = ParseParams(fields_[index_[kParams]], layer.params)) return r;
-    if (auto r = ParseMs(fields_[index_[kForwardMs]], kForwardMs, layer.forward_ms)) return r;
-    if (auto r = ParseMs(fields_[index_[kBackwardMs]], kBackwardMs, layer.backward_ms)) return r;
+    for (const auto& [c, ms] :
+         {std::pair{kForwardMs, &layer.forward_ms}, std::pair{kBackwardMs, &layer.backward_ms}}) {
+      if (index_[c] == kAbsent) continue;  // a tensor layout's time left out: 0
+      if (auto r = ParseMs(fields_[index_[c]], c, *ms)) return r;
+    }
     trace.layers.push_back(std::move(layer));
     return std::nullopt;
   }
@@ -235,8 +244,12 @@ class TraceParser {
     return {std::nullopt, file_ + ":" + (line > 0 ? std::to_string(line) + ":" : "") + " " + why};
   }
 
+  // index_ of a time column a tensor layout left out.
+  static constexpr size_t kAbsent = SIZE_MAX;
+
   std::istream& in_;
   const std::string& file_;
+  const TraceTimes times_;
   size_t line_no_ = 0;
   size_t header_line_ = 0;  // 0 until the header is read
   size_t header_fields_ = 0;
@@ -255,11 +268,11 @@ ModelSpec Trace::ToModel() const {
   return model;
 }
 
-TraceResult ParseTrace(std::istream& in, const std::string& file) {
-  return TraceParser(in, file).Run();
+TraceResult ParseTrace(std::istream& in, const std::string& file, TraceTimes times) {
+  return TraceParser(in, file, times).Run();
 }
 
-TraceResult ReadTraceFile(const std::string& path) {
+TraceResult ReadTraceFile(const std::string& path, TraceTimes times) {
   // A directory opens (and reads as empty) on Linux: say what it is instead. A pipe or a
   // device could be read once at best (every server and worker reads the trace) or block
   // forever (a FIFO with no writer): only regular files are traces.
@@ -271,7 +284,7 @@ TraceResult ReadTraceFile(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return {std::nullopt, path + ": cannot open: " + std::strerror(errno)};
-  return ParseTrace(in, path);
+  return ParseTrace(in, path, times);
 }
 
 }  // namespace gw::zoo

@@ -100,10 +100,16 @@ inline constexpr uint64_t kMaxTraceLayerParams = uint64_t{1} << 40;
 // A layer's pass of more than an hour is a unit mistake (seconds or microseconds for ms).
 inline constexpr double kMaxTraceLayerMs = 3600e3;
 
+// Whether forward_ms and backward_ms must be columns. A tensor layout (--workload tensors:,
+// ps/workload/tensors.h: a model whose compute runs elsewhere, in Python) is a trace whose
+// times may be left out (then 0).
+enum class TraceTimes { kRequired, kOptional };
+
 // Parses a trace from `in`; `file` names it in errors. Never throws on bad content.
-TraceResult ParseTrace(std::istream& in, const std::string& file);
+TraceResult ParseTrace(std::istream& in, const std::string& file,
+                       TraceTimes times = TraceTimes::kRequired);
 
 // Opens and parses `path` (an unreadable file is an error too, never an exception).
-TraceResult ReadTraceFile(const std::string& path);
+TraceResult ReadTraceFile(const std::string& path, TraceTimes times = TraceTimes::kRequired);
 
 }  // namespace gw::zoo
