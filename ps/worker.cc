@@ -16,7 +16,23 @@ void RunWorker(const JobConfig& job, const WorkerOptions& options) {
   // A coded job's data lives in its CodedTask; this workload then only evaluates.
   const std::unique_ptr<Workload> workload = MakeWorkload(
       job.workload, options.rank, job.num_workers, /*load_data=*/!job.coding || options.evaluate);
-  const ModelLayout layout = job.Layout(*workload);
+  RunWorker(job, options, *workload);
+}
+
+void RunWorker(const JobConfig& job, const WorkerOptions& options, Workload& workload,
+               WorkerMemory memory) {
+  SetLogIdentity("worker " + std::to_string(options.rank));
+  const ModelLayout layout = job.Layout(workload);
+  const bool own_memory = !memory.params.empty() || !memory.grad.empty();
+  if (own_memory && job.coding) {
+    throw Error("a coded job's worker keeps its own memory (its rounds write coded messages)");
+  }
+  if (own_memory &&
+      (memory.params.size() != layout.num_params() || memory.grad.size() != layout.num_params())) {
+    throw Error("the worker's memory holds " + std::to_string(memory.params.size()) +
+                " parameters and " + std::to_string(memory.grad.size()) +
+                " gradient floats; the model has " + std::to_string(layout.num_params()));
+  }
   if (options.rank >= job.num_workers) {
     throw Error("worker rank " + std::to_string(options.rank) + " out of range: the job has " +
                 std::to_string(job.num_workers) + " worker(s)");
@@ -31,9 +47,9 @@ void RunWorker(const JobConfig& job, const WorkerOptions& options) {
       options.reconnect_timeout.count() > 0 && !job.coding && !job.windows;
   WorkerSession session(job, options, layout, recover_lost_servers);
   if (job.coding) {
-    CodedLoop(job, options, *workload, layout, session).Run();
+    CodedLoop(job, options, workload, layout, session).Run();
   } else {
-    PlainLoop(job, options, *workload, layout, session).Run();
+    PlainLoop(job, options, workload, layout, session, memory).Run();
   }
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "net/device.h"
 #include "ps/fault.h"
 #include "ps/job.h"
+#include "ps/workload/workload.h"
 
 namespace gw {
 
@@ -31,9 +34,21 @@ struct WorkerOptions {
   TimePoint started = GetClock().Now();
 };
 
+// The worker's model memory when its caller owns it (the Python module, whose tensors view
+// it): the parameters the servers write and the gradient pushed from, each the model's
+// num_params floats, registered with the device for the run. Empty: the worker allocates its
+// own. The caller keeps them alive until RunWorker returns.
+struct WorkerMemory {
+  std::span<float> params, grad;
+};
+
 // Trains job.iterations iterations. Throws gw::Error with a clear message when a server is
 // lost (and cannot be reconnected to), refuses the worker, aborts the job, or sends nothing
 // within the job's timeout.
 void RunWorker(const JobConfig& job, const WorkerOptions& options);
+// The same with the caller's workload (MakeWorkload's for job.workload otherwise) and, for
+// uncoded jobs, its memory (gw::Error if the sizes are not the model's; coded jobs refuse it).
+void RunWorker(const JobConfig& job, const WorkerOptions& options, Workload& workload,
+               WorkerMemory memory = {});
 
 }  // namespace gw

@@ -124,6 +124,21 @@ uint64_t ParseBytes(const std::string& text, const std::string& flag) {
   return value * mult;
 }
 
+uint32_t RankFrom(const po::variables_map& vm, const LauncherEnv& env, const char* role) {
+  if (vm.count("rank")) return vm["rank"].as<uint32_t>();
+  if (env.rank) return *env.rank;
+  throw UsageError(std::string("--rank is required for a ") + role +
+                   " (or SLURM_PROCID / OMPI_COMM_WORLD_RANK from a launcher)");
+}
+
+Address AddressFlag(const std::string& text, const char* flag) {
+  try {
+    return Address::Parse(text);
+  } catch (const Error& e) {
+    throw UsageError(std::string("--") + flag + ": " + e.what());
+  }
+}
+
 po::options_description JobFlags() {
   po::options_description d("Job (must be the same on every server and worker)");
   d.add_options()(
@@ -131,7 +146,8 @@ po::options_description JobFlags() {
       "softmax | mlp (Fashion-MNIST) | linreg (synthetic linear regression) | synthetic "
       "(fixed-size gradient, network only) | model:NAME (a real DNN's layers, network only: "
       "see `gradwire models`) | trace:FILE (layers and times measured on a real framework: "
-      "layer,params,forward_ms,backward_ms)")(
+      "layer,params,forward_ms,backward_ms) | tensors:PREFIX (a model Python workers compute: "
+      "PREFIX.csv lists its tensors, PREFIX.f32 holds its initial parameters; python/)")(
       "data-dir", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
       "Fashion-MNIST IDX files (Debian package dataset-fashion-mnist)")(
       "batch", po::value<size_t>()->default_value(64), "minibatch size per worker")(

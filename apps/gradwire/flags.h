@@ -38,6 +38,11 @@ struct LauncherEnv {
 // "4096", "64K", "100M", "1G" (binary units). Throws UsageError.
 uint64_t ParseBytes(const std::string& text, const std::string& flag);
 
+// A server's or worker's rank: --rank, else the launcher's (SLURM_PROCID, ...). UsageError.
+uint32_t RankFrom(const po::variables_map& vm, const LauncherEnv& env, const char* role);
+// An address flag's value; UsageError naming --flag.
+Address AddressFlag(const std::string& text, const char* flag);
+
 po::options_description JobFlags();
 po::options_description ConnectionFlags();
 // Parses argv against desc (plus --help); prints help and returns nullopt for --help.

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -404,7 +405,10 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
       "replaced, every other file is kept")(
       "transport", po::value<std::string>()->default_value("tcp"), "tcp | rdma")(
       "host", po::value<std::string>()->default_value("127.0.0.1"),
-      "address the servers listen on (rdma: an address of the RDMA netdev)");
+      "address the servers listen on (rdma: an address of the RDMA netdev)")(
+      "worker-cmd", po::value<std::string>(),
+      "run each worker as this shell command with `gradwire worker`'s flags appended, e.g. "
+      "'python3 train.py' for Python workers (python/README.md); default: gradwire worker");
   po::options_description job = JobFlags(), conn = ConnectionFlags();
   po::options_description all;
   all.add(own).add(job).add(conn);
@@ -417,6 +421,13 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   const std::string transport = (*vm)["transport"].as<std::string>();
   if (transport != "tcp" && transport != "rdma") {
     throw UsageError("--transport must be tcp or rdma");
+  }
+  std::optional<std::string> worker_cmd;
+  if (vm->count("worker-cmd")) {
+    worker_cmd = (*vm)["worker-cmd"].as<std::string>();
+    if (worker_cmd->find_first_not_of(" \t") == std::string::npos) {
+      throw UsageError("--worker-cmd is empty");
+    }
   }
   const std::string out = vm->count("out") ? (*vm)["out"].as<std::string>() : DefaultOut();
   PrepareOutDir(out);
@@ -460,7 +471,15 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
                                   "--num-servers=" + std::to_string(cfg.num_servers),
                                   "--num-workers=" + std::to_string(cfg.num_workers)};
     a.insert(a.end(), forwarded.begin(), forwarded.end());
-    children.push_back(Spawn("worker " + std::to_string(w), self, a, child_env));
+    if (worker_cmd) {
+      // sh -c 'CMD "$@"' sh FLAGS...: the flags reach the command as its own arguments,
+      // unquoted by nobody (no flag is ever re-parsed by the shell).
+      a[0] = "sh";
+      a.insert(a.begin(), {"-c", *worker_cmd + " \"$@\""});
+      children.push_back(Spawn("worker " + std::to_string(w), "/bin/sh", a, child_env));
+    } else {
+      children.push_back(Spawn("worker " + std::to_string(w), self, a, child_env));
+    }
   }
   // The servers' own timeout decides a lost worker; give them that long to say so, unless
   // the job cannot go on at all (JobCannotGoOn).

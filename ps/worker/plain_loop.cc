@@ -22,7 +22,7 @@ int64_t Nanoseconds(double seconds) { return static_cast<int64_t>(seconds * 1e9)
 }  // namespace
 
 PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workload& workload,
-                     const ModelLayout& layout, WorkerSession& session)
+                     const ModelLayout& layout, WorkerSession& session, WorkerMemory memory)
     : job_(job),
       options_(options),
       workload_(workload),
@@ -31,8 +31,11 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       faults_(options.fault),
       reconnector_(session, options.reconnect_timeout),
       report_(job, options, workload),
-      params_(HugeZeroedFloats(layout.num_params())),
-      grad_(HugeZeroedFloats(layout.num_params())),
+      own_params_(memory.params.empty() ? HugeZeroedFloats(layout.num_params())
+                                        : std::vector<float>{}),
+      own_grad_(memory.grad.empty() ? HugeZeroedFloats(layout.num_params()) : std::vector<float>{}),
+      params_(memory.params.empty() ? std::span<float>(own_params_) : memory.params),
+      grad_(memory.grad.empty() ? std::span<float>(own_grad_) : memory.grad),
       landed_(layout),
       batch_(static_cast<uint32_t>(job.workload.batch_size)),
       push_batch_(batch_) {
@@ -59,11 +62,11 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       pushes_.emplace_back(s, std::move(gating));
     }
   }
-  session.RegisterWriteSource(std::as_writable_bytes(std::span(grad_)));
+  session.RegisterWriteSource(std::as_writable_bytes(grad_));
   for (uint32_t s = 0; s < job.num_servers; ++s) {
-    session.RegisterServerRegion(s, std::as_writable_bytes(std::span(params_))
-                                        .subspan(layout.shard_begin(s) * sizeof(float),
-                                                 layout.shard_size(s) * sizeof(float)));
+    session.RegisterServerRegion(
+        s, std::as_writable_bytes(params_).subspan(layout.shard_begin(s) * sizeof(float),
+                                                   layout.shard_size(s) * sizeof(float)));
   }
   session.SetEvents(this);
 }
@@ -322,7 +325,7 @@ void PlainLoop::RecordLayers(uint64_t it) {
 // Writes this iteration's gradient into every server's slot, each server's parts inside
 // the windows it grants (if the job has windows).
 void PlainLoop::AddWrites(uint64_t it) {
-  const auto bytes = std::as_bytes(std::span(grad_));
+  const auto bytes = std::as_bytes(grad_);
   for (uint32_t s = 0; s < job_.num_servers; ++s) {
     GatedPush& push = pushes_[s];
     const auto& parts = layout_.parts(s);

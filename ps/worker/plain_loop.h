@@ -30,9 +30,10 @@ namespace gw {
 
 class PlainLoop final : public SessionEvents {
  public:
-  // Registers the gradient and the parameter shards with the session's device.
+  // Registers the gradient and the parameter shards with the session's device: `memory`'s if
+  // given (the caller's, of the model's size), else memory of its own.
   PlainLoop(const JobConfig& job, const WorkerOptions& options, Workload& workload,
-            const ModelLayout& layout, WorkerSession& session);
+            const ModelLayout& layout, WorkerSession& session, WorkerMemory memory = {});
 
   // Joins, trains job.iterations iterations, writes the results and shuts the session down.
   void Run();
@@ -86,7 +87,8 @@ class PlainLoop final : public SessionEvents {
   FaultPoints faults_;
   Reconnector reconnector_;
   WorkerReport report_;
-  std::vector<float> params_, grad_;
+  std::vector<float> own_params_, own_grad_;  // empty when the caller gave its memory
+  std::span<float> params_, grad_;
   std::vector<GatedPush> pushes_;  // our gradient writes to server s
   LandedParts landed_;             // the parameters for expected_iteration_, part by part
   // The iteration whose parameters land next (tags are checked against it).

@@ -29,11 +29,11 @@ std::string TailLoss(const std::vector<IterationRow>& rows) {
 
 }  // namespace
 
-void WorkerReport::Snapshot(uint64_t it, TimePoint t0, const std::vector<float>& params) {
+void WorkerReport::Snapshot(uint64_t it, TimePoint t0, std::span<const float> params) {
   if (!options_.evaluate || job_.eval_every == 0) return;
   if (it % job_.eval_every != 0 && it != job_.iterations) return;
   if (!snapshots_.empty() && snapshots_.back().iteration == it) return;
-  snapshots_.push_back({it, GetClock().SecondsSince(t0), params});
+  snapshots_.push_back({it, GetClock().SecondsSince(t0), {params.begin(), params.end()}});
 }
 
 void WorkerReport::ForgetSnapshotsFrom(uint64_t it) {
@@ -72,7 +72,7 @@ void WorkerReport::EvaluateSnapshots() {
 }
 
 void WorkerReport::Summarize(const std::vector<IterationRow>& rows, TimePoint joined,
-                             double train_s, const std::vector<float>& params) {
+                             double train_s, std::span<const float> params) {
   EvaluateSnapshots();
   const EvalResult eval = workload_.Evaluate(params);
   const double ips = train_s > 0 ? static_cast<double>(job_.iterations) / train_s : 0;

@@ -27,7 +27,7 @@ class WorkerReport {
       : job_(job), options_(options), workload_(workload) {}
 
   // --eval-every: keeps `params`, the model iteration `it` starts from (run started at t0).
-  void Snapshot(uint64_t it, TimePoint t0, const std::vector<float>& params);
+  void Snapshot(uint64_t it, TimePoint t0, std::span<const float> params);
   // A resume redoes iterations from `it` on: their kept models are dropped.
   void ForgetSnapshotsFrom(uint64_t it);
   // Starts worker-<rank>.csv and, with windows, writes-<rank>.csv, and for a layered workload
@@ -42,7 +42,7 @@ class WorkerReport {
   // Evaluates the kept models and the final one (`params`), logs the result and writes
   // accuracy.csv and summary.csv. The worker joined at `joined` and trained for `train_s`.
   void Summarize(const std::vector<IterationRow>& rows, TimePoint joined, double train_s,
-                 const std::vector<float>& params);
+                 std::span<const float> params);
 
  private:
   struct Kept {
