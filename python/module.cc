@@ -17,6 +17,7 @@
 #include "base/error.h"
 #include "base/huge_pages.h"
 #include "ps/worker.h"
+#include "ps/worker/session.h"
 #include "ps/workload/tensors.h"
 
 namespace py = pybind11;
@@ -32,15 +33,60 @@ py::array_t<float> ZeroedArray(size_t n) {
   return py::array_t<float>({static_cast<py::ssize_t>(n)}, {sizeof(float)}, floats->data(), owner);
 }
 
+// The worker's TensorEvents for the duration of one compute call, as Python sees them. Each
+// call releases the GIL while the worker waits or posts; a handle kept past its call raises.
+class EventsHandle {
+ public:
+  // A server lost inside a call is kept in *lost and raised in Python as gradwire.Error; the
+  // workload throws it on to the run loop (which reconnects) once the compute returned.
+  EventsHandle(TensorEvents* events, std::optional<ServerLost>* lost)
+      : events_(events), lost_(lost) {}
+  void WaitForward(size_t t) {
+    Call([&] { events_->WaitForward(t); });
+  }
+  void BackwardBegins() {
+    Call([&] { events_->BackwardBegins(); });
+  }
+  void GradientReady(size_t t) {
+    Call([&] { events_->GradientReady(t); });
+  }
+  void Expire() { events_ = nullptr; }
+
+ private:
+  template <typename F>
+  void Call(F f) {
+    if (events_ == nullptr) {
+      throw std::runtime_error("these tensor events were for an iteration that is over");
+    }
+    {
+      py::gil_scoped_release release;
+      try {
+        f();
+        return;
+      } catch (const ServerLost& e) {
+        *lost_ = e;
+      }
+    }
+    throw Error("server " + std::to_string(lost_->value().server) + " lost: " + lost_->value().why);
+  }
+  TensorEvents* events_;
+  std::optional<ServerLost>* lost_;
+};
+
 // The job's model, its gradient computed by `compute(batch_rows)` in Python: the function
 // reads the parameters and writes the gradient through its own views of the worker's memory
 // and returns the minibatch's loss. A Python exception ends the run (gw::Error here) and is
 // raised again in Python once the worker has shut down.
 class PythonWorkload final : public Workload {
  public:
+  // passes: compute(batch_rows, events) runs the passes itself, telling the worker through
+  // events (an EventsHandle) what it reads and what is ready, over these tensors.
   PythonWorkload(std::unique_ptr<Workload> shape, py::function compute,
-                 std::optional<py::function> evaluate)
-      : shape_(std::move(shape)), compute_(std::move(compute)), evaluate_(std::move(evaluate)) {}
+                 std::optional<py::function> evaluate, std::vector<TensorRange> passes)
+      : shape_(std::move(shape)),
+        compute_(std::move(compute)),
+        evaluate_(std::move(evaluate)),
+        tensors_(std::move(passes)) {}
 
   std::string name() const override { return shape_->name(); }
   size_t num_params() const override { return shape_->num_params(); }
@@ -55,6 +101,27 @@ class PythonWorkload final : public Workload {
       throw Error(std::string("the compute function must return the loss as a float: ") + e.what());
     }
     throw Error("the compute function raised " + std::string(error_->what()));
+  }
+  std::span<const TensorRange> own_tensors() const override { return tensors_; }
+  double ComputeWithEvents(TensorEvents& events) override {
+    py::gil_scoped_acquire gil;
+    auto handle = std::make_shared<EventsHandle>(&events, &lost_);
+    double loss = 0;
+    try {
+      loss = compute_(batch_rows_, handle).cast<double>();
+    } catch (py::error_already_set& e) {
+      error_ = std::move(e);
+    } catch (const py::cast_error& e) {
+      handle->Expire();
+      throw Error(std::string("the compute function must return the loss as a float: ") + e.what());
+    }
+    handle->Expire();
+    if (lost_) {
+      error_.reset();  // the iteration is redone after reconnecting
+      throw *std::exchange(lost_, std::nullopt);
+    }
+    if (error_) throw Error("the compute function raised " + std::string(error_->what()));
+    return loss;
   }
   void SeekBatch(uint64_t) override {}
   void SetBatchSize(size_t rows) override {
@@ -87,6 +154,8 @@ class PythonWorkload final : public Workload {
   std::unique_ptr<Workload> shape_;
   py::function compute_;
   std::optional<py::function> evaluate_;
+  std::vector<TensorRange> tensors_;
+  std::optional<ServerLost> lost_;  // in a TensorEvents call of the compute under way
   size_t batch_rows_ = 0;
   mutable std::optional<py::error_already_set> error_;
 };
@@ -96,7 +165,7 @@ class PythonWorkload final : public Workload {
 using Floats = py::array_t<float, py::array::c_style>;
 
 void RunPythonWorker(const std::vector<std::string>& args, Floats params, Floats grad,
-                     py::function compute, std::optional<py::function> evaluate) {
+                     py::function compute, std::optional<py::function> evaluate, bool passes) {
   std::optional<cli::WorkerSetup> setup;
   try {
     setup = cli::WorkerFromArgs(args, "python worker");
@@ -113,7 +182,15 @@ void RunPythonWorker(const std::vector<std::string>& args, Floats params, Floats
   if (job.coding) {
     throw py::value_error("--coding's rounds are computed by C++ workers only, not Python");
   }
-  PythonWorkload workload(MakeTensors(job.workload), std::move(compute), std::move(evaluate));
+  std::vector<TensorRange> tensors;
+  if (passes) {
+    for (const TensorSpec& t : ReadTensorLayout(job.workload.tensors)) {
+      const size_t begin = tensors.empty() ? 0 : tensors.back().begin + tensors.back().size;
+      tensors.push_back({begin, static_cast<size_t>(t.numel)});
+    }
+  }
+  PythonWorkload workload(MakeTensors(job.workload), std::move(compute), std::move(evaluate),
+                          std::move(tensors));
   workload.set_batch_rows(job.workload.batch_size);
   const WorkerMemory memory{std::span<float>(params.mutable_data(), params.size()),
                             std::span<float>(grad.mutable_data(), grad.size())};
@@ -187,6 +264,16 @@ PYBIND11_MODULE(_gradwire, m) {
   // memory the caller's tensors view.
   m.def("run_worker", &python::RunPythonWorker, py::arg("args"), py::arg("params").noconvert(),
         py::arg("grad").noconvert(), py::arg("compute"), py::arg("evaluate") = py::none(),
-        "Runs `gradwire worker ARGS` with compute(batch_rows) -> loss as its gradient.");
+        py::arg("passes") = false,
+        "Runs `gradwire worker ARGS` with compute(batch_rows) -> loss as its gradient, or with "
+        "passes=True compute(batch_rows, events) -> loss, which tells the worker per tensor "
+        "(events.wait_forward(t), events.backward_begins(), events.gradient_ready(t)).");
+  py::class_<python::EventsHandle, std::shared_ptr<python::EventsHandle>>(m, "TensorEvents")
+      .def("wait_forward", &python::EventsHandle::WaitForward, py::arg("tensor"),
+           "Returns once tensor's parameters for this iteration landed.")
+      .def("backward_begins", &python::EventsHandle::BackwardBegins,
+           "The gradient is about to be written: ends the previous push (once per iteration).")
+      .def("gradient_ready", &python::EventsHandle::GradientReady, py::arg("tensor"),
+           "tensor's gradient is final: pushes the parts it completes.");
   py::register_exception<Error>(m, "Error", PyExc_RuntimeError);
 }

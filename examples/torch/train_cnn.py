@@ -58,7 +58,6 @@ def main():
         return
     model = lenet5()
     worker = gradwire.Worker(sys.argv[1:])
-    gt.bind(model, worker)
     x, y = images("train")
     order = torch.randperm(len(y), generator=torch.Generator().manual_seed(worker.seed))
     mine = order[worker.rank::worker.size]
@@ -85,7 +84,9 @@ def main():
                     float((logits.argmax(1) == test[1]).float().mean()))
 
     torch.set_num_threads(1)  # one core per worker: several share this machine
-    worker.run(gt.step_fn(model, loss_of), evaluate)
+    # Each part of the gradient pushed from a backward hook once its tensors are final, the
+    # next forward pass waiting module by module for the parameters it reads.
+    gt.train(model, worker, loss_of, evaluate)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       batch_(static_cast<uint32_t>(job.workload.batch_size)),
       push_batch_(batch_) {
   if (!workload.layers().empty()) backprop_.emplace(workload.layers(), layout);
+  if (!workload.own_tensors().empty()) tensor_parts_.emplace(workload.own_tensors(), layout);
   for (uint32_t s = 0; s < job.num_servers; ++s) {
     Gating gating;
     if (job.windows) {
@@ -56,7 +57,7 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       gating.per_part = job.windows->grants_parts();
       gating.window_bytes = job.part_bytes;  // small tensors share a partition's window
     }
-    if (backprop_) {
+    if (pipelined()) {
       pushes_.emplace_back(s, std::move(gating), job.push_order);
     } else {
       pushes_.emplace_back(s, std::move(gating));
@@ -102,7 +103,7 @@ void PlainLoop::Run() {
       if (it >= job_.iterations || faults_.EndsEarly(it)) break;
       rows.push_back(RunIteration(it, t0));
       ++it;
-      if (backprop_ && it >= job_.iterations) FinishLayered(it, &rows.back());
+      if (pipelined() && it >= job_.iterations) FinishLayered(it, &rows.back());
       StreamResults(rows);
     } catch (const ServerLost& e) {
       lost = e;
@@ -189,6 +190,7 @@ void PlainLoop::Remember(const IterationRow& row) {
 // parameters for it + 1 awaited.
 IterationRow PlainLoop::RunIteration(uint64_t it, TimePoint t0) {
   if (backprop_) return RunLayeredIteration(it, t0);
+  if (tensor_parts_) return RunOwnPassesIteration(it, t0);
   const Clock& clock = GetClock();
   report_.Snapshot(it, t0, params_);
   IterationRow row = StartRow(it);
@@ -286,6 +288,92 @@ IterationRow PlainLoop::RunLayeredIteration(uint64_t it, TimePoint t0) {
   return row;
 }
 
+// The worker's side of a workload's own passes in iteration it_ (RunOwnPassesIteration).
+class PlainLoop::OwnPassEvents final : public TensorEvents {
+ public:
+  OwnPassEvents(PlainLoop& loop, uint64_t it, TimePoint t0, IterationRow& row)
+      : loop_(loop), it_(it), t0_(t0), row_(row) {}
+
+  void WaitForward(size_t t) override {
+    if (backward_begun_ || t >= loop_.tensor_parts_->num_tensors()) return;
+    const auto& parts = loop_.tensor_parts_->Parts(t);
+    const auto here = [&] {
+      return std::all_of(parts.begin(), parts.end(),
+                         [&](const auto& sp) { return loop_.landed_.landed(sp.first, sp.second); });
+    };
+    if (here()) return;
+    const TimePoint before = GetClock().Now();
+    loop_.session_.WaitUntil(
+        here, "tensor " + std::to_string(t) + "'s parameters for iteration " + std::to_string(it_));
+    row_.wait_s += GetClock().SecondsSince(before);
+  }
+
+  void BackwardBegins() override {
+    if (backward_begun_) return;
+    backward_begun_ = true;
+    const Clock& clock = GetClock();
+    TimePoint t = clock.Now();
+    // Tensors the forward pass did not read: their parameters are this iteration's too.
+    loop_.WaitParams(it_);
+    row_.wait_s += clock.SecondsSince(t);
+    t = clock.Now();
+    if (loop_.push_pending_) row_.gate_s = loop_.FinishPendingPush(it_);
+    row_.write_s = clock.SecondsSince(t);
+    loop_.report_.Snapshot(it_, t0_, loop_.params_);
+    loop_.push_batch_ = loop_.batch_;
+    loop_.AddWrites(it_);
+    loop_.BeginPush(it_);
+    loop_.tensor_parts_->Reset();
+  }
+
+  void GradientReady(size_t t) override {
+    if (!backward_begun_) BackwardBegins();
+    ready_.clear();
+    if (!loop_.tensor_parts_->Ready(t, &ready_)) return;
+    MakeReady();
+  }
+
+  // After the passes: the parts of tensors that got no gradient (unused in this pass).
+  void Finish() {
+    if (!backward_begun_) BackwardBegins();
+    ready_.clear();
+    loop_.tensor_parts_->RestReady(&ready_);
+    MakeReady();
+  }
+
+ private:
+  void MakeReady() {
+    const TimePoint now = GetClock().Now();
+    for (const auto& [s, p] : ready_) loop_.pushes_[s].Ready(p, now);
+  }
+
+  PlainLoop& loop_;
+  const uint64_t it_;
+  const TimePoint t0_;
+  IterationRow& row_;
+  bool backward_begun_ = false;
+  std::vector<std::pair<uint32_t, uint32_t>> ready_;
+};
+
+// Iteration it of a workload that runs its own passes: as RunLayeredIteration, with the
+// workload's real passes telling the worker when to wait and what is ready (OwnPassEvents).
+// wait_s: waits for parameters; write_s: the end of the previous push; compute_s the rest.
+IterationRow PlainLoop::RunOwnPassesIteration(uint64_t it, TimePoint t0) {
+  const Clock& clock = GetClock();
+  IterationRow row = StartRow(it);
+  const TimePoint start = clock.Now();
+  OwnPassEvents events(*this, it, t0, row);
+  row.loss = workload_.ComputeWithEvents(events);
+  events.Finish();
+  const TimePoint t = clock.Now();
+  row.delay_s = InjectDelay(t, it, static_cast<double>(batch_) / job_.workload.batch_size);
+  push_pending_ = true;
+  row.bytes = layout_.num_params() * sizeof(float);
+  row.compute_s = clock.SecondsSince(start) - row.wait_s - row.write_s - row.delay_s;
+  Remember(row);
+  return row;
+}
+
 // After the last iteration: its push's end and the final parameters, counted in its row.
 void PlainLoop::FinishLayered(uint64_t it, IterationRow* last) {
   const Clock& clock = GetClock();
@@ -296,7 +384,7 @@ void PlainLoop::FinishLayered(uint64_t it, IterationRow* last) {
   t = clock.Now();
   WaitParams(it);
   last->wait_s += clock.SecondsSince(t);
-  if (pending) RecordLayers(it - 1);
+  if (pending && backprop_) RecordLayers(it - 1);
 }
 
 double PlainLoop::FinishPendingPush(uint64_t it) {
@@ -334,7 +422,9 @@ void PlainLoop::AddWrites(uint64_t it) {
     for (uint32_t p = 0; p < parts.size(); ++p) {
       push.Add(bytes.subspan(parts[p].begin * sizeof(float), parts[p].size * sizeof(float)),
                (parts[p].begin - begin) * sizeof(float), Imm::Encode(it, p),
-               backprop_ ? backprop_->PartLayer(s, p) : 0);
+               backprop_       ? backprop_->PartLayer(s, p)
+               : tensor_parts_ ? tensor_parts_->PartTensor(s, p)
+                               : 0);
     }
   }
 }

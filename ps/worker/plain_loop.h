@@ -24,6 +24,7 @@
 #include "ps/worker/reconnect.h"
 #include "ps/worker/report.h"
 #include "ps/worker/session.h"
+#include "ps/worker/tensor_parts.h"
 #include "ps/workload/workload.h"
 
 namespace gw {
@@ -52,6 +53,11 @@ class PlainLoop final : public SessionEvents {
   // last writes, backward with the push begun. Its push ends in the next iteration, or in
   // FinishLayered after the last one (which waits for the final parameters too).
   IterationRow RunLayeredIteration(uint64_t it, TimePoint t0);
+  // The same for a workload that runs its own passes (Workload::own_tensors): its forward
+  // pass waits tensor by tensor (TensorEvents), its backward pass ends the previous push and
+  // makes each part ready once its tensors are. Its push ends as a layered one's does.
+  IterationRow RunOwnPassesIteration(uint64_t it, TimePoint t0);
+  class OwnPassEvents;
   void FinishLayered(uint64_t it, IterationRow* last);
   // The previous push's last writes (and its layer records): the seconds waited for windows.
   double FinishPendingPush(uint64_t it);
@@ -105,6 +111,9 @@ class PlainLoop final : public SessionEvents {
   // Layered workloads only: the backprop emulation, every layer's record so far, and the
   // iteration whose push is under way (ended in the next iteration, push_pending_ till then).
   std::optional<Backprop> backprop_;
+  std::optional<TensorParts> tensor_parts_;  // a workload that runs its own passes
+  // Pushes made in iterations and ended in the next (layered, own passes).
+  bool pipelined() const { return backprop_ || tensor_parts_; }
   std::vector<LayerRecord> layer_rows_;
   // How many rows, write records (per push) and layer records are in the results files.
   size_t streamed_rows_ = 0, streamed_layers_ = 0;

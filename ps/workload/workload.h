@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -63,6 +64,30 @@ struct EvalResult {
   double accuracy = -1;  // < 0 where it has no meaning (regression, synthetic)
 };
 
+// A tensor of a workload that runs its own passes (Workload::own_tensors): its floats in the
+// flat vector.
+struct TensorRange {
+  size_t begin = 0;
+  size_t size = 0;
+};
+
+// What the worker offers a workload that runs its own forward and backward passes tensor by
+// tensor (a Python worker driving a framework's real passes: python/), by index into its
+// own_tensors(). The worker keeps handling completions inside each call.
+class TensorEvents {
+ public:
+  virtual ~TensorEvents() = default;
+  // The forward pass is about to read tensor t: returns once its parameters for this iteration
+  // landed (the rest of the model may still be on the wire).
+  virtual void WaitForward(size_t t) = 0;
+  // The backward pass is about to write the gradient: the previous iteration's push, whose
+  // source it is, ends first. Once per iteration, before any gradient write (later calls do
+  // nothing).
+  virtual void BackwardBegins() = 0;
+  // Tensor t's gradient is final for this iteration: the parts it completes are pushed now.
+  virtual void GradientReady(size_t t) = 0;
+};
+
 class Workload {
  public:
   virtual ~Workload() = default;
@@ -90,6 +115,16 @@ class Workload {
   // ComputeGradient then only fills the gradient. Empty for the others, whose compute is
   // ComputeGradient itself.
   virtual std::span<const WorkloadLayer> layers() const { return {}; }
+  // Workloads that run their own passes (a Python worker's framework): their tensors in order,
+  // covering the model. The worker then calls ComputeWithEvents instead of ComputeGradient and
+  // pushes each part as soon as every tensor in it is ready, while the next forward pass waits
+  // only for the tensors it reads. Empty for the others (layers() must then be empty too).
+  virtual std::span<const TensorRange> own_tensors() const { return {}; }
+  // Such a workload's iteration on the parameters in the worker's memory, its gradient written
+  // into the worker's gradient memory, telling `events` as it goes; returns the loss.
+  virtual double ComputeWithEvents(TensorEvents& events) {
+    throw std::logic_error(name() + " runs no passes of its own");
+  }
 };
 
 // Builds a workload for worker `rank` of `num_workers` (the data set is partitioned across

@@ -76,8 +76,16 @@ class Worker:
         begin, numel = self.tensors[name]
         return array[begin:begin + numel]
 
-    def run(self, compute, evaluate=None):
+    def run(self, compute, evaluate=None, passes=False):
         """Trains the job's iterations; evaluate(params) -> (loss, accuracy) for the final
         model's summary (rank 0 by default, --evaluate). Raises the compute function's own
-        exception, or gradwire.Error with the worker's reason (a lost server, a refusal)."""
-        _gradwire.run_worker(self.args, self.params, self.grad, compute, evaluate)
+        exception, or gradwire.Error with the worker's reason (a lost server, a refusal).
+
+        passes=True: compute(batch_rows, events) runs the passes itself and tells the worker,
+        by tensor index (the order of self.tensors), what it does: events.wait_forward(t)
+        before the forward pass reads tensor t (the rest of the model may still be landing),
+        events.backward_begins() before the first gradient write (the previous iteration's
+        push, whose source the gradient memory is, ends then), events.gradient_ready(t) once
+        tensor t's gradient is final (the parts it completes are pushed at once, while the
+        backward pass goes on). gradwire.torch.train does this with hooks."""
+        _gradwire.run_worker(self.args, self.params, self.grad, compute, evaluate, passes)

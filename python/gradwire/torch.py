@@ -4,11 +4,14 @@
     gradwire.torch.export_model(model, "runs/net")  # once, before the servers start
     worker = gradwire.Worker(["--workload", "tensors:runs/net", ...])
     gradwire.torch.bind(model, worker)              # parameters and gradients in its memory
-    worker.run(gradwire.torch.step_fn(model, lambda rows: loss_of_next_batch(rows)))
+    gradwire.torch.train(model, worker, lambda rows: loss_of_next_batch(rows))
 
 The model's parameters become views of the memory the servers write the new parameters into,
 and their .grad views of the memory the worker pushes from: backward() accumulates straight
-into it, no copy either way. The servers apply the update (the job's --lr, --momentum,
+into it, no copy either way. train() pushes each part of the gradient from a backward hook
+the moment its tensors are final, and the next forward pass waits module by module for the
+parameters it reads (as real training overlaps them: P3, ByteScheduler); step_fn() is the
+plain form, one whole push after backward. The servers apply the update (the job's --lr, --momentum,
 --weight-decay, --lr-schedule), so the script has no optimizer of its own.
 """
 
@@ -71,3 +74,67 @@ def step_fn(model, loss_of_batch):
         return float(loss.detach())
 
     return compute
+
+
+class _Passes:
+    """The hooks that tell the worker, tensor by tensor, what the real passes do."""
+
+    def __init__(self, model, worker):
+        check_layout(model, worker)
+        index = {name: i for i, name in enumerate(worker.tensors)}
+        self.params = [(index[name], p) for name, p in model.named_parameters()]
+        self.events = None
+        self.ready = set()
+        self.accumulators = []  # kept alive: autograd holds them weakly
+        for module_name, module in model.named_modules():
+            own = [index[n] for n in (module_name + ("." if module_name else "") + pn
+                                      for pn, _ in module.named_parameters(recurse=False))
+                   if n in index]
+            if own:
+                module.register_forward_pre_hook(self._forward_hook(own))
+        for i, p in self.params:
+            # The node that accumulates p's gradient: its hook runs once the gradient is in.
+            accumulator = p.expand_as(p).grad_fn.next_functions[0][0]
+            accumulator.register_hook(self._ready_hook(i))
+            self.accumulators.append(accumulator)
+
+    def _forward_hook(self, tensors):
+        def hook(module, inputs):
+            if self.events is not None:
+                for t in tensors:
+                    self.events.wait_forward(t)
+        return hook
+
+    def _ready_hook(self, i):
+        def hook(*unused):
+            if self.events is not None and i not in self.ready:
+                self.ready.add(i)
+                self.events.gradient_ready(i)
+        return hook
+
+    def compute(self, loss_of_batch):
+        def compute(batch_rows, events):
+            self.events, self.ready = events, set()
+            try:
+                loss = loss_of_batch(batch_rows)
+                # The gradient memory is the previous push's source until now.
+                events.backward_begins()
+                for _, p in self.params:
+                    p.grad.zero_()
+                loss.backward()
+                for i, _ in self.params:  # tensors the pass did not use: a zero gradient
+                    if i not in self.ready:
+                        events.gradient_ready(i)
+            finally:
+                self.events = None
+            return float(loss.detach())
+        return compute
+
+
+def train(model, worker, loss_of_batch, evaluate=None):
+    """Trains the model as the worker's job says, overlapping communication with the real
+    passes: bind(), then Worker.run(passes=True) with hooks on every module and parameter.
+    loss_of_batch(rows) runs the forward pass on the next minibatch and returns the loss."""
+    bind(model, worker)
+    passes = _Passes(model, worker)
+    worker.run(passes.compute(loss_of_batch), evaluate, passes=True)

@@ -8,7 +8,9 @@ torch.distributed (gloo all-reduce of the gradients, the same SGD with momentum 
 
 Every run builds the same model (seed 0) and draws rank r's minibatches from a generator
 seeded 100 + r, so both trainers see the same data in the same order; LOSSES gets one loss per
-iteration. An environment variable GW_TEST_RAISE_AT=I makes the compute raise at iteration I.
+iteration. An environment variable GW_TEST_RAISE_AT=I makes the compute raise at iteration I;
+GW_TEST_PASSES=1 trains with gradwire.torch.train (per-tensor pushes from backward hooks,
+forward waits per module) instead of one whole push after backward (step_fn).
 """
 
 import os
@@ -51,7 +53,8 @@ def main():
         worker = gradwire.Worker(sys.argv[3:])
         if "%d" in losses_file:
             losses_file = losses_file % worker.rank
-        gt.bind(model, worker)
+        if os.environ.get("GW_TEST_PASSES") != "1":
+            gt.bind(model, worker)
         data = batches(worker.rank)
         raise_at = int(os.environ.get("GW_TEST_RAISE_AT", "-1"))
 
@@ -64,7 +67,10 @@ def main():
             return loss
 
         try:
-            worker.run(gt.step_fn(model, loss_of))
+            if os.environ.get("GW_TEST_PASSES") == "1":
+                gt.train(model, worker, loss_of)
+            else:
+                worker.run(gt.step_fn(model, loss_of))
         finally:
             with open(losses_file, "w") as f:
                 f.write("".join("%.9g\n" % v for v in losses))
