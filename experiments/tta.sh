@@ -23,6 +23,10 @@
 #   --workers N          workers, one per star leaf (WORKERS, 8)
 #   --rate RATE          server link rate, tc syntax (RATE, 1gbit)
 #   --hidden H           hidden units of the MLP (HIDDEN, 1024)
+#   --model M            mlp (MODEL, the default: the C++ workers' 784-H-10 MLP) or lenet5-torch:
+#                        LeNet-5 in PyTorch, Python workers (examples/torch/train_cnn.py, its
+#                        gradient pushed part by part from backward hooks; needs `make`'s
+#                        build/python beside the binary's build tree)
 #   --iterations N       iterations per worker (ITERATIONS, 300)
 #   --eval-every K       keep worker 0's model every K iterations (EVAL_EVERY, 10)
 #   --target A           test accuracy whose first reaching is timed (TARGET, 0.82)
@@ -49,7 +53,7 @@ name=tta
 usage_line="usage: experiments/tta.sh PATH/TO/gradwire [--workers N] [--rate RATE] [--hidden H] [--iterations N] [--eval-every K] [--target A] [--lrs \"X ...\" | --lr X] [--reps N] [--rules \"R ...\"] [--straggler MODEL] [--out DIR] [--prefix P] [--plot-only | --dry-run]   (--help lists them)"
 bad_usage() { echo "tta.sh: $*" >&2; echo "$usage_line" >&2; exit 2; }
 # The command as given, with the knobs set in the environment before it (its defaults).
-knobs=(WORKERS RATE HIDDEN ITERATIONS EVAL_EVERY TARGET LRS LR REPS RULES STRAGGLER PLOT_ONLY
+knobs=(WORKERS RATE HIDDEN MODEL ITERATIONS EVAL_EVERY TARGET LRS LR REPS RULES STRAGGLER PLOT_ONLY
   GW_TOPO_PREFIX GW_NETNS_SERVERS GW_NETNS_TRANSPORT)
 command_line=""
 for k in "${knobs[@]}"; do [[ -z ${!k:-} ]] || command_line+="$k=$(printf %q "${!k}") "; done
@@ -57,6 +61,7 @@ command_line+=$(printf '%q ' "$0" "$@")
 command_line=${command_line% }
 
 workers=${WORKERS:-8} rate=${RATE:-1gbit} hidden=${HIDDEN:-1024} iterations=${ITERATIONS:-300}
+model=${MODEL:-mlp}
 eval_every=${EVAL_EVERY:-10} target=${TARGET:-0.82} lrs=${LRS:-${LR:-0.05}} reps=${REPS:-5}
 rules=${RULES:-bsp asp ssp:2 r2sp}
 straggler=${STRAGGLER:-none} plot_only=${PLOT_ONLY:-} out="" out_given="" dry_run="" gradwire=""
@@ -68,8 +73,8 @@ while (($#)); do
     --dry-run | --plot-only)
       [[ -z $inline ]] || bad_usage "$opt takes no value"
       case $opt in --dry-run) dry_run=1 ;; --plot-only) plot_only=1 ;; esac ;;
-    --workers | --rate | --hidden | --iterations | --eval-every | --target | --lr | --lrs | --reps | \
-      --rules | --straggler | --out | --prefix)
+    --workers | --rate | --hidden | --model | --iterations | --eval-every | --target | --lr | \
+      --lrs | --reps | --rules | --straggler | --out | --prefix)
       if [[ -z $inline ]]; then
         [[ $# -ge 2 ]] || bad_usage "$opt needs a value"
         val=$2
@@ -77,7 +82,7 @@ while (($#)); do
       fi
       [[ -n $val ]] || bad_usage "$opt needs a value"
       case $opt in
-        --workers) workers=$val ;; --rate) rate=$val ;; --hidden) hidden=$val ;;
+        --workers) workers=$val ;; --rate) rate=$val ;; --hidden) hidden=$val ;; --model) model=$val ;;
         --iterations) iterations=$val ;; --eval-every) eval_every=$val ;; --target) target=$val ;;
         --lr | --lrs) lrs=$val ;; --reps) reps=$val ;; --rules) rules=$val ;;
         --straggler) straggler=$val ;;
@@ -102,6 +107,7 @@ for lr in $lrs; do
   [[ $lr =~ ^[0-9]*\.?[0-9]+([eE]-?[0-9]+)?$ ]] || bad_usage "--lrs wants positive numbers, not '$lr'"
 done
 [[ -n ${rules// /} ]] || bad_usage "--rules is empty"
+[[ $model == mlp || $model == lenet5-torch ]] || bad_usage "--model wants mlp or lenet5-torch, not '$model'"
 [[ -e $gradwire ]] && gradwire=$(realpath "$gradwire")
 out=${out:-results/runs/$name-$(date -u +%Y%m%dT%H%M%SZ)}
 out=$(realpath -m "$out")  # relative to where it was given, before the cd
@@ -125,7 +131,7 @@ prov() {  # key -> the measurement's provenance value (empty when not recorded)
 }
 if [[ -n $plot_only && -f $out/provenance.txt ]]; then
   # The settings the runs were made with, not today's defaults.
-  for v in workers rate hidden iterations eval_every lrs reps rules straggler; do
+  for v in workers rate hidden model iterations eval_every lrs reps rules straggler; do
     p=$(prov "$v")
     [[ -z $p ]] || printf -v "$v" '%s' "$p"
   done
@@ -144,7 +150,18 @@ run_dir() {  # rule lr rep
 rate_label=$(awk -v r="$rate" 'BEGIN { if (match(r, /^[0-9.]+/) == 0) { print r; exit }
   v = substr(r, 1, RLENGTH); u = tolower(substr(r, RLENGTH + 1)); sub(/bit$/, "", u)
   print v " " (u == "" ? "" : toupper(u)) "bit/s" }')
-job=(--num-workers "$workers" --workload mlp --hidden "$hidden" --iterations "$iterations"
+if [[ $model == lenet5-torch ]]; then
+  # Python workers: the model's layout and initial parameters are written into OUT first (the
+  # same for every job; --seed changes the data order); the workers find the module beside the
+  # binary's build tree.
+  workload=(--workload "tensors:$(shown "$out")/lenet5")  # the jobs run from the checkout
+  export GW_NETNS_WORKER_CMD="/usr/bin/python3 examples/torch/train_cnn.py"
+  PYTHONPATH=$(realpath -m "$(dirname "$gradwire")/../../python")
+  export PYTHONPATH
+else
+  workload=(--workload mlp --hidden "$hidden")
+fi
+job=(--num-workers "$workers" "${workload[@]}" --iterations "$iterations"
   --eval-every "$eval_every" --timeout 120 --straggler "$straggler")
 job_flags() {  # rule lr rep -> the flags after job's
   local rule_flags="--sync $1"
@@ -158,7 +175,7 @@ provenance() {
   echo "topology=topo.sh up star --workers $workers --rate $rate${GW_TOPO_PREFIX:+ (prefix $GW_TOPO_PREFIX)}"
   echo "job=${job[*]}"
   local v
-  for v in workers rate hidden iterations eval_every lrs reps rules straggler target; do echo "$v=${!v}"; done
+  for v in workers rate hidden model iterations eval_every lrs reps rules straggler target; do echo "$v=${!v}"; done
 }
 total=$(($(wc -w <<<"$rules") * $(wc -w <<<"$lrs") * reps))
 if [[ -n $dry_run ]]; then
@@ -181,6 +198,10 @@ fi
 rm -rf "$out/runs"
 mkdir -p "$out/runs"
 provenance >"$out/provenance.txt"
+if [[ $model == lenet5-torch ]]; then
+  /usr/bin/python3 examples/torch/train_cnn.py --export "$out/lenet5" ||
+    { echo "tta.sh: cannot export LeNet-5 (make builds build/python; make deps installs python3-torch)" >&2; exit 1; }
+fi
 trap '"$topo" down >/dev/null 2>&1 || true' EXIT
 echo "tta.sh: building a star: $workers workers, server link $rate, 1 MB buffer" >&2
 "$topo" up star --workers "$workers" --rate "$rate" >/dev/null
@@ -342,9 +363,18 @@ same="(the same data for every rule)"
   echo
   echo "Star of network namespaces (\`topo.sh up star --workers $workers --rate $rate\`), server link"
   echo "$rate_label both ways (HTB, 1 MB bfifo),"
-  echo "$workers workers, Fashion-MNIST on a 784-$hidden-10 MLP ($((4 * (784 * hidden + hidden + 10 * hidden + 10) / 1000)) kB"
-  echo "gradients), batch 64 per worker, momentum 0.9, $iterations iterations per worker"
-  echo "$same, TCP with CUBIC, --straggler $straggler. Each job: \`gradwire server/worker ${job[*]}\`"
+  if [[ $model == lenet5-torch ]]; then
+    echo "$workers Python workers (examples/torch/train_cnn.py: PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null), one thread each),"
+    echo "Fashion-MNIST on LeNet-5 (61,706 parameters: 247 kB gradients, pushed part by part from"
+    echo "backward hooks; the same initial model for every repetition, --seed R its data order),"
+    echo "batch 64 per worker, momentum 0.9, $iterations iterations per worker"
+    echo "$same, TCP with CUBIC, --straggler $straggler. Each job: \`gradwire server ${job[*]}\` and"
+    echo "\`$GW_NETNS_WORKER_CMD ${job[*]}\` per worker"
+  else
+    echo "$workers workers, Fashion-MNIST on a 784-$hidden-10 MLP ($((4 * (784 * hidden + hidden + 10 * hidden + 10) / 1000)) kB"
+    echo "gradients), batch 64 per worker, momentum 0.9, $iterations iterations per worker"
+    echo "$same, TCP with CUBIC, --straggler $straggler. Each job: \`gradwire server/worker ${job[*]}\`"
+  fi
   echo "and the rule's flags (\`--sync RULE\`; r2sp-tuned: \`--sync r2sp --batch-tuning\`), \`--lr LR\`"
   if [[ -n $legacy ]]; then
     echo "(one run per rule, the default --seed 1). Accuracy of worker 0's model every $eval_every iterations on the 10,000 test"

@@ -16,6 +16,8 @@
 #   GW_NETNS_TRANSPORT   tcp (default) or rdma: the scheme of every address. rdma needs an RDMA
 #                        device (e.g. soft-RoCE rxe bound to gwe0) visible in every host's
 #                        namespace; without one the job is refused before anything starts.
+#   GW_NETNS_WORKER_CMD  a shell command each worker runs instead of `gradwire worker`, its flags
+#                        appended (as `gradwire run --worker-cmd`): Python workers, python/
 # The topology must be up (experiments/topo/topo.sh up ...).
 netns_job() {
   local gradwire=$1 run=$2 workers=$3
@@ -82,7 +84,7 @@ netns_job() {
   local token
   token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
   if ((servers == 1)); then
-    echo "GRADWIRE_TOKEN=<per job> gradwire server --rank 0 --listen $list $* ; gradwire worker --rank R --servers $list $*"
+    echo "GRADWIRE_TOKEN=<per job> gradwire server --rank 0 --listen $list $* ; ${GW_NETNS_WORKER_CMD:-gradwire worker} --rank R --servers $list $*"
   else
     echo "GRADWIRE_TOKEN=<per job> gradwire server --rank K --listen $transport://10.77.0.(100+K):$port ${sizes[*]} $* (K = 0..$((servers - 1))) ; gradwire worker --rank R --servers $list ${sizes[*]} $*"
   fi >"$run/command.txt"
@@ -98,8 +100,11 @@ netns_job() {
   # Only this job's processes are waited for: the caller may have background children of its
   # own (a sampler that runs until killed) that a bare `wait` would wait for forever.
   local others=()
+  local worker=("$gradwire" worker)
+  # shellcheck disable=SC2016  # "$@" is the inner shell's: the flags after the command
+  [[ -z ${GW_NETNS_WORKER_CMD:-} ]] || worker=(sh -c "$GW_NETNS_WORKER_CMD"' "$@"' sh)
   for ((w = 0; w < workers; w++)); do
-    GRADWIRE_TOKEN=$token "$topo" exec "w$w" "$gradwire" worker --rank "$w" --servers "$list" --out "$run" \
+    GRADWIRE_TOKEN=$token "$topo" exec "w$w" "${worker[@]}" --rank "$w" --servers "$list" --out "$run" \
       --progress "$([[ $w == 0 ]] && echo true || echo false)" "${sizes[@]}" "$@" 2>"$run/worker-$w.log" &
     others+=($!)
   done
