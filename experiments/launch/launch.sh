@@ -51,6 +51,10 @@ options
                        ssh+tar, then removed
   --shared-out         hostfile: --out is on a filesystem every host sees; write there directly
   --ssh-opt K=V        extra `ssh -o K=V` (repeatable), e.g. IdentityFile=~/.ssh/id, Port=2222
+  --worker-cmd CMD     run each worker as this shell command (on its host) with `gradwire
+                       worker`'s flags appended, e.g. "/usr/bin/python3 train.py" for Python
+                       workers (python/README.md; PYTHONPATH reaches them as any variable of
+                       the host's environment does); default: gradwire worker
   --dry-run            print what would start where; start nothing
   -h, --help           this text
 EOF
@@ -80,7 +84,7 @@ shjoin() {
 }
 
 mode="" hostfile="" out="" port=9000 bind=0.0.0.0 transport=tcp binary="" remote_binary=""
-remote_out="" shared_out=0 dry=0 S="" N=""
+remote_out="" shared_out=0 dry=0 S="" N="" worker_cmd=""
 ssh_user_opts=()
 job=()
 while (($#)); do
@@ -101,6 +105,7 @@ while (($#)); do
     --remote-out) remote_out=${2:?}; shift 2 ;;
     --shared-out) shared_out=1; shift ;;
     --ssh-opt) ssh_user_opts+=(-o "${2:?}"); shift 2 ;;
+    --worker-cmd) worker_cmd=${2:?--worker-cmd needs a command}; shift 2 ;;
     --dry-run) dry=1; shift ;;
     -h | --help) usage; exit 0 ;;
     --) shift; job=("$@"); break ;;
@@ -278,8 +283,16 @@ server_args() { # rank
     --port-file="$remote_out/server-$s.port" --out="$remote_out" "${sizes[@]}" "${job[@]}")
   printf '%s\0' "${a[@]}"
 }
+# How a worker starts on its host: `BINARY worker`, or --worker-cmd through sh (its flags
+# become the command's arguments, re-parsed by no shell).
+worker_prog() { # binary
+  # shellcheck disable=SC2016  # "$@" is the inner shell's
+  if [[ -n $worker_cmd ]]; then printf '%s\0' sh -c "$worker_cmd"' "$@"' sh; else printf '%s\0' "$1" worker; fi
+}
 worker_args() { # rank
-  local a=("$remote_binary" worker --rank="$1" --servers="$servers_list" --out="$remote_out"
+  local prog
+  mapfile -d '' -t prog < <(worker_prog "$remote_binary")
+  local a=("${prog[@]}" --rank="$1" --servers="$servers_list" --out="$remote_out"
     "${sizes[@]}" "${job[@]}")
   printf '%s\0' "${a[@]}"
 }
@@ -447,9 +460,11 @@ slurm_steps() { # fills srv_cmd, wrk_cmd
     --ntasks="$S" --distribution=cyclic
     --export="ALL,DMLC_PS_ROOT_URI=$bind,DMLC_PS_ROOT_PORT=$port"
     "$binary" server --out="$out" "${sizes[@]}" "${job[@]}")
+  local prog
+  mapfile -d '' -t prog < <(worker_prog "$binary")
   wrk_cmd=(srun --overlap --overcommit --nodes="$kw" --nodelist="$wn" --ntasks="$N"
     --distribution=cyclic --export=ALL
-    "$binary" worker --servers="$servers_list" --out="$out" "${sizes[@]}" "${job[@]}")
+    "${prog[@]}" --servers="$servers_list" --out="$out" "${sizes[@]}" "${job[@]}")
 }
 
 slurm_dry() {
@@ -517,8 +532,10 @@ mpirun_steps() { # fills srv_cmd, wrk_cmd
   srv_cmd=(mpirun "${root[@]}" --oversubscribe -np "$S" --host "$sh" --map-by node
     -x GRADWIRE_TOKEN -x "DMLC_PS_ROOT_URI=$bind" -x "DMLC_PS_ROOT_PORT=$port"
     "$binary" server --out="$out" "${sizes[@]}" "${job[@]}")
+  local prog
+  mapfile -d '' -t prog < <(worker_prog "$binary")
   wrk_cmd=(mpirun "${root[@]}" --oversubscribe -np "$N" --host "$wh" --map-by node
-    -x GRADWIRE_TOKEN "$binary" worker --servers="$servers_list" --out="$out" "${sizes[@]}"
+    -x GRADWIRE_TOKEN "${prog[@]}" --servers="$servers_list" --out="$out" "${sizes[@]}"
     "${job[@]}")
 }
 

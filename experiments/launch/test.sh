@@ -158,6 +158,20 @@ no_token || ok=0
 if ((ok)); then pass "(a) mpirun dry run: servers' mpirun -np 1 on localhost, workers' mpirun -np 4 over 127.0.0.1,localhost (OMPI_COMM_WORLD_RANK 0-3), -x GRADWIRE_TOKEN by name"
 else fail "(a) mpirun dry run:"; sed 's/^/    /' "$tmp/dry.out"; fi
 
+# --worker-cmd: every mode starts the workers through sh with the command, flags appended.
+ok=1
+for mode in "--hostfile $tmp/hosts" "--slurm --hostfile $tmp/hosts" "--mpirun --hostfile $tmp/hosts"; do
+  # shellcheck disable=SC2086  # the mode's words
+  dry $mode --worker-cmd "/usr/bin/python3 train.py"
+  ((dry_rc == 0)) || ok=0
+  # shellcheck disable=SC2016  # the inner shell's "$@", as printed
+  has 'sh -c '"'"'/usr/bin/python3 train.py "$@"'"'"' sh' || ok=0
+  has "gradwire worker" && ok=0
+  no_token || ok=0
+done
+if ((ok)); then pass "(a) --worker-cmd dry runs: every mode runs sh -c 'CMD \"\$@\"' with the worker's flags"
+else fail "(a) --worker-cmd dry runs:"; sed 's/^/    /' "$tmp/dry.out"; fi
+
 rc=0
 env -u SLURM_JOB_ID -u SLURM_JOB_NODELIST "$launch" --slurm --out "$tmp/x" -- "${job[@]}" >"$tmp/err.out" 2>&1 || rc=$?
 if ((rc == 1)) && grep -q "must run inside a Slurm allocation" "$tmp/err.out" && [[ ! -e $tmp/x ]]; then
@@ -259,6 +273,11 @@ if command -v mpirun >/dev/null && mpirun --version 2>/dev/null | grep -q "Open 
   timeout 120 env -u SLURM_JOB_ID "$launch" --mpirun --out "$tmp/mpi-run" --port "$(free_port)" \
     -- "${job[@]}" >"$tmp/mpi-run.log" 2>&1 || rc=$?
   compare_run "(d) mpirun on this machine" "$tmp/mpi-run" "$tmp/mpi-run.log" "$rc"
+  # The same job with the workers started through --worker-cmd (the flags must reach them whole).
+  rc=0
+  timeout 120 env -u SLURM_JOB_ID "$launch" --mpirun --out "$tmp/mpi-cmd-run" --port "$(free_port)" \
+    --worker-cmd "$(printf '%q' "$bin") worker" -- "${job[@]}" >"$tmp/mpi-cmd-run.log" 2>&1 || rc=$?
+  compare_run "(d) mpirun with --worker-cmd" "$tmp/mpi-cmd-run" "$tmp/mpi-cmd-run.log" "$rc"
 else
   skip "(d) mpirun: Open MPI's mpirun is not installed (apt-get install openmpi-bin)"
 fi
