@@ -146,6 +146,8 @@ first_rule=${rules%% *}
 run_dir() {  # rule lr rep
   if [[ -n $legacy ]]; then echo "$out/runs/${1//:/-}"; else echo "$out/runs/${1//:/-}-lr$2-r$3"; fi
 }
+model_label="MLP 784-$hidden-10"
+[[ $model == lenet5-torch ]] && model_label="LeNet-5 (PyTorch workers)"
 # For titles and prose: 1gbit -> 1 Gbit/s.
 rate_label=$(awk -v r="$rate" 'BEGIN { if (match(r, /^[0-9.]+/) == 0) { print r; exit }
   v = substr(r, 1, RLENGTH); u = tolower(substr(r, RLENGTH + 1)); sub(/bit$/, "", u)
@@ -304,7 +306,7 @@ lr_text="every rule at its best lr (of ${lrs// /, })"
 gnuplot <<GP
 set terminal pngcairo size 1000,600 font ",11"
 set output "$out/accuracy.png"
-set title "Fashion-MNIST, MLP 784-$hidden-10, $workers workers behind a $rate_label server link, $iterations iterations each\n$lr_text$ci_text"
+set title "Fashion-MNIST, $model_label, $workers workers behind a $rate_label server link, $iterations iterations each\n$lr_text$ci_text"
 set xlabel "time since the workers joined, s"
 set ylabel "test accuracy (worker 0's model)"
 set yrange [$yrange]

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <numeric>
 
 #include "base/error.h"
 #include "ps/workload/zoo/trace.h"
@@ -16,9 +17,10 @@ namespace {
 class Tensors final : public Workload {
  public:
   Tensors(std::string prefix, std::vector<TensorSpec> tensors)
-      : prefix_(std::move(prefix)), tensors_(std::move(tensors)) {
-    for (const TensorSpec& t : tensors_) num_params_ += t.numel;
-  }
+      : prefix_(std::move(prefix)),
+        tensors_(std::move(tensors)),
+        num_params_(std::accumulate(tensors_.begin(), tensors_.end(), size_t{0},
+                                    [](size_t n, const TensorSpec& t) { return n + t.numel; })) {}
 
   std::string name() const override { return "tensors:" + prefix_; }
   size_t num_params() const override { return num_params_; }
@@ -65,7 +67,7 @@ class Tensors final : public Workload {
  private:
   std::string prefix_;
   std::vector<TensorSpec> tensors_;
-  size_t num_params_ = 0;
+  size_t num_params_;
 };
 
 }  // namespace
@@ -73,9 +75,11 @@ class Tensors final : public Workload {
 std::vector<TensorSpec> ReadTensorLayout(const std::string& prefix) {
   const zoo::TraceResult read = zoo::ReadTraceFile(prefix + ".csv", zoo::TraceTimes::kOptional);
   if (!read.trace) throw Error(read.error);
-  std::vector<TensorSpec> tensors;
-  tensors.reserve(read.trace->layers.size());
-  for (const zoo::TraceLayer& l : read.trace->layers) tensors.push_back({l.name, l.params});
+  const auto& layers = read.trace->layers;
+  std::vector<TensorSpec> tensors(layers.size());
+  std::transform(layers.begin(), layers.end(), tensors.begin(), [](const zoo::TraceLayer& l) {
+    return TensorSpec{l.name, l.params};
+  });
   return tensors;
 }
 
