@@ -164,8 +164,10 @@ for mode in "--hostfile $tmp/hosts" "--slurm --hostfile $tmp/hosts" "--mpirun --
   # shellcheck disable=SC2086  # the mode's words
   dry $mode --worker-cmd "/usr/bin/python3 train.py"
   ((dry_rc == 0)) || ok=0
-  # shellcheck disable=SC2016  # the inner shell's "$@", as printed
-  has 'sh -c '"'"'/usr/bin/python3 train.py "$@"'"'"' sh' || ok=0
+  # The inner shell's "$@", as printed (quoted once more inside ssh's remote command).
+  # shellcheck disable=SC2016
+  has '/usr/bin/python3 train.py "$@"' || ok=0
+  grep -qE '(^|\s)sh -c ' "$tmp/dry.out" || ok=0
   has "gradwire worker" && ok=0
   no_token || ok=0
 done
