@@ -1,0 +1,99 @@
+// PlainLoop's iterations for a workload that runs its own passes (Workload::own_tensors: a
+// Python worker's framework): the worker's side of TensorEvents. Apart from plain_loop.cc,
+// which holds the loop and the emulated (layered) and flat iterations.
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ps/worker/plain_loop.h"
+
+namespace gw {
+
+// The worker's side of a workload's own passes in iteration it_ (RunOwnPassesIteration).
+class PlainLoop::OwnPassEvents final : public TensorEvents {
+ public:
+  OwnPassEvents(PlainLoop& loop, uint64_t it, TimePoint t0, IterationRow& row)
+      : loop_(loop), it_(it), t0_(t0), row_(row) {}
+
+  void WaitForward(size_t t) override {
+    if (backward_begun_ || t >= loop_.tensor_parts_->num_tensors()) return;
+    const auto& parts = loop_.tensor_parts_->Parts(t);
+    const auto here = [&] {
+      return std::all_of(parts.begin(), parts.end(),
+                         [&](const auto& sp) { return loop_.landed_.landed(sp.first, sp.second); });
+    };
+    if (here()) return;
+    const TimePoint before = GetClock().Now();
+    loop_.session_.WaitUntil(
+        here, "tensor " + std::to_string(t) + "'s parameters for iteration " + std::to_string(it_));
+    row_.wait_s += GetClock().SecondsSince(before);
+  }
+
+  void BackwardBegins() override {
+    if (backward_begun_) return;
+    backward_begun_ = true;
+    const Clock& clock = GetClock();
+    TimePoint t = clock.Now();
+    // Tensors the forward pass did not read: their parameters are this iteration's too.
+    loop_.WaitParams(it_);
+    row_.wait_s += clock.SecondsSince(t);
+    t = clock.Now();
+    if (loop_.push_pending_) row_.gate_s = loop_.FinishPendingPush(it_);
+    row_.write_s = clock.SecondsSince(t);
+    loop_.report_.Snapshot(it_, t0_, loop_.params_);
+    loop_.push_batch_ = loop_.batch_;
+    loop_.AddWrites(it_);
+    loop_.BeginPush(it_);
+    loop_.tensor_parts_->Reset();
+  }
+
+  void GradientReady(size_t t) override {
+    if (!backward_begun_) BackwardBegins();
+    ready_.clear();
+    if (!loop_.tensor_parts_->Ready(t, &ready_)) return;
+    MakeReady();
+  }
+
+  // After the passes: the parts of tensors that got no gradient (unused in this pass).
+  void Finish() {
+    if (!backward_begun_) BackwardBegins();
+    ready_.clear();
+    loop_.tensor_parts_->RestReady(&ready_);
+    MakeReady();
+  }
+
+ private:
+  void MakeReady() {
+    const TimePoint now = GetClock().Now();
+    for (const auto& [s, p] : ready_) loop_.pushes_[s].Ready(p, now);
+  }
+
+  PlainLoop& loop_;
+  const uint64_t it_;
+  const TimePoint t0_;
+  IterationRow& row_;
+  bool backward_begun_ = false;
+  std::vector<std::pair<uint32_t, uint32_t>> ready_;
+};
+
+// Iteration it of a workload that runs its own passes: as RunLayeredIteration, with the
+// workload's real passes telling the worker when to wait and what is ready (OwnPassEvents).
+// wait_s: waits for parameters; write_s: the end of the previous push; compute_s the rest.
+IterationRow PlainLoop::RunOwnPassesIteration(uint64_t it, TimePoint t0) {
+  const Clock& clock = GetClock();
+  IterationRow row = StartRow(it);
+  const TimePoint start = clock.Now();
+  OwnPassEvents events(*this, it, t0, row);
+  row.loss = workload_.ComputeWithEvents(events);
+  events.Finish();
+  const TimePoint t = clock.Now();
+  row.delay_s = InjectDelay(t, it, static_cast<double>(batch_) / job_.workload.batch_size);
+  push_pending_ = true;
+  row.bytes = layout_.num_params() * sizeof(float);
+  row.compute_s = clock.SecondsSince(start) - row.wait_s - row.write_s - row.delay_s;
+  Remember(row);
+  return row;
+}
+
+}  // namespace gw
