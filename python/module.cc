@@ -161,7 +161,8 @@ class PythonWorkload final : public Workload {
 };
 
 // run_worker(args, params, grad, compute, evaluate=None): `gradwire worker ARGS` with the
-// gradient computed by compute(batch_rows) -> loss. params and grad: from model_memory(args).
+// gradient computed by compute(batch_rows) -> loss. params and grad: zeroed_floats of the
+// model's size (gradwire.Worker makes them), taken as they are.
 using Floats = py::array_t<float, py::array::c_style>;
 
 void RunPythonWorker(const std::vector<std::string>& args, Floats params, Floats grad,
