@@ -3,16 +3,16 @@
     model = Net()                                   # the same seed on every process
     gradwire.torch.export_model(model, "runs/net")  # once, before the servers start
     worker = gradwire.Worker(["--workload", "tensors:runs/net", ...])
-    gradwire.torch.bind(model, worker)              # parameters and gradients in its memory
     gradwire.torch.train(model, worker, lambda rows: loss_of_next_batch(rows))
 
 The model's parameters become views of the memory the servers write the new parameters into,
 and their .grad views of the memory the worker pushes from: backward() accumulates straight
-into it, no copy either way. train() pushes each part of the gradient from a backward hook
-the moment its tensors are final, and the next forward pass waits module by module for the
-parameters it reads (as real training overlaps them: P3, ByteScheduler); step_fn() is the
-plain form, one whole push after backward. The servers apply the update (the job's --lr, --momentum,
---weight-decay, --lr-schedule), so the script has no optimizer of its own.
+into it, no copy either way (bind(); train() binds too). train() pushes each part of the
+gradient from a backward hook the moment its tensors are final, and the next forward pass
+waits module by module for the parameters it reads (as real training overlaps them: P3,
+ByteScheduler); Worker.run(step_fn(...)) after bind() is the plain form, one whole push after
+backward. The servers apply the update (the job's --lr, --momentum, --weight-decay,
+--lr-schedule), so the script has no optimizer of its own.
 """
 
 import torch
@@ -77,10 +77,10 @@ def step_fn(model, loss_of_batch):
 
 
 class _Passes:
-    """The hooks that tell the worker, tensor by tensor, what the real passes do."""
+    """The hooks that tell the worker, tensor by tensor, what the real passes do (on a model
+    bind() checked and bound)."""
 
     def __init__(self, model, worker):
-        check_layout(model, worker)
         index = {name: i for i, name in enumerate(worker.tensors)}
         self.params = [(index[name], p) for name, p in model.named_parameters()]
         self.events = None
