@@ -238,6 +238,9 @@ dry tta "RULES=bsp\\ asp experiments/tta.sh $gradwire --workers 4 --hidden 256 -
   env RULES="bsp asp" experiments/tta.sh "$gradwire" --workers 4 --hidden 256 --lrs "0.01 0.1" --reps 3 --dry-run
 [[ $(grep -c '^job -> ' "$tmp/dry-tta") == 12 ]] && grep -q -- "-r3/: .*--num-workers 4 --workload mlp --hidden 256 .*--sync asp --lr 0.1 --seed 3$" "$tmp/dry-tta" && r=0 || r=1
 check "tta --dry-run: 2 rules x 2 lrs x 3 seeds, options win" "$r" "$(grep -c '^job -> ' "$tmp/dry-tta") jobs"
+experiments/tta.sh "$gradwire" --rules "bsp+priority" --part-bytes 16K --lrs 0.1 --reps 1 --dry-run >"$tmp/dry-tta-p" 2>&1 || true
+grep -q -- "bsp+priority-lr0.1-r1/: .*--part-bytes 16K --sync bsp --push-order priority --lr 0.1 --seed 1$" "$tmp/dry-tta-p" && r=0 || r=1
+check "tta --dry-run: RULE+priority and --part-bytes reach the job" "$r" "$(grep -m1 '^job -> ' "$tmp/dry-tta-p")"
 results_after=$(git status --porcelain --untracked-files=all -- results/ 2>/dev/null || true)
 [[ $results_before == "$results_after" ]] && r=0 || r=1
 check "dry runs wrote nothing under results/" "$r" ""

@@ -35,7 +35,12 @@
 #                        ~1-2 min with the defaults, so 4 rules x 5 lrs x 3 reps ~2 h)
 #   --rules "R ..."      sync rules compared (RULES, "bsp asp ssp:2 r2sp"): --sync values, or
 #                        r2sp-tuned (--sync r2sp --batch-tuning: batches sized by speed, so
-#                        workers then process different rows per iteration)
+#                        workers then process different rows per iteration), or RULE+priority
+#                        (--sync RULE --push-order priority: P3's order of the gradient's parts,
+#                        one in flight; with --model lenet5-torch, whose parts are ranked by
+#                        their first tensor, and --part-bytes small enough to make several)
+#   --part-bytes B       the job's --part-bytes (PART_BYTES; default: the job's 4M, LeNet-5's
+#                        247 kB gradient in one part)
 #   --straggler MODEL    a --straggler model (STRAGGLER, none), e.g.
 #                        persistent:workers=1+2,factor=4,base=0.05 for heterogeneous compute
 #   --out DIR            where results go (default results/runs/tta-<UTC date-time>, which git
@@ -50,10 +55,10 @@
 # Exit 2: bad usage.
 set -euo pipefail
 name=tta
-usage_line="usage: experiments/tta.sh PATH/TO/gradwire [--workers N] [--rate RATE] [--hidden H] [--iterations N] [--eval-every K] [--target A] [--lrs \"X ...\" | --lr X] [--reps N] [--rules \"R ...\"] [--straggler MODEL] [--out DIR] [--prefix P] [--plot-only | --dry-run]   (--help lists them)"
+usage_line="usage: experiments/tta.sh PATH/TO/gradwire [--workers N] [--rate RATE] [--hidden H] [--iterations N] [--eval-every K] [--target A] [--lrs \"X ...\" | --lr X] [--reps N] [--rules \"R ...\"] [--part-bytes B] [--straggler MODEL] [--out DIR] [--prefix P] [--plot-only | --dry-run]   (--help lists them)"
 bad_usage() { echo "tta.sh: $*" >&2; echo "$usage_line" >&2; exit 2; }
 # The command as given, with the knobs set in the environment before it (its defaults).
-knobs=(WORKERS RATE HIDDEN MODEL ITERATIONS EVAL_EVERY TARGET LRS LR REPS RULES STRAGGLER PLOT_ONLY
+knobs=(WORKERS RATE HIDDEN MODEL ITERATIONS EVAL_EVERY TARGET LRS LR REPS RULES PART_BYTES STRAGGLER PLOT_ONLY
   GW_TOPO_PREFIX GW_NETNS_SERVERS GW_NETNS_TRANSPORT)
 command_line=""
 for k in "${knobs[@]}"; do [[ -z ${!k:-} ]] || command_line+="$k=$(printf %q "${!k}") "; done
@@ -64,7 +69,7 @@ workers=${WORKERS:-8} rate=${RATE:-1gbit} hidden=${HIDDEN:-1024} iterations=${IT
 model=${MODEL:-mlp}
 eval_every=${EVAL_EVERY:-10} target=${TARGET:-0.82} lrs=${LRS:-${LR:-0.05}} reps=${REPS:-5}
 rules=${RULES:-bsp asp ssp:2 r2sp}
-straggler=${STRAGGLER:-none} plot_only=${PLOT_ONLY:-} out="" out_given="" dry_run="" gradwire=""
+part_bytes=${PART_BYTES:-} straggler=${STRAGGLER:-none} plot_only=${PLOT_ONLY:-} out="" out_given="" dry_run="" gradwire=""
 while (($#)); do
   opt=$1 val="" inline=""
   [[ $1 == --*=* ]] && opt=${1%%=*} val=${1#*=} inline=1
@@ -74,7 +79,7 @@ while (($#)); do
       [[ -z $inline ]] || bad_usage "$opt takes no value"
       case $opt in --dry-run) dry_run=1 ;; --plot-only) plot_only=1 ;; esac ;;
     --workers | --rate | --hidden | --model | --iterations | --eval-every | --target | --lr | \
-      --lrs | --reps | --rules | --straggler | --out | --prefix)
+      --lrs | --reps | --rules | --part-bytes | --straggler | --out | --prefix)
       if [[ -z $inline ]]; then
         [[ $# -ge 2 ]] || bad_usage "$opt needs a value"
         val=$2
@@ -85,7 +90,7 @@ while (($#)); do
         --workers) workers=$val ;; --rate) rate=$val ;; --hidden) hidden=$val ;; --model) model=$val ;;
         --iterations) iterations=$val ;; --eval-every) eval_every=$val ;; --target) target=$val ;;
         --lr | --lrs) lrs=$val ;; --reps) reps=$val ;; --rules) rules=$val ;;
-        --straggler) straggler=$val ;;
+        --part-bytes) part_bytes=$val ;; --straggler) straggler=$val ;;
         --out) out=$val out_given=1 ;; --prefix) export GW_TOPO_PREFIX=$val ;;
       esac ;;
     -*) bad_usage "unknown option '$opt'" ;;
@@ -131,7 +136,7 @@ prov() {  # key -> the measurement's provenance value (empty when not recorded)
 }
 if [[ -n $plot_only && -f $out/provenance.txt ]]; then
   # The settings the runs were made with, not today's defaults.
-  for v in workers rate hidden model iterations eval_every lrs reps rules straggler; do
+  for v in workers rate hidden model iterations eval_every lrs reps rules part_bytes straggler; do
     p=$(prov "$v")
     [[ -z $p ]] || printf -v "$v" '%s' "$p"
   done
@@ -164,10 +169,12 @@ else
   workload=(--workload mlp --hidden "$hidden")
 fi
 job=(--num-workers "$workers" "${workload[@]}" --iterations "$iterations"
-  --eval-every "$eval_every" --timeout 120 --straggler "$straggler")
+  --eval-every "$eval_every" --timeout 120 --straggler "$straggler"
+  ${part_bytes:+--part-bytes "$part_bytes"})
 job_flags() {  # rule lr rep -> the flags after job's
   local rule_flags="--sync $1"
   [[ $1 == r2sp-tuned ]] && rule_flags="--sync r2sp --batch-tuning"
+  [[ $1 == *+priority ]] && rule_flags="--sync ${1%+priority} --push-order priority"
   echo "$rule_flags --lr $2 --seed $3"
 }
 commit=$(code_commit)
@@ -177,7 +184,7 @@ provenance() {
   echo "topology=topo.sh up star --workers $workers --rate $rate${GW_TOPO_PREFIX:+ (prefix $GW_TOPO_PREFIX)}"
   echo "job=${job[*]}"
   local v
-  for v in workers rate hidden model iterations eval_every lrs reps rules straggler target; do echo "$v=${!v}"; done
+  for v in workers rate hidden model iterations eval_every lrs reps rules part_bytes straggler target; do echo "$v=${!v}"; done
 }
 total=$(($(wc -w <<<"$rules") * $(wc -w <<<"$lrs") * reps))
 if [[ -n $dry_run ]]; then
@@ -367,8 +374,9 @@ same="(the same data for every rule)"
   echo "$rate_label both ways (HTB, 1 MB bfifo),"
   if [[ $model == lenet5-torch ]]; then
     echo "$workers Python workers (examples/torch/train_cnn.py: PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null), one thread each),"
-    echo "Fashion-MNIST on LeNet-5 (61,706 parameters: 247 kB gradients, pushed part by part from"
-    echo "backward hooks; the same initial model for every repetition, --seed R its data order),"
+    echo "Fashion-MNIST on LeNet-5 (61,706 parameters: 247 kB gradients, pushed from backward hooks"
+    echo "${part_bytes:+in parts of $part_bytes, each }as soon as its tensors' gradients are in; the same initial model for"
+    echo "every repetition, --seed R its data order),"
     echo "batch 64 per worker, momentum 0.9, $iterations iterations per worker"
     echo "$same, TCP with CUBIC, --straggler $straggler. Each job: \`gradwire server ${job[*]}\` and"
     echo "\`$GW_NETNS_WORKER_CMD ${job[*]}\` per worker"
@@ -377,7 +385,8 @@ same="(the same data for every rule)"
     echo "gradients), batch 64 per worker, momentum 0.9, $iterations iterations per worker"
     echo "$same, TCP with CUBIC, --straggler $straggler. Each job: \`gradwire server/worker ${job[*]}\`"
   fi
-  echo "and the rule's flags (\`--sync RULE\`; r2sp-tuned: \`--sync r2sp --batch-tuning\`), \`--lr LR\`"
+  echo "and the rule's flags (\`--sync RULE\`; r2sp-tuned: \`--sync r2sp --batch-tuning\`; RULE+priority:"
+  echo "\`--sync RULE --push-order priority\`), \`--lr LR\`"
   if [[ -n $legacy ]]; then
     echo "(one run per rule, the default --seed 1). Accuracy of worker 0's model every $eval_every iterations on the 10,000 test"
   else

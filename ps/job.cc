@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iomanip>
 #include <map>
 #include <memory>
 #include <numeric>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "base/fnv.h"
 #include "base/spec_text.h"
 #include "ps/coded_shape.h"
 #include "ps/sync/registry.h"
@@ -168,9 +170,15 @@ void CheckModel(const JobConfig& job) {
          [&] { workload = MakeWorkload(job.workload, 0, job.num_workers, /*load_data=*/false); });
   const size_t num_params = workload->num_params();
   const bool layered = !workload->layers().empty();
-  if (!layered && job.push_order != sched::PushOrderSpec{}) {
-    throw Error("--push-order " + job.push_order.ToString() + " orders a gradient's layers: " +
-                "--workload " + job.workload.Text() + " has none (use model:NAME or trace:FILE)");
+  const bool ordered = job.push_order != sched::PushOrderSpec{};
+  // A tensors: model's workers run its passes (gradwire.torch.train) and make each part ready
+  // as backward produces it, so its parts can be ordered too (the worker refuses an order it
+  // cannot follow: PlainLoop).
+  const bool orderable = layered || job.workload.kind == "tensors";
+  if (!orderable && ordered) {
+    throw Error("--push-order " + job.push_order.ToString() +
+                " orders a gradient's layers: " + "--workload " + job.workload.Text() +
+                " has none (use model:NAME, trace:FILE or tensors:PREFIX)");
   }
   if (!layered && !job.overlap) {
     throw Error("--no-overlap keeps a gradient's layers until backprop ends: --workload " +
@@ -180,7 +188,7 @@ void CheckModel(const JobConfig& job) {
     throw Error("--push-order " + job.push_order.ToString() +
                 " orders a gradient's layers: --coding's rounds write whole coded messages");
   }
-  if (layered) CheckPartitions(job, num_params);
+  if (layered || (orderable && ordered)) CheckPartitions(job, num_params);
   ModelLayout::Check(Segments(*workload), job.PartFloats(num_params), job.num_servers);
   if (job.coding) CodedShape::Make(job, num_params);
 }
@@ -209,7 +217,7 @@ std::string FlagOf(const std::string& key) {
       {"dims", "linreg-dims"},          {"noise", "linreg-noise"},
       {"batch_tuning", "batch-tuning"}, {"grad_bytes", "grad-bytes"},
       {"push_order", "push-order"},     {"device_tflops", "device-tflops"},
-      {"no_overlap", "no-overlap"}};
+      {"no_overlap", "no-overlap"},     {"layout_file", "workload's file (its content's digest)"}};
   const auto it = kFlags.find(key);
   return "--" + (it == kFlags.end() ? key : it->second);
 }
@@ -245,6 +253,10 @@ std::string JobConfig::Describe() const {
   if (workload.kind == "model") os << " device_tflops=" << FormatNumber(workload.device_tflops);
   if (push_order != sched::PushOrderSpec{}) os << " push_order=" << push_order.ToString();
   if (!overlap) os << " no_overlap=1";
+  if (workload.layout_digest != 0) {
+    os << " layout_file=" << std::hex << std::setw(16) << std::setfill('0')
+       << workload.layout_digest;
+  }
   return os.str();
 }
 
@@ -277,13 +289,7 @@ ModelLayout JobConfig::Layout(const Workload& workload) const {
 }
 
 uint64_t JobConfig::Fingerprint() const {
-  // FNV-1a over the canonical description: stable across processes and hosts.
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : Describe()) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
+  return Fnv1a64(Describe());  // stable across processes and hosts
 }
 
 std::vector<std::pair<std::string, std::string>> JobSummaryFields(const JobConfig& job) {

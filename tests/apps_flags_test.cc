@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@ namespace gw::cli {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 // The job and the forwarded flags of `gradwire run <args>` with no launcher variables.
 struct Parsed {
@@ -328,6 +331,45 @@ TEST(FlagsTest, ModelWorkloadRefusals) {
       HasSubstr("the model's 244403360 bytes"));
   EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--workload", "trace:/nonexistent/t.csv"}),
               HasSubstr("--workload trace:/nonexistent/t.csv: /nonexistent/t.csv"));
+}
+
+// A tensors: model (Python workers' passes) whose layout file, not just its name, is part of
+// the job: hosts holding different files under one name are told apart by the fingerprint.
+// Its parts may be ordered, within the partition bounds a layered model has.
+TEST(FlagsTest, ATensorsModelIsKnownByItsLayoutFileAndItsPartsMayBeOrdered) {
+  const std::string dir = ::testing::TempDir() + "gw-flags-tensors";
+  std::filesystem::create_directories(dir);
+  const std::string prefix = dir + "/m";
+  const auto write = [&](const char* csv) {
+    std::ofstream(prefix + ".csv") << csv;
+    const std::vector<float> zeros(4096);
+    std::ofstream(prefix + ".f32", std::ios::binary)
+        .write(reinterpret_cast<const char*>(zeros.data()),
+               static_cast<std::streamsize>(zeros.size() * sizeof(float)));
+  };
+  const std::vector<std::string> args = {
+      "--num-workers=2", "--workload", "tensors:" + prefix, "--push-order", "priority",
+      "--part-bytes",    "4K"};
+  write("layer,params\na,2048\nb,2048\n");
+  const Parsed first = RunArgs(args);
+  EXPECT_EQ(first.job.push_order.name, "priority");
+  EXPECT_THAT(first.job.Describe(), HasSubstr(" layout_file="));
+  std::vector<std::string> child = first.forwarded;
+  child.push_back("--num-workers=2");
+  EXPECT_EQ(RunArgs(child).job.Fingerprint(), first.job.Fingerprint());
+  write("layer,params\na,2047\nb,2049\n");  // the same size and name, another layout
+  const JobConfig second = RunArgs(args).job;
+  EXPECT_NE(second.Fingerprint(), first.job.Fingerprint());
+  EXPECT_THAT(second.DiffFlags(first.job.Describe(), "server", "worker 1"),
+              HasSubstr("--workload's file (its content's digest): server "));
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--workload", "tensors:" + prefix, "--push-order",
+                            "priority", "--part-bytes", "1M"}),
+              HasSubstr("the model's 16384 bytes"));
+  // Unordered, a tensors: model takes any part size (the default 4M: the whole model).
+  EXPECT_EQ(RunArgs({"--num-workers=2", "--workload", "tensors:" + prefix}).job.part_bytes,
+            4u << 20);
+  EXPECT_THAT(RunArgs({"--num-workers=2"}).job.Describe(), Not(HasSubstr("layout_file")));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

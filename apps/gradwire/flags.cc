@@ -169,7 +169,8 @@ po::options_description JobFlags() {
       "layer is cut into its own parts, which are the partitions P3 and ByteScheduler slice "
       "tensors into (at least 4K, at most the model)")(
       "push-order", po::value<std::string>()->default_value(sched::PushOrderSpec{}.ToString()),
-      "order of a worker's ready gradient parts (model:NAME, trace:FILE): fifo | "
+      "order of a worker's ready gradient parts (model:NAME, trace:FILE; tensors:PREFIX "
+      "with per-tensor passes, gradwire.torch.train): fifo | "
       "priority[:inflight=N] (P3: front layers first, N parts in flight) | "
       "credit:credit=BYTES (ByteScheduler: front layers first within BYTES in flight)")(
       "no-overlap", po::bool_switch(),
@@ -270,6 +271,7 @@ JobConfig JobFrom(const po::variables_map& vm, const LauncherEnv& env) {
   JobConfig j;
   try {
     j.workload.SetText(vm["workload"].as<std::string>());
+    j.workload.ReadLayoutDigest();
     j.workload.device_tflops = vm["device-tflops"].as<double>();
     j.workload.data_dir = vm["data-dir"].as<std::string>();
     j.workload.batch_size = vm["batch"].as<size_t>();

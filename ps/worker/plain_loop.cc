@@ -41,6 +41,11 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       push_batch_(batch_) {
   if (!workload.layers().empty()) backprop_.emplace(workload.layers(), layout);
   if (!workload.own_tensors().empty()) tensor_parts_.emplace(workload.own_tensors(), layout);
+  if (!pipelined() && job.push_order != sched::PushOrderSpec{}) {
+    throw Error("--push-order " + job.push_order.ToString() + " orders the parts of a gradient " +
+                "as its passes produce them: this worker computes its gradient in one call " +
+                "(a Python worker: gradwire.torch.train pushes tensor by tensor)");
+  }
   for (uint32_t s = 0; s < job.num_servers; ++s) {
     Gating gating;
     if (job.windows) {

@@ -37,6 +37,9 @@ struct WorkloadSpec {
   std::string model;                   // model: its name in the zoo (ps/workload/zoo/zoo.h)
   std::string trace_file;              // trace: per-layer times (ps/workload/zoo/trace.h)
   std::string tensors;                 // tensors: PREFIX of PREFIX.csv/.f32 (tensors.h)
+  // trace and tensors: the digest of the layout file's content (ReadLayoutDigest), so that
+  // processes reading different files under one name do not join one job; 0 when not read.
+  uint64_t layout_digest = 0;
   // model: the device whose FLOP rate times each layer at batch_size samples.
   double device_tflops = kDefaultDeviceTflops;
 
@@ -46,6 +49,12 @@ struct WorkloadSpec {
   // name or file, any other text is the kind. Checks nothing (MakeWorkload refuses what it cannot
   // build).
   void SetText(std::string_view text);
+  // The file a trace or tensors workload takes its layers or tensors from (FILE, PREFIX.csv);
+  // empty for the others.
+  std::string LayoutFile() const;
+  // Sets layout_digest from LayoutFile()'s content. A file that cannot be read leaves it 0:
+  // the workload's own reader refuses it, naming the file.
+  void ReadLayoutDigest();
 };
 
 // A layer as backprop hands it over (layered workloads: the model zoo and traces): its floats

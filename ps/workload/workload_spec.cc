@@ -1,7 +1,10 @@
 // WorkloadSpec's text: what --workload says, and what a job's description prints back.
 #include <algorithm>
 #include <array>
+#include <fstream>
+#include <sstream>
 
+#include "base/fnv.h"
 #include "ps/workload/workload.h"
 
 namespace gw {
@@ -31,6 +34,23 @@ void WorkloadSpec::SetText(std::string_view text) {
                                   [&](const NamedKind& k) { return prefix == k.kind; });
   kind = named == kNamedKinds.end() ? text : named->kind;
   if (named != kNamedKinds.end()) this->*named->name = text.substr(colon + 1);
+}
+
+std::string WorkloadSpec::LayoutFile() const {
+  if (kind == "trace") return trace_file;
+  if (kind == "tensors") return tensors + ".csv";
+  return "";
+}
+
+void WorkloadSpec::ReadLayoutDigest() {
+  layout_digest = 0;
+  const std::string file = LayoutFile();
+  if (file.empty()) return;
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream content;
+  // Unreadable (or empty): MakeWorkload refuses it, naming the file.
+  if (!in || !(content << in.rdbuf())) return;
+  layout_digest = Fnv1a64(content.view());
 }
 
 }  // namespace gw

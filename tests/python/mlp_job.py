@@ -15,15 +15,42 @@ forward waits per module) instead of one whole push after backward (step_fn).
 
 import os
 import sys
+import time
 
 import torch
 
 BATCH = 32
+# 6-256-1: 2,049 floats, three 4 KiB parts (a priority order's smallest), the middle one shared
+# by three tensors.
+HIDDEN = 256
+
+
+class _TanhSlowBackward(torch.autograd.Function):
+    """tanh whose backward takes a few milliseconds, as a real layer's does: the last layer's
+    gradients are ready well before the first layer's, so a part pushed before all of its
+    tensors' gradients are in goes out stale (and the loss curve parts from the reference)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = torch.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        time.sleep(0.003)
+        return grad * (1 - y * y)
+
+
+class SlowTanh(torch.nn.Module):
+    def forward(self, x):
+        return _TanhSlowBackward.apply(x)
 
 
 def make_model():
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    return torch.nn.Sequential(torch.nn.Linear(6, HIDDEN), SlowTanh(), torch.nn.Linear(HIDDEN, 1))
 
 
 def batches(rank):

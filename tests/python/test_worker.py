@@ -111,13 +111,28 @@ class LayoutTest(unittest.TestCase):
         subprocess.run([sys.executable, JOB_SCRIPT, "export", d + "/mlp"], check=True)
         worker = gradwire.Worker(["--num-workers", "1", "--rank", "0", "--workload",
                                   "tensors:" + d + "/mlp", "--insecure-no-token"])
-        wider = torch.nn.Sequential(torch.nn.Linear(6, 17), torch.nn.Tanh(),
-                                    torch.nn.Linear(17, 1))
-        with self.assertRaisesRegex(ValueError, "tensor 0: the model has 0.weight of 102"):
+        wider = torch.nn.Sequential(torch.nn.Linear(6, 257), torch.nn.Tanh(),
+                                    torch.nn.Linear(257, 1))
+        with self.assertRaisesRegex(ValueError, "tensor 0: the model has 0.weight of 1542"):
             gt.bind(wider, worker)
-        shorter = torch.nn.Sequential(torch.nn.Linear(6, 16))
+        shorter = torch.nn.Sequential(torch.nn.Linear(6, 256))
         with self.assertRaisesRegex(ValueError, "tensor 2 \\(2.weight\\) is missing"):
             gt.bind(shorter, worker)
+
+    def test_a_push_order_needs_per_tensor_passes(self):
+        """A priority order ranks parts as backward produces them: a worker that computes its
+        gradient in one call (step_fn) cannot follow it and says so before joining."""
+        d = tempfile.mkdtemp()
+        self.addCleanup(subprocess.run, ["rm", "-rf", d])
+        subprocess.run([sys.executable, JOB_SCRIPT, "export", d + "/mlp"], check=True)
+        worker = gradwire.Worker(["--num-workers", "1", "--rank", "0", "--workload",
+                                  "tensors:" + d + "/mlp", "--part-bytes", "4K", "--push-order",
+                                  "priority", "--insecure-no-token"])
+        model = torch.nn.Sequential(torch.nn.Linear(6, 256), torch.nn.Tanh(),
+                                    torch.nn.Linear(256, 1))
+        gt.bind(model, worker)
+        with self.assertRaisesRegex(gradwire.Error, "gradwire.torch.train pushes tensor by"):
+            worker.run(gt.step_fn(model, lambda rows: model(torch.zeros(rows, 6)).sum()))
         with self.assertRaisesRegex(ValueError, "tensors:PREFIX"):
             gradwire.Worker(["--num-workers", "1", "--rank", "0", "--workload", "softmax",
                              "--insecure-no-token"])
@@ -136,11 +151,20 @@ class TrainingTest(unittest.TestCase):
 
     def test_per_tensor_pushes_from_backward_hooks_keep_the_loss_curve(self):
         """gradwire.torch.train: each 40-byte part pushed once its tensors' gradients are in
-        (the MLP's 4 tensors of 96, 16, 16 and 1 floats across 13 parts, three of them shared
-        by two tensors), the next forward pass waiting module by module. A part pushed before
-        its gradient was whole, or parameters read before they landed, would part the curve
-        from torch.distributed's (a shared part pushed at its first tensor's hook: 53 %)."""
+        (the MLP's 4 tensors of 1536, 256, 256 and 1 floats across 205 parts, three of them
+        shared by two tensors), the next forward pass waiting module by module. A part pushed
+        before its gradient was whole, or parameters read before they landed, would part the
+        curve from torch.distributed's (the hidden layer's backward takes 3 ms, so a shared
+        part pushed at its first tensor's hook goes out stale)."""
         self.expect_parity(["--part-bytes", "40"], {"GW_TEST_PASSES": "1"})
+
+    def test_a_priority_order_keeps_the_loss_curve(self):
+        """P3's priority order, one part in flight: of the three 4 KiB parts (the middle one
+        shared by three tensors) the first goes before the middle one when both become ready
+        at the end of backward, the last one (the output bias) long before. Nothing is lost,
+        doubled or sent before it is whole."""
+        self.expect_parity(["--part-bytes", "4K", "--push-order", "priority:inflight=1"],
+                           {"GW_TEST_PASSES": "1"})
 
     def expect_parity(self, flags, env):
         job = Job(self, 2, ["--sync", "bsp", "--iterations", str(self.ITERATIONS), "--lr",
