@@ -5,6 +5,7 @@
 #include <string>
 
 #include "base/error.h"
+#include "ps/worker/model_ranges.h"
 
 namespace gw {
 namespace {
@@ -25,17 +26,8 @@ Backprop::Backprop(std::span<const WorkloadLayer> layers, const ModelLayout& lay
       layer_parts_(layers.size()),
       ready_at_(layers.size()),
       layer_bytes_(layers.size(), 0) {
-  size_t next = 0;
-  for (const WorkloadLayer& l : layers_) {
-    if (l.begin != next || l.size == 0) {
-      throw Error("internal: layer '" + l.name + "' does not follow the previous one");
-    }
-    next += l.size;
-  }
-  if (next != layout.num_params()) {
-    throw Error("internal: the layers hold " + std::to_string(next) + " floats, the model " +
-                std::to_string(layout.num_params()));
-  }
+  CheckRangesTileModel(layers, layout, "layers",
+                       [](const WorkloadLayer& l) { return "layer '" + l.name + "'"; });
   for (uint32_t s = 0; s < layout.num_servers(); ++s) {
     const auto& parts = layout.parts(s);
     for (uint32_t p = 0; p < parts.size(); ++p) {

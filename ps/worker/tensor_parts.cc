@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "base/error.h"
+#include "ps/worker/model_ranges.h"
 
 namespace gw {
 
@@ -11,18 +11,9 @@ TensorParts::TensorParts(std::span<const TensorRange> tensors, const ModelLayout
       part_tensor_(layout.num_servers()),
       part_holders_(layout.num_servers()),
       ready_(tensors.size(), false) {
-  size_t next = 0;
-  for (const TensorRange& t : tensors) {
-    if (t.begin != next || t.size == 0) {
-      throw Error("internal: tensor at float " + std::to_string(t.begin) +
-                  " does not follow the previous one");
-    }
-    next += t.size;
-  }
-  if (next != layout.num_params()) {
-    throw Error("internal: the tensors hold " + std::to_string(next) + " floats, the model " +
-                std::to_string(layout.num_params()));
-  }
+  CheckRangesTileModel(tensors, layout, "tensors", [](const TensorRange& t) {
+    return "tensor at float " + std::to_string(t.begin);
+  });
   for (uint32_t s = 0; s < layout.num_servers(); ++s) {
     const auto& parts = layout.parts(s);
     for (uint32_t p = 0; p < parts.size(); ++p) {
