@@ -338,6 +338,15 @@ if (($(wc -w <<<"$lrs") > 1)); then
     acc_plot+="\"$tmp/sweep-$i.dat\" using 1:2:3 with yerrorlines lw 2 pt 7 lc $i title \"$rule\""
     ttt_plot+="\"$tmp/sweep-$i.dat\" using 1:4:5 with yerrorlines lw 2 pt 7 lc $i title \"$rule\""
   done
+  # With no lr where every repetition reached the target the panel says so: gnuplot refuses a
+  # plot whose every point is undefined.
+  ttt_panel="set title \"time to $target (only lrs where every repetition reached it)\"; set ylabel \"s\"
+plot $ttt_plot"
+  if [[ $(csv_awk 'col("reps") > 0 && col("target_reached") == col("reps") { n++ } END { print n + 0 }' "$csv") == 0 ]]; then
+    ttt_panel="set title \"time to $target: no lr where every repetition reached it\"
+unset logscale x; set xrange [0:1]; set yrange [0:1]; unset xtics; unset ytics; unset xlabel; unset ylabel
+plot 2 notitle"
+  fi
   gnuplot <<GP
 set terminal pngcairo size 1200,520 font ",11"
 set output "$out/sweep.png"
@@ -346,8 +355,7 @@ set logscale x; set grid; set xlabel "learning rate"; set key outside below hori
 set offsets graph 0.05, graph 0.05, graph 0.05, graph 0.05
 set title "final test accuracy"; set ylabel "accuracy"
 plot $acc_plot
-set title "time to $target (only lrs where every repetition reached it)"; set ylabel "s"
-plot $ttt_plot
+$ttt_panel
 unset multiplot
 GP
 fi
