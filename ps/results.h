@@ -207,8 +207,11 @@ inline constexpr auto kWriteCsvColumns = std::to_array<CsvColumn<WriteRecord>>({
 });
 inline constexpr const char* kWriteCsvHeader = kCsvHeader<kWriteCsvColumns>.data();
 
-// One layer of one iteration on one worker (layered workloads), seconds since that worker
-// began the iteration (its forward pass started at 0).
+// One layer of one iteration on one worker (layered workloads; for a workload that runs its own
+// passes, a Python model's tensor, whose forward_end_s is its forward_start_s: the framework
+// does not say when a module's forward pass ended, and whose push columns are those of the parts
+// it ranks first, 0 for a tensor that begins no part), seconds since that worker began the
+// iteration (its forward pass started at 0).
 struct LayerRecord {
   uint32_t worker = 0;
   uint64_t iteration = 0;

@@ -6,6 +6,7 @@
 
 #include "base/error.h"
 #include "ps/worker/model_ranges.h"
+#include "ps/worker/range_records.h"
 
 namespace gw {
 namespace {
@@ -103,25 +104,7 @@ void Backprop::MakeReady(size_t layer, std::vector<GatedPush>& pushes) const {
 
 void Backprop::Finish(std::span<const WriteRecord> writes, TimePoint push_start, TimePoint start,
                       const LandedParts& landed, std::vector<LayerRecord>* records) const {
-  const double offset = SecondsBetween(start, push_start);
-  std::vector<bool> seen(layers_.size(), false);
-  for (const WriteRecord& w : writes) {
-    if (w.server >= part_layer_.size() || w.part >= part_layer_[w.server].size()) continue;
-    LayerRecord& r = (*records)[part_layer_[w.server][w.part]];
-    const double posted = offset + w.gate_s + w.queued_s;
-    const double done = posted + w.wire_s;
-    const size_t l = r.layer;
-    r.push_start_s = seen[l] ? std::min(r.push_start_s, posted) : posted;
-    r.push_end_s = seen[l] ? std::max(r.push_end_s, done) : done;
-    seen[l] = true;
-  }
-  for (size_t l = 0; l < layers_.size(); ++l) {
-    LayerRecord& r = (*records)[l];
-    for (const auto& [s, p] : layer_parts_[l]) {
-      if (landed.landed(s, p))
-        r.params_s = std::max(r.params_s, SecondsBetween(start, landed.at(s, p)));
-    }
-  }
+  RecordPushesAndLanding(writes, push_start, start, landed, {part_layer_, layer_parts_}, records);
 }
 
 }  // namespace gw

@@ -89,7 +89,7 @@ void PlainLoop::Run() {
   TimePoint last_progress = t0;
   std::vector<IterationRow> rows;
   rows.reserve(job_.iterations);
-  report_.Open(backprop_.has_value());
+  report_.Open(pipelined());
   uint64_t it = 0;
   bool have_params = false;  // for iteration it
   while (true) {
@@ -303,7 +303,7 @@ void PlainLoop::FinishLayered(uint64_t it, IterationRow* last) {
   t = clock.Now();
   WaitParams(it);
   last->wait_s += clock.SecondsSince(t);
-  if (pending && backprop_) RecordLayers(it - 1);
+  if (pending) RecordLayers(it - 1);
 }
 
 double PlainLoop::FinishPendingPush(uint64_t it) {
@@ -321,7 +321,11 @@ void PlainLoop::RecordLayers(uint64_t it) {
     writes.insert(writes.end(), r.begin() + static_cast<std::ptrdiff_t>(li.records_before[s]),
                   r.end());
   }
-  backprop_->Finish(writes, li.push_start, li.start, landed_, &li.layers);
+  if (backprop_) {
+    backprop_->Finish(writes, li.push_start, li.start, landed_, &li.layers);
+  } else {
+    tensor_parts_->Finish(writes, li.push_start, li.start, landed_, &li.layers);
+  }
   for (LayerRecord& l : li.layers) {
     l.worker = options_.rank;
     l.iteration = it;

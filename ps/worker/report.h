@@ -1,7 +1,8 @@
 // What a worker leaves in its results directory, for both run loops: worker-<rank>.csv, its
 // write records with windows (writes-<rank>.csv), its layers (layers-<rank>.csv, layered
-// workloads), each streamed row by row as iterations finish so that a worker that fails or is
-// killed keeps what it measured; and on the evaluating worker the models kept with
+// workloads and Python models' tensors), each streamed row by row as iterations finish so that a
+// worker that fails or is killed keeps what it measured; and on the evaluating worker the models
+// kept with
 // --eval-every (accuracy.csv) and the final model's summary (summary.csv).
 #pragma once
 
@@ -30,8 +31,9 @@ class WorkerReport {
   void Snapshot(uint64_t it, TimePoint t0, std::span<const float> params);
   // A resume redoes iterations from `it` on: their kept models are dropped.
   void ForgetSnapshotsFrom(uint64_t it);
-  // Starts worker-<rank>.csv and, with windows, writes-<rank>.csv, and for a layered workload
-  // layers-<rank>.csv (nothing without --out). Throws gw::Error naming a file it cannot write.
+  // Starts worker-<rank>.csv and, with windows, writes-<rank>.csv, and for a pipelined
+  // workload (layered, or running its own passes) layers-<rank>.csv (nothing without --out).
+  // Throws gw::Error naming a file it cannot write.
   void Open(bool layered);
   // Each reaches the file before it returns (ps/results.h CsvStream).
   void Append(const IterationRow& row) { iterations_.Append(row); }

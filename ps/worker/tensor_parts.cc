@@ -3,6 +3,7 @@
 #include <string>
 
 #include "ps/worker/model_ranges.h"
+#include "ps/worker/range_records.h"
 
 namespace gw {
 
@@ -48,6 +49,11 @@ bool TensorParts::Ready(size_t t, std::vector<std::pair<uint32_t, uint32_t>>* re
 
 void TensorParts::RestReady(std::vector<std::pair<uint32_t, uint32_t>>* ready) {
   for (size_t t = 0; t < ready_.size(); ++t) Ready(t, ready);
+}
+
+void TensorParts::Finish(std::span<const WriteRecord> writes, TimePoint push_start, TimePoint start,
+                         const LandedParts& landed, std::vector<LayerRecord>* records) const {
+  RecordPushesAndLanding(writes, push_start, start, landed, {part_tensor_, tensor_parts_}, records);
 }
 
 }  // namespace gw

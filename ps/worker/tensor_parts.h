@@ -9,7 +9,10 @@
 #include <utility>
 #include <vector>
 
+#include "base/clock.h"
 #include "ps/layout.h"
+#include "ps/results.h"
+#include "ps/worker/landed_parts.h"
 #include "ps/workload/workload.h"
 
 namespace gw {
@@ -34,6 +37,11 @@ class TensorParts {
   bool Ready(size_t t, std::vector<std::pair<uint32_t, uint32_t>>* ready);
   // Appends every part not complete yet (tensors that got no gradient: unused in the pass).
   void RestReady(std::vector<std::pair<uint32_t, uint32_t>>* ready);
+
+  // Each tensor's push start and end (a part's writes count for its first tensor, as its
+  // priority does) and parameter landing in *records (one per tensor), as Backprop::Finish.
+  void Finish(std::span<const WriteRecord> writes, TimePoint push_start, TimePoint start,
+              const LandedParts& landed, std::vector<LayerRecord>* records) const;
 
  private:
   std::vector<std::vector<std::pair<uint32_t, uint32_t>>> tensor_parts_;

@@ -3,6 +3,7 @@
 Run by ctest with PYTHONPATH=<build>/python and GW_BINARY=<build>/apps/gradwire/gradwire.
 """
 
+import csv
 import os
 import socket
 import subprocess
@@ -223,7 +224,8 @@ class TrainingTest(unittest.TestCase):
         run = subprocess.run(
             [GRADWIRE, "run", "--out", d + "/out", "--worker-cmd", cmd, "--num-workers", "2",
              "--workload", "tensors:" + d + "/mlp", "--batch", "32", "--iterations", "25",
-             "--sync", "bsp", "--timeout", "60"], capture_output=True, text=True, timeout=600)
+             "--sync", "bsp", "--timeout", "60", "--part-bytes", "4K"],
+            capture_output=True, text=True, timeout=600, env=dict(os.environ, GW_TEST_PASSES="1"))
         self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
         for r in range(2):
             self.assertEqual(len(read_losses("%s/losses-%d.txt" % (d, r))), 25)
@@ -231,6 +233,23 @@ class TrainingTest(unittest.TestCase):
             self.assertEqual(len(f.read().splitlines()), 2 * 25 + 1, "both workers' rows")
         with open(d + "/out/command.txt") as f:
             self.assertIn("--worker-cmd", f.read())
+        # Per-tensor records (layers-W.csv) as a C++ layered worker writes them: 4 tensors a
+        # iteration; a part's push (counted for its first tensor: 0.weight for the first two
+        # 4 KiB parts, 2.bias for the last) starts once that tensor's gradient exists, and
+        # under BSP its parameters land after its push began.
+        with open(d + "/out/layers-1.csv") as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual(len(rows), 25 * 4)
+        self.assertEqual(sorted({int(r["iteration"]) for r in rows}), list(range(25)))
+        for r in rows:
+            t = {k: float(v) for k, v in r.items() if k.endswith("_s")}
+            self.assertGreater(t["backward_end_s"], 0, r)
+            if r["layer"] in ("0", "3"):
+                self.assertGreaterEqual(t["push_start_s"], t["backward_end_s"], r)
+                self.assertGreaterEqual(t["push_end_s"], t["push_start_s"], r)
+                self.assertGreater(t["params_s"], t["push_start_s"], r)
+            else:
+                self.assertEqual(t["push_start_s"], 0, "a part counts for its first tensor")
 
     def test_a_killed_python_worker_is_lost_as_a_cpp_worker_is(self):
         job = Job(self, 2, ["--sync", "asp", "--iterations", "3000", "--timeout", "10"] + ASP_STEP)
