@@ -22,9 +22,10 @@
 //   over the row.
 //   Reference: ib_write_lat's t_typical (its median), same message size.
 // Each row runs with the backend's poll mode: "event" (completion channel, the default) and
-// "busy" (DeviceOptions::rdma_busy_poll on both devices), in both a waiting application thread
-// runs the poll loop itself (DeviceOptions::wait_runs_io, the default); "event_handoff" leaves
-// it to the poll thread, which wakes the waiter (what the default saves); "event_spin" and
+// "busy" (DeviceOptions::rdma_busy_poll on both devices), in both the poll thread hands each
+// completion to the waiting application thread (RdmaDevice::kWaitRunsIoByDefault);
+// "event_runio" has the waiting thread run the poll loop itself (DeviceOptions::wait_runs_io,
+// TCP's default, measured slower here); "event_spin" and
 // "busy_spin" (the application threads watch their completion queues for kSpin first:
 // DeviceOptions::completion_spin), and optionally "busy_sender" (busy client, event server: the
 // shape of ib_write_bw, whose server does not poll). MB/s here is perftest's unit: 2^20 bytes per
@@ -32,7 +33,7 @@
 // dup_reqs; rxe's hw_counters).
 //
 // Flags besides Google Benchmark's: --addr=HOST --rdma_device=NAME (default
-// $GW_RDMA_DEVICE) --modes=event,busy,event_handoff,event_spin,busy_spin[,busy_sender] --window=N
+// $GW_RDMA_DEVICE) --modes=event,busy,event_runio,event_spin,busy_spin[,busy_sender] --window=N
 // --max_inflight_mib=N
 // --reference=perftest|cm|none (perftest: TCP side channel on 127.0.0.1 with --gid_index=N;
 // cm: perftest's -R, rdma_cm on --addr) --ref_runs=N --lat_iters=N, and reference figures
@@ -93,7 +94,7 @@ constexpr std::chrono::microseconds kSpin{300};
 struct Settings {
   std::string addr;    // host of the RDMA netdev
   std::string device;  // RDMA device name ("" = the one holding addr)
-  std::vector<std::string> modes = {"event", "busy", "event_handoff", "event_spin", "busy_spin"};
+  std::vector<std::string> modes = {"event", "busy", "event_runio", "event_spin", "busy_spin"};
   size_t window = kMaxWindow;
   size_t max_inflight_mib = 64;
   std::string reference = "perftest";  // perftest | cm | none
@@ -196,10 +197,10 @@ Settings ParseSettings(int* argc, char** argv) {
       std::stringstream in(*v);
       std::string m;
       while (std::getline(in, m, ',')) {
-        if (m != "event" && m != "busy" && m != "event_handoff" && m != "event_spin" &&
+        if (m != "event" && m != "busy" && m != "event_runio" && m != "event_spin" &&
             m != "busy_spin" && m != "busy_sender") {
           throw Error("--modes: unknown mode '" + m +
-                      "' (event, busy, event_handoff, event_spin, busy_spin, busy_sender)");
+                      "' (event, busy, event_runio, event_spin, busy_spin, busy_sender)");
         }
         s.modes.push_back(m);
       }
@@ -470,7 +471,7 @@ class RdmaPair {
     o.rdma_device = s.device;
     o.rdma_busy_poll = busy;
     if (mode.ends_with("_spin")) o.completion_spin = kSpin;
-    if (mode.ends_with("_handoff")) o.wait_runs_io = false;
+    if (mode.ends_with("_runio")) o.wait_runs_io = true;  // the others: the backend's default
     return o;
   }
 

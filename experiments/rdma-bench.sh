@@ -32,7 +32,7 @@ trap 'rm -f "$out"' EXIT
 # ping-pongs each (--benchmark_min_time no longer matters: every row has fixed iterations).
 set +e
 # shellcheck disable=SC2086  # RDMA_BENCH_ARGS is a list of flags
-"$bench" --ref_runs=3 --modes=event,busy,event_handoff --benchmark_min_time=0.3 \
+"$bench" --ref_runs=3 --modes=event,busy,event_runio --benchmark_min_time=0.3 \
   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true ${RDMA_BENCH_ARGS:-} |
   tee "$out"
 status=${PIPESTATUS[0]}

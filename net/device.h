@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -41,8 +42,10 @@ struct DeviceOptions {
   std::chrono::nanoseconds completion_spin{0};
   // An application thread waiting for completions runs the device's I/O itself while it waits
   // (net/completion.h, IoDriver): a message wakes the thread that takes it, not an I/O thread
-  // that then wakes it. Off only to measure the hand-off it saves (bench/tcp_latency_bench).
-  bool wait_runs_io = true;
+  // that then wakes it; false: the I/O thread hands every completion over. Unset: what the
+  // backend measured faster (its kWaitRunsIoByDefault). Set only to measure one against the
+  // other (bench/tcp_latency_bench, bench/rdma_write_bench, tests).
+  std::optional<bool> wait_runs_io;
 };
 
 // A connection to one authenticated peer. Thread-safe: any thread may post on it.

@@ -58,7 +58,7 @@ RdmaDevice::RdmaDevice(const DeviceOptions& options)
   }
   SetNonBlocking(cm_channel_->fd);
   SetNonBlocking(comp_channel_->fd);
-  if (options_.wait_runs_io) cq_.SetDriver(this);
+  if (options_.wait_runs_io.value_or(kWaitRunsIoByDefault)) cq_.SetDriver(this);
   cm_thread_ = std::thread([this] { CmLoop(); });
   poll_thread_ = std::thread([this] { PollLoop(); });
 }

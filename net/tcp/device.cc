@@ -223,7 +223,7 @@ TcpDevice::TcpDevice(const DeviceOptions& options)
     tcp::socket probe(io_, tcp::v4());
     ConfigureSocket(probe);
   }
-  if (options_.wait_runs_io) cq_.SetDriver(this);
+  if (options_.wait_runs_io.value_or(kWaitRunsIoByDefault)) cq_.SetDriver(this);
   io_thread_ = std::thread([this] { io_.run(); });
 }
 
