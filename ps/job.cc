@@ -177,7 +177,7 @@ void CheckModel(const JobConfig& job) {
   const bool orderable = layered || job.workload.kind == "tensors";
   if (!orderable && ordered) {
     throw Error("--push-order " + job.push_order.ToString() +
-                " orders a gradient's layers: " + "--workload " + job.workload.Text() +
+                " orders a gradient's layers: --workload " + job.workload.Text() +
                 " has none (use model:NAME, trace:FILE or tensors:PREFIX)");
   }
   if (!layered && !job.overlap) {
