@@ -2,6 +2,7 @@
 // the flags forwarded to child processes. Regressions from fuzzing (tests/fuzz/).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <chrono>
@@ -369,6 +370,11 @@ TEST(FlagsTest, ATensorsModelIsKnownByItsLayoutFileAndItsPartsMayBeOrdered) {
   EXPECT_EQ(RunArgs({"--num-workers=2", "--workload", "tensors:" + prefix}).job.part_bytes,
             4u << 20);
   EXPECT_THAT(RunArgs({"--num-workers=2"}).job.Describe(), Not(HasSubstr("layout_file")));
+  // A FIFO under the name is refused by the trace reader, not waited on for a writer.
+  std::filesystem::remove(prefix + ".csv");
+  ASSERT_EQ(mkfifo((prefix + ".csv").c_str(), 0600), 0);
+  EXPECT_THAT(UsageErrorOf({"--num-workers=2", "--workload", "tensors:" + prefix}),
+              HasSubstr("not a regular file"));
   std::filesystem::remove_all(dir);
 }
 

@@ -52,8 +52,9 @@ struct WorkloadSpec {
   // The file a trace or tensors workload takes its layers or tensors from (FILE, PREFIX.csv);
   // empty for the others.
   std::string LayoutFile() const;
-  // Sets layout_digest from LayoutFile()'s content. A file that cannot be read leaves it 0:
-  // the workload's own reader refuses it, naming the file.
+  // Sets layout_digest from LayoutFile()'s content. A file that cannot be read, or is not a
+  // regular file (a FIFO would block), leaves it 0: the workload's own reader refuses it,
+  // naming the file.
   void ReadLayoutDigest();
 };
 

@@ -1,11 +1,14 @@
 // WorkloadSpec's text: what --workload says, and what a job's description prints back.
 #include <algorithm>
 #include <array>
+#include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "base/fnv.h"
 #include "ps/workload/workload.h"
+#include "ps/workload/zoo/trace.h"
 
 namespace gw {
 namespace {
@@ -46,6 +49,14 @@ void WorkloadSpec::ReadLayoutDigest() {
   layout_digest = 0;
   const std::string file = LayoutFile();
   if (file.empty()) return;
+  // Only a regular file no larger than a trace can be: opening a FIFO blocks, a device never
+  // ends (ReadTraceFile refuses both, naming them; and too many layers).
+  static constexpr uint64_t kMaxBytes = zoo::kMaxTraceLayers * (zoo::kMaxTraceLineBytes + 2);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec) ||
+      std::filesystem::file_size(file, ec) > kMaxBytes || ec) {
+    return;
+  }
   std::ifstream in(file, std::ios::binary);
   std::ostringstream content;
   // Unreadable (or empty): MakeWorkload refuses it, naming the file.
