@@ -339,6 +339,7 @@ TEST(FlagsTest, ModelWorkloadRefusals) {
 // Its parts may be ordered, within the partition bounds a layered model has.
 TEST(FlagsTest, ATensorsModelIsKnownByItsLayoutFileAndItsPartsMayBeOrdered) {
   const std::string dir = ::testing::TempDir() + "gw-flags-tensors";
+  std::filesystem::remove_all(dir);  // a run killed mid-test leaves its FIFO, which open() waits on
   std::filesystem::create_directories(dir);
   const std::string prefix = dir + "/m";
   const auto write = [&](const char* csv) {
