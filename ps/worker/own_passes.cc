@@ -73,6 +73,10 @@ class PlainLoop::OwnPassEvents final : public TensorEvents {
 
   void GradientReady(size_t t) override {
     if (!backward_begun_) BackwardBegins();
+    // Writes posted at earlier hooks may have completed: an order that bounds the parts in
+    // flight posts the next ones only once it sees that (Backprop's ComputeUntil does the same
+    // between emulated layers).
+    loop_.session_.HandleArrived();
     if (t < records_.size() && records_[t].backward_end_s == 0) {
       records_[t].backward_end_s = SinceStart();
     }

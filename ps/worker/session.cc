@@ -98,6 +98,11 @@ void WorkerSession::Poll(Duration max_wait) {
   for (const auto& c : batch_) Handle(c);
 }
 
+void WorkerSession::HandleArrived() {
+  Poll(Duration::zero());
+  if (lost_) throw *lost_;
+}
+
 void WorkerSession::ComputeUntil(TimePoint end) {
   for (TimePoint now = GetClock().Now(); now < end; now = GetClock().Now()) {
     Poll(std::min<Duration>(end - now, kPollInterval));

@@ -103,6 +103,9 @@ class WorkerSession {
   // Emulated compute that lets communication go on: handles completions (pushes post their
   // next writes, parameters land) until `end`. Throws ServerLost like WaitUntil.
   void ComputeUntil(TimePoint end);
+  // The same for real compute between two of its events (a framework's hooks): handles the
+  // completions that already came, without waiting.
+  void HandleArrived();
 
   // Reconnecting (ps/worker/reconnect.h). Aborts every open server connection.
   void AbortAll(const std::string& why);
