@@ -63,10 +63,7 @@ TimePoint Backprop::Forward(WorkerSession& session, const LandedParts& landed, u
     r.layer = static_cast<uint32_t>(l);
     r.bytes = layer_bytes_[l];
     const auto& parts = layer_parts_[l];
-    const auto here = [&] {
-      return std::all_of(parts.begin(), parts.end(),
-                         [&](const auto& sp) { return landed.landed(sp.first, sp.second); });
-    };
+    const auto here = [&] { return landed.AllOf(parts); };
     if (!here()) {
       const TimePoint before = clock.Now();
       session.WaitUntil(

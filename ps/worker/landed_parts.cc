@@ -15,6 +15,11 @@ bool LandedParts::Land(uint32_t s, uint32_t p, TimePoint at) {
   return true;
 }
 
+bool LandedParts::AllOf(std::span<const std::pair<uint32_t, uint32_t>> parts) const {
+  return std::all_of(parts.begin(), parts.end(),
+                     [&](const auto& sp) { return landed(sp.first, sp.second); });
+}
+
 bool LandedParts::All() const {
   for (uint32_t s = 0; s < at_.size(); ++s) {
     if (!AllOf(s)) return false;

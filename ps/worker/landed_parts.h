@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "base/clock.h"
@@ -24,6 +26,8 @@ class LandedParts {
   size_t count(uint32_t s) const { return count_[s]; }
   bool AllOf(uint32_t s) const { return count_[s] == at_[s].size(); }
   bool All() const;
+  // Every one of these (server, part) pairs landed: the parameters a layer or tensor reads.
+  bool AllOf(std::span<const std::pair<uint32_t, uint32_t>> parts) const;
   // The next iteration's parameters are awaited: none landed.
   void Clear();
 

@@ -1,7 +1,6 @@
 // PlainLoop's iterations for a workload that runs its own passes (Workload::own_tensors: a
 // Python worker's framework): the worker's side of TensorEvents. Apart from plain_loop.cc,
 // which holds the loop and the emulated (layered) and flat iterations.
-#include <algorithm>
 #include <chrono>
 #include <string>
 #include <utility>
@@ -28,10 +27,7 @@ class PlainLoop::OwnPassEvents final : public TensorEvents {
   void WaitForward(size_t t) override {
     if (backward_begun_ || t >= loop_.tensor_parts_->num_tensors()) return;
     const auto& parts = loop_.tensor_parts_->Parts(t);
-    const auto here = [&] {
-      return std::all_of(parts.begin(), parts.end(),
-                         [&](const auto& sp) { return loop_.landed_.landed(sp.first, sp.second); });
-    };
+    const auto here = [&] { return loop_.landed_.AllOf(parts); };
     if (!here()) {
       const TimePoint before = GetClock().Now();
       loop_.session_.WaitUntil(here, "tensor " + std::to_string(t) +
