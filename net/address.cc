@@ -6,6 +6,18 @@
 
 namespace gw {
 
+const char* SchemeOf(TransportKind kind) {
+  switch (kind) {
+    case TransportKind::kTcp:
+      return "tcp";
+    case TransportKind::kRdma:
+      return "rdma";
+    case TransportKind::kSim:
+      return "sim";
+  }
+  return "unknown";
+}
+
 Address Address::Parse(const std::string& text) {
   Address a;
   std::string rest = text;
@@ -16,9 +28,11 @@ Address Address::Parse(const std::string& text) {
       a.transport = TransportKind::kTcp;
     } else if (scheme == "rdma") {
       a.transport = TransportKind::kRdma;
+    } else if (scheme == "sim") {
+      a.transport = TransportKind::kSim;
     } else {
       throw Error("address '" + text + "': unknown transport '" + scheme +
-                  "' (use tcp://host:port or rdma://host:port)");
+                  "' (use tcp://host:port, rdma://host:port or sim://host:port)");
     }
     rest = text.substr(scheme_end + 3);
   }
@@ -55,8 +69,8 @@ Address Address::Parse(const std::string& text) {
 
 std::string Address::ToString() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return std::string(transport == TransportKind::kTcp ? "tcp://" : "rdma://") +
-         (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return std::string(SchemeOf(transport)) + "://" + (v6 ? "[" + host + "]" : host) + ":" +
+         std::to_string(port);
 }
 
 }  // namespace gw

@@ -1,4 +1,5 @@
-// Transport addresses: "tcp://host:port" or "rdma://host:port"; a bare "host:port" is TCP.
+// Transport addresses: "tcp://host:port", "rdma://host:port" or "sim://host:port" (a host of
+// the simulated platform, net/sim); a bare "host:port" is TCP.
 #pragma once
 
 #include <cstdint>
@@ -6,7 +7,10 @@
 
 namespace gw {
 
-enum class TransportKind { kTcp, kRdma };
+enum class TransportKind { kTcp, kRdma, kSim };
+
+// "tcp", "rdma", "sim": the scheme of its addresses.
+const char* SchemeOf(TransportKind kind);
 
 struct Address {
   TransportKind transport = TransportKind::kTcp;

@@ -59,7 +59,7 @@ void CompletionQueue::ParkIo() {
   io_parked_ = false;
 }
 
-void CompletionQueue::SpinOnSize(std::chrono::steady_clock::time_point spin_end) const {
+void CompletionQueue::SpinOnSize(TimePoint spin_end) const {
   // The clock is read every kSpinChecks looks at the size: a look costs a few ns, a clock read
   // ~20 ns, so the queue is watched closely and the deadline kept to within ~1 us.
   static constexpr int kSpinChecks = 64;
@@ -68,14 +68,23 @@ void CompletionQueue::SpinOnSize(std::chrono::steady_clock::time_point spin_end)
     for (int i = 0; i < kSpinChecks && !seen; ++i) {
       seen = size_.load(std::memory_order_acquire) != 0;
     }
-    if (!seen && std::chrono::steady_clock::now() >= spin_end) break;
+    if (!seen && GetClock().Now() >= spin_end) break;
   }
 }
 
-void CompletionQueue::DriveLocked(std::unique_lock<std::mutex>& lock,
-                                  std::chrono::steady_clock::time_point until,
-                                  std::chrono::steady_clock::time_point spin_end) {
-  using Clock = std::chrono::steady_clock;
+void CompletionQueue::DriveThreadlessLocked(std::unique_lock<std::mutex>& lock, TimePoint until) {
+  IoDriver* const driver = driver_;
+  drives_.fetch_add(1, std::memory_order_relaxed);
+  while (q_.empty() && GetClock().Now() < until) {
+    lock.unlock();
+    const bool runs = driver->RunIoOnce(until);
+    lock.lock();
+    if (!runs) break;
+  }
+}
+
+void CompletionQueue::DriveLocked(std::unique_lock<std::mutex>& lock, TimePoint until,
+                                  TimePoint spin_end) {
   IoDriver* const driver = driver_;  // SetDriver(nullptr) during the drive must not pull it away
   want_park_ = true;                 // this waiter drives: any other one sleeps
   auto let_go = [&] {
@@ -99,7 +108,7 @@ void CompletionQueue::DriveLocked(std::unique_lock<std::mutex>& lock,
   lock.unlock();
   try {
     while (size_.load(std::memory_order_acquire) == 0) {
-      const Clock::time_point now = Clock::now();
+      const TimePoint now = GetClock().Now();
       if (now >= until) break;
       // Within the spin the I/O is polled without blocking (no other thread runs it now).
       if (!driver->RunIoOnce(now < spin_end ? now : until)) break;
@@ -115,15 +124,18 @@ void CompletionQueue::DriveLocked(std::unique_lock<std::mutex>& lock,
 
 size_t CompletionQueue::Wait(std::vector<Completion>& out, std::chrono::nanoseconds timeout,
                              size_t max) {
-  using Clock = std::chrono::steady_clock;
   // A day bounds any wait: the deadline below must not overflow the clock.
   timeout = std::clamp<std::chrono::nanoseconds>(timeout, std::chrono::nanoseconds::zero(),
                                                  std::chrono::hours(24));
-  const Clock::time_point start = Clock::now();
-  const Clock::time_point until = start + timeout;
-  const Clock::time_point spin_end = start + std::min(spin_, timeout);
+  const TimePoint start = GetClock().Now();
+  const TimePoint until = start + timeout;
+  const TimePoint spin_end = start + std::min(spin_, timeout);
   std::unique_lock<std::mutex> lock(mu_);
-  if (q_.empty() && driver_ != nullptr && !want_park_ && timeout > Clock::duration::zero()) {
+  if (q_.empty() && driver_ != nullptr && !driver_->has_io_thread()) {
+    DriveThreadlessLocked(lock, until);  // nothing else would fill the queue: no sleeping
+    return TakeLocked(out, max);
+  }
+  if (q_.empty() && driver_ != nullptr && !want_park_ && timeout > Duration::zero()) {
     DriveLocked(lock, until, spin_end);  // one waiter drives at a time
   } else if (q_.empty() && spin_end > start) {
     lock.unlock();  // no driver, or another waiter drives: watch the queue, then sleep

@@ -98,7 +98,11 @@ class IoDriver {
   // it until `until` at most, then handle what came; an `until` already past: look without
   // waiting). False when it cannot run any more (the device is shutting down): the waiter
   // then sleeps instead.
-  virtual bool RunIoOnce(std::chrono::steady_clock::time_point until) = 0;
+  virtual bool RunIoOnce(TimePoint until) = 0;
+  // False for a device with no I/O thread of its own (net/sim: the simulated network lands
+  // what arrives and only a waiter's RunIoOnce waits for it): its waiters skip the park
+  // hand-shake and each runs RunIoOnce until a completion is queued or its time is up.
+  virtual bool has_io_thread() const { return true; }
 };
 
 class CompletionQueue {
@@ -133,10 +137,13 @@ class CompletionQueue {
   // Under lock: parks the I/O thread and runs the I/O here until a completion is queued or
   // until passes; the I/O thread is let go before it returns (also when the I/O throws).
   // Until spin_end, the I/O is polled without blocking once it is this waiter's.
-  void DriveLocked(std::unique_lock<std::mutex>& lock, std::chrono::steady_clock::time_point until,
-                   std::chrono::steady_clock::time_point spin_end);
+  void DriveLocked(std::unique_lock<std::mutex>& lock, TimePoint until, TimePoint spin_end);
+  // Under lock, a driver without an I/O thread: runs its I/O until a completion is queued or
+  // until passes (the lock is not held while it runs: a simulated wait lets other actors
+  // run, and one of them pushing here must not find mu_ taken).
+  void DriveThreadlessLocked(std::unique_lock<std::mutex>& lock, TimePoint until);
   // Watches size_ without the lock until it is non-zero or spin_end passes.
-  void SpinOnSize(std::chrono::steady_clock::time_point spin_end) const;
+  void SpinOnSize(TimePoint spin_end) const;
 
   // How long a parked I/O thread that was let go stays parked in case the waiter is back: a
   // loopback round trip, so a ping-pong keeps its I/O on the waiting threads, while an

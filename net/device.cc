@@ -3,6 +3,9 @@
 #include "base/error.h"
 #include "net/rdma/device.h"
 #include "net/tcp/device.h"
+#ifdef GW_HAVE_SIMGRID
+#include "net/sim/device.h"
+#endif
 
 namespace gw {
 
@@ -12,6 +15,14 @@ std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& op
       return std::make_unique<tcp::TcpDevice>(options);
     case TransportKind::kRdma:
       return std::make_unique<rdma::RdmaDevice>(options);
+    case TransportKind::kSim:
+#ifdef GW_HAVE_SIMGRID
+      return std::make_unique<sim::SimDevice>(options);
+#else
+      throw Error(
+          "this gradwire was built without SimGrid: `make deps` installs libsimgrid-dev, then "
+          "rebuild");
+#endif
   }
   throw Error("unknown transport");
 }
