@@ -11,7 +11,7 @@
 #   make fuzz   libFuzzer (clang) on every parser of untrusted bytes, FUZZ_SECONDS (20) each,
 #               one target per core at a time
 #               in build-fuzz/: frame_header, write_notice, hello, control_message, idx,
-#               config, flags, trace, push_order;
+#               config, flags, trace, push_order, topology;
 #               the long run: make fuzz FUZZ_SECONDS=600
 #   make test-rdma  the suite's RDMA cases in a soft-RoCE VM (real rdma_rxe)
 #   make test-topo  emulated topologies: build each, check reachability, shaped rates, delays;

@@ -11,6 +11,7 @@ namespace gw {
 namespace {
 std::mutex g_mu;
 std::string g_who = "gradwire";
+std::function<std::string()> g_source;
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 constexpr const char* kLevelName[] = {"debug", "info", "warn", "error"};
 }  // namespace
@@ -18,6 +19,11 @@ constexpr const char* kLevelName[] = {"debug", "info", "warn", "error"};
 void SetLogIdentity(const std::string& who) {
   std::lock_guard<std::mutex> lock(g_mu);
   g_who = who;
+}
+
+void SetLogSource(std::function<std::string()> source) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  g_source = std::move(source);
 }
 
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
@@ -30,10 +36,14 @@ void LogLine(LogLevel level, const std::string& line) {
   std::string out;
   {
     std::lock_guard<std::mutex> lock(g_mu);
-    char head[96];
-    std::snprintf(head, sizeof head, "[%.3f %s] %s: ", t, g_who.c_str(),
-                  kLevelName[static_cast<int>(level)]);
-    out = head;
+    if (g_source) {
+      out = "[" + g_source() + "] " + kLevelName[static_cast<int>(level)] + ": ";
+    } else {
+      char head[96];
+      std::snprintf(head, sizeof head, "[%.3f %s] %s: ", t, g_who.c_str(),
+                    kLevelName[static_cast<int>(level)]);
+      out = head;
+    }
   }
   out += line;
   out += '\n';

@@ -2,6 +2,7 @@
 // per line so lines of several processes sharing a terminal do not interleave.
 #pragma once
 
+#include <functional>
 #include <sstream>
 #include <string>
 
@@ -9,7 +10,11 @@ namespace gw {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
-void SetLogIdentity(const std::string& who);  // e.g. "server 0"
+void SetLogIdentity(const std::string& who);
+// Says when and by whom each line was written, for a process that hosts many of the job's
+// processes (gradwire sim: the simulated time and the actor): what it returns replaces the
+// wall-clock time and SetLogIdentity's name. nullptr: those again.
+void SetLogSource(std::function<std::string()> source);  // e.g. "server 0"
 void SetLogLevel(LogLevel level);
 bool LogEnabled(LogLevel level);
 void LogLine(LogLevel level, const std::string& line);

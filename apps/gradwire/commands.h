@@ -10,6 +10,8 @@ namespace gw::cli {
 int ServerCommand(const std::vector<std::string>& args);
 int WorkerCommand(const std::vector<std::string>& args);
 int RunCommand(const std::string& self, const std::vector<std::string>& args);
+// The same job as actors of a SimGrid simulation (sim.cc).
+int SimCommand(const std::vector<std::string>& args);
 int BenchCommand(const std::string& self, const std::vector<std::string>& args);
 int ModelCommand(const std::vector<std::string>& args);
 int ModelsCommand(const std::vector<std::string>& args);

@@ -355,14 +355,17 @@ DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env, To
                      std::to_string(spin_us));
   }
   d.completion_spin = std::chrono::microseconds(spin_us);
-  const auto level = vm["log-level"].as<std::string>();
+  SetLogLevelFlag(vm["log-level"].as<std::string>());
+  return d;
+}
+
+void SetLogLevelFlag(const std::string& level) {
   const std::map<std::string, LogLevel> levels = {{"debug", LogLevel::kDebug},
                                                   {"info", LogLevel::kInfo},
                                                   {"warn", LogLevel::kWarn},
                                                   {"error", LogLevel::kError}};
   if (!levels.count(level)) throw UsageError("--log-level must be debug, info, warn or error");
   SetLogLevel(levels.at(level));
-  return d;
 }
 
 std::vector<std::string> Forwarded(const po::variables_map& vm,

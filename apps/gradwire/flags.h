@@ -58,6 +58,8 @@ enum class TokenSource { kGiven, kMadeHere };
 // The connection flags, validated: a job id or token longer than the handshake carries
 // (Hello::kMaxString) is refused, as is a missing token under kGiven. Throws UsageError.
 DeviceOptions DeviceFrom(const po::variables_map& vm, const LauncherEnv& env, TokenSource source);
+// --log-level's value (debug, info, warn, error) set for the process; UsageError otherwise.
+void SetLogLevelFlag(const std::string& level);
 // The job and connection flags as given, re-serialised for child processes (without
 // --num-workers/--num-servers, which the launcher sets, and --token, which goes by env).
 std::vector<std::string> Forwarded(const po::variables_map& vm,

@@ -16,6 +16,7 @@ constexpr const char* kUsage =
     "usage: gradwire <command> [flags]   (gradwire <command> --help for its flags)\n"
     "\n"
     "  run      start S servers and N workers as processes on this machine over loopback\n"
+    "  sim      the same job simulated (SimGrid): servers and workers on a simulated fabric\n"
     "  server   serve one shard of the model (one per host or per rank)\n"
     "  worker   train on one partition of the data against the servers\n"
     "  bench    push/pull goodput between separate processes (ps-lite test_benchmark style)\n"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
     if (command == "server") return ServerCommand(args);
     if (command == "worker") return WorkerCommand(args);
     if (command == "run") return RunCommand(SelfPath(argv[0]), args);
+    if (command == "sim") return SimCommand(args);
     if (command == "bench") return BenchCommand(SelfPath(argv[0]), args);
     if (command == "model") return ModelCommand(args);
     if (command == "models") return ModelsCommand(args);

@@ -44,7 +44,7 @@ bool IsRankedName(std::string_view name, const PerProcessFile& f) {
 bool WrittenByRun(const std::string& dir) {
   std::ifstream f(dir + "/command.txt");
   std::string first;
-  return std::getline(f, first) && first.starts_with(kRunMarker);
+  return std::getline(f, first) && (first.starts_with(kRunMarker) || first.starts_with(kSimMarker));
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ void PrepareOutDir(const std::string& dir) {
                      kRunMarker + "'): not overwriting; give a new or empty directory");
   }
   std::fprintf(stderr,
-               "gradwire run: --out %s holds a previous run; replacing its outputs (%s), "
+               "gradwire: --out %s holds a previous run; replacing its outputs (%s), "
                "keeping every other file\n",
                dir.c_str(), names.c_str());
   for (const auto& p : outputs) {

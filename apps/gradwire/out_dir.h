@@ -6,8 +6,10 @@
 
 namespace gw::cli {
 
-// The first words of command.txt, which marks a directory a previous `gradwire run` wrote.
+// The first words of command.txt, which mark a directory a previous `gradwire run` or
+// `gradwire sim` wrote (the same files either way).
 static constexpr const char* kRunMarker = "gradwire run";
+static constexpr const char* kSimMarker = "gradwire sim";
 
 // True for the name of a file a run writes: command.txt, iterations.csv, summary.csv,
 // rounds.csv, windows.csv, accuracy.csv, server-<s>.csv, server-<s>.port(.tmp),
@@ -15,9 +17,9 @@ static constexpr const char* kRunMarker = "gradwire run";
 bool IsRunOutput(const std::string& filename);
 
 // Creates dir if missing (an Error naming the path and the reason if it cannot). If a previous
-// run wrote it (command.txt starts with kRunMarker), removes that run's outputs, saying which;
-// every other file is kept. If no run wrote it but a file there has an output's name, a
-// UsageError: the run would overwrite a file that is not its own.
+// run wrote it (command.txt starts with kRunMarker or kSimMarker), removes that run's outputs,
+// saying which; every other file is kept. If no run wrote it but a file there has an output's name,
+// a UsageError: the run would overwrite a file that is not its own.
 void PrepareOutDir(const std::string& dir);
 
 }  // namespace gw::cli

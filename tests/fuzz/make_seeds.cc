@@ -283,6 +283,17 @@ void PushOrderTexts() {
   Write("push_order", "edge-credit-4095", Of("credit:credit=4095"));
 }
 
+void TopologyTexts() {
+  const std::pair<const char*, const char*> texts[] = {
+      {"star", "star"},
+      {"star-shaped", "star:rate=100Mbps,latency=5ms"},
+      {"tree", "tree:racks=4,oversub=4,rate=10Gbps,latency=2us"},
+      // Edge cases: a rate at its floor, latency at its ceiling, a rack count past the bound.
+      {"edge-min-rate", "star:rate=1kbps,latency=60s"},
+      {"edge-racks-65537", "tree:racks=65537"}};
+  for (const auto& [name, text] : texts) Write("topology", name, Of(text));
+}
+
 void Flags(const std::string& name, const std::vector<std::string>& args) {
   Bytes b;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -354,6 +365,7 @@ int main(int argc, char** argv) {
   TraceFiles();
   ConfigTexts();
   PushOrderTexts();
+  TopologyTexts();
   FlagLists();
   return 0;
 }

@@ -1,0 +1,195 @@
+// `gradwire sim`: the job of `gradwire run`, its servers and workers running the project's own
+// code (ps/, sched/, coding/) as SimGrid actors on a simulated fabric (--topology) over the
+// simulated transport (net/sim), in simulated time. Writes the same results as a run.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "apps/gradwire/commands.h"
+#include "apps/gradwire/flags.h"
+#include "apps/gradwire/out_dir.h"
+#include "apps/gradwire/run_results.h"
+#include "base/error.h"
+#include "base/log.h"
+#include "ps/server.h"
+#include "ps/worker.h"
+
+#ifdef GW_HAVE_SIMGRID
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
+
+#include "net/sim/clock.h"
+#include "net/sim/platform.h"
+#endif
+
+namespace gw::cli {
+
+#ifdef GW_HAVE_SIMGRID
+namespace {
+
+namespace s4u = simgrid::s4u;
+
+// Every server listens on this port of its own host.
+constexpr uint16_t kServerPort = 9000;
+// The job's processes share one address space here: the token only keeps the handshake's
+// checks the same as a real job's.
+constexpr const char* kSimToken = "simulated";
+
+// What each simulated process ended with: "" if it returned, else its error.
+struct Outcomes {
+  std::map<std::string, std::string> errors;  // by "server 0", "worker 3"
+  // The job succeeded when every server and worker 0 (whose summary and evaluation they are)
+  // returned, as `gradwire run` judges it.
+  bool Succeeded() const {
+    for (const auto& [who, error] : errors) {
+      if (who.starts_with("server ") || who == "worker 0") return false;
+    }
+    return true;
+  }
+  std::string List() const {
+    std::string list;
+    for (const auto& [who, error] : errors) list += " " + who;
+    return list;
+  }
+};
+
+// Runs fn as the actor `who` on `host`, noting what it threw.
+void Spawn(const std::string& who, const std::string& host, Outcomes& outcomes,
+           std::function<void()> fn) {
+  s4u::Actor::create(who, s4u::Host::by_name(host), [who, &outcomes, fn = std::move(fn)] {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      outcomes.errors[who] = e.what();
+      std::fprintf(stderr, "gradwire sim: %s: error: %s\n", who.c_str(), e.what());
+    }
+  });
+}
+
+}  // namespace
+
+int SimCommand(const std::vector<std::string>& args) {
+  po::options_description own("Simulation");
+  own.add_options()(
+      "out", po::value<std::string>(),
+      "results directory (default results/runs/<time>): the files of `gradwire run`, from "
+      "the same server and worker code, in simulated time")(
+      "topology", po::value<std::string>()->default_value("star"),
+      "the simulated fabric, one host per server and worker: star[:rate=R,latency=L] (each "
+      "host on its own link to one switch) | tree:racks=K[,oversub=F,rate=R,latency=L] "
+      "(workers evenly in K racks, each rack's uplink carrying R x its workers / F; servers "
+      "at the core). Defaults 1Gbps, 50us (one-way, per link)")(
+      "sim-cfg", po::value<std::vector<std::string>>()->composing(),
+      "a SimGrid setting, e.g. network/model:CM02 (repeatable; SimGrid's --cfg=)")(
+      "log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error");
+  po::options_description all;
+  all.add(own).add(JobFlags());
+  const auto vm =
+      Parse("sim", "--num-workers N [--num-servers S] [--topology T] [flags]", all, args);
+  if (!vm) return 0;
+  const JobConfig cfg = JobFrom(*vm, LauncherEnv{});
+  SetLogLevelFlag((*vm)["log-level"].as<std::string>());
+  std::string why;
+  const auto topology = sim::ParseTopology((*vm)["topology"].as<std::string>(), &why);
+  if (!topology) throw UsageError("--topology: " + why);
+  if (const std::string bad = topology->CheckJob(cfg.num_workers); !bad.empty()) {
+    throw UsageError(bad);
+  }
+  const std::string out = vm->count("out") ? (*vm)["out"].as<std::string>() : DefaultOut();
+  PrepareOutDir(out);
+  WriteCommandLine(out, kSimMarker, args);
+
+  // SimGrid's own log lines off but for errors; settings from --sim-cfg.
+  std::vector<std::string> engine_args = {"gradwire-sim", "--log=root.thres:error"};
+  if (vm->count("sim-cfg")) {
+    for (const auto& c : (*vm)["sim-cfg"].as<std::vector<std::string>>()) {
+      engine_args.push_back("--cfg=" + c);
+    }
+  }
+  std::vector<char*> argv;
+  for (auto& a : engine_args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int argc = static_cast<int>(engine_args.size());
+  s4u::Engine engine(&argc, argv.data());
+  sim::BuildPlatform(*topology, cfg.num_servers, cfg.num_workers);
+  sim::SimClock clock;
+  SetClock(&clock);
+  // Log lines say the simulated time and which server or worker wrote them.
+  SetLogSource([] {
+    char when[32];
+    std::snprintf(when, sizeof when, "%.6f", s4u::Engine::get_clock());
+    return std::string(when) + " sim " +
+           (s4u::this_actor::is_maestro() ? std::string("gradwire") : s4u::this_actor::get_name());
+  });
+
+  DeviceOptions device;
+  device.token = kSimToken;
+  std::vector<Address> servers;
+  for (uint32_t s = 0; s < cfg.num_servers; ++s) {
+    servers.push_back(Address{TransportKind::kSim, sim::ServerHost(s), kServerPort});
+  }
+  Outcomes outcomes;
+  for (uint32_t s = 0; s < cfg.num_servers; ++s) {
+    Spawn("server " + std::to_string(s), sim::ServerHost(s), outcomes, [&, s] {
+      ServerOptions opt;
+      opt.rank = s;
+      opt.listen = servers[s];
+      opt.device = device;
+      opt.out_dir = out;
+      RunServer(cfg, opt);
+    });
+  }
+  for (uint32_t w = 0; w < cfg.num_workers; ++w) {
+    Spawn("worker " + std::to_string(w), sim::WorkerHost(w), outcomes, [&, w] {
+      WorkerOptions opt;  // made here: its start time is the simulation's
+      opt.rank = w;
+      opt.servers = servers;
+      opt.device = device;
+      opt.device.connect_timeout = cfg.timeout;  // as gradwire worker waits for its servers
+      opt.out_dir = out;
+      opt.evaluate = w == 0;
+      opt.progress = w == 0;
+      RunWorker(cfg, opt);
+    });
+  }
+  std::printf("gradwire sim: %u server(s) and %u worker(s) on %s; results in %s/\n",
+              cfg.num_servers, cfg.num_workers, topology->ToString().c_str(), out.c_str());
+  std::fflush(stdout);
+  const auto wall_start = std::chrono::steady_clock::now();
+  engine.run();
+  const double simulated = s4u::Engine::get_clock();
+  SetClock(nullptr);
+  SetLogSource(nullptr);
+  const double wall =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+
+  MergeLayerCsvs(out, cfg.num_workers);
+  const auto totals = MergeWorkerCsvs(out, cfg.num_workers);
+  if (!outcomes.Succeeded()) MarkPartial(out, cfg, totals, simulated);
+  PrintTable(totals, out);
+  std::printf("gradwire sim: %.3f s simulated in %.1f s of wall time\n", simulated, wall);
+  if (!outcomes.Succeeded()) {
+    throw Error("the simulated job failed:" + outcomes.List() +
+                "; see the messages above (what it measured is in " + out +
+                "/, summary.csv: partial=1)");
+  }
+  if (!outcomes.errors.empty()) {
+    std::printf("gradwire sim: the servers finished the job without%s\n", outcomes.List().c_str());
+  }
+  return 0;
+}
+
+#else
+
+int SimCommand(const std::vector<std::string>&) {
+  throw Error(
+      "this gradwire was built without SimGrid (-DGW_SIMGRID=OFF or a sanitizer build): "
+      "`make deps` installs libsimgrid-dev; then rebuild");
+}
+
+#endif
+
+}  // namespace gw::cli

@@ -1,0 +1,157 @@
+#include "net/sim/topology.h"
+
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <sstream>
+#include <utility>
+
+namespace gw::sim {
+
+namespace {
+
+// Bounds that keep every number a simulation is given meaningful: a link between 1 kbit/s and
+// 10 Tbit/s, a latency below a minute, at most as many racks as workers can have.
+constexpr double kMinRate = 1e3, kMaxRate = 1e13;
+constexpr double kMaxLatency = 60;
+constexpr uint32_t kMaxRacks = 1 << 16;
+constexpr double kMaxOversubscription = 1000;
+
+// A number with one of the given unit suffixes, scaled by the unit's factor.
+std::optional<double> WithUnit(const std::string& text,
+                               const std::initializer_list<std::pair<const char*, double>>& units) {
+  for (const auto& [unit, factor] : units) {
+    const std::string u(unit);
+    if (text.size() <= u.size() || text.compare(text.size() - u.size(), u.size(), u) != 0) continue;
+    double v = 0;
+    const char* begin = text.data();
+    const char* end = text.data() + text.size() - u.size();
+    const auto [ptr, ec] = std::from_chars(begin, end, v);
+    if (ec != std::errc() || ptr != end || !std::isfinite(v)) return std::nullopt;
+    return v * factor;
+  }
+  return std::nullopt;
+}
+
+std::string Number(double v) {
+  std::ostringstream os;
+  os << v;
+  return os.str();
+}
+
+}  // namespace
+
+std::optional<double> ParseRate(const std::string& text) {
+  // Longest suffixes first: "Gbps" also ends in "bps".
+  auto v = WithUnit(text, {{"Gbps", 1e9}, {"Mbps", 1e6}, {"kbps", 1e3}, {"bps", 1}});
+  if (!v || *v < kMinRate || *v > kMaxRate) return std::nullopt;
+  return v;
+}
+
+std::optional<double> ParseLatency(const std::string& text) {
+  auto v = WithUnit(text, {{"us", 1e-6}, {"ms", 1e-3}, {"s", 1}});
+  if (!v || *v < 0 || *v > kMaxLatency) return std::nullopt;
+  return v;
+}
+
+std::optional<Topology> ParseTopology(const std::string& text, std::string* why) {
+  const auto colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  Topology t;
+  if (kind == "star") {
+    t.kind = Topology::Kind::kStar;
+  } else if (kind == "tree") {
+    t.kind = Topology::Kind::kTree;
+    t.racks = 0;  // required
+  } else {
+    *why = "unknown topology '" + kind +
+           "' (star[:rate=R,latency=L] or tree:racks=K[,oversub=F,"
+           "rate=R,latency=L])";
+    return std::nullopt;
+  }
+  std::map<std::string, std::string> seen;
+  if (colon != std::string::npos) {
+    std::string rest = text.substr(colon + 1);
+    size_t pos = 0;
+    while (pos <= rest.size()) {
+      const size_t comma = std::min(rest.find(',', pos), rest.size());
+      const std::string item = rest.substr(pos, comma - pos);
+      pos = comma + 1;
+      const auto eq = item.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        *why = "'" + item + "' in --topology " + text + " is not key=value";
+        return std::nullopt;
+      }
+      const std::string key = item.substr(0, eq), value = item.substr(eq + 1);
+      if (!seen.emplace(key, value).second) {
+        *why = key + " given twice in --topology " + text;
+        return std::nullopt;
+      }
+      if (key == "rate") {
+        const auto r = ParseRate(value);
+        if (!r) {
+          *why = "rate=" + value + ": a rate like 1Gbps, 100Mbps (1kbps to 10000Gbps)";
+          return std::nullopt;
+        }
+        t.rate_bps = *r;
+      } else if (key == "latency") {
+        const auto l = ParseLatency(value);
+        if (!l) {
+          *why = "latency=" + value + ": a one-way latency like 50us, 5ms (0 to 60s)";
+          return std::nullopt;
+        }
+        t.latency_s = *l;
+      } else if (key == "racks" && t.kind == Topology::Kind::kTree) {
+        uint32_t r = 0;
+        const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), r);
+        if (ec != std::errc() || ptr != value.data() + value.size() || r == 0 || r > kMaxRacks) {
+          *why = "racks=" + value + ": a whole number of racks, 1 to " + std::to_string(kMaxRacks);
+          return std::nullopt;
+        }
+        t.racks = r;
+      } else if (key == "oversub" && t.kind == Topology::Kind::kTree) {
+        double f = 0;
+        const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), f);
+        if (ec != std::errc() || ptr != value.data() + value.size() || !(f >= 1) ||
+            f > kMaxOversubscription) {
+          *why = "oversub=" + value + ": a factor of at least 1 (4 = a 4:1 oversubscribed uplink)";
+          return std::nullopt;
+        }
+        t.oversubscription = f;
+      } else {
+        *why =
+            "--topology " + kind + " takes no '" + key + "' (" +
+            (t.kind == Topology::Kind::kStar ? "rate, latency" : "racks, oversub, rate, latency") +
+            ")";
+        return std::nullopt;
+      }
+    }
+  }
+  if (t.kind == Topology::Kind::kTree && t.racks == 0) {
+    *why = "--topology tree needs racks=K";
+    return std::nullopt;
+  }
+  return t;
+}
+
+std::string Topology::CheckJob(uint32_t workers) const {
+  if (kind != Kind::kTree) return "";
+  if (racks > workers) {
+    return "--topology tree:racks=" + std::to_string(racks) + " has more racks than the " +
+           std::to_string(workers) + " workers";
+  }
+  if (workers % racks != 0) {
+    return "--topology tree:racks=" + std::to_string(racks) + " does not divide the " +
+           std::to_string(workers) + " workers evenly";
+  }
+  return "";
+}
+
+std::string Topology::ToString() const {
+  std::string s = kind == Kind::kStar ? "star:"
+                                      : "tree:racks=" + std::to_string(racks) +
+                                            ",oversub=" + Number(oversubscription) + ",";
+  return s + "rate=" + Number(rate_bps / 1e6) + "Mbps,latency=" + Number(latency_s * 1e6) + "us";
+}
+
+}  // namespace gw::sim

@@ -1,0 +1,116 @@
+// `gradwire sim`: the job of `gradwire run` on a simulated fabric, with the same servers and
+// workers (ps/) as SimGrid actors. Deterministic (the same flags give byte-identical results),
+// timed by the fabric, and it refuses a fabric that cannot hold the job in one line.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "e2e_util.h"
+
+namespace gw::e2e {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr milliseconds kSimTimeout{120000};
+
+// Runs `gradwire sim` with args into out; its exit code (the test fails if it hangs).
+int Sim(Processes& procs, const std::string& out, std::vector<std::string> args,
+        Proc** proc = nullptr) {
+  args.insert(args.begin(), {"sim", "--out", out});
+  Proc& p = procs.Start("sim", args);
+  const auto code = p.Wait(kSimTimeout);
+  EXPECT_TRUE(code) << p.Describe();
+  if (proc != nullptr) *proc = &p;
+  return code.value_or(-1);
+}
+
+const std::vector<std::string> kSmallJob = {"--num-workers", "4",  "--workload",   "synthetic",
+                                            "--grad-bytes",  "1M", "--iterations", "6"};
+
+std::vector<std::string> With(std::vector<std::string> a, const std::vector<std::string>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+TEST(SimCli, TheSameJobTwiceGivesByteIdenticalResults) {
+  TempDir dir;
+  Processes procs(dir.path());
+  const auto job = With(kSmallJob, {"--sync", "r2sp"});
+  Proc* p = nullptr;
+  ASSERT_EQ(Sim(procs, dir / "a", job, &p), 0) << p->Describe();
+  ASSERT_EQ(Sim(procs, dir / "b", job), 0);
+  for (const char* f : {"iterations.csv", "server-0.csv", "windows.csv", "worker-0.csv",
+                        "worker-3.csv", "summary.csv"}) {
+    const std::string a = ReadFile(dir / "a/" + f);
+    EXPECT_FALSE(a.empty()) << f;
+    EXPECT_EQ(a, ReadFile(dir / "b/" + f)) << f << " differs between two runs of one job";
+  }
+  EXPECT_EQ(SummaryCell(dir / "a/summary.csv", "partial"), "0");
+  EXPECT_THAT(ReadFile(dir / "a/command.txt"), HasSubstr("gradwire sim"));
+}
+
+// Four workers push 1 MiB each through the server's one 1 Gbit/s link: an iteration takes at
+// least the pushes' and the pulls' wire time, 2 x 4 x 1 MiB at 1 Gbit/s; at 100 Mbit/s ten
+// times that. The simulated clock, not the machine, sets the pace.
+TEST(SimCli, AnIterationTakesTheFabricsWireTime) {
+  TempDir dir;
+  Processes procs(dir.path());
+  ASSERT_EQ(Sim(procs, dir / "fast", kSmallJob), 0);
+  ASSERT_EQ(Sim(procs, dir / "slow", With(kSmallJob, {"--topology", "star:rate=100Mbps"})), 0);
+  const double wire = 2 * 4 * (1 << 20) * 8 / 1e9;
+  const auto per_it = [&](const std::string& run) {
+    return *SummaryValue(dir / (run + "/summary.csv"), "train_s") /
+           *SummaryValue(dir / (run + "/summary.csv"), "iterations_done");
+  };
+  EXPECT_GT(per_it("fast"), wire);
+  EXPECT_LT(per_it("fast"), 1.5 * wire);
+  EXPECT_GT(per_it("slow"), 9 * per_it("fast"));
+  EXPECT_LT(per_it("slow"), 11 * per_it("fast"));
+}
+
+TEST(SimCli, AFabricThatCannotHoldTheJobIsRefusedInOneLine) {
+  TempDir dir;
+  Processes procs(dir.path());
+  for (const auto& [topology, says] : std::vector<std::pair<std::string, std::string>>{
+           {"ring", "unknown topology 'ring'"},
+           {"tree:racks=3", "does not divide the 4 workers"},
+           {"tree:racks=8", "more racks than the 4 workers"},
+           {"star:rate=fast", "rate=fast"},
+           {"tree", "needs racks"}}) {
+    Proc* p = nullptr;
+    EXPECT_EQ(Sim(procs, dir / "bad", With(kSmallJob, {"--topology", topology}), &p), 2)
+        << topology;
+    EXPECT_THAT(p->err(), HasSubstr(says)) << topology;
+    EXPECT_EQ(Lines(p->err()).size(), 1u) << p->err();
+  }
+}
+
+// A worker that stops at iteration 3 under BSP: the server gives up on it as a real one does,
+// the run ends with exit 1 and says who failed, and what was measured is kept (partial=1).
+TEST(SimCli, AJobThatCannotGoOnFailsAsARealOneDoesAndKeepsWhatItMeasured) {
+  TempDir dir;
+  Processes procs(dir.path());
+  Proc* p = nullptr;
+  EXPECT_EQ(Sim(procs, dir / "run",
+                With(kSmallJob, {"--straggler", "fail-stop:worker=1,at=3", "--timeout", "5"}), &p),
+            1);
+  EXPECT_THAT(p->err(), HasSubstr("worker 1 lost at iteration 3"));
+  EXPECT_THAT(p->err(), HasSubstr("the simulated job failed"));
+  EXPECT_EQ(SummaryCell(dir / "run/summary.csv", "partial"), "1");
+  EXPECT_EQ(ReadCsv(dir / "run/worker-0.csv").rows.size(), 3u);
+}
+
+TEST(SimCli, HelpNamesTheTopologies) {
+  TempDir dir;
+  Processes procs(dir.path());
+  Proc& p = procs.Start("help", {"sim", "--help"});
+  ASSERT_EQ(p.Wait(kSimTimeout), 0);
+  EXPECT_THAT(p.out(), HasSubstr("--topology"));
+  EXPECT_THAT(p.out(), HasSubstr("tree:racks=K"));
+}
+
+}  // namespace
+}  // namespace gw::e2e
