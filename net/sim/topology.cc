@@ -1,5 +1,6 @@
 #include "net/sim/topology.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -39,19 +40,24 @@ std::string Number(double v) {
   return os.str();
 }
 
+// v if within [lo, hi] up to a unit conversion's rounding (ToString's "60000000us" is 60 s
+// times 1e-6, a hair past 60), clamped into them; nullopt if it is further out.
+std::optional<double> Within(std::optional<double> v, double lo, double hi) {
+  constexpr double kSlack = 1e-9;
+  if (!v || *v < lo - kSlack * lo || *v > hi + kSlack * hi) return std::nullopt;
+  return std::clamp(*v, lo, hi);
+}
+
 }  // namespace
 
 std::optional<double> ParseRate(const std::string& text) {
   // Longest suffixes first: "Gbps" also ends in "bps".
-  auto v = WithUnit(text, {{"Gbps", 1e9}, {"Mbps", 1e6}, {"kbps", 1e3}, {"bps", 1}});
-  if (!v || *v < kMinRate || *v > kMaxRate) return std::nullopt;
-  return v;
+  return Within(WithUnit(text, {{"Gbps", 1e9}, {"Mbps", 1e6}, {"kbps", 1e3}, {"bps", 1}}), kMinRate,
+                kMaxRate);
 }
 
 std::optional<double> ParseLatency(const std::string& text) {
-  auto v = WithUnit(text, {{"us", 1e-6}, {"ms", 1e-3}, {"s", 1}});
-  if (!v || *v < 0 || *v > kMaxLatency) return std::nullopt;
-  return v;
+  return Within(WithUnit(text, {{"us", 1e-6}, {"ms", 1e-3}, {"s", 1}}), 0, kMaxLatency);
 }
 
 std::optional<Topology> ParseTopology(const std::string& text, std::string* why) {
