@@ -14,7 +14,7 @@
 #   runs/<job>/     each job's CSVs, logs, command.txt
 # As root (network namespaces), except --dry-run and --plot-only.
 #
-# Usage: experiments/runner.sh SPEC [--out DIR] [--reps N] [--prefix P] [--dry-run | --plot-only]
+# Usage: experiments/runner.sh SPEC [--out DIR] [--reps N] [--prefix P] [--sim] [--dry-run | --plot-only]
 #   --out DIR    where results go (default results/runs/NAME-<UTC date-time>, which git ignores;
 #                to commit a result give --out results/NAME explicitly). A DIR that exists must
 #                be empty or an earlier runner output (it has runs.csv or provenance.txt), whose
@@ -22,6 +22,13 @@
 #   --reps N     repetitions per cell, overriding the spec's REPETITIONS
 #   --prefix P   topology name prefix (GW_TOPO_PREFIX for every topo.sh call, so runs with
 #                different prefixes coexist; `topo.sh down` at exit takes down only P's)
+#   --sim        simulate each job instead (`gradwire sim`, SimGrid; no root, no namespaces) on
+#                the spec's topology as a simulated fabric: star --rate R (links of 10 us, a
+#                --delay-ms D path's D split over its two links) or tree --racks K --per-rack P --rate R
+#                --uplink-rate U. What the flow model has no counterpart for (--buffer,
+#                --host-queue, --sysctl) is left out and listed in provenance.txt; per-worker
+#                link rates (--slow-workers) are refused. Results default to NAME-sim-<date>.
+#                The same job gives the same result: one repetition per cell unless --reps
 #   --dry-run    print every job (topology, environment, flags, where results go); start and
 #                write nothing
 #   --plot-only  redraw cells.csv, the plot and README.md from OUT/runs.csv (needs --out)
@@ -54,9 +61,9 @@
 #                                    --servers S
 #   PREFIX=                          topology prefix (--prefix overrides); empty: topo.sh's own
 set -euo pipefail
-usage="usage: experiments/runner.sh SPEC [--out DIR] [--reps N] [--prefix P] [--dry-run | --plot-only | --rescan]   (specs: experiments/specs/)"
+usage="usage: experiments/runner.sh SPEC [--out DIR] [--reps N] [--prefix P] [--sim] [--dry-run | --plot-only | --rescan]   (specs: experiments/specs/)"
 bad_usage() { echo "runner.sh: $*" >&2; echo "$usage" >&2; exit 2; }
-spec="" out="" reps="" prefix="" mode=""
+spec="" out="" reps="" prefix="" mode="" sim=""
 # The options given (the README's command repeats them).
 out_given="" prefix_given=""
 while (($#)); do
@@ -73,6 +80,7 @@ while (($#)); do
       v=${1#*=}
       [[ -n $v ]] || bad_usage "${1%%=*} needs a value"
       case $1 in --out=*) out=$v out_given=1 ;; --reps=*) reps=$v ;; --prefix=*) prefix=$v prefix_given=1 ;; esac ;;
+    --sim) sim=1 ;;
     -*) bad_usage "unknown option '$1'" ;;
     *) [[ -z $spec ]] || bad_usage "one spec only ('$spec', '$1')"
       spec=$1 ;;
@@ -114,6 +122,10 @@ fi
 for grad in "${GRADS[@]}"; do
   numfmt --from=iec "$grad" >/dev/null 2>&1 || spec_error "gradient size '$grad' is not a size (1M, 512K)"
 done
+if [[ -n $sim ]]; then
+  REPETITIONS=1  # a simulation is deterministic: more repetitions repeat one number
+  [[ $TRANSPORT == tcp ]] || spec_error "--sim: the simulated transport stands for TCP, not $TRANSPORT"
+fi
 [[ -n $reps ]] && REPETITIONS=$reps
 [[ -n $prefix ]] || prefix=$PREFIX
 # topo.sh's rule: the prefix names the namespaces (<P>srv, <P>sw, <P>w<r>).
@@ -123,7 +135,7 @@ done
 # takes down this run's topology only.
 [[ -n $prefix ]] && export GW_TOPO_PREFIX=$prefix
 export GW_NETNS_SERVERS=$SERVERS GW_NETNS_TRANSPORT=$TRANSPORT
-[[ -n $out ]] || out=$repo/results/runs/$NAME-$(date -u +%Y%m%d-%H%M%S)
+[[ -n $out ]] || out=$repo/results/runs/$NAME${sim:+-sim}-$(date -u +%Y%m%d-%H%M%S)
 csv=$out/runs.csv
 cells=$out/cells.csv
 topo=experiments/topo/topo.sh
@@ -145,6 +157,7 @@ command_line() {
   [[ -n $out_given ]] && c+=" --out $(shown "$out")"
   [[ -n $reps ]] && c+=" --reps $reps"
   [[ -n $prefix_given ]] && c+=" --prefix $prefix"
+  [[ -n $sim ]] && c+=" --sim"
   echo "$c"
 }
 
@@ -173,6 +186,56 @@ topo_args() {
   ((SERVERS > 1)) && args+=(--servers "$SERVERS")
   echo "${args[@]}"
 }
+# topo.sh's rate (1gbit, 400mbit) as gradwire sim's (1Gbps, 400Mbps).
+sim_rate() {
+  case $1 in
+    *gbit) echo "${1%gbit}Gbps" ;; *mbit) echo "${1%mbit}Mbps" ;; *kbit) echo "${1%kbit}kbps" ;;
+    *) return 1 ;;
+  esac
+}
+# What of TOPOLOGY a simulated fabric leaves out (the flow model has no buffers, host queues
+# or TCP settings), for provenance.txt.
+sim_left_out() {
+  local a=("${TOPOLOGY[@]:1}") i out=""
+  for ((i = 0; i < ${#a[@]}; i++)); do
+    case ${a[i]} in --buffer | --host-queue | --sysctl) out+="${out:+ }${a[i]} ${a[i + 1]}"; i=$((i + 1)) ;; esac
+  done
+  echo "${out:-nothing}"
+}
+# gradwire sim's --topology for TOPOLOGY with one-way delay d ms on each worker<->server path
+# (two links: half on each) over a base of 10 us per link: the emulated star's round trip
+# without a delay line is ~0.04 ms, four links.
+sim_topology() {
+  local d=$1 a=("${TOPOLOGY[@]:1}") i rate="" uplink="" racks="" per_rack=""
+  for ((i = 0; i < ${#a[@]}; i++)); do
+    case ${a[i]} in
+      --rate) rate=$(sim_rate "${a[i + 1]}") || spec_error "--sim: rate '${a[i + 1]}'" ;;
+      --uplink-rate) uplink=$(sim_rate "${a[i + 1]}") || spec_error "--sim: rate '${a[i + 1]}'" ;;
+      --racks) racks=${a[i + 1]} ;;
+      --per-rack) per_rack=${a[i + 1]} ;;
+      --buffer | --host-queue | --sysctl) ;;
+      *) spec_error "--sim: topology option ${a[i]} has no simulated counterpart yet" ;;
+    esac
+    i=$((i + 1))
+  done
+  local latency
+  latency="$(awk -v d="$d" 'BEGIN { printf "%g", 10 + d * 1000 / 2 }')us"
+  case ${TOPOLOGY[0]} in
+    star) echo "star:rate=${rate:-1Gbps},latency=$latency" ;;
+    tree)
+      [[ -n $racks && -n $per_rack && -n $rate ]] || spec_error "--sim: a tree needs --racks, --per-rack, --rate"
+      local oversub
+      oversub=$(awk -v r="${rate%[GMk]bps}" -v ru="${rate: -4}" -v u="${uplink:-$rate}" -v p="$per_rack" '
+        function bps(v, unit) { return v * (unit == "Gbps" ? 1e9 : unit == "Mbps" ? 1e6 : 1e3) }
+        BEGIN { uu = substr(u, length(u) - 3); uv = substr(u, 1, length(u) - 4)
+          f = bps(r, ru) * p / bps(uv, uu); printf "%g", f < 1 ? 1 : f }')
+      echo "tree:racks=$racks,oversub=$oversub,rate=$rate,latency=$latency" ;;
+    *) spec_error "--sim: topology '${TOPOLOGY[0]}' has no simulated counterpart" ;;
+  esac
+}
+# A fabric --sim cannot simulate is refused here, before anything runs (the calls below run in
+# subshells, whose exit would not end the script).
+[[ -z $sim ]] || sim_topology "${DELAYS_MS[0]}" >/dev/null
 # A job's directory: the delay is in its name only when the spec varies it.
 job_slug() {  # n grad scheme rep delay
   slug "n$1 grad$2 $3 r$4$( ((${#DELAYS_MS[@]} > 1)) && echo " delay$5ms")"
@@ -186,7 +249,11 @@ if [[ $mode == --dry-run ]]; then
   echo "environment: $(environment)"
   echo "iterations $ITERATIONS per worker, measured from $MEASURE_FROM; $SERVERS server(s) over $TRANSPORT"
   for d in "${DELAYS_MS[@]}"; do for n in "${WORKERS[@]}"; do
-    echo "topo.sh up $(topo_args "$n" "$d")"
+    if [[ -n $sim ]]; then
+      echo "gradwire sim --topology $(sim_topology "$d") (left out: $(sim_left_out))"
+    else
+      echo "topo.sh up $(topo_args "$n" "$d")"
+    fi
     for grad in "${GRADS[@]}"; do for i in "${!SCHEMES[@]}"; do
       for ((rep = 1; rep <= REPETITIONS; rep++)); do
         echo "  job -> $out/runs/$(job_slug "$n" "$grad" "${SCHEMES[i]}" "$rep" "$d")/: gradwire" \
@@ -253,14 +320,18 @@ if [[ $mode == --rescan ]]; then
   mv "$data/runs.csv" "$csv"
   echo "runner.sh: rebuilt $(shown "$csv") from $found jobs" >&2
 elif [[ $mode != --plot-only ]]; then
-  [[ $(id -u) -eq 0 ]] || { echo "runner.sh: needs root (network namespaces)" >&2; exit 1; }
+  [[ -n $sim || $(id -u) -eq 0 ]] || { echo "runner.sh: needs root (network namespaces)" >&2; exit 1; }
   [[ -x $gradwire ]] || { echo "runner.sh: no gradwire binary at $gradwire (make, or GRADWIRE=...)" >&2; exit 1; }
   if [[ -d $out && -n $(ls -A "$out") && ! -f $out/runs.csv && ! -f $out/provenance.txt ]]; then
     echo "runner.sh: $out holds files but no runner output (runs.csv, provenance.txt): pick another --out" >&2
     exit 2
   fi
   # Only a run takes down the topology (its own prefix's): --plot-only must not end another run's.
-  trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
+  if [[ -n $sim ]]; then
+    trap 'rm -rf "$data"' EXIT
+  else
+    trap 'rm -rf "$data"; "$topo" down >/dev/null 2>&1 || true' EXIT
+  fi
   rm -rf "$out/runs"
   mkdir -p "$out/runs"
   # The code and binary measured, and the settings: README.md's first lines (also after
@@ -272,10 +343,16 @@ elif [[ $mode != --plot-only ]]; then
     echo "gradwire=$(binary_text "$gradwire" "$(shown "$gradwire")")"
     echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
     echo "machine=$(nproc) cores, kernel $(uname -r)"
-    echo "topology=topo.sh up ${TOPOLOGY[*]}$([[ ${TOPOLOGY[0]} == star ]] && echo " --workers N")$(
-      ((${#DELAYS_MS[@]} > 1)) && echo " --delay-ms D (D in ${DELAYS_MS[*]})")$(
-      ((SERVERS > 1)) && echo " --servers $SERVERS")"
-    echo "environment=$(environment)"
+    if [[ -n $sim ]]; then
+      echo "topology=gradwire sim --topology $(sim_topology "${DELAYS_MS[0]}")$(
+        ((${#DELAYS_MS[@]} > 1)) && echo " (latency for D in ${DELAYS_MS[*]} ms)") (simulating topo.sh up ${TOPOLOGY[*]}; left out: $(sim_left_out))"
+      echo "environment=simulated (SimGrid $(pkg-config --modversion simgrid 2>/dev/null || echo '?'))"
+    else
+      echo "topology=topo.sh up ${TOPOLOGY[*]}$([[ ${TOPOLOGY[0]} == star ]] && echo " --workers N")$(
+        ((${#DELAYS_MS[@]} > 1)) && echo " --delay-ms D (D in ${DELAYS_MS[*]})")$(
+        ((SERVERS > 1)) && echo " --servers $SERVERS")"
+      echo "environment=$(environment)"
+    fi
     echo "job=--grad-bytes G --iterations $ITERATIONS --timeout 300 ${JOB[*]}"
     echo "iterations=$ITERATIONS"
     echo "measure_from=$MEASURE_FROM"
@@ -287,7 +364,7 @@ elif [[ $mode != --plot-only ]]; then
   started=$(date +%s)
   for d in "${DELAYS_MS[@]}"; do for n in "${WORKERS[@]}"; do
     # shellcheck disable=SC2046  # topo_args is a list of arguments
-    "$topo" up $(topo_args "$n" "$d") >/dev/null
+    [[ -n $sim ]] || "$topo" up $(topo_args "$n" "$d") >/dev/null
     for grad in "${GRADS[@]}"; do for i in "${!SCHEMES[@]}"; do
       scheme=${SCHEMES[i]}
       for ((rep = 1; rep <= REPETITIONS; rep++)); do
@@ -297,9 +374,18 @@ elif [[ $mode != --plot-only ]]; then
         echo "runner.sh: [$k/$total] $n workers, $grad, $(label "$i"), delay ${d} ms, rep $rep" \
           "(${elapsed} s, ETA ${eta} s)" >&2
         run=$out/runs/$(job_slug "$n" "$grad" "$scheme" "$rep" "$d")
-        # shellcheck disable=SC2086  # a scheme is a list of flags
-        netns_job "$gradwire" "$run" "$n" --num-workers "$n" --grad-bytes "$grad" \
-          --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme || exit 1
+        if [[ -n $sim ]]; then
+          mkdir -p "$run"
+          # shellcheck disable=SC2086  # a scheme is a list of flags
+          "$gradwire" sim --out "$run" --topology "$(sim_topology "$d")" --log-level warn \
+            --num-servers "$SERVERS" --num-workers "$n" --grad-bytes "$grad" \
+            --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme >"$run/sim.log" 2>&1 ||
+            { echo "runner.sh: the simulated job failed: $(shown "$run")/sim.log:" >&2; tail -5 "$run/sim.log" >&2; exit 1; }
+        else
+          # shellcheck disable=SC2086  # a scheme is a list of flags
+          netns_job "$gradwire" "$run" "$n" --num-workers "$n" --grad-bytes "$grad" \
+            --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme || exit 1
+        fi
         job_row "$run" "$n" "$(numfmt --from=iec "$grad")" "$scheme" "$rep" "$d" >>"$csv" || exit 1
       done
     done; done

@@ -16,6 +16,11 @@
 #      topology prefix: cells.csv has 2 cells with n = 2, the README names the command and the
 #      commit, and `git status results/` is what it was. Skipped, saying why, when not root or
 #      without namespaces.
+#   5. --sim (no root): the tiny spec simulated (`gradwire sim`): one repetition per cell, the
+#      jobs' command.txt say gradwire sim, provenance names the simulated fabric; a tree maps to
+#      its oversubscription and a topology with no simulated counterpart is refused (exit 2);
+#      then sim_validation.sh on fabricated emulated cells against it: each cell's ratio and
+#      its 10 % and noise-bound verdicts are those made up here.
 # Prints PASS/FAIL per check (SKIP for 4 when it cannot run); exits 1 if any failed. ~20 s.
 # Usage: experiments/runner_test.sh [GRADWIRE]   (default $GRADWIRE, else build/apps/gradwire/gradwire)
 set -euo pipefail
@@ -223,6 +228,61 @@ EOF
   check "real run: results/ untouched" "$([[ $(results_state) == "$before" ]] && echo 0 || echo 1)" ""
   left=$(ip netns list | awk -v p="^$prefix" '$1 ~ p' | wc -l)
   check "real run: its topology is down" "$([[ $left == 0 ]] && echo 0 || echo 1)" "$left namespaces left"
+fi
+
+# ---- 5. --sim: the same spec simulated, and sim_validation.sh against fabricated cells ----
+cat >"$tmp/simspec.sh" <<'EOF'
+# shellcheck shell=bash disable=SC2034
+NAME=rt-sim
+TOPOLOGY=(star --rate 1gbit)
+WORKERS=(2)
+GRADS=(1M)
+SCHEMES=("--sync bsp" "--sync asp")
+LABELS=("BSP" "ASP")
+ITERATIONS=4
+MEASURE_FROM=1
+REPETITIONS=5
+EOF
+if GRADWIRE=$gradwire "$runner" "$tmp/simspec.sh" --sim --out "$tmp/sim" >"$tmp/sim.log" 2>&1; then
+  check "sim: runs without root or namespaces" 0 ""
+else
+  check "sim: runs without root or namespaces" 1 "$(tail -5 "$tmp/sim.log")"
+fi
+ns=$(csv_awk '{ printf "%s%s=%s", sep, col("label"), col("n"); sep = " " }' "$tmp/sim/cells.csv" 2>/dev/null || true)
+check "sim: one repetition per cell" "$([[ $ns == "BSP=1 ASP=1" ]] && echo 0 || echo 1)" "$ns"
+check "sim: jobs are gradwire sim's, provenance says so" \
+  "$(grep -q '^gradwire sim' "$tmp/sim/runs/"*bsp*/command.txt 2>/dev/null &&
+    grep -q '^topology=gradwire sim --topology star:rate=1Gbps,latency=10us' "$tmp/sim/provenance.txt" &&
+    echo 0 || echo 1)" "$(grep '^topology=' "$tmp/sim/provenance.txt" 2>/dev/null || true)"
+cat >"$tmp/simtree.sh" <<'EOF'
+# shellcheck shell=bash disable=SC2034
+NAME=rt-simtree
+TOPOLOGY=(tree --racks 2 --per-rack 4 --rate 1gbit --uplink-rate 400mbit)
+WORKERS=(8)
+SCHEMES=("--sync bsp")
+EOF
+tree_line=$("$runner" "$tmp/simtree.sh" --sim --dry-run 2>&1 | grep -m1 '^gradwire sim' || true)
+check "sim: a tree's uplink is its oversubscription" \
+  "$([[ $tree_line == *"tree:racks=2,oversub=10,rate=1Gbps,latency=10us"* ]] && echo 0 || echo 1)" "$tree_line"
+sed 's/^TOPOLOGY=.*/TOPOLOGY=(star --rate 1gbit --slow-workers 1 --slow-rate 100mbit)/' "$tmp/simspec.sh" >"$tmp/simslow.sh"
+rc=0
+"$runner" "$tmp/simslow.sh" --sim --dry-run >/dev/null 2>"$tmp/simslow.err" || rc=$?
+check "sim: a fabric it cannot simulate is refused" \
+  "$([[ $rc == 2 ]] && grep -q 'no simulated counterpart' "$tmp/simslow.err" && echo 0 || echo 1)" "exit $rc"
+# Emulated cells made up around the simulated values: BSP at sim/1.05 (within 10 %, CI 1 %),
+# ASP at sim/1.5 with a CI of 20 % of its mean (outside, and noise-bound).
+mkdir -p "$tmp/emu"
+csv_awk 'BEGIN { OFS = ","; print "delay_ms,workers,grad_bytes,scheme,label,n,iteration_s,iteration_s_sd,iteration_s_ci95,round_s" }
+  { f = col("label") == "BSP" ? 1.05 : 1.5; ci = col("label") == "BSP" ? 0.01 : 0.2
+    v = col("iteration_s") / f
+    print col("delay_ms"), col("workers"), col("grad_bytes"), col("scheme"), col("label"), 3, v, "", v * ci, "" }' \
+  "$tmp/sim/cells.csv" >"$tmp/emu/cells.csv" 2>/dev/null || true
+if validation=$("$here/sim_validation.sh" "$tmp/val" "$tmp/emu" "$tmp/sim" 2>&1); then
+  got=$(csv_awk '{ printf "%s%s:%.2f/%d/%d", sep, col("label"), col("ratio"), col("within"), col("noise_bound"); sep = " " }' "$tmp/val/table.csv")
+  check "sim_validation: ratio, within 10 %, noise-bound" \
+    "$([[ $got == "BSP:1.05/1/0 ASP:1.50/0/1" ]] && is_png "$tmp/val/validation.png" && echo 0 || echo 1)" "$got"
+else
+  check "sim_validation: ratio, within 10 %, noise-bound" 1 "$validation"
 fi
 
 echo "runner_test.sh: $passes passed, $fails failed"

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Simulated against emulated, cell by cell (issue 18): each emulated result (a runner.sh output
+# over network namespaces, cells.csv with repetitions and 95 % CIs) beside the same spec run
+# with `runner.sh --sim`. Writes into OUT:
+#   table.csv       one row per cell: the emulated mean, its CI half-width and repetitions, the
+#                   simulated value, their ratio; noise_bound=1 where the emulated CI is wider
+#                   than 10 % of its mean (a 10 % comparison cannot be decided there), within=1
+#                   where the simulated value is within 10 % of the emulated mean
+#   validation.png  simulated against emulated (log-log), emulated CIs as error bars, the
+#                   diagonal and the 10 % band
+#   README.md       the command, commit, each pair's provenance, the counts and every miss
+# The metric is the spec's: round_s where the emulated cells have it (coded jobs), else
+# iteration_s.
+# Usage: experiments/sim_validation.sh OUT EMULATED SIMULATED [EMULATED SIMULATED]...
+set -euo pipefail
+usage="usage: experiments/sim_validation.sh OUT EMULATED_DIR SIMULATED_DIR [EMULATED_DIR SIMULATED_DIR]..."
+(($# >= 3 && ($# - 1) % 2 == 0)) || { echo "$usage" >&2; exit 2; }
+out=$(realpath -m "$1")
+shift
+pairs=("$@")
+cd "$(dirname "$0")/.."
+# shellcheck source=experiments/lib/csv.sh
+source experiments/lib/csv.sh
+# shellcheck source=experiments/lib/provenance.sh
+source experiments/lib/provenance.sh
+command -v gnuplot >/dev/null || { echo "sim_validation.sh: gnuplot missing (make deps)" >&2; exit 1; }
+for d in "${pairs[@]}"; do
+  [[ -f $d/cells.csv ]] || { echo "sim_validation.sh: $d has no cells.csv (a runner.sh output)" >&2; exit 2; }
+done
+mkdir -p "$out"
+table=$out/table.csv
+echo "spec,delay_ms,workers,grad_bytes,label,metric,emulated,emulated_ci95,reps,simulated,ratio,noise_bound,within" >"$table"
+for ((i = 0; i < ${#pairs[@]}; i += 2)); do
+  emu=${pairs[i]} sim=${pairs[i + 1]}
+  spec=$(basename "$emu")
+  # The simulated cells by key, then each emulated cell with its simulated counterpart.
+  csv_awk -v spec="$spec" -v simfile="$sim/cells.csv" '
+    function key() { return (col("delay_ms") + 0) SUBSEP (col("workers") + 0) SUBSEP (col("grad_bytes") + 0) SUBSEP col("scheme") }
+    function metric() { return has("round_s") && col("round_s") != "" ? "round_s" : "iteration_s" }
+    FILENAME == simfile { m = metric(); simv[key()] = col(m); next }
+    { m = metric(); k = key()
+      if (!(k in simv) || simv[k] == "" || col(m) == "") next
+      e = col(m) + 0; ci = col(m "_ci95"); s = simv[k] + 0
+      noise = ci != "" && ci + 0 > 0.1 * e
+      within = e > 0 && s / e >= 0.9 && s / e <= 1.1
+      printf "%s,%s,%s,%s,%s,%s,%.6f,%s,%s,%.6f,%.4f,%d,%d\n", spec, col("delay_ms"), col("workers"),
+        col("grad_bytes"), col("label"), m, e, ci, col("n"), s, (e > 0 ? s / e : 0), noise, within }
+  ' "$sim/cells.csv" "$emu/cells.csv" >>"$table"
+done
+rows=$(($(wc -l <"$table") - 1))
+((rows > 0)) || { echo "sim_validation.sh: no cell is in both an emulated and a simulated result" >&2; exit 1; }
+
+# The plot: every cell, one colour per spec.
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
+mapfile -t specs < <(csv_awk '{ print col("spec") }' "$table" | awk '!seen[$0]++')
+plots=()
+for s in "${specs[@]}"; do
+  csv_awk -v s="$s" 'col("spec") == s { ci = col("emulated_ci95"); print col("emulated"), col("simulated"), (ci == "" ? 0 : ci) }' \
+    "$table" >"$data/$s.dat"
+  plots+=("'$data/$s.dat' using 1:2:(\$1-\$3):(\$1+\$3) with xerrorbars pt 7 ps 0.8 title '$s'")
+done
+lo=$(csv_awk 'NR == 2 || col("emulated") < m { m = col("emulated") } NR == 2 || col("simulated") < m { m = col("simulated") } END { print m / 1.5 }' "$table")
+hi=$(csv_awk '{ if (col("emulated") > m) m = col("emulated"); if (col("simulated") > m) m = col("simulated") } END { print m * 1.5 }' "$table")
+{
+  echo "set terminal pngcairo size 900,700 font ',10'"
+  echo "set output '$out/validation.png'"
+  echo "set title 'Simulated (gradwire sim) against emulated (netns), per cell: mean time per iteration or round'"
+  echo "set xlabel 'emulated (s), error bars: 95 % CI of the repetitions'"
+  echo "set ylabel 'simulated (s)'"
+  echo "set logscale xy"
+  echo "set xrange [$lo:$hi]"
+  echo "set yrange [$lo:$hi]"
+  echo "set key top left"
+  echo "set grid"
+  printf "plot x with lines lc rgb 'black' title 'simulated = emulated', "
+  printf "1.1*x with lines dt 2 lc rgb 'gray' title '+-10 %%', 0.9*x with lines dt 2 lc rgb 'gray' notitle"
+  for p in "${plots[@]}"; do printf ", %s" "$p"; done
+  echo
+} | gnuplot
+
+within=$(csv_awk '{ n += col("within") } END { print n + 0 }' "$table")
+noise=$(csv_awk '{ n += col("noise_bound") } END { print n + 0 }' "$table")
+decidable_within=$(csv_awk '!col("noise_bound") { n += col("within") } END { print n + 0 }' "$table")
+decidable=$((rows - noise))
+{
+  echo "# Simulated against emulated, per cell"
+  echo
+  echo "Command: \`experiments/sim_validation.sh $(realpath --relative-to=. "$out") ${pairs[*]}\` at commit $(code_commit)."
+  echo
+  echo "$rows cells; $within within 10 % of the emulated mean. $noise are noise-bound (the emulated"
+  echo "95 % CI is wider than 10 % of the mean); of the other $decidable, $decidable_within are within 10 %."
+  echo
+  echo "| spec | emulated (from) | simulated (from) | cells | within 10 % | noise-bound |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  for ((i = 0; i < ${#pairs[@]}; i += 2)); do
+    s=$(basename "${pairs[i]}")
+    counts=$(csv_awk -v s="$s" 'col("spec") == s { n++; w += col("within"); z += col("noise_bound") } END { printf "%d | %d | %d", n, w, z }' "$table")
+    echo "| $s | $(realpath --relative-to=. "${pairs[i]}") | $(realpath --relative-to=. "${pairs[i + 1]}") | $counts |"
+  done
+  echo
+  echo "![simulated against emulated](validation.png)"
+  echo
+  echo "## Cells outside 10 % (simulated / emulated)"
+  echo
+  echo "| spec | delay ms | workers | gradient | scheme | metric | emulated | +- CI | simulated | ratio | noise-bound |"
+  echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+  csv_awk '!col("within") { printf "| %s | %s | %s | %s | %s | %s | %.4f | %s | %.4f | %.2f | %s |\n", col("spec"),
+      col("delay_ms"), col("workers"), col("grad_bytes"), col("label"), col("metric"), col("emulated"),
+      col("emulated_ci95"), col("simulated"), col("ratio"), col("noise_bound") ? "yes" : "no" }' "$table"
+} >"$out/README.md"
+echo "sim_validation.sh: $rows cells, $within within 10 % ($noise noise-bound); $(realpath --relative-to=. "$out")/README.md" >&2
