@@ -376,10 +376,11 @@ elif [[ $mode != --plot-only ]]; then
         run=$out/runs/$(job_slug "$n" "$grad" "$scheme" "$rep" "$d")
         if [[ -n $sim ]]; then
           mkdir -p "$run"
+          # Run inside the job's folder: its command.txt says --out ., no path of this machine.
           # shellcheck disable=SC2086  # a scheme is a list of flags
-          "$gradwire" sim --out "$run" --topology "$(sim_topology "$d")" --log-level warn \
+          (cd "$run" && "$gradwire" sim --out . --topology "$(sim_topology "$d")" --log-level warn \
             --num-servers "$SERVERS" --num-workers "$n" --grad-bytes "$grad" \
-            --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme >"$run/sim.log" 2>&1 ||
+            --iterations "$ITERATIONS" --timeout 300 "${JOB[@]}" $scheme >sim.log 2>&1) ||
             { echo "runner.sh: the simulated job failed: $(shown "$run")/sim.log:" >&2; tail -5 "$run/sim.log" >&2; exit 1; }
         else
           # shellcheck disable=SC2086  # a scheme is a list of flags

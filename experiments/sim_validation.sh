@@ -9,6 +9,7 @@
 #   validation.png  simulated against emulated (log-log), emulated CIs as error bars, the
 #                   diagonal and the 10 % band
 #   README.md       the command, commit, each pair's provenance, the counts and every miss
+#   provenance.txt  command, commit, date, machine (key=value, as runner.sh writes them)
 # The metric is the spec's: round_s where the emulated cells have it (coded jobs), else
 # iteration_s.
 # Usage: experiments/sim_validation.sh OUT EMULATED SIMULATED [EMULATED SIMULATED]...
@@ -19,6 +20,10 @@ out=$(realpath -m "$1")
 shift
 pairs=("$@")
 cd "$(dirname "$0")/.."
+# The command as it runs from the repository root (paths inside it made relative).
+rel() { realpath -m --relative-to=. "$1"; }
+command="experiments/sim_validation.sh $(rel "$out")"
+for d in "${pairs[@]}"; do command+=" $(rel "$d")"; done
 # shellcheck source=experiments/lib/csv.sh
 source experiments/lib/csv.sh
 # shellcheck source=experiments/lib/provenance.sh
@@ -28,6 +33,12 @@ for d in "${pairs[@]}"; do
   [[ -f $d/cells.csv ]] || { echo "sim_validation.sh: $d has no cells.csv (a runner.sh output)" >&2; exit 2; }
 done
 mkdir -p "$out"
+{
+  echo "command=$command"
+  echo "commit=$(code_commit)"
+  echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "machine=$(nproc) cores, kernel $(uname -r)"
+} >"$out/provenance.txt"
 table=$out/table.csv
 echo "spec,delay_ms,workers,grad_bytes,label,metric,emulated,emulated_ci95,reps,simulated,ratio,noise_bound,within" >"$table"
 for ((i = 0; i < ${#pairs[@]}; i += 2)); do
@@ -86,7 +97,10 @@ decidable=$((rows - noise))
 {
   echo "# Simulated against emulated, per cell"
   echo
-  echo "Command: \`experiments/sim_validation.sh $(realpath --relative-to=. "$out") ${pairs[*]}\` at commit $(code_commit)."
+  echo "Made by \`$command\` at commit $(code_commit) on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores."
+  echo "The emulated cells are the committed netns results (repetitions, 95 % CIs); the simulated"
+  echo "ones are \`experiments/runner.sh SPEC --sim\` outputs (one run per cell: a simulation repeats"
+  echo "itself), each with its own provenance.txt."
   echo
   echo "$rows cells; $within within 10 % of the emulated mean. $noise are noise-bound (the emulated"
   echo "95 % CI is wider than 10 % of the mean); of the other $decidable, $decidable_within are within 10 %."
@@ -96,7 +110,7 @@ decidable=$((rows - noise))
   for ((i = 0; i < ${#pairs[@]}; i += 2)); do
     s=$(basename "${pairs[i]}")
     counts=$(csv_awk -v s="$s" 'col("spec") == s { n++; w += col("within"); z += col("noise_bound") } END { printf "%d | %d | %d", n, w, z }' "$table")
-    echo "| $s | $(realpath --relative-to=. "${pairs[i]}") | $(realpath --relative-to=. "${pairs[i + 1]}") | $counts |"
+    echo "| $s | $(rel "${pairs[i]}") | $(rel "${pairs[i + 1]}") | $counts |"
   done
   echo
   echo "![simulated against emulated](validation.png)"
@@ -109,4 +123,4 @@ decidable=$((rows - noise))
       col("delay_ms"), col("workers"), col("grad_bytes"), col("label"), col("metric"), col("emulated"),
       col("emulated_ci95"), col("simulated"), col("ratio"), col("noise_bound") ? "yes" : "no" }' "$table"
 } >"$out/README.md"
-echo "sim_validation.sh: $rows cells, $within within 10 % ($noise noise-bound); $(realpath --relative-to=. "$out")/README.md" >&2
+echo "sim_validation.sh: $rows cells, $within within 10 % ($noise noise-bound); $(rel "$out")/README.md" >&2
