@@ -66,10 +66,12 @@ data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
 mapfile -t specs < <(csv_awk '{ print col("spec") }' "$table" | awk '!seen[$0]++')
 plots=()
+k=0
 for s in "${specs[@]}"; do
+  k=$((k + 1))  # colours repeat after 8: point shapes tell those specs apart
   csv_awk -v s="$s" 'col("spec") == s { ci = col("emulated_ci95"); print col("emulated"), col("simulated"), (ci == "" ? 0 : ci) }' \
     "$table" >"$data/$s.dat"
-  plots+=("'$data/$s.dat' using 1:2:(\$1-\$3):(\$1+\$3) with xerrorbars pt 7 ps 0.8 title '$s'")
+  plots+=("'$data/$s.dat' using 1:2:(\$1-\$3):(\$1+\$3) with xerrorbars pt $((k % 13 + 1)) ps 0.9 title '$s'")
 done
 lo=$(csv_awk 'NR == 2 || col("emulated") < m { m = col("emulated") } NR == 2 || col("simulated") < m { m = col("simulated") } END { print m / 1.5 }' "$table")
 hi=$(csv_awk '{ if (col("emulated") > m) m = col("emulated"); if (col("simulated") > m) m = col("simulated") } END { print m * 1.5 }' "$table")
@@ -82,7 +84,7 @@ hi=$(csv_awk '{ if (col("emulated") > m) m = col("emulated"); if (col("simulated
   echo "set logscale xy"
   echo "set xrange [$lo:$hi]"
   echo "set yrange [$lo:$hi]"
-  echo "set key top left"
+  echo "set key bottom right font ',9'"
   echo "set grid"
   printf "plot x with lines lc rgb 'black' title 'simulated = emulated', "
   printf "1.1*x with lines dt 2 lc rgb 'gray' title '+-10 %%', 0.9*x with lines dt 2 lc rgb 'gray' notitle"
