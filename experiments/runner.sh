@@ -23,11 +23,11 @@
 #   --prefix P   topology name prefix (GW_TOPO_PREFIX for every topo.sh call, so runs with
 #                different prefixes coexist; `topo.sh down` at exit takes down only P's)
 #   --sim        simulate each job instead (`gradwire sim`, SimGrid; no root, no namespaces) on
-#                the spec's topology as a simulated fabric: star --rate R (links of 10 us, a
-#                --delay-ms D path's D split over its two links) or tree --racks K --per-rack P --rate R
+#                the spec's topology as a simulated fabric: star --rate R [--slow-workers W,W
+#                --slow-rate S] (links of 10 us, a --delay-ms D path's D split over its two links) or tree --racks K --per-rack P --rate R
 #                --uplink-rate U. What the flow model has no counterpart for (--buffer,
-#                --host-queue, --sysctl) is left out and listed in provenance.txt; per-worker
-#                link rates (--slow-workers) are refused. Results default to NAME-sim-<date>.
+#                --host-queue, --sysctl) is left out and listed in provenance.txt; a star's
+#                --slow-workers and --slow-rate are simulated, other options refused. Results default to NAME-sim-<date>.
 #                The same job gives the same result: one repetition per cell unless --reps
 #   --dry-run    print every job (topology, environment, flags, where results go); start and
 #                write nothing
@@ -206,13 +206,15 @@ sim_left_out() {
 # (two links: half on each) over a base of 10 us per link: the emulated star's round trip
 # without a delay line is ~0.04 ms, four links.
 sim_topology() {
-  local d=$1 a=("${TOPOLOGY[@]:1}") i rate="" uplink="" racks="" per_rack=""
+  local d=$1 a=("${TOPOLOGY[@]:1}") i rate="" uplink="" racks="" per_rack="" slow="" slow_rate=""
   for ((i = 0; i < ${#a[@]}; i++)); do
     case ${a[i]} in
       --rate) rate=$(sim_rate "${a[i + 1]}") || spec_error "--sim: rate '${a[i + 1]}'" ;;
       --uplink-rate) uplink=$(sim_rate "${a[i + 1]}") || spec_error "--sim: rate '${a[i + 1]}'" ;;
       --racks) racks=${a[i + 1]} ;;
       --per-rack) per_rack=${a[i + 1]} ;;
+      --slow-workers) slow=${a[i + 1]//,/+} ;;
+      --slow-rate) slow_rate=$(sim_rate "${a[i + 1]}") || spec_error "--sim: rate '${a[i + 1]}'" ;;
       --buffer | --host-queue | --sysctl) ;;
       *) spec_error "--sim: topology option ${a[i]} has no simulated counterpart yet" ;;
     esac
@@ -221,7 +223,7 @@ sim_topology() {
   local latency
   latency="$(awk -v d="$d" 'BEGIN { printf "%g", 10 + d * 1000 / 2 }')us"
   case ${TOPOLOGY[0]} in
-    star) echo "star:rate=${rate:-1Gbps},latency=$latency" ;;
+    star) echo "star:rate=${rate:-1Gbps},latency=$latency${slow:+,slow=$slow,slow_rate=$slow_rate}" ;;
     tree)
       [[ -n $racks && -n $per_rack && -n $rate ]] || spec_error "--sim: a tree needs --racks, --per-rack, --rate"
       local oversub

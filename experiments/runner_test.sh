@@ -18,7 +18,8 @@
 #      without namespaces.
 #   5. --sim (no root): the tiny spec simulated (`gradwire sim`): one repetition per cell, the
 #      jobs' command.txt say gradwire sim, provenance names the simulated fabric; a tree maps to
-#      its oversubscription and a topology with no simulated counterpart is refused (exit 2);
+#      its oversubscription, slow workers to their slow links, and a topology option with no
+#      simulated counterpart is refused (exit 2);
 #      then sim_validation.sh on fabricated emulated cells against it: each cell's ratio and
 #      its 10 % and noise-bound verdicts are those made up here.
 # Prints PASS/FAIL per check (SKIP for 4 when it cannot run); exits 1 if any failed. ~20 s.
@@ -264,7 +265,11 @@ EOF
 tree_line=$("$runner" "$tmp/simtree.sh" --sim --dry-run 2>&1 | grep -m1 '^gradwire sim' || true)
 check "sim: a tree's uplink is its oversubscription" \
   "$([[ $tree_line == *"tree:racks=2,oversub=10,rate=1Gbps,latency=10us"* ]] && echo 0 || echo 1)" "$tree_line"
-sed 's/^TOPOLOGY=.*/TOPOLOGY=(star --rate 1gbit --slow-workers 1 --slow-rate 100mbit)/' "$tmp/simspec.sh" >"$tmp/simslow.sh"
+sed 's/^TOPOLOGY=.*/TOPOLOGY=(star --rate 1gbit --slow-workers 1,2 --slow-rate 100mbit)/' "$tmp/simspec.sh" >"$tmp/simhetero.sh"
+hetero_line=$("$runner" "$tmp/simhetero.sh" --sim --dry-run 2>&1 | grep -m1 '^gradwire sim' || true)
+check "sim: slow workers keep their slow links" \
+  "$([[ $hetero_line == *"star:rate=1Gbps,latency=10us,slow=1+2,slow_rate=100Mbps"* ]] && echo 0 || echo 1)" "$hetero_line"
+sed 's/^TOPOLOGY=.*/TOPOLOGY=(star --rate 1gbit --worker-rate 100mbit)/' "$tmp/simspec.sh" >"$tmp/simslow.sh"
 rc=0
 "$runner" "$tmp/simslow.sh" --sim --dry-run >/dev/null 2>"$tmp/simslow.err" || rc=$?
 check "sim: a fabric it cannot simulate is refused" \

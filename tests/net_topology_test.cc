@@ -73,6 +73,32 @@ TEST(TopologyTest, EveryMistakeIsNamed) {
   }
 }
 
+TEST(TopologyTest, SlowWorkersHaveTheirOwnRateAndMustBeInTheJob) {
+  std::string why;
+  const auto t = ParseTopology("star:slow=1+2,slow_rate=100Mbps", &why);
+  ASSERT_TRUE(t) << why;
+  EXPECT_DOUBLE_EQ(t->WorkerRate(0), 1e9);
+  EXPECT_DOUBLE_EQ(t->WorkerRate(1), 1e8);
+  EXPECT_DOUBLE_EQ(t->WorkerRate(2), 1e8);
+  EXPECT_DOUBLE_EQ(t->WorkerRate(3), 1e9);
+  EXPECT_EQ(t->CheckJob(8), "");
+  EXPECT_NE(t->CheckJob(2).find("slow worker 2 is not one of the 2 workers"), std::string::npos);
+  EXPECT_EQ(t->ToString(), "star:rate=1000Mbps,latency=50us,slow=1+2,slow_rate=100Mbps");
+  const std::pair<const char*, const char*> bad[] = {
+      {"star:slow=1+2", "go together"},
+      {"star:slow_rate=100Mbps", "go together"},
+      {"star:slow=1+1,slow_rate=1Mbps", "named twice"},
+      {"star:slow=1++2,slow_rate=1Mbps", "slow=1++2"},
+      {"star:slow=,slow_rate=1Mbps", "slow="},
+      {"star:slow=-1,slow_rate=1Mbps", "slow=-1"},
+      {"tree:racks=2,slow=1,slow_rate=1Mbps", "takes no 'slow'"},
+  };
+  for (const auto& [text, says] : bad) {
+    EXPECT_FALSE(ParseTopology(text, &why)) << text;
+    EXPECT_NE(why.find(says), std::string::npos) << text << ": " << why;
+  }
+}
+
 TEST(TopologyTest, ToStringSaysWhatWasParsed) {
   std::string why;
   EXPECT_EQ(ParseTopology("star", &why)->ToString(), "star:rate=1000Mbps,latency=50us");

@@ -71,6 +71,25 @@ TEST(SimCli, AnIterationTakesTheFabricsWireTime) {
   EXPECT_LT(per_it("slow"), 11 * per_it("fast"));
 }
 
+// A slow worker's own link (100 Mbit/s of a 1 Gbit/s star) sets its pushes' pace: its writes
+// take several times a fast worker's, which share the server's link four ways.
+TEST(SimCli, ASlowWorkersLinkSetsItsPushesPace) {
+  TempDir dir;
+  Processes procs(dir.path());
+  ASSERT_EQ(Sim(procs, dir / "run",
+                With(kSmallJob, {"--sync", "asp", "--topology", "star:slow=1,slow_rate=100Mbps"})),
+            0);
+  const auto write_s = [&](int w) {
+    const Csv csv = ReadCsv(dir / ("run/worker-" + std::to_string(w) + ".csv"));
+    const int col = csv.Column("write_s");
+    double sum = 0;
+    for (const auto& row : csv.rows) sum += std::stod(row.at(col));
+    return sum / csv.rows.size();
+  };
+  EXPECT_GT(write_s(1), 3 * write_s(0));
+  EXPECT_GT(write_s(1), (1 << 20) * 8 / 1e8) << "at least the slow link's wire time";
+}
+
 TEST(SimCli, AFabricThatCannotHoldTheJobIsRefusedInOneLine) {
   TempDir dir;
   Processes procs(dir.path());
@@ -79,7 +98,8 @@ TEST(SimCli, AFabricThatCannotHoldTheJobIsRefusedInOneLine) {
            {"tree:racks=3", "does not divide the 4 workers"},
            {"tree:racks=8", "more racks than the 4 workers"},
            {"star:rate=fast", "rate=fast"},
-           {"tree", "needs racks"}}) {
+           {"tree", "needs racks"},
+           {"star:slow=4,slow_rate=1Mbps", "slow worker 4 is not one of the 4 workers"}}) {
     Proc* p = nullptr;
     EXPECT_EQ(Sim(procs, dir / "bad", With(kSmallJob, {"--topology", topology}), &p), 2)
         << topology;

@@ -85,8 +85,9 @@ int SimCommand(const std::vector<std::string>& args) {
       "results directory (default results/runs/<time>): the files of `gradwire run`, from "
       "the same server and worker code, in simulated time")(
       "topology", po::value<std::string>()->default_value("star"),
-      "the simulated fabric, one host per server and worker: star[:rate=R,latency=L] (each "
-      "host on its own link to one switch) | tree:racks=K[,oversub=F,rate=R,latency=L] "
+      "the simulated fabric, one host per server and worker: star[:rate=R,latency=L,slow=W+W,"
+      "slow_rate=S] (each host on its own link to one switch; workers W.. on links of rate S) "
+      "| tree:racks=K[,oversub=F,rate=R,latency=L] "
       "(workers evenly in K racks, each rack's uplink carrying R x its workers / F; servers "
       "at the core). Defaults 1Gbps, 50us (one-way, per link)")(
       "sim-cfg", po::value<std::vector<std::string>>()->composing(),

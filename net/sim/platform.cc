@@ -50,7 +50,7 @@ void BuildPlatform(const Topology& t, uint32_t servers, uint32_t workers) {
     }
   }
   for (uint32_t w = 0; w < workers; ++w) {
-    std::vector<s4u::Link*> path = {link("link-" + WorkerHost(w), bytes_per_s)};
+    std::vector<s4u::Link*> path = {link("link-" + WorkerHost(w), t.WorkerRate(w) / 8)};
     if (!uplinks.empty()) path.push_back(uplinks[w / per_rack]);
     attach(WorkerHost(w), path);
   }

@@ -17,6 +17,8 @@ constexpr double kMinRate = 1e3, kMaxRate = 1e13;
 constexpr double kMaxLatency = 60;
 constexpr uint32_t kMaxRacks = 1 << 16;
 constexpr double kMaxOversubscription = 1000;
+// Slow workers are named one by one: a handful, as on the emulated star.
+constexpr size_t kMaxSlowWorkers = 1024;
 
 // A number with one of the given unit suffixes, scaled by the unit's factor.
 std::optional<double> WithUnit(const std::string& text,
@@ -71,7 +73,7 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
     t.racks = 0;  // required
   } else {
     *why = "unknown topology '" + kind +
-           "' (star[:rate=R,latency=L] or tree:racks=K[,oversub=F,"
+           "' (star[:rate=R,latency=L,slow=W+W,slow_rate=S] or tree:racks=K[,oversub=F,"
            "rate=R,latency=L])";
     return std::nullopt;
   }
@@ -124,14 +126,45 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
           return std::nullopt;
         }
         t.oversubscription = f;
+      } else if (key == "slow" && t.kind == Topology::Kind::kStar) {
+        size_t at = 0;
+        while (at <= value.size()) {
+          const size_t plus = std::min(value.find('+', at), value.size());
+          uint32_t w = 0;
+          const char* b = value.data() + at;
+          const char* e = value.data() + plus;
+          const auto [ptr, ec] = std::from_chars(b, e, w);
+          if (b == e || ec != std::errc() || ptr != e || t.slow_workers.size() >= kMaxSlowWorkers) {
+            *why = "slow=" + value + ": worker ranks joined by '+' (slow=1+2), at most " +
+                   std::to_string(kMaxSlowWorkers);
+            return std::nullopt;
+          }
+          if (std::find(t.slow_workers.begin(), t.slow_workers.end(), w) != t.slow_workers.end()) {
+            *why = "slow=" + value + ": worker " + std::to_string(w) + " named twice";
+            return std::nullopt;
+          }
+          t.slow_workers.push_back(w);
+          at = plus + 1;
+        }
+      } else if (key == "slow_rate" && t.kind == Topology::Kind::kStar) {
+        const auto r = ParseRate(value);
+        if (!r) {
+          *why = "slow_rate=" + value + ": a rate like 100Mbps (1kbps to 10000Gbps)";
+          return std::nullopt;
+        }
+        t.slow_rate_bps = *r;
       } else {
-        *why =
-            "--topology " + kind + " takes no '" + key + "' (" +
-            (t.kind == Topology::Kind::kStar ? "rate, latency" : "racks, oversub, rate, latency") +
-            ")";
+        *why = "--topology " + kind + " takes no '" + key + "' (" +
+               (t.kind == Topology::Kind::kStar ? "rate, latency, slow, slow_rate"
+                                                : "racks, oversub, rate, latency") +
+               ")";
         return std::nullopt;
       }
     }
+  }
+  if (t.slow_workers.empty() != (t.slow_rate_bps == 0)) {
+    *why = "--topology star: slow=W+W and slow_rate=S go together";
+    return std::nullopt;
   }
   if (t.kind == Topology::Kind::kTree && t.racks == 0) {
     *why = "--topology tree needs racks=K";
@@ -140,7 +173,18 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
   return t;
 }
 
+double Topology::WorkerRate(uint32_t w) const {
+  const bool slow = std::find(slow_workers.begin(), slow_workers.end(), w) != slow_workers.end();
+  return slow ? slow_rate_bps : rate_bps;
+}
+
 std::string Topology::CheckJob(uint32_t workers) const {
+  for (uint32_t w : slow_workers) {
+    if (w >= workers) {
+      return "--topology star: slow worker " + std::to_string(w) + " is not one of the " +
+             std::to_string(workers) + " workers (0.." + std::to_string(workers - 1) + ")";
+    }
+  }
   if (kind != Kind::kTree) return "";
   if (racks > workers) {
     return "--topology tree:racks=" + std::to_string(racks) + " has more racks than the " +
@@ -157,7 +201,15 @@ std::string Topology::ToString() const {
   std::string s = kind == Kind::kStar ? "star:"
                                       : "tree:racks=" + std::to_string(racks) +
                                             ",oversub=" + Number(oversubscription) + ",";
-  return s + "rate=" + Number(rate_bps / 1e6) + "Mbps,latency=" + Number(latency_s * 1e6) + "us";
+  s += "rate=" + Number(rate_bps / 1e6) + "Mbps,latency=" + Number(latency_s * 1e6) + "us";
+  if (!slow_workers.empty()) {
+    s += ",slow=";
+    for (size_t i = 0; i < slow_workers.size(); ++i) {
+      s += (i ? "+" : "") + std::to_string(slow_workers[i]);
+    }
+    s += ",slow_rate=" + Number(slow_rate_bps / 1e6) + "Mbps";
+  }
+  return s;
 }
 
 }  // namespace gw::sim

@@ -288,6 +288,7 @@ void TopologyTexts() {
       {"star", "star"},
       {"star-shaped", "star:rate=100Mbps,latency=5ms"},
       {"tree", "tree:racks=4,oversub=4,rate=10Gbps,latency=2us"},
+      {"star-slow", "star:rate=1Gbps,slow=1+2,slow_rate=100Mbps"},
       // Edge cases: a rate at its floor, latency at its ceiling, a rack count past the bound.
       {"edge-min-rate", "star:rate=1kbps,latency=60s"},
       {"edge-racks-65537", "tree:racks=65537"}};

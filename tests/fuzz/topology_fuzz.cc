@@ -40,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto again = Parse(t->ToString(), &again_why);
   FUZZ_CHECK(again.has_value());
   FUZZ_CHECK(again->kind == t->kind && again->racks == t->racks);
+  FUZZ_CHECK(again->slow_workers == t->slow_workers);
   // ToString rounds to six digits: the same fabric within that.
   FUZZ_CHECK(std::abs(again->rate_bps - t->rate_bps) <= 1e-5 * t->rate_bps);
   FUZZ_CHECK(std::abs(again->latency_s - t->latency_s) <= 1e-5 * t->latency_s + 1e-12);
