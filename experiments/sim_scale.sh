@@ -38,10 +38,12 @@ source experiments/lib/csv.sh
 source experiments/lib/provenance.sh
 rel() { realpath -m --relative-to=. "$1"; }
 command="experiments/sim_scale.sh $(rel "$out") --workers \"$workers\" --grad $grad --iterations $iterations"
+# Before anything here is written: rewriting a committed output must not make the tree look dirty.
+commit=$(code_commit)
 mkdir -p "$out/runs"
 {
   echo "command=$command"
-  echo "commit=$(code_commit)"
+  echo "commit=$commit"
   echo "gradwire=$(binary_text "$gradwire" "$(rel "$gradwire")")"
   echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
   echo "machine=$(nproc) cores, kernel $(uname -r), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
@@ -79,7 +81,7 @@ GP
 {
   echo "# What a simulation costs"
   echo
-  echo "Made by \`$command\` at commit $(code_commit) on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores."
+  echo "Made by \`$command\` at commit $commit on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores."
   echo
   echo "| workers | simulated s | wall s | peak MiB | worker-iterations per wall s |"
   echo "| --- | --- | --- | --- | --- |"

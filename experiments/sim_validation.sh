@@ -32,10 +32,12 @@ command -v gnuplot >/dev/null || { echo "sim_validation.sh: gnuplot missing (mak
 for d in "${pairs[@]}"; do
   [[ -f $d/cells.csv ]] || { echo "sim_validation.sh: $d has no cells.csv (a runner.sh output)" >&2; exit 2; }
 done
+# Before anything here is written: rewriting a committed output must not make the tree look dirty.
+commit=$(code_commit)
 mkdir -p "$out"
 {
   echo "command=$command"
-  echo "commit=$(code_commit)"
+  echo "commit=$commit"
   echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
   echo "machine=$(nproc) cores, kernel $(uname -r)"
 } >"$out/provenance.txt"
@@ -99,7 +101,7 @@ decidable=$((rows - noise))
 {
   echo "# Simulated against emulated, per cell"
   echo
-  echo "Made by \`$command\` at commit $(code_commit) on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores."
+  echo "Made by \`$command\` at commit $commit on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores."
   echo "The emulated cells are the committed netns results (repetitions, 95 % CIs); the simulated"
   echo "ones are \`experiments/runner.sh SPEC --sim\` outputs (one run per cell: a simulation repeats"
   echo "itself), each with its own provenance.txt."
