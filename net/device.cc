@@ -9,6 +9,13 @@
 
 namespace gw {
 
+std::string WriteOutOfBounds(size_t bytes, const RemoteRegion& dst, uint64_t offset) {
+  if (offset <= dst.length && bytes <= dst.length - offset) return "";
+  return "write of " + std::to_string(bytes) + " bytes at offset " + std::to_string(offset) +
+         " exceeds remote region " + std::to_string(dst.id) + " of " + std::to_string(dst.length) +
+         " bytes";
+}
+
 std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& options) {
   switch (kind) {
     case TransportKind::kTcp:

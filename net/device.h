@@ -105,6 +105,11 @@ class Device {
   virtual void Shutdown() = 0;
 };
 
+// Why a write of `bytes` at `offset` does not fit the peer's region `dst`, or "" when it does.
+// Every backend refuses such a write where it is posted, so the caller hears of its own bug
+// (the receiver checks the bound again anyway).
+std::string WriteOutOfBounds(size_t bytes, const RemoteRegion& dst, uint64_t offset);
+
 // Creates the backend for a transport kind. Throws gw::Error if it is not available here
 // (e.g. rdma without a device), saying what is missing and what to do.
 std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& options);

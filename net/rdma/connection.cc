@@ -40,11 +40,8 @@ void RdmaConnection::FailWrite(uint64_t wr_id, const std::string& why) {
 
 void RdmaConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
                            uint32_t imm, uint64_t wr_id) {
-  if (offset > dst.length || src.size() > dst.length - offset) {
-    return FailWrite(wr_id, "write of " + std::to_string(src.size()) + " bytes at offset " +
-                                std::to_string(offset) + " exceeds remote region " +
-                                std::to_string(dst.id) + " of " + std::to_string(dst.length) +
-                                " bytes");
+  if (std::string why = WriteOutOfBounds(src.size(), dst, offset); !why.empty()) {
+    return FailWrite(wr_id, why);
   }
   std::string why;
   const std::optional<RegionHandle> target = ParseRegionHandle(dst.handle_bytes(), &why);

@@ -33,12 +33,8 @@ void SimConnection::Pair(const std::shared_ptr<SimConnection>& a,
 
 void SimConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
                           uint32_t imm, uint64_t wr_id) {
-  // Refused here so the caller hears of its own bug; the receiver checks the bound again.
-  if (offset > dst.length || src.size() > dst.length - offset) {
-    return FailWrite(wr_id, "write of " + std::to_string(src.size()) + " bytes at offset " +
-                                std::to_string(offset) + " exceeds remote region " +
-                                std::to_string(dst.id) + " of " + std::to_string(dst.length) +
-                                " bytes");
+  if (std::string why = WriteOutOfBounds(src.size(), dst, offset); !why.empty()) {
+    return FailWrite(wr_id, why);
   }
   const auto handle = dst.handle_bytes();
   if (handle.size() != SimRegion::kHandle.size() ||
@@ -60,6 +56,14 @@ void SimConnection::Write(std::span<const std::byte> src, const RemoteRegion& ds
 }
 
 void SimConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
+  PostControl(type, payload, /*ahead=*/false);
+}
+
+void SimConnection::SendAhead(uint16_t type, std::span<const uint8_t> payload) {
+  PostControl(type, payload, /*ahead=*/true);
+}
+
+void SimConnection::PostControl(uint16_t type, std::span<const uint8_t> payload, bool ahead) {
   if (payload.size() > kMaxControlBytes) {
     throw Error("control message of " + std::to_string(payload.size()) + " bytes exceeds " +
                 std::to_string(kMaxControlBytes));
@@ -69,20 +73,7 @@ void SimConnection::Send(uint16_t type, std::span<const uint8_t> payload) {
   f.kind = FrameKind::kControl;
   f.imm = type;
   f.payload.assign(payload.begin(), payload.end());
-  Enqueue(std::move(f), /*ahead=*/false);
-}
-
-void SimConnection::SendAhead(uint16_t type, std::span<const uint8_t> payload) {
-  if (payload.size() > kMaxControlBytes) {
-    throw Error("control message of " + std::to_string(payload.size()) + " bytes exceeds " +
-                std::to_string(kMaxControlBytes));
-  }
-  if (!open_ || bye_queued_) return;
-  Frame f;
-  f.kind = FrameKind::kControl;
-  f.imm = type;
-  f.payload.assign(payload.begin(), payload.end());
-  Enqueue(std::move(f), /*ahead=*/true);
+  Enqueue(std::move(f), ahead);
 }
 
 void SimConnection::Close() {

@@ -54,6 +54,8 @@ class SimConnection : public Connection, public std::enable_shared_from_this<Sim
     uint64_t length = 0;  // kWrite: bytes written
   };
 
+  // Send and SendAhead: a copy of the message, queued in order or ahead.
+  void PostControl(uint16_t type, std::span<const uint8_t> payload, bool ahead);
   void Enqueue(Frame f, bool ahead);
   void FailWrite(uint64_t wr_id, const std::string& why);
   // The wire actor: frames go out one at a time, each taking its simulated transfer time.

@@ -28,12 +28,8 @@ TcpConnection::~TcpConnection() {
 
 void TcpConnection::Write(std::span<const std::byte> src, const RemoteRegion& dst, uint64_t offset,
                           uint32_t imm, uint64_t wr_id) {
-  // Refused here so the caller hears of its own bug; the receiver checks the bound again anyway.
-  if (offset > dst.length || src.size() > dst.length - offset) {
-    return FailWrite(wr_id, "write of " + std::to_string(src.size()) + " bytes at offset " +
-                                std::to_string(offset) + " exceeds remote region " +
-                                std::to_string(dst.id) + " of " + std::to_string(dst.length) +
-                                " bytes");
+  if (std::string why = WriteOutOfBounds(src.size(), dst, offset); !why.empty()) {
+    return FailWrite(wr_id, why);
   }
   // TCP's descriptors carry no handle (the receiver finds the region by id): one with a handle
   // was made by another backend.
