@@ -116,12 +116,11 @@ void SimConnection::WireLoop() {
     const uint64_t wire_bytes =
         FrameHeader::kSize + (f.kind == FrameKind::kWrite ? f.length : f.payload.size());
     auto remote = remote_.lock();
-    if (remote == nullptr || remote->device_ == nullptr) {
+    if (remote == nullptr || remote->device_ == nullptr || device_ == nullptr) {
       Finish(false, "peer hung up without a bye");
       return;
     }
-    s4u::Comm::sendto(device_ != nullptr ? device_->host() : remote->device_->host(),
-                      remote->device_ != nullptr ? remote->device_->host() : nullptr, wire_bytes);
+    s4u::Comm::sendto(device_->host(), remote->device_->host(), wire_bytes);
     // While the frame travelled either end may have closed: its bytes are not read any more.
     if (finished_) return;
     std::string refused;
@@ -195,6 +194,8 @@ bool SimConnection::Arrive(const Frame& f, std::string* refused) {
 
 void SimConnection::Finish(bool ok, const std::string& why) {
   if (finished_) return;
+  // The device's table may hold the last reference, which OnConnectionClosed below drops.
+  const std::shared_ptr<SimConnection> self = shared_from_this();
   finished_ = true;
   open_ = false;
   for (auto* q : {&ahead_q_, &send_q_}) {

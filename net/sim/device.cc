@@ -252,9 +252,10 @@ void SimDevice::Shutdown() {
   std::vector<std::shared_ptr<SimConnection>> conns;
   for (auto& [key, c] : connections_) conns.push_back(c);
   for (auto& c : conns) c->Close();
-  // Orderly closes first (what is queued goes out, then the bye), within the grace.
+  // Orderly closes first (what is queued goes out, then the bye), within the grace; only an
+  // actor can wait for them (a device destroyed after the simulation ended aborts at once).
   const double until = ToSimDeadline(GetClock().Now() + kCloseGrace);
-  {
+  if (!s4u::this_actor::is_maestro()) {
     std::unique_lock<s4u::Mutex> lock(*io_mu_);
     while (!connections_.empty()) {
       if (io_cv_->wait_until(lock, until) == std::cv_status::timeout) break;
