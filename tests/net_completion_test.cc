@@ -5,6 +5,7 @@
 // parked, takes what arrives meanwhile, and always lets the I/O thread go again.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -14,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/clock.h"
 #include "net/completion.h"
 
 namespace gw {
@@ -243,6 +245,70 @@ TEST(CompletionQueueTest, IoThatThrowsOnTheWaiterLetsTheIoThreadGo) {
   io.Arrive(5);
   ASSERT_EQ(cq.Wait(out, 10s), 1u);
   EXPECT_EQ(out[0].wr_id, 5u);
+}
+
+// A device without an I/O thread (net/sim): every waiter runs the I/O itself, with no park
+// hand-shake, and the deadlines are the process clock's (here a clock that only the I/O moves,
+// as a simulated one is): a wait ends when the clock passes its deadline, however little real
+// time that took, and returns what the I/O queued.
+class ManualClock final : public Clock {
+ public:
+  TimePoint Now() const override { return now_; }
+  void SleepUntil(TimePoint t) override { now_ = std::max(now_, t); }
+
+ private:
+  TimePoint now_ = TimePoint(std::chrono::hours(1));
+};
+
+class ThreadlessIo final : public IoDriver {
+ public:
+  ThreadlessIo(CompletionQueue& cq, ManualClock& clock) : cq_(cq), clock_(clock) {}
+  // The I/O delivers completion n on its n-th run from now (0: never).
+  void DeliverOnRun(uint64_t n) { deliver_on_ = runs_ + n; }
+  uint64_t runs() const { return runs_; }
+  bool asked_to_park() const { return asked_to_park_; }
+
+  void AskIoToPark() override { asked_to_park_ = true; }
+  bool has_io_thread() const override { return false; }
+  bool RunIoOnce(TimePoint until) override {
+    ++runs_;
+    if (runs_ == deliver_on_) {
+      cq_.Push(Numbered(runs_));
+      return true;
+    }
+    clock_.SleepUntil(std::min(until, clock_.Now() + 1ms));  // nothing came within 1 ms
+    return true;
+  }
+
+ private:
+  CompletionQueue& cq_;
+  ManualClock& clock_;
+  uint64_t runs_ = 0, deliver_on_ = 0;
+  bool asked_to_park_ = false;
+};
+
+TEST(CompletionQueueTest, WaitersOfADeviceWithoutAnIoThreadRunItsIoOnTheProcessClock) {
+  ManualClock clock;
+  SetClock(&clock);
+  CompletionQueue cq;
+  ThreadlessIo io(cq, clock);
+  cq.SetDriver(&io);
+  std::vector<Completion> out;
+  const auto real_start = std::chrono::steady_clock::now();
+  const TimePoint start = clock.Now();
+  EXPECT_EQ(cq.Wait(out, 10s), 0u);
+  EXPECT_GE(clock.Now() - start, 10s) << "the wait lasted until the clock passed its deadline";
+  EXPECT_EQ(io.runs(), 10000u) << "one run of the I/O per ms of the clock";
+  EXPECT_LT(std::chrono::steady_clock::now() - real_start, 5s) << "none of it real time";
+  io.DeliverOnRun(3);
+  const uint64_t runs_before = io.runs();
+  ASSERT_EQ(cq.Wait(out, 10s), 1u);
+  EXPECT_EQ(out.back().wr_id, runs_before + 3);
+  EXPECT_EQ(io.runs(), runs_before + 3) << "the wait ends with the run that queued something";
+  EXPECT_EQ(cq.Wait(out, 0s), 0u) << "a zero timeout looks without running the I/O";
+  EXPECT_EQ(io.runs(), runs_before + 3);
+  EXPECT_FALSE(io.asked_to_park());
+  SetClock(nullptr);
 }
 
 }  // namespace
