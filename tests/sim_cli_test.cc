@@ -123,6 +123,29 @@ TEST(SimCli, AJobThatCannotGoOnFailsAsARealOneDoesAndKeepsWhatItMeasured) {
   EXPECT_EQ(ReadCsv(dir / "run/worker-0.csv").rows.size(), 3u);
 }
 
+// A worker that stays silent (a persistent straggler 1000x slow): the server gives up after
+// --timeout of simulated time without progress, with a real job's message, and the run fails.
+// The line says when: 1 s of compute plus the 5 s timeout.
+TEST(SimCli, ASilentWorkerEndsTheJobAtTheTimeoutInSimulatedTime) {
+  TempDir dir;
+  Processes procs(dir.path());
+  Proc* p = nullptr;
+  EXPECT_EQ(
+      Sim(procs, dir / "run",
+          With(kSmallJob, {"--straggler", "persistent:workers=1,factor=1000", "--timeout", "5"}),
+          &p),
+      1);
+  const std::string err = p->err();
+  const std::string says = " sim server 0] error: no progress for 5000 ms: worker 1";
+  const size_t at = err.find(says);
+  ASSERT_NE(at, std::string::npos) << err;
+  const size_t open = err.rfind('[', at);
+  ASSERT_NE(open, std::string::npos);
+  const double when = std::stod(err.substr(open + 1, at - open - 1));
+  EXPECT_GE(when, 6.0);
+  EXPECT_LT(when, 6.5);
+}
+
 TEST(SimCli, HelpNamesTheTopologies) {
   TempDir dir;
   Processes procs(dir.path());
