@@ -186,10 +186,18 @@ topo_args() {
   ((SERVERS > 1)) && args+=(--servers "$SERVERS")
   echo "${args[@]}"
 }
-# topo.sh's rate (1gbit, 400mbit) as gradwire sim's (1Gbps, 400Mbps).
+# topo.sh's rate (1gbit, 400mbit) as gradwire sim's (1Gbps, 400Mbps), and in bits per second.
 sim_rate() {
   case $1 in
     *gbit) echo "${1%gbit}Gbps" ;; *mbit) echo "${1%mbit}Mbps" ;; *kbit) echo "${1%kbit}kbps" ;;
+    *) return 1 ;;
+  esac
+}
+rate_bps() {
+  case $1 in
+    *gbit) awk -v v="${1%gbit}" 'BEGIN { print v * 1e9 }' ;;
+    *mbit) awk -v v="${1%mbit}" 'BEGIN { print v * 1e6 }' ;;
+    *kbit) awk -v v="${1%kbit}" 'BEGIN { print v * 1e3 }' ;;
     *) return 1 ;;
   esac
 }
@@ -209,8 +217,8 @@ sim_topology() {
   local d=$1 a=("${TOPOLOGY[@]:1}") i rate="" uplink="" racks="" per_rack="" slow="" slow_rate=""
   for ((i = 0; i < ${#a[@]}; i++)); do
     case ${a[i]} in
-      --rate) rate=$(sim_rate "${a[i + 1]}") || spec_error "--sim: rate '${a[i + 1]}'" ;;
-      --uplink-rate) uplink=$(sim_rate "${a[i + 1]}") || spec_error "--sim: rate '${a[i + 1]}'" ;;
+      --rate) rate=${a[i + 1]} ;;
+      --uplink-rate) uplink=${a[i + 1]} ;;
       --racks) racks=${a[i + 1]} ;;
       --per-rack) per_rack=${a[i + 1]} ;;
       --slow-workers) slow=${a[i + 1]//,/+} ;;
@@ -220,18 +228,19 @@ sim_topology() {
     esac
     i=$((i + 1))
   done
-  local latency
+  local latency sim
   latency="$(awk -v d="$d" 'BEGIN { printf "%g", 10 + d * 1000 / 2 }')us"
+  sim=$(sim_rate "${rate:-1gbit}") || spec_error "--sim: rate '$rate'"
   case ${TOPOLOGY[0]} in
-    star) echo "star:rate=${rate:-1Gbps},latency=$latency${slow:+,slow=$slow,slow_rate=$slow_rate}" ;;
+    star) echo "star:rate=$sim,latency=$latency${slow:+,slow=$slow,slow_rate=$slow_rate}" ;;
     tree)
       [[ -n $racks && -n $per_rack && -n $rate ]] || spec_error "--sim: a tree needs --racks, --per-rack, --rate"
-      local oversub
-      oversub=$(awk -v r="${rate%[GMk]bps}" -v ru="${rate: -4}" -v u="${uplink:-$rate}" -v p="$per_rack" '
-        function bps(v, unit) { return v * (unit == "Gbps" ? 1e9 : unit == "Mbps" ? 1e6 : 1e3) }
-        BEGIN { uu = substr(u, length(u) - 3); uv = substr(u, 1, length(u) - 4)
-          f = bps(r, ru) * p / bps(uv, uu); printf "%g", f < 1 ? 1 : f }')
-      echo "tree:racks=$racks,oversub=$oversub,rate=$rate,latency=$latency" ;;
+      local r u oversub
+      r=$(rate_bps "$rate") || spec_error "--sim: rate '$rate'"
+      u=$(rate_bps "${uplink:-$rate}") || spec_error "--sim: rate '$uplink'"
+      # A rack's host links over its uplink; an uplink as fast as them all is 1.
+      oversub=$(awk -v r="$r" -v u="$u" -v p="$per_rack" 'BEGIN { f = r * p / u; printf "%g", f < 1 ? 1 : f }')
+      echo "tree:racks=$racks,oversub=$oversub,rate=$sim,latency=$latency" ;;
     *) spec_error "--sim: topology '${TOPOLOGY[0]}' has no simulated counterpart" ;;
   esac
 }

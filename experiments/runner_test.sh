@@ -187,17 +187,8 @@ usage_exit "no spec" --dry-run
 usage_exit "bad --reps" "$tmp/lines.sh" --reps 0 --dry-run
 usage_exit "--plot-only without --out" "$tmp/lines.sh" --plot-only
 
-# ---- 4. a real tiny run under its own topology prefix (root, network namespaces) ----
-why=""
-if [[ $(id -u) -ne 0 ]]; then why="not root (network namespaces need it)"
-elif ! ip netns list >/dev/null 2>&1; then why="no network namespaces here (ip netns list failed)"
-elif [[ ! -x $gradwire ]]; then why="no gradwire binary at $gradwire (make, or pass its path)"
-elif ! command -v gnuplot >/dev/null; then why="gnuplot missing (make deps)"
-fi
-if [[ -n $why ]]; then
-  printf 'SKIP  %-50s %s\n' "real run (2 workers, 2 schemes, 2 reps)" "$why"
-else
-  cat >"$tmp/tiny.sh" <<'EOF'
+# The tiny spec that sections 4 (for real) and 5 (simulated) run.
+cat >"$tmp/tiny.sh" <<'EOF'
 # shellcheck shell=bash disable=SC2034
 NAME=rt-tiny
 TITLE="runner test: tiny"
@@ -210,6 +201,17 @@ ITERATIONS=3
 MEASURE_FROM=1
 REPETITIONS=5
 EOF
+
+# ---- 4. a real tiny run under its own topology prefix (root, network namespaces) ----
+why=""
+if [[ $(id -u) -ne 0 ]]; then why="not root (network namespaces need it)"
+elif ! ip netns list >/dev/null 2>&1; then why="no network namespaces here (ip netns list failed)"
+elif [[ ! -x $gradwire ]]; then why="no gradwire binary at $gradwire (make, or pass its path)"
+elif ! command -v gnuplot >/dev/null; then why="gnuplot missing (make deps)"
+fi
+if [[ -n $why ]]; then
+  printf 'SKIP  %-50s %s\n' "real run (2 workers, 2 schemes, 2 reps)" "$why"
+else
   before=$(results_state)
   out=$tmp/tiny
   real=1
@@ -232,19 +234,7 @@ EOF
 fi
 
 # ---- 5. --sim: the same spec simulated, and sim_validation.sh against fabricated cells ----
-cat >"$tmp/simspec.sh" <<'EOF'
-# shellcheck shell=bash disable=SC2034
-NAME=rt-sim
-TOPOLOGY=(star --rate 1gbit)
-WORKERS=(2)
-GRADS=(1M)
-SCHEMES=("--sync bsp" "--sync asp")
-LABELS=("BSP" "ASP")
-ITERATIONS=4
-MEASURE_FROM=1
-REPETITIONS=5
-EOF
-if GRADWIRE=$gradwire "$runner" "$tmp/simspec.sh" --sim --out "$tmp/sim" >"$tmp/sim.log" 2>&1; then
+if GRADWIRE=$gradwire "$runner" "$tmp/tiny.sh" --sim --out "$tmp/sim" >"$tmp/sim.log" 2>&1; then
   check "sim: runs without root or namespaces" 0 ""
 else
   check "sim: runs without root or namespaces" 1 "$(tail -5 "$tmp/sim.log")"
@@ -265,11 +255,11 @@ EOF
 tree_line=$("$runner" "$tmp/simtree.sh" --sim --dry-run 2>&1 | grep -m1 '^gradwire sim' || true)
 check "sim: a tree's uplink is its oversubscription" \
   "$([[ $tree_line == *"tree:racks=2,oversub=10,rate=1Gbps,latency=10us"* ]] && echo 0 || echo 1)" "$tree_line"
-sed 's/^TOPOLOGY=.*/TOPOLOGY=(star --rate 1gbit --slow-workers 1,2 --slow-rate 100mbit)/' "$tmp/simspec.sh" >"$tmp/simhetero.sh"
+sed 's/^TOPOLOGY=.*/TOPOLOGY=(star --rate 1gbit --slow-workers 1,2 --slow-rate 100mbit)/' "$tmp/tiny.sh" >"$tmp/simhetero.sh"
 hetero_line=$("$runner" "$tmp/simhetero.sh" --sim --dry-run 2>&1 | grep -m1 '^gradwire sim' || true)
 check "sim: slow workers keep their slow links" \
   "$([[ $hetero_line == *"star:rate=1Gbps,latency=10us,slow=1+2,slow_rate=100Mbps"* ]] && echo 0 || echo 1)" "$hetero_line"
-sed 's/^TOPOLOGY=.*/TOPOLOGY=(star --rate 1gbit --worker-rate 100mbit)/' "$tmp/simspec.sh" >"$tmp/simslow.sh"
+sed 's/^TOPOLOGY=.*/TOPOLOGY=(star --rate 1gbit --worker-rate 100mbit)/' "$tmp/tiny.sh" >"$tmp/simslow.sh"
 rc=0
 "$runner" "$tmp/simslow.sh" --sim --dry-run >/dev/null 2>"$tmp/simslow.err" || rc=$?
 check "sim: a fabric it cannot simulate is refused" \
