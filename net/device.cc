@@ -17,6 +17,9 @@ std::string WriteOutOfBounds(size_t bytes, const RemoteRegion& dst, uint64_t off
 }
 
 std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& options) {
+  if (options.phantom_payloads && kind != TransportKind::kSim) {
+    throw Error("phantom payloads (writes without bytes) exist only in simulation (gradwire sim)");
+  }
   switch (kind) {
     case TransportKind::kTcp:
       return std::make_unique<tcp::TcpDevice>(options);

@@ -46,6 +46,10 @@ struct DeviceOptions {
   // backend measured faster (its kWaitRunsIoByDefault). Set only to measure one against the
   // other (bench/tcp_latency_bench, bench/rdma_write_bench, tests).
   std::optional<bool> wait_runs_io;
+  // Simulation only (gradwire sim --phantom-payloads): a write carries its size and no bytes,
+  // so a thousand simulated workers need not hold the model's bytes; the bytes in the
+  // destination stay as they were. A real backend refuses it (CreateDevice).
+  bool phantom_payloads = false;
 };
 
 // A connection to one authenticated peer. Thread-safe: any thread may post on it.

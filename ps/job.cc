@@ -193,6 +193,26 @@ void CheckModel(const JobConfig& job) {
   if (job.coding) CodedShape::Make(job, num_params);
 }
 
+// A simulation's own settings. Phantom payloads carry sizes, not bytes: only a network-only
+// workload, whose gradient is a constant nobody reads, means the same without its bytes; coded
+// rounds decode real values.
+void CheckSimulation(const JobConfig& job) {
+  if (!std::isfinite(job.aggregate_bytes_per_s) || job.aggregate_bytes_per_s < 0) {
+    throw Error("--aggregate-rate must be a finite rate of at least 0 (0: arithmetic is free)");
+  }
+  if (!job.workload.phantom) return;
+  const std::string& kind = job.workload.kind;
+  if (kind != "synthetic" && kind != "model" && kind != "trace") {
+    throw Error("--phantom-payloads carries sizes without bytes: --workload " +
+                job.workload.Text() +
+                " computes on real values (use synthetic, model:NAME or trace:FILE)");
+  }
+  if (job.coding) {
+    throw Error("--phantom-payloads carries sizes without bytes: --coding " +
+                job.coding->ToString() + " decodes real values");
+  }
+}
+
 // A field Describe() leaves out (a flag at its "off" value, or one of another workload).
 static constexpr const char* kUnset = "(not set)";
 
@@ -229,6 +249,7 @@ void JobConfig::Validate() const {
   CheckAgainstWorkers(*this);
   CheckSyncAndCoding(*this);
   CheckModel(*this);
+  CheckSimulation(*this);
 }
 
 std::string JobConfig::Describe() const {

@@ -68,6 +68,11 @@ struct JobConfig {
   // over time without evaluating during the run. Not in the fingerprint: only that worker
   // uses it.
   uint64_t eval_every = 0;
+  // Simulation only (gradwire sim; not in the fingerprint: one process runs every actor): the
+  // server spends simulated time on its arithmetic at this rate, in bytes of shard summed or
+  // stepped per second (SyncPath), as a real server spends real time on it. 0: none (a real
+  // run, whose arithmetic takes the time it takes).
+  double aggregate_bytes_per_s = 0;
 
   // Refuses every contradictory or out-of-range combination, with one line naming the flags
   // (gw::Error): the one place a job's configuration is checked, before any process starts

@@ -13,6 +13,7 @@ namespace gw::e2e {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr milliseconds kSimTimeout{120000};
 
@@ -144,6 +145,90 @@ TEST(SimCli, ASilentWorkerEndsTheJobAtTheTimeoutInSimulatedTime) {
   const double when = std::stod(err.substr(open + 1, at - open - 1));
   EXPECT_GE(when, 6.0);
   EXPECT_LT(when, 6.5);
+}
+
+// Phantom payloads carry sizes without bytes: the same job takes the same simulated time
+// with them as with its bytes, to the nanosecond, whatever path its server takes (one update
+// per barrier, per-worker updates from snapshots under ASP, per-part updates of a layered
+// model in priority order).
+TEST(SimCli, PhantomPayloadsTakeTheTimeOfTheSameJobWithItsBytes) {
+  TempDir dir;
+  Processes procs(dir.path());
+  const std::vector<std::vector<std::string>> jobs = {
+      kSmallJob,
+      With(kSmallJob, {"--sync", "asp"}),
+      {"--num-workers", "2", "--workload", "model:resnet18", "--iterations", "3", "--push-order",
+       "priority", "--part-bytes", "1M"}};
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const std::string real = dir / ("real-" + std::to_string(j));
+    const std::string phantom = dir / ("phantom-" + std::to_string(j));
+    Proc* p = nullptr;
+    ASSERT_EQ(Sim(procs, real, jobs[j], &p), 0) << p->Describe();
+    ASSERT_EQ(Sim(procs, phantom, With(jobs[j], {"--phantom-payloads"}), &p), 0) << p->Describe();
+    for (const char* f : {"iterations.csv", "server-0.csv", "worker-0.csv", "worker-1.csv"}) {
+      const std::string a = ReadFile(real + "/" + f);
+      EXPECT_FALSE(a.empty()) << f;
+      EXPECT_EQ(a, ReadFile(phantom + "/" + f)) << "job " << j << ": " << f;
+    }
+  }
+}
+
+// The server's arithmetic takes simulated time at --aggregate-rate: at 1 MB/s a BSP barrier of
+// four 1 MiB gradients costs four passes to sum and one to step, 5 x 1 MiB / 1 MB/s = 5.24 s
+// per iteration more than free arithmetic.
+TEST(SimCli, TheServersArithmeticTakesSimulatedTimeAtTheAggregationRate) {
+  TempDir dir;
+  Processes procs(dir.path());
+  ASSERT_EQ(Sim(procs, dir / "free", With(kSmallJob, {"--aggregate-rate", "0"})), 0);
+  ASSERT_EQ(Sim(procs, dir / "slow", With(kSmallJob, {"--aggregate-rate", "0.001"})), 0);
+  const auto per_it = [&](const std::string& run) {
+    return *SummaryValue(dir / (run + "/summary.csv"), "train_s") /
+           *SummaryValue(dir / (run + "/summary.csv"), "iterations_done");
+  };
+  const double charged = 5.0 * (1 << 20) / 1e6;
+  EXPECT_NEAR(per_it("slow") - per_it("free"), charged, 0.02 * charged);
+}
+
+TEST(SimCli, PhantomPayloadsRefuseAJobThatComputesOnRealValues) {
+  TempDir dir;
+  Processes procs(dir.path());
+  for (const auto& [job, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{"--num-workers", "2", "--workload", "softmax"}, "--workload softmax computes on real"},
+           {{"--num-workers", "4", "--workload", "synthetic", "--coding", "replication:r=2"},
+            "--coding replication:r=2 decodes real values"},
+           {With(kSmallJob, {"--aggregate-rate", "-1"}), "--aggregate-rate must be"}}) {
+    Proc* p = nullptr;
+    std::vector<std::string> args = job;
+    if (says.find("aggregate") == std::string::npos) args.push_back("--phantom-payloads");
+    EXPECT_EQ(Sim(procs, dir / "bad", args, &p), 2) << says;
+    EXPECT_THAT(p->err(), HasSubstr(says));
+    EXPECT_EQ(Lines(p->err()).size(), 1u) << p->err();
+  }
+}
+
+// Twelve workers stalled together: the no-progress line names eight and counts the rest, and
+// the errors the workers end with are printed a few times each, not once per worker.
+TEST(SimCli, ManyStalledWorkersDoNotFloodTheLog) {
+  TempDir dir;
+  Processes procs(dir.path());
+  std::string all = "0";
+  for (int w = 1; w < 12; ++w) all += "+" + std::to_string(w);
+  Proc* p = nullptr;
+  EXPECT_EQ(
+      Sim(procs, dir / "run",
+          {"--num-workers", "12", "--workload", "synthetic", "--grad-bytes", "64K", "--iterations",
+           "3", "--timeout", "5", "--straggler", "persistent:workers=" + all + ",factor=1000"},
+          &p),
+      1);
+  const std::string err = p->err();
+  EXPECT_THAT(err, HasSubstr("worker 7 is at iteration 0; and 4 more;"));
+  EXPECT_THAT(err, Not(HasSubstr("worker 8 is at iteration")));
+  EXPECT_THAT(err, HasSubstr("more processes ended with an error shown above"));
+  size_t error_lines = 0;
+  for (const std::string& line : Lines(err))
+    error_lines += line.find("error:") != std::string::npos;
+  // The server's log line and its end, three workers' ends, the job's verdict.
+  EXPECT_LE(error_lines, 6u) << err;
 }
 
 TEST(SimCli, HelpNamesTheTopologies) {

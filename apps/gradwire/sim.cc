@@ -49,26 +49,63 @@ constexpr const char* kLatencyFactor = "network/latency-factor:1";
 // the emulated time, against 1.3x (results/sim-validation). Links of equal rate share alike
 // either way.
 constexpr const char* kWeightS = "network/weight-S:0";
+// A server's arithmetic (summing gradients, stepping the optimizer) takes simulated time at
+// the aggregation rate results/bench measured on this machine (4 slots x 64 MiB: 22.5 GB/s of
+// slots read): a real server spends that time too, and with phantom payloads none is spent
+// for real. --aggregate-rate overrides it (0: free).
+constexpr double kAggregateGBps = 22.5;
 // The job's processes share one address space here: the token only keeps the handshake's
 // checks the same as a real job's.
 constexpr const char* kSimToken = "simulated";
 
 // What each simulated process ended with: "" if it returned, else its error.
-struct Outcomes {
-  std::map<std::string, std::string> errors;  // by "server 0", "worker 3"
+class Outcomes {
+ public:
+  // A thousand workers losing one server say the same thing: each distinct error is printed
+  // for its first kShownPerError processes, the rest counted (Close).
+  static constexpr size_t kShownPerError = 3;
+  // Lists of the processes that failed name this many, then count the rest.
+  static constexpr size_t kNamed = 8;
+
+  void Note(const std::string& who, const std::string& error) {
+    errors_[who] = error;
+    if (shown_[error]++ < kShownPerError) {
+      std::fprintf(stderr, "gradwire sim: %s: error: %s\n", who.c_str(), error.c_str());
+    } else {
+      ++not_shown_;
+    }
+  }
+  // Says how many errors were not printed.
+  void Close() const {
+    if (not_shown_ > 0) {
+      std::fprintf(stderr, "gradwire sim: %zu more processes ended with an error shown above\n",
+                   not_shown_);
+    }
+  }
   // The job succeeded when every server and worker 0 (whose summary and evaluation they are)
   // returned, as `gradwire run` judges it.
   bool Succeeded() const {
-    for (const auto& [who, error] : errors) {
+    for (const auto& [who, error] : errors_) {
       if (who.starts_with("server ") || who == "worker 0") return false;
     }
     return true;
   }
+  bool any() const { return !errors_.empty(); }
+  // " server 0 worker 0 ... and N more".
   std::string List() const {
     std::string list;
-    for (const auto& [who, error] : errors) list += " " + who;
+    size_t named = 0;
+    for (const auto& [who, error] : errors_) {
+      if (named++ < kNamed) list += " " + who;
+    }
+    if (named > kNamed) list += " and " + std::to_string(named - kNamed) + " more";
     return list;
   }
+
+ private:
+  std::map<std::string, std::string> errors_;  // by "server 0", "worker 3"
+  std::map<std::string, size_t> shown_;        // by error: processes that ended with it
+  size_t not_shown_ = 0;
 };
 
 // Runs fn as the actor `who` on `host`, noting what it threw.
@@ -78,8 +115,7 @@ void Spawn(const std::string& who, const std::string& host, Outcomes& outcomes,
     try {
       fn();
     } catch (const std::exception& e) {
-      outcomes.errors[who] = e.what();
-      std::fprintf(stderr, "gradwire sim: %s: error: %s\n", who.c_str(), e.what());
+      outcomes.Note(who, e.what());
     }
   });
 }
@@ -102,13 +138,27 @@ int SimCommand(const std::vector<std::string>& args) {
       "a SimGrid setting, e.g. network/model:CM02 (repeatable; SimGrid's --cfg=). gradwire sets "
       "network/latency-factor:1 (long-lived connections: no slow start per message) and "
       "network/weight-S:0 (plain max-min sharing)")(
+      "phantom-payloads", po::bool_switch(),
+      "writes carry their size and no bytes, and nobody computes on them: a thousand workers' "
+      "models need not fit in memory (synthetic, model:NAME, trace:FILE; no --coding). The "
+      "times are those of the same job with its bytes")(
+      "aggregate-rate", po::value<double>()->default_value(kAggregateGBps),
+      "GB/s: the simulated time a server spends summing gradients and stepping the optimizer, "
+      "per byte of its shard read (default: results/bench's aggregation rate; 0: free)")(
       "log-level", po::value<std::string>()->default_value("info"), "debug|info|warn|error");
   po::options_description all;
   all.add(own).add(JobFlags());
   const auto vm =
       Parse("sim", "--num-workers N [--num-servers S] [--topology T] [flags]", all, args);
   if (!vm) return 0;
-  const JobConfig cfg = JobFrom(*vm, LauncherEnv{});
+  JobConfig cfg = JobFrom(*vm, LauncherEnv{});
+  cfg.workload.phantom = (*vm)["phantom-payloads"].as<bool>();
+  cfg.aggregate_bytes_per_s = (*vm)["aggregate-rate"].as<double>() * 1e9;
+  try {
+    cfg.Validate();  // again, with the simulation's own settings
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
   SetLogLevelFlag((*vm)["log-level"].as<std::string>());
   std::string why;
   const auto topology = sim::ParseTopology((*vm)["topology"].as<std::string>(), &why);
@@ -147,6 +197,7 @@ int SimCommand(const std::vector<std::string>& args) {
 
   DeviceOptions device;
   device.token = kSimToken;
+  device.phantom_payloads = cfg.workload.phantom;
   std::vector<Address> servers;
   for (uint32_t s = 0; s < cfg.num_servers; ++s) {
     servers.push_back(Address{TransportKind::kSim, sim::ServerHost(s), kServerPort});
@@ -180,6 +231,7 @@ int SimCommand(const std::vector<std::string>& args) {
   std::fflush(stdout);
   const auto wall_start = std::chrono::steady_clock::now();
   engine.run();
+  outcomes.Close();
   const double simulated = s4u::Engine::get_clock();
   SetClock(nullptr);
   SetLogSource(nullptr);
@@ -196,7 +248,7 @@ int SimCommand(const std::vector<std::string>& args) {
                 "; see the messages above (what it measured is in " + out +
                 "/, summary.csv: partial=1)");
   }
-  if (!outcomes.errors.empty()) {
+  if (outcomes.any()) {
     std::printf("gradwire sim: the servers finished the job without%s\n", outcomes.List().c_str());
   }
   return 0;

@@ -163,7 +163,8 @@ bool SimConnection::Arrive(const Frame& f, std::string* refused) {
         *refused = why;
         return false;
       }
-      if (f.length > 0 && f.src.data() != nullptr) {
+      // Phantom payloads: the frame took its size's time on the wire; no bytes land.
+      if (f.length > 0 && f.src.data() != nullptr && !device.options().phantom_payloads) {
         std::memcpy(region->bytes().data() + f.offset, f.src.data(), f.length);
       }
       Completion c;

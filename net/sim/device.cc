@@ -1,7 +1,5 @@
 #include "net/sim/device.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <cstring>
 #include <simgrid/s4u/Actor.hpp>
@@ -50,25 +48,10 @@ Hello HelloOf(const DeviceOptions& o) {
 }  // namespace
 
 SimRegion::SimRegion(uint32_t id, size_t bytes, PeerId writer)
-    : id_(id), size_(bytes), writer_(writer), owned_(true) {
-  // Anonymous pages are zero and cost nothing until written: a simulation of a thousand
-  // workers registers a slot per worker, and phantom payloads (sizes without bytes) never
-  // touch most of them.
-  void* p = mmap(nullptr, std::max<size_t>(bytes, 1), PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) {
-    throw Error("cannot map a region of " + std::to_string(bytes) +
-                " bytes: " + std::strerror(errno));
-  }
-  data_ = static_cast<std::byte*>(p);
-}
+    : id_(id), owned_(bytes), data_(owned_.bytes().data()), size_(bytes), writer_(writer) {}
 
 SimRegion::SimRegion(uint32_t id, std::span<std::byte> memory, PeerId writer)
-    : id_(id), data_(memory.data()), size_(memory.size()), writer_(writer), owned_(false) {}
-
-SimRegion::~SimRegion() {
-  if (owned_) munmap(data_, std::max<size_t>(size_, 1));
-}
+    : id_(id), data_(memory.data()), size_(memory.size()), writer_(writer) {}
 
 RemoteRegion SimRegion::Describe() const {
   RemoteRegion r{.id = id_, .length = size_};

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/rate_limited_log.h"
+#include "base/zero_pages.h"
 #include "net/device.h"
 
 namespace gw::sim {
@@ -31,11 +32,10 @@ class SimRegion : public Region {
   // A sim descriptor's handle: its tag tells another backend's descriptor apart.
   static constexpr std::array<uint8_t, 4> kHandle{'s', 'i', 'm', '1'};
 
-  SimRegion(uint32_t id, size_t bytes, PeerId writer);                 // owns its memory
+  // Owns its memory: zero pages, which cost nothing until written (a simulation of a
+  // thousand workers registers a slot per worker; phantom payloads never touch them).
+  SimRegion(uint32_t id, size_t bytes, PeerId writer);
   SimRegion(uint32_t id, std::span<std::byte> memory, PeerId writer);  // caller's memory
-  ~SimRegion() override;
-  SimRegion(const SimRegion&) = delete;
-  SimRegion& operator=(const SimRegion&) = delete;
 
   uint32_t id() const override { return id_; }
   std::span<std::byte> bytes() override { return {data_, size_}; }
@@ -44,10 +44,10 @@ class SimRegion : public Region {
 
  private:
   uint32_t id_;
+  ZeroPages owned_;  // empty for the caller's memory
   std::byte* data_;
   size_t size_;
   PeerId writer_;
-  bool owned_;
 };
 
 class SimDevice final : public Device, private IoDriver {

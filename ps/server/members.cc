@@ -48,16 +48,25 @@ bool Members::AnyDone() const {
 
 std::string Members::Laggards(const SyncRule& rule) const {
   std::string who;
+  size_t named = 0, more = 0;
   for (uint32_t w = 0; w < members_.size(); ++w) {
     const Member& m = members_[w];
     if (m.done || m.lost) continue;
+    std::string line;
     if (!m.joined) {
-      who += " worker " + std::to_string(w) + " never joined;";
+      line = " worker " + std::to_string(w) + " never joined;";
     } else if (rule.clock(w) == rule.min_live_clock()) {
-      who += " worker " + std::to_string(w) + " is at iteration " + std::to_string(rule.clock(w)) +
+      line = " worker " + std::to_string(w) + " is at iteration " + std::to_string(rule.clock(w)) +
              ";";
     }
+    if (line.empty()) continue;
+    if (named++ < kLaggardsNamed) {
+      who += line;
+    } else {
+      ++more;
+    }
   }
+  if (more > 0) who += " and " + std::to_string(more) + " more;";
   return who;
 }
 

@@ -50,8 +50,12 @@ class Members {
   bool Finished() const;
   // Whether some worker finished every iteration (said done in time).
   bool AnyDone() const;
-  // For the no-progress message: the workers that never joined or are at the slowest clock.
+  // For the no-progress message: the workers that never joined or are at the slowest clock,
+  // the first kLaggardsNamed of them by name and how many more.
   std::string Laggards(const SyncRule& rule) const;
+  // Enough to see who is behind; a thousand simulated workers stuck together would otherwise
+  // make one error line of 30 KB.
+  static constexpr size_t kLaggardsNamed = 8;
   // Registers every worker's slot region (floats long, written by that worker only) with
   // dev, in worker order; returns them for the part that reads them.
   std::vector<std::span<const float>> RegisterSlots(Device& dev, size_t floats);

@@ -31,7 +31,7 @@ SyncDriver::SyncDriver(const JobConfig& job, uint32_t rank, const ModelLayout& l
     rule_.ResumeBspAt(resumed->iteration);
   }
   dev.RegisterMemory(std::as_writable_bytes(path_.params()), self);
-  if (SyncPath::SendsFromSnapshots(job_)) {
+  if (path_.has_snapshots()) {
     for (uint32_t w = 0; w < job.num_workers; ++w) {
       dev.RegisterMemory(std::as_writable_bytes(path_.snapshot(w)), self);
     }

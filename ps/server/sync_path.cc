@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "base/clock.h"
 #include "base/huge_pages.h"
 #include "ps/aggregate.h"
 
@@ -18,6 +19,7 @@ std::vector<SyncPath::SlotPart> SyncPath::SlotParts(const ModelLayout& layout, u
 
 SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, std::vector<SlotPart> parts)
     : job_(job),
+      phantom_(job.workload.phantom),
       params_(std::move(params)),
       agg_(HugeZeroedFloats(params_.size())),
       parts_(std::move(parts)),
@@ -29,7 +31,7 @@ SyncPath::SyncPath(const JobConfig& job, std::vector<float> params, std::vector<
       tainted_(job.num_workers, 0),
       in_a_row_(job.num_workers, 0) {
   // One copy per worker, made up front: the memory limit is checked at start.
-  if (SendsFromSnapshots(job))
+  if (SendsFromSnapshots(job) && !phantom_)
     snapshots_.assign(job.num_workers, std::vector<float>(params_.size()));
 }
 
@@ -78,7 +80,12 @@ void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& r
   if (d.aggregate) {
     const std::vector<uint32_t>& summed = SumAccepted(d.apply, 0, params_.size());
     if (!summed.empty()) {
-      optimizer_->Step(params_, agg_, 1.0f / static_cast<float>(summed.size()));
+      SpendArithmetic(params_.size());
+      if (phantom_) {
+        optimizer_->EndStep();  // a step all the same: updates.csv counts it
+      } else {
+        optimizer_->Step(params_, agg_, 1.0f / static_cast<float>(summed.size()));
+      }
     }
     return Settle(d.apply, rows);
   }
@@ -88,6 +95,11 @@ void SyncPath::Apply(const SyncRule::Decision& d, const std::vector<uint64_t>& r
   const float scale = 1.0f / static_cast<float>(job_.num_workers);
   for (uint32_t w : d.apply) {
     if (rejected_[w]) continue;
+    SpendArithmetic(2 * params_.size());  // the slot's check, then its step
+    if (phantom_) {
+      optimizer_->EndStep();
+      continue;
+    }
     if (PoisonsSum(slots_[w], job_.num_workers)) {
       Reject(w, Why::kNonFinite);
       continue;
@@ -102,6 +114,8 @@ void SyncPath::ApplyPart(std::span<const uint32_t> from, size_t begin, size_t si
   if (from.empty()) return;
   const std::vector<uint32_t>& summed = SumAccepted(from, begin, size);
   if (summed.empty()) return;
+  SpendArithmetic(size);
+  if (phantom_) return;
   optimizer_->StepRange(std::span(params_).subspan(begin, size),
                         std::span<const float>(agg_).subspan(begin, size),
                         1.0f / static_cast<float>(summed.size()), begin);
@@ -118,6 +132,8 @@ const std::vector<uint32_t>& SyncPath::SumAccepted(std::span<const uint32_t> fro
   for (uint32_t w : from) {
     if (!rejected_[w]) summed_.push_back(w);
   }
+  SpendArithmetic(summed_.size() * size);
+  if (phantom_) return summed_;
   const std::span<float> sum = std::span(agg_).subspan(begin, size);
   while (true) {
     part_slots_.clear();  // reused: no allocation per part once it has grown
@@ -138,6 +154,12 @@ const std::vector<uint32_t>& SyncPath::SumAccepted(std::span<const uint32_t> fro
       summed_.clear();
     }
   }
+}
+
+void SyncPath::SpendArithmetic(size_t floats) const {
+  if (job_.aggregate_bytes_per_s <= 0) return;
+  const double seconds = static_cast<double>(floats * sizeof(float)) / job_.aggregate_bytes_per_s;
+  GetClock().SleepFor(std::chrono::duration_cast<Duration>(std::chrono::duration<double>(seconds)));
 }
 
 void SyncPath::Reject(uint32_t w, Why why) {

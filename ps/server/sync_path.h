@@ -52,6 +52,9 @@ class SyncPath {
   // The memory to register for writes: the parameters, and each worker's copy (if any).
   std::span<float> params() { return params_; }
   std::span<float> snapshot(uint32_t w) { return snapshots_.at(w); }
+  // Whether releases are written from per-worker copies (SendsFromSnapshots, unless the
+  // payloads are phantom: then from the parameters, whose bytes never travel anyway).
+  bool has_snapshots() const { return !snapshots_.empty(); }
   // Every worker's gradient slot, once the sync driver registered them (valid for the server's
   // life).
   void SetSlots(std::vector<std::span<const float>> slots) { slots_ = std::move(slots); }
@@ -106,6 +109,9 @@ class SyncPath {
 
  private:
   const JobConfig& job_;
+  // Phantom payloads (WorkloadSpec::phantom): no gradient's bytes arrived, so nothing is
+  // summed, checked or stepped; the arithmetic's time is still spent.
+  const bool phantom_;
   std::vector<float> params_, agg_;
   std::vector<std::vector<float>> snapshots_;  // SendsFromSnapshots: one per worker
   std::vector<std::span<const float>> slots_;
@@ -121,6 +127,10 @@ class SyncPath {
   const std::vector<uint32_t>& SumAccepted(std::span<const uint32_t> from, size_t begin,
                                            size_t size);
   void Reject(uint32_t w, Why why);
+  // The simulated time of a pass over `floats` of shard memory (JobConfig's
+  // aggregate_bytes_per_s; nothing in a real run). A sum of k gradients is k passes, an
+  // optimizer step one more.
+  void SpendArithmetic(size_t floats) const;
   // Whether [offset, offset + length) overlaps a part of w's push in progress that landed.
   bool OverlapsLanded(uint32_t w, uint64_t offset, uint64_t length) const;
   // An update of `apply` ended: counts the gradients (and rows) applied, clears the drops.

@@ -8,7 +8,6 @@
 #include <string>
 
 #include "base/error.h"
-#include "base/huge_pages.h"
 #include "base/log.h"
 #include "ps/imm.h"
 #include "ps/messages.h"
@@ -31,11 +30,11 @@ PlainLoop::PlainLoop(const JobConfig& job, const WorkerOptions& options, Workloa
       faults_(options.fault),
       reconnector_(session, options.reconnect_timeout),
       report_(job, options, workload),
-      own_params_(memory.params.empty() ? HugeZeroedFloats(layout.num_params())
-                                        : std::vector<float>{}),
-      own_grad_(memory.grad.empty() ? HugeZeroedFloats(layout.num_params()) : std::vector<float>{}),
-      params_(memory.params.empty() ? std::span<float>(own_params_) : memory.params),
-      grad_(memory.grad.empty() ? std::span<float>(own_grad_) : memory.grad),
+      own_params_(memory.params.empty() ? ZeroPages(layout.num_params() * sizeof(float))
+                                        : ZeroPages()),
+      own_grad_(memory.grad.empty() ? ZeroPages(layout.num_params() * sizeof(float)) : ZeroPages()),
+      params_(memory.params.empty() ? own_params_.floats() : memory.params),
+      grad_(memory.grad.empty() ? own_grad_.floats() : memory.grad),
       landed_(layout),
       batch_(static_cast<uint32_t>(job.workload.batch_size)),
       push_batch_(batch_) {

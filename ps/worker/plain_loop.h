@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/zero_pages.h"
 #include "ps/gated_push.h"
 #include "ps/job.h"
 #include "ps/layout.h"
@@ -93,7 +94,9 @@ class PlainLoop final : public SessionEvents {
   FaultPoints faults_;
   Reconnector reconnector_;
   WorkerReport report_;
-  std::vector<float> own_params_, own_grad_;  // empty when the caller gave its memory
+  // Zero pages (base/zero_pages.h), empty when the caller gave its memory: a phantom
+  // workload's thousand simulated workers never touch theirs.
+  ZeroPages own_params_, own_grad_;
   std::span<float> params_, grad_;
   std::vector<GatedPush> pushes_;  // our gradient writes to server s
   LandedParts landed_;             // the parameters for expected_iteration_, part by part

@@ -16,8 +16,8 @@ namespace {
 class LayeredModel final : public Workload {
  public:
   LayeredModel(std::string name, const zoo::ModelSpec& model,
-               const std::vector<zoo::LayerTime>& times, uint32_t rank)
-      : name_(std::move(name)), value_(1e-3f * static_cast<float>(rank + 1)) {
+               const std::vector<zoo::LayerTime>& times, uint32_t rank, bool phantom)
+      : name_(std::move(name)), value_(1e-3f * static_cast<float>(rank + 1)), phantom_(phantom) {
     layers_.reserve(model.layers.size());
     for (size_t i = 0; i < model.layers.size(); ++i) {
       const size_t size = model.layers[i].params();
@@ -37,6 +37,7 @@ class LayeredModel final : public Workload {
   // iteration would be compute the model never asked for (its compute is the layers' emulated
   // times). Buffers, not calls, so that a worker alternating two buffers gets both filled.
   double ComputeGradient(std::span<const float> params, std::span<float> grad) override {
+    if (phantom_) return 0;  // the gradient's bytes never travel: not written either
     if (std::find(filled_.begin(), filled_.end(), grad.data()) == filled_.end()) {
       std::fill(grad.begin(), grad.end(), value_);
       filled_.push_back(grad.data());
@@ -59,6 +60,7 @@ class LayeredModel final : public Workload {
   size_t num_params_ = 0;
   float value_;                       // 1e-3 * (rank + 1): tells workers' contributions apart
   std::vector<const float*> filled_;  // the gradient buffers filled so far
+  bool phantom_;                      // WorkloadSpec::phantom
 };
 
 }  // namespace
@@ -68,7 +70,7 @@ std::unique_ptr<Workload> MakeLayeredModel(const WorkloadSpec& spec, uint32_t ra
     const zoo::TraceResult read = zoo::ReadTraceFile(spec.trace_file);
     if (!read.trace) throw Error(read.error);
     return std::make_unique<LayeredModel>(spec.Text(), read.trace->ToModel(),
-                                          zoo::ComputeTimes(*read.trace), rank);
+                                          zoo::ComputeTimes(*read.trace), rank, spec.phantom);
   }
   if (spec.kind != "model") throw Error("internal: a layered model of kind " + spec.kind);
   const zoo::ModelSpec* model = zoo::FindModel(spec.model);
@@ -78,7 +80,7 @@ std::unique_ptr<Workload> MakeLayeredModel(const WorkloadSpec& spec, uint32_t ra
   }
   const zoo::DeviceProfile device{spec.device_tflops, static_cast<uint32_t>(spec.batch_size)};
   return std::make_unique<LayeredModel>(spec.Text(), *model, zoo::ComputeTimes(*model, device),
-                                        rank);
+                                        rank, spec.phantom);
 }
 
 }  // namespace gw

@@ -11,7 +11,8 @@ class Synthetic final : public Workload {
  public:
   Synthetic(const WorkloadSpec& spec, uint32_t rank)
       : num_params_(spec.synthetic_bytes / sizeof(float)),
-        value_(1e-3f * static_cast<float>(rank + 1)) {
+        value_(1e-3f * static_cast<float>(rank + 1)),
+        phantom_(spec.phantom) {
     if (spec.synthetic_bytes == 0 || spec.synthetic_bytes % sizeof(float) != 0) {
       throw Error("synthetic: synthetic_bytes must be a positive multiple of 4, got " +
                   std::to_string(spec.synthetic_bytes));
@@ -24,7 +25,7 @@ class Synthetic final : public Workload {
     std::fill(params.begin(), params.end(), 0.0f);
   }
   double ComputeGradient(std::span<const float> params, std::span<float> grad) override {
-    std::fill(grad.begin(), grad.end(), value_);
+    if (!phantom_) std::fill(grad.begin(), grad.end(), value_);  // phantom: never read
     return 0;
   }
   void SeekBatch(uint64_t) override {}  // every "batch" is the same
@@ -38,7 +39,8 @@ class Synthetic final : public Workload {
 
  private:
   size_t num_params_;
-  float value_;  // 1e-3 * (rank + 1): tells workers' contributions apart in a sum
+  float value_;   // 1e-3 * (rank + 1): tells workers' contributions apart in a sum
+  bool phantom_;  // WorkloadSpec::phantom: the gradient is left unwritten
 };
 
 }  // namespace

@@ -42,6 +42,10 @@ struct WorkloadSpec {
   uint64_t layout_digest = 0;
   // model: the device whose FLOP rate times each layer at batch_size samples.
   double device_tflops = kDefaultDeviceTflops;
+  // Phantom payloads (gradwire sim --phantom-payloads): a network-only workload (synthetic,
+  // model, trace) leaves its gradient unwritten, as the simulated transport carries sizes,
+  // not bytes; the others refuse it (JobConfig::Validate).
+  bool phantom = false;
 
   // The workload as --workload names it: "model:resnet50", "trace:FILE", or the kind.
   std::string Text() const;
