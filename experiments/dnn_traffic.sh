@@ -38,17 +38,25 @@
 #   --device-tflops X (1)       the emulated device (gradwire run --device-tflops): sets the
 #                               ratio of compute to communication
 #   --out DIR                   results folder (default results/dnn-traffic)
+#   --sim                       simulated (gradwire sim, no root): the same jobs with phantom
+#                               payloads on a simulated fabric, so hundreds of workers fit; a
+#                               simulation is deterministic, so its repetitions agree (sd 0)
+#   --fabric T                  --sim: gradwire sim's --topology (default: the --topology
+#                               above at its rates, links of 10 us: star:rate=1Gbps,latency=10us
+#                               or tree:racks=2,oversub=WORKERS/2 x 1000/400)
+#   --servers S                 --sim: servers sharding the model (default 1, as emulated)
 #   --dry-run                   print every job and start nothing
 #   --report-only               redo summary, plots and README from an existing runs.csv
 # GRADWIRE=path/to/gradwire (default build/apps/gradwire/gradwire).
 set -euo pipefail
 usage="usage: experiments/dnn_traffic.sh [--models M] [--syncs S] [--schemes S] [--topology star|tree]
   [--workers N] [--batch B] [--iterations I] [--warmup W] [--reps R] [--part-bytes B] [--credit B]
-  [--device-tflops X]
+  [--device-tflops X] [--sim [--fabric T] [--servers S]]
   [--out DIR] [--dry-run | --report-only]   (see the comment at the top of the script)"
 all_schemes="no-overlap overlap priority credit global-priority"
 models=resnet50 syncs=bsp schemes=$all_schemes topology=star workers=8 batch=32 iterations=3
 warmup=1 reps=5 part_bytes=4194304 credit="" tflops=1 out=results/dnn-traffic mode=run
+sim="" fabric="" servers=1
 args=("$@")
 parse_args() {
   while (($# > 0)); do
@@ -56,6 +64,7 @@ parse_args() {
       -h | --help) echo "$usage"; exit 0 ;;
       --dry-run) mode=dry-run; shift; continue ;;
       --report-only) mode=report; shift; continue ;;
+      --sim) sim=1; shift; continue ;;
     esac
     (($# >= 2)) || { echo "dnn_traffic.sh: $1 needs a value; $usage" >&2; exit 2; }
     case $1 in
@@ -72,6 +81,8 @@ parse_args() {
       --credit) credit=$2 ;;
       --device-tflops) tflops=$2 ;;
       --out) out=$2 ;;
+      --fabric) fabric=$2 ;;
+      --servers) servers=$2 ;;
       *) echo "dnn_traffic.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
     esac
     shift 2
@@ -87,7 +98,7 @@ if [[ $mode == report && -f $out/provenance.txt ]]; then
   parse_args "${recorded[@]:1}"
   mode=report out=$given_out
 fi
-for v in workers batch iterations reps part_bytes; do
+for v in workers batch iterations reps part_bytes servers; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "dnn_traffic.sh: ${v//_/-} '${!v}' is not a positive integer" >&2; exit 2; }
 done
 if ! [[ $tflops =~ ^([0-9]+\.?[0-9]*|\.[0-9]+)$ ]] || ! awk -v x="$tflops" 'BEGIN { exit !(x > 0) }'; then
@@ -112,6 +123,21 @@ case $topology in
     topo_up=(tree --racks 2 --per-rack $((workers / 2)) --rate 1gbit --uplink-rate 400mbit) ;;
   *) echo "dnn_traffic.sh: --topology is star or tree, not '$topology'" >&2; exit 2 ;;
 esac
+if [[ -z $sim ]]; then
+  [[ -z $fabric && $servers == 1 ]] || { echo "dnn_traffic.sh: --fabric and --servers are for --sim" >&2; exit 2; }
+elif [[ -z $fabric ]]; then
+  # The emulated fabric's rates; links of 10 us each (runner.sh --sim's, the netns star's
+  # round trip).
+  case $topology in
+    star) fabric=star:rate=1Gbps,latency=10us ;;
+    tree) fabric=tree:racks=2,oversub=$(awk -v w="$workers" 'BEGIN { print w / 2 * 1000 / 400 }'),rate=1Gbps,latency=10us ;;
+  esac
+fi
+where=${sim:+"gradwire sim --topology $fabric --num-servers $servers --phantom-payloads"}
+where=${where:-"topo.sh up ${topo_up[*]}"}
+# The fabric as runs.csv's topology column and the titles name it (no commas in a CSV cell).
+topo_label=$topology
+[[ -z $sim ]] || topo_label="sim ${fabric//,/;}"
 cd "$(dirname "$0")/.."
 gradwire=${GRADWIRE:-build/apps/gradwire/gradwire}
 topo=experiments/topo/topo.sh
@@ -165,6 +191,19 @@ mem_watch() {
 }
 mem_gib() { awk '{ printf "%.2f", $1 / 1048576 }' "$1" 2>/dev/null || true; }
 
+# run_job RUN FLAGS...: one job, emulated in the network namespaces or simulated (--sim).
+run_job() {
+  local run=$1
+  shift
+  if [[ -n $sim ]]; then
+    mkdir -p "$run"
+    "$gradwire" sim --out "$run" --log-level warn --topology "$fabric" --num-servers "$servers" \
+      --phantom-payloads "$@" >"$run/sim.log" 2>&1
+  else
+    netns_job "$gradwire" "$run" "$workers" "$@"
+  fi
+}
+
 read -ra model_list <<<"$models"
 read -ra sync_list <<<"$syncs"
 read -ra scheme_list <<<"$schemes"
@@ -179,11 +218,15 @@ if [[ " ${sync_list[*]} " == *" r2sp "* ]] && ((warmup < 5)); then
   echo "dnn_traffic.sh: warning: r2sp rows average iterations >= $warmup, but its first 5 are" \
     "BSP warm-up: give --warmup 5 and --iterations > 5 to measure its turns" >&2
 fi
+# Simulated time has no wall to wait for: the timeout only has to exceed the longest
+# silence, which at hundreds of workers is minutes of wire time.
+timeout=300
+[[ -z $sim ]] || timeout=3600
 common=(--num-workers "$workers" --batch "$batch" --iterations "$iterations"
-  --part-bytes "$part_bytes" --device-tflops "$tflops" --timeout 300)
+  --part-bytes "$part_bytes" --device-tflops "$tflops" --timeout "$timeout")
 
 if [[ $mode == dry-run ]]; then
-  echo "dnn_traffic.sh: $total jobs into $out/; topo.sh up ${topo_up[*]}"
+  echo "dnn_traffic.sh: $total jobs into $out/; $where"
   for m in "${model_list[@]}"; do for s in "${sync_list[@]}"; do for sc in "${scheme_list[@]}"; do
     applies "$s" "$sc" || continue
     for ((r = 1; r <= reps; r++)); do
@@ -195,7 +238,7 @@ fi
 command -v gnuplot >/dev/null || { echo "dnn_traffic.sh: gnuplot missing (make deps)" >&2; exit 1; }
 
 if [[ $mode == run ]]; then
-  [[ $(id -u) -eq 0 ]] || { echo "dnn_traffic.sh: needs root (network namespaces)" >&2; exit 1; }
+  [[ -n $sim || $(id -u) -eq 0 ]] || { echo "dnn_traffic.sh: needs root (network namespaces; or --sim)" >&2; exit 1; }
   [[ -x $gradwire ]] || { echo "dnn_traffic.sh: no gradwire at $gradwire (make build)" >&2; exit 1; }
   gradwire=$(realpath "$gradwire")
   mkdir -p "$out/runs"
@@ -203,8 +246,10 @@ if [[ $mode == run ]]; then
   printf '%s\n' "experiments/dnn_traffic.sh $(printf '%q ' "${args[@]}")" "$(git rev-parse HEAD)" \
     "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc) cores, kernel $(uname -r)" >"$out/provenance.txt"
   echo "model,topology,sync,scheme,rep,workers,batch,iteration_s,compute_s,write_s,gate_s,wait_s,samples_per_s,wall_s,mem_peak_gib,status" >"$csv"
-  trap '"$topo" down >/dev/null 2>&1 || true' EXIT
-  "$topo" up "${topo_up[@]}" >/dev/null
+  if [[ -z $sim ]]; then
+    trap '"$topo" down >/dev/null 2>&1 || true' EXIT
+    "$topo" up "${topo_up[@]}" >/dev/null
+  fi
   k=0
   started=$(date +%s)
   for m in "${model_list[@]}"; do for s in "${sync_list[@]}"; do for sc in "${scheme_list[@]}"; do
@@ -221,7 +266,7 @@ if [[ $mode == run ]]; then
       watcher=$!
       # A failed job is a row with status failed: the others still count.
       # shellcheck disable=SC2046  # a scheme is a list of flags
-      if netns_job "$gradwire" "$run" "$workers" --workload "model:$m" --sync "$s" "${common[@]}" \
+      if run_job "$run" --workload "model:$m" --sync "$s" "${common[@]}" \
         $(scheme_flags "$sc") && row=$(job_row "$run") &&
         wall=$(csv_awk 'FNR == 2 { print col("wall_s") }' "$run/server-0.csv"); then
         status=ok
@@ -232,10 +277,10 @@ if [[ $mode == run ]]; then
       wait "$watcher" 2>/dev/null || true
       mem=$(mem_gib "$mem_file")
       rm -f "$mem_file"
-      echo "$m,$topology,$s,$sc,$r,$workers,$batch,$row,$wall,$mem,$status" >>"$csv"
+      echo "$m,$topo_label,$s,$sc,$r,$workers,$batch,$row,$wall,$mem,$status" >>"$csv"
     done
   done; done; done
-  "$topo" down >/dev/null
+  [[ -n $sim ]] || "$topo" down >/dev/null
 fi
 
 # ---- summary: samples/s per model x sync x scheme, mean, sd, n, 95 % CI (Student t) ----
@@ -295,7 +340,7 @@ if ((i > 0)); then
   gnuplot <<EOF
 set terminal pngcairo size 900,520 font ",11"
 set output "$out/dnn-traffic.png"
-set title "$workers workers, $topology topology, batch $batch per worker: mean of the repetitions, 95 % CI" noenhanced
+set title "$workers workers, $topo_label, batch $batch per worker: mean of the repetitions, 95 % CI" noenhanced
 set ylabel "samples/s (all workers)"
 set xtics ($xtics)
 set xrange [0.5:5.5]
@@ -336,13 +381,18 @@ ran_flags() {
 [[ -f $out/provenance.txt ]] || { echo "dnn_traffic.sh: no $out/provenance.txt" >&2; exit 1; }
 {
   mapfile -t prov <"$out/provenance.txt"
-  echo "# Real DNN traffic: push orders on $workers workers ($topology topology)"
+  echo "# Real DNN traffic: push orders on $workers workers ($topo_label)"
   echo
-  echo "Made by \`${prov[0]}\` (as root) at commit ${prov[1]}, ${prov[2]},"
+  echo "Made by \`${prov[0]}\`${sim:- (as root)} at commit ${prov[1]}, ${prov[2]},"
   # The machine and each scheme's flags as the jobs ran (provenance.txt, the jobs' command.txt),
   # not as this report's machine and script would give them today.
   machine=${prov[3]:-"$(nproc) cores, kernel $(uname -r) (where this report was made: the run did not record its own)"}
-  echo "on $machine. Topology: \`experiments/topo/topo.sh up ${topo_up[*]}\`."
+  if [[ -n $sim ]]; then
+    echo "on $machine. Simulated: \`$where\` (every process a SimGrid actor, writes of sizes"
+    echo "without bytes; the repetitions of a deterministic simulation agree)."
+  else
+    echo "on $machine. Topology: \`experiments/topo/topo.sh up ${topo_up[*]}\`."
+  fi
   echo "Every job: \`--workload model:MODEL --sync SYNC ${common[*]}\` plus its scheme's flags:"
   echo
   for sc in $all_schemes; do

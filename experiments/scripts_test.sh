@@ -24,6 +24,7 @@
 #      in coding-reps.csv with seeds 1 and 2 drawing different delays, and each coding.csv row
 #      the mean of its jobs with the 95 % CI Student's t gives for 2 (12.706 x s.e.);
 #      skipped, saying so, when GRADWIRE is not a binary;
+#   6d. dnn_traffic.sh --sim on two simulated workers: rows, summary, plot, README;
 #   7. shellcheck on these scripts is quiet (skipped, saying so, when shellcheck is missing).
 # Prints PASS/FAIL per check; exits 1 if any failed. ~20 s.
 # Usage: experiments/scripts_test.sh [GRADWIRE]   (needed only by 6)
@@ -404,10 +405,31 @@ r=1
   $out == *"mu 1, mds: n=4 2.00 (mds:k=3);"* ]] && r=0
 check "coding_facts: hand-worked figures" "$r" "$out"
 
+# ---- 6d. dnn_traffic.sh --sim: a tiny simulated study, no root ----
+# Two workers of ResNet-18 on a simulated star, two schemes, two repetitions: a row per job,
+# a summary row per scheme whose repetitions agree (a simulation is deterministic: sd 0), the
+# plot and a README that says it was simulated.
+if [[ -x $gradwire ]] && "$gradwire" sim --help >/dev/null 2>&1; then
+  dt=$tmp/dnn-sim
+  rc=0
+  GRADWIRE=$gradwire "$here/dnn_traffic.sh" --sim --models resnet18 --workers 2 --iterations 2 \
+    --warmup 1 --reps 2 --schemes "overlap priority" --out "$dt" >"$tmp/dt.out" 2>&1 || rc=$?
+  r=1
+  [[ $rc == 0 && $(grep -c ',ok$' "$dt/runs.csv") == 4 &&
+    $(csv_awk 'col("sd") == "0.00" && col("n") == 2 { k++ } END { print k + 0 }' "$dt/summary.csv") == 2 ]] &&
+    is_png "$dt/dnn-traffic.png" && grep -q 'Simulated: `gradwire sim --topology star:rate=1Gbps' "$dt/README.md" && r=0
+  check "dnn_traffic --sim: rows, identical repetitions, plot, README" "$r" "exit $rc: $(tail -c 400 "$tmp/dt.out")"
+  rc=0
+  "$here/dnn_traffic.sh" --servers 2 --dry-run >"$tmp/dt.out" 2>&1 || rc=$?
+  check "dnn_traffic --servers without --sim: exit 2" "$([[ $rc == 2 ]] && echo 0 || echo 1)" "exit $rc"
+else
+  echo "SKIP  dnn_traffic --sim                                   (no gradwire with SimGrid at $gradwire)"
+fi
+
 # ---- 7. shellcheck ----
 if command -v shellcheck >/dev/null; then
   rc=0
-  shellcheck experiments/{plot_run,windows,coding,coding_facts,tta,ring_timing,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
+  shellcheck experiments/{plot_run,windows,coding,coding_facts,tta,ring_timing,dnn_traffic,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
   check "shellcheck quiet" "$rc" "$(head -c 400 "$tmp/sc")"
 else
   echo "SKIP  shellcheck quiet                                    (shellcheck not installed)"
