@@ -67,6 +67,18 @@ SimDevice::SimDevice(const DeviceOptions& options)
         "the simulation's actors");
   }
   host_ = s4u::this_actor::get_host();
+  // Comm::sendto would do without the mailbox, but its comms are detached, and SimGrid 3.32
+  // removes a finished detached comm from one global list by a linear walk: with a thousand
+  // workers' connections in flight that walk was the simulation's hottest loop. The drain
+  // actor outlives the device (a daemon): a peer's frame still on the wire lands, and its
+  // connection then finds this end gone, as after sendto.
+  static uint64_t devices = 0;
+  inbox_ = s4u::Mailbox::by_name("inbox-" + std::to_string(devices++));
+  s4u::ActorPtr drain = s4u::Actor::create("inbox", host_, [inbox = inbox_] {
+    while (true) inbox->get<char>();  // the frame itself travels beside the comm
+  });
+  drain->daemonize();
+  inbox_->set_receiver(drain);
   io_mu_ = s4u::Mutex::create();
   io_cv_ = s4u::ConditionVariable::create();
   cq_.SetDriver(this);

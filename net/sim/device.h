@@ -14,6 +14,7 @@
 #include <memory>
 #include <simgrid/s4u/ConditionVariable.hpp>
 #include <simgrid/s4u/Host.hpp>
+#include <simgrid/s4u/Mailbox.hpp>
 #include <simgrid/s4u/Mutex.hpp>
 #include <string>
 #include <utility>
@@ -79,6 +80,10 @@ class SimDevice final : public Device, private IoDriver {
 
   // Used by connections.
   simgrid::s4u::Host* host() const { return host_; }
+  // Where a peer's frames to this device travel: a mailbox whose permanent receiver (an actor
+  // on this host that only drains it) starts every transfer the moment it is posted, so
+  // frames from many peers share the links as the flow model shares them.
+  simgrid::s4u::Mailbox* inbox() const { return inbox_; }
   // Queues a completion and wakes an actor waiting for one.
   void Complete(Completion c);
   void OnConnectionClosed(SimConnection* connection);
@@ -98,6 +103,7 @@ class SimDevice final : public Device, private IoDriver {
   DeviceOptions options_;
   CompletionQueue cq_;
   simgrid::s4u::Host* host_;
+  simgrid::s4u::Mailbox* inbox_;
   simgrid::s4u::MutexPtr io_mu_;  // with io_cv_: a waiter sleeps until Complete wakes it
   simgrid::s4u::ConditionVariablePtr io_cv_;
   RateLimitedLog refusals_{"refusals"};  // peers refused in the handshake
