@@ -356,6 +356,8 @@ fi
 # They read the jobs' own CSVs: a committed folder keeps them packed (runs.tar.xz).
 raw_runs_unpack "$out" || exit 1
 timelines=()
+# A timeline has a lane per worker: past 16 they are too thin to read.
+((workers <= 16)) && timeline_configs=$configs || timeline_configs=""
 while read -r m s; do
   [[ -n $m ]] || continue
   for sc in $all_schemes; do
@@ -367,7 +369,7 @@ while read -r m s; do
       timelines+=("timeline-$m-$s-$sc.png")
     fi
   done
-done <<<"$configs"
+done <<<"$timeline_configs"
 
 # ---- README: how the results were made, and the table ----
 # The flags a scheme's jobs were given after the common ones (which end with --timeout), from
@@ -427,7 +429,11 @@ ran_flags() {
   fi
   echo "Files: runs.csv (one row per job), summary.csv (this table), runs/<job>/ (each job's"
   echo "CSVs, logs and command.txt)."
+  if [[ -n $sim ]]; then
+    echo "A simulation is deterministic: git keeps no runs/ of it (the command above makes them"
+    echo "again, byte for byte)."
+  fi
   [[ -f $out/findings.md ]] && { echo; cat "$out/findings.md"; }
 } >"$out/README.md"
 echo "dnn_traffic.sh: wrote $out/" >&2
-raw_runs_pack_committed "$out"
+[[ -n $sim ]] || raw_runs_pack_committed "$out"
