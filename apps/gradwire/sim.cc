@@ -113,7 +113,7 @@ int SimCommand(const std::vector<std::string>& args) {
   std::string why;
   const auto topology = sim::ParseTopology((*vm)["topology"].as<std::string>(), &why);
   if (!topology) throw UsageError("--topology: " + why);
-  if (const std::string bad = topology->CheckJob(cfg.num_workers); !bad.empty()) {
+  if (const std::string bad = topology->CheckJob(cfg.num_servers, cfg.num_workers); !bad.empty()) {
     throw UsageError(bad);
   }
   const std::string out = vm->count("out") ? (*vm)["out"].as<std::string>() : DefaultOut();
