@@ -16,7 +16,7 @@ TEST(TopologyTest, StarDefaultsToOneGigabitAndFiftyMicroseconds) {
   EXPECT_EQ(t->kind, Topology::Kind::kStar);
   EXPECT_DOUBLE_EQ(t->rate_bps, 1e9);
   EXPECT_DOUBLE_EQ(t->latency_s, 50e-6);
-  EXPECT_EQ(t->CheckJob(7), "");
+  EXPECT_EQ(t->CheckJob(1, 7), "");
 }
 
 TEST(TopologyTest, RatesAndLatenciesTakeTheirUnits) {
@@ -45,11 +45,50 @@ TEST(TopologyTest, ATreeNeedsRacksThatDivideTheWorkers) {
   EXPECT_EQ(t->kind, Topology::Kind::kTree);
   EXPECT_EQ(t->racks, 4u);
   EXPECT_DOUBLE_EQ(t->oversubscription, 4);
-  EXPECT_EQ(t->CheckJob(16), "");
-  EXPECT_NE(t->CheckJob(6).find("does not divide the 6 workers"), std::string::npos);
-  EXPECT_NE(t->CheckJob(2).find("more racks than the 2 workers"), std::string::npos);
+  EXPECT_EQ(t->CheckJob(1, 16), "");
+  EXPECT_NE(t->CheckJob(1, 6).find("does not divide the 6 workers"), std::string::npos);
+  EXPECT_NE(t->CheckJob(1, 2).find("more racks than the 2 workers"), std::string::npos);
   EXPECT_FALSE(ParseTopology("tree", &why));
   EXPECT_NE(why.find("needs racks"), std::string::npos);
+}
+
+TEST(TopologyTest, AFatTreeHoldsKCubedOverFourHostsServersIncluded) {
+  std::string why;
+  const auto t = ParseTopology("fat-tree:k=16", &why);
+  ASSERT_TRUE(t) << why;
+  EXPECT_EQ(t->kind, Topology::Kind::kFatTree);
+  EXPECT_EQ(t->k, 16u);
+  EXPECT_DOUBLE_EQ(t->rate_bps, 1e9);
+  EXPECT_DOUBLE_EQ(t->latency_s, 50e-6);
+  EXPECT_EQ(t->FatTreeHosts(), 1024u);
+  EXPECT_EQ(t->CheckJob(1, 1023), "");
+  EXPECT_EQ(t->CheckJob(1, 1024),
+            "--topology fat-tree:k=16 has 1024 host ports, fewer than the job's 1025 hosts (1 "
+            "server(s) + 1024 workers): a larger even k");
+  EXPECT_NE(t->CheckJob(4, 1021).find("1025 hosts"), std::string::npos);
+  EXPECT_EQ(ParseTopology("fat-tree:k=128", &why)->FatTreeHosts(), 524288u);
+  EXPECT_EQ(ParseTopology("fat-tree:k=2", &why)->CheckJob(1, 1), "");
+  EXPECT_EQ(ParseTopology("fat-tree:k=18,rate=10Gbps,latency=1us", &why)->ToString(),
+            "fat-tree:k=18,rate=10000Mbps,latency=1us");
+}
+
+TEST(TopologyTest, ALeafSpineNeedsLeavesAndSpinesAndAtMostAHostALeaf) {
+  std::string why;
+  const auto t = ParseTopology("leaf-spine:leaves=32,spines=8,oversub=4", &why);
+  ASSERT_TRUE(t) << why;
+  EXPECT_EQ(t->kind, Topology::Kind::kLeafSpine);
+  EXPECT_EQ(t->leaves, 32u);
+  EXPECT_EQ(t->spines, 8u);
+  EXPECT_DOUBLE_EQ(t->oversubscription, 4);
+  EXPECT_EQ(t->CheckJob(1, 1024), "");
+  EXPECT_EQ(t->CheckJob(1, 31), "");
+  EXPECT_EQ(t->CheckJob(1, 30),
+            "--topology leaf-spine:leaves=32 has more leaves than the job's 31 hosts (1 "
+            "server(s) + 30 workers)");
+  const auto plain = ParseTopology("leaf-spine:spines=2,leaves=4", &why);
+  ASSERT_TRUE(plain) << why;
+  EXPECT_DOUBLE_EQ(plain->oversubscription, 1);
+  EXPECT_EQ(plain->ToString(), "leaf-spine:leaves=4,spines=2,oversub=1,rate=1000Mbps,latency=50us");
 }
 
 TEST(TopologyTest, EveryMistakeIsNamed) {
@@ -65,6 +104,23 @@ TEST(TopologyTest, EveryMistakeIsNamed) {
       {"tree:racks=2,oversub=nan", "oversub=nan"},
       {"star:latency=forever", "latency=forever"},
       {"star:", "is not key=value"},
+      {"fat-tree", "needs k=K"},
+      {"fat-tree:k=7", "k=7: an even number"},
+      {"fat-tree:k=0", "k=0"},
+      {"fat-tree:k=130", "k=130"},
+      {"fat-tree:k=4.0", "k=4.0"},
+      {"fat-tree:k=4,oversub=2", "takes no 'oversub'"},
+      {"fat-tree:k=4,racks=2", "takes no 'racks'"},
+      {"leaf-spine", "needs leaves=L and spines=S"},
+      {"leaf-spine:leaves=4", "needs leaves=L and spines=S"},
+      {"leaf-spine:spines=4", "needs leaves=L and spines=S"},
+      {"leaf-spine:leaves=0,spines=2", "leaves=0"},
+      {"leaf-spine:leaves=4,spines=129", "spines=129"},
+      {"leaf-spine:leaves=4,spines=2,oversub=0.5", "oversub=0.5"},
+      {"leaf-spine:leaves=4,spines=2,k=4", "takes no 'k'"},
+      {"leaf-spine:leaves=4,spines=2,spines=2", "given twice"},
+      {"tree:racks=2,leaves=2", "takes no 'leaves'"},
+      {"star:k=4", "takes no 'k'"},
   };
   for (const auto& [text, says] : cases) {
     std::string why;
@@ -81,8 +137,8 @@ TEST(TopologyTest, SlowWorkersHaveTheirOwnRateAndMustBeInTheJob) {
   EXPECT_DOUBLE_EQ(t->WorkerRate(1), 1e8);
   EXPECT_DOUBLE_EQ(t->WorkerRate(2), 1e8);
   EXPECT_DOUBLE_EQ(t->WorkerRate(3), 1e9);
-  EXPECT_EQ(t->CheckJob(8), "");
-  EXPECT_NE(t->CheckJob(2).find("slow worker 2 is not one of the 2 workers"), std::string::npos);
+  EXPECT_EQ(t->CheckJob(2, 8), "");
+  EXPECT_NE(t->CheckJob(1, 2).find("slow worker 2 is not one of the 2 workers"), std::string::npos);
   EXPECT_EQ(t->ToString(), "star:rate=1000Mbps,latency=50us,slow=1+2,slow_rate=100Mbps");
   const std::pair<const char*, const char*> bad[] = {
       {"star:slow=1+2", "go together"},
@@ -104,6 +160,22 @@ TEST(TopologyTest, ToStringSaysWhatWasParsed) {
   EXPECT_EQ(ParseTopology("star", &why)->ToString(), "star:rate=1000Mbps,latency=50us");
   EXPECT_EQ(ParseTopology("tree:racks=2,oversub=4,latency=1ms", &why)->ToString(),
             "tree:racks=2,oversub=4,rate=1000Mbps,latency=1000us");
+  // Each kind's text parses back to the same fabric.
+  for (const char* text : {"star:rate=2Gbps,slow=3,slow_rate=1Mbps", "tree:racks=3,oversub=2.5",
+                           "fat-tree:k=8,rate=40Gbps,latency=2us",
+                           "leaf-spine:leaves=16,spines=4,oversub=3,rate=25Gbps"}) {
+    const auto t = ParseTopology(text, &why);
+    ASSERT_TRUE(t) << text << ": " << why;
+    const auto again = ParseTopology(t->ToString(), &why);
+    ASSERT_TRUE(again) << t->ToString() << ": " << why;
+    EXPECT_EQ(again->ToString(), t->ToString());
+    EXPECT_EQ(again->kind, t->kind);
+    EXPECT_EQ(again->k, t->k);
+    EXPECT_EQ(again->leaves, t->leaves);
+    EXPECT_EQ(again->spines, t->spines);
+    EXPECT_DOUBLE_EQ(again->oversubscription, t->oversubscription);
+    EXPECT_DOUBLE_EQ(again->rate_bps, t->rate_bps);
+  }
 }
 
 }  // namespace

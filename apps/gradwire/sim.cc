@@ -133,7 +133,12 @@ int SimCommand(const std::vector<std::string>& args) {
       "slow_rate=S] (each host on its own link to one switch; workers W.. on links of rate S) "
       "| tree:racks=K[,oversub=F,rate=R,latency=L] "
       "(workers evenly in K racks, each rack's uplink carrying R x its workers / F; servers "
-      "at the core). Defaults 1Gbps, 50us (one-way, per link)")(
+      "at the core) | fat-tree:k=K[,rate=R,latency=L] (Al-Fares' k-ary fat-tree, k^3/4 hosts: "
+      "servers then workers fill the edge switches in order) | leaf-spine:leaves=L,spines=S[,"
+      "oversub=F,rate=R,latency=L] (ceil(hosts/L) hosts per leaf, host h on leaf h mod L, each "
+      "leaf's S uplinks carrying R x hosts-per-leaf / F in all). One path per pair, the spine "
+      "or core chosen to spread a leaf's flows evenly. Defaults 1Gbps, 50us (one-way, per "
+      "link)")(
       "sim-cfg", po::value<std::vector<std::string>>()->composing(),
       "a SimGrid setting, e.g. network/model:CM02 (repeatable; SimGrid's --cfg=). gradwire sets "
       "network/latency-factor:1 (long-lived connections: no slow start per message) and "
@@ -163,7 +168,7 @@ int SimCommand(const std::vector<std::string>& args) {
   std::string why;
   const auto topology = sim::ParseTopology((*vm)["topology"].as<std::string>(), &why);
   if (!topology) throw UsageError("--topology: " + why);
-  if (const std::string bad = topology->CheckJob(cfg.num_workers); !bad.empty()) {
+  if (const std::string bad = topology->CheckJob(cfg.num_servers, cfg.num_workers); !bad.empty()) {
     throw UsageError(bad);
   }
   const std::string out = vm->count("out") ? (*vm)["out"].as<std::string>() : DefaultOut();

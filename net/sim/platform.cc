@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/error.h"
+#include "net/sim/clos_zone.h"
 
 namespace gw::sim {
 
@@ -24,7 +25,14 @@ std::string ServerHost(uint32_t rank) { return "server-" + std::to_string(rank);
 std::string WorkerHost(uint32_t rank) { return "worker-" + std::to_string(rank); }
 
 void BuildPlatform(const Topology& t, uint32_t servers, uint32_t workers) {
-  if (const std::string why = t.CheckJob(workers); !why.empty()) throw Error(why);
+  if (const std::string why = t.CheckJob(servers, workers); !why.empty()) throw Error(why);
+  if (t.kind == Topology::Kind::kFatTree || t.kind == Topology::Kind::kLeafSpine) {
+    std::vector<std::string> hosts;  // the fabric's host numbers: servers, then workers
+    for (uint32_t s = 0; s < servers; ++s) hosts.push_back(ServerHost(s));
+    for (uint32_t w = 0; w < workers; ++w) hosts.push_back(WorkerHost(w));
+    BuildClosZone(t, hosts, kHostSpeed);
+    return;
+  }
   // One star zone: a host's route to the centre is its own link, then (tree) its rack's
   // uplink; a route between two hosts is one's way up and the other's way down. Links are
   // split-duplex, each direction its own capacity, as on a switched full-duplex fabric.

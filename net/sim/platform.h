@@ -1,5 +1,6 @@
 // Builds a Topology (topology.h) into the running SimGrid engine's platform: one host per
-// server and worker, named ServerHost(s) and WorkerHost(w).
+// server and worker, named ServerHost(s) and WorkerHost(w); a star or tree as a SimGrid star
+// zone, a fat-tree or leaf-spine as clos_zone.h's.
 #pragma once
 
 #include <cstdint>

@@ -17,6 +17,13 @@ constexpr double kMinRate = 1e3, kMaxRate = 1e13;
 constexpr double kMaxLatency = 60;
 constexpr uint32_t kMaxRacks = 1 << 16;
 constexpr double kMaxOversubscription = 1000;
+// A fat-tree's switch radix: 2 (the smallest, 2 hosts) to 128 (524,288 hosts), past any switch
+// built; odd radices have no k/2.
+constexpr uint32_t kMinFatTreeK = 2, kMaxFatTreeK = 128;
+// A leaf-spine's spines: each is one uplink port of every leaf, 128 past any leaf built. Leaves
+// as racks.
+constexpr uint32_t kMaxSpines = 128;
+constexpr uint32_t kMaxLeaves = kMaxRacks;
 // Slow workers are named one by one: a handful, as on the emulated star.
 constexpr size_t kMaxSlowWorkers = 1024;
 
@@ -50,6 +57,56 @@ std::optional<double> Within(std::optional<double> v, double lo, double hi) {
   return std::clamp(*v, lo, hi);
 }
 
+// A whole number in [lo, hi], all of value.
+std::optional<uint32_t> Count(const std::string& value, uint32_t lo, uint32_t hi) {
+  uint32_t n = 0;
+  const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || ptr != value.data() + value.size() || n < lo || n > hi) {
+    return std::nullopt;
+  }
+  return n;
+}
+
+const char* KindName(Topology::Kind kind) {
+  switch (kind) {
+    case Topology::Kind::kStar:
+      return "star";
+    case Topology::Kind::kTree:
+      return "tree";
+    case Topology::Kind::kFatTree:
+      return "fat-tree";
+    case Topology::Kind::kLeafSpine:
+      return "leaf-spine";
+  }
+  return "?";
+}
+
+// The keys each kind takes, as the refusal of another key lists them.
+const char* Keys(Topology::Kind kind) {
+  switch (kind) {
+    case Topology::Kind::kStar:
+      return "rate, latency, slow, slow_rate";
+    case Topology::Kind::kTree:
+      return "racks, oversub, rate, latency";
+    case Topology::Kind::kFatTree:
+      return "k, rate, latency";
+    case Topology::Kind::kLeafSpine:
+      return "leaves, spines, oversub, rate, latency";
+  }
+  return "";
+}
+
+bool Takes(Topology::Kind kind, const std::string& key) {
+  using K = Topology::Kind;
+  if (key == "rate" || key == "latency") return true;
+  if (key == "racks") return kind == K::kTree;
+  if (key == "oversub") return kind == K::kTree || kind == K::kLeafSpine;
+  if (key == "slow" || key == "slow_rate") return kind == K::kStar;
+  if (key == "k") return kind == K::kFatTree;
+  if (key == "leaves" || key == "spines") return kind == K::kLeafSpine;
+  return false;
+}
+
 }  // namespace
 
 std::optional<double> ParseRate(const std::string& text) {
@@ -71,10 +128,15 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
   } else if (kind == "tree") {
     t.kind = Topology::Kind::kTree;
     t.racks = 0;  // required
+  } else if (kind == "fat-tree") {
+    t.kind = Topology::Kind::kFatTree;
+  } else if (kind == "leaf-spine") {
+    t.kind = Topology::Kind::kLeafSpine;
   } else {
     *why = "unknown topology '" + kind +
-           "' (star[:rate=R,latency=L,slow=W+W,slow_rate=S] or tree:racks=K[,oversub=F,"
-           "rate=R,latency=L])";
+           "' (star[:rate=R,latency=L,slow=W+W,slow_rate=S], tree:racks=K[,oversub=F,rate=R,"
+           "latency=L], fat-tree:k=K[,rate=R,latency=L] or leaf-spine:leaves=L,spines=S[,"
+           "oversub=F,rate=R,latency=L])";
     return std::nullopt;
   }
   std::map<std::string, std::string> seen;
@@ -95,6 +157,10 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
         *why = key + " given twice in --topology " + text;
         return std::nullopt;
       }
+      if (!Takes(t.kind, key)) {
+        *why = "--topology " + kind + " takes no '" + key + "' (" + Keys(t.kind) + ")";
+        return std::nullopt;
+      }
       if (key == "rate") {
         const auto r = ParseRate(value);
         if (!r) {
@@ -109,15 +175,39 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
           return std::nullopt;
         }
         t.latency_s = *l;
-      } else if (key == "racks" && t.kind == Topology::Kind::kTree) {
-        uint32_t r = 0;
-        const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), r);
-        if (ec != std::errc() || ptr != value.data() + value.size() || r == 0 || r > kMaxRacks) {
+      } else if (key == "racks") {
+        const auto r = Count(value, 1, kMaxRacks);
+        if (!r) {
           *why = "racks=" + value + ": a whole number of racks, 1 to " + std::to_string(kMaxRacks);
           return std::nullopt;
         }
-        t.racks = r;
-      } else if (key == "oversub" && t.kind == Topology::Kind::kTree) {
+        t.racks = *r;
+      } else if (key == "k") {
+        const auto k = Count(value, kMinFatTreeK, kMaxFatTreeK);
+        if (!k || *k % 2 != 0) {
+          *why = "k=" + value + ": an even number of switch ports, " +
+                 std::to_string(kMinFatTreeK) + " to " + std::to_string(kMaxFatTreeK) +
+                 " (k^3/4 hosts)";
+          return std::nullopt;
+        }
+        t.k = *k;
+      } else if (key == "leaves") {
+        const auto l = Count(value, 1, kMaxLeaves);
+        if (!l) {
+          *why = "leaves=" + value + ": a whole number of leaf switches, 1 to " +
+                 std::to_string(kMaxLeaves);
+          return std::nullopt;
+        }
+        t.leaves = *l;
+      } else if (key == "spines") {
+        const auto n = Count(value, 1, kMaxSpines);
+        if (!n) {
+          *why = "spines=" + value + ": a whole number of spine switches, 1 to " +
+                 std::to_string(kMaxSpines);
+          return std::nullopt;
+        }
+        t.spines = *n;
+      } else if (key == "oversub") {
         double f = 0;
         const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), f);
         if (ec != std::errc() || ptr != value.data() + value.size() || !(f >= 1) ||
@@ -126,7 +216,7 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
           return std::nullopt;
         }
         t.oversubscription = f;
-      } else if (key == "slow" && t.kind == Topology::Kind::kStar) {
+      } else if (key == "slow") {
         size_t at = 0;
         while (at <= value.size()) {
           const size_t plus = std::min(value.find('+', at), value.size());
@@ -146,19 +236,13 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
           t.slow_workers.push_back(w);
           at = plus + 1;
         }
-      } else if (key == "slow_rate" && t.kind == Topology::Kind::kStar) {
+      } else if (key == "slow_rate") {
         const auto r = ParseRate(value);
         if (!r) {
           *why = "slow_rate=" + value + ": a rate like 100Mbps (1kbps to 10000Gbps)";
           return std::nullopt;
         }
         t.slow_rate_bps = *r;
-      } else {
-        *why = "--topology " + kind + " takes no '" + key + "' (" +
-               (t.kind == Topology::Kind::kStar ? "rate, latency, slow, slow_rate"
-                                                : "racks, oversub, rate, latency") +
-               ")";
-        return std::nullopt;
       }
     }
   }
@@ -170,6 +254,14 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
     *why = "--topology tree needs racks=K";
     return std::nullopt;
   }
+  if (t.kind == Topology::Kind::kFatTree && t.k == 0) {
+    *why = "--topology fat-tree needs k=K (an even number of switch ports)";
+    return std::nullopt;
+  }
+  if (t.kind == Topology::Kind::kLeafSpine && (t.leaves == 0 || t.spines == 0)) {
+    *why = "--topology leaf-spine needs leaves=L and spines=S";
+    return std::nullopt;
+  }
   return t;
 }
 
@@ -178,29 +270,64 @@ double Topology::WorkerRate(uint32_t w) const {
   return slow ? slow_rate_bps : rate_bps;
 }
 
-std::string Topology::CheckJob(uint32_t workers) const {
+uint64_t Topology::FatTreeHosts() const { return uint64_t{k} * k * k / 4; }
+
+std::string Topology::CheckJob(uint32_t servers, uint32_t workers) const {
   for (uint32_t w : slow_workers) {
     if (w >= workers) {
       return "--topology star: slow worker " + std::to_string(w) + " is not one of the " +
              std::to_string(workers) + " workers (0.." + std::to_string(workers - 1) + ")";
     }
   }
-  if (kind != Kind::kTree) return "";
-  if (racks > workers) {
-    return "--topology tree:racks=" + std::to_string(racks) + " has more racks than the " +
-           std::to_string(workers) + " workers";
-  }
-  if (workers % racks != 0) {
-    return "--topology tree:racks=" + std::to_string(racks) + " does not divide the " +
-           std::to_string(workers) + " workers evenly";
+  const uint64_t hosts = uint64_t{servers} + workers;
+  const std::string job = std::to_string(hosts) + " hosts (" + std::to_string(servers) +
+                          " server(s) + " + std::to_string(workers) + " workers)";
+  switch (kind) {
+    case Kind::kStar:
+      return "";
+    case Kind::kTree:
+      if (racks > workers) {
+        return "--topology tree:racks=" + std::to_string(racks) + " has more racks than the " +
+               std::to_string(workers) + " workers";
+      }
+      if (workers % racks != 0) {
+        return "--topology tree:racks=" + std::to_string(racks) + " does not divide the " +
+               std::to_string(workers) + " workers evenly";
+      }
+      return "";
+    case Kind::kFatTree:
+      if (hosts > FatTreeHosts()) {
+        return "--topology fat-tree:k=" + std::to_string(k) + " has " +
+               std::to_string(FatTreeHosts()) + " host ports, fewer than the job's " + job +
+               ": a larger even k";
+      }
+      return "";
+    case Kind::kLeafSpine:
+      if (leaves > hosts) {
+        return "--topology leaf-spine:leaves=" + std::to_string(leaves) +
+               " has more leaves than the job's " + job;
+      }
+      return "";
   }
   return "";
 }
 
 std::string Topology::ToString() const {
-  std::string s = kind == Kind::kStar ? "star:"
-                                      : "tree:racks=" + std::to_string(racks) +
-                                            ",oversub=" + Number(oversubscription) + ",";
+  std::string s = std::string(KindName(kind)) + ":";
+  switch (kind) {
+    case Kind::kStar:
+      break;
+    case Kind::kTree:
+      s += "racks=" + std::to_string(racks) + ",oversub=" + Number(oversubscription) + ",";
+      break;
+    case Kind::kFatTree:
+      s += "k=" + std::to_string(k) + ",";
+      break;
+    case Kind::kLeafSpine:
+      s += "leaves=" + std::to_string(leaves) + ",spines=" + std::to_string(spines) +
+           ",oversub=" + Number(oversubscription) + ",";
+      break;
+  }
   s += "rate=" + Number(rate_bps / 1e6) + "Mbps,latency=" + Number(latency_s * 1e6) + "us";
   if (!slow_workers.empty()) {
     s += ",slow=";

@@ -289,9 +289,15 @@ void TopologyTexts() {
       {"star-shaped", "star:rate=100Mbps,latency=5ms"},
       {"tree", "tree:racks=4,oversub=4,rate=10Gbps,latency=2us"},
       {"star-slow", "star:rate=1Gbps,slow=1+2,slow_rate=100Mbps"},
-      // Edge cases: a rate at its floor, latency at its ceiling, a rack count past the bound.
+      {"fat-tree", "fat-tree:k=16,rate=10Gbps,latency=1us"},
+      {"leaf-spine", "leaf-spine:leaves=32,spines=8,oversub=4,rate=25Gbps"},
+      // Edge cases: a rate at its floor, latency at its ceiling, a rack count past the bound,
+      // an odd radix, the largest radix, a spine past the bound.
       {"edge-min-rate", "star:rate=1kbps,latency=60s"},
-      {"edge-racks-65537", "tree:racks=65537"}};
+      {"edge-racks-65537", "tree:racks=65537"},
+      {"edge-fat-tree-k-7", "fat-tree:k=7"},
+      {"edge-fat-tree-k-128", "fat-tree:k=128"},
+      {"edge-spines-129", "leaf-spine:leaves=2,spines=129"}};
   for (const auto& [name, text] : texts) Write("topology", name, Of(text));
 }
 

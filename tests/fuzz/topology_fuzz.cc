@@ -39,11 +39,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string again_why;
   const auto again = Parse(t->ToString(), &again_why);
   FUZZ_CHECK(again.has_value());
-  FUZZ_CHECK(again->kind == t->kind && again->racks == t->racks);
+  FUZZ_CHECK(again->kind == t->kind && again->racks == t->racks && again->k == t->k &&
+             again->leaves == t->leaves && again->spines == t->spines);
   FUZZ_CHECK(again->slow_workers == t->slow_workers);
   // ToString rounds to six digits: the same fabric within that.
   FUZZ_CHECK(std::abs(again->rate_bps - t->rate_bps) <= 1e-5 * t->rate_bps);
   FUZZ_CHECK(std::abs(again->latency_s - t->latency_s) <= 1e-5 * t->latency_s + 1e-12);
-  for (uint32_t workers : {1u, 2u, 7u, 64u, 1024u}) (void)t->CheckJob(workers);
+  for (uint32_t servers : {0u, 1u, 4u}) {
+    for (uint32_t workers : {1u, 2u, 7u, 64u, 1024u}) (void)t->CheckJob(servers, workers);
+  }
   return 0;
 }
