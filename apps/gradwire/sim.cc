@@ -44,7 +44,8 @@ constexpr const char* kLatencyFactor = "network/latency-factor:1";
 // LV08 also charges every flow weight-S / bandwidth (8775 B) per link it crosses, its model of
 // TCP's bias against long round trips: a flow through a slow link then loses share at a fast
 // link it shares, and gets less than its own link's rate. A TCP flow that its own slow link
-// holds back is not held back twice: with weight-S at 0 (plain max-min sharing) the
+// holds back is not held back twice: with weight-S at 0 (max-min sharing, each flow still
+// weighted by its route's latency: equal on the star, not across a fat-tree's pods) the
 // hetero-links spec's BSP cells (two workers on 100 Mbit/s of a 1 Gbit/s star) come to 0.92x
 // the emulated time, against 1.3x (results/sim-validation). Links of equal rate share alike
 // either way.
@@ -142,7 +143,7 @@ int SimCommand(const std::vector<std::string>& args) {
       "sim-cfg", po::value<std::vector<std::string>>()->composing(),
       "a SimGrid setting, e.g. network/model:CM02 (repeatable; SimGrid's --cfg=). gradwire sets "
       "network/latency-factor:1 (long-lived connections: no slow start per message) and "
-      "network/weight-S:0 (plain max-min sharing)")(
+      "network/weight-S:0 (max-min sharing weighted by route latency only)")(
       "phantom-payloads", po::bool_switch(),
       "writes carry their size and no bytes, and nobody computes on them: a thousand workers' "
       "models need not fit in memory (synthetic, model:NAME, trace:FILE; no --coding). The "
