@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What a simulation costs (issue 18): `gradwire sim` jobs of N workers (BSP; by default synthetic
 # gradients, one server on a 1 Gbit/s star) for each N, timed on this machine. Writes into OUT:
-#   cost.csv        workers, grad_bytes, iterations, simulated_s, wall_s, peak_rss_mb, and
+#   cost.csv        workers, workload, grad_bytes, iterations, simulated_s, wall_s, cpu_s (user +
+#                   system: what the run cost even on a loaded machine), peak_rss_mb, and
 #                   worker_iterations_per_wall_s (workers x iterations / wall_s)
 #   cost.png        worker-iterations per wall second and peak memory against workers
 #   README.md, provenance.txt   the command, commit, date, machine
@@ -65,23 +66,24 @@ mkdir -p "$out/runs"
   echo "load_average=$(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out/provenance.txt"
 csv=$out/cost.csv
-echo "workers,workload,grad_bytes,iterations,simulated_s,wall_s,peak_rss_mb,worker_iterations_per_wall_s" >"$csv"
+echo "workers,workload,grad_bytes,iterations,simulated_s,wall_s,cpu_s,peak_rss_mb,worker_iterations_per_wall_s" >"$csv"
 for n in $workers; do
   run=$out/runs/$n
   rm -rf "$run"
   echo "sim_scale.sh: $n workers x $iterations iterations of $workload ..." >&2
-  # /usr/bin/time -f: wall seconds and peak resident KiB of the whole simulation.
-  /usr/bin/time -f "%e %M" -o "$out/runs/$n.time" "$gradwire" sim --out "$run" --log-level warn \
+  # /usr/bin/time -f: wall seconds, peak resident KiB and CPU seconds of the whole simulation.
+  /usr/bin/time -f "%e %M %U %S" -o "$out/runs/$n.time" "$gradwire" sim --out "$run" --log-level warn \
     --num-workers "$n" "${job[@]}" --iterations "$iterations" \
     --timeout 3600 >"$out/runs/$n.log" 2>&1 ||
     { echo "sim_scale.sh: the $n-worker job failed: $(rel "$out/runs/$n.log")" >&2; tail -3 "$out/runs/$n.log" >&2; exit 1; }
-  read -r wall rss <"$out/runs/$n.time"
+  read -r wall rss user sys <"$out/runs/$n.time"
   simulated=$(sed -n 's/^gradwire sim: \([0-9.]*\) s simulated.*/\1/p' "$out/runs/$n.log")
   # grad_bytes: a synthetic gradient's size; a model's is its own (gradwire models).
   g=""
   [[ $workload == synthetic ]] && g=$(numfmt --from=iec "$grad")
   awk -v n="$n" -v l="$workload" -v g="$g" -v k="$iterations" -v s="$simulated" -v w="$wall" -v r="$rss" \
-    'BEGIN { printf "%d,%s,%s,%d,%s,%.2f,%.0f,%.1f\n", n, l, g, k, s, w, r / 1024, n * k / (w > 0 ? w : 0.01) }' >>"$csv"
+    -v c="$(awk -v u="$user" -v y="$sys" 'BEGIN { print u + y }')" \
+    'BEGIN { printf "%d,%s,%s,%d,%s,%.2f,%.2f,%.0f,%.1f\n", n, l, g, k, s, w, c, r / 1024, n * k / (w > 0 ? w : 0.01) }' >>"$csv"
 done
 gnuplot <<GP
 set terminal pngcairo size 900,450 font ',10'
@@ -92,9 +94,9 @@ set logscale x 2
 set xlabel 'workers'
 set grid
 set ylabel 'worker-iterations per wall second'
-plot '$csv' every ::1 using 1:8 with linespoints pt 7 notitle
+plot '$csv' every ::1 using 1:9 with linespoints pt 7 notitle
 set ylabel 'peak memory (MiB)'
-plot '$csv' every ::1 using 1:7 with linespoints pt 7 notitle
+plot '$csv' every ::1 using 1:8 with linespoints pt 7 notitle
 unset multiplot
 GP
 {
@@ -102,9 +104,12 @@ GP
   echo
   echo "Made by \`$command\` at commit $commit on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores."
   echo
-  echo "| workers | simulated s | wall s | peak MiB | worker-iterations per wall s |"
-  echo "| --- | --- | --- | --- | --- |"
-  csv_awk '{ printf "| %s | %s | %s | %s | %s |\n", col("workers"), col("simulated_s"), col("wall_s"),
+  echo "Load average when the runs started: $(sed -n 's/^load_average=//p' "$out/provenance.txt") (wall"
+  echo "times beside other work are longer; cpu_s is what the simulation itself spent)."
+  echo
+  echo "| workers | simulated s | wall s | cpu s | peak MiB | worker-iterations per wall s |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  csv_awk '{ printf "| %s | %s | %s | %s | %s | %s |\n", col("workers"), col("simulated_s"), col("wall_s"), col("cpu_s"),
     col("peak_rss_mb"), col("worker_iterations_per_wall_s") }' "$csv"
   echo
   echo "![cost](cost.png)"
