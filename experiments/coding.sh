@@ -6,7 +6,11 @@
 # loopback TCP, linear regression), with delays drawn from Lee et al.'s shifted exponential
 # (a 1/n share of the job takes base = UNIT/n seconds, then an Exp(mu) tail scaled the same).
 # Beside each measured mean round time: the closed form (where the papers have one), a Monte
-# Carlo of the model, and the model on the very draws the job used. Every job runs REPS times,
+# Carlo of the model, and the model on the very draws the job used. With --sim each job is
+# simulated instead (`gradwire sim`: the same server and worker code as SimGrid actors in one
+# process, on the default star fabric, in simulated time): the emulated compute (the model's
+# shift and tail) becomes simulated sleeps and the real CPU time of linreg takes no simulated
+# time, so what remains beside the model is the simulated network's share of a round. Every job runs REPS times,
 # repetition R with its own draws (seed=R in the --straggler spec, the same R for every scheme);
 # coding.csv gives the mean over repetitions and its 95 % confidence interval.
 #
@@ -23,6 +27,9 @@
 #                     gets unit x mu, so every job stays short)
 #   --reps N          repetitions of every job (REPS, 5; ~20 min each with the defaults). The
 #                     CI is Student t over repetitions; with one, the rounds' 95 % interval
+#   --sim             simulate each job with `gradwire sim` on its default star topology (1 Gbit/s,
+#                     50 us per link) instead of running processes over loopback (SIM=1). The
+#                     CSVs, plots and README keep their form; provenance and README say simulated
 #   --keep-runs       keep every worker's CSV (KEEP_RUNS=1; by default each run keeps
 #                     rounds.csv, summary.csv, server-0.csv, command.txt and its log)
 #   --out DIR         where results go (default results/runs/coding-<UTC date-time>, which git
@@ -35,25 +42,27 @@
 # Exit 2: bad usage.
 set -euo pipefail
 name=coding
-usage_line="usage: experiments/coding.sh PATH/TO/gradwire [--ns \"N ...\"] [--mus \"MU ...\"] [--rounds N] [--unit S] [--reps N] [--keep-runs] [--out DIR] [--plot-only | --dry-run]   (--help lists them)"
+usage_line="usage: experiments/coding.sh PATH/TO/gradwire [--ns \"N ...\"] [--mus \"MU ...\"] [--rounds N] [--unit S] [--reps N] [--sim] [--keep-runs] [--out DIR] [--plot-only | --dry-run]   (--help lists them)"
 bad_usage() { echo "coding.sh: $*" >&2; echo "$usage_line" >&2; exit 2; }
 # The command as given, with the knobs set in the environment before it (its defaults).
-knobs=(NS MUS ROUNDS UNIT REPS KEEP_RUNS PLOT_ONLY)
+knobs=(NS MUS ROUNDS UNIT REPS SIM KEEP_RUNS PLOT_ONLY)
 command_line=""
 for k in "${knobs[@]}"; do [[ -z ${!k:-} ]] || command_line+="$k=$(printf %q "${!k}") "; done
 command_line+=$(printf '%q ' "$0" "$@")
 command_line=${command_line% }
 
 ns=${NS:-4 8 12 16} mus=${MUS:-0.1 1 10} rounds=${ROUNDS:-100} unit0=${UNIT:-0.32} reps=${REPS:-5}
-keep_runs=${KEEP_RUNS:-} plot_only=${PLOT_ONLY:-} out="" out_given="" dry_run="" gradwire=""
+sim=${SIM:-} keep_runs=${KEEP_RUNS:-} plot_only=${PLOT_ONLY:-} out="" out_given="" dry_run="" gradwire=""
 while (($#)); do
   opt=$1 val="" inline=""
   [[ $1 == --*=* ]] && opt=${1%%=*} val=${1#*=} inline=1
   case $opt in
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    --dry-run | --plot-only | --keep-runs)
+    --dry-run | --plot-only | --keep-runs | --sim)
       [[ -z $inline ]] || bad_usage "$opt takes no value"
-      case $opt in --dry-run) dry_run=1 ;; --plot-only) plot_only=1 ;; --keep-runs) keep_runs=1 ;; esac ;;
+      case $opt in
+        --dry-run) dry_run=1 ;; --plot-only) plot_only=1 ;; --keep-runs) keep_runs=1 ;; --sim) sim=1 ;;
+      esac ;;
     --ns | --mus | --rounds | --unit | --reps | --out)
       if [[ -z $inline ]]; then
         [[ $# -ge 2 ]] || bad_usage "$opt needs a value"
@@ -75,6 +84,7 @@ done
 [[ -n $gradwire ]] || bad_usage "no gradwire binary given"
 [[ -z $plot_only || -z $dry_run ]] || bad_usage "--plot-only and --dry-run exclude each other"
 [[ -z $plot_only || -n $out_given ]] || bad_usage "--plot-only needs --out DIR (the results to redraw)"
+[[ -z $plot_only || -z $sim ]] || bad_usage "--plot-only takes simulated or not from OUT/provenance.txt: no --sim"
 for n in $ns; do
   if ! [[ $n =~ ^[1-9][0-9]*$ ]] || ((n % 2)); then
     bad_usage "--ns wants even worker counts (replication:r=2 needs 2 | n), not '$n'"
@@ -103,9 +113,24 @@ source experiments/lib/stats.sh
 commit=$(code_commit)
 binary=$(binary_text "$gradwire" "$(shown "$gradwire")")
 job_flags="--workload linreg --batch 8192 --lr 0.5 --momentum 0"
+# How a job runs: processes over loopback, or (--sim) one simulation on gradwire sim's default
+# star, whose rate and latency are those of `gradwire sim --help`.
+set_fabric() {
+  if [[ -n $sim ]]; then
+    run_command="gradwire sim" fabric="simulated (SimGrid star, 1 Gbit/s, 50 us per link)"
+  else
+    run_command="gradwire run" fabric="over loopback TCP"
+  fi
+}
+set_fabric
 provenance() {
   provenance_head "$command_line" "$commit" "$binary"
   echo "settings=ns \"$ns\", mus \"$mus\", rounds $rounds, unit $unit0 s, reps $reps"
+  if [[ -n $sim ]]; then
+    echo "environment=simulated (SimGrid $(pkg-config --modversion simgrid 2>/dev/null || echo '?')): gradwire sim --topology star (1Gbps, 50us one-way per link), 1 server + n worker actors in one process"
+  else
+    echo "environment=real: gradwire run, 1 server + n worker processes over loopback TCP"
+  fi
 }
 if [[ -n $dry_run ]]; then
   provenance
@@ -118,7 +143,7 @@ if [[ -n $dry_run ]]; then
         for scheme in uncoded replication:r=2 "mds:k=<best by gradwire model>" gc-cr:s=1 mm:r=2; do
           iterations=$rounds
           [[ $scheme == mds* ]] && iterations=$((rounds / 2))
-          echo "job: gradwire run --num-workers $n $job_flags --iterations $iterations --coding $scheme --straggler shifted-exp:mu=$mu,base=$base,seed=$r"
+          echo "job: $run_command --num-workers $n $job_flags --iterations $iterations --coding $scheme --straggler shifted-exp:mu=$mu,base=$base,seed=$r"
         done
       done
     done
@@ -135,6 +160,9 @@ if [[ -n $plot_only ]]; then
   ns=$(csv_awk '!(col("workers") in s) { s[col("workers")] = 1; printf "%s ", col("workers") }' "$csv")
   rounds=$(csv_awk '{ print col("rounds"); exit }' "$csv")
   mus=${mus% } ns=${ns% }
+  # Simulated or not: as the measurement's provenance says.
+  sed -n 's/^environment=//p' "$out/provenance.txt" 2>/dev/null | grep -q '^simulated' && sim=1
+  set_fabric
 else
 [[ -x $gradwire ]] || { echo "coding.sh: no gradwire binary at $gradwire" >&2; exit 1; }
 if [[ -d $out && -n $(ls -A "$out") && ! -f $out/provenance.txt && ! -f $csv ]]; then
@@ -202,11 +230,21 @@ for mu in $mus; do
         ((done_runs == 1)) || eta=", ETA $((elapsed * (total - done_runs + 1) / (done_runs - 1))) s"
         printf 'coding.sh: [%d/%d, %ds%s] mu=%s n=%s %s, repetition %d/%d\n' "$done_runs" "$total" \
           "$elapsed" "$eta" "$mu" "$n" "$scheme" "$r" "$reps" >&2
-        # shellcheck disable=SC2086  # job_flags is a list of flags
-        "$gradwire" run --num-workers "$n" $job_flags \
-          --iterations "$iterations" --coding "$scheme" --straggler "$straggler" \
-          --log-level warn --out "$run" >"$run.log" 2>&1 ||
-          { echo "coding.sh: run failed, see $run.log" >&2; exit 1; }
+        if [[ -n $sim ]]; then
+          # In the job's folder: its command.txt says --out ., no path of this machine.
+          mkdir -p "$run"
+          # shellcheck disable=SC2086  # job_flags is a list of flags
+          (cd "$run" && "$gradwire" sim --out . --num-workers "$n" $job_flags \
+            --iterations "$iterations" --coding "$scheme" --straggler "$straggler" \
+            --log-level warn) >"$run.log" 2>&1 ||
+            { echo "coding.sh: simulation failed, see $run.log" >&2; exit 1; }
+        else
+          # shellcheck disable=SC2086  # job_flags is a list of flags
+          "$gradwire" run --num-workers "$n" $job_flags \
+            --iterations "$iterations" --coding "$scheme" --straggler "$straggler" \
+            --log-level warn --out "$run" >"$run.log" 2>&1 ||
+            { echo "coding.sh: run failed, see $run.log" >&2; exit 1; }
+        fi
         echo "$mu,$n,$scheme,$r,$rounds,$(round_stats "$run/rounds.csv"),$(model_field "$model" "$scheme" same_draws_s)" >>"$reps_csv"
         [[ -n $keep_runs ]] || rm -f "$run"/worker-*.csv "$run/iterations.csv" "$run"/*.port
       done
@@ -252,7 +290,7 @@ done
 gnuplot <<GP
 set terminal pngcairo size $((430 * panels)),480 font ",10"
 set output "$out/rounds.png"
-set multiplot layout 1,$panels title "mean round time: measured (points, $bar_text) vs model (lines, Monte Carlo)\nlinreg, batch 8192, $rounds rounds per job, $reps_text repetition(s), 1 server + n workers over loopback TCP"
+set multiplot layout 1,$panels title "mean round time: measured (points, $bar_text) vs model (lines, Monte Carlo)\nlinreg, batch 8192, $rounds rounds per job, $reps_text repetition(s), 1 server + n workers $fabric"
 set grid; set xlabel "workers n"; set ylabel "ms per round"
 set key outside below horizontal font ",8" samplen 2; set bmargin 6; set offsets graph 0.03, graph 0.03, 0, 0
 $(for mu in $mus; do
@@ -269,7 +307,7 @@ $(for mu in $mus; do
 done)
 unset multiplot
 set output "$out/speedup.png"
-set multiplot layout 1,$panels title "speedup over uncoded (measured mean round time, $bar_text)\nlinreg, batch 8192, $rounds rounds per job, $reps_text repetition(s), 1 server + n workers over loopback TCP"
+set multiplot layout 1,$panels title "speedup over uncoded (measured mean round time, $bar_text)\nlinreg, batch 8192, $rounds rounds per job, $reps_text repetition(s), 1 server + n workers $fabric"
 set ylabel "uncoded / scheme"
 $(for mu in $mus; do
   echo "set title 'shifted exponential, mu = $mu'"
@@ -295,8 +333,9 @@ prov() {  # key -> the measurement's provenance value
   echo "# Coded computation against stragglers: n = ${ns// /, }; mu = ${mus// /, }"
   echo
   if [[ -f $out/provenance.txt ]]; then
-    echo "Measured by \`$(prov command)\` at commit $(prov commit) on $(prov date),"
+    echo "$([[ -n $sim ]] && echo Simulated || echo Measured) by \`$(prov command)\` at commit $(prov commit) on $(prov date),"
     echo "$(prov machine); binary $(prov gradwire). Settings: $(prov settings)."
+    [[ -z $sim ]] || echo "Environment: $(prov environment). Every time below is simulated time."
   else
     echo "Measured by an earlier coding.sh that recorded no provenance: its command, commit and"
     echo "date are in the README.md of the commit that last changed coding.csv (\`git log -- $(shown "$csv")\`)."
@@ -312,7 +351,7 @@ prov() {  # key -> the measurement's provenance value
   echo "repetition R draws its delays with seed=R; coding-reps.csv, where present, has every job):"
   echo
   echo '```'
-  echo "gradwire run --num-workers N $job_flags \\"
+  echo "$run_command --num-workers N $job_flags \\"
   echo "  --iterations $rounds (mds: $((rounds / 2))) --coding SCHEME --straggler shifted-exp:mu=MU,base=UNIT/N,seed=R"
   echo '```'
   echo

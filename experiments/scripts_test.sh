@@ -15,9 +15,12 @@
 #   4. their --dry-run: the command recorded for the README is the one given (environment
 #      knobs, script, options), the default --out lies under results/runs/<name>-, a given
 #      --out is kept, and nothing is written; the settings reach the job lines and titles;
+#      coding.sh --sim (and SIM=1): every job a `gradwire sim` one, provenance says simulated,
+#      and bad usage with it (--sim=1, --sim with --plot-only, an odd n) still exits 2;
 #   5. coding.sh --plot-only on a fabricated coding.csv: exit 0, both PNGs, a README naming the
 #      redraw's command and saying the measurement recorded no provenance; on one with
-#      repetitions, the README and plots say 95 % CI over repetitions;
+#      repetitions, the README and plots say 95 % CI over repetitions; on one whose provenance
+#      says simulated, the README says so;
 #      tta.sh --plot-only on a fabricated lr sweep with repetitions: each rule's means, CIs,
 #      targets reached and best lr as computed by hand, both plots;
 #   6. coding.sh measuring for real (4 workers, mu 10, 4 rounds, 2 repetitions): a row per job
@@ -235,6 +238,24 @@ dry coding "experiments/coding.sh $gradwire --ns 4\\ 8 --mus 1 --rounds 10 --rep
 check "coding --dry-run: --out kept, nothing written" "$r" "$(field out "$(cat "$tmp/dry-coding")")"
 [[ $(grep -c '^job: ' "$tmp/dry-coding") == 20 ]] && grep -q -- "--num-workers 8 .*--iterations 5 --coding mds.*,seed=2$" "$tmp/dry-coding" && r=0 || r=1
 check "coding --dry-run: 2 n x 5 schemes x 2 seeds, MDS half" "$r" "$(grep -c '^job: ' "$tmp/dry-coding") jobs"
+[[ $(field environment "$(cat "$tmp/dry-coding")") == real:* ]] && ! grep -q '^job: gradwire sim' "$tmp/dry-coding" && r=0 || r=1
+check "coding --dry-run: real jobs, provenance says so" "$r" "$(field environment "$(cat "$tmp/dry-coding")")"
+dry coding-sim "SIM=1 experiments/coding.sh $gradwire --ns 4\\ 8 --mus 1 --rounds 10 --reps 2 --dry-run" -- \
+  env SIM=1 experiments/coding.sh "$gradwire" --ns "4 8" --mus 1 --rounds 10 --reps 2 --dry-run
+[[ $(grep -c '^job: gradwire sim --num-workers ' "$tmp/dry-coding-sim") == 20 && $(grep -c '^job: ' "$tmp/dry-coding-sim") == 20 ]] &&
+  [[ $(field environment "$(cat "$tmp/dry-coding-sim")") == simulated* ]] && r=0 || r=1
+check "coding SIM=1 --dry-run: 20 gradwire sim jobs, provenance says simulated" "$r" \
+  "$(grep -m1 '^job: ' "$tmp/dry-coding-sim"); $(field environment "$(cat "$tmp/dry-coding-sim")")"
+experiments/coding.sh "$gradwire" --sim --ns 100 --mus 1 --reps 1 --dry-run >"$tmp/dry-coding-sim2" 2>&1 || true
+grep -q -- "^job: gradwire sim --num-workers 100 .*--iterations 50 --coding mds.*base=0.0032,seed=1$" "$tmp/dry-coding-sim2" && r=0 || r=1
+check "coding --sim --dry-run: n = 100, base = unit / n" "$r" "$(grep -m1 'coding mds' "$tmp/dry-coding-sim2")"
+for bad in "--sim=1" "--sim --plot-only --out $tmp/nowhere" "--sim --ns 5 --dry-run"; do
+  rc=0
+  # shellcheck disable=SC2086  # bad is a list of arguments
+  experiments/coding.sh "$gradwire" $bad >/dev/null 2>"$tmp/err" || rc=$?
+  [[ $rc == 2 ]] && grep -q '^usage: ' "$tmp/err" && r=0 || r=1
+  check "coding $bad: exit 2" "$r" "exit $rc: $(head -1 "$tmp/err")"
+done
 dry tta "RULES=bsp\\ asp experiments/tta.sh $gradwire --workers 4 --hidden 256 --lrs 0.01\\ 0.1 --reps 3 --dry-run" -- \
   env RULES="bsp asp" experiments/tta.sh "$gradwire" --workers 4 --hidden 256 --lrs "0.01 0.1" --reps 3 --dry-run
 [[ $(grep -c '^job -> ' "$tmp/dry-tta") == 12 ]] && grep -q -- "-r3/: .*--num-workers 4 --workload mlp --hidden 256 .*--sync asp --lr 0.1 --seed 3$" "$tmp/dry-tta" && r=0 || r=1
@@ -284,6 +305,16 @@ experiments/coding.sh "$gradwire" --plot-only --out "$codr" >/dev/null 2>"$tmp/e
 [[ $rc == 0 ]] && is_png "$codr/speedup.png" && grep -q "95 % CI over repetitions" "$codr/README.md" &&
   grep -q "| 1 | 4 | uncoded | 200.00 ± 27.80 |" "$codr/README.md" && r=0 || r=1
 check "coding --plot-only, 5 repetitions: 95 % CI shown" "$r" "exit $rc $(grep -m1 '| 1 | 4 | uncoded' "$codr/README.md")"
+# A simulated measurement (its provenance says so): the redraw's README says simulated too.
+cods=$tmp/coding-sim
+fab_coding_csv "$cods" ",reps,measured_ci95_s" ",5,0.0278"
+printf 'command=x --sim\ncommit=abc1234\nenvironment=simulated (SimGrid 3.32): gradwire sim --topology star\n' >"$cods/provenance.txt"
+rc=0
+experiments/coding.sh "$gradwire" --plot-only --out "$cods" >/dev/null 2>"$tmp/err" || rc=$?
+[[ $rc == 0 ]] && is_png "$cods/rounds.png" && grep -q "^Simulated by .x --sim. at commit abc1234" "$cods/README.md" &&
+  grep -q "Every time below is simulated time" "$cods/README.md" && grep -q '^gradwire sim --num-workers N' "$cods/README.md" &&
+  r=0 || r=1
+check "coding --plot-only of a simulation: README says simulated" "$r" "exit $rc $(head -3 "$cods/README.md" | tr '\n' ' ' | head -c 200)"
 
 # ---- 5b. tta.sh --plot-only on a fabricated sweep: 2 rules x 2 lrs x 2 repetitions ----
 # Target 0.85. bsp reaches it in both repetitions at both lrs (lr 0.1 at 10 and 12 s, lr 0.01 at
