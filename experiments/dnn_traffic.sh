@@ -11,6 +11,8 @@
 #   global-priority  overlap, front layers first, and the server grants the link one partition
 #                    at a time to the most urgent ready partition of any worker (per rack
 #                    uplink on the tree: --windows global-priority:racks=2)
+#   rack-turns       R2SP's turns per rack instead of one global ring (--sync r2sp only, with
+#                    --rack-of: --windows topology:rack-of=...), topology-aware turns
 #
 # Writes OUT (default results/dnn-traffic/):
 #   runs.csv      one row per job, appended as each job ends (a crash keeps what was measured)
@@ -45,18 +47,21 @@
 #                               above at its rates, links of 10 us: star:rate=1Gbps,latency=10us
 #                               or tree:racks=2,oversub=WORKERS/2 x 1000/400)
 #   --servers S                 --sim: servers sharding the model (default 1, as emulated)
+#   --rack-of R+R+.. | leaves   --sim: each worker's rack on --fabric: global-priority then
+#                               grants per rack, and rack-turns runs. leaves: a leaf-spine
+#                               fabric's own (host h on leaf h mod L, servers first: clos.h)
 #   --dry-run                   print every job and start nothing
 #   --report-only               redo summary, plots and README from an existing runs.csv
 # GRADWIRE=path/to/gradwire (default build/apps/gradwire/gradwire).
 set -euo pipefail
 usage="usage: experiments/dnn_traffic.sh [--models M] [--syncs S] [--schemes S] [--topology star|tree]
   [--workers N] [--batch B] [--iterations I] [--warmup W] [--reps R] [--part-bytes B] [--credit B]
-  [--device-tflops X] [--sim [--fabric T] [--servers S]]
+  [--device-tflops X] [--sim [--fabric T] [--servers S] [--rack-of R+R+..]]
   [--out DIR] [--dry-run | --report-only]   (see the comment at the top of the script)"
-all_schemes="no-overlap overlap priority credit global-priority"
+all_schemes="no-overlap overlap priority credit global-priority rack-turns"
 models=resnet50 syncs=bsp schemes=$all_schemes topology=star workers=8 batch=32 iterations=3
 warmup=1 reps=5 part_bytes=4194304 credit="" tflops=1 out=results/dnn-traffic mode=run
-sim="" fabric="" servers=1
+sim="" fabric="" servers=1 rack_of=""
 args=("$@")
 parse_args() {
   while (($# > 0)); do
@@ -83,6 +88,7 @@ parse_args() {
       --out) out=$2 ;;
       --fabric) fabric=$2 ;;
       --servers) servers=$2 ;;
+      --rack-of) rack_of=$2 ;;
       *) echo "dnn_traffic.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
     esac
     shift 2
@@ -124,7 +130,8 @@ case $topology in
   *) echo "dnn_traffic.sh: --topology is star or tree, not '$topology'" >&2; exit 2 ;;
 esac
 if [[ -z $sim ]]; then
-  [[ -z $fabric && $servers == 1 ]] || { echo "dnn_traffic.sh: --fabric and --servers are for --sim" >&2; exit 2; }
+  [[ -z $fabric && $servers == 1 && -z $rack_of ]] ||
+    { echo "dnn_traffic.sh: --fabric, --servers and --rack-of are for --sim" >&2; exit 2; }
 elif [[ -z $fabric ]]; then
   # The emulated fabric's rates; links of 10 us each (runner.sh --sim's, the netns star's
   # round trip).
@@ -132,6 +139,12 @@ elif [[ -z $fabric ]]; then
     star) fabric=star:rate=1Gbps,latency=10us ;;
     tree) fabric=tree:racks=2,oversub=$(awk -v w="$workers" 'BEGIN { print w / 2 * 1000 / 400 }'),rate=1Gbps,latency=10us ;;
   esac
+fi
+if [[ $rack_of == leaves ]]; then
+  leaves=$(sed -nE 's/^leaf-spine:(.*,)?leaves=([0-9]+).*/\2/p' <<<"$fabric")
+  [[ -n $leaves ]] || { echo "dnn_traffic.sh: --rack-of leaves needs a leaf-spine --fabric, not '$fabric'" >&2; exit 2; }
+  rack_of=$(awk -v n="$workers" -v s="$servers" -v l="$leaves" \
+    'BEGIN { for (w = 0; w < n; w++) printf "%s%d", (w ? "+" : ""), (s + w) % l }')
 fi
 where=${sim:+"gradwire sim --topology $fabric --num-servers $servers --phantom-payloads"}
 where=${where:-"topo.sh up ${topo_up[*]}"}
@@ -157,11 +170,14 @@ scheme_flags() {  # scheme -> gradwire flags
     priority) echo "--push-order priority" ;;
     credit) echo "--push-order credit:credit=$credit" ;;
     global-priority)
-      if [[ $topology == tree ]]; then
+      if [[ -n $rack_of ]]; then
+        echo "--push-order priority --windows global-priority:rack-of=$rack_of"
+      elif [[ $topology == tree ]]; then
         echo "--push-order priority --windows global-priority:racks=2"
       else
         echo "--push-order priority --windows global-priority"
       fi ;;
+    rack-turns) echo "--windows topology:rack-of=$rack_of" ;;
   esac
 }
 # Dots, not underscores: plot_timeline.sh titles its plot with the name, and gnuplot would
@@ -208,7 +224,14 @@ read -ra model_list <<<"$models"
 read -ra sync_list <<<"$syncs"
 read -ra scheme_list <<<"$schemes"
 # R2SP's turns are round-robin windows: gradwire refuses global-priority windows under it.
-applies() { [[ ! ($1 == r2sp && $2 == global-priority) ]]; }  # sync scheme
+# Rack turns are R2SP's, on a fabric whose racks are known.
+applies() {  # sync scheme
+  case $2 in
+    global-priority) [[ $1 != r2sp ]] ;;
+    rack-turns) [[ $1 == r2sp && -n $rack_of ]] ;;
+    *) true ;;
+  esac
+}
 total=0
 for s in "${sync_list[@]}"; do for sc in "${scheme_list[@]}"; do
   applies "$s" "$sc" && total=$((total + ${#model_list[@]} * reps))
@@ -343,7 +366,7 @@ set output "$out/dnn-traffic.png"
 set title "$workers workers, $topo_label, batch $batch per worker: mean of the repetitions, 95 % CI" noenhanced
 set ylabel "samples/s (all workers)"
 set xtics ($xtics)
-set xrange [0.5:5.5]
+set xrange [0.5:$(wc -w <<<"$all_schemes").5]
 set yrange [0:*]
 set grid ytics
 set key bottom right noenhanced

@@ -453,6 +453,14 @@ if [[ -x $gradwire ]] && "$gradwire" sim --help >/dev/null 2>&1; then
   rc=0
   "$here/dnn_traffic.sh" --servers 2 --dry-run >"$tmp/dt.out" 2>&1 || rc=$?
   check "dnn_traffic --servers without --sim: exit 2" "$([[ $rc == 2 ]] && echo 0 || echo 1)" "exit $rc"
+  # Six workers behind two servers on four leaves: worker w on leaf (2 + w) mod 4, its rack.
+  rc=0
+  out=$("$here/dnn_traffic.sh" --sim --workers 6 --servers 2 --fabric leaf-spine:leaves=4,spines=2,oversub=4 \
+    --rack-of leaves --syncs "bsp r2sp" --schemes "global-priority rack-turns" --reps 1 --dry-run 2>&1) || rc=$?
+  r=1
+  [[ $rc == 0 && $(grep -c 'rack-of=2+3+0+1+2+3' <<<"$out") == 2 && $out == *"bsp.global-priority"* &&
+    $out == *"r2sp.rack-turns"* && $out != *"bsp.rack-turns"* && $out != *"r2sp.global-priority"* ]] && r=0
+  check "dnn_traffic --rack-of leaves: a leaf-spine's racks, rack-turns under r2sp only" "$r" "exit $rc: $out"
 else
   echo "SKIP  dnn_traffic --sim                                   (no gradwire with SimGrid at $gradwire)"
 fi
