@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <numbers>
 #include <sstream>
+#include <tuple>
 
+#include "base/error.h"
 #include "coding/rng.h"
 #include "coding/subsets.h"
-#include "base/error.h"
 
 namespace gw::coding {
 namespace {
@@ -210,6 +213,32 @@ std::vector<Eigen::MatrixXf> MdsCode::Encode(const Eigen::MatrixXf& a) const {
     out[i] = acc.cast<float>();
   }
   return out;
+}
+
+Eigen::MatrixXf MdsCode::EncodeBlock(const Eigen::MatrixXf& a, int i) const {
+  if (i < 0 || i >= n_) throw Error("MDS encode: block " + std::to_string(i) + " outside the code");
+  const int64_t br = BlockRows(a.rows());
+  // Plain block j of a, zero-padded to br rows (as Encode cuts them).
+  auto plain = [&](int j) {
+    Eigen::MatrixXf block = Eigen::MatrixXf::Zero(br, a.cols());
+    const int64_t start = j * br;
+    const int64_t take = std::clamp<int64_t>(a.rows() - start, 0, br);
+    if (take > 0) block.topRows(take) = a.middleRows(start, take);
+    return block;
+  };
+  if (i < k_) return plain(i);
+  Eigen::MatrixXd acc = Eigen::MatrixXd::Zero(br, a.cols());
+  for (int j = 0; j < k_; ++j) acc += g_(i, j) * plain(j).cast<double>();
+  return acc.cast<float>();
+}
+
+std::shared_ptr<const MdsCode> SharedMdsCode(int n, int k, uint64_t seed) {
+  static std::mutex mu;
+  static std::map<std::tuple<int, int, uint64_t>, std::shared_ptr<const MdsCode>> codes;
+  const std::lock_guard<std::mutex> lock(mu);
+  auto& code = codes[{n, k, seed}];
+  if (code == nullptr) code = std::make_shared<const MdsCode>(n, k, seed);
+  return code;
 }
 
 void MdsCode::CheckSurvivors(const std::vector<int>& survivors) const {

@@ -31,6 +31,7 @@
 
 #include <Eigen/Dense>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace gw::coding {
@@ -80,6 +81,8 @@ class MdsCode {
   // to reach a multiple of k) and returns the n coded blocks, each BlockRows × A.cols().
   // Coded blocks i < k are the plain blocks A_i. Combination is done in double.
   std::vector<Eigen::MatrixXf> Encode(const Eigen::MatrixXf& a) const;
+  // Encode(a)[i] alone: what one worker keeps, for k blocks' work instead of n's.
+  Eigen::MatrixXf EncodeBlock(const Eigen::MatrixXf& a, int i) const;
 
   // survivors: distinct coded-block ids in [0, n), at least k (fastest first: the first k
   // are used, the rest ignored). results[i]: worker survivors[i]'s Ã_i·X (all the same
@@ -104,6 +107,12 @@ class MdsCode {
   double worst_condition_;
   bool exhaustive_ = false;
 };
+
+// The (n, k) code of `seed` with default options, built once per process and shared: its
+// constructor's check of the worst case takes about a second, and a simulation's hundred
+// workers and its server, all in one process, would each build the same one. Throws as the
+// constructor does (and builds again on the next call).
+std::shared_ptr<const MdsCode> SharedMdsCode(int n, int k, uint64_t seed);
 
 // 2-norm condition number σ_max/σ_min of a square matrix (infinity when σ_min is 0).
 double ConditionNumber2(const Eigen::MatrixXd& m);

@@ -7,7 +7,7 @@ namespace gw {
 
 CodedDecoder::CodedDecoder(const JobConfig& job, const CodedShape& shape) : shape_(shape) {
   if (shape.mds) {
-    mds_.emplace(shape.n, shape.spec.Blocks(shape.n), job.workload.seed);
+    mds_ = coding::SharedMdsCode(shape.n, shape.spec.Blocks(shape.n), job.workload.seed);
     y_ = MakeLinregProblem(job.workload).y;
     return;
   }

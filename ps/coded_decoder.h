@@ -33,8 +33,8 @@ class CodedDecoder {
  private:
   CodedShape shape_;
   std::unique_ptr<coding::GradientCombiner> combiner_;  // gradient schemes
-  std::optional<coding::MdsCode> mds_;
-  Eigen::VectorXf y_;  // mds: targets
+  std::shared_ptr<const coding::MdsCode> mds_;          // MDS rounds only
+  Eigen::VectorXf y_;                                   // mds: targets
 };
 
 }  // namespace gw

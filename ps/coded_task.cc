@@ -12,13 +12,13 @@ namespace gw {
 CodedTask::CodedTask(const JobConfig& job, const CodedShape& shape, uint32_t rank)
     : shape_(shape), rank_(static_cast<int>(rank)), blocks_(shape.spec.BlocksOf(rank_, shape.n)) {
   if (shape.mds) {
-    // Every worker encodes the whole matrix and keeps its own coded block: encoding is a
-    // one-off cost at start-up, and it keeps the data out of the network.
+    // Every worker encodes its own coded block from the whole matrix: a one-off cost at
+    // start-up, and it keeps the data out of the network.
     const LinregProblem problem = MakeLinregProblem(job.workload);
-    const coding::MdsCode code(shape.n, shape.spec.Blocks(shape.n), job.workload.seed);
-    block_a_ = code.Encode(problem.a)[rank_];
+    const auto code = coding::SharedMdsCode(shape.n, shape.spec.Blocks(shape.n), job.workload.seed);
+    block_a_ = code->EncodeBlock(problem.a, rank_);
     const Eigen::MatrixXf at = problem.a.transpose();
-    block_at_ = code.Encode(at)[rank_];
+    block_at_ = code->EncodeBlock(at, rank_);
     return;
   }
   const auto num_blocks = static_cast<uint32_t>(shape.spec.Blocks(shape.n));

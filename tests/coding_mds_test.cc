@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "base/error.h"
 #include "coding/mds.h"
 #include "coding/subsets.h"
-#include "base/error.h"
 
 namespace gw::coding {
 namespace {
@@ -20,6 +20,27 @@ Eigen::MatrixXf RandomMatrix(int rows, int cols, std::mt19937_64& rng) {
     for (int j = 0; j < cols; ++j) m(i, j) = d(rng);
   }
   return m;
+}
+
+// A worker encodes only its own block: the same floats as its block of the whole encoding.
+TEST(MdsCode, EncodeBlockIsThatBlockOfTheWholeEncoding) {
+  std::mt19937_64 rng(3);
+  const MdsCode code(7, 4, /*seed=*/5);
+  const Eigen::MatrixXf a = RandomMatrix(4 * 3 + 2, 5, rng);  // padded: not a multiple of k
+  const std::vector<Eigen::MatrixXf> all = code.Encode(a);
+  for (int i = 0; i < 7; ++i) EXPECT_EQ(code.EncodeBlock(a, i), all[i]) << "block " << i;
+  EXPECT_THROW(code.EncodeBlock(a, 7), Error);
+  EXPECT_THROW(code.EncodeBlock(a, -1), Error);
+}
+
+// One code per (n, k, seed) per process, whoever asks; another seed is another code.
+TEST(MdsCode, SharedCodesAreBuiltOncePerKey) {
+  const auto a = SharedMdsCode(9, 5, 11);
+  EXPECT_EQ(a, SharedMdsCode(9, 5, 11));
+  const auto b = SharedMdsCode(9, 5, 12);
+  EXPECT_NE(a, b);
+  EXPECT_NE(a->generator(), b->generator());
+  EXPECT_EQ(a->generator(), MdsCode(9, 5, 11).generator());
 }
 
 TEST(MdsCode, EverySubsetDecodesAx) {
