@@ -401,14 +401,17 @@ ran_flags() {
   local cmd
   cmd=$(find "$out/runs" -path "*.$1.r1/command.txt" 2>/dev/null | sort | head -n 1)
   [[ -n $cmd ]] || return 1
-  sed -nE '1s/^[^;]* --timeout [0-9]+ ?([^;]*[^; ])? ;.*/\1/p' "$cmd"
+  # An emulated job's command.txt goes on after its flags (" ; ..."); a simulated one ends with them.
+  sed -nE '1{s/^[^;]* --timeout [0-9]+ ?([^;]*[^; ])? ;.*/\1/p;t;s/^[^;]* --timeout [0-9]+ ?(.*[^ ])?$/\1/p}' "$cmd"
 }
 [[ -f $out/provenance.txt ]] || { echo "dnn_traffic.sh: no $out/provenance.txt" >&2; exit 1; }
 {
   mapfile -t prov <"$out/provenance.txt"
   echo "# Real DNN traffic: push orders on $workers workers ($topo_label)"
   echo
-  echo "Made by \`${prov[0]}\`${sim:- (as root)} at commit ${prov[1]}, ${prov[2]},"
+  root=" (as root)"
+  [[ -z $sim ]] || root=""
+  echo "Made by \`${prov[0]}\`$root at commit ${prov[1]}, ${prov[2]},"
   # The machine and each scheme's flags as the jobs ran (provenance.txt, the jobs' command.txt),
   # not as this report's machine and script would give them today.
   machine=${prov[3]:-"$(nproc) cores, kernel $(uname -r) (where this report was made: the run did not record its own)"}
@@ -421,6 +424,8 @@ ran_flags() {
   echo "Every job: \`--workload model:MODEL --sync SYNC ${common[*]}\` plus its scheme's flags:"
   echo
   for sc in $all_schemes; do
+    # Schemes this study did not run are not listed.
+    [[ " $schemes " == *" $sc "* ]] || continue
     if ! flags=$(ran_flags "$sc"); then
       flags="$(scheme_flags "$sc")" note=" (the script's today: no command.txt of this scheme's jobs)"
     else
