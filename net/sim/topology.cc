@@ -1,6 +1,7 @@
 #include "net/sim/topology.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -67,44 +68,29 @@ std::optional<uint32_t> Count(const std::string& value, uint32_t lo, uint32_t hi
   return n;
 }
 
-const char* KindName(Topology::Kind kind) {
-  switch (kind) {
-    case Topology::Kind::kStar:
-      return "star";
-    case Topology::Kind::kTree:
-      return "tree";
-    case Topology::Kind::kFatTree:
-      return "fat-tree";
-    case Topology::Kind::kLeafSpine:
-      return "leaf-spine";
-  }
-  return "?";
-}
+// Each kind's name and the keys it takes: the one place both are said (the parser, its
+// refusals and ToString read them here).
+struct KindInfo {
+  Topology::Kind kind;
+  const char* name;
+  const char* keys;  // ", "-separated, as a refusal lists them
+};
+constexpr std::array<KindInfo, 4> kKinds = {{
+    {Topology::Kind::kStar, "star", "rate, latency, slow, slow_rate"},
+    {Topology::Kind::kTree, "tree", "racks, oversub, rate, latency"},
+    {Topology::Kind::kFatTree, "fat-tree", "k, rate, latency"},
+    {Topology::Kind::kLeafSpine, "leaf-spine", "leaves, spines, oversub, rate, latency"},
+}};
 
-// The keys each kind takes, as the refusal of another key lists them.
-const char* Keys(Topology::Kind kind) {
-  switch (kind) {
-    case Topology::Kind::kStar:
-      return "rate, latency, slow, slow_rate";
-    case Topology::Kind::kTree:
-      return "racks, oversub, rate, latency";
-    case Topology::Kind::kFatTree:
-      return "k, rate, latency";
-    case Topology::Kind::kLeafSpine:
-      return "leaves, spines, oversub, rate, latency";
+const KindInfo& Info(Topology::Kind kind) {
+  for (const KindInfo& k : kKinds) {
+    if (k.kind == kind) return k;
   }
-  return "";
+  return kKinds[0];  // not reached: every kind is in the table
 }
 
 bool Takes(Topology::Kind kind, const std::string& key) {
-  using K = Topology::Kind;
-  if (key == "rate" || key == "latency") return true;
-  if (key == "racks") return kind == K::kTree;
-  if (key == "oversub") return kind == K::kTree || kind == K::kLeafSpine;
-  if (key == "slow" || key == "slow_rate") return kind == K::kStar;
-  if (key == "k") return kind == K::kFatTree;
-  if (key == "leaves" || key == "spines") return kind == K::kLeafSpine;
-  return false;
+  return (", " + std::string(Info(kind).keys) + ", ").find(", " + key + ", ") != std::string::npos;
 }
 
 }  // namespace
@@ -123,15 +109,11 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
   const auto colon = text.find(':');
   const std::string kind = text.substr(0, colon);
   Topology t;
-  if (kind == "star") {
-    t.kind = Topology::Kind::kStar;
-  } else if (kind == "tree") {
-    t.kind = Topology::Kind::kTree;
-    t.racks = 0;  // required
-  } else if (kind == "fat-tree") {
-    t.kind = Topology::Kind::kFatTree;
-  } else if (kind == "leaf-spine") {
-    t.kind = Topology::Kind::kLeafSpine;
+  const auto known =
+      std::find_if(kKinds.begin(), kKinds.end(), [&](const KindInfo& k) { return kind == k.name; });
+  if (known != kKinds.end()) {
+    t.kind = known->kind;
+    if (t.kind == Topology::Kind::kTree) t.racks = 0;  // required
   } else {
     *why = "unknown topology '" + kind +
            "' (star[:rate=R,latency=L,slow=W+W,slow_rate=S], tree:racks=K[,oversub=F,rate=R,"
@@ -158,7 +140,7 @@ std::optional<Topology> ParseTopology(const std::string& text, std::string* why)
         return std::nullopt;
       }
       if (!Takes(t.kind, key)) {
-        *why = "--topology " + kind + " takes no '" + key + "' (" + Keys(t.kind) + ")";
+        *why = "--topology " + kind + " takes no '" + key + "' (" + Info(t.kind).keys + ")";
         return std::nullopt;
       }
       if (key == "rate") {
@@ -313,7 +295,7 @@ std::string Topology::CheckJob(uint32_t servers, uint32_t workers) const {
 }
 
 std::string Topology::ToString() const {
-  std::string s = std::string(KindName(kind)) + ":";
+  std::string s = std::string(Info(kind).name) + ":";
   switch (kind) {
     case Kind::kStar:
       break;
