@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <simgrid/Exception.hpp>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Comm.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -75,7 +76,13 @@ SimDevice::SimDevice(const DeviceOptions& options)
   static uint64_t devices = 0;
   inbox_ = s4u::Mailbox::by_name("inbox-" + std::to_string(devices++));
   s4u::ActorPtr drain = s4u::Actor::create("inbox", host_, [inbox = inbox_] {
-    while (true) inbox->get<char>();  // the frame itself travels beside the comm
+    while (true) {
+      try {
+        inbox->get<char>();  // the frames themselves travel beside the comm
+      } catch (const simgrid::Exception&) {
+        // A run cut short by a message sent ahead, or by a closing end (SimConnection).
+      }
+    }
   });
   drain->daemonize();
   inbox_->set_receiver(drain);
