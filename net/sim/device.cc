@@ -228,7 +228,9 @@ std::shared_ptr<Connection> SimDevice::Find(PeerId peer) {
 
 void SimDevice::Complete(Completion c) {
   cq_.Push(std::move(c));
-  io_cv_->notify_all();
+  // A notification is a simcall: made only for an actor waiting (most completions arrive
+  // while the application is busy with earlier ones).
+  if (waiters_ > 0) io_cv_->notify_all();
 }
 
 bool SimDevice::RunIoOnce(TimePoint until) {
@@ -239,9 +241,13 @@ bool SimDevice::RunIoOnce(TimePoint until) {
     if (until_s > s4u::Engine::get_clock()) s4u::this_actor::sleep_until(until_s);
     return false;
   }
+  if (cq_.size() > 0) return true;  // no lock (a simcall) for what is already there
   std::unique_lock<s4u::Mutex> lock(*io_mu_);
   while (cq_.size() == 0 && !shut_down_) {
-    if (io_cv_->wait_until(lock, until_s) == std::cv_status::timeout) break;
+    ++waiters_;
+    const std::cv_status status = io_cv_->wait_until(lock, until_s);
+    --waiters_;
+    if (status == std::cv_status::timeout) break;
   }
   return !shut_down_;
 }
