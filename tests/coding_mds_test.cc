@@ -8,6 +8,7 @@
 
 #include "base/error.h"
 #include "coding/mds.h"
+#include "coding/scheme.h"
 #include "coding/subsets.h"
 #include "tests/mds_orders.h"
 
@@ -205,6 +206,93 @@ TEST(MdsCode, IllConditionedKSetDecodesFromTheNextResultsToo) {
   std::printf("k-set condition %.3g; with %d more: %.3g, relative error %.3g\n",
               code->ConditionNumber(ill), count - k, code->ConditionNumber(s), err);
   EXPECT_LE(err, 1e-3);
+}
+
+// The server's round tracker with the code's check: not complete at the ill-conditioned k,
+// complete at the first set the code accepts, and every result up to it is used.
+TEST(MdsCode, RoundTrackerWaitsPastAnIllConditionedKSet) {
+  const auto code = SharedMdsCode(50, 34, 1);
+  const int k = code->k();
+  const std::vector<int> order = testing::IllConditionedOrder(*code, /*seed=*/1);
+  ASSERT_EQ(static_cast<int>(order.size()), code->n());
+  int checks = 0;
+  RoundTracker tracker(CodingSpec::Parse("mds:k=34"), 50,
+                       [&](const std::vector<UsedMessage>& used) {
+                         ++checks;
+                         std::vector<int> s;
+                         for (const auto& u : used) s.push_back(u.worker);
+                         return code->Decodable(s);
+                       });
+  for (int i = 0; i < k; ++i) EXPECT_TRUE(tracker.Arrive(order[i], 0));
+  EXPECT_FALSE(tracker.Complete());
+  EXPECT_EQ(checks, 1);  // none before the k-th result
+  EXPECT_TRUE(tracker.Arrive(order[k], 0));
+  EXPECT_TRUE(tracker.Complete());
+  EXPECT_EQ(checks, 2);
+  EXPECT_EQ(static_cast<int>(tracker.used().size()), k + 1);
+  EXPECT_FALSE(tracker.Arrive(order[k + 1], 0));  // complete: no more used
+  EXPECT_EQ(checks, 2);
+}
+
+// A code whose every non-systematic set is refused (a limit no parity set meets): a round
+// with a parity result among its first k waits for every worker, then completes so that
+// decoding refuses all n with the set's size and condition; with a worker gone it cannot
+// complete at all.
+TEST(MdsCode, EveryResultStillIllConditionedIsRefused) {
+  MdsOptions o;
+  o.verify = false;
+  o.max_condition = 1.5;
+  const MdsCode code(6, 3, 2, o);
+  const std::vector<int> all = {5, 4, 3, 2, 1, 0};
+  ASSERT_GT(code.ConditionNumber(all), o.max_condition);
+  auto check = [&](const std::vector<UsedMessage>& used) {
+    std::vector<int> s;
+    for (const auto& u : used) s.push_back(u.worker);
+    return code.Decodable(s);
+  };
+  const CodingSpec spec = CodingSpec::Parse("mds:k=3");
+  RoundTracker tracker(spec, 6, check);
+  EXPECT_TRUE(tracker.Possible({}));  // the systematic workers would decode
+  std::vector<bool> gone(6, false);
+  gone[0] = true;
+  EXPECT_FALSE(tracker.Possible(gone));
+  for (size_t i = 0; i + 1 < all.size(); ++i) {
+    EXPECT_TRUE(tracker.Arrive(all[i], 0));
+    EXPECT_FALSE(tracker.Complete()) << "after " << i + 1;
+  }
+  EXPECT_FALSE(tracker.Possible(gone));
+  RoundTracker erased = tracker;
+  EXPECT_TRUE(tracker.Arrive(0, 0));
+  ASSERT_TRUE(tracker.Complete());
+  std::vector<int> s;
+  for (const auto& u : tracker.used()) s.push_back(u.worker);
+  EXPECT_EQ(s, all);
+  try {
+    code.Decode(s, std::vector<Eigen::MatrixXf>(6, Eigen::MatrixXf::Ones(2, 1)));
+    FAIL() << "expected gw::Error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("6 survivors {5,4,3,2,1,0}"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("above the limit 1.5"), std::string::npos) << msg;
+  }
+  // The last worker's message erased (NaN): nothing more can come, so the round completes.
+  erased.Erase(0, 0);
+  EXPECT_TRUE(erased.Complete());
+  EXPECT_EQ(erased.used().size(), 5u);
+}
+
+TEST(MdsCode, RejectsBadParameters) {
+  EXPECT_THROW(MdsCode(5, 0, 1), Error);
+  EXPECT_THROW(MdsCode(5, 6, 1), Error);
+  EXPECT_THROW(MdsCode(0, 0, 1), Error);
+  const MdsCode code(5, 3, 1);
+  const std::vector<Eigen::MatrixXf> r3(3, Eigen::MatrixXf::Ones(2, 2));
+  EXPECT_THROW(code.Decode({0, 1}, {r3[0], r3[1]}), Error);     // too few
+  EXPECT_THROW(code.Decode({0, 1, 1}, r3), Error);              // repeated
+  EXPECT_THROW(code.Decode({0, 1, 5}, r3), Error);              // out of range
+  EXPECT_THROW(code.Decode({0, 1, 3}, {r3[0], r3[1]}), Error);  // count mismatch
+  EXPECT_THROW(code.Decode({0, 1, 3}, {r3[0], r3[1], Eigen::MatrixXf::Ones(3, 2)}), Error);
+  EXPECT_THROW(code.Decode({0, 1, 3}, r3, 7), Error);  // more rows than the blocks hold
 }
 
 }  // namespace
