@@ -5,11 +5,12 @@
 
 #include <random>
 
-#include "coding/subsets.h"
 #include "base/error.h"
+#include "coding/subsets.h"
 #include "ps/coded_decoder.h"
 #include "ps/coded_task.h"
 #include "ps/workload/linreg.h"
+#include "tests/mds_orders.h"
 
 namespace gw {
 namespace {
@@ -52,19 +53,21 @@ Messages ComputeAll(const JobConfig& job, const CodedShape& shape, uint64_t roun
   return out;
 }
 
-// Decodes from the arrival order `order` of (worker, j); returns nullopt if the tracker never
-// completes.
+// Decodes from the arrival order `order` of (worker, j) as the server does (the tracker asks
+// the decoder whether the set in hand decodes); returns nullopt if the tracker never
+// completes. *used: how many messages the decode used.
 std::optional<std::vector<float>> DecodeInOrder(const CodedShape& shape,
                                                 const CodedDecoder& decoder, int phase,
                                                 const Messages& msgs,
                                                 const std::vector<std::pair<int, int>>& order,
-                                                size_t out_floats) {
-  coding::RoundTracker tracker(shape.spec, shape.n);
+                                                size_t out_floats, size_t* used = nullptr) {
+  coding::RoundTracker tracker(shape.spec, shape.n, decoder.DecodableCheck());
   for (const auto& [w, j] : order) {
     tracker.Arrive(w, j);
     if (tracker.Complete()) break;
   }
   if (!tracker.Complete()) return std::nullopt;
+  if (used != nullptr) *used = tracker.used().size();
   std::vector<float> out(out_floats);
   decoder.Decode(
       phase, tracker.used(), [&](int w, int j) { return std::span<const float>(msgs.m[w][j]); },
@@ -181,6 +184,36 @@ TEST(CodedMds, EveryKSubsetDecodesBothProducts) {
     for (int w = 0; w < k - 1; ++w) few.emplace_back(w, 0);
     EXPECT_FALSE(DecodeInOrder(shape, decoder, 0, products, few, shape.m).has_value());
   }
+}
+
+// mds at n = 50, k = 34 (the size the simulated study failed at): a round whose first 34
+// results the code refuses is not decoded from them; with the next result it is, from all 35,
+// and A·x comes out as the uncoded product.
+TEST(CodedMds, IllConditionedFirstKWaitsForTheNextResult) {
+  const int n = 50, k = 34;
+  const JobConfig job = LinregJob(n, "mds:k=34");
+  const CodedShape shape = CodedShape::Make(job, job.workload.linreg_dims);
+  const CodedDecoder decoder(job, shape);
+  const std::vector<int> workers =
+      testing::IllConditionedOrder(*coding::SharedMdsCode(n, k, job.workload.seed), /*seed=*/3);
+  ASSERT_EQ(static_cast<int>(workers.size()), n) << "no ill-conditioned k-set found";
+  std::vector<std::pair<int, int>> order;
+  for (int w : workers) order.emplace_back(w, 0);
+  const LinregProblem p = MakeLinregProblem(job.workload);
+  std::vector<float> x(shape.d);
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(rng);
+  const Eigen::VectorXf ax = p.a * Eigen::Map<const Eigen::VectorXf>(x.data(), shape.d);
+  const Messages products = ComputeAll(job, shape, 0, x);
+
+  const std::vector<std::pair<int, int>> first_k(order.begin(), order.begin() + k);
+  EXPECT_FALSE(DecodeInOrder(shape, decoder, 0, products, first_k, shape.m).has_value());
+  size_t used = 0;
+  const auto got = DecodeInOrder(shape, decoder, 0, products, order, shape.m, &used);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(used, static_cast<size_t>(k + 1));
+  ExpectNear(*got, ax, 1e-4);
 }
 
 TEST(CodedShape, RefusesWhatCannotRun) {
