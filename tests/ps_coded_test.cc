@@ -9,6 +9,7 @@
 #include "coding/subsets.h"
 #include "ps/coded_decoder.h"
 #include "ps/coded_task.h"
+#include "ps/server/coded_rounds.h"
 #include "ps/workload/linreg.h"
 #include "tests/mds_orders.h"
 
@@ -214,6 +215,51 @@ TEST(CodedMds, IllConditionedFirstKWaitsForTheNextResult) {
   ASSERT_TRUE(got.has_value());
   EXPECT_EQ(used, static_cast<size_t>(k + 1));
   ExpectNear(*got, ax, 1e-4);
+}
+
+// The server's rounds (what `gradwire sim` failed in at n = 50): the ill-conditioned first 34
+// results land without closing the round, the 35th closes it, and the decode of all 35 gives
+// the loss at x.
+TEST(CodedMds, ServerRoundClosesAtTheFirstResultThatMakesItDecodable) {
+  const int n = 50, k = 34;
+  JobConfig job = LinregJob(n, "mds:k=34");
+  job.iterations = 2;
+  const CodedShape shape = CodedShape::Make(job, job.workload.linreg_dims);
+  const std::vector<int> order =
+      testing::IllConditionedOrder(*coding::SharedMdsCode(n, k, job.workload.seed), /*seed=*/3);
+  ASSERT_EQ(static_cast<int>(order.size()), n) << "no ill-conditioned k-set found";
+  std::vector<float> x(shape.d);
+  std::mt19937_64 rng(13);
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(rng);
+  const LinregProblem p = MakeLinregProblem(job.workload);
+  const Eigen::VectorXf r = p.a * Eigen::Map<const Eigen::VectorXf>(x.data(), shape.d) - p.y;
+  const double want_loss = 0.5 * r.squaredNorm() / static_cast<double>(shape.m);
+
+  CodedRounds rounds(job, shape, x);
+  std::vector<std::vector<float>> slots(n, std::vector<float>(rounds.slot_floats()));
+  rounds.SetSlots({slots.begin(), slots.end()});
+  for (const auto& a : rounds.Start(GetClock().Now())) ASSERT_TRUE(rounds.Feed(a.worker));
+  const Messages products = ComputeAll(job, shape, 0, x);
+  const uint32_t parts = shape.parts(shape.message_floats(0));
+  auto land = [&](int w) {
+    std::copy(products.m[w][0].begin(), products.m[w][0].end(), slots[w].begin());
+    CodedRounds::Landing landing = CodedRounds::Landing::kDropped;
+    uint64_t push = 0;
+    for (uint32_t part = 0; part < parts; ++part) {
+      landing = rounds.OnLanded(static_cast<uint32_t>(w), Imm{0, shape.PartId(0, part)}, &push);
+    }
+    return landing;
+  };
+  for (int i = 0; i < k; ++i) {
+    ASSERT_EQ(land(order[i]), CodedRounds::Landing::kArrived) << "result " << i + 1;
+  }
+  ASSERT_EQ(land(order[k]), CodedRounds::Landing::kRoundComplete);
+  const CodedRounds::Closed closed = rounds.CloseRound(GetClock().Now());
+  EXPECT_FALSE(closed.failure.has_value());
+  ASSERT_EQ(rounds.log().size(), 1u);
+  EXPECT_EQ(rounds.log()[0].messages_used, static_cast<uint32_t>(k + 1));
+  EXPECT_NEAR(rounds.log()[0].loss, want_loss, 1e-4 * want_loss);
 }
 
 TEST(CodedShape, RefusesWhatCannotRun) {
