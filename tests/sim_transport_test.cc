@@ -9,6 +9,7 @@
 #include <simgrid/s4u/Actor.hpp>
 #include <vector>
 
+#include "net/receive_budget.h"
 #include "ps/imm.h"
 #include "ps/roles.h"
 #include "tests/net_test_util.h"
@@ -216,6 +217,44 @@ TEST(SimTransport, QueuedWritesLandEachWhenItsBytesAreThroughAsTheLinksShareChan
     for (int i = 0; i < kQueued; ++i) {
       EXPECT_NEAR((landed_a[i] - latency) / wire, expected[i], 0.005) << "write " << i;
     }
+  });
+}
+
+// A peer that sends faster than the application takes its messages waits on its own side,
+// as over TCP (net/receive_budget.h): the receiver holds at most ReceiveBudget::kMaxHeldBytes
+// of them, and once the application takes them every message arrives, in order.
+TEST(SimTransport, AFloodOfControlMessagesWaitsOnTheSenderNotInTheReceiver) {
+  Simulate([] {
+    Pair p;
+    auto client = p.Client(Worker(3), 1);
+    auto conn = client->Connect(p.addr(), kServer);
+    constexpr size_t kMessages = 224;  // 14 MiB, past the receiver's bound
+    std::vector<uint8_t> big(Connection::kMaxControlBytes);
+    for (size_t i = 0; i < kMessages; ++i) {
+      big[0] = static_cast<uint8_t>(i);
+      big[1] = static_cast<uint8_t>(i >> 8);
+      conn->Send(17, big);
+    }
+    simgrid::s4u::this_actor::sleep_for(5);  // 14 MiB take ~0.12 s on the 1 Gbit/s link
+    const size_t held = p.server->cq().size();
+    const size_t bound = ReceiveBudget::kMaxHeldBytes / Connection::kMaxControlBytes + 1;
+    EXPECT_LE(held, bound + 1) << "held, with the connect: the sender was not held back";
+    EXPECT_GT(held, bound / 2) << "the receiver took messages up to its bound";
+    size_t next = 0;
+    std::vector<Completion> batch;
+    const double deadline = SimNow() + 60;
+    while (next < kMessages && SimNow() < deadline) {
+      batch.clear();  // let go of the held messages: the sender's wire resumes
+      p.server->cq().Wait(batch, std::chrono::milliseconds(50));
+      for (const auto& c : batch) {
+        if (!Is(c, CompletionKind::kControl)) continue;
+        ASSERT_EQ(c.payload.size(), big.size());
+        ASSERT_EQ(c.payload[0] | (c.payload[1] << 8), static_cast<int>(next)) << "in order";
+        ++next;
+      }
+    }
+    EXPECT_EQ(next, kMessages) << "every message arrives once the application takes them";
+    EXPECT_TRUE(conn->open()) << "the sender was held back, not dropped";
   });
 }
 

@@ -43,9 +43,13 @@ void SimConnection::Pair(const std::shared_ptr<SimConnection>& a,
   // A route of no link (both ends on one host) has no pace of its own to bound a landing's
   // estimate by: one above any link's keeps the estimate from overshooting.
   if (!std::isfinite(slowest) || slowest <= 0) slowest = kUnboundedRouteBytesPerS;
-  for (const auto& end : {a, b}) {
+  for (const auto& [end, sender] : {std::pair{a, b}, std::pair{b, a}}) {
     end->route_latency_s_ = latency;
     end->route_bytes_per_s_ = slowest;
+    // Called by whichever actor lets go of the bytes: it only wakes the sender's wire actor.
+    end->budget_ = ReceiveBudget::Create([weak = std::weak_ptr<SimConnection>(sender)] {
+      if (auto s = weak.lock()) s->cv_->notify_all();
+    });
 
     // A daemon: the simulation ends when the server and workers have, whatever the wire
     // actors still wait for. The actor keeps its end alive while it runs.
@@ -199,14 +203,20 @@ void SimConnection::WireLoop() {
     // next frames were queued, so let it finish (they go in this run, not the next).
     if (woken) s4u::this_actor::yield();
     if (finished_) return;
-    bool ahead = false;
-    std::vector<Frame> run = TakeRun(&ahead);
     auto remote = remote_.lock();
     if (remote == nullptr || remote->device_ == nullptr || device_ == nullptr) {
-      Requeue(std::move(run), 0, ahead);  // failed by Finish with the queued ones
       Finish(false, "peer hung up without a bye");
       return;
     }
+    if (!remote->finished_ && remote->budget_->PauseIfOver()) {
+      // The peer's application holds too much of what we sent: wait until it lets go (or
+      // that end is gone, and the next run finds it closed).
+      std::unique_lock<s4u::Mutex> lock(*mu_);
+      while (!finished_ && !remote->finished_ && remote->budget_->paused()) cv_->wait(lock);
+      continue;
+    }
+    bool ahead = false;
+    std::vector<Frame> run = TakeRun(&ahead);
     uint64_t total = 0;
     for (const Frame& f : run) total += WireBytes(f);
     // The payload pointer only satisfies the mailbox: Arrive below reads the frames themselves.
@@ -247,9 +257,10 @@ void SimConnection::WireLoop() {
         Finish(true, "closed");
         return;
       }
-      // A message sent ahead goes next: the rest of the run stops and waits behind it
-      // (unless its bytes are all through already).
-      if (i + 1 < run.size() && !ahead && !ahead_q_.empty() && !comm->test()) {
+      // A message sent ahead goes next, and a peer holding too much takes nothing more: the
+      // rest of the run stops and waits (unless its bytes are all through already).
+      if (i + 1 < run.size() && !comm->test() &&
+          ((!ahead && !ahead_q_.empty()) || remote->budget_->PauseIfOver())) {
         comm->cancel();
         Requeue(std::move(run), i + 1, ahead);
         break;
@@ -303,6 +314,7 @@ bool SimConnection::Arrive(const Frame& f, std::string* refused) {
       c.peer = peer_;
       c.control_type = static_cast<uint16_t>(f.imm);
       c.payload = f.payload;
+      c.credit = budget_->Charge(c.payload.size());
       Report(std::move(c));
       return true;
     }
@@ -319,6 +331,9 @@ void SimConnection::Finish(bool ok, const std::string& why) {
   const std::shared_ptr<SimConnection> self = shared_from_this();
   finished_ = true;
   open_ = false;
+  if (budget_) budget_->Detach();  // held messages let go later wake nobody
+  // A peer's wire actor paused on our budget learns that this end is gone.
+  if (auto remote = remote_.lock()) remote->cv_->notify_all();
   for (auto* q : {&ahead_q_, &send_q_}) {
     for (const Frame& f : *q) {
       if (f.kind == FrameKind::kWrite) FailWrite(f.wr_id, "connection closed: " + why);

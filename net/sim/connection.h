@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "net/device.h"
+#include "net/receive_budget.h"
 
 namespace gw::sim {
 
@@ -110,6 +111,10 @@ class SimConnection : public Connection, public std::enable_shared_from_this<Sim
   SimDevice* device_;  // nullptr once the device went away
   const PeerId peer_;
   std::weak_ptr<SimConnection> remote_;  // the other end (in the peer's device)
+  // What the application here holds of the peer's control messages (net/receive_budget.h):
+  // past its bound the peer's wire actor stops carrying frames, as a TCP sender blocks on a
+  // receiver that stopped reading, until the application let go of half.
+  std::shared_ptr<ReceiveBudget> budget_;
   // The route to the other end: its latency and its slowest link (no transfer is faster), the
   // floor of each landing estimate (set by Pair).
   double route_latency_s_ = 0;
