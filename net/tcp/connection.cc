@@ -153,7 +153,7 @@ void TcpConnection::Enqueue(SendOp op, bool ahead) {
     return;
   }
   // One post per idle->busy transition, not per message: a running chain picks new ops up.
-  if (start) asio::post(device_.io(), [self = shared_from_this()] { self->SendNext(); });
+  if (start) device_.Post([self = shared_from_this()] { self->SendNext(); });
 }
 
 TcpConnection::SendOp* TcpConnection::CurrentOp() {
@@ -232,7 +232,7 @@ void TcpConnection::Start() {
   budget_ = ReceiveBudget::Create([weak = weak_from_this()] {
     // Called from the thread that let go of the bytes: the reading resumes on the I/O thread.
     if (auto self = weak.lock()) {
-      asio::post(self->device_.io(), [self] {
+      self->device_.Post([self] {
         if (!self->finished_) self->ReadHeader();
       });
     }
@@ -345,7 +345,7 @@ void TcpConnection::OnPayloadDone() {
 }
 
 void TcpConnection::Abort(const std::string& why) {
-  asio::post(device_.io(), [self = shared_from_this(), why] { self->AbortNow(why); });
+  device_.Post([self = shared_from_this(), why] { self->AbortNow(why); });
 }
 
 void TcpConnection::AbortNow(const std::string& why) {
