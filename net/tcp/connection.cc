@@ -70,8 +70,8 @@ TcpConnection::SendOp TcpConnection::ControlOp(uint16_t type,
   h.length = payload.size();
   SendOp op;
   op.header = EncodeHeader(h);
-  op.owned.assign(payload.begin(), payload.end());
-  op.payload = std::as_bytes(std::span<const uint8_t>(op.owned));
+  op.payload = std::as_bytes(payload);
+  op.caller_payload = true;
   return op;
 }
 
@@ -127,6 +127,12 @@ void TcpConnection::Enqueue(SendOp op, bool ahead) {
       sent_inline = op.sent == frame_bytes;
     }
     if (!sent_inline && open_.load()) {
+      if (op.caller_payload) {  // the caller's memory is theirs again once Send returns
+        op.owned.assign(reinterpret_cast<const uint8_t*>(op.payload.data()),
+                        reinterpret_cast<const uint8_t*>(op.payload.data()) + op.payload.size());
+        op.payload = std::as_bytes(std::span<const uint8_t>(op.owned));
+        op.caller_payload = false;
+      }
       if (queued_control_bytes_ + op.owned.size() > kMaxQueuedControlBytes) {
         overflow = true;
       } else {
@@ -330,7 +336,14 @@ bool TcpConnection::OnHeader() {
       break;
     }
     case FrameType::kControl:
-      rx_control_.resize(rx_.length);
+      if (rx_end_ - rx_begin_ >= rx_.length) {  // all there: one copy, no zero-fill first
+        const auto* from = reinterpret_cast<const uint8_t*>(rx_buf_.get() + rx_begin_);
+        rx_control_.assign(from, from + rx_.length);
+        rx_begin_ += rx_.length;
+        rx_done_ = rx_.length;
+      } else {
+        rx_control_.resize(rx_.length);
+      }
       rx_dst_ = reinterpret_cast<std::byte*>(rx_control_.data());
       break;
     case FrameType::kBye:
