@@ -72,9 +72,10 @@ Eigen::MatrixXd GaussianGenerator(int n, int k, uint64_t seed) {
   return g;
 }
 
-Eigen::MatrixXd Rows(const Eigen::MatrixXd& g, const std::vector<int>& rows, int k) {
-  Eigen::MatrixXd m(k, g.cols());
-  for (int i = 0; i < k; ++i) m.row(i) = g.row(rows[i]);
+// The first `count` of g's rows listed in `rows`.
+Eigen::MatrixXd Rows(const Eigen::MatrixXd& g, const std::vector<int>& rows, int count) {
+  Eigen::MatrixXd m(count, g.cols());
+  for (int i = 0; i < count; ++i) m.row(i) = g.row(rows[i]);
   return m;
 }
 
@@ -245,9 +246,18 @@ void MdsCode::CheckSurvivors(const std::vector<int>& survivors) const {
   coding::CheckSurvivors(survivors, n_, k_, "MDS decode");
 }
 
+bool MdsCode::Systematic(const std::vector<int>& survivors) const {
+  return std::all_of(survivors.begin(), survivors.begin() + k_, [&](int s) { return s < k_; });
+}
+
 double MdsCode::ConditionNumber(const std::vector<int>& survivors) const {
   CheckSurvivors(survivors);
-  return ConditionNumber2(Rows(g_, survivors, k_));
+  return ConditionNumber2(Rows(g_, survivors, static_cast<int>(survivors.size())));
+}
+
+bool MdsCode::Decodable(const std::vector<int>& survivors) const {
+  CheckSurvivors(survivors);
+  return Systematic(survivors) || ConditionNumber(survivors) <= options_.max_condition;
 }
 
 Eigen::MatrixXf MdsCode::Decode(const std::vector<int>& survivors,
@@ -257,12 +267,13 @@ Eigen::MatrixXf MdsCode::Decode(const std::vector<int>& survivors,
     throw Error("MDS decode: " + std::to_string(survivors.size()) + " survivors but " +
                 std::to_string(results.size()) + " results");
   }
+  const int count = static_cast<int>(survivors.size());
   const int64_t br = results[0].rows();
   const int64_t cols = results[0].cols();
-  for (int i = 0; i < k_; ++i) {
-    if (results[i].rows() != br || results[i].cols() != cols) {
-      throw Error("MDS decode: result shapes differ (" + std::to_string(results[i].rows()) + "x" +
-                  std::to_string(results[i].cols()) + " vs " + std::to_string(br) + "x" +
+  for (const Eigen::MatrixXf& r : results) {
+    if (r.rows() != br || r.cols() != cols) {
+      throw Error("MDS decode: result shapes differ (" + std::to_string(r.rows()) + "x" +
+                  std::to_string(r.cols()) + " vs " + std::to_string(br) + "x" +
                   std::to_string(cols) + ")");
     }
   }
@@ -271,28 +282,38 @@ Eigen::MatrixXf MdsCode::Decode(const std::vector<int>& survivors,
                 std::to_string(k_ * br));
   }
   Eigen::MatrixXf out(k_ * br, cols);
-  const bool systematic =
-      std::all_of(survivors.begin(), survivors.begin() + k_, [&](int s) { return s < k_; });
-  if (systematic) {
+  if (Systematic(survivors)) {
     for (int i = 0; i < k_; ++i) out.middleRows(survivors[i] * br, br) = results[i];
   } else {
-    const Eigen::MatrixXd gs = Rows(g_, survivors, k_);
-    const double cond = ConditionNumber2(gs);
+    const Eigen::MatrixXd gs = Rows(g_, survivors, count);
+    // weights (k×count): A_blocks = weights · results, block-wise. k rows: G_S⁻¹; more: the
+    // pseudo-inverse V·Σ⁻¹·Uᵀ, from the SVD that also gives the condition number.
+    Eigen::MatrixXd weights;
+    double cond = 0;
+    if (count == k_) {
+      cond = ConditionNumber2(gs);
+      if (cond <= options_.max_condition) weights = gs.partialPivLu().inverse();
+    } else {
+      const Eigen::JacobiSVD<Eigen::MatrixXd> svd(gs, Eigen::ComputeThinU | Eigen::ComputeThinV);
+      const Eigen::VectorXd& sv = svd.singularValues();
+      cond = sv(k_ - 1) > 0 ? sv(0) / sv(k_ - 1) : std::numeric_limits<double>::infinity();
+      if (cond <= options_.max_condition) {
+        weights = svd.matrixV() * sv.cwiseInverse().asDiagonal() * svd.matrixU().transpose();
+      }
+    }
     if (!(cond <= options_.max_condition)) {
       std::string ids;
-      for (int i = 0; i < k_; ++i) ids += (i ? "," : "") + std::to_string(survivors[i]);
-      throw Error("MDS decode: survivors {" + ids + "} give a system with condition number " +
-                  Num(cond) + " above the limit " + Num(options_.max_condition) +
-                  "; refusing a numerically unsafe decode");
+      for (int i = 0; i < count; ++i) ids += (i ? "," : "") + std::to_string(survivors[i]);
+      throw Error("MDS decode: " + std::to_string(count) + " survivors {" + ids +
+                  "} give a system with condition number " + Num(cond) + " above the limit " +
+                  Num(options_.max_condition) + "; refusing a numerically unsafe decode");
     }
-    // A_blocks = G_S⁻¹ · results, block-wise.
-    const Eigen::MatrixXd inv = gs.partialPivLu().inverse();
-    std::vector<Eigen::MatrixXd> r(k_);
-    for (int j = 0; j < k_; ++j) r[j] = results[j].cast<double>();
+    std::vector<Eigen::MatrixXd> r(count);
+    for (int j = 0; j < count; ++j) r[j] = results[j].cast<double>();
     Eigen::MatrixXd acc(br, cols);
     for (int i = 0; i < k_; ++i) {
       acc.setZero();
-      for (int j = 0; j < k_; ++j) acc += inv(i, j) * r[j];
+      for (int j = 0; j < count; ++j) acc += weights(i, j) * r[j];
       out.middleRows(i * br, br) = acc.cast<float>();
     }
   }

@@ -27,6 +27,21 @@
 // worst subsets degrade only polynomially; drawing a few seeded candidates and keeping the one
 // with the best worst case removes the unlucky draws (an entry near 0 makes a one-parity-row
 // subset ill-conditioned). Decoding happens in double.
+//
+// Past about n = 30 some k-sets exceed the limit whatever the draw, too rare for the sampled
+// check to meet (at n = 50, k = 34 it saw 1.6e3 as the worst; a simulated job met 1.23e5 in
+// its 73rd round). A round whose first k results are such a set does not fail: it waits for
+// more results and decodes from all of them by least squares once their |S|×k system is
+// within the limit (Decodable, Decode). In every case measured one more result was enough:
+// an ill-conditioned k×k system is nearly singular along one direction, and a further row of
+// Gaussian entries has a component of order 1 along it. A one-off sweep (uniformly random
+// k-sets, as i.i.d. straggler delays order the workers; further rows in the same random
+// order; limit 1e5):
+//   n, k, seed    k-sets above the limit     largest   rows that fixed each   worst after
+//   50, 34, 1     121 of 100000 (1 in 830)   5.6e7     1 more: all 121        2.0e4
+//   50, 34, 2     67 of 50000   (1 in 750)   2.4e7     1 more: all 67         1.5e3
+//   50, 35, 1     83 of 60000   (1 in 720)   5.7e6     1 more: all 83         1.3e4
+//   100, 69, 1    43 of 10000   (1 in 230)   3.1e6     1 more: all 43         9.9e3
 #pragma once
 
 #include <Eigen/Dense>
@@ -53,7 +68,11 @@ struct MdsOptions {
   // with exactly one parity row first (they hold the smallest minors of a random parity block),
   // then random sets, all within a fixed SVD budget (~1 s). A sampled figure is only a lower
   // bound on the true worst case, and a loose one for large k: at n = 100, k = 50 the budget
-  // is ~50 sets per candidate.
+  // is ~50 sets per candidate. The check rejects bad generators (and picks the best Gaussian
+  // draw); it does not promise that every k-set a round meets decodes. It cannot: over the
+  // reals some k-subsets of any n×k generator are ill-conditioned once n is large, and a
+  // sample misses most of them. A round whose first k results are such a set waits for more
+  // and decodes from all of them (Decodable, Decode).
   bool verify = true;
   int candidates = 16;  // kGaussian: seeded draws tried, best worst case kept (needs verify)
   int64_t exhaustive_limit = 5000;
@@ -84,21 +103,32 @@ class MdsCode {
   // Encode(a)[i] alone: what one worker keeps, for k blocks' work instead of n's.
   Eigen::MatrixXf EncodeBlock(const Eigen::MatrixXf& a, int i) const;
 
-  // survivors: distinct coded-block ids in [0, n), at least k (fastest first: the first k
-  // are used, the rest ignored). results[i]: worker survivors[i]'s Ã_i·X (all the same
-  // shape). Returns the k original blocks stacked ((k·block_rows) × cols, i.e. A·X with the
-  // padding rows), cut to the first `rows` rows when rows >= 0. Solves in double. Throws
-  // gw::Error on bad ids or shapes, or when the k×k system's condition number exceeds
-  // options().max_condition (the message names both numbers).
+  // survivors: distinct coded-block ids in [0, n), at least k, fastest first. results[i]:
+  // worker survivors[i]'s Ã_i·X (all the same shape). Returns the k original blocks stacked
+  // ((k·block_rows) × cols, i.e. A·X with the padding rows), cut to the first `rows` rows when
+  // rows >= 0. In double:
+  //   - the first k survivors systematic (ids < k): a copy of them, the rest ignored;
+  //   - exactly k survivors: the k×k system solved (LU);
+  //   - more than k: the |S|×k system of all of them solved in the least-squares sense (SVD).
+  // A round gives more than k only when its first k were ill-conditioned (Decodable).
+  // Throws gw::Error on bad ids or shapes, or when the system's 2-norm condition number
+  // exceeds options().max_condition (the message names the set's size and both numbers).
   Eigen::MatrixXf Decode(const std::vector<int>& survivors,
                          const std::vector<Eigen::MatrixXf>& results, int64_t rows = -1) const;
 
-  // 2-norm condition number of the k×k system of the first k survivors (they must be distinct
-  // ids in [0, n); infinity if singular).
+  // Whether Decode accepts exactly these survivors (at least k distinct ids in [0, n), else
+  // gw::Error): the first k systematic (no SVD), or ConditionNumber <= max_condition (one SVD
+  // of the |S|×k system). The server's round tracker asks this when k results are in and on
+  // each later arrival, and closes the round at the first set that passes.
+  bool Decodable(const std::vector<int>& survivors) const;
+
+  // 2-norm condition number σ_max/σ_min of the |S|×k system of all the survivors (at least k
+  // distinct ids in [0, n); infinity if rank-deficient).
   double ConditionNumber(const std::vector<int>& survivors) const;
 
  private:
   void CheckSurvivors(const std::vector<int>& survivors) const;
+  bool Systematic(const std::vector<int>& survivors) const;  // the first k ids all < k
 
   int n_;
   int k_;
@@ -114,7 +144,8 @@ class MdsCode {
 // constructor does (and builds again on the next call).
 std::shared_ptr<const MdsCode> SharedMdsCode(int n, int k, uint64_t seed);
 
-// 2-norm condition number σ_max/σ_min of a square matrix (infinity when σ_min is 0).
+// 2-norm condition number σ_max/σ_min of a matrix with at least as many rows as columns
+// (infinity when σ_min is 0).
 double ConditionNumber2(const Eigen::MatrixXd& m);
 
 }  // namespace gw::coding

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <tuple>
+#include <utility>
 
 #include "base/error.h"
 #include "coding/scheme_registry.h"
@@ -87,7 +88,8 @@ std::vector<double> MessageTimes(const CodingSpec& spec, int n, const StragglerM
   return times;
 }
 
-RoundTracker::RoundTracker(const CodingSpec& spec, int n) : spec_(spec), n_(n) {
+RoundTracker::RoundTracker(const CodingSpec& spec, int n, DecodableCheck decodable)
+    : spec_(spec), n_(n), decodable_(std::move(decodable)) {
   spec.Validate(n);
   needed_ = spec.scheme().Needed(spec.param, n);
   Reset();
@@ -95,6 +97,7 @@ RoundTracker::RoundTracker(const CodingSpec& spec, int n) : spec_(spec), n_(n) {
 
 void RoundTracker::Reset() {
   arrived_.assign(n_, std::vector<bool>(spec_.Messages(), false));
+  arrived_count_ = 0;
   block_seen_.assign(n_, false);  // Blocks(n) <= n for every scheme
   used_.clear();
   complete_ = false;
@@ -107,24 +110,38 @@ void RoundTracker::CheckIds(int worker, int j) const {
   }
 }
 
+bool RoundTracker::MarkArrived(int worker, int j) {
+  if (arrived_[worker][j]) return false;
+  arrived_[worker][j] = true;
+  ++arrived_count_;
+  return true;
+}
+
 void RoundTracker::Erase(int worker, int j) {
   CheckIds(worker, j);
-  arrived_[worker][j] = true;  // as if arrived: never used, and Possible() skips it
+  // As if arrived: never used, and Possible() skips it.
+  if (!MarkArrived(worker, j) || complete_) return;
+  // It was the last message a refused set waited for: decoding gives the reason.
+  if (decodable_ && static_cast<int>(used_.size()) >= needed_ && AllIn()) complete_ = true;
 }
 
 bool RoundTracker::Arrive(int worker, int j) {
   CheckIds(worker, j);
-  if (arrived_[worker][j]) return false;
-  arrived_[worker][j] = true;
-  if (complete_) return false;
+  if (!MarkArrived(worker, j) || complete_) return false;
   // kFirstWorkers counts distinct workers (each sends one message, its "block" is itself).
   const bool per_worker = spec_.scheme().round_rule() == RoundRule::kFirstWorkers;
   const int block = per_worker ? worker : spec_.BlocksOf(worker, n_)[j];
-  if (block_seen_[block]) return false;
-  block_seen_[block] = true;
-  used_.push_back({worker, j, block});
-  complete_ = static_cast<int>(used_.size()) >= needed_;
-  return true;
+  const bool fresh = !block_seen_[block];
+  if (fresh) {
+    block_seen_[block] = true;
+    used_.push_back({worker, j, block});
+  }
+  if (static_cast<int>(used_.size()) >= needed_) {
+    // The check runs only when the set grew; once nothing more can come the round closes
+    // anyway, for decoding to refuse it with the set's size and condition.
+    complete_ = (fresh && (!decodable_ || decodable_(used_))) || (decodable_ && AllIn());
+  }
+  return fresh;
 }
 
 bool RoundTracker::Possible(const std::vector<bool>& gone) const {

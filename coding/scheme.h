@@ -12,7 +12,8 @@
 //   mm:r=R           multi-message: n blocks, worker w computes w, w+1, …, w+R−1 (mod n) in
 //                    order, one message each; done when every block arrived once.
 //   mds:k=K          (n, K) MDS-coded matrix-vector products: K data blocks encoded into n;
-//                    worker w computes coded block w; done at the fastest K workers.
+//                    worker w computes coded block w; done at the fastest K workers, or the
+//                    few more it takes when those K form an ill-conditioned system (mds.h).
 //
 // Work is counted in units of one n-th of the whole computation (one uncoded block), so the
 // straggler model's base time is the time of 1/n of the job. A worker's load in units:
@@ -20,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,10 +69,21 @@ std::vector<double> MessageTimes(const CodingSpec& spec, int n, const StragglerM
 // uses, and whether the round can finish.
 class RoundTracker {
  public:
-  RoundTracker(const CodingSpec& spec, int n);  // Validate(n) first
+  // Whether decoding accepts the messages in hand (used(), in arrival order), for codes that
+  // can refuse a set of the size they need: mds refuses an ill-conditioned system
+  // (MdsCode::Decodable). Asked when the count first reaches the needed one and again on each
+  // later message the round then uses: at most n − K + 1 times a round, once when the set
+  // decodes at K.
+  using DecodableCheck = std::function<bool(const std::vector<UsedMessage>&)>;
+
+  // Validate(n) first. With a check, a round that has the needed count but fails it goes on
+  // using every further worker until the set passes, or until every message is in (or
+  // erased): it is then complete all the same, and decoding refuses it with its reason.
+  RoundTracker(const CodingSpec& spec, int n, DecodableCheck decodable = nullptr);
 
   // Worker w's message j arrived. Returns true if decoding will use it (the first copy of
-  // its block, or one of the first n−S / K workers). Throws gw::Error on ids out of range.
+  // its block, or one of the first n−S / K workers, or a later one while the set in hand
+  // fails the check). Throws gw::Error on ids out of range.
   bool Arrive(int worker, int j);
   // Worker w's message j arrived unusable (the server refused its values): decoding never
   // uses it, and Possible() counts without it. Throws gw::Error on ids out of range.
@@ -86,9 +99,15 @@ class RoundTracker {
  private:
   CodingSpec spec_;
   int n_;
+  DecodableCheck decodable_;
   void CheckIds(int worker, int j) const;
+  // Marks (worker, j) arrived; false if it already was.
+  bool MarkArrived(int worker, int j);
+  // Every message of every worker arrived or was erased: nothing more can come.
+  bool AllIn() const { return arrived_count_ == n_ * spec_.Messages(); }
 
   std::vector<std::vector<bool>> arrived_;  // [worker][message] (erased ones too)
+  int arrived_count_ = 0;
   std::vector<bool> block_seen_;
   std::vector<Used> used_;
   int needed_;  // distinct blocks (kEveryBlock) or workers (kFirstWorkers) to finish

@@ -6,28 +6,31 @@
 # OUT/dnn-<fabric>-<models>-<workers>/ (its runs.csv, summary.csv, plot, README).
 #
 # Usage: experiments/scale_study.sh [--out DIR] [--workers "64 256"] [--models "resnet50"]
-#          [--fabrics "leaf-spine fat-tree"] [--iterations 8] [--dry-run]
+#          [--fabrics "leaf-spine fat-tree"] [--syncs "bsp asp r2sp"] [--iterations 8] [--dry-run]
 #   --out DIR        results folder (default results/scale)
 #   --workers "N.."  worker counts (default "64 256")
 #   --models "M.."   zoo models (default resnet50)
 #   --fabrics "F.."  leaf-spine | fat-tree (default both): 10 Gbit/s links of 10 us, 4 servers;
 #                    leaf-spine: N/16 leaves (at least 4) of 4 spines, 4:1 (racks = leaves);
 #                    fat-tree: the smallest even k whose k^3/4 hosts hold N + 4
+#   --syncs "S.."    sync rules (default "bsp asp r2sp"); ASP costs the most to simulate (its
+#                    workers' pushes never line up: a 256-worker cell took ~9 min of CPU)
 #   --iterations I   per job (default 8); the first 5 (R2SP's BSP warm-up) are not measured
 #   --dry-run        print the dnn_traffic.sh commands and run none
 # GRADWIRE=path/to/gradwire (default build/apps/gradwire/gradwire). A simulation repeats
 # itself: one repetition per cell.
 set -euo pipefail
 out=results/scale workers="64 256" models=resnet50 fabrics="leaf-spine fat-tree" iterations=8 dry=""
-usage='usage: experiments/scale_study.sh [--out DIR] [--workers "N.."] [--models "M.."] [--fabrics "F.."] [--iterations I] [--dry-run]'
+syncs="bsp asp r2sp"
+usage='usage: experiments/scale_study.sh [--out DIR] [--workers "N.."] [--models "M.."] [--fabrics "F.."] [--syncs "S.."] [--iterations I] [--dry-run]'
 while (($#)); do
   case $1 in
     --dry-run) dry=1 ;;
-    --out | --workers | --models | --fabrics | --iterations)
+    --out | --workers | --models | --fabrics | --syncs | --iterations)
       (($# >= 2)) || { echo "scale_study.sh: $1 needs a value; $usage" >&2; exit 2; }
       case $1 in
         --out) out=$2 ;; --workers) workers=$2 ;; --models) models=$2 ;;
-        --fabrics) fabrics=$2 ;; --iterations) iterations=$2 ;;
+        --fabrics) fabrics=$2 ;; --syncs) syncs=$2 ;; --iterations) iterations=$2 ;;
       esac
       shift ;;
     *) echo "scale_study.sh: unknown argument '$1'; $usage" >&2; exit 2 ;;
@@ -58,7 +61,7 @@ for n in $workers; do
       *) echo "scale_study.sh: unknown fabric '$f' (leaf-spine or fat-tree)" >&2; exit 2 ;;
     esac
     job=(experiments/dnn_traffic.sh --sim --fabric "$fabric" --servers "$servers" "${racks[@]}"
-      --models "$models" --workers "$n" --syncs "bsp asp r2sp"
+      --models "$models" --workers "$n" --syncs "$syncs"
       --schemes "overlap priority global-priority rack-turns" --iterations "$iterations"
       --warmup 5 --reps 1 --out "$out/dnn-$f-${models// /-}-$n")
     if [[ -n $dry ]]; then

@@ -461,6 +461,14 @@ if [[ -x $gradwire ]] && "$gradwire" sim --help >/dev/null 2>&1; then
   [[ $rc == 0 && $(grep -c 'rack-of=2+3+0+1+2+3' <<<"$out") == 2 && $out == *"bsp.global-priority"* &&
     $out == *"r2sp.rack-turns"* && $out != *"bsp.rack-turns"* && $out != *"r2sp.global-priority"* ]] && r=0
   check "dnn_traffic --rack-of leaves: a leaf-spine's racks, rack-turns under r2sp only" "$r" "exit $rc: $out"
+  # scale_study's plan: one dnn_traffic per fabric, the rules asked for, a fat-tree's k that
+  # holds the workers and 4 servers (k^3/4 >= 68: k = 8).
+  rc=0
+  out=$("$here/scale_study.sh" --workers 64 --syncs "bsp r2sp" --dry-run 2>&1) || rc=$?
+  r=1
+  [[ $rc == 0 && $(grep -c '^experiments/dnn_traffic.sh --sim' <<<"$out") == 2 &&
+    $(grep -c -- '--syncs bsp r2sp ' <<<"$out") == 2 && $out == *"fat-tree:k=8,"* ]] && r=0
+  check "scale_study --dry-run: a study per fabric with the rules asked for" "$r" "exit $rc: $out"
 else
   echo "SKIP  dnn_traffic --sim                                   (no gradwire with SimGrid at $gradwire)"
 fi

@@ -14,6 +14,17 @@ CodedDecoder::CodedDecoder(const JobConfig& job, const CodedShape& shape) : shap
   combiner_ = shape.spec.scheme().MakeCombiner(shape.spec.param, shape.n, job.workload.seed);
 }
 
+coding::RoundTracker::DecodableCheck CodedDecoder::DecodableCheck() const {
+  if (!mds_) return nullptr;
+  // The check holds the code itself: a tracker may outlive the decoder that made it.
+  return [code = mds_](const std::vector<coding::UsedMessage>& used) {
+    std::vector<int> survivors;
+    survivors.reserve(used.size());
+    for (const auto& u : used) survivors.push_back(u.worker);
+    return code->Decodable(survivors);
+  };
+}
+
 void CodedDecoder::Decode(int phase, const std::vector<coding::RoundTracker::Used>& used,
                           const SlotReader& slot, std::span<float> out) const {
   const auto len = static_cast<Eigen::Index>(shape_.message_floats(phase));

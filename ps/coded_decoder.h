@@ -27,6 +27,10 @@ class CodedDecoder {
   // Throws gw::Error if the code refuses the survivor set (e.g. ill-conditioned).
   void Decode(int phase, const std::vector<coding::RoundTracker::Used>& used,
               const SlotReader& slot, std::span<float> out) const;
+  // What the round tracker asks before it closes a round (coding/scheme.h): mds, whether
+  // the survivors' system is well-conditioned enough for Decode; null for the other schemes,
+  // whose every set of the needed size decodes.
+  coding::RoundTracker::DecodableCheck DecodableCheck() const;
   // mds: r = A·x − y from A·x; returns the loss 0.5·|r|²/m (the linreg workload's).
   double Residual(std::span<const float> ax, std::span<float> r) const;
 

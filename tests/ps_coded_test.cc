@@ -5,11 +5,13 @@
 
 #include <random>
 
-#include "coding/subsets.h"
 #include "base/error.h"
+#include "coding/subsets.h"
 #include "ps/coded_decoder.h"
 #include "ps/coded_task.h"
+#include "ps/server/coded_rounds.h"
 #include "ps/workload/linreg.h"
+#include "tests/mds_orders.h"
 
 namespace gw {
 namespace {
@@ -52,19 +54,21 @@ Messages ComputeAll(const JobConfig& job, const CodedShape& shape, uint64_t roun
   return out;
 }
 
-// Decodes from the arrival order `order` of (worker, j); returns nullopt if the tracker never
-// completes.
+// Decodes from the arrival order `order` of (worker, j) as the server does (the tracker asks
+// the decoder whether the set in hand decodes); returns nullopt if the tracker never
+// completes. *used: how many messages the decode used.
 std::optional<std::vector<float>> DecodeInOrder(const CodedShape& shape,
                                                 const CodedDecoder& decoder, int phase,
                                                 const Messages& msgs,
                                                 const std::vector<std::pair<int, int>>& order,
-                                                size_t out_floats) {
-  coding::RoundTracker tracker(shape.spec, shape.n);
+                                                size_t out_floats, size_t* used = nullptr) {
+  coding::RoundTracker tracker(shape.spec, shape.n, decoder.DecodableCheck());
   for (const auto& [w, j] : order) {
     tracker.Arrive(w, j);
     if (tracker.Complete()) break;
   }
   if (!tracker.Complete()) return std::nullopt;
+  if (used != nullptr) *used = tracker.used().size();
   std::vector<float> out(out_floats);
   decoder.Decode(
       phase, tracker.used(), [&](int w, int j) { return std::span<const float>(msgs.m[w][j]); },
@@ -181,6 +185,81 @@ TEST(CodedMds, EveryKSubsetDecodesBothProducts) {
     for (int w = 0; w < k - 1; ++w) few.emplace_back(w, 0);
     EXPECT_FALSE(DecodeInOrder(shape, decoder, 0, products, few, shape.m).has_value());
   }
+}
+
+// mds at n = 50, k = 34 (the size the simulated study failed at): a round whose first 34
+// results the code refuses is not decoded from them; with the next result it is, from all 35,
+// and A·x comes out as the uncoded product.
+TEST(CodedMds, IllConditionedFirstKWaitsForTheNextResult) {
+  const int n = 50, k = 34;
+  const JobConfig job = LinregJob(n, "mds:k=34");
+  const CodedShape shape = CodedShape::Make(job, job.workload.linreg_dims);
+  const CodedDecoder decoder(job, shape);
+  const std::vector<int> workers =
+      testing::IllConditionedOrder(*coding::SharedMdsCode(n, k, job.workload.seed), /*seed=*/3);
+  ASSERT_EQ(static_cast<int>(workers.size()), n) << "no ill-conditioned k-set found";
+  std::vector<std::pair<int, int>> order;
+  for (int w : workers) order.emplace_back(w, 0);
+  const LinregProblem p = MakeLinregProblem(job.workload);
+  std::vector<float> x(shape.d);
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(rng);
+  const Eigen::VectorXf ax = p.a * Eigen::Map<const Eigen::VectorXf>(x.data(), shape.d);
+  const Messages products = ComputeAll(job, shape, 0, x);
+
+  const std::vector<std::pair<int, int>> first_k(order.begin(), order.begin() + k);
+  EXPECT_FALSE(DecodeInOrder(shape, decoder, 0, products, first_k, shape.m).has_value());
+  size_t used = 0;
+  const auto got = DecodeInOrder(shape, decoder, 0, products, order, shape.m, &used);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(used, static_cast<size_t>(k + 1));
+  ExpectNear(*got, ax, 1e-4);
+}
+
+// The server's rounds (what `gradwire sim` failed in at n = 50): the ill-conditioned first 34
+// results land without closing the round, the 35th closes it, and the decode of all 35 gives
+// the loss at x.
+TEST(CodedMds, ServerRoundClosesAtTheFirstResultThatMakesItDecodable) {
+  const int n = 50, k = 34;
+  JobConfig job = LinregJob(n, "mds:k=34");
+  job.iterations = 2;
+  const CodedShape shape = CodedShape::Make(job, job.workload.linreg_dims);
+  const std::vector<int> order =
+      testing::IllConditionedOrder(*coding::SharedMdsCode(n, k, job.workload.seed), /*seed=*/3);
+  ASSERT_EQ(static_cast<int>(order.size()), n) << "no ill-conditioned k-set found";
+  std::vector<float> x(shape.d);
+  std::mt19937_64 rng(13);
+  std::normal_distribution<float> normal;
+  for (float& v : x) v = normal(rng);
+  const LinregProblem p = MakeLinregProblem(job.workload);
+  const Eigen::VectorXf r = p.a * Eigen::Map<const Eigen::VectorXf>(x.data(), shape.d) - p.y;
+  const double want_loss = 0.5 * r.squaredNorm() / static_cast<double>(shape.m);
+
+  CodedRounds rounds(job, shape, x);
+  std::vector<std::vector<float>> slots(n, std::vector<float>(rounds.slot_floats()));
+  rounds.SetSlots({slots.begin(), slots.end()});
+  for (const auto& a : rounds.Start(GetClock().Now())) ASSERT_TRUE(rounds.Feed(a.worker));
+  const Messages products = ComputeAll(job, shape, 0, x);
+  const uint32_t parts = shape.parts(shape.message_floats(0));
+  auto land = [&](int w) {
+    std::copy(products.m[w][0].begin(), products.m[w][0].end(), slots[w].begin());
+    CodedRounds::Landing landing = CodedRounds::Landing::kDropped;
+    uint64_t push = 0;
+    for (uint32_t part = 0; part < parts; ++part) {
+      landing = rounds.OnLanded(static_cast<uint32_t>(w), Imm{0, shape.PartId(0, part)}, &push);
+    }
+    return landing;
+  };
+  for (int i = 0; i < k; ++i) {
+    ASSERT_EQ(land(order[i]), CodedRounds::Landing::kArrived) << "result " << i + 1;
+  }
+  ASSERT_EQ(land(order[k]), CodedRounds::Landing::kRoundComplete);
+  const CodedRounds::Closed closed = rounds.CloseRound(GetClock().Now());
+  EXPECT_FALSE(closed.failure.has_value());
+  ASSERT_EQ(rounds.log().size(), 1u);
+  EXPECT_EQ(rounds.log()[0].messages_used, static_cast<uint32_t>(k + 1));
+  EXPECT_NEAR(rounds.log()[0].loss, want_loss, 1e-4 * want_loss);
 }
 
 TEST(CodedShape, RefusesWhatCannotRun) {

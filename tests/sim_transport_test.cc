@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <simgrid/s4u/Actor.hpp>
 #include <vector>
 
+#include "net/receive_budget.h"
 #include "ps/imm.h"
 #include "ps/roles.h"
 #include "tests/net_test_util.h"
@@ -137,6 +139,122 @@ TEST(SimTransport, SendAheadOvertakesQueuedWrites) {
       landed_before += Landed(c);
     }
     EXPECT_LE(landed_before, 1u) << "only the write on the wire goes before the message";
+    // Sent ahead while queued writes travel as one transfer: the message goes after the write
+    // whose bytes are on the wire, the others after it, each landing and completing once.
+    std::vector<Completion> done;
+    ASSERT_EQ(WaitFor(client->cq(), DoneOk, 4, &done), 4u);
+    const double before = SimNow();
+    for (size_t i = 0; i < 4; ++i) conn->Write(src, region.Describe(), i * kBytes, 0, 10 + i);
+    seen.clear();
+    ASSERT_EQ(WaitFor(p.server->cq(), Landed, 1, &seen), 1u);
+    const double one = SimNow() - before;
+    simgrid::s4u::this_actor::sleep_for(one / 2);  // the second write is on the wire
+    conn->SendAhead(9, std::vector<uint8_t>{43});
+    seen.clear();
+    ASSERT_EQ(WaitFor(p.server->cq(), Landed, 3, &seen), 3u);
+    std::vector<uint64_t> order;  // offsets in MiB, and 99 for the message
+    for (const auto& c : seen) {
+      if (Landed(c)) order.push_back(c.offset / kBytes);
+      if (Is(c, CompletionKind::kControl)) order.push_back(99);
+    }
+    EXPECT_EQ(order, (std::vector<uint64_t>{1, 99, 2, 3}));
+    done.clear();
+    ASSERT_EQ(WaitFor(client->cq(), DoneOk, 4, &done), 4u);
+    std::vector<uint64_t> ids;
+    for (const auto& c : done) {
+      if (DoneOk(c)) ids.push_back(c.wr_id);
+    }
+    EXPECT_EQ(ids, (std::vector<uint64_t>{10, 11, 12, 13}));
+  });
+}
+
+// Writes queued back to back go as one transfer (net/sim/connection.h), yet each lands once
+// its own bytes are through, as on a TCP stream, even when the link's share changes in the
+// middle of a write: worker 0 queues four 8 MiB writes while worker 1 sends 10 MiB. With T the
+// wire time of 8 MiB alone and L the latency, both go at half pace until worker 0's first write
+// is through (L + 2T), then worker 1's last 2 MiB take T/2 beside 2 MiB of the second write,
+// whose last 6 MiB go alone (L + 3.25T); the others follow at T each.
+TEST(SimTransport, QueuedWritesLandEachWhenItsBytesAreThroughAsTheLinksShareChanges) {
+  Simulate([] {
+    constexpr size_t kBytes = 8 << 20;
+    constexpr size_t kOtherBytes = 10 << 20;
+    constexpr int kQueued = 4;
+    Pair p;
+    Region& queued = p.server->RegisterRegion(kQueued * kBytes, Worker(0));
+    Region& other = p.server->RegisterRegion(kOtherBytes, Worker(1));
+    auto a = p.Client(Worker(0), 1);
+    auto b = p.Client(Worker(1), 2);
+    auto conn_a = a->Connect(p.addr(), kServer);
+    auto conn_b = b->Connect(p.addr(), kServer);
+    const auto src_a = Pair::Source(*a, kBytes);
+    const auto src_b = Pair::Source(*b, kOtherBytes);
+    // Alone first: an empty write takes the latency, 8 MiB the latency and T.
+    auto time_alone = [&](size_t bytes) {
+      const double start = SimNow();
+      conn_b->Write(src_b.first(bytes), other.Describe(), 0, 0, 0);
+      std::vector<Completion> seen;
+      EXPECT_EQ(WaitFor(p.server->cq(), Landed, 1, &seen), 1u);
+      return SimNow() - start;
+    };
+    const double latency = time_alone(0);
+    const double wire = time_alone(kBytes) - latency;
+    const double start = SimNow();
+    for (int i = 0; i < kQueued; ++i) {
+      conn_a->Write(src_a, queued.Describe(), i * kBytes, 0, i);
+    }
+    conn_b->Write(src_b, other.Describe(), 0, 0, 1);
+    std::vector<double> landed_a;
+    std::vector<Completion> batch;
+    while (landed_a.size() < kQueued && SimNow() - start < 20 * wire) {
+      batch.clear();
+      p.server->cq().Wait(batch, std::chrono::seconds(1));
+      for (const auto& c : batch) {
+        if (Landed(c) && c.peer == Worker(0)) landed_a.push_back(SimNow() - start);
+      }
+    }
+    ASSERT_EQ(landed_a.size(), size_t{kQueued});
+    const double expected[kQueued] = {2, 3.25, 4.25, 5.25};
+    for (int i = 0; i < kQueued; ++i) {
+      EXPECT_NEAR((landed_a[i] - latency) / wire, expected[i], 0.005) << "write " << i;
+    }
+  });
+}
+
+// A peer that sends faster than the application takes its messages waits on its own side,
+// as over TCP (net/receive_budget.h): the receiver holds at most ReceiveBudget::kMaxHeldBytes
+// of them, and once the application takes them every message arrives, in order.
+TEST(SimTransport, AFloodOfControlMessagesWaitsOnTheSenderNotInTheReceiver) {
+  Simulate([] {
+    Pair p;
+    auto client = p.Client(Worker(3), 1);
+    auto conn = client->Connect(p.addr(), kServer);
+    constexpr size_t kMessages = 224;  // 14 MiB, past the receiver's bound
+    std::vector<uint8_t> big(Connection::kMaxControlBytes);
+    for (size_t i = 0; i < kMessages; ++i) {
+      big[0] = static_cast<uint8_t>(i);
+      big[1] = static_cast<uint8_t>(i >> 8);
+      conn->Send(17, big);
+    }
+    simgrid::s4u::this_actor::sleep_for(5);  // 14 MiB take ~0.12 s on the 1 Gbit/s link
+    const size_t held = p.server->cq().size();
+    const size_t bound = ReceiveBudget::kMaxHeldBytes / Connection::kMaxControlBytes + 1;
+    EXPECT_LE(held, bound + 1) << "held, with the connect: the sender was not held back";
+    EXPECT_GT(held, bound / 2) << "the receiver took messages up to its bound";
+    size_t next = 0;
+    std::vector<Completion> batch;
+    const double deadline = SimNow() + 60;
+    while (next < kMessages && SimNow() < deadline) {
+      batch.clear();  // let go of the held messages: the sender's wire resumes
+      p.server->cq().Wait(batch, std::chrono::milliseconds(50));
+      for (const auto& c : batch) {
+        if (!Is(c, CompletionKind::kControl)) continue;
+        ASSERT_EQ(c.payload.size(), big.size());
+        ASSERT_EQ(c.payload[0] | (c.payload[1] << 8), static_cast<int>(next)) << "in order";
+        ++next;
+      }
+    }
+    EXPECT_EQ(next, kMessages) << "every message arrives once the application takes them";
+    EXPECT_TRUE(conn->open()) << "the sender was held back, not dropped";
   });
 }
 

@@ -1,7 +1,9 @@
 # shellcheck shell=bash
 # Sourced by the experiments: what a results README names, said one way everywhere.
-#   code_commit           the checkout's short commit, with -dirty when tracked files differ from
-#                         it ("unknown" outside a git checkout); run from the repository root
+#   code_commit           the checkout's short commit, with -dirty when tracked files outside
+#                         results/ differ from it ("unknown" outside a git checkout); run from
+#                         the repository root. Outputs do not make the code dirty: a study that
+#                         runs several scripts rewrites committed results between them
 #   binary_text PATH SHOWN  "SHOWN (sha256 <12 hex>, built <UTC time>)" of the binary at PATH
 #                         (SHOWN absolute: its file name, said to be outside the checkout)
 #   machine_text          host, cores, CPU model, memory and kernel of this machine
@@ -10,7 +12,7 @@
 code_commit() {
   local c
   c=$(git rev-parse --short HEAD 2>/dev/null) || { echo unknown; return; }
-  git diff --quiet HEAD -- 2>/dev/null || c+=-dirty
+  git diff --quiet HEAD -- . ':(exclude)results' 2>/dev/null || c+=-dirty
   echo "$c"
 }
 binary_text() {

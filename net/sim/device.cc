@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <simgrid/Exception.hpp>
 #include <simgrid/s4u/Actor.hpp>
 #include <simgrid/s4u/Comm.hpp>
 #include <simgrid/s4u/Engine.hpp>
@@ -75,7 +76,13 @@ SimDevice::SimDevice(const DeviceOptions& options)
   static uint64_t devices = 0;
   inbox_ = s4u::Mailbox::by_name("inbox-" + std::to_string(devices++));
   s4u::ActorPtr drain = s4u::Actor::create("inbox", host_, [inbox = inbox_] {
-    while (true) inbox->get<char>();  // the frame itself travels beside the comm
+    while (true) {
+      try {
+        inbox->get<char>();  // the frames themselves travel beside the comm
+      } catch (const simgrid::Exception&) {
+        // A run cut short by a message sent ahead, or by a closing end (SimConnection).
+      }
+    }
   });
   drain->daemonize();
   inbox_->set_receiver(drain);
@@ -221,7 +228,9 @@ std::shared_ptr<Connection> SimDevice::Find(PeerId peer) {
 
 void SimDevice::Complete(Completion c) {
   cq_.Push(std::move(c));
-  io_cv_->notify_all();
+  // A notification is a simcall: made only for an actor waiting (most completions arrive
+  // while the application is busy with earlier ones).
+  if (waiters_ > 0) io_cv_->notify_all();
 }
 
 bool SimDevice::RunIoOnce(TimePoint until) {
@@ -232,9 +241,13 @@ bool SimDevice::RunIoOnce(TimePoint until) {
     if (until_s > s4u::Engine::get_clock()) s4u::this_actor::sleep_until(until_s);
     return false;
   }
+  if (cq_.size() > 0) return true;  // no lock (a simcall) for what is already there
   std::unique_lock<s4u::Mutex> lock(*io_mu_);
   while (cq_.size() == 0 && !shut_down_) {
-    if (io_cv_->wait_until(lock, until_s) == std::cv_status::timeout) break;
+    ++waiters_;
+    const std::cv_status status = io_cv_->wait_until(lock, until_s);
+    --waiters_;
+    if (status == std::cv_status::timeout) break;
   }
   return !shut_down_;
 }

@@ -106,6 +106,7 @@ class SimDevice final : public Device, private IoDriver {
   simgrid::s4u::Mailbox* inbox_;
   simgrid::s4u::MutexPtr io_mu_;  // with io_cv_: a waiter sleeps until Complete wakes it
   simgrid::s4u::ConditionVariablePtr io_cv_;
+  int waiters_ = 0;                      // actors waiting in RunIoOnce for a completion
   RateLimitedLog refusals_{"refusals"};  // peers refused in the handshake
   std::string listening_;  // "host:port" in the listeners' table, "" when not listening
   uint16_t bound_port_ = 0;

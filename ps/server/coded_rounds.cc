@@ -11,7 +11,7 @@ CodedRounds::CodedRounds(const JobConfig& job, CodedShape shape, std::vector<flo
     : job_(job),
       shape_(std::move(shape)),
       decoder_(std::make_unique<CodedDecoder>(job, shape_)),
-      tracker_(shape_.spec, shape_.n),
+      tracker_(shape_.spec, shape_.n, decoder_->DecodableCheck()),
       params_(std::move(params)),
       grad_(shape_.d),
       optimizer_(std::make_unique<SgdMomentum>(job.optimizer, params_.size())),

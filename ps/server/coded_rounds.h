@@ -108,7 +108,7 @@ class CodedRounds {
 
   const JobConfig& job_;
   CodedShape shape_;
-  std::unique_ptr<CodedDecoder> decoder_;
+  std::unique_ptr<CodedDecoder> decoder_;  // before tracker_: it gives the tracker its check
   coding::RoundTracker tracker_;
   std::vector<float> params_, grad_, ax_, residual_;
   std::unique_ptr<SgdMomentum> optimizer_;
