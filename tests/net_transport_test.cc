@@ -23,6 +23,7 @@ namespace {
 using testing::Is;
 using testing::Loopback;
 using testing::Options;
+using testing::TakeNumberedMessages;
 using testing::WaitFor;
 
 const PeerId kServer{Role::kServer, 0};
@@ -527,20 +528,9 @@ TEST_P(TransportTest, AFloodOfControlMessagesWaitsOnTheSenderNotInTheReceiver) {
   const size_t bound = ReceiveBudget::kMaxHeldBytes / Connection::kMaxControlBytes + 1 + in_flight;
   EXPECT_LE(queued, bound + 1) << "held, with the connect: the sender was not held back";
   // Taken and let go batch by batch (held ones would keep the connection paused).
-  size_t next = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  std::vector<Completion> batch;
-  while (next < kMessages && std::chrono::steady_clock::now() < deadline) {
-    batch.clear();
-    server_->cq().Wait(batch, std::chrono::milliseconds(50));
-    for (const auto& c : batch) {
-      if (!Is(c, CompletionKind::kControl)) continue;
-      ASSERT_EQ(c.payload.size(), big.size());
-      ASSERT_EQ(c.payload[0] | (c.payload[1] << 8), static_cast<int>(next)) << "in order";
-      ++next;
-    }
-  }
-  EXPECT_EQ(next, kMessages) << "every message arrives once the application takes them";
+  EXPECT_EQ(TakeNumberedMessages(server_->cq(), kMessages, big.size(), std::chrono::seconds(30)),
+            kMessages)
+      << "every message arrives, in order, once the application takes them";
   EXPECT_TRUE(conn->open()) << "the sender was held back, not dropped";
 }
 
