@@ -39,6 +39,19 @@ size_t CompletionQueue::Poll(std::vector<Completion>& out, size_t max) {
 void CompletionQueue::SetDriver(IoDriver* driver) {
   std::lock_guard<std::mutex> lock(mu_);
   driver_ = driver;
+  // No driver: the device is shutting down, and its I/O thread must run to end.
+  if (driver == nullptr) WakeParkedIoLocked();
+}
+
+void CompletionQueue::WakeParkedIo() {
+  std::lock_guard<std::mutex> lock(mu_);
+  WakeParkedIoLocked();
+}
+
+void CompletionQueue::WakeParkedIoLocked() {
+  if (!io_parked_) return;
+  io_wanted_ = true;
+  if (!want_park_) io_cv_.notify_one();  // else the driving waiter wakes it when it lets go
 }
 
 void CompletionQueue::ParkIo() {
@@ -48,14 +61,25 @@ void CompletionQueue::ParkIo() {
   if (!want_park_ || io_parked_) return;
   io_parked_ = true;
   cv_.notify_all();  // the waiter that asked sleeps until the I/O is its own
+  // A waiter that took a message often waits again at once (a ping-pong answers and waits for
+  // the next one), so a let-go thread stays parked for kParkGrace: asking again would wake this
+  // thread and make it wake the waiter, the two wake-ups the hand-off is there to save. Nobody
+  // wakes it when a drive ends (see the top of completion.h): it looks by itself.
+  using SteadyClock = std::chrono::steady_clock;
+  SteadyClock::duration look = kParkGrace;
   while (true) {
-    io_cv_.wait(lock, [&] { return !want_park_; });
-    // Let go: but a waiter that took a message often waits again at once (a ping-pong answers
-    // and waits for the next one); staying parked a moment spares it asking again, which would
-    // wake this thread and make it wake the waiter, the two wake-ups the hand-off is there to
-    // save.
-    if (!io_cv_.wait_for(lock, kParkGrace, [&] { return want_park_; })) break;
+    io_cv_.wait_for(lock, look);
+    park_looks_.fetch_add(1, std::memory_order_relaxed);
+    if (want_park_) {
+      look = std::min<SteadyClock::duration>(2 * look, kParkLookMax);
+      continue;
+    }
+    if (io_wanted_) break;
+    const SteadyClock::duration idle = SteadyClock::now() - let_go_at_;
+    if (idle >= kParkGrace) break;
+    look = kParkGrace - idle;
   }
+  io_wanted_ = false;
   io_parked_ = false;
 }
 
@@ -89,7 +113,8 @@ void CompletionQueue::DriveLocked(std::unique_lock<std::mutex>& lock, TimePoint 
   want_park_ = true;                 // this waiter drives: any other one sleeps
   auto let_go = [&] {
     want_park_ = false;
-    if (io_parked_) io_cv_.notify_one();
+    let_go_at_ = std::chrono::steady_clock::now();
+    if (io_parked_ && io_wanted_) io_cv_.notify_one();  // work came for it during the drive
   };
   if (!io_parked_) {
     // Have the I/O thread park. Until it has, it may still queue a completion: either ends this

@@ -16,6 +16,14 @@
 //     sparing the I/O thread the futex call while the application thread is busy or spinning;
 //   - a parked I/O thread that is let go stays parked for kParkGrace, in case the waiter is
 //     back at once (a ping-pong answers and waits again), so it need not ask again;
+//   - letting the I/O thread go does not wake it: that wake fell between every message and its
+//     answer, and on a host of 2 cores the woken thread took the core the answer needed (half a
+//     16 B control round trip on loopback: 21-32 us with it, 14 us without, sockperf's 9-12 us;
+//     tcp_latency_bench). The
+//     parked thread looks back by itself instead, kParkGrace after it parked and then ever less
+//     often while a waiter still drives (up to kParkLookMax), so it is back within about
+//     kParkLookMax of the last waiter leaving; work handed to it meanwhile (WakeParkedIo)
+//     brings it back at once;
 //   - Wait may spin first (DeviceOptions::completion_spin): for up to that long it polls the
 //     device without blocking once the I/O is its own (without a driver: it watches the
 //     queue's size without the lock) before it waits. Opt-in: a spinning thread takes
@@ -123,6 +131,11 @@ class CompletionQueue {
   // The I/O thread, where AskIoToPark said: blocks while a waiter runs the I/O. Returns at
   // once when no waiter asks (any more), or when called from the waiter's own I/O.
   void ParkIo();
+  // Any thread but under no lock of the device's I/O, after handing the I/O thread work that
+  // should not wait for a parked thread to look back (a posted send, a connect, a shutdown):
+  // a parked I/O thread leaves the park now, or once the waiter driving lets it go (that
+  // waiter's own I/O runs the work meanwhile).
+  void WakeParkedIo();
 
   std::chrono::nanoseconds spin() const { return spin_; }
   // Completions waiting to be taken (a snapshot: the I/O thread may push more at once).
@@ -131,6 +144,8 @@ class CompletionQueue {
   uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
   // Times a waiter ran the device's I/O itself (instrumentation and tests).
   uint64_t drives() const { return drives_.load(std::memory_order_relaxed); }
+  // Times a parked I/O thread woke to look whether it may go (instrumentation and tests).
+  uint64_t park_looks() const { return park_looks_.load(std::memory_order_relaxed); }
 
  private:
   size_t TakeLocked(std::vector<Completion>& out, size_t max);
@@ -142,6 +157,8 @@ class CompletionQueue {
   // until passes (the lock is not held while it runs: a simulated wait lets other actors
   // run, and one of them pushing here must not find mu_ taken).
   void DriveThreadlessLocked(std::unique_lock<std::mutex>& lock, TimePoint until);
+  // Under mu_: WakeParkedIo's work.
+  void WakeParkedIoLocked();
   // Watches size_ without the lock until it is non-zero or spin_end passes.
   void SpinOnSize(TimePoint spin_end) const;
 
@@ -149,6 +166,12 @@ class CompletionQueue {
   // loopback round trip, so a ping-pong keeps its I/O on the waiting threads, while an
   // application that went to compute gets its I/O thread back within this long.
   static constexpr std::chrono::microseconds kParkGrace{50};
+  // The longest a parked I/O thread sleeps between looks while a waiter drives: each look is a
+  // wake-up (a few us of a core) that finds the waiter still there, so the interval doubles
+  // from kParkGrace up to this; it bounds how long I/O nobody asked for (data arriving while
+  // the application computes) waits after the last waiter left, and costs 1000 wake-ups a
+  // second per device whose application thread waits.
+  static constexpr std::chrono::milliseconds kParkLookMax{1};
 
   const std::chrono::nanoseconds spin_;
   std::mutex mu_;
@@ -158,6 +181,7 @@ class CompletionQueue {
   std::atomic<uint32_t> sleepers_{0};  // waiters in cv_.wait: changed under mu_
   std::atomic<uint64_t> wakeups_{0};
   std::atomic<uint64_t> drives_{0};
+  std::atomic<uint64_t> park_looks_{0};
 
   IoDriver* driver_ = nullptr;
   // The hand-off, under mu_: a waiter wants the I/O (want_park_), has asked the I/O thread to
@@ -167,7 +191,9 @@ class CompletionQueue {
   bool want_park_ = false;
   bool park_asked_ = false;
   bool io_parked_ = false;
-  std::condition_variable io_cv_;  // the parked I/O thread waits here
+  bool io_wanted_ = false;  // WakeParkedIo while parked: leave the park once nobody drives
+  std::chrono::steady_clock::time_point let_go_at_{};  // when the last drive ended
+  std::condition_variable io_cv_;                      // the parked I/O thread waits here
 };
 
 }  // namespace gw

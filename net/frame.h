@@ -1,5 +1,5 @@
 // The frame both backends speak: every message starts with a fixed 32-byte header. Over TCP a
-// write's payload follows it and is read by the receiver straight into the target region;
+// write's payload follows it and is put by the receiver into the target region once checked;
 // over RDMA the headers of landed writes travel in a write notice (net/rdma/wire.h), and
 // control and handshake frames (net/handshake.h) are SENDs of header plus payload.
 // Pure encode/parse functions over bytes: no I/O, nothing trusted without a bound.

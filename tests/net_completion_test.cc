@@ -216,6 +216,22 @@ TEST(CompletionQueueTest, AWaiterRunsTheIoItselfOnlyWhileTheIoThreadIsParked) {
   EXPECT_TRUE(Eventually([&] { return io.io_thread_rounds() > after + 10; }));
 }
 
+// Nobody wakes a parked I/O thread when a drive ends (that wake fell on every message's path):
+// it looks by itself, and ever less often while a waiter still drives, so a long drive costs it
+// few wake-ups; it still runs again once the waiter has left.
+TEST(CompletionQueueTest, AParkedIoThreadLooksLessOftenWhileAWaiterDrives) {
+  CompletionQueue cq;
+  FakeIo io(cq);
+  std::vector<Completion> out;
+  EXPECT_EQ(cq.Wait(out, 300ms), 0u);
+  ASSERT_EQ(cq.drives(), 1u) << "the I/O thread never parked";
+  // A look every kParkGrace (50 us) would be 6000; one a millisecond, about 300.
+  EXPECT_GT(cq.park_looks(), 0u);
+  EXPECT_LE(cq.park_looks(), 400u);
+  const uint64_t rounds = io.io_thread_rounds();
+  EXPECT_TRUE(Eventually([&] { return io.io_thread_rounds() > rounds + 10; }));
+}
+
 // The ping-pong above with both queues' waiters driving their I/O: the park hand-off loses no
 // message and deadlocks nowhere.
 TEST(CompletionQueueTest, APingPongOfDrivingWaitersLosesNothing) {

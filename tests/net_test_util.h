@@ -84,4 +84,26 @@ inline size_t WaitFor(CompletionQueue& cq, const std::function<bool(const Comple
 
 inline bool Is(const Completion& c, CompletionKind k) { return c.kind == k; }
 
+// Takes control messages of `bytes` bytes numbered 0, 1, ... (little-endian in their first
+// two bytes) from cq, letting each go at once (a held one keeps its charge on the receive
+// budget), until `count` arrived or `timeout` passes; returns how many arrived in order (the
+// first one out of order or of another size ends the count).
+inline size_t TakeNumberedMessages(CompletionQueue& cq, size_t count, size_t bytes,
+                                   std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  size_t next = 0;
+  std::vector<Completion> batch;
+  while (next < count && std::chrono::steady_clock::now() < deadline) {
+    batch.clear();
+    cq.Wait(batch, std::chrono::milliseconds(50));
+    for (const auto& c : batch) {
+      if (!Is(c, CompletionKind::kControl)) continue;
+      const size_t number = c.payload.size() < 2 ? 0 : (c.payload[0] | (c.payload[1] << 8));
+      if (c.payload.size() != bytes || number != next) return next;
+      ++next;
+    }
+  }
+  return next;
+}
+
 }  // namespace gw::testing

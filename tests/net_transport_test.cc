@@ -23,6 +23,7 @@ namespace {
 using testing::Is;
 using testing::Loopback;
 using testing::Options;
+using testing::TakeNumberedMessages;
 using testing::WaitFor;
 
 const PeerId kServer{Role::kServer, 0};
@@ -527,20 +528,9 @@ TEST_P(TransportTest, AFloodOfControlMessagesWaitsOnTheSenderNotInTheReceiver) {
   const size_t bound = ReceiveBudget::kMaxHeldBytes / Connection::kMaxControlBytes + 1 + in_flight;
   EXPECT_LE(queued, bound + 1) << "held, with the connect: the sender was not held back";
   // Taken and let go batch by batch (held ones would keep the connection paused).
-  size_t next = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  std::vector<Completion> batch;
-  while (next < kMessages && std::chrono::steady_clock::now() < deadline) {
-    batch.clear();
-    server_->cq().Wait(batch, std::chrono::milliseconds(50));
-    for (const auto& c : batch) {
-      if (!Is(c, CompletionKind::kControl)) continue;
-      ASSERT_EQ(c.payload.size(), big.size());
-      ASSERT_EQ(c.payload[0] | (c.payload[1] << 8), static_cast<int>(next)) << "in order";
-      ++next;
-    }
-  }
-  EXPECT_EQ(next, kMessages) << "every message arrives once the application takes them";
+  EXPECT_EQ(TakeNumberedMessages(server_->cq(), kMessages, big.size(), std::chrono::seconds(30)),
+            kMessages)
+      << "every message arrives, in order, once the application takes them";
   EXPECT_TRUE(conn->open()) << "the sender was held back, not dropped";
 }
 
@@ -871,6 +861,114 @@ TEST_F(TcpRawTest, PeerThatStopsReadingIsAbortedNotBufferedWithoutBound) {
       << "still open after " << sent << " messages of 64 KiB to a peer that never reads";
   EXPECT_NE(got.back().error.find("not reading"), std::string::npos) << got.back().error;
   EXPECT_LT(sent, 1024);
+}
+
+// A frame of a raw peer: its header, then its payload.
+std::vector<uint8_t> RawFrame(FrameType type, uint32_t imm, uint32_t region, uint64_t offset,
+                              std::span<const uint8_t> payload) {
+  FrameHeader h;
+  h.type = type;
+  h.imm = imm;
+  h.region = region;
+  h.offset = offset;
+  h.length = payload.size();
+  std::vector<uint8_t> frame(FrameHeader::kSize + payload.size());
+  const HeaderBytes head = EncodeHeader(h);
+  std::copy(head.begin(), head.end(), frame.begin());
+  std::copy(payload.begin(), payload.end(), frame.begin() + FrameHeader::kSize);
+  return frame;
+}
+
+// The receiver parses frames from whatever each read of the socket holds: a frame cut anywhere
+// (in its header, right after it, in its payload, a large write's first bytes) lands whole, and
+// many frames that arrive in one read all land, in order.
+TEST_F(TcpRawTest, FramesLandWholeHoweverTheReadsCutThem) {
+  // Larger than the receive buffer: the rest of its payload is read straight into the region.
+  constexpr size_t kLarge = 3 * Connection::kMaxControlBytes;
+  constexpr size_t kSmallWrites = 4096 + kLarge + 64;  // after it: where the small writes go
+  Region& region = server_->RegisterRegion(kSmallWrites + 4096, Worker(2));
+  const uint32_t id = region.Describe().id;
+  auto s = RawConnect();
+  s.set_option(boost::asio::ip::tcp::no_delay(true));  // each piece leaves when written
+  ASSERT_NO_FATAL_FAILURE(RawHandshake(s, Worker(2)));
+
+  std::mt19937 rng(21);
+  auto random_bytes = [&](size_t n) {
+    std::vector<uint8_t> v(n);
+    for (auto& b : v) b = static_cast<uint8_t>(rng());
+    return v;
+  };
+  std::vector<uint8_t> expected_region(region.bytes().size(), 0);
+  struct Expected {
+    CompletionKind kind;
+    uint32_t type_or_offset;
+    std::vector<uint8_t> payload;  // a control message's
+  };
+  std::vector<Expected> expected;
+  auto control = [&](uint16_t type, size_t bytes) {
+    auto payload = random_bytes(bytes);
+    expected.push_back({CompletionKind::kControl, type, payload});
+    return RawFrame(FrameType::kControl, type, 0, 0, payload);
+  };
+  auto write = [&](uint64_t offset, size_t bytes) {
+    const auto payload = random_bytes(bytes);
+    std::copy(payload.begin(), payload.end(), expected_region.begin() + offset);
+    expected.push_back({CompletionKind::kWriteLanded, static_cast<uint32_t>(offset), {}});
+    return RawFrame(FrameType::kWrite, 0, id, offset, payload);
+  };
+  // Sent in pieces cut at these offsets of the frame, a pause between pieces so that the
+  // receiver reads each on its own.
+  auto send_cut = [&](const std::vector<uint8_t>& frame, std::vector<size_t> cuts) {
+    cuts.push_back(frame.size());
+    size_t from = 0;
+    for (size_t to : cuts) {
+      boost::asio::write(s, boost::asio::buffer(frame.data() + from, to - from));
+      from = to;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  };
+  send_cut(control(1, 100), {5});                      // in the header
+  send_cut(control(2, 100), {FrameHeader::kSize});     // right after it
+  send_cut(control(3, 100), {60});                     // in the payload
+  send_cut(write(10, 3000), {31, 1000});               // both
+  send_cut(write(4096, kLarge), {40, 70000, 150000});  // a large write, read straight in
+  send_cut(control(4, 10000), {});                     // after a large frame
+  send_cut(control(5, 0), {FrameHeader::kSize - 1});   // empty
+  send_cut(write(0, 8), {FrameHeader::kSize + 4});
+  // A whole frame and the start of the next one's header in one read.
+  auto pair = control(6, 20);
+  const auto second = control(7, 20);
+  pair.insert(pair.end(), second.begin(), second.end());
+  send_cut(pair, {FrameHeader::kSize + 20 + 10});
+  // Many small frames at once.
+  std::vector<uint8_t> burst;
+  for (uint16_t i = 0; i < 150; ++i) {
+    const auto c = control(100 + i, i % 50);
+    const auto w = write(kSmallWrites + 8 * i, 8);
+    burst.insert(burst.end(), c.begin(), c.end());
+    burst.insert(burst.end(), w.begin(), w.end());
+  }
+  boost::asio::write(s, boost::asio::buffer(burst));
+
+  std::vector<Completion> got;
+  const auto landed_or_control = [](const Completion& c) {
+    return Is(c, CompletionKind::kControl) || Is(c, CompletionKind::kWriteLanded);
+  };
+  ASSERT_EQ(WaitFor(server_->cq(), landed_or_control, expected.size(), &got), expected.size());
+  std::erase_if(got, [&](const Completion& c) { return !landed_or_control(c); });
+  ASSERT_EQ(got.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    SCOPED_TRACE("frame " + std::to_string(i));
+    ASSERT_EQ(got[i].kind, expected[i].kind);
+    if (got[i].kind == CompletionKind::kControl) {
+      EXPECT_EQ(got[i].control_type, expected[i].type_or_offset);
+      EXPECT_EQ(got[i].payload, expected[i].payload);
+    } else {
+      EXPECT_EQ(got[i].offset, expected[i].type_or_offset);
+    }
+  }
+  EXPECT_TRUE(std::equal(expected_region.begin(), expected_region.end(),
+                         reinterpret_cast<const uint8_t*>(region.bytes().data())));
 }
 
 TEST(TcpOptions, UnknownCongestionControlIsAClearError) {

@@ -25,6 +25,7 @@ using testing::SimDeviceOn;
 using testing::SimHost;
 using testing::SimNow;
 using testing::Simulate;
+using testing::TakeNumberedMessages;
 using testing::WaitFor;
 
 const PeerId kServer{Role::kServer, 0};
@@ -240,20 +241,10 @@ TEST(SimTransport, AFloodOfControlMessagesWaitsOnTheSenderNotInTheReceiver) {
     const size_t bound = ReceiveBudget::kMaxHeldBytes / Connection::kMaxControlBytes + 1;
     EXPECT_LE(held, bound + 1) << "held, with the connect: the sender was not held back";
     EXPECT_GT(held, bound / 2) << "the receiver took messages up to its bound";
-    size_t next = 0;
-    std::vector<Completion> batch;
-    const double deadline = SimNow() + 60;
-    while (next < kMessages && SimNow() < deadline) {
-      batch.clear();  // let go of the held messages: the sender's wire resumes
-      p.server->cq().Wait(batch, std::chrono::milliseconds(50));
-      for (const auto& c : batch) {
-        if (!Is(c, CompletionKind::kControl)) continue;
-        ASSERT_EQ(c.payload.size(), big.size());
-        ASSERT_EQ(c.payload[0] | (c.payload[1] << 8), static_cast<int>(next)) << "in order";
-        ++next;
-      }
-    }
-    EXPECT_EQ(next, kMessages) << "every message arrives once the application takes them";
+    // Taken and let go batch by batch: the sender's wire resumes.
+    EXPECT_EQ(TakeNumberedMessages(p.server->cq(), kMessages, big.size(), std::chrono::seconds(30)),
+              kMessages)
+        << "every message arrives, in order, once the application takes them";
     EXPECT_TRUE(conn->open()) << "the sender was held back, not dropped";
   });
 }

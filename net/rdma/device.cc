@@ -151,6 +151,11 @@ std::vector<std::shared_ptr<RdmaConnection>> RdmaDevice::Snapshot() {
 }
 
 void RdmaDevice::WakePoll() {
+  InterruptPoll();
+  cq_.WakeParkedIo();  // a parked poll thread would see the wake only when it next looks
+}
+
+void RdmaDevice::InterruptPoll() {
   const uint64_t one = 1;
   ssize_t ignored = write(poll_wake_fd_, &one, sizeof one);  // a full counter is a wake too
   (void)ignored;
@@ -166,7 +171,7 @@ void RdmaDevice::PollLoop() {
 
 void RdmaDevice::AskIoToPark() {
   park_asked_ = true;
-  WakePoll();  // out of its poll(); the round's sweep this causes is cheap
+  InterruptPoll();  // out of its poll(); the round's sweep this causes is cheap
 }
 
 bool RdmaDevice::RunIoOnce(std::chrono::steady_clock::time_point until) {

@@ -54,6 +54,9 @@ class RdmaDevice final : public Device, private IoDriver {
   void WakePoll();
 
  private:
+  // WakePoll's write to the poll's eventfd alone: AskIoToPark runs under the completion
+  // queue's lock, which WakeParkedIo takes.
+  void InterruptPoll();
   // Maps keyed by peer (protection domains, connections).
   static std::pair<int, uint32_t> KeyOf(PeerId p) { return {static_cast<int>(p.role), p.rank}; }
   struct Attempt {  // one outgoing connect

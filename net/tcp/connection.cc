@@ -3,9 +3,11 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
+#include <cstring>
 
 #include "base/error.h"
 #include "base/log.h"
@@ -68,8 +70,8 @@ TcpConnection::SendOp TcpConnection::ControlOp(uint16_t type,
   h.length = payload.size();
   SendOp op;
   op.header = EncodeHeader(h);
-  op.owned.assign(payload.begin(), payload.end());
-  op.payload = std::as_bytes(std::span<const uint8_t>(op.owned));
+  op.payload = std::as_bytes(payload);
+  op.caller_payload = true;
   return op;
 }
 
@@ -125,6 +127,12 @@ void TcpConnection::Enqueue(SendOp op, bool ahead) {
       sent_inline = op.sent == frame_bytes;
     }
     if (!sent_inline && open_.load()) {
+      if (op.caller_payload) {  // the caller's memory is theirs again once Send returns
+        op.owned.assign(reinterpret_cast<const uint8_t*>(op.payload.data()),
+                        reinterpret_cast<const uint8_t*>(op.payload.data()) + op.payload.size());
+        op.payload = std::as_bytes(std::span<const uint8_t>(op.owned));
+        op.caller_payload = false;
+      }
       if (queued_control_bytes_ + op.owned.size() > kMaxQueuedControlBytes) {
         overflow = true;
       } else {
@@ -153,7 +161,7 @@ void TcpConnection::Enqueue(SendOp op, bool ahead) {
     return;
   }
   // One post per idle->busy transition, not per message: a running chain picks new ops up.
-  if (start) asio::post(device_.io(), [self = shared_from_this()] { self->SendNext(); });
+  if (start) device_.Post([self = shared_from_this()] { self->SendNext(); });
 }
 
 TcpConnection::SendOp* TcpConnection::CurrentOp() {
@@ -229,39 +237,79 @@ void TcpConnection::OnSent(const boost::system::error_code& ec, size_t n) {
 }
 
 void TcpConnection::Start() {
+  rx_buf_ = std::make_unique<std::byte[]>(kRxBufBytes);
   budget_ = ReceiveBudget::Create([weak = weak_from_this()] {
     // Called from the thread that let go of the bytes: the reading resumes on the I/O thread.
     if (auto self = weak.lock()) {
-      asio::post(self->device_.io(), [self] {
-        if (!self->finished_) self->ReadHeader();
+      self->device_.Post([self] {
+        if (!self->finished_) self->Parse();
       });
     }
   });
-  ReadHeader();
+  Parse();
 }
 
-void TcpConnection::ReadHeader() {
-  asio::async_read(socket_, asio::buffer(rx_header_),
-                   [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                     if (self->finished_) return;
-                     if (!ec) {
-                       self->OnHeader();
-                     } else if (self->closing_) {
-                       self->Finish(true, "closed");
-                     } else if (ec == asio::error::eof) {
-                       self->Finish(false, "peer hung up without a bye");
-                     } else {
-                       self->Finish(false, "receive failed: " + ec.message());
-                     }
-                   });
+void TcpConnection::Parse() {
+  while (true) {
+    if (!rx_in_payload_) {
+      if (rx_end_ - rx_begin_ < FrameHeader::kSize) return ReadMore();
+      if (!OnHeader()) return;
+    }
+    const size_t n = std::min(rx_.length - rx_done_, rx_end_ - rx_begin_);
+    if (n > 0) {
+      std::memcpy(rx_dst_ + rx_done_, rx_buf_.get() + rx_begin_, n);
+      rx_begin_ += n;
+      rx_done_ += n;
+    }
+    if (rx_done_ < rx_.length) {  // rx_buf_ is empty
+      return rx_.length - rx_done_ > kRxBufBytes ? ReadPayload() : ReadMore();
+    }
+    rx_in_payload_ = false;
+    if (!OnPayloadDone()) return;
+  }
 }
 
-void TcpConnection::OnHeader() {
+void TcpConnection::ReadMore() {
+  // What is left is less than a header (or nothing): move it to the front, read behind it.
+  const size_t left = rx_end_ - rx_begin_;
+  if (left > 0 && rx_begin_ > 0) std::memmove(rx_buf_.get(), rx_buf_.get() + rx_begin_, left);
+  rx_begin_ = 0;
+  rx_end_ = left;
+  const size_t room = (rx_last_large_ ? kReadAfterLargeBytes : kRxBufBytes) - left;
+  // A read that leaves room unfilled tells asio the socket is drained: the next one waits for
+  // the socket to be readable instead of trying (and failing) at once.
+  socket_.async_read_some(
+      asio::buffer(rx_buf_.get() + left, room),
+      [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
+        if (self->finished_) return;
+        if (ec) return self->OnReadError(ec);
+        self->rx_end_ += n;
+        self->Parse();
+      });
+}
+
+void TcpConnection::OnReadError(const boost::system::error_code& ec) {
+  if (rx_in_payload_) {
+    Finish(false, ec == asio::error::eof ? "peer hung up in the middle of a frame"
+                                         : "receive failed: " + ec.message());
+  } else if (closing_) {
+    Finish(true, "closed");
+  } else if (ec == asio::error::eof) {
+    Finish(false, "peer hung up without a bye");
+  } else {
+    Finish(false, "receive failed: " + ec.message());
+  }
+}
+
+bool TcpConnection::OnHeader() {
+  HeaderBytes bytes;
+  std::memcpy(bytes.data(), rx_buf_.get() + rx_begin_, FrameHeader::kSize);
+  rx_begin_ += FrameHeader::kSize;
   std::string why;
-  const auto h = ParseHeader(rx_header_, &why);
+  const auto h = ParseHeader(bytes, &why);
   if (!h) {
     AbortNow("malformed frame: " + why);
-    return;
+    return false;
   }
   rx_ = *h;
   rx_done_ = 0;
@@ -270,60 +318,60 @@ void TcpConnection::OnHeader() {
       Region* region = device_.FindRegion(rx_.region);
       if (region == nullptr) {
         AbortNow("write to unknown region " + std::to_string(rx_.region));
-        return;
+        return false;
       }
       if (!(region->writer() == peer_)) {
         AbortNow("write to region " + std::to_string(rx_.region) + " which belongs to " +
                  device_.options().roles.Name(region->writer()));
-        return;
+        return false;
       }
       const size_t size = region->bytes().size();
       if (rx_.offset > size || rx_.length > size - rx_.offset) {
         AbortNow("write of " + std::to_string(rx_.length) + " bytes at offset " +
                  std::to_string(rx_.offset) + " outside region " + std::to_string(rx_.region) +
                  " of " + std::to_string(size) + " bytes");
-        return;
+        return false;
       }
       rx_dst_ = region->bytes().data() + rx_.offset;
-      ReadPayload();
-      return;
+      break;
     }
     case FrameType::kControl:
-      rx_control_.resize(rx_.length);
+      if (rx_end_ - rx_begin_ >= rx_.length) {  // all there: one copy, no zero-fill first
+        const auto* from = reinterpret_cast<const uint8_t*>(rx_buf_.get() + rx_begin_);
+        rx_control_.assign(from, from + rx_.length);
+        rx_begin_ += rx_.length;
+        rx_done_ = rx_.length;
+      } else {
+        rx_control_.resize(rx_.length);
+      }
       rx_dst_ = reinterpret_cast<std::byte*>(rx_control_.data());
-      ReadPayload();
-      return;
+      break;
     case FrameType::kBye:
       Finish(true, "closed by peer");
-      return;
+      return false;
     default:
       AbortNow("unexpected frame type " + std::to_string(static_cast<int>(rx_.type)) +
                " after the handshake");
-      return;
+      return false;
   }
+  rx_in_payload_ = true;
+  return true;
 }
 
 void TcpConnection::ReadPayload() {
-  if (rx_done_ == rx_.length) {
-    OnPayloadDone();
-    return;
-  }
   // read_some straight into the destination, whole remainder at once (see SendNext).
   socket_.async_read_some(
       asio::buffer(rx_dst_ + rx_done_, rx_.length - rx_done_),
       [self = shared_from_this()](const boost::system::error_code& ec, size_t n) {
         if (self->finished_) return;
-        if (ec) {
-          self->Finish(false, ec == asio::error::eof ? "peer hung up in the middle of a frame"
-                                                     : "receive failed: " + ec.message());
-          return;
-        }
+        if (ec) return self->OnReadError(ec);
         self->rx_done_ += n;
-        self->ReadPayload();
+        self->Parse();
       });
 }
 
-void TcpConnection::OnPayloadDone() {
+bool TcpConnection::OnPayloadDone() {
+  rx_last_large_ = FrameHeader::kSize + rx_.length > kRxBufBytes;
   Completion c;
   c.peer = peer_;
   c.length = rx_.length;
@@ -340,12 +388,11 @@ void TcpConnection::OnPayloadDone() {
     rx_control_ = {};
   }
   device_.cq().Push(std::move(c));
-  if (budget_->PauseIfOver()) return;  // the budget's on_resume reads on
-  ReadHeader();
+  return !budget_->PauseIfOver();  // paused: the budget's on_resume parses on
 }
 
 void TcpConnection::Abort(const std::string& why) {
-  asio::post(device_.io(), [self = shared_from_this(), why] { self->AbortNow(why); });
+  device_.Post([self = shared_from_this(), why] { self->AbortNow(why); });
 }
 
 void TcpConnection::AbortNow(const std::string& why) {

@@ -298,7 +298,7 @@ void TcpDevice::Listen(const Address& addr) {
   bound_port_ = acceptor.local_endpoint().port();
   acceptor_.emplace(std::move(acceptor));
   accept_backoff_.emplace(io_);
-  asio::post(io_, [this] { Accept(); });
+  Post([this] { Accept(); });
 }
 
 void TcpDevice::Accept() {
@@ -393,7 +393,7 @@ std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr, PeerId expec
     };
     auto promise = std::make_shared<std::promise<Result>>();
     auto future = promise->get_future();
-    asio::post(io_, [this, addr, promise] {
+    Post([this, addr, promise] {
       auto resolver = std::make_shared<tcp::resolver>(io_);
       auto socket = std::make_shared<tcp::socket>(io_);
       resolver->async_resolve(
@@ -460,7 +460,7 @@ void TcpDevice::Shutdown() {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  asio::post(io_, [this, conns] {
+  Post([this, conns] {
     for (auto& c : conns) c->AbortNow("device shut down");
     if (acceptor_) {
       boost::system::error_code ignored;

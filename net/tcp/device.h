@@ -5,11 +5,13 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "base/rate_limited_log.h"
@@ -62,6 +64,13 @@ class TcpDevice final : public Device, private IoDriver {
 
   // Used by connections and the handshake (I/O thread).
   boost::asio::io_context& io() { return io_; }
+  // Any thread: runs f on the I/O (a parked I/O thread is woken for it, CompletionQueue::
+  // WakeParkedIo: it would otherwise run f only when it next looks, up to a millisecond late).
+  template <typename F>
+  void Post(F&& f) {
+    boost::asio::post(io_, std::forward<F>(f));
+    cq_.WakeParkedIo();
+  }
   void ConfigureSocket(boost::asio::ip::tcp::socket& socket);
   std::shared_ptr<TcpConnection> Adopt(boost::asio::ip::tcp::socket socket, PeerId peer);
   void OnConnectionClosed(TcpConnection* connection);
