@@ -866,14 +866,9 @@ TEST_F(TcpRawTest, PeerThatStopsReadingIsAbortedNotBufferedWithoutBound) {
 // A frame of a raw peer: its header, then its payload.
 std::vector<uint8_t> RawFrame(FrameType type, uint32_t imm, uint32_t region, uint64_t offset,
                               std::span<const uint8_t> payload) {
-  FrameHeader h;
-  h.type = type;
-  h.imm = imm;
-  h.region = region;
-  h.offset = offset;
-  h.length = payload.size();
   std::vector<uint8_t> frame(FrameHeader::kSize + payload.size());
-  const HeaderBytes head = EncodeHeader(h);
+  const HeaderBytes head = EncodeHeader(
+      {.type = type, .imm = imm, .region = region, .offset = offset, .length = payload.size()});
   std::copy(head.begin(), head.end(), frame.begin());
   std::copy(payload.begin(), payload.end(), frame.begin() + FrameHeader::kSize);
   return frame;

@@ -240,13 +240,8 @@ class RawPeer {
   }
   void Send(FrameType type, uint32_t imm, std::span<const uint8_t> payload, uint32_t region = 0,
             uint64_t offset = 0, boost::system::error_code* ec = nullptr) {
-    FrameHeader h;
-    h.type = type;
-    h.imm = imm;
-    h.region = region;
-    h.offset = offset;
-    h.length = payload.size();
-    const auto head = EncodeHeader(h);
+    const auto head = EncodeHeader(
+        {.type = type, .imm = imm, .region = region, .offset = offset, .length = payload.size()});
     const std::array<boost::asio::const_buffer, 2> bufs = {
         boost::asio::buffer(head), boost::asio::buffer(payload.data(), payload.size())};
     if (ec) {
