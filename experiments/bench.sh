@@ -84,8 +84,11 @@ cat "$out/push-summary.txt" >>"$out/summary.txt"
 # Keep this run's summary in results/bench/, with the command and the machine.
 results=$(cd "$(dirname "$0")/.." && pwd)/results/bench
 mkdir -p "$results"
-commit=$(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$(dirname "$0")" diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
+# The code's commit (-dirty: tracked files outside results/ differ): this summary itself, written
+# below, and other results must not count.
+# shellcheck source=experiments/lib/provenance.sh
+source "$(dirname "$0")/lib/provenance.sh"
+commit=$(cd "$(dirname "$0")/.." && code_commit)
 {
   echo "# results/bench"
   echo
