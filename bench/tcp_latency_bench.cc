@@ -16,9 +16,12 @@
 // its queue for up to --spin_us before it runs the I/O).
 // Reference: `sockperf ping-pong --tcp` over loopback with the same payload size, its median
 // (percentile 50.000) one-way latency, measured in the same run just before.
+// Rows run size by size, each size's sockperf run right before them, in --rounds rounds; a
+// line gives the median over the rounds of the ratio and its range (this host's loopback
+// latency drifts by tens of percent within a minute: one reference for all rows misjudged them).
 // Options: --iters=N ping-pongs per row (default 20000; sizes above 4 KiB get fewer),
 // --ref_seconds=S sockperf's run per size (default 2), --spin_us=US the spin rows' spin
-// (default 50; 0 leaves them out), plus Google Benchmark's.
+// (default 50; 0 leaves them out), --rounds=N (default 3), plus Google Benchmark's.
 #include <benchmark/benchmark.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -71,6 +74,8 @@ struct Settings {
   int ref_seconds = 2;
   // Longer than a loopback round trip (~20-40 us), so a waiting thread rarely sleeps.
   int spin_us = 50;
+  // Rounds of (reference, rows) per size; lines give the median ratio and the rounds' range.
+  int rounds = 3;
 };
 
 // Ping-pongs for a row of `bytes`: fewer above 4 KiB, whose round trips take longer.
@@ -280,6 +285,8 @@ Settings ParseSettings(int* argc, char** argv) {
       s.iters = std::max(100, std::atoi(a.c_str() + 8));
     } else if (a.starts_with("--ref_seconds=")) {
       s.ref_seconds = std::max(1, std::atoi(a.c_str() + 14));
+    } else if (a.starts_with("--rounds=")) {
+      s.rounds = std::clamp(std::atoi(a.c_str() + 9), 1, 100);
     } else if (a.starts_with("--spin_us=")) {
       s.spin_us = std::clamp(std::atoi(a.c_str() + 10), 0, 1'000'000);
     } else {
@@ -295,68 +302,89 @@ int Run(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-  std::map<size_t, double> ref;
-  {
-    std::printf(
-        "sockperf reference: TCP ping-pong over loopback, median one-way latency, %d s "
-        "per size\n",
-        s.ref_seconds);
-    const SockperfServer server;
-    for (size_t bytes : kSizes) {
-      ref[bytes] = server.Median(bytes, s.ref_seconds);
-      std::printf("  %6zu B  sockperf %8.2f us\n", bytes, ref[bytes]);
-      std::fflush(stdout);
-    }
-  }
-  std::printf(
-      "gradwire: half the round trip of a ping-pong (median), an echo thread as the server\n");
-  std::fflush(stdout);
-
   std::vector<WaitMode> modes = {{.name = "event"}, {.name = "hand-off", .wait_runs_io = false}};
   if (s.spin_us > 0) {
     modes.push_back({.name = "spin " + std::to_string(s.spin_us) + " us",
                      .spin = std::chrono::microseconds(s.spin_us)});
   }
+  std::printf(
+      "sockperf reference: TCP ping-pong over loopback, median one-way latency, %d s per size, "
+      "right before that size's rows; gradwire: half the round trip of a ping-pong (median), an "
+      "echo thread as the server; %d rounds of both\n",
+      s.ref_seconds, s.rounds);
+  std::fflush(stdout);
+  const SockperfServer server;
   std::vector<std::unique_ptr<LoopbackPair>> pairs;
-  std::map<std::string, double> median_us;
+  for (const WaitMode& mode : modes) pairs.push_back(std::make_unique<LoopbackPair>(mode));
+
+  // Per round: sockperf's median per size, and each row's median (us) by row name.
+  std::vector<std::map<size_t, double>> ref(s.rounds);
+  std::vector<std::map<std::string, double>> median_us(s.rounds);
   auto row_of = [](const WaitMode& mode, bool control, size_t bytes) {
     std::string tag = mode.name == "event" ? "" : mode.name.substr(0, mode.name.find(' ')) + "/";
     return std::string(control ? "BM_TcpControlLat/" : "BM_TcpWriteLat/") + tag +
            std::to_string(bytes);
   };
-  for (const WaitMode& mode : modes) {
-    pairs.push_back(std::make_unique<LoopbackPair>(mode));
-    LoopbackPair& pair = *pairs.back();
-    for (const bool control : {true, false}) {
-      for (size_t bytes : kSizes) {
-        const std::string row = row_of(mode, control, bytes);
-        benchmark::RegisterBenchmark(row.c_str(),
-                                     [&, row, bytes, control](benchmark::State& state) {
-                                       const auto us = pair.Latency(state, bytes, control);
-                                       if (!us) return;
-                                       median_us[row] = *us;
-                                       state.counters["median_us"] = *us;
-                                       state.counters["vs_sockperf"] = *us / ref[bytes];
-                                     })
-            ->Iterations(Iters(s, bytes))
-            ->UseManualTime()
-            ->Unit(benchmark::kMicrosecond);
+  // Registered (and so run) round by round, size by size: the reference right before the rows
+  // it is set against, since this host's latencies drift by tens of percent within a minute.
+  for (int round = 0; round < s.rounds; ++round) {
+    for (size_t bytes : kSizes) {
+      const std::string ref_row = "Sockperf/" + std::to_string(bytes);
+      benchmark::RegisterBenchmark(ref_row.c_str(),
+                                   [&, round, bytes](benchmark::State& state) {
+                                     for (auto _ : state) {
+                                       ref[round][bytes] = server.Median(bytes, s.ref_seconds);
+                                     }
+                                     state.counters["median_us"] = ref[round][bytes];
+                                   })
+          ->Iterations(1)
+          ->Unit(benchmark::kMicrosecond);
+      for (size_t m = 0; m < modes.size(); ++m) {
+        for (const bool control : {true, false}) {
+          const std::string row = row_of(modes[m], control, bytes);
+          LoopbackPair& pair = *pairs[m];
+          benchmark::RegisterBenchmark(row.c_str(),
+                                       [&, round, row, bytes, control](benchmark::State& state) {
+                                         const auto us = pair.Latency(state, bytes, control);
+                                         if (!us) return;
+                                         median_us[round][row] = *us;
+                                         state.counters["median_us"] = *us;
+                                         state.counters["vs_sockperf"] = *us / ref[round][bytes];
+                                       })
+              ->Iterations(Iters(s, bytes))
+              ->UseManualTime()
+              ->Unit(benchmark::kMicrosecond);
+        }
       }
     }
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
 
+  // A row's line: the medians over the rounds of its latency, of the reference and of the
+  // ratio of the two in each round, with the rounds' range of that ratio.
   bool failed = false;
   for (size_t m = 0; m < modes.size(); ++m) {
     const WaitMode& mode = modes[m];
     for (const bool control : {true, false}) {
       for (size_t bytes : kSizes) {
-        const auto it = median_us.find(row_of(mode, control, bytes));
-        if (it == median_us.end()) continue;
-        std::printf("TCP %s latency %zu B (%s): %.1f us = %.2f x sockperf ping-pong (%.1f us)\n",
-                    control ? "control" : "write", bytes, mode.name.c_str(), it->second,
-                    it->second / ref[bytes], ref[bytes]);
+        const std::string row = row_of(mode, control, bytes);
+        std::vector<double> us, refs, ratios;
+        for (int round = 0; round < s.rounds; ++round) {
+          const auto it = median_us[round].find(row);
+          const auto r = ref[round].find(bytes);
+          if (it == median_us[round].end() || r == ref[round].end()) continue;
+          us.push_back(it->second);
+          refs.push_back(r->second);
+          ratios.push_back(it->second / r->second);
+        }
+        if (ratios.empty()) continue;
+        const auto [lo, hi] = std::minmax_element(ratios.begin(), ratios.end());
+        std::printf(
+            "TCP %s latency %zu B (%s): %.1f us = %.2f x sockperf ping-pong (%.1f us), "
+            "%zu rounds %.2f-%.2f x\n",
+            control ? "control" : "write", bytes, mode.name.c_str(), Median(us), Median(ratios),
+            Median(refs), ratios.size(), *lo, *hi);
       }
     }
     // A mode that runs the I/O on waiting threads and never did measured the hand-off instead.

@@ -40,7 +40,8 @@ run tcp_write_bench --benchmark_min_time=0.3 --benchmark_repetitions=3 --benchma
 run aggregate_bench --benchmark_min_time=0.3
 # Encode/decode cost of the codes (informational: set it against the round time they save).
 run coding_bench
-# Small-message latency beside sockperf's TCP ping-pong (issue 21), ~1 min.
+# Small-message latency beside sockperf's TCP ping-pong (issue 21), ~3 min: 3 rounds, each
+# size's reference right before its rows.
 run tcp_latency_bench
 
 echo "== summary =="
