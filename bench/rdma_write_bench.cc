@@ -24,8 +24,10 @@
 // Each row runs with the backend's poll mode: "event" (completion channel, the default) and
 // "busy" (DeviceOptions::rdma_busy_poll on both devices), in both the poll thread hands each
 // completion to the waiting application thread (RdmaDevice::kWaitRunsIoByDefault);
-// "event_runio" has the waiting thread run the poll loop itself (DeviceOptions::wait_runs_io,
-// TCP's default, measured slower here); "event_spin" and
+// "event_runio" and "busy_runio" have the waiting thread run the poll loop itself
+// (DeviceOptions::wait_runs_io, TCP's default; event_runio measured slower here; busy_runio
+// spins in the application thread while the poll thread parks, one spinning thread per side as
+// in ib_write_lat's two processes); "event_spin" and
 // "busy_spin" (the application threads watch their completion queues for kSpin first:
 // DeviceOptions::completion_spin), and optionally "busy_sender" (busy client, event server: the
 // shape of ib_write_bw, whose server does not poll). MB/s here is perftest's unit: 2^20 bytes per
@@ -33,7 +35,8 @@
 // dup_reqs; rxe's hw_counters).
 //
 // Flags besides Google Benchmark's: --addr=HOST --rdma_device=NAME (default
-// $GW_RDMA_DEVICE) --modes=event,busy,event_runio,event_spin,busy_spin[,busy_sender] --window=N
+// $GW_RDMA_DEVICE) --modes=event,busy,event_runio,busy_runio,event_spin,busy_spin[,busy_sender]
+// --window=N
 // --max_inflight_mib=N
 // --reference=perftest|cm|none (perftest: TCP side channel on 127.0.0.1 with --gid_index=N;
 // cm: perftest's -R, rdma_cm on --addr) --ref_runs=N --lat_iters=N, and reference figures
@@ -94,7 +97,8 @@ constexpr std::chrono::microseconds kSpin{300};
 struct Settings {
   std::string addr;    // host of the RDMA netdev
   std::string device;  // RDMA device name ("" = the one holding addr)
-  std::vector<std::string> modes = {"event", "busy", "event_runio", "event_spin", "busy_spin"};
+  std::vector<std::string> modes = {"event",      "busy",       "event_runio",
+                                    "busy_runio", "event_spin", "busy_spin"};
   size_t window = kMaxWindow;
   size_t max_inflight_mib = 64;
   std::string reference = "perftest";  // perftest | cm | none
@@ -197,10 +201,11 @@ Settings ParseSettings(int* argc, char** argv) {
       std::stringstream in(*v);
       std::string m;
       while (std::getline(in, m, ',')) {
-        if (m != "event" && m != "busy" && m != "event_runio" && m != "event_spin" &&
-            m != "busy_spin" && m != "busy_sender") {
+        if (m != "event" && m != "busy" && m != "event_runio" && m != "busy_runio" &&
+            m != "event_spin" && m != "busy_spin" && m != "busy_sender") {
           throw Error("--modes: unknown mode '" + m +
-                      "' (event, busy, event_runio, event_spin, busy_spin, busy_sender)");
+                      "' (event, busy, event_runio, busy_runio, event_spin, busy_spin, "
+                      "busy_sender)");
         }
         s.modes.push_back(m);
       }
@@ -334,8 +339,9 @@ class RdmaPair {
  public:
   RdmaPair(const Settings& s, const std::string& mode)
       : settings_(s),
-        server_{CreateDevice(TransportKind::kRdma,
-                             Options(s, kServerId, mode == "busy" || mode == "busy_spin", mode))},
+        server_{CreateDevice(
+            TransportKind::kRdma,
+            Options(s, kServerId, mode != "busy_sender" && mode.starts_with("busy"), mode))},
         client_{CreateDevice(TransportKind::kRdma,
                              Options(s, kClientId, mode.starts_with("busy"), mode))},
         server_dst_(server_.dev->RegisterRegion(kMaxBytes, kClientId)),
