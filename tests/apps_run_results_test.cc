@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "apps/gradwire/run_results.h"
 #include "e2e_util.h"
 
 namespace gw::e2e {
@@ -53,6 +56,22 @@ std::vector<long> Iterations(const std::string& path) {
   if (col < 0) return out;
   for (const auto& row : csv.rows) out.push_back(std::stol(row[static_cast<size_t>(col)]));
   return out;
+}
+
+// The servers' own windows files merge into windows.csv in rank order, each row led by its
+// server; a server killed mid-row leaves a torn last row, which the merge leaves out. A job
+// without windows gets no windows.csv.
+TEST(RunResultsTest, TheServersWindowsMergeWithTheirRankAndWithoutATornRow) {
+  TempDir dir;
+  auto write = [](const std::string& path, const std::string& text) {
+    std::ofstream(path) << text;
+  };
+  write(dir / "windows-0.csv", "worker,iteration,end\n0,0,landed\n1,0,landed\n2,0,lan");
+  write(dir / "windows-1.csv", "worker,iteration,end\n3,0,landed\n");
+  cli::MergeServerCsvs(dir.path(), 3);  // server 2 wrote nothing
+  EXPECT_EQ(ReadFile(dir / "windows.csv"),
+            "server,worker,iteration,end\n0,0,0,landed\n0,1,0,landed\n1,3,0,landed\n");
+  EXPECT_FALSE(std::filesystem::exists(dir / "rounds.csv"));
 }
 
 // Was: a fail-stop straggler under BSP left command.txt, an empty iterations.csv and a port

@@ -109,7 +109,7 @@ TEST_P(CodedOverTransport, KilledWorkerCostsNoIteration) {
     EXPECT_EQ(SummaryValue(out + "/server-0.csv", "updates"), std::stod(iterations));
     EXPECT_EQ(SummaryValue(out + "/server-0.csv", "workers_lost"), std::optional<double>(1));
     const size_t rounds = std::stoul(iterations) * (coding.starts_with("mds") ? 2 : 1);
-    EXPECT_EQ(ReadCsv(out + "/rounds.csv").rows.size(), rounds);
+    EXPECT_EQ(ReadCsv(out + "/rounds-0.csv").rows.size(), rounds);
     for (int w : {0, 2, 3}) {
       EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
     }
@@ -192,7 +192,7 @@ TEST_P(CodedOverTransport, SilentWorkersAreNamedWhenTheRoundsStop) {
       << "worker 0 is not behind: " << *verdict;
   EXPECT_EQ(verdict->find("iteration 0"), std::string::npos) << *verdict;
   // What the job did before it stopped is kept: its rounds, and the server's partial row.
-  EXPECT_GE(ReadCsv(out + "/rounds.csv").rows.size(), 5u);
+  EXPECT_GE(ReadCsv(out + "/rounds-0.csv").rows.size(), 5u);
   EXPECT_EQ(SummaryCell(out + "/server-0.csv", "partial"), "1");
 }
 

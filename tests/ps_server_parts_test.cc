@@ -285,35 +285,36 @@ TEST(WindowDeskPipelineTest, ARequestAskedAheadWaitsForItsReadyTimeAndBadOnesAre
   EXPECT_EQ(late[0].worker, 1u);
 }
 
-// A server's rounds and windows reach their files as they become final, at most every
+// A server's rounds and windows reach its own files as they become final, at most every
 // kStreamEvery; Finish writes what is left and the summary row (survives a kill: the rows
 // are flushed, see WorkerReportTest.RowsAppendedSurviveTheProcessBeingKilled).
 TEST(ServerReportTest, StreamsFinalRowsAndFinishesWithTheRestAndTheSummary) {
   e2e::TempDir dir;
-  ServerReport report(dir.path(), 0);
+  ServerReport report(dir.path(), 1);  // each server its own files: rank 1's
   report.Open(/*coded=*/true, /*windows=*/true);
   std::vector<RoundRow> rounds(2);
   std::vector<WindowRow> windows(3);
   const TimePoint t = GetClock().Now();
   report.Stream(rounds, windows, /*settled_windows=*/1, t);
-  EXPECT_EQ(e2e::ReadCsv(dir / "rounds.csv").rows.size(), 2u);
-  EXPECT_EQ(e2e::ReadCsv(dir / "windows.csv").rows.size(), 1u);
+  EXPECT_EQ(e2e::ReadCsv(dir / "rounds-1.csv").rows.size(), 2u);
+  EXPECT_EQ(e2e::ReadCsv(dir / "windows-1.csv").rows.size(), 1u);
   rounds.emplace_back();
   EXPECT_FALSE(report.Due(t + ServerReport::kStreamEvery / 2)) << "too soon";
   ASSERT_TRUE(report.Due(t + ServerReport::kStreamEvery));
   report.Stream(rounds, windows, 3, t + ServerReport::kStreamEvery);
-  EXPECT_EQ(e2e::ReadCsv(dir / "rounds.csv").rows.size(), 3u);
-  EXPECT_EQ(e2e::ReadCsv(dir / "windows.csv").rows.size(), 3u);
-  EXPECT_FALSE(std::filesystem::exists(dir / "server-0.csv"));
+  EXPECT_EQ(e2e::ReadCsv(dir / "rounds-1.csv").rows.size(), 3u);
+  EXPECT_EQ(e2e::ReadCsv(dir / "windows-1.csv").rows.size(), 3u);
+  EXPECT_FALSE(std::filesystem::exists(dir / "server-1.csv"));
   windows.emplace_back();  // unsettled, but the job is over
   ServerSummary summary;
   summary.partial = true;
   summary.updates = 7;
   report.Finish(rounds, windows, summary);
-  EXPECT_EQ(e2e::ReadCsv(dir / "windows.csv").rows.size(), 4u);
-  EXPECT_EQ(e2e::ReadCsv(dir / "rounds.csv").rows.size(), 3u);
-  EXPECT_EQ(e2e::SummaryCell(dir / "server-0.csv", "partial"), "1");
-  EXPECT_EQ(e2e::SummaryValue(dir / "server-0.csv", "updates"), 7.0);
+  EXPECT_EQ(e2e::ReadCsv(dir / "windows-1.csv").rows.size(), 4u);
+  EXPECT_EQ(e2e::ReadCsv(dir / "rounds-1.csv").rows.size(), 3u);
+  EXPECT_EQ(e2e::SummaryCell(dir / "server-1.csv", "partial"), "1");
+  EXPECT_EQ(e2e::SummaryValue(dir / "server-1.csv", "updates"), 7.0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "windows.csv")) << "the launcher's merge, not ours";
 }
 
 // Global priority grants one partition at a time: worker 0 holds the link for its partition 0

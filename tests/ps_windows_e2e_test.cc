@@ -270,7 +270,7 @@ TEST_P(WindowsOverTransport, KilledWorkerDoesNotStallTheRing) {
   for (int w : {0, 2, 3}) {
     EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
   }
-  const std::vector<WindowRec> rows = ReadWindows(out + "/windows.csv");
+  const std::vector<WindowRec> rows = ReadWindows(out + "/windows-0.csv");
   double last_of_1 = 0, last_granted = 0;
   for (const auto& r : rows) {
     if (r.worker == 1) last_of_1 = std::max(last_of_1, r.start);
@@ -533,7 +533,7 @@ TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) 
   for (int w : {0, 1, 3}) {
     EXPECT_EQ(workers[w]->Wait(milliseconds(60000)), std::optional<int>(0)) << "worker " << w;
   }
-  const std::vector<WindowRec> rows = ReadWindows(out + "/windows.csv");
+  const std::vector<WindowRec> rows = ReadWindows(out + "/windows-0.csv");
   std::optional<double> bound;
   for (const auto& r : rows) {
     if (r.worker != 2) continue;
@@ -545,7 +545,7 @@ TEST_P(CodedWindowsOverTransport, StoppedWriterCostsOneBoundNotEveryLaterRound) 
     }
   }
   ASSERT_TRUE(bound.has_value()) << "the stopped writer's window should end at its bound";
-  const Csv rounds = ReadCsv(out + "/rounds.csv");
+  const Csv rounds = ReadCsv(out + "/rounds-0.csv");
   ASSERT_EQ(rounds.rows.size(), kRounds);
   const int duration = rounds.Column("duration_s");
   ASSERT_GE(duration, 0);

@@ -36,21 +36,38 @@ std::vector<std::string> With(std::vector<std::string> a, const std::vector<std:
   return a;
 }
 
+// Two servers, each with its ring of turns: each streams its own windows-<s>.csv (into one
+// windows.csv they tore each other's rows), merged into windows.csv with a server column.
 TEST(SimCli, TheSameJobTwiceGivesByteIdenticalResults) {
   TempDir dir;
   Processes procs(dir.path());
-  const auto job = With(kSmallJob, {"--sync", "r2sp"});
+  const auto job = With(kSmallJob, {"--sync", "r2sp", "--num-servers", "2"});
   Proc* p = nullptr;
   ASSERT_EQ(Sim(procs, dir / "a", job, &p), 0) << p->Describe();
   ASSERT_EQ(Sim(procs, dir / "b", job), 0);
-  for (const char* f : {"iterations.csv", "server-0.csv", "windows.csv", "worker-0.csv",
-                        "worker-3.csv", "summary.csv"}) {
+  for (const char* f : {"iterations.csv", "server-0.csv", "server-1.csv", "windows.csv",
+                        "worker-0.csv", "worker-3.csv", "summary.csv"}) {
     const std::string a = ReadFile(dir / "a/" + f);
     EXPECT_FALSE(a.empty()) << f;
     EXPECT_EQ(a, ReadFile(dir / "b/" + f)) << f << " differs between two runs of one job";
   }
   EXPECT_EQ(SummaryCell(dir / "a/summary.csv", "partial"), "0");
   EXPECT_THAT(ReadFile(dir / "a/command.txt"), HasSubstr("gradwire sim"));
+
+  const Csv windows = ReadCsv(dir / "a/windows.csv");
+  const int server = windows.Column("server");
+  ASSERT_EQ(server, 0) << "windows.csv leads with the server's rank";
+  size_t rows_of[2] = {0, 0};
+  for (const auto& row : windows.rows) {
+    ASSERT_EQ(row.size(), windows.header.size()) << "a torn row";
+    ASSERT_TRUE(row[0] == "0" || row[0] == "1") << row[0];
+    ++rows_of[row[0] == "1"];
+  }
+  for (int s = 0; s < 2; ++s) {
+    // Every push of the server's part went in a window of its own ring.
+    EXPECT_EQ(rows_of[s], ReadCsv(dir / ("a/windows-" + std::to_string(s) + ".csv")).rows.size());
+    EXPECT_GE(rows_of[s], 4u * 6u) << "server " << s;
+  }
 }
 
 // Four workers push 1 MiB each through the server's one 1 Gbit/s link: an iteration takes at

@@ -12,6 +12,9 @@ int WorkerCommand(const std::vector<std::string>& args);
 int RunCommand(const std::string& self, const std::vector<std::string>& args);
 // The same job as actors of a SimGrid simulation (sim.cc).
 int SimCommand(const std::vector<std::string>& args);
+// What a job left in --out made whole (iterations.csv, rounds.csv, windows.csv, layers.csv)
+// and its table: for jobs launched without `gradwire run` (experiments/launch/launch.sh).
+int MergeCommand(const std::vector<std::string>& args);
 int BenchCommand(const std::string& self, const std::vector<std::string>& args);
 int ModelCommand(const std::vector<std::string>& args);
 int ModelsCommand(const std::vector<std::string>& args);

@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "  bench    push/pull goodput between separate processes (ps-lite test_benchmark style)\n"
     "  model    a coded job's round time as the straggler model predicts it\n"
     "  models   the model zoo (real DNNs' layers, parameters, FLOPs) or a trace file's sizes\n"
+    "  merge    a job's results directory made whole, for jobs started without `run`\n"
     "\n"
     "Without a command, DMLC_ROLE=server|worker selects one (ps-lite launchers).\n";
 
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (command == "worker") return WorkerCommand(args);
     if (command == "run") return RunCommand(SelfPath(argv[0]), args);
     if (command == "sim") return SimCommand(args);
+    if (command == "merge") return MergeCommand(args);
     if (command == "bench") return BenchCommand(SelfPath(argv[0]), args);
     if (command == "model") return ModelCommand(args);
     if (command == "models") return ModelsCommand(args);

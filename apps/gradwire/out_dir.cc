@@ -26,7 +26,9 @@ static constexpr std::array<std::string_view, 7> kJobFiles = {
 struct PerProcessFile {
   std::string_view prefix, suffix;
 };
-static constexpr std::array<PerProcessFile, 6> kProcessFiles = {{{"server-", ".csv"},
+static constexpr std::array<PerProcessFile, 8> kProcessFiles = {{{"server-", ".csv"},
+                                                                 {"rounds-", ".csv"},
+                                                                 {"windows-", ".csv"},
                                                                  {"layers-", ".csv"},
                                                                  {"server-", ".port"},
                                                                  {"server-", ".port.tmp"},

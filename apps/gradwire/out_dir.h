@@ -12,8 +12,8 @@ static constexpr const char* kRunMarker = "gradwire run";
 static constexpr const char* kSimMarker = "gradwire sim";
 
 // True for the name of a file a run writes: command.txt, iterations.csv, summary.csv,
-// rounds.csv, windows.csv, accuracy.csv, server-<s>.csv, server-<s>.port(.tmp),
-// worker-<w>.csv and writes-<w>.csv.
+// rounds.csv, windows.csv, accuracy.csv, layers.csv, server-<s>.csv, server-<s>.port(.tmp),
+// rounds-<s>.csv, windows-<s>.csv, worker-<w>.csv, writes-<w>.csv and layers-<w>.csv.
 bool IsRunOutput(const std::string& filename);
 
 // Creates dir if missing (an Error naming the path and the reason if it cannot). If a previous

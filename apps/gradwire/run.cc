@@ -84,6 +84,7 @@ class StartupProgress {
   StartupProgress(const JobConfig& cfg, std::string out)
       : out_(std::move(out)),
         workers_(cfg.num_workers),
+        servers_(cfg.num_servers),
         start_(std::chrono::steady_clock::now()),
         timeout_(cfg.StartupTimeout()),
         next_(start_ + kProgressEvery) {}
@@ -114,11 +115,15 @@ class StartupProgress {
     for (uint32_t w = 0; w < workers_; ++w) {
       if (HasRow("worker-" + std::to_string(w) + ".csv")) return true;
     }
-    return HasRow("rounds.csv");
+    for (uint32_t s = 0; s < servers_; ++s) {
+      if (HasRow("rounds-" + std::to_string(s) + ".csv")) return true;
+    }
+    return false;
   }
 
   const std::string out_;
   const uint32_t workers_;
+  const uint32_t servers_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::milliseconds timeout_;
   std::chrono::steady_clock::time_point next_;
@@ -166,7 +171,8 @@ class ResultsGrowth {
   // Looking costs a stat per file: at most this often.
   static constexpr std::chrono::milliseconds kLookEvery{500};
 
-  ResultsGrowth(std::string out, uint32_t workers) : out_(std::move(out)), workers_(workers) {}
+  ResultsGrowth(std::string out, uint32_t workers, uint32_t servers)
+      : out_(std::move(out)), workers_(workers), servers_(servers) {}
 
   bool operator()() {
     const auto now = std::chrono::steady_clock::now();
@@ -187,13 +193,16 @@ class ResultsGrowth {
       if (!ec) total += size;
     };
     for (uint32_t w = 0; w < workers_; ++w) add("worker-" + std::to_string(w) + ".csv");
-    add("rounds.csv");
-    add("windows.csv");
+    for (uint32_t s = 0; s < servers_; ++s) {
+      add("rounds-" + std::to_string(s) + ".csv");
+      add("windows-" + std::to_string(s) + ".csv");
+    }
     return total;
   }
 
   const std::string out_;
   const uint32_t workers_;
+  const uint32_t servers_;
   std::chrono::steady_clock::time_point last_look_{};
   uint64_t bytes_ = 0;
 };
@@ -206,8 +215,8 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
       "out", po::value<std::string>(),
       "results directory (default results/runs/<time>); a previous run's outputs "
       "there (command.txt, iterations.csv, summary.csv, rounds.csv, windows.csv, "
-      "accuracy.csv, layers.csv, server-S.csv, server-S.port, worker-W.csv, writes-W.csv, "
-      "layers-W.csv) are "
+      "accuracy.csv, layers.csv, server-S.csv, server-S.port, rounds-S.csv, windows-S.csv, "
+      "worker-W.csv, writes-W.csv, layers-W.csv) are "
       "replaced, every other file is kept")(
       "transport", po::value<std::string>()->default_value("tcp"), "tcp | rdma")(
       "host", po::value<std::string>()->default_value("127.0.0.1"),
@@ -290,7 +299,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
   // The servers' own timeout decides a lost worker; give them that long to say so, unless
   // the job cannot go on at all (JobCannotGoOn).
   StartupProgress progress(cfg, out);
-  ResultsGrowth growth(out, cfg.num_workers);
+  ResultsGrowth growth(out, cfg.num_workers, cfg.num_servers);
   WaitAll(
       children, cfg.timeout + kServerVerdictMargin,
       [&](const std::vector<Child>& c) {
@@ -298,8 +307,7 @@ int RunCommand(const std::string& self, const std::vector<std::string>& args) {
         return JobCannotGoOn(c);
       },
       std::ref(growth));
-  MergeLayerCsvs(out, cfg.num_workers);
-  const auto totals = MergeWorkerCsvs(out, cfg.num_workers);
+  const auto totals = MergeJobCsvs(out, cfg.num_servers, cfg.num_workers);
   const int sig = StopSignal();
   const bool ok = !sig && JobSucceeded(children);
   if (!ok) {

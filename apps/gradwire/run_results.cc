@@ -59,7 +59,7 @@ std::string ResultsFiles(const std::string& out) {
                            "accuracy.csv", "layers.csv"}) {
     if (std::filesystem::exists(out + "/" + name)) add(name);
   }
-  for (const char* prefix : {"server-", "worker-", "writes-", "layers-"}) {
+  for (const char* prefix : {"server-", "rounds-", "windows-", "worker-", "writes-", "layers-"}) {
     if (std::filesystem::exists(out + "/" + prefix + "0.csv")) add(std::string(prefix) + "*.csv");
   }
   return list.empty() ? "none" : list;
@@ -131,6 +131,38 @@ void MergeLayerCsvs(const std::string& out, uint32_t workers) {
     while (std::getline(f, line)) merged << line << "\n";
   }
   if (merged.is_open()) CloseOrThrow(merged, path);
+}
+
+// rounds.csv and windows.csv from the servers' own files, each row led by its server's rank.
+void MergeServerCsvs(const std::string& out, uint32_t servers) {
+  for (const std::string name : {"rounds", "windows"}) {
+    const std::string path = out + "/" + name + ".csv";
+    std::ofstream merged;
+    size_t cells = 0;
+    for (uint32_t s = 0; s < servers; ++s) {
+      std::ifstream f(out + "/" + name + "-" + std::to_string(s) + ".csv");
+      std::string line;
+      if (!std::getline(f, line)) continue;  // not in this job, or that server failed at once
+      if (!merged.is_open()) {
+        merged.open(path);
+        merged << "server," << line << "\n";
+        cells = SplitCsv(line).size();
+      }
+      while (std::getline(f, line)) {
+        // A server killed mid-write may leave its last row torn: rows are whole or left out.
+        if (SplitCsv(line).size() != cells || !f.good()) continue;
+        merged << s << ',' << line << "\n";
+      }
+    }
+    if (merged.is_open()) CloseOrThrow(merged, path);
+  }
+}
+
+std::map<uint32_t, WorkerTotals> MergeJobCsvs(const std::string& out, uint32_t servers,
+                                              uint32_t workers) {
+  MergeLayerCsvs(out, workers);
+  MergeServerCsvs(out, servers);
+  return MergeWorkerCsvs(out, workers);
 }
 
 void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::string& out) {

@@ -36,6 +36,12 @@ std::string DefaultOut();
 std::map<uint32_t, WorkerTotals> MergeWorkerCsvs(const std::string& out, uint32_t workers);
 // Concatenates the layered workers' layers-*.csv into layers.csv (one header), if any.
 void MergeLayerCsvs(const std::string& out, uint32_t workers);
+// Merges the servers' rounds-<s>.csv and windows-<s>.csv into rounds.csv and windows.csv (one
+// header, a leading server column, rank order; a torn last row is left out), where any exist.
+void MergeServerCsvs(const std::string& out, uint32_t servers);
+// The three above, the workers' rows last: the job's totals per worker.
+std::map<uint32_t, WorkerTotals> MergeJobCsvs(const std::string& out, uint32_t servers,
+                                              uint32_t workers);
 // The per-worker table on stdout, and where the results are.
 void PrintTable(const std::map<uint32_t, WorkerTotals>& totals, const std::string& out);
 // A run that did not end as it should: summary.csv says partial=1 (wall_s: the run's time).

@@ -244,8 +244,7 @@ int SimCommand(const std::vector<std::string>& args) {
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
 
-  MergeLayerCsvs(out, cfg.num_workers);
-  const auto totals = MergeWorkerCsvs(out, cfg.num_workers);
+  const auto totals = MergeJobCsvs(out, cfg.num_servers, cfg.num_workers);
   if (!outcomes.Succeeded()) MarkPartial(out, cfg, totals, simulated);
   PrintTable(totals, out);
   std::printf("gradwire sim: %.3f s simulated in %.1f s of wall time\n", simulated, wall);

@@ -567,46 +567,21 @@ mpirun_run() {
 }
 
 # ---- results -----------------------------------------------------------------------------
-# What `gradwire run` leaves: command.txt, server-<s>.port, iterations.csv (worker-<r>.csv
-# concatenated in rank order under one header), and a printed table of the workers and
-# summary.csv.
+# What `gradwire run` leaves: command.txt, server-<s>.port, and the files made from the
+# processes' own (iterations.csv from worker-<w>.csv, rounds.csv and windows.csv from each
+# server's, layers.csv), by the same code (`gradwire merge`), with its table of the workers;
+# then summary.csv.
 finish() {
-  local s w f first=1
+  local s
   for ((s = 0; s < S; s++)); do
     [[ -s $out/server-$s.port ]] || echo "$((port + s))" >"$out/server-$s.port"
   done
-  : >"$out/iterations.csv.tmp"
-  for ((w = 0; w < N; w++)); do
-    f=$out/worker-$w.csv
-    if [[ ! -s $f ]]; then
-      echo "launch: warning: worker $w wrote no $f" >&2
-      continue
-    fi
-    if ((first)); then head -n 1 "$f" >>"$out/iterations.csv.tmp"; first=0; fi
-    tail -n +2 "$f" >>"$out/iterations.csv.tmp"
-  done
-  if ((first)); then
-    rm -f "$out/iterations.csv.tmp"
-  else
-    mv "$out/iterations.csv.tmp" "$out/iterations.csv"
-    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-      { w = $c["worker"]; if (!(w in n)) ord[++m] = w; n[w]++; cp[w] += $c["compute_s"]
-        wr[w] += $c["write_s"]; wt[w] += $c["wait_s"]; if ("delay_s" in c) d[w] += $c["delay_s"]
-        loss[w] = $c["loss"] }
-      END { printf "\n%-8s %10s %12s %12s %12s %12s %12s\n", "worker", "iterations", "compute ms",
-              "delay ms", "write ms", "wait ms", "last loss"
-            for (k = 1; k <= m; k++) { w = ord[k]
-              printf "%-8u %10u %12.3f %12.3f %12.3f %12.3f %12.4f\n", w, n[w], 1e3 * cp[w] / n[w],
-                1e3 * d[w] / n[w], 1e3 * wr[w] / n[w], 1e3 * wt[w] / n[w], loss[w] } }' \
-      "$out/iterations.csv"
-  fi
+  "$binary" merge --out "$out" --num-servers "$S" --num-workers "$N" ||
+    echo "launch: warning: could not merge the results in $out" >&2
   if [[ -s $out/summary.csv ]]; then
     echo
     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) k[i] = $i } NR == 2 { for (i = 1; i <= NF; i++) printf "%-20s %s\n", k[i], $i }' "$out/summary.csv"
   fi
-  local extra=""
-  [[ -e $out/rounds.csv ]] && extra=", rounds.csv"
-  printf '\nresults: %s/ (iterations.csv, summary.csv, server-*.csv%s)\n' "$out" "$extra"
 }
 
 write_command() {

@@ -132,11 +132,15 @@ netns_job() {
     fi
   done
   wait "${others[@]}" || true
+  # What the processes wrote, made whole as `gradwire run` makes it (iterations.csv, the
+  # servers' rounds.csv and windows.csv, layers.csv), a failed job's too.
+  "$gradwire" merge --out "$run" --num-servers "$servers" --num-workers "$workers" >/dev/null ||
+    echo "netns_job: could not merge the results in $run" >&2
   ((failed == 0)) || return 1
-  merge_iterations "$run"
 }
 
-# RUN_DIR/iterations.csv from its worker-*.csv, as `gradwire run` merges them.
+# RUN_DIR/iterations.csv from its worker-*.csv, for runs made before netns_job merged them
+# with `gradwire merge` (tta.sh re-analysing committed runs without a binary).
 merge_iterations() {
   local run=$1
   awk 'FNR == 1 && NR != 1 { next } { print }' "$run"/worker-*.csv >"$run/iterations.csv"

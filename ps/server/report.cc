@@ -6,8 +6,9 @@ namespace gw {
 
 void ServerReport::Open(bool coded, bool windows) {
   if (out_dir_.empty()) return;
-  if (coded) rounds_.Open(out_dir_ + "/rounds.csv");
-  if (windows) windows_.Open(out_dir_ + "/windows.csv");
+  const std::string rank = std::to_string(rank_);
+  if (coded) rounds_.Open(out_dir_ + "/rounds-" + rank + ".csv");
+  if (windows) windows_.Open(out_dir_ + "/windows-" + rank + ".csv");
 }
 
 void ServerReport::Stream(const std::vector<RoundRow>& rounds,

@@ -1,7 +1,9 @@
-// What a server leaves in its results directory: rounds.csv (coded jobs) and windows.csv
-// (--windows) streamed as their rows become final, so a server that fails or is killed keeps
-// them, and its summary row (server-<rank>.csv) at the end, also when the job failed (then
-// marked partial). Nothing without --out.
+// What a server leaves in its results directory: rounds-<rank>.csv (coded jobs) and
+// windows-<rank>.csv (--windows) streamed as their rows become final, so a server that fails
+// or is killed keeps them, and its summary row (server-<rank>.csv) at the end, also when the
+// job failed (then marked partial). Nothing without --out. Every file is the server's own: a
+// job's servers share the directory (two servers streaming into one windows.csv tore each
+// other's rows); the launcher merges them into rounds.csv and windows.csv with a server column.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +24,8 @@ class ServerReport {
 
   ServerReport(std::string out_dir, uint32_t rank) : out_dir_(std::move(out_dir)), rank_(rank) {}
 
-  // Starts rounds.csv and windows.csv where the job has them. Throws gw::Error naming a file.
+  // Starts rounds-<rank>.csv and windows-<rank>.csv where the job has them. Throws gw::Error
+  // naming a file.
   void Open(bool coded, bool windows);
   // Whether kStreamEvery passed since the last Stream (callers skip computing its arguments).
   bool Due(TimePoint now) const { return now - last_stream_ >= kStreamEvery; }
