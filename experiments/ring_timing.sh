@@ -8,7 +8,9 @@
 # pause). Ring windows are those with a finite bound; rows without a post notice count only
 # between grants (and their ends in the idle gap).
 #
-# Usage: experiments/ring_timing.sh RUN_DIR/windows.csv ...   (one line per file)
+# A merged windows.csv of several servers (a server column) gives one line per server: each
+# server has its own ring.
+# Usage: experiments/ring_timing.sh RUN_DIR/windows.csv ...   (one line per file and server)
 # Exit 2: bad usage or a file without the columns.
 set -euo pipefail
 source "$(dirname "$0")/lib/csv.sh"
@@ -18,13 +20,19 @@ for f in "$@"; do
   [[ -r $f ]] || { echo "ring_timing.sh: cannot read $f" >&2; exit 2; }
   head -1 "$f" | grep -q 'start_s.*bound_s.*posted_s' ||
     { echo "ring_timing.sh: $f has no start_s, bound_s and posted_s columns" >&2; exit 2; }
-  rows=$(csv_awk 'col("bound_s") !~ /inf/ {
-      printf "%s %s %s %s\n", col("start_s"), col("posted_s"), col("end_s"), (has("ahead") ? col("ahead") : 0) }' "$f" | sort -g)
-  grants=$(awk 'NR > 1 { printf "%.6f\n", 1000 * ($1 - prev) } { prev = $1 }' <<<"$rows" | median)
-  handoff=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($2 - $1) }' <<<"$rows" | median)
-  busy=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($3 - $2) }' <<<"$rows" | median)
-  idle=$(awk 'NR > 1 && $2 != "nan" { d = $2 - last; printf "%.6f\n", (d > 0 ? 1000 * d : 0) }
-      NR == 1 || $3 > last { last = $3 }' <<<"$rows" | median)
-  counts=$(awk '{ n++; a += $4 } END { printf "%d of %d", a, n }' <<<"$rows")
-  echo "$f: ring windows $counts ahead; median ms: grant to grant $grants, grant to post $handoff, post to end $busy, idle gap $idle"
+  servers=$(csv_awk '{ print (has("server") ? col("server") : "") }' "$f" | sort -un)
+  [[ -n $servers ]] || servers="-"
+  for server in $servers; do
+    label=$f
+    [[ $server == - ]] || label="$f (server $server)"
+    rows=$(csv_awk -v s="$server" 'col("bound_s") !~ /inf/ && (s == "-" || col("server") == s) {
+        printf "%s %s %s %s\n", col("start_s"), col("posted_s"), col("end_s"), (has("ahead") ? col("ahead") : 0) }' "$f" | sort -g)
+    grants=$(awk 'NR > 1 { printf "%.6f\n", 1000 * ($1 - prev) } { prev = $1 }' <<<"$rows" | median)
+    handoff=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($2 - $1) }' <<<"$rows" | median)
+    busy=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($3 - $2) }' <<<"$rows" | median)
+    idle=$(awk 'NR > 1 && $2 != "nan" { d = $2 - last; printf "%.6f\n", (d > 0 ? 1000 * d : 0) }
+        NR == 1 || $3 > last { last = $3 }' <<<"$rows" | median)
+    counts=$(awk '{ n++; a += $4 } END { printf "%d of %d", a, n }' <<<"$rows")
+    echo "$label: ring windows $counts ahead; median ms: grant to grant $grants, grant to post $handoff, post to end $busy, idle gap $idle"
+  done
 done

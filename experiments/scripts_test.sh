@@ -413,6 +413,21 @@ rc=0
 out=$(experiments/ring_timing.sh "$rt" 2>&1) || rc=$?
 r=1; [[ $rc == 0 && $out == *"1 of 4 ahead; median ms: grant to grant 10.0, grant to post 2.0, post to end 8.5, idle gap 3.0" ]] && r=0
 check "ring_timing: hand-worked medians" "$r" "$out"
+# A merged windows.csv of two servers (a server column): one line per server's ring; server 0's
+# rows are the ones above, server 1's two turns 20 ms apart, posted 1 ms after, 9 ms each.
+{
+  echo "server,$(head -1 "$rt")"
+  tail -n +2 "$rt" | sed 's/^/0,/'
+  echo "1,0,6,1.0,1.000,1.010,0.05,landed,1.010,0,0,1.001,0"
+  echo "1,1,6,1.0,1.020,1.030,0.05,landed,1.030,0,0,1.021,0"
+} >"$tmp/rt2.csv"
+rc=0
+out=$(experiments/ring_timing.sh "$tmp/rt2.csv" 2>&1) || rc=$?
+r=1
+[[ $rc == 0 && $(wc -l <<<"$out") == 2 &&
+  $out == *"(server 0): ring windows 1 of 4 ahead; median ms: grant to grant 10.0, grant to post 2.0, post to end 8.5, idle gap 3.0"* &&
+  $out == *"(server 1): ring windows 0 of 2 ahead; median ms: grant to grant 20.0, grant to post 1.0, post to end 9.0, idle gap 11.0" ]] && r=0
+check "ring_timing: one line per server's ring in a merged windows.csv" "$r" "$out"
 rc=0; experiments/ring_timing.sh "$tmp/nope.csv" >/dev/null 2>&1 || rc=$?
 r=1; ((rc == 2)) && r=0
 check "ring_timing: a missing file exits 2" "$r" "exit $rc"

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# How long one TCP connection takes to carry a burst after an idle wait, on the emulated star,
+# without gradwire: the reference for an R2SP turn's push (issue 21: a lone 1 MiB push took a
+# median 12.8 ms from its first post to its window's end for 8.4 ms of wire time). A python
+# client in a worker's namespace keeps one connection to a python server in the server's
+# namespace and, BURSTS times, waits IDLE ms, sends BYTES and waits for the server's one-byte
+# answer (sent once every byte arrived); the connection's TCP_INFO before each burst gives its
+# congestion window, smoothed RTT and retransmissions.
+# Usage: experiments/burst_probe.sh OUT [--bytes 1M] [--idle-ms 240] [--bursts 40]
+#          [--rate 1gbit] [--host-queue fifo|small-first] [--restart on|off] [--prefix gwp]
+# Brings up its own star (topo.sh --prefix P, one worker) and takes it down. Writes
+# OUT/bursts.csv (burst,idle_ms,bytes,seconds,wire_s,cwnd,srtt_us,retrans_total) and
+# OUT/README.md (the median burst against its wire time, the command and the commit).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+# shellcheck source=experiments/lib/provenance.sh
+source experiments/lib/provenance.sh
+
+out=${1:?usage: experiments/burst_probe.sh OUT [--bytes 1M] [--idle-ms 240] [--bursts 40] ...}
+shift
+bytes=1M idle_ms=240 bursts=40 rate=1gbit queue=small-first restart=off prefix=gwp
+while (($#)); do
+  case $1 in
+    --bytes) bytes=${2:?} ;;
+    --idle-ms) idle_ms=${2:?} ;;
+    --bursts) bursts=${2:?} ;;
+    --rate) rate=${2:?} ;;
+    --host-queue) queue=${2:?} ;;
+    --restart) restart=${2:?} ;;
+    --prefix) prefix=${2:?} ;;
+    *) echo "burst_probe.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+n_bytes=$(numfmt --from=iec "$bytes")
+# tc's rate units (1gbit, 100mbit, 500kbit) in bit/s.
+rate_bps=$(sed -E 's/bit$//' <<<"$rate" | tr 'kmg' 'KMG' | numfmt --from=si) ||
+  { echo "burst_probe.sh: --rate wants a tc rate such as 1gbit or 100mbit, not '$rate'" >&2; exit 2; }
+[[ $idle_ms =~ ^[0-9]+$ && $bursts =~ ^[1-9][0-9]*$ ]] || { echo "burst_probe.sh: --idle-ms and --bursts want integers" >&2; exit 2; }
+[[ $restart == on || $restart == off ]] || { echo "burst_probe.sh: --restart on|off" >&2; exit 2; }
+command="experiments/burst_probe.sh $out --bytes $bytes --idle-ms $idle_ms --bursts $bursts --rate $rate --host-queue $queue --restart $restart"
+mkdir -p "$out"
+
+topo=(experiments/topo/topo.sh --prefix "$prefix")
+trap '"${topo[@]}" down >/dev/null 2>&1 || true' EXIT
+"${topo[@]}" up star --workers 1 --rate "$rate" --host-queue "$queue" \
+  --sysctl "net.ipv4.tcp_slow_start_after_idle=$([[ $restart == on ]] && echo 1 || echo 0)" >/dev/null
+
+port=7990
+# The server: reads BYTES, answers one byte, for as long as the client keeps the connection.
+server_py='
+import socket, sys
+n = int(sys.argv[1])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("10.77.0.100", int(sys.argv[2]))); ls.listen(1)
+c, _ = ls.accept(); c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+buf = bytearray(1 << 20)
+while True:
+    left = n
+    while left:
+        got = c.recv_into(buf, min(left, len(buf)))
+        if not got: sys.exit(0)
+        left -= got
+    c.sendall(b"k")
+'
+# The client: warm-up bursts, then the measured ones, each after the idle wait.
+client_py='
+import socket, struct, sys, time
+n, port, idle, bursts = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1e3, int(sys.argv[4])
+wire = n * 8 / float(sys.argv[5])
+for attempt in range(100):
+    try:
+        s = socket.create_connection(("10.77.0.100", port)); break
+    except OSError:
+        time.sleep(0.05)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+data = b"\0" * n
+print("burst,idle_ms,bytes,seconds,wire_s,cwnd,srtt_us,retrans_total")
+for b in range(-3, bursts):
+    time.sleep(idle)
+    # struct tcp_info: 8 bytes of flags, then u32s; snd_cwnd is the 19th, rtt the 16th,
+    # total_retrans the 24th.
+    info = struct.unpack("8B24I", s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104))[8:]
+    t0 = time.perf_counter()
+    s.sendall(data)
+    if s.recv(1) != b"k": sys.exit("the server went away")
+    t = time.perf_counter() - t0
+    if b >= 0:
+        print(f"{b},{idle * 1e3:.0f},{n},{t:.6f},{wire:.6f},{info[18]},{info[15]},{info[23]}", flush=True)
+'
+"${topo[@]}" exec server python3 -c "$server_py" "$n_bytes" "$port" &
+server_pid=$!
+"${topo[@]}" exec w0 python3 -c "$client_py" "$n_bytes" "$port" "$idle_ms" "$bursts" "$rate_bps" >"$out/bursts.csv"
+wait "$server_pid" || true
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+med_s=$(tail -n +2 "$out/bursts.csv" | cut -d, -f4 | median)
+med_cwnd=$(tail -n +2 "$out/bursts.csv" | cut -d, -f6 | median)
+med_rtt=$(tail -n +2 "$out/bursts.csv" | cut -d, -f7 | median)
+wire_s=$(awk -v n="$n_bytes" -v r="$rate_bps" 'BEGIN { printf "%.6f", n * 8 / r }')
+line=$(awk -v m="$med_s" -v w="$wire_s" -v b="$bytes" -v i="$idle_ms" -v c="$med_cwnd" -v r="$med_rtt" 'BEGIN {
+  printf "%s after %s ms idle: median %.2f ms = %.2f x its wire time (%.2f ms); cwnd before a burst %s segments, srtt %.0f us (medians)", b, i, m * 1e3, m / w, w * 1e3, c, r }')
+echo "$line"
+{
+  echo "# TCP bursts after idle on the emulated star, without gradwire"
+  echo
+  echo "Made by \`$command\` at commit $(code_commit) on $(date -u +%Y-%m-%d), $(nproc) cores."
+  echo
+  echo "One TCP connection (CUBIC, TCP_NODELAY) from a worker's namespace to the server's through"
+  echo "the star (topo.sh up star --workers 1 --rate $rate --host-queue $queue, slow-start restart"
+  echo "after idle $restart); $bursts bursts after 3 unmeasured ones, each sent after $idle_ms ms idle"
+  echo "and timed from the first byte handed to the kernel to the server's one-byte answer."
+  echo
+  echo "- $line"
+  echo
+  echo "Files: bursts.csv (every burst: seconds, wire_s, and TCP_INFO before it)."
+} >"$out/README.md"
