@@ -10,7 +10,8 @@
 #          [--rate 1gbit] [--host-queue fifo|small-first] [--restart on|off] [--prefix gwp]
 # Brings up its own star (topo.sh --prefix P, one worker) and takes it down. Writes
 # OUT/bursts.csv (burst,idle_ms,bytes,seconds,wire_s,cwnd,srtt_us,retrans_total) and
-# OUT/README.md (the median burst against its wire time, the command and the commit).
+# OUT/bursts.png (every burst against the wire time) and OUT/README.md (the median burst against
+# its wire time, the command and the commit).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
@@ -101,6 +102,19 @@ med_rtt=$(tail -n +2 "$out/bursts.csv" | cut -d, -f7 | median)
 wire_s=$(awk -v n="$n_bytes" -v r="$rate_bps" 'BEGIN { printf "%.6f", n * 8 / r }')
 line=$(awk -v m="$med_s" -v w="$wire_s" -v b="$bytes" -v i="$idle_ms" -v c="$med_cwnd" -v r="$med_rtt" 'BEGIN {
   printf "%s after %s ms idle: median %.2f ms = %.2f x its wire time (%.2f ms); cwnd before a burst %s segments, srtt %.0f us (medians)", b, i, m * 1e3, m / w, w * 1e3, c, r }')
+# Every burst against the wire time: the spread is the repetitions'.
+gnuplot <<GP
+set terminal pngcairo size 800,400 font ',10'
+set output '$out/bursts.png'
+set datafile separator ','
+set title "$bytes bursts after $idle_ms ms idle, one TCP connection ($rate star, host queue $queue, restart $restart)"
+set xlabel 'burst'
+set ylabel 'ms (first byte sent to the server has all)'
+set yrange [0:*]
+set grid
+plot '$out/bursts.csv' every ::1 using 1:(\$4 * 1e3) with points pt 7 title 'burst', \
+  $wire_s * 1e3 with lines dt 2 title 'wire time at $rate'
+GP
 echo "$line"
 {
   echo "# TCP bursts after idle on the emulated star, without gradwire"
@@ -114,5 +128,7 @@ echo "$line"
   echo
   echo "- $line"
   echo
-  echo "Files: bursts.csv (every burst: seconds, wire_s, and TCP_INFO before it)."
+  echo "![bursts](bursts.png)"
+  echo
+  echo "Files: bursts.csv (every burst: seconds, wire_s, and TCP_INFO before it), bursts.png."
 } >"$out/README.md"
