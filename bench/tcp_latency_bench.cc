@@ -33,6 +33,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -315,7 +316,8 @@ int Run(int argc, char** argv) {
   std::fflush(stdout);
   const SockperfServer server;
   std::vector<std::unique_ptr<LoopbackPair>> pairs;
-  for (const WaitMode& mode : modes) pairs.push_back(std::make_unique<LoopbackPair>(mode));
+  std::transform(modes.begin(), modes.end(), std::back_inserter(pairs),
+                 [](const WaitMode& mode) { return std::make_unique<LoopbackPair>(mode); });
 
   // Per round: sockperf's median per size, and each row's median (us) by row name.
   std::vector<std::map<size_t, double>> ref(s.rounds);
