@@ -17,6 +17,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 # shellcheck source=experiments/lib/provenance.sh
 source experiments/lib/provenance.sh
+# shellcheck source=experiments/lib/stats.sh
+source experiments/lib/stats.sh
 
 out=${1:?usage: experiments/burst_probe.sh OUT [--bytes 1M] [--idle-ms 240] [--bursts 40] ...}
 shift
@@ -95,10 +97,9 @@ server_pid=$!
 "${topo[@]}" exec w0 python3 -c "$client_py" "$n_bytes" "$port" "$idle_ms" "$bursts" "$rate_bps" >"$out/bursts.csv"
 wait "$server_pid" || true
 
-median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-med_s=$(tail -n +2 "$out/bursts.csv" | cut -d, -f4 | median)
-med_cwnd=$(tail -n +2 "$out/bursts.csv" | cut -d, -f6 | median)
-med_rtt=$(tail -n +2 "$out/bursts.csv" | cut -d, -f7 | median)
+med_s=$(tail -n +2 "$out/bursts.csv" | cut -d, -f4 | median %.9g)
+med_cwnd=$(tail -n +2 "$out/bursts.csv" | cut -d, -f6 | median %.9g)
+med_rtt=$(tail -n +2 "$out/bursts.csv" | cut -d, -f7 | median %.9g)
 wire_s=$(awk -v n="$n_bytes" -v r="$rate_bps" 'BEGIN { printf "%.6f", n * 8 / r }')
 line=$(awk -v m="$med_s" -v w="$wire_s" -v b="$bytes" -v i="$idle_ms" -v c="$med_cwnd" -v r="$med_rtt" 'BEGIN {
   printf "%s after %s ms idle: median %.2f ms = %.2f x its wire time (%.2f ms); cwnd before a burst %s segments, srtt %.0f us (medians)", b, i, m * 1e3, m / w, w * 1e3, c, r }')

@@ -15,7 +15,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib/csv.sh"
 (($#)) || { echo "usage: experiments/ring_timing.sh WINDOWS_CSV ..." >&2; exit 2; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else printf "%.1f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# shellcheck source=experiments/lib/stats.sh
+source "$(dirname "$0")/lib/stats.sh"
 for f in "$@"; do
   [[ -r $f ]] || { echo "ring_timing.sh: cannot read $f" >&2; exit 2; }
   head -1 "$f" | grep -q 'start_s.*bound_s.*posted_s' ||
@@ -27,11 +28,11 @@ for f in "$@"; do
     [[ $server == - ]] || label="$f (server $server)"
     rows=$(csv_awk -v s="$server" 'col("bound_s") !~ /inf/ && (s == "-" || col("server") == s) {
         printf "%s %s %s %s\n", col("start_s"), col("posted_s"), col("end_s"), (has("ahead") ? col("ahead") : 0) }' "$f" | sort -g)
-    grants=$(awk 'NR > 1 { printf "%.6f\n", 1000 * ($1 - prev) } { prev = $1 }' <<<"$rows" | median)
-    handoff=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($2 - $1) }' <<<"$rows" | median)
-    busy=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($3 - $2) }' <<<"$rows" | median)
+    grants=$(awk 'NR > 1 { printf "%.6f\n", 1000 * ($1 - prev) } { prev = $1 }' <<<"$rows" | median %.1f)
+    handoff=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($2 - $1) }' <<<"$rows" | median %.1f)
+    busy=$(awk '$2 != "nan" { printf "%.6f\n", 1000 * ($3 - $2) }' <<<"$rows" | median %.1f)
     idle=$(awk 'NR > 1 && $2 != "nan" { d = $2 - last; printf "%.6f\n", (d > 0 ? 1000 * d : 0) }
-        NR == 1 || $3 > last { last = $3 }' <<<"$rows" | median)
+        NR == 1 || $3 > last { last = $3 }' <<<"$rows" | median %.1f)
     counts=$(awk '{ n++; a += $4 } END { printf "%d of %d", a, n }' <<<"$rows")
     echo "$label: ring windows $counts ahead; median ms: grant to grant $grants, grant to post $handoff, post to end $busy, idle gap $idle"
   done
