@@ -4,7 +4,6 @@
 #include <netinet/tcp.h>
 
 #include <algorithm>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -12,7 +11,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <future>
+#include <iterator>
 
 #include "base/descriptors.h"
 #include "base/error.h"
@@ -221,7 +222,7 @@ TcpDevice::TcpDevice(const DeviceOptions& options)
   if (!options_.congestion_control.empty()) {
     // Fail at start-up, not on the first connection, when the kernel lacks the algorithm.
     tcp::socket probe(io_, tcp::v4());
-    ConfigureSocket(probe);
+    ConfigureSocket(probe.native_handle());
   }
   if (options_.wait_runs_io.value_or(kWaitRunsIoByDefault)) cq_.SetDriver(this);
   io_thread_ = std::thread([this] { io_.run(); });
@@ -245,16 +246,40 @@ bool TcpDevice::RunIoOnce(std::chrono::steady_clock::time_point until) {
 
 TcpDevice::~TcpDevice() { TcpDevice::Shutdown(); }  // final class: no dynamic dispatch wanted
 
-void TcpDevice::ConfigureSocket(tcp::socket& socket) {
-  boost::system::error_code ec;
-  socket.set_option(tcp::no_delay(true), ec);  // small control frames must not wait for Nagle
+void TcpDevice::ConfigureSocket(int fd) {
+  const int one = 1;  // small control frames must not wait for Nagle
+  if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0) {
+    throw Error(std::string("cannot set TCP_NODELAY: ") + std::strerror(errno));
+  }
   const auto& cc = options_.congestion_control;
-  if (!cc.empty() && setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_CONGESTION, cc.data(),
+  if (!cc.empty() && setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc.data(),
                                 static_cast<socklen_t>(cc.size())) != 0) {
     throw Error("TCP congestion control '" + cc + "' is not available (" + std::strerror(errno) +
                 "); this kernel offers: " + AvailableCongestionControls() + " (modprobe tcp_" + cc +
                 " or pick one of those)");
   }
+}
+
+void TcpDevice::ConnectFrom(std::shared_ptr<tcp::socket> socket,
+                            tcp::resolver::results_type results, size_t index, ConnectDone done) {
+  auto it = results.begin();
+  std::advance(it, static_cast<std::ptrdiff_t>(index));
+  const tcp::endpoint ep = it->endpoint();
+  boost::system::error_code ec;
+  socket->close(ec);
+  socket->open(ep.protocol(), ec);
+  if (ec) return done("cannot open a socket: " + ec.message(), false);
+  try {
+    ConfigureSocket(socket->native_handle());  // before the SYN (see its comment)
+  } catch (const Error& e) {
+    return done(e.what(), true);
+  }
+  socket->async_connect(ep, [this, socket, results, index,
+                             done = std::move(done)](const boost::system::error_code& ec) mutable {
+    if (!ec) return done("", false);
+    if (index + 1 < results.size()) return ConnectFrom(socket, results, index + 1, std::move(done));
+    done(ec.message(), false);
+  });
 }
 
 Region& TcpDevice::RegisterRegion(size_t bytes, PeerId writer) {
@@ -287,6 +312,8 @@ void TcpDevice::Listen(const Address& addr) {
   tcp::acceptor acceptor(io_);
   acceptor.open(ep.protocol(), ec);
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  // Accepted sockets inherit the listener's congestion control, chosen before their SYN.
+  if (!ec) ConfigureSocket(acceptor.native_handle());
   if (!ec) acceptor.bind(ep, ec);
   if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
@@ -306,7 +333,7 @@ void TcpDevice::Accept() {
     if (ec == asio::error::operation_aborted) return;
     if (!ec) {
       try {
-        ConfigureSocket(socket);
+        ConfigureSocket(socket.native_handle());  // the listener's choice again: a no-op
       } catch (const Error& e) {
         GW_WARN(e.what());
       }
@@ -403,24 +430,21 @@ std::shared_ptr<Connection> TcpDevice::Connect(const Address& addr, PeerId expec
             if (ec)
               return promise->set_value(
                   {"cannot resolve " + addr.host + ": " + ec.message(), false, nullptr});
-            asio::async_connect(
-                *socket, results,
-                [this, socket, promise](const boost::system::error_code& ec, const tcp::endpoint&) {
-                  if (ec) return promise->set_value({ec.message(), false, nullptr});
-                  try {
-                    ConfigureSocket(*socket);
-                  } catch (const Error& e) {
-                    return promise->set_value({e.what(), true, nullptr});
-                  }
-                  auto hs = std::make_shared<Handshake>(
-                      *this, std::move(*socket), /*initiator=*/true,
-                      [this, promise](const std::string& error, bool refused, PeerId peer,
-                                      tcp::socket s) {
-                        if (!error.empty()) return promise->set_value({error, refused, nullptr});
-                        promise->set_value({"", false, Adopt(std::move(s), peer)});
-                      });
-                  hs->Start();
-                });
+            if (results.empty())
+              return promise->set_value({"cannot resolve " + addr.host, false, nullptr});
+            ConnectFrom(socket, results, 0,
+                        [this, socket, promise](const std::string& error, bool refused) {
+                          if (!error.empty()) return promise->set_value({error, refused, nullptr});
+                          auto hs = std::make_shared<Handshake>(
+                              *this, std::move(*socket), /*initiator=*/true,
+                              [promise, this](const std::string& error, bool refused, PeerId peer,
+                                              tcp::socket s) {
+                                if (!error.empty())
+                                  return promise->set_value({error, refused, nullptr});
+                                promise->set_value({"", false, Adopt(std::move(s), peer)});
+                              });
+                          hs->Start();
+                        });
           });
     });
     // The handshake has its own deadline, so the future always resolves.

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,12 +72,25 @@ class TcpDevice final : public Device, private IoDriver {
     boost::asio::post(io_, std::forward<F>(f));
     cq_.WakeParkedIo();
   }
-  void ConfigureSocket(boost::asio::ip::tcp::socket& socket);
+  // Sets TCP_NODELAY and the congestion control on a socket (fd: its native handle). Throws.
+  // Called before a connection exists (the connecting socket before its SYN, the listener
+  // before its first accept: accepted sockets inherit it), never only after: a kernel whose
+  // default is BBR starts BBR when a connection is established, and BBR turns on the socket's
+  // own pacing for good; a later switch to CUBIC keeps that pacing at CUBIC's rate (cwnd /
+  // srtt), and srtts inflated by delayed ACKs paced lone 1 MiB pushes at ~180 Mbit/s on the
+  // 1 Gbit/s star (results/README.md, "Pipelined turns").
+  void ConfigureSocket(int fd);
   std::shared_ptr<TcpConnection> Adopt(boost::asio::ip::tcp::socket socket, PeerId peer);
   void OnConnectionClosed(TcpConnection* connection);
 
  private:
   void Accept();
+  // I/O thread: connects socket to results' endpoints from the index-th on, each attempt on a
+  // socket configured before its SYN; done("") once connected, else done(why, refused).
+  using ConnectDone = std::function<void(const std::string& error, bool refused)>;
+  void ConnectFrom(std::shared_ptr<boost::asio::ip::tcp::socket> socket,
+                   boost::asio::ip::tcp::resolver::results_type results, size_t index,
+                   ConnectDone done);
   // IoDriver: a waiter on cq_ runs io_ while the I/O thread is parked in a posted handler.
   void AskIoToPark() override;
   bool RunIoOnce(std::chrono::steady_clock::time_point until) override;
