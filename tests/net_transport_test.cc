@@ -1,6 +1,9 @@
 // The transport contract, one suite for every backend. Backends that cannot run on this host
 // (RDMA without a device) skip with the reason; the soft-RoCE harness runs them for real.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -977,6 +980,37 @@ TEST(TcpOptions, UnknownCongestionControlIsAClearError) {
   }
   o.congestion_control = "cubic";
   EXPECT_NO_THROW(CreateDevice(TransportKind::kTcp, o));
+}
+
+// The congestion control of this process's listening TCP socket on port ("" if none found).
+std::string ListenerCongestionControl(uint16_t port) {
+  for (int fd = 0; fd < 1024; ++fd) {
+    sockaddr_in addr{};
+    socklen_t len = sizeof addr;
+    int listening = 0;
+    socklen_t int_len = sizeof listening;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
+        addr.sin_family != AF_INET || ntohs(addr.sin_port) != port ||
+        getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &int_len) != 0 || listening == 0) {
+      continue;
+    }
+    char name[32] = {};
+    socklen_t name_len = sizeof name;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &name_len) != 0) return "";
+    return std::string(name, strnlen(name, name_len));
+  }
+  return "";
+}
+
+// Accepted sockets take the listener's algorithm when their connection is established; one set
+// on them only afterwards leaves what the system default started, BBR's pacing (see
+// TcpDevice::ConfigureSocket). reno differs from the usual system defaults (cubic, bbr).
+TEST(TcpOptions, TheListenerHasTheCongestionControlBeforeAnyConnection) {
+  auto o = Options(kServer);
+  o.congestion_control = "reno";
+  auto server = CreateDevice(TransportKind::kTcp, o);
+  server->Listen(Loopback(TransportKind::kTcp, 0));
+  EXPECT_EQ(ListenerCongestionControl(server->bound_port()), "reno");
 }
 
 }  // namespace
