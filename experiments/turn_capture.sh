@@ -14,8 +14,9 @@
 # GRADWIRE=path/to/gradwire (default build/apps/gradwire/gradwire). As root (namespaces).
 # Brings up its own star and takes it down. Writes OUT/turns.csv (one row per ring window that
 # was granted, posted and matched in the capture), OUT/turns.png (the three parts' distributions),
-# OUT/README.md (medians and 90th percentiles, the command, the commit) and OUT/run/ (the job's
-# CSVs and logs); the capture (~3 MB per 16-worker job) only with --keep-pcap (OUT/server.pcap).
+# OUT/README.md (medians and 90th percentiles, the command, the commit) and OUT/runs/job/ (the
+# job's CSVs and logs; packed into OUT/runs.tar.xz in a committed results folder); the capture
+# (~3 MB per 16-worker job) only with --keep-pcap (OUT/server.pcap).
 # Exit 2: bad usage.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +25,8 @@ cd "$repo"
 source experiments/lib/netns_job.sh
 # shellcheck source=experiments/lib/provenance.sh
 source experiments/lib/provenance.sh
+# shellcheck source=experiments/lib/raw_runs.sh
+source experiments/lib/raw_runs.sh
 
 out=${1:?usage: experiments/turn_capture.sh OUT [--workers 16] [--grad 1M] ...}
 shift
@@ -53,7 +56,8 @@ gradwire=${GRADWIRE:-build/apps/gradwire/gradwire}
 [[ -x $gradwire ]] || { echo "turn_capture.sh: no gradwire binary at $gradwire (make build)" >&2; exit 1; }
 command="experiments/turn_capture.sh $out --workers $workers --grad $grad --iterations $iterations --rate $rate --host-queue $queue --restart $restart --flags \"$flags\""
 mkdir -p "$out"
-rm -rf "$out/run"
+run=$out/runs/job
+rm -rf "$out/runs"
 
 topo=(experiments/topo/topo.sh --prefix "$prefix")
 export GW_TOPO_PREFIX=$prefix
@@ -71,7 +75,7 @@ pcap=$out/server.pcap
 cap_pid=$!
 for _ in $(seq 50); do [[ -s $pcap ]] && break; sleep 0.1; done  # tcpdump wrote its header
 read -r -a flag_words <<<"$flags"
-netns_job "$gradwire" "$out/run" "$workers" --num-workers "$workers" --workload synthetic \
+netns_job "$gradwire" "$run" "$workers" --num-workers "$workers" --workload synthetic \
   --grad-bytes "$grad" --iterations "$iterations" --timeout 300 "${flag_words[@]}"
 sleep 0.5  # the last packets
 kill "$cap_pid" 2>/dev/null || true
@@ -80,20 +84,25 @@ cap_pid=''
 
 # Aligns the capture with windows.csv (experiments/lib/turn_align.py says how).
 tcpdump -r "$pcap" -nn -tt 2>/dev/null |
-  python3 experiments/lib/turn_align.py "$out/run/windows.csv" "$out/turns.csv" >"$out/summary.txt"
+  python3 experiments/lib/turn_align.py "$run/windows.csv" "$out/turns.csv" >"$out/summary.txt"
 [[ $keep == yes ]] || rm -f "$pcap"
+mv "$out/tcpdump.log" "$run/"
+raw_runs_pack_committed "$out"
 rtt_ms=$("${topo[@]}" exec w0 ping -c 5 -i 0.2 -q 10.77.0.100 | awk -F/ '/^rtt/ { print $5 }')
 
+# x up to twice the largest 90th percentile: the long tails squeeze the rest otherwise.
+xmax=$(grep -o 'p90 [0-9.]*' "$out/summary.txt" | awk '$2 > m { m = $2 } END { print (m > 0 ? 2 * m : 1) }')
 gnuplot <<GP
 set terminal pngcairo size 800,450 font ',10'
 set output '$out/turns.png'
 set datafile separator ','
-set title "Ring hand-overs, $workers workers x $grad ($rate star, queue $queue, restart $restart): $flags"
+set title "Ring hand-overs: $workers workers x $grad, $rate star, queue $queue, restart $restart"
 set xlabel 'ms'
 set ylabel 'fraction of turns'
 set key bottom right
 set grid
 set yrange [0:1]
+set xrange [0:$xmax]
 stats '$out/turns.csv' every ::1 using 4 nooutput
 n = STATS_records
 plot '$out/turns.csv' every ::1 using 4:(1.0/n) smooth cumulative with lines lw 2 title 'grant decided -> on the wire', \
@@ -110,12 +119,12 @@ cat "$out/summary.txt"
   echo "One job (\`gradwire server/worker --num-workers $workers --workload synthetic --grad-bytes $grad"
   echo "--iterations $iterations $flags\`) on the star (\`topo.sh up star --workers $workers --rate $rate"
   echo "--host-queue $queue\`, slow-start restart after idle $restart), tcpdump on the server's NIC,"
-  echo "the capture aligned with the job's windows.csv (experiments/turn_capture.sh says how). The"
+  echo "the capture aligned with the job's windows.csv (experiments/lib/turn_align.py says how). The"
   echo "path's round trip (ping, worker 0 to the server): ${rtt_ms:-?} ms."
   echo
   sed 's/^/- /' "$out/summary.txt"
   echo
   echo "![turns](turns.png)"
   echo
-  echo "Files: turns.csv (one row per matched ring window), run/ (the job's CSVs and logs)."
+  echo "Files: turns.csv (one row per matched ring window), summary.txt, runs.tar.xz (the job's CSVs and logs, and tcpdump's)."
 } >"$out/README.md"
