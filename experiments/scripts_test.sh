@@ -436,7 +436,8 @@ check "ring_timing: a missing file exits 2" "$r" "exit $rc"
 # Two ring turns, the capture's clock 100 s ahead. Grants leave 0.1 and 0.3 ms after their
 # decisions (the offset takes the smaller: 0.0 and 0.2 ms), notices come back 1.0 ms after their
 # grants, the server records them 2.0 and 2.8 ms after they arrived; worker 1 posts 2.0 ms after
-# worker 0's window ended. A bulk segment and the server's ACK are not control frames.
+# worker 0's window ended. A bulk segment and the server's ACK are not control frames; the bulk
+# segment is the data the server received in the ring's 20 ms: 65160 bytes, 26.1 Mbit/s.
 ta=$tmp/ta_windows.csv
 {
   echo "server,worker,iteration,requested_s,start_s,end_s,bound_s,end,landed_s,message,part,posted_s,ahead,held_s"
@@ -454,9 +455,10 @@ TCPDUMP
 ) || true
 r=1
 [[ $out == *"grant decided -> on the wire: median 0.10 ms, p90 0.20 ms (2 turns)"* &&
-  $out == *"notice back (round trip + worker): median 1.00 ms, p90 1.00 ms (2 turns)"* &&
+  $out == *"notice back (round trip, worker, switch queue): median 1.00 ms, p90 1.00 ms (2 turns)"* &&
   $out == *"handled by the server: median 2.40 ms, p90 2.80 ms (2 turns)"* &&
-  $out == *"link idle before the turn: median 2.00 ms, p90 2.00 ms (1 turns)"* &&
+  $out == *"idle before the turn, by windows.csv: median 2.00 ms, p90 2.00 ms (1 turns)"* &&
+  $out == *"data into the server while the ring turned: 26.1 Mbit/s (20.0 ms)"* &&
   $(wc -l <"$tmp/ta_turns.csv") == 3 ]] && r=0
 check "turn_align: grant, notice and handling times from a capture aligned with windows.csv" "$r" "$out"
 

@@ -3,9 +3,11 @@
 # star with tcpdump in the server's namespace (headers only), its windows.csv aligned with the
 # capture. For each ring window: from the grant's decision (windows.csv start_s) to the grant
 # on the wire (the server sending it), from there to the writer's first-post notice on the wire
-# (the path's round trip and the worker waking up to post), from there to the server's record
-# of it (posted_s: the server picking it up), and the link's idle gap before the turn (its
-# posted_s after the latest end of the ring windows granted before it; 0 if before). The server
+# (the path's round trip, the worker waking up to post, and the notice's wait in the switch
+# port's FIFO behind the writer before it), from there to the server's record of it (posted_s:
+# the server picking it up), the idle gap before the turn as windows.csv has it (its posted_s
+# after the latest end of the ring windows granted before it; 0 if before), and the rate of the
+# data the server received while the ring turned (the link's use on the wire). The server
 # lays the next grant early by the grant-to-post time it measures (sched/window_scheduler.h),
 # so this tells what of that time is the wire's and what is the two processes'.
 # Usage: experiments/turn_capture.sh OUT [--workers 16] [--grad 1M] [--iterations 16]
@@ -108,7 +110,7 @@ n = STATS_records
 plot '$out/turns.csv' every ::1 using 4:(1.0/n) smooth cumulative with lines lw 2 title 'grant decided -> on the wire', \
   '' every ::1 using 5:(1.0/n) smooth cumulative with lines lw 2 title 'grant on the wire -> notice back', \
   '' every ::1 using 6:(1.0/n) smooth cumulative with lines lw 2 title 'notice on the wire -> handled', \
-  '' every ::1 using 7:(1.0/n) smooth cumulative with lines lw 2 dt 2 title 'link idle before the turn'
+  '' every ::1 using 7:(1.0/n) smooth cumulative with lines lw 2 dt 2 title 'idle before the turn (windows.csv)'
 GP
 cat "$out/summary.txt"
 {

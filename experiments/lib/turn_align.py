@@ -3,7 +3,8 @@
 
 Usage: tcpdump -r CAPTURE -nn -tt | turn_align.py WINDOWS_CSV OUT_CSV
 Reads tcpdump's text lines on stdin, writes OUT_CSV (one row per matched ring window) and prints
-one summary line per part (median, 90th percentile). Control frames are small (TCP payload under
+one summary line per part (median, 90th percentile) and the rate of the data the server received
+from the first ring grant to the last ring window's end (the link's use on the wire). Control frames are small (TCP payload under
 128 bytes): a grant is the first small server->writer segment at or after its decision (start_s)
 plus the offset, the writer's notice the first small writer->server segment after the grant.
 The capture's clock is the wall clock, windows.csv's the server's since its start: the offset
@@ -22,11 +23,16 @@ windows_csv, out_csv = sys.argv[1], sys.argv[2]
 pat = re.compile(r"^(\d+\.\d+) IP (\S+) > (\S+): Flags \[[^\]]*\].* length (\d+)")
 server = "10.77.0.100."
 grants, notices = {}, {}
+inbound = []  # (time, bytes) of the data segments arriving at the server: the pushes
 for line in sys.stdin:
     m = pat.match(line)
-    if not m or not 0 < int(m.group(4)) < 128:
+    if not m or int(m.group(4)) == 0:
         continue
     t, src, dst = float(m.group(1)), m.group(2), m.group(3)
+    if int(m.group(4)) >= 128:
+        if dst.startswith(server):
+            inbound.append((t, int(m.group(4))))
+        continue
     if src.startswith(server):
         grants.setdefault(int(dst.split(".")[3]) - 1, []).append(t)
     elif dst.startswith(server):
@@ -71,10 +77,18 @@ for r in rows:
         if v != "":
             parts[k].append(v)
     out.writerow([w, r["iteration"], f"{start:.6f}"] + [v if v == "" else f"{v:.3f}" for v in row])
-names = ["grant decided -> on the wire", "grant on the wire -> notice back (round trip + worker)",
-         "notice on the wire -> handled by the server", "link idle before the turn"]
+names = ["grant decided -> on the wire", "grant on the wire -> notice back (round trip, worker, switch queue)",
+         "notice on the wire -> handled by the server", "idle before the turn, by windows.csv"]
 for name, v in zip(names, parts):
     v.sort()
     if v:
         p90 = v[max(0, math.ceil(0.9 * len(v)) - 1)]  # nearest rank
         print(f"{name}: median {statistics.median(v):.2f} ms, p90 {p90:.2f} ms ({len(v)} turns)")
+# The link's use on the wire while the ring turned: windows.csv's idle gap counts from when the
+# server handled a notice, so it carries the server's own delay; the capture does not.
+ring_from = float(rows[0]["start_s"]) + offset
+ring_to = max(float(r["end_s"]) for r in rows) + offset
+carried = sum(b for t, b in inbound if ring_from <= t <= ring_to)
+if ring_to > ring_from:
+    print(f"data into the server while the ring turned: {carried * 8 / (ring_to - ring_from) / 1e6:.1f} Mbit/s "
+          f"({(ring_to - ring_from) * 1e3:.1f} ms)")
