@@ -5,7 +5,9 @@
 # client in a worker's namespace keeps one connection to a python server in the server's
 # namespace and, BURSTS times, waits IDLE ms, sends BYTES and waits for the server's one-byte
 # answer (sent once every byte arrived); the connection's TCP_INFO before each burst gives its
-# congestion window, smoothed RTT, retransmissions and pacing rate.
+# congestion window, smoothed RTT, retransmissions and pacing rate (the kernel computes that
+# rate for every socket; it holds a socket to it only when pacing is on: BBR started it, or an
+# fq qdisc paces).
 # Congestion control: --cc (default cubic, gradwire's default) is set on both sockets before the
 # connection exists (as gradwire does), or with --cc-when after only once it is established (as
 # gradwire did before 768d123b): on a host whose default is BBR the kernel then keeps BBR's

@@ -26,20 +26,23 @@ grants, notices = {}, {}
 inbound = []  # (time, bytes) of the data segments arriving at the server: the pushes
 for line in sys.stdin:
     m = pat.match(line)
-    if not m or int(m.group(4)) == 0:
+    length = int(m.group(4)) if m else 0
+    if length == 0:
         continue
     t, src, dst = float(m.group(1)), m.group(2), m.group(3)
-    if int(m.group(4)) >= 128:
+    if length >= 128:
         if dst.startswith(server):
-            inbound.append((t, int(m.group(4))))
+            inbound.append((t, length))
         continue
     if src.startswith(server):
         grants.setdefault(int(dst.split(".")[3]) - 1, []).append(t)
     elif dst.startswith(server):
         notices.setdefault(int(src.split(".")[3]) - 1, []).append(t)
-rows = [r for r in csv.DictReader(open(windows_csv))
-        if r["bound_s"] != "inf" and r["posted_s"] not in ("", "nan")]
-rows.sort(key=lambda r: float(r["start_s"]))
+# Ring windows (a finite bound), as experiments/ring_timing.sh takes them: every one's end counts
+# in the idle gap before the turns after it; those with a post notice are matched.
+ring = sorted((r for r in csv.DictReader(open(windows_csv)) if r["bound_s"] != "inf"),
+              key=lambda r: float(r["start_s"]))
+rows = [r for r in ring if r["posted_s"] not in ("", "nan")]
 def first_at(times, x):
     i = bisect.bisect_left(times, x)
     return times[i] if i < len(times) else None
@@ -63,12 +66,15 @@ out = csv.writer(open(out_csv, "w", newline=""))
 out.writerow(["worker", "iteration", "start_s", "grant_send_ms", "notice_back_ms",
               "notice_handled_ms", "idle_gap_ms"])
 parts = [[], [], [], []]
-for r in rows:
+for r in ring:
+    ended_before = max(ends) if ends else None
+    ends.append(float(r["end_s"]))
+    if r["posted_s"] in ("", "nan"):
+        continue
     w, start, posted = int(r["worker"]), float(r["start_s"]), float(r["posted_s"])
     g = first_at(grants.get(w, []), start + offset - 1e-4)
     n = first_at(notices.get(w, []), g) if g is not None else None
-    idle = max(0.0, posted - max(ends)) if ends else None
-    ends.append(float(r["end_s"]))
+    idle = None if ended_before is None else max(0.0, posted - ended_before)
     if g is None or n is None or n > posted + offset + 0.05:
         continue  # not matched in the capture
     row = [(g - start - offset) * 1e3, (n - g) * 1e3, (posted + offset - n) * 1e3]
