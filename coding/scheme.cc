@@ -13,7 +13,7 @@
 namespace gw::coding {
 namespace {
 
-[[noreturn]] void Bad(std::string_view text, const std::string& why) {
+[[noreturn]] void BadScheme(std::string_view text, const std::string& why) {
   throw Error("coding scheme \"" + std::string(text) + "\": " + why + " (expected " +
               SchemeForms() + ")");
 }
@@ -26,28 +26,28 @@ CodingSpec CodingSpec::Parse(std::string_view text) {
   const size_t colon = text.find(':');
   const std::string_view name = text.substr(0, colon);
   const CodingScheme* found = SchemeNamed(name);
-  if (found == nullptr) Bad(text, "unknown scheme");
+  if (found == nullptr) BadScheme(text, "unknown scheme");
   const std::string scheme_name(found->name()), key(found->key());
   CodingSpec spec;
   spec.kind = found->kind();
   if (key.empty()) {
-    if (colon != std::string_view::npos) Bad(text, scheme_name + " takes no parameter");
+    if (colon != std::string_view::npos) BadScheme(text, scheme_name + " takes no parameter");
     return spec;
   }
-  if (colon == std::string_view::npos) Bad(text, "missing " + key + "=");
+  if (colon == std::string_view::npos) BadScheme(text, "missing " + key + "=");
   const std::string_view kv = text.substr(colon + 1);
   const std::string prefix = key + "=";
   if (kv.substr(0, prefix.size()) != prefix) {
-    Bad(text, scheme_name + " takes exactly one parameter, " + prefix + "N");
+    BadScheme(text, scheme_name + " takes exactly one parameter, " + prefix + "N");
   }
   const std::string_view value = kv.substr(prefix.size());
   if (value.find(',') != std::string_view::npos) {
-    Bad(text, scheme_name + " takes exactly one parameter, " + prefix + "N");
+    BadScheme(text, scheme_name + " takes exactly one parameter, " + prefix + "N");
   }
   int v = 0;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
   if (ec != std::errc() || p != value.data() + value.size() || value.empty() || v < 0) {
-    Bad(text, "value of " + key + " is not a non-negative integer");
+    BadScheme(text, "value of " + key + " is not a non-negative integer");
   }
   spec.param = v;
   return spec;

@@ -16,7 +16,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-[[noreturn]] void Bad(std::string_view text, const std::string& why) {
+[[noreturn]] void BadStraggler(std::string_view text, const std::string& why) {
   throw Error("straggler model \"" + std::string(text) + "\": " + why +
               " (expected none | shifted-exp:mu=M | non-persistent:mu=M,alpha=A | "
               "persistent:workers=W+W..,factor=F | fail-stop:worker=W,at=I; optional "
@@ -27,7 +27,7 @@ double ParseDouble(std::string_view text, const std::string& key, std::string_vi
   double v = 0;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
   if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(v)) {
-    Bad(text, "value of " + key + " is not a number: \"" + std::string(value) + "\"");
+    BadStraggler(text, "value of " + key + " is not a number: \"" + std::string(value) + "\"");
   }
   return v;
 }
@@ -36,7 +36,7 @@ uint64_t ParseUint(std::string_view text, const std::string& key, std::string_vi
   uint64_t v = 0;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
   if (ec != std::errc() || p != value.data() + value.size() || value.empty()) {
-    Bad(text, "value of " + key + " is not a non-negative integer: \"" + std::string(value) + "\"");
+    BadStraggler(text, "value of " + key + " is not a non-negative integer: \"" + std::string(value) + "\"");
   }
   return v;
 }
@@ -44,7 +44,7 @@ uint64_t ParseUint(std::string_view text, const std::string& key, std::string_vi
 int ParseWorker(std::string_view text, const std::string& key, std::string_view value) {
   const uint64_t v = ParseUint(text, key, value);
   if (v > static_cast<uint64_t>(std::numeric_limits<int>::max())) {
-    Bad(text, key + " out of range");
+    BadStraggler(text, key + " out of range");
   }
   return static_cast<int>(v);
 }
@@ -114,7 +114,7 @@ StragglerModel& StragglerModel::set_base_time(double seconds) {
 }
 
 StragglerModel StragglerModel::Parse(std::string_view text, uint64_t seed) {
-  auto bad = [&](const std::string& why) { Bad(text, why); };
+  auto bad = [&](const std::string& why) { BadStraggler(text, why); };
   SpecText spec = SpecText::Split(text, bad);
   const std::string_view name = spec.name;
   auto take = [&](const std::string& key) { return spec.Take(key, bad); };
@@ -147,19 +147,19 @@ StragglerModel StragglerModel::Parse(std::string_view text, uint64_t seed) {
       const int worker = ParseWorker(text, "worker", take("worker"));
       m = FailStop(worker, ParseUint(text, "at", take("at")));
     } else {
-      Bad(text, "unknown model \"" + std::string(name) + "\"");
+      BadStraggler(text, "unknown model \"" + std::string(name) + "\"");
     }
   } catch (const Error& e) {
     const std::string what = e.what();
     if (what.rfind("straggler model \"", 0) == 0) throw;
-    Bad(text, what);
+    BadStraggler(text, what);
   }
   if (!spec.values.empty())
-    Bad(text, "unknown key " + spec.values.begin()->first + " for model " + std::string(name));
+    BadStraggler(text, "unknown key " + spec.values.begin()->first + " for model " + std::string(name));
   m.set_seed(seed_text.empty() ? seed : ParseUint(text, "seed", seed_text));
   if (!base_text.empty()) {
     const double base = ParseDouble(text, "base", base_text);
-    if (!(base > 0)) Bad(text, "base must be > 0 seconds");
+    if (!(base > 0)) BadStraggler(text, "base must be > 0 seconds");
     m.set_base_time(base);
   }
   return m;

@@ -14,7 +14,7 @@ namespace gw::zoo {
 namespace {
 
 // The columns a trace must have, in the order TraceParser::index_ holds them.
-enum Column { kLayer, kParams, kForwardMs, kBackwardMs, kColumns };
+enum TraceColumn { kLayer, kParams, kForwardMs, kBackwardMs, kColumns };
 constexpr std::array<std::string_view, kColumns> kColumnNames = {"layer", "params", "forward_ms",
                                                                  "backward_ms"};
 constexpr std::string_view kExpectedHeader = "layer,params,forward_ms,backward_ms";
@@ -85,7 +85,7 @@ std::optional<Refusal> SplitFields(std::string_view line, std::vector<Field>& fi
   }
 }
 
-std::string About(const Field& f, Column c) {
+std::string About(const Field& f, TraceColumn c) {
   return "column " + std::to_string(f.column) + " (" + std::string(kColumnNames[c]) + "): ";
 }
 
@@ -109,7 +109,7 @@ std::optional<Refusal> ParseParams(const Field& f, uint64_t& out) {
   return std::nullopt;
 }
 
-std::optional<Refusal> ParseMs(const Field& f, Column c, double& out) {
+std::optional<Refusal> ParseMs(const Field& f, TraceColumn c, double& out) {
   const std::string& t = f.text;
   if (t.empty()) return Refusal{About(f, c) + "empty"};
   const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);

@@ -21,10 +21,10 @@ constexpr uint64_t kBertSequence = 128;
 constexpr uint64_t kGpt2Sequence = 1024;
 
 // The base/small configuration both share (bert-base-uncased's and gpt2's config.json).
-constexpr uint64_t kHidden = 768;
+constexpr uint64_t kHiddenSize = 768;
 constexpr uint64_t kLayers = 12;
 constexpr uint64_t kHeads = 12;
-constexpr uint64_t kFeedForward = 4 * kHidden;  // intermediate_size 3072, GPT-2's n_inner
+constexpr uint64_t kFeedForward = 4 * kHiddenSize;  // intermediate_size 3072, GPT-2's n_inner
 constexpr uint64_t kBertVocab = 30522;
 constexpr uint64_t kBertPositions = 512;
 constexpr uint64_t kBertTokenTypes = 2;
@@ -36,13 +36,13 @@ constexpr uint64_t kGpt2Positions = 1024;
 // softmax. Both models compute every score: GPT-2's causal mask is applied, not skipped.
 void Attention(ModelBuilder& b, uint64_t seq) {
   const double scores = static_cast<double>(kHeads * seq * seq);
-  const double products = 2.0 * 2.0 * static_cast<double>(seq * seq * kHidden);
+  const double products = 2.0 * 2.0 * static_cast<double>(seq * seq * kHiddenSize);
   b.Carry(products + scores * (2 + kSoftmaxFlops));
 }
 
 // A residual connection over `seq` positions.
 void Residual(ModelBuilder& b, uint64_t seq) {
-  b.Carry(kAddFlops * static_cast<double>(seq * kHidden));
+  b.Carry(kAddFlops * static_cast<double>(seq * kHiddenSize));
 }
 
 }  // namespace
@@ -50,29 +50,29 @@ void Residual(ModelBuilder& b, uint64_t seq) {
 ModelSpec BuildBertBase() {
   constexpr uint64_t seq = kBertSequence;
   ModelBuilder b("bert_base", "BERT-base uncased with pooler (HuggingFace BertModel), 128 tokens");
-  b.Embedding("embeddings.word_embeddings", kBertVocab, kHidden);
-  b.Embedding("embeddings.position_embeddings", kBertPositions, kHidden);
-  b.Embedding("embeddings.token_type_embeddings", kBertTokenTypes, kHidden);
-  b.Carry(2 * kAddFlops * static_cast<double>(seq * kHidden));  // the three embeddings summed
-  b.LayerNorm("embeddings.LayerNorm", kHidden, seq);
+  b.Embedding("embeddings.word_embeddings", kBertVocab, kHiddenSize);
+  b.Embedding("embeddings.position_embeddings", kBertPositions, kHiddenSize);
+  b.Embedding("embeddings.token_type_embeddings", kBertTokenTypes, kHiddenSize);
+  b.Carry(2 * kAddFlops * static_cast<double>(seq * kHiddenSize));  // the three embeddings summed
+  b.LayerNorm("embeddings.LayerNorm", kHiddenSize, seq);
   for (uint64_t i = 0; i < kLayers; ++i) {
     const std::string p = "encoder.layer." + std::to_string(i) + ".";
-    b.Linear(p + "attention.self.query", kHidden, kHidden, seq, true);
-    b.Linear(p + "attention.self.key", kHidden, kHidden, seq, true);
-    b.Linear(p + "attention.self.value", kHidden, kHidden, seq, true);
+    b.Linear(p + "attention.self.query", kHiddenSize, kHiddenSize, seq, true);
+    b.Linear(p + "attention.self.key", kHiddenSize, kHiddenSize, seq, true);
+    b.Linear(p + "attention.self.value", kHiddenSize, kHiddenSize, seq, true);
     Attention(b, seq);
-    b.Linear(p + "attention.output.dense", kHidden, kHidden, seq, true);
+    b.Linear(p + "attention.output.dense", kHiddenSize, kHiddenSize, seq, true);
     Residual(b, seq);
-    b.LayerNorm(p + "attention.output.LayerNorm", kHidden, seq);
-    b.Linear(p + "intermediate.dense", kHidden, kFeedForward, seq, true);
+    b.LayerNorm(p + "attention.output.LayerNorm", kHiddenSize, seq);
+    b.Linear(p + "intermediate.dense", kHiddenSize, kFeedForward, seq, true);
     b.Carry(kGeluFlops * static_cast<double>(seq * kFeedForward));
-    b.Linear(p + "output.dense", kFeedForward, kHidden, seq, true);
+    b.Linear(p + "output.dense", kFeedForward, kHiddenSize, seq, true);
     Residual(b, seq);
-    b.LayerNorm(p + "output.LayerNorm", kHidden, seq);
+    b.LayerNorm(p + "output.LayerNorm", kHiddenSize, seq);
   }
   // The pooler reads the first token only.
-  b.Linear("pooler.dense", kHidden, kHidden, 1, true);
-  b.Carry(kTanhFlops * kHidden);
+  b.Linear("pooler.dense", kHiddenSize, kHiddenSize, 1, true);
+  b.Carry(kTanhFlops * kHiddenSize);
   return b.Take();
 }
 
@@ -80,24 +80,24 @@ ModelSpec BuildGpt2Small() {
   constexpr uint64_t seq = kGpt2Sequence;
   ModelBuilder b("gpt2_small",
                  "GPT-2 small (HuggingFace GPT2Model), output layer tied to wte, 1024 tokens");
-  b.Embedding("wte", kGpt2Vocab, kHidden);
-  b.Embedding("wpe", kGpt2Positions, kHidden);
+  b.Embedding("wte", kGpt2Vocab, kHiddenSize);
+  b.Embedding("wpe", kGpt2Positions, kHiddenSize);
   Residual(b, seq);  // token + position embeddings
   for (uint64_t i = 0; i < kLayers; ++i) {
     const std::string p = "h." + std::to_string(i) + ".";
-    b.LayerNorm(p + "ln_1", kHidden, seq);
-    b.Linear(p + "attn.c_attn", kHidden, 3 * kHidden, seq, true);  // Q, K and V fused
+    b.LayerNorm(p + "ln_1", kHiddenSize, seq);
+    b.Linear(p + "attn.c_attn", kHiddenSize, 3 * kHiddenSize, seq, true);  // Q, K and V fused
     Attention(b, seq);
-    b.Linear(p + "attn.c_proj", kHidden, kHidden, seq, true);
+    b.Linear(p + "attn.c_proj", kHiddenSize, kHiddenSize, seq, true);
     Residual(b, seq);
-    b.LayerNorm(p + "ln_2", kHidden, seq);
-    b.Linear(p + "mlp.c_fc", kHidden, kFeedForward, seq, true);
+    b.LayerNorm(p + "ln_2", kHiddenSize, seq);
+    b.Linear(p + "mlp.c_fc", kHiddenSize, kFeedForward, seq, true);
     b.Carry(kGeluFlops * static_cast<double>(seq * kFeedForward));
-    b.Linear(p + "mlp.c_proj", kFeedForward, kHidden, seq, true);
+    b.Linear(p + "mlp.c_proj", kFeedForward, kHiddenSize, seq, true);
     Residual(b, seq);
   }
-  b.LayerNorm("ln_f", kHidden, seq);
-  b.Carry(2.0 * static_cast<double>(kHidden * kGpt2Vocab * seq));  // the tied output layer
+  b.LayerNorm("ln_f", kHiddenSize, seq);
+  b.Carry(2.0 * static_cast<double>(kHiddenSize * kGpt2Vocab * seq));  // the tied output layer
   return b.Take();
 }
 

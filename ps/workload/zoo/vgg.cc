@@ -21,7 +21,7 @@ constexpr Stages kConfigD = {2, 2, 3, 3, 3};
 constexpr Stages kConfigE = {2, 2, 4, 4, 4};
 
 // The classifier's hidden width.
-constexpr uint64_t kHidden = 4096;
+constexpr uint64_t kClassifierWidth = 4096;
 
 ModelSpec BuildVgg(const std::string& name, const std::string& description, const Stages& config) {
   ModelBuilder b(name, description);
@@ -39,11 +39,11 @@ ModelSpec BuildVgg(const std::string& name, const std::string& description, cons
   }
   x = b.AdaptiveAvgPool(x, 7, 7);
   // classifier: Linear, ReLU, Dropout, Linear, ReLU, Dropout, Linear.
-  b.Linear("classifier.0", x.elements(), kHidden, 1, true);
-  b.Carry(kReluFlops * kHidden);
-  b.Linear("classifier.3", kHidden, kHidden, 1, true);
-  b.Carry(kReluFlops * kHidden);
-  b.Linear("classifier.6", kHidden, kImageNetClasses, 1, true);
+  b.Linear("classifier.0", x.elements(), kClassifierWidth, 1, true);
+  b.Carry(kReluFlops * kClassifierWidth);
+  b.Linear("classifier.3", kClassifierWidth, kClassifierWidth, 1, true);
+  b.Carry(kReluFlops * kClassifierWidth);
+  b.Linear("classifier.6", kClassifierWidth, kImageNetClasses, 1, true);
   return b.Take();
 }
 
