@@ -36,7 +36,8 @@ uint64_t ParseUint(std::string_view text, const std::string& key, std::string_vi
   uint64_t v = 0;
   const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
   if (ec != std::errc() || p != value.data() + value.size() || value.empty()) {
-    BadStraggler(text, "value of " + key + " is not a non-negative integer: \"" + std::string(value) + "\"");
+    BadStraggler(
+        text, "value of " + key + " is not a non-negative integer: \"" + std::string(value) + "\"");
   }
   return v;
 }
@@ -155,7 +156,8 @@ StragglerModel StragglerModel::Parse(std::string_view text, uint64_t seed) {
     BadStraggler(text, what);
   }
   if (!spec.values.empty())
-    BadStraggler(text, "unknown key " + spec.values.begin()->first + " for model " + std::string(name));
+    BadStraggler(text,
+                 "unknown key " + spec.values.begin()->first + " for model " + std::string(name));
   m.set_seed(seed_text.empty() ? seed : ParseUint(text, "seed", seed_text));
   if (!base_text.empty()) {
     const double base = ParseDouble(text, "base", base_text);
