@@ -49,7 +49,7 @@ build: $(BUILD)/CMakeCache.txt
 	$(if $(BUILD_TARGETS),cmake -S . -B $(BUILD) >/dev/null)
 	cmake --build $(BUILD) -j $(JOBS) $(if $(BUILD_TARGETS),--target $(BUILD_TARGETS))
 
-# Two cases at a time (the release suite on 2 cores: 232 s against 344 s one at a time; most
+# Two cases at a time (the release suite on 2 cores, by hand: 232 s against 344 s alone; most
 # cases wait on the processes they start). Not one per core: dozens of jobs at once would
 # crowd the cases that bound a job's wall time. ASan runs one at a time: its Fashion-MNIST
 # runs are CPU-bound, and two at a time bought little and broke a wall-clock bound.
