@@ -1,11 +1,11 @@
 #include "net/device.h"
 
+#include <array>
+#include <atomic>
+
 #include "base/error.h"
 #include "net/rdma/device.h"
 #include "net/tcp/device.h"
-#ifdef GW_HAVE_SIMGRID
-#include "net/sim/device.h"
-#endif
 
 namespace gw {
 
@@ -16,9 +16,30 @@ std::string WriteOutOfBounds(size_t bytes, const RemoteRegion& dst, uint64_t off
          " bytes";
 }
 
+namespace {
+
+constexpr size_t kTransportKinds = 3;
+static_assert(static_cast<size_t>(TransportKind::kSim) + 1 == kTransportKinds,
+              "one factory slot per transport kind");
+
+std::array<std::atomic<DeviceFactory>, kTransportKinds>& Factories() {
+  static std::array<std::atomic<DeviceFactory>, kTransportKinds> factories{};
+  return factories;
+}
+
+}  // namespace
+
+void RegisterDeviceFactory(TransportKind kind, DeviceFactory factory) {
+  Factories().at(static_cast<size_t>(kind)).store(factory, std::memory_order_release);
+}
+
 std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& options) {
   if (options.phantom_payloads && kind != TransportKind::kSim) {
     throw Error("phantom payloads (writes without bytes) exist only in simulation (gradwire sim)");
+  }
+  if (const DeviceFactory registered =
+          Factories().at(static_cast<size_t>(kind)).load(std::memory_order_acquire)) {
+    return registered(options);
   }
   switch (kind) {
     case TransportKind::kTcp:
@@ -26,13 +47,9 @@ std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& op
     case TransportKind::kRdma:
       return std::make_unique<rdma::RdmaDevice>(options);
     case TransportKind::kSim:
-#ifdef GW_HAVE_SIMGRID
-      return std::make_unique<sim::SimDevice>(options);
-#else
       throw Error(
-          "this gradwire was built without SimGrid: `make deps` installs libsimgrid-dev, then "
-          "rebuild");
-#endif
+          "the simulated transport runs only inside a SimGrid simulation (gradwire sim), "
+          "not in this process");
   }
   throw Error("unknown transport");
 }

@@ -115,7 +115,15 @@ class Device {
 std::string WriteOutOfBounds(size_t bytes, const RemoteRegion& dst, uint64_t offset);
 
 // Creates the backend for a transport kind. Throws gw::Error if it is not available here
-// (e.g. rdma without a device), saying what is missing and what to do.
+// (e.g. rdma without a device, sim outside a simulation), saying what is missing and what to do.
 std::unique_ptr<Device> CreateDevice(TransportKind kind, const DeviceOptions& options);
+
+// A backend that lives outside gw_net makes its devices through a factory it registers before
+// the first one is made. The simulated transport (net/sim) does: it needs SimGrid, whose
+// libraries (ns-3's among them) cost every process that loads them ~40 ms to start, ~1.6 s
+// under the soft-RoCE VM's emulation; only `gradwire-sim` and the sim_* tests link it. A
+// registered factory replaces the kind's built-in one; nullptr unregisters it.
+using DeviceFactory = std::unique_ptr<Device> (*)(const DeviceOptions& options);
+void RegisterDeviceFactory(TransportKind kind, DeviceFactory factory);
 
 }  // namespace gw

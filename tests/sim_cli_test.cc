@@ -3,7 +3,10 @@
 // timed by the fabric, and it refuses a fabric that cannot hold the job in one line.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -255,6 +258,21 @@ TEST(SimCli, HelpNamesTheTopologies) {
   ASSERT_EQ(p.Wait(kSimTimeout), 0);
   EXPECT_THAT(p.out(), HasSubstr("--topology"));
   EXPECT_THAT(p.out(), HasSubstr("tree:racks=K"));
+}
+
+// The simulation is gradwire-sim, built beside gradwire (only it loads SimGrid), which
+// `gradwire sim` runs in its place (every case above goes through it). A gradwire copied
+// without it fails saying where it looked and what to do, not with a loader's message.
+TEST(SimCli, ACopiedGradwireWithoutItsSimulationSaysWhereItLooked) {
+  TempDir dir;
+  const std::string copy = dir / "gradwire";
+  std::filesystem::copy_file(Binary(), copy);
+  const std::string err = dir / "err";
+  const int status = std::system((copy + " sim --num-workers 2 2>" + err).c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  EXPECT_THAT(ReadFile(err), HasSubstr("cannot start " + (dir / "gradwire-sim")));
+  EXPECT_THAT(ReadFile(err), HasSubstr("copied too"));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "base/error.h"
 #include "net/device.h"
 #include "net/sim/clock.h"
+#include "net/sim/device.h"
 
 namespace gw::testing {
 
@@ -42,6 +43,7 @@ inline void SimulateOn(const std::function<void()>& build, const std::string& ho
   int argc = static_cast<int>(args.size());
   s4u::Engine engine(&argc, argv.data());
   build();
+  sim::RegisterSimTransport();
   sim::SimClock clock;
   SetClock(&clock);
   s4u::Actor::create("test", s4u::Host::by_name(host), [&] {

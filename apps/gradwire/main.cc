@@ -8,7 +8,6 @@
 
 #include "apps/gradwire/commands.h"
 #include "apps/gradwire/flags.h"
-#include "base/error.h"
 
 namespace {
 
@@ -48,11 +47,11 @@ int main(int argc, char** argv) {
   } else if (role != nullptr) {
     command = role;
   }
-  try {
+  return ExitCodeOf(command, [&] {
     if (command == "server") return ServerCommand(args);
     if (command == "worker") return WorkerCommand(args);
     if (command == "run") return RunCommand(SelfPath(argv[0]), args);
-    if (command == "sim") return SimCommand(args);
+    if (command == "sim") return ExecSim(SelfPath(argv[0]), args);
     if (command == "merge") return MergeCommand(args);
     if (command == "bench") return BenchCommand(SelfPath(argv[0]), args);
     if (command == "model") return ModelCommand(args);
@@ -66,14 +65,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gradwire: unknown command '%s' (try: gradwire --help)\n",
                  command.c_str());
     return 2;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "gradwire %s: %s\n", command.c_str(), e.what());
-    return 2;
-  } catch (const gw::Error& e) {
-    std::fprintf(stderr, "gradwire %s: error: %s\n", command.c_str(), e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "gradwire %s: unexpected error: %s\n", command.c_str(), e.what());
-    return 1;
-  }
+  });
 }

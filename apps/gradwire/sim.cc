@@ -1,9 +1,14 @@
 // `gradwire sim`: the job of `gradwire run`, its servers and workers running the project's own
 // code (ps/, sched/, coding/) as SimGrid actors on a simulated fabric (--topology) over the
 // simulated transport (net/sim), in simulated time. Writes the same results as a run.
+// Built into gradwire-sim (sim_main.cc), which `gradwire sim` starts in its place: only the
+// simulation loads SimGrid.
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <simgrid/s4u/Actor.hpp>
+#include <simgrid/s4u/Engine.hpp>
+#include <simgrid/s4u/Host.hpp>
 #include <string>
 #include <vector>
 
@@ -13,21 +18,14 @@
 #include "apps/gradwire/run_results.h"
 #include "base/error.h"
 #include "base/log.h"
+#include "net/sim/clock.h"
+#include "net/sim/device.h"
+#include "net/sim/platform.h"
 #include "ps/server.h"
 #include "ps/worker.h"
 
-#ifdef GW_HAVE_SIMGRID
-#include <simgrid/s4u/Actor.hpp>
-#include <simgrid/s4u/Engine.hpp>
-#include <simgrid/s4u/Host.hpp>
-
-#include "net/sim/clock.h"
-#include "net/sim/platform.h"
-#endif
-
 namespace gw::cli {
 
-#ifdef GW_HAVE_SIMGRID
 namespace {
 
 namespace s4u = simgrid::s4u;
@@ -191,6 +189,7 @@ int SimCommand(const std::vector<std::string>& args) {
   int argc = static_cast<int>(engine_args.size());
   s4u::Engine engine(&argc, argv.data());
   sim::BuildPlatform(*topology, cfg.num_servers, cfg.num_workers);
+  sim::RegisterSimTransport();
   sim::SimClock clock;
   SetClock(&clock);
   // Log lines say the simulated time and which server or worker wrote them.
@@ -258,15 +257,5 @@ int SimCommand(const std::vector<std::string>& args) {
   }
   return 0;
 }
-
-#else
-
-int SimCommand(const std::vector<std::string>&) {
-  throw Error(
-      "this gradwire was built without SimGrid (-DGW_SIMGRID=OFF or a sanitizer build): "
-      "`make deps` installs libsimgrid-dev; then rebuild");
-}
-
-#endif
 
 }  // namespace gw::cli

@@ -275,4 +275,10 @@ void SimDevice::Shutdown() {
   io_cv_->notify_all();  // waiters see the shutdown
 }
 
+void RegisterSimTransport() {
+  RegisterDeviceFactory(TransportKind::kSim, [](const DeviceOptions& options) {
+    return std::unique_ptr<Device>(std::make_unique<SimDevice>(options));
+  });
+}
+
 }  // namespace gw::sim

@@ -115,4 +115,8 @@ class SimDevice final : public Device, private IoDriver {
   bool shut_down_ = false;
 };
 
+// Makes CreateDevice(TransportKind::kSim) a SimDevice in this process (RegisterDeviceFactory).
+// Idempotent; `gradwire sim` and the sim tests call it before their actors start.
+void RegisterSimTransport();
+
 }  // namespace gw::sim
