@@ -21,12 +21,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;  // processes start and run several times slower
-#else
-constexpr bool kSanitized = false;
-#endif
-
 // The worker process of `rank` among run's children, by its command line.
 std::optional<pid_t> WorkerOf(pid_t run, int rank) {
   for (pid_t child : ChildrenOf(run)) {

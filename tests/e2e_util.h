@@ -32,6 +32,14 @@ namespace gw::e2e {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// Under ASan or TSan processes start and run several times slower: a case whose bound or
+// margin is wall-clock time sizes its job by this.
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 inline std::string Binary() { return GW_BINARY; }
 
 inline std::string ReadFile(const std::string& path) {
