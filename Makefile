@@ -129,11 +129,12 @@ fuzz: $(DEPS_STAMP)
 # jobs, 3 min under emulation) that no transport changes; its /tcp case runs on the host, and
 # R2SP over RDMA runs in the StalledWorker, KilledWorker and WindowsOverTransport cases here.
 # Two cases at a time (the VM has two CPUs, and under emulation a case spends much of its time
-# waiting on its processes: 464 s against 742 s one at a time, no case over 2.2x slower), but
-# the write-window cases that assert turn timing (turn order, asking ahead, batch tuning, one
-# writer at a time, a stopped writer's cost): those run alone, first. The window suites' two
-# others (a killed worker's ring goes on; coded windows decode the same model) assert what
-# landed, not when: they take 280 of the lone run's 530 s and run two at a time.
+# waiting on its processes: 464 s against 742 s one at a time when measured by hand, no case
+# over 2.2x slower), but the write-window cases that assert turn timing (turn order, asking
+# ahead, batch tuning, one writer at a time, a stopped writer's cost): those run alone, first.
+# The window suites' two others (a killed worker's ring goes on; coded windows decode the same
+# model) assert what landed, not when, and run two at a time. Measured by hand on a clean
+# clone: the 5 lone cases 284 s, the other 49 two at a time 640 s (build ~4.5 min).
 VM_BUILD ?= build-vm
 RDMA_ALONE := (Windows|CodedWindows)OverTransport\.(RoundRobin|WindowsAreAsked|BatchTuning|StoppedWriter)
 RDMA_LEFT_OUT := R2spTrainsToBspAccuracy
