@@ -6,7 +6,8 @@
 # OUT/dnn-<fabric>-<models>-<workers>/ (its runs.csv, summary.csv, plot, README).
 #
 # Usage: experiments/scale_study.sh [--out DIR] [--workers "64 256"] [--models "resnet50"]
-#          [--fabrics "leaf-spine fat-tree"] [--syncs "bsp asp r2sp"] [--iterations 8] [--dry-run]
+#          [--fabrics "leaf-spine fat-tree"] [--syncs "bsp asp r2sp"] [--schemes "..."]
+#          [--iterations 8] [--dry-run]
 #   --out DIR        results folder (default results/scale)
 #   --workers "N.."  worker counts (default "64 256")
 #   --models "M.."   zoo models (default resnet50)
@@ -15,22 +16,26 @@
 #                    fat-tree: the smallest even k whose k^3/4 hosts hold N + 4
 #   --syncs "S.."    sync rules (default "bsp asp r2sp"); ASP costs the most to simulate (its
 #                    workers' pushes never line up: a 256-worker cell took ~9 min of CPU)
+#   --schemes "S.."  dnn_traffic.sh's schemes (default "overlap priority global-priority
+#                    rack-turns"; rack-turns only where racks exist); global priority costs the
+#                    most to simulate at 1,024 workers (one grant at a time per server link)
 #   --iterations I   per job (default 8); the first 5 (R2SP's BSP warm-up) are not measured
 #   --dry-run        print the dnn_traffic.sh commands and run none
 # GRADWIRE=path/to/gradwire (default build/apps/gradwire/gradwire). A simulation repeats
 # itself: one repetition per cell.
 set -euo pipefail
 out=results/scale workers="64 256" models=resnet50 fabrics="leaf-spine fat-tree" iterations=8 dry=""
-syncs="bsp asp r2sp"
-usage='usage: experiments/scale_study.sh [--out DIR] [--workers "N.."] [--models "M.."] [--fabrics "F.."] [--syncs "S.."] [--iterations I] [--dry-run]'
+syncs="bsp asp r2sp" schemes="overlap priority global-priority rack-turns"
+usage='usage: experiments/scale_study.sh [--out DIR] [--workers "N.."] [--models "M.."] [--fabrics "F.."] [--syncs "S.."] [--schemes "S.."] [--iterations I] [--dry-run]'
 while (($#)); do
   case $1 in
     --dry-run) dry=1 ;;
-    --out | --workers | --models | --fabrics | --syncs | --iterations)
+    --out | --workers | --models | --fabrics | --syncs | --schemes | --iterations)
       (($# >= 2)) || { echo "scale_study.sh: $1 needs a value; $usage" >&2; exit 2; }
       case $1 in
         --out) out=$2 ;; --workers) workers=$2 ;; --models) models=$2 ;;
-        --fabrics) fabrics=$2 ;; --syncs) syncs=$2 ;; --iterations) iterations=$2 ;;
+        --fabrics) fabrics=$2 ;; --syncs) syncs=$2 ;; --schemes) schemes=$2 ;;
+        --iterations) iterations=$2 ;;
       esac
       shift ;;
     *) echo "scale_study.sh: unknown argument '$1'; $usage" >&2; exit 2 ;;
@@ -62,7 +67,7 @@ for n in $workers; do
     esac
     job=(experiments/dnn_traffic.sh --sim --fabric "$fabric" --servers "$servers" "${racks[@]}"
       --models "$models" --workers "$n" --syncs "$syncs"
-      --schemes "overlap priority global-priority rack-turns" --iterations "$iterations"
+      --schemes "$schemes" --iterations "$iterations"
       --warmup 5 --reps 1 --out "$out/dnn-$f-${models// /-}-$n")
     if [[ -n $dry ]]; then
       echo "${job[*]}"
