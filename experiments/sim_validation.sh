@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Simulated against emulated, cell by cell (issue 18): each emulated result (a runner.sh output
 # over network namespaces, cells.csv with repetitions and 95 % CIs) beside the same spec run
-# with `runner.sh --sim`. Writes into OUT:
+# with `runner.sh --sim`; or a DNN-traffic result (dnn_traffic.sh: summary.csv and runs.csv, a
+# cell per model x sync x scheme) beside the same command run with --sim. Writes into OUT:
 #   table.csv       one row per cell: the emulated mean, its CI half-width and repetitions, the
 #                   simulated value, their ratio; noise_bound=1 where the emulated CI is wider
 #                   than 10 % of its mean (a 10 % comparison cannot be decided there), within=1
@@ -11,7 +12,9 @@
 #   README.md       the command, commit, each pair's provenance, the counts and every miss
 #   provenance.txt  command, commit, date, machine (key=value, as runner.sh writes them)
 # The metric is the spec's: round_s where the emulated cells have it (coded jobs), else
-# iteration_s.
+# iteration_s. A DNN-traffic cell's CI is its samples/s CI, as a fraction of the mean, applied
+# to its iteration (samples/s is workers x batch over it); its gradient column is empty (the
+# label names the model).
 # Usage: experiments/sim_validation.sh OUT EMULATED SIMULATED [EMULATED SIMULATED]...
 set -euo pipefail
 usage="usage: experiments/sim_validation.sh OUT EMULATED_DIR SIMULATED_DIR [EMULATED_DIR SIMULATED_DIR]..."
@@ -29,8 +32,21 @@ source experiments/lib/csv.sh
 # shellcheck source=experiments/lib/provenance.sh
 source experiments/lib/provenance.sh
 command -v gnuplot >/dev/null || { echo "sim_validation.sh: gnuplot missing (make deps)" >&2; exit 1; }
-for d in "${pairs[@]}"; do
-  [[ -f $d/cells.csv ]] || { echo "sim_validation.sh: $d has no cells.csv (a runner.sh output)" >&2; exit 2; }
+# What a result folder is: runner.sh's (cells.csv) or dnn_traffic.sh's (summary.csv, runs.csv).
+kind_of() {
+  if [[ -f $1/cells.csv ]]; then
+    echo runner
+  elif [[ -f $1/summary.csv && -f $1/runs.csv ]]; then
+    echo dnn
+  fi
+}
+for ((i = 0; i < ${#pairs[@]}; i += 2)); do
+  for d in "${pairs[i]}" "${pairs[i + 1]}"; do
+    [[ -n $(kind_of "$d") ]] ||
+      { echo "sim_validation.sh: $d has neither cells.csv (runner.sh) nor summary.csv and runs.csv (dnn_traffic.sh)" >&2; exit 2; }
+  done
+  [[ $(kind_of "${pairs[i]}") == "$(kind_of "${pairs[i + 1]}")" ]] ||
+    { echo "sim_validation.sh: ${pairs[i]} and ${pairs[i + 1]} are not outputs of the same script" >&2; exit 2; }
 done
 # Before anything here is written: rewriting a committed output must not make the tree look dirty.
 commit=$(code_commit)
@@ -46,6 +62,22 @@ echo "spec,delay_ms,workers,grad_bytes,label,metric,emulated,emulated_ci95,reps,
 for ((i = 0; i < ${#pairs[@]}; i += 2)); do
   emu=${pairs[i]} sim=${pairs[i + 1]}
   spec=$(basename "$emu")
+  if [[ $(kind_of "$emu") == dnn ]]; then
+    workers=$(csv_awk 'FNR == 2 { print col("workers"); exit }' "$emu/runs.csv")
+    csv_awk -v spec="$spec" -v workers="$workers" -v simfile="$sim/summary.csv" '
+      function key() { return col("model") SUBSEP col("sync") SUBSEP col("scheme") }
+      FILENAME == simfile { simv[key()] = col("iteration_s"); next }
+      { k = key()
+        if (!(k in simv) || simv[k] == "" || col("iteration_s") == "") next
+        e = col("iteration_s") + 0; rate = col("samples_per_s") + 0; s = simv[k] + 0
+        ci = (rate > 0 && col("n") > 1) ? sprintf("%.6f", e * (col("ci95_high") - col("ci95_low")) / 2 / rate) : ""
+        noise = ci != "" && ci + 0 > 0.1 * e
+        within = e > 0 && s / e >= 0.9 && s / e <= 1.1
+        printf "%s,0,%s,,%s,iteration_s,%.6f,%s,%s,%.6f,%.4f,%d,%d\n", spec, workers,
+          col("model") " " col("sync") " " col("scheme"), e, ci, col("n"), s, (e > 0 ? s / e : 0), noise, within }
+    ' "$sim/summary.csv" "$emu/summary.csv" >>"$table"
+    continue
+  fi
   # The simulated cells by key, then each emulated cell with its simulated counterpart.
   csv_awk -v spec="$spec" -v simfile="$sim/cells.csv" '
     function key() { return (col("delay_ms") + 0) SUBSEP (col("workers") + 0) SUBSEP (col("grad_bytes") + 0) SUBSEP col("scheme") }
@@ -103,8 +135,10 @@ decidable=$((rows - noise))
   echo
   echo "Made by \`$command\` at commit $commit on $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores."
   echo "The emulated cells are the committed netns results (repetitions, 95 % CIs); the simulated"
-  echo "ones are \`experiments/runner.sh SPEC --sim\` outputs (one run per cell: a simulation repeats"
-  echo "itself), each with its own provenance.txt."
+  echo "ones are \`experiments/runner.sh SPEC --sim\` outputs, or for the DNN-traffic specs"
+  echo "\`experiments/dnn_traffic.sh ... --sim\` with the emulated folder's flags (one run per cell: a"
+  echo "simulation repeats itself), each with its own provenance.txt. A DNN-traffic cell's label is"
+  echo "model, sync rule and scheme; its CI is its samples/s CI applied to the iteration."
   echo
   echo "$rows cells; $within within 10 % of the emulated mean. $noise are noise-bound (the emulated"
   echo "95 % CI is wider than 10 % of the mean); of the other $decidable, $decidable_within are within 10 %."
