@@ -28,6 +28,9 @@
 #      the mean of its jobs with the 95 % CI Student's t gives for 2 (12.706 x s.e.);
 #      skipped, saying so, when GRADWIRE is not a binary;
 #   6d. dnn_traffic.sh --sim on two simulated workers: rows, summary, plot, README;
+#   6e. sim_validation.sh on fabricated dnn_traffic.sh folders (values chosen here): each cell's
+#      iteration times, its CI carried over from samples/s, ratio and verdict as worked out
+#      here; a pair of a DNN folder and a runner.sh folder exits 2;
 #   7. shellcheck on these scripts is quiet (skipped, saying so, when shellcheck is missing).
 # Prints PASS/FAIL per check; exits 1 if any failed. ~20 s.
 # Usage: experiments/scripts_test.sh [GRADWIRE]   (needed only by 6)
@@ -518,10 +521,38 @@ else
   echo "SKIP  dnn_traffic --sim                                   (no gradwire with SimGrid at $gradwire)"
 fi
 
+# ---- 6e. sim_validation.sh on DNN-traffic folders (fabricated) ----
+# Emulated overlap 12.8 s (20 samples/s, CI 19-21: +-5 %, so +-0.64 s) against 12.16 simulated
+# (0.95x, within 10 %); priority 10.24 s (25, CI 24-26: +-0.4096 s) against 8.192 (0.80x, a miss).
+dnn_header="model,topology,sync,scheme,n,samples_per_s,sd,ci95_low,ci95_high,iteration_s,compute_s,write_s,wait_s,vs_no_overlap,mem_peak_gib"
+runs_header="model,topology,sync,scheme,rep,workers,batch,iteration_s,compute_s,write_s,gate_s,wait_s,samples_per_s,wall_s,mem_peak_gib,status"
+mkdir -p "$tmp/sv/emu" "$tmp/sv/sim" "$tmp/sv/runner"
+printf '%s\n' "$dnn_header" "resnet50,star,bsp,overlap,5,20.00,0.80,19.00,21.00,12.8000,7.9,0.3,4.6,1.0," \
+  "resnet50,star,bsp,priority,5,25.00,0.80,24.00,26.00,10.2400,7.9,0.2,2.1,1.2," >"$tmp/sv/emu/summary.csv"
+printf '%s\n' "$dnn_header" "resnet50,sim star,bsp,overlap,1,21.05,0.00,21.05,21.05,12.1600,7.9,0.3,4.0,1.0," \
+  "resnet50,sim star,bsp,priority,1,31.25,0.00,31.25,31.25,8.1920,7.9,0.2,0.1,1.5," >"$tmp/sv/sim/summary.csv"
+for d in emu sim; do
+  printf '%s\n' "$runs_header" "resnet50,star,bsp,overlap,1,8,32,12.8,7.9,0.3,0,4.6,20,30,,ok" >"$tmp/sv/$d/runs.csv"
+done
+rc=0
+"$here/sim_validation.sh" "$tmp/sv/out" "$tmp/sv/emu" "$tmp/sv/sim" >"$tmp/sv.out" 2>&1 || rc=$?
+got=$(csv_awk '{ printf "%s|%s|%s|%s|%s|%s|%s|%s;", col("workers"), col("label"), col("emulated"),
+  col("emulated_ci95"), col("simulated"), col("ratio"), col("noise_bound"), col("within") }' "$tmp/sv/out/table.csv" 2>&1)
+want="8|resnet50 bsp overlap|12.800000|0.640000|12.160000|0.9500|0|1;8|resnet50 bsp priority|10.240000|0.409600|8.192000|0.8000|0|0;"
+r=1
+[[ $rc == 0 && $got == "$want" ]] && is_png "$tmp/sv/out/validation.png" && r=0
+check "sim_validation on DNN-traffic folders: each cell's CI, ratio and verdict" "$r" "exit $rc: $got (want $want) $(tail -c 300 "$tmp/sv.out")"
+echo "delay_ms,workers,grad_bytes,scheme,label,n,iteration_s" >"$tmp/sv/runner/cells.csv"
+rc=0
+"$here/sim_validation.sh" "$tmp/sv/out2" "$tmp/sv/emu" "$tmp/sv/runner" >"$tmp/sv.out" 2>&1 || rc=$?
+r=1
+[[ $rc == 2 ]] && grep -q "not outputs of the same script" "$tmp/sv.out" && r=0
+check "sim_validation: a DNN folder paired with a runner.sh one exits 2" "$r" "exit $rc: $(cat "$tmp/sv.out")"
+
 # ---- 7. shellcheck ----
 if command -v shellcheck >/dev/null; then
   rc=0
-  shellcheck experiments/{plot_run,windows,coding,coding_facts,tta,ring_timing,turn_capture,dnn_traffic,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
+  shellcheck experiments/{plot_run,windows,coding,coding_facts,tta,ring_timing,turn_capture,dnn_traffic,scale_study,sim_validation,scripts_test}.sh >"$tmp/sc" 2>&1 || rc=$?
   check "shellcheck quiet" "$rc" "$(head -c 400 "$tmp/sc")"
 else
   echo "SKIP  shellcheck quiet                                    (shellcheck not installed)"
