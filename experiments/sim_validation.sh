@@ -59,37 +59,40 @@ mkdir -p "$out"
 } >"$out/provenance.txt"
 table=$out/table.csv
 echo "spec,delay_ms,workers,grad_bytes,label,metric,emulated,emulated_ci95,reps,simulated,ratio,noise_bound,within" >"$table"
+# A cell's table columns from its emulated mean e, CI half-width ci ("" if none), repetitions
+# n and simulated value s: e, ci, n, s, ratio, noise_bound, within (the same for both kinds).
+# shellcheck disable=SC2016  # awk code, not shell
+verdict='function verdict(e, ci, n, s,   noise, within) {
+  noise = ci != "" && ci + 0 > 0.1 * e
+  within = e > 0 && s / e >= 0.9 && s / e <= 1.1
+  return sprintf("%.6f,%s,%s,%.6f,%.4f,%d,%d", e, ci, n, s, (e > 0 ? s / e : 0), noise, within)
+}'
 for ((i = 0; i < ${#pairs[@]}; i += 2)); do
   emu=${pairs[i]} sim=${pairs[i + 1]}
   spec=$(basename "$emu")
   if [[ $(kind_of "$emu") == dnn ]]; then
     workers=$(csv_awk 'FNR == 2 { print col("workers"); exit }' "$emu/runs.csv")
-    csv_awk -v spec="$spec" -v workers="$workers" -v simfile="$sim/summary.csv" '
+    csv_awk -v spec="$spec" -v workers="$workers" -v simfile="$sim/summary.csv" "$verdict"'
       function key() { return col("model") SUBSEP col("sync") SUBSEP col("scheme") }
       FILENAME == simfile { simv[key()] = col("iteration_s"); next }
       { k = key()
         if (!(k in simv) || simv[k] == "" || col("iteration_s") == "") next
-        e = col("iteration_s") + 0; rate = col("samples_per_s") + 0; s = simv[k] + 0
+        e = col("iteration_s") + 0; rate = col("samples_per_s") + 0
         ci = (rate > 0 && col("n") > 1) ? sprintf("%.6f", e * (col("ci95_high") - col("ci95_low")) / 2 / rate) : ""
-        noise = ci != "" && ci + 0 > 0.1 * e
-        within = e > 0 && s / e >= 0.9 && s / e <= 1.1
-        printf "%s,0,%s,,%s,iteration_s,%.6f,%s,%s,%.6f,%.4f,%d,%d\n", spec, workers,
-          col("model") " " col("sync") " " col("scheme"), e, ci, col("n"), s, (e > 0 ? s / e : 0), noise, within }
+        printf "%s,0,%s,,%s,iteration_s,%s\n", spec, workers, col("model") " " col("sync") " " col("scheme"),
+          verdict(e, ci, col("n"), simv[k] + 0) }
     ' "$sim/summary.csv" "$emu/summary.csv" >>"$table"
     continue
   fi
   # The simulated cells by key, then each emulated cell with its simulated counterpart.
-  csv_awk -v spec="$spec" -v simfile="$sim/cells.csv" '
+  csv_awk -v spec="$spec" -v simfile="$sim/cells.csv" "$verdict"'
     function key() { return (col("delay_ms") + 0) SUBSEP (col("workers") + 0) SUBSEP (col("grad_bytes") + 0) SUBSEP col("scheme") }
     function metric() { return has("round_s") && col("round_s") != "" ? "round_s" : "iteration_s" }
     FILENAME == simfile { m = metric(); simv[key()] = col(m); next }
     { m = metric(); k = key()
       if (!(k in simv) || simv[k] == "" || col(m) == "") next
-      e = col(m) + 0; ci = col(m "_ci95"); s = simv[k] + 0
-      noise = ci != "" && ci + 0 > 0.1 * e
-      within = e > 0 && s / e >= 0.9 && s / e <= 1.1
-      printf "%s,%s,%s,%s,%s,%s,%.6f,%s,%s,%.6f,%.4f,%d,%d\n", spec, col("delay_ms"), col("workers"),
-        col("grad_bytes"), col("label"), m, e, ci, col("n"), s, (e > 0 ? s / e : 0), noise, within }
+      printf "%s,%s,%s,%s,%s,%s,%s\n", spec, col("delay_ms"), col("workers"), col("grad_bytes"),
+        col("label"), m, verdict(col(m) + 0, col(m "_ci95"), col("n"), simv[k] + 0) }
   ' "$sim/cells.csv" "$emu/cells.csv" >>"$table"
 done
 rows=$(($(wc -l <"$table") - 1))
